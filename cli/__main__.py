@@ -1,0 +1,7 @@
+"""``python -m lamctl.cli``."""
+
+import sys
+
+from lamctl.cli.app import main
+
+sys.exit(main())

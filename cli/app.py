@@ -1,0 +1,219 @@
+"""The composition root: the typer app, global options, one App object per run, one exit path.
+
+Every command module in ``lamctl.cli.commands`` has ``register(app)``; it
+imports heavy things (boto3, the transform) inside the command body only, so
+``lamctl --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import typer
+
+from lamctl.schemas.errors import EXIT_FAILURE, LamctlError, UsageError
+
+# Command modules, in the order --help lists them.
+COMMANDS = [
+    "build",
+    "package",
+    "transform",
+    "validate",
+    "deploy",
+    "release",
+    "local",
+    "invoke",
+]
+
+
+@dataclass
+class GlobalOptions:
+    profile: Optional[str] = None
+    region: Optional[str] = None
+    endpoint_url: Optional[str] = None
+    local: bool = False
+    env: Optional[str] = None
+    config: Optional[str] = None
+    output: str = "text"
+    no_color: bool = False
+    debug: bool = False
+
+
+@dataclass
+class App:
+    """What every command receives: settings, output, and the AWS client factory."""
+
+    opts: GlobalOptions
+    settings: Any
+    out: Any
+    _clients: Any = field(default=None, repr=False)
+
+    def setting(self, key: str, flag: Any = None, default: Any = None, kind: type | None = None) -> Any:
+        return self.settings.get(key, flag, default, kind)
+
+    @property
+    def target_local(self) -> bool:
+        return bool(self.opts.local or self.settings.get("target") == "local")
+
+    def aws(self):
+        """The client factory; with --local (or target = "local") it points at the local cloud."""
+        if self._clients is None:
+            from lamctl.cli.aws import ClientFactory
+
+            endpoint = self.opts.endpoint_url
+            if self.target_local and not endpoint:
+                from lamctl.local.cloud import ensure_running
+
+                endpoint = ensure_running(notify=self.out.info)
+            self._clients = ClientFactory(
+                profile=self.opts.profile,
+                region=self.opts.region,
+                endpoint_url=endpoint,
+                local=self.target_local,
+            )
+        return self._clients
+
+
+def get_app(ctx: typer.Context) -> App:
+    root = ctx.find_root()
+    if not isinstance(root.obj, App):  # pragma: no cover - only when a command is invoked without the callback
+        raise RuntimeError("lamctl's global options were not processed")
+    return root.obj
+
+
+app = typer.Typer(
+    name="lamctl",
+    help="Ship AWS Lambda applications from a source folder to live traffic, safely.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from lamctl.cli.aws import lamctl_version
+
+        typer.echo(f"lamctl {lamctl_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile to use.", show_default=False),
+    region: Optional[str] = typer.Option(None, "--region", help="AWS region (else AWS_REGION, AWS_DEFAULT_REGION)."),
+    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="Send every AWS call to this endpoint."),
+    local: bool = typer.Option(False, "--local", help="Target the local cloud (an embedded AWS emulator)."),
+    env: Optional[str] = typer.Option(None, "--env", help="Section of lamctl.toml laid over \\[default]."),
+    config: Optional[str] = typer.Option(None, "--config", help="Settings file (default: ./lamctl.toml)."),
+    output: Optional[str] = typer.Option(None, "--output", help="text, or json for NDJSON on stdout."),
+    no_color: bool = typer.Option(False, "--no-color", help="No colour (also NO_COLOR)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and AWS calls."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    from lamctl.cli.render import Output
+    from lamctl.cli.settings import Config, Settings, find_config, load_config
+
+    env = env or os.environ.get("LAMCTL_ENV") or None
+    config = config or os.environ.get("LAMCTL_CONFIG") or None
+    # Output first, so that a bad config file is reported in the requested format.
+    early_output = output or os.environ.get("LAMCTL_OUTPUT") or "text"
+    ctx.obj = _current["app"] = App(GlobalOptions(output=early_output, debug=debug), Settings(Config()),
+                                    Output(early_output if early_output in ("text", "json") else "text",
+                                           color=not no_color))
+    if early_output not in ("text", "json"):
+        raise UsageError(f"--output {early_output!r} is not valid", hint="use --output text or --output json")
+    settings = Settings(load_config(find_config(config), env))
+    opts = GlobalOptions(
+        profile=settings.get("profile", profile) or None,
+        region=settings.get("region", region),
+        endpoint_url=settings.get("endpoint_url", endpoint_url),
+        local=local or settings.get("target") == "local",
+        env=env,
+        config=config,
+        output=settings.get("output", output, "text"),
+        no_color=settings.get("no_color", no_color or None, False, bool),
+        debug=settings.get("debug", debug or None, False, bool),
+    )
+    if opts.output not in ("text", "json"):
+        raise UsageError(f"output {opts.output!r} is not valid", hint="use text or json")
+    ctx.obj = _current["app"] = App(opts, settings, Output(opts.output, color=not opts.no_color))
+
+
+for _name in COMMANDS:
+    try:
+        _module = importlib.import_module(f"lamctl.cli.commands.{_name}")
+    except ModuleNotFoundError as _exc:  # a command module not written yet
+        if _exc.name != f"lamctl.cli.commands.{_name}":
+            raise
+        continue
+    _module.register(app)
+
+
+_current: dict[str, App] = {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, map every failure to its exit code, never a traceback by accident.
+
+    Usage errors of the command line itself (unknown option, missing argument)
+    are click's, reported by typer, exit 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(app)
+    _current.clear()
+    try:
+        command.main(args=args, prog_name="lamctl", standalone_mode=True)
+        return 0
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_FAILURE)
+    except LamctlError as exc:
+        out = _output()
+        if _debug(args):
+            import traceback
+
+            traceback.print_exc()
+        out.error(exc)
+        out.result(ok=False, exit_code=exc.exit_code, error=exc.message)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILURE
+    except Exception as exc:  # an unexpected failure: a bug; say so plainly
+        if _debug(args):
+            raise
+        out = _output()
+        out.error(LamctlError(f"unexpected {type(exc).__name__}: {exc}",
+                              hint="run again with --debug for the traceback, and report it"))
+        out.result(ok=False, exit_code=EXIT_FAILURE, error=str(exc))
+        return EXIT_FAILURE
+
+
+def _output():
+    if "app" in _current:
+        return _current["app"].out
+    from lamctl.cli.render import Output
+
+    return Output("json" if os.environ.get("LAMCTL_OUTPUT") == "json" else "text")
+
+
+def _debug(args: list[str]) -> bool:
+    if "app" in _current:
+        return _current["app"].opts.debug
+    return "--debug" in args
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,103 @@
+"""The one place that creates boto3 sessions and clients.
+
+Region: ``--region`` > ``AWS_REGION`` > ``AWS_DEFAULT_REGION`` > the profile's.
+Endpoint: ``--endpoint-url`` for every service; otherwise botocore's own
+``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` apply. Retries: the
+``standard`` mode unless ``AWS_RETRY_MODE`` says otherwise. The user agent
+names lamctl and its version. Everything below ``cli`` receives clients.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from lamctl.schemas.errors import CloudError, CredentialsError
+
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+LOCAL_REGION = "us-east-1"
+
+
+def lamctl_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lamctl")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0+unknown"
+
+
+class ClientFactory:
+    def __init__(self, profile: str | None = None, region: str | None = None, endpoint_url: str | None = None,
+                 local: bool = False):
+        self.profile = profile
+        self._region = region
+        self.endpoint_url = endpoint_url
+        self.local = local
+        self._session = None
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def region(self) -> str:
+        region = self._region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not region and self.local:
+            region = LOCAL_REGION
+        if not region:
+            region = self.session().region_name
+        if not region:
+            raise CredentialsError(
+                "no AWS region is set",
+                hint="pass --region, set AWS_REGION, or set region in lamctl.toml or your AWS profile",
+            )
+        return region
+
+    def session(self):
+        if self._session is None:
+            import boto3
+            import botocore.exceptions
+
+            kwargs: dict[str, Any] = {}
+            if self.profile and not self.local:
+                kwargs["profile_name"] = self.profile
+            if self.local:
+                kwargs.update(LOCAL_CREDENTIALS)
+            try:
+                self._session = boto3.Session(**kwargs)
+            except botocore.exceptions.ProfileNotFound:
+                raise CredentialsError(f"the AWS profile {self.profile!r} does not exist",
+                                       hint="check --profile / AWS_PROFILE against ~/.aws/config") from None
+        return self._session
+
+    def check_credentials(self) -> None:
+        import botocore.exceptions
+
+        try:
+            creds = self.session().get_credentials()
+        except botocore.exceptions.BotoCoreError as exc:
+            raise CredentialsError(f"cannot load AWS credentials: {exc}") from None
+        if creds is None:
+            raise CredentialsError(
+                "no AWS credentials found",
+                hint="run 'aws configure' or 'aws sso login', set AWS_PROFILE, or use --local for the local cloud",
+            )
+
+    def client(self, service: str):
+        if service in self._clients:
+            return self._clients[service]
+        from botocore.config import Config
+
+        self.check_credentials()
+        config_kwargs: dict[str, Any] = {"user_agent_extra": f"lamctl/{lamctl_version()}"}
+        if not os.environ.get("AWS_RETRY_MODE"):
+            config_kwargs["retries"] = {"mode": "standard", "max_attempts": 5}
+        if service == "s3" and (self.endpoint_url or self.local):
+            config_kwargs["s3"] = {"addressing_style": "path"}
+        kwargs: dict[str, Any] = {"region_name": self.region, "config": Config(**config_kwargs)}
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        try:
+            client = self.session().client(service, **kwargs)
+        except Exception as exc:  # botocore raises a few unrelated types here (bad endpoint, unknown service)
+            raise CloudError(f"cannot create the {service} client: {exc}") from None
+        self._clients[service] = client
+        return client

@@ -1,0 +1,124 @@
+"""Shared fixtures: an isolated environment, the CLI runner, and an in-process AWS emulator.
+
+The emulator is moto's server on 127.0.0.1 (a random port), reached over real
+HTTP through ``AWS_ENDPOINT_URL``; each test that asks for ``aws`` starts from
+a reset emulator, with Lambda invokes configured to run without Docker.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import urllib.request
+from dataclasses import dataclass
+
+import pytest
+
+DUMMY_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory, monkeypatch):
+    """No real AWS profile, config, cache or CI setting leaks into a test."""
+    home = tmp_path_factory.mktemp("home")
+    for key in list(os.environ):
+        if key.startswith(("AWS_", "LAMCTL_", "GITHUB_")) or key in ("CI", "NO_COLOR"):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("PIP_NO_INPUT", "1")
+    yield home
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json_lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    def __str__(self) -> str:  # shown by pytest when an assertion fails
+        return f"exit {self.exit_code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Run lamctl in-process: ``cli("build", "-t", path)`` -> CliResult (stdout is not a TTY)."""
+
+    def run(*args: str, cwd: str | os.PathLike | None = None, stdin: str = "") -> CliResult:
+        from lamctl.cli.app import main
+
+        out, err = io.StringIO(), io.StringIO()
+        old_cwd = os.getcwd()
+        monkeypatch.setattr(sys, "stdout", out)
+        monkeypatch.setattr(sys, "stderr", err)
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            code = main([str(a) for a in args])
+        finally:
+            os.chdir(old_cwd)
+            monkeypatch.setattr(sys, "stdout", sys.__stdout__)
+            monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+class Emulator:
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+
+    def post(self, path: str, body: dict | None = None) -> None:
+        data = json.dumps(body or {}).encode()
+        req = urllib.request.Request(self.endpoint + path, data=data, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            resp.read()
+
+    def reset(self) -> None:
+        self.post("/moto-api/reset")
+        self.post("/moto-api/config", {"lambda": {"use_docker": False}})
+
+    def client(self, service: str, region: str = "us-east-1"):
+        import boto3
+
+        return boto3.client(service, region_name=region, endpoint_url=self.endpoint,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    emulator = Emulator(f"http://{host}:{port}")
+    emulator.reset()
+    yield emulator
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server, monkeypatch):
+    """A reset emulator, and an environment whose every AWS call goes to it over HTTP."""
+    moto_server.reset()
+    for key, value in DUMMY_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)
+    return moto_server
