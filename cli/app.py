@@ -129,7 +129,14 @@ def _global(
                                            color=not no_color))
     if early_output not in ("text", "json"):
         raise UsageError(f"--output {early_output!r} is not valid", hint="use --output text or --output json")
-    settings = Settings(load_config(find_config(config), env))
+    try:
+        settings = Settings(load_config(find_config(config), env))
+    except LamctlError:
+        # Help for a subcommand must work even when the settings file is broken.
+        if any(a in ("--help", "-h") for a in _argv):
+            settings = Settings(Config())
+        else:
+            raise
     opts = GlobalOptions(
         profile=settings.get("profile", profile) or None,
         region=settings.get("region", region),
@@ -157,6 +164,7 @@ for _name in COMMANDS:
 
 
 _current: dict[str, App] = {}
+_argv: list[str] = []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
     _current.clear()
+    _argv[:] = args
     try:
         command.main(args=args, prog_name="lamctl", standalone_mode=True)
         return 0

@@ -33,15 +33,14 @@ class Config:
 
     def where(self, key: str) -> str | None:
         """``file:line`` of ``key`` in the section it came from."""
-        if self.path is None:
+        if self.path is None or self.env is None:
             return None
         line = _line_of_key(self.text, self.env, key) or _line_of_key(self.text, "default", key)
         return location(self.path, line)
 
 
 def _line_of_key(text: str, section: str | None, key: str) -> int | None:
-    if section is None:
-        return None
+    """Line of ``key = ...`` in ``[section]`` (``None``: before the first section header)."""
     current = None
     key_rx = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
     for number, line in enumerate(text.splitlines(), start=1):
@@ -98,7 +97,8 @@ def load_config(path: str | None, env: str | None) -> Config:
 
     for problem in check_config(data):
         section, key = problem.section, problem.key
-        line = (_line_of_key(text, section, key) if key else None) or _line_of_section(text, section or "")
+        line = (_line_of_key(text, section, key) if key else None) or (
+            _line_of_section(text, section) if section else None)
         raise ConfigError(problem.message, where=location(path, line), hint=problem.hint)
 
     values: dict[str, Any] = dict(data.get("default", {}))

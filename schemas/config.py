@@ -55,7 +55,7 @@ def check_config(data: dict) -> list[ConfigProblem]:
         key = path[1] if len(path) > 1 else None
         value = err.instance
         what = f"{key} in [{section}]" if key else f"[{section}]"
-        expected = err.schema.get("description") or _expected(err)
+        expected = _expected(err)
         problems.append(ConfigProblem(section, key, f"{what}: {value!r} is not valid ({expected})"))
     return problems
 
