@@ -1,0 +1,500 @@
+"""Execution environments: one function process each, speaking the Lambda Runtime API.
+
+An :class:`Environment` is what Lambda calls an execution environment: a
+process started from the function's code (and layers), given Lambda's
+environment variables, and fed one invocation at a time through its own
+:class:`~lamctl.local.runtime_api.RuntimeAPI`.
+
+* ``python3.x`` runs AWS's runtime interface client, ``python -m awslambdaric
+  <handler>``, in the code folder, so handler loading, the context object and
+  error shapes are Lambda's own.
+* ``provided.al2023`` / ``provided.al2`` run the code's executable ``bootstrap``.
+
+Each invocation yields an :class:`InvokeResult` whose log has Lambda's
+``START`` / ``END`` / ``REPORT`` lines around the function's own output; the
+memory in ``REPORT`` is the process's peak resident size (``VmHWM``). A
+function running past its timeout is killed and the invocation fails with
+``Task timed out after N seconds``; a process that exits mid-invocation
+fails it with ``Runtime.ExitError``. Either way the environment is dead and
+its pool starts a fresh one for the next invocation.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import json
+import math
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from lamctl.schemas.errors import UsageError
+
+from .runtime_api import Invocation, RuntimeAPI
+
+INIT_LIMIT_S = 10.0  # Lambda gives init 10 s on an on-demand cold start
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+PROVIDED_RUNTIMES = ("provided.al2023", "provided.al2", "provided")
+# Variables Lambda sets itself; a function's Environment cannot override them.
+RESERVED = {
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+}
+_PYTHON = re.compile(r"^python3\.(\d+)$")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What an environment needs to know about a function: its configuration and where its code is."""
+
+    name: str  # logical ID in the template
+    runtime: str
+    handler: str | None
+    code_dir: str
+    layer_dirs: tuple[str, ...] = ()
+    memory_size: int = 128
+    timeout: float = 3.0
+    environment: tuple[tuple[str, str], ...] = ()
+    function_name: str | None = None  # FunctionName if set, else the logical ID
+    version: str = "$LATEST"
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    architecture: str = "x86_64"
+    reserved_concurrency: int | None = None
+    credentials: tuple[tuple[str, str], ...] | None = None  # real credentials, only when asked for
+    code_sha256: str = ""  # changes when the code is rebuilt
+
+    @property
+    def physical_name(self) -> str:
+        return self.function_name or self.name
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.physical_name}"
+
+
+def check_supported(spec: FunctionSpec) -> None:
+    """Refuse, with a clear message, what lamctl cannot run as a local process."""
+    runtime = spec.runtime or ""
+    if _PYTHON.match(runtime):
+        if not spec.handler:
+            raise UsageError(f"function {spec.name} has runtime {runtime} but no Handler", where=spec.name,
+                             hint="set Handler: module.function (for example app.handler)")
+        import importlib.util
+
+        if importlib.util.find_spec("awslambdaric") is None:
+            raise UsageError(f"function {spec.name} ({runtime}) needs AWS's runtime interface client, "
+                             "which is not installed", where=spec.name,
+                             hint="pip install 'lamctl[runtime]' (it installs awslambdaric)")
+        return
+    if runtime in PROVIDED_RUNTIMES:
+        return
+    raise UsageError(
+        f"runtime {runtime or '(none)'} of function {spec.name} is not supported locally",
+        where=spec.name,
+        hint="lamctl runs python3.x (through awslambdaric) and provided.al2023 / provided.al2 "
+             "(the code's executable bootstrap) as local processes; deploy other runtimes to try them",
+    )
+
+
+@dataclass
+class InvokeResult:
+    request_id: str
+    payload: bytes  # the response, or Lambda's error object on failure
+    error_type: str | None  # None when the function succeeded
+    log: str
+    duration_ms: float
+    billed_ms: int
+    memory_size: int
+    max_memory_mb: int
+    init_duration_ms: float | None
+    version: str = "$LATEST"
+    environment_id: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error_type is None
+
+    @property
+    def function_error(self) -> str | None:
+        """What Lambda puts in ``X-Amz-Function-Error``: ``Unhandled`` for every failure of the function."""
+        return None if self.ok else "Unhandled"
+
+
+def _iso_now() -> str:
+    now = _dt.datetime.now(_dt.timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def _max_memory_mb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmHWM:"):
+                    return math.ceil(int(line.split()[1]) / 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class Environment:
+    """One execution environment of one function. Not thread-safe: its pool hands it to one caller at a time."""
+
+    def __init__(self, spec: FunctionSpec):
+        check_supported(spec)
+        self.spec = spec
+        self.id = uuid.uuid4().hex
+        self.proc: subprocess.Popen | None = None
+        self.api: RuntimeAPI | None = None
+        self.dead = False
+        self.invocations = 0
+        self.spawned_at: float | None = None
+        self.max_memory_mb = 0
+        self._out_fd: int | None = None
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._sel = selectors.DefaultSelector()
+        self._stopped = False
+        self._stop_lock = threading.Lock()
+
+    # -- life cycle -----------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def _notify(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+
+    def process_env(self, api_address: str) -> dict[str, str]:
+        spec = self.spec
+        env: dict[str, str] = {}
+        for key, value in spec.environment:
+            if key not in RESERVED:
+                env[key] = value
+        day = _dt.datetime.now(_dt.timezone.utc).strftime("%Y/%m/%d")
+        path = [os.path.join(d, "bin") for d in reversed(spec.layer_dirs)]
+        path += ["/usr/local/bin", "/usr/bin", "/bin"]
+        libs = [os.path.join(d, "lib") for d in reversed(spec.layer_dirs)]
+        env.update({
+            "AWS_LAMBDA_RUNTIME_API": api_address,
+            "LAMBDA_TASK_ROOT": spec.code_dir,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.physical_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.physical_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{day}/[{spec.version}]{self.id}",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "TZ": ":UTC",
+            "LANG": "en_US.UTF-8",
+            "PATH": ":".join(path),
+            "LD_LIBRARY_PATH": ":".join(libs + [os.path.join(spec.code_dir, "lib")]),
+        })
+        if spec.handler:
+            env["_HANDLER"] = spec.handler
+        env.update(dict(spec.credentials) if spec.credentials else DUMMY_CREDENTIALS)
+        m = _PYTHON.match(spec.runtime or "")
+        if m:
+            version = f"python3.{m.group(1)}"
+            py_path = [spec.code_dir]
+            for d in reversed(spec.layer_dirs):  # a later layer wins, as when layers are unpacked into /opt in order
+                py_path += [os.path.join(d, "python", "lib", version, "site-packages"), os.path.join(d, "python")]
+            env["PYTHONPATH"] = ":".join(py_path)
+            env["PYTHONDONTWRITEBYTECODE"] = "1"  # keep the (content-addressed) code folder untouched
+        return env
+
+    def _command(self) -> list[str]:
+        spec = self.spec
+        if _PYTHON.match(spec.runtime):
+            return [sys.executable, "-m", "awslambdaric", spec.handler or ""]
+        return [os.path.join(spec.code_dir, "bootstrap")]
+
+    def start(self) -> None:
+        """Start the process (the cold start). Raises OSError when the entry point cannot be run."""
+        self.api = RuntimeAPI(notify=self._notify)
+        env = self.process_env(self.api.address)
+        self.spawned_at = time.monotonic()
+        read_fd, write_fd = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                self._command(), cwd=self.spec.code_dir, env=env, stdin=subprocess.DEVNULL,
+                stdout=write_fd, stderr=write_fd, start_new_session=True, close_fds=True,
+            )
+        except OSError:
+            os.close(read_fd)
+            self.api.close()
+            self.dead = True
+            raise
+        finally:
+            os.close(write_fd)
+        os.set_blocking(read_fd, False)
+        self._out_fd = read_fd
+        self._sel.register(read_fd, selectors.EVENT_READ, "out")
+        self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+
+    def stop(self) -> None:
+        """Kill the process (and anything it started), close the Runtime API. Idempotent."""
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            self.dead = True
+        self._kill()
+        if self.api is not None:
+            self.api.close()
+        try:
+            self._sel.close()
+        except (OSError, ValueError):
+            pass
+        for fd in (self._out_fd, self._wake_r, self._wake_w):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._out_fd = None
+
+    def _kill(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not fail
+            pass
+
+    # -- invoking -------------------------------------------------------------------
+
+    def invoke(self, payload: bytes, *, request_id: str | None = None, client_context: str | None = None,
+               cognito_identity: str | None = None, trace_id: str | None = None,
+               function_arn: str | None = None) -> InvokeResult:
+        spec = self.spec
+        rid = request_id or str(uuid.uuid4())
+        inv = Invocation(
+            request_id=rid, payload=payload, function_arn=function_arn or spec.arn, timeout_s=float(spec.timeout),
+            trace_id=trace_id or _trace_id(), client_context=client_context, cognito_identity=cognito_identity,
+        )
+        cold = self.proc is None
+        init_log = bytearray()
+        if cold:
+            try:
+                self.start()
+            except OSError as exc:
+                return self._entrypoint_error(rid, exc)
+        assert self.api is not None
+        self.invocations += 1
+        self.api.submit(inv)
+        out = bytearray()
+        failure: tuple[str, str, str] | None = None  # (errorType, errorMessage, log line)
+        init_error: dict | None = None
+        eof = False
+        while not inv.done.is_set():
+            now = time.monotonic()
+            if self.api.init_error is not None:
+                init_error = self.api.init_error
+                break
+            if eof:
+                failure = self._exit_failure(rid)
+                break
+            if inv.started is not None:
+                deadline = inv.started + spec.timeout
+            elif cold or not self.api.ready:
+                deadline = (self.spawned_at or now) + INIT_LIMIT_S + spec.timeout
+            else:
+                deadline = now + spec.timeout + 5  # a warm runtime takes the invocation at once
+            if now >= deadline:
+                failure = self._timeout_failure(rid)
+                break
+            if self._stopped:  # stopped from another thread (the pool is closing)
+                failure = self._exit_failure(rid)
+                break
+            try:
+                events = self._sel.select(deadline - now)
+            except (OSError, ValueError):
+                events = []
+                eof = True
+            for key, _ in events:
+                if key.data == "wake":
+                    _drain(self._wake_r)
+                else:
+                    chunk = _read_available(self._out_fd)
+                    if chunk is None:
+                        eof = True
+                    elif inv.started is None:
+                        init_log += chunk
+                    else:
+                        out += chunk
+        # Whatever the function wrote before it answered is in the pipe by now.
+        if self._out_fd is not None:
+            rest = _read_available(self._out_fd)
+            if rest:
+                (out if inv.started is not None or not cold else init_log).extend(rest)
+        end = time.monotonic()
+        init_ms = None
+        if cold and self.api.ready_at is not None and self.spawned_at is not None:
+            init_ms = (self.api.ready_at - self.spawned_at) * 1000
+        elif cold and self.spawned_at is not None:
+            init_ms = ((inv.started or end) - self.spawned_at) * 1000
+        if inv.done.is_set():
+            duration = ((inv.finished or end) - (inv.started or end)) * 1000
+            if inv.status == "response":
+                error_type, body = None, inv.body
+            else:
+                error_type, body = inv.error_type or "Unhandled", _error_body(inv.body, inv.error_type)
+        elif init_error is not None:
+            duration = 0.0
+            error_type = self.api.init_error_type or init_error.get("errorType") or "Runtime.Unknown"
+            body = json.dumps(init_error).encode()
+            self.stop()
+        else:
+            assert failure is not None
+            error_type, message, line = failure
+            duration = (spec.timeout * 1000) if error_type == "Sandbox.Timedout" else \
+                ((end - inv.started) * 1000 if inv.started else 0.0)
+            body = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+            out += line.encode() + b"\n"
+        pid = self.pid
+        if pid is not None and not self.dead:
+            self.max_memory_mb = max(self.max_memory_mb, _max_memory_mb(pid))
+        if self.api is not None:
+            self.api.abandon()
+        billed = max(1, math.ceil(duration))
+        report = (f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms\t"
+                  f"Memory Size: {spec.memory_size} MB\tMax Memory Used: {self.max_memory_mb} MB\t")
+        if init_ms is not None:
+            report += f"Init Duration: {init_ms:.2f} ms\t"
+        text = init_log.decode("utf-8", "replace")
+        text += f"START RequestId: {rid} Version: {spec.version}\n"
+        body_text = out.decode("utf-8", "replace")
+        text += body_text
+        if body_text and not body_text.endswith("\n"):
+            text += "\n"
+        text += f"END RequestId: {rid}\n{report}\n"
+        return InvokeResult(
+            request_id=rid, payload=body, error_type=error_type, log=text, duration_ms=duration,
+            billed_ms=billed, memory_size=spec.memory_size, max_memory_mb=self.max_memory_mb,
+            init_duration_ms=init_ms, version=spec.version, environment_id=self.id,
+        )
+
+    def _timeout_failure(self, rid: str) -> tuple[str, str, str]:
+        self.max_memory_mb = max(self.max_memory_mb, _max_memory_mb(self.pid)) if self.pid else self.max_memory_mb
+        self.stop()
+        seconds = f"{float(self.spec.timeout):.2f}"
+        return ("Sandbox.Timedout", f"RequestId: {rid} Error: Task timed out after {seconds} seconds",
+                f"{_iso_now()} {rid} Task timed out after {seconds} seconds")
+
+    def _exit_failure(self, rid: str) -> tuple[str, str, str]:
+        proc = self.proc
+        status = None
+        if proc is not None:
+            try:
+                status = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                status = None
+        self.stop()
+        if status is None:
+            reason = "Runtime closed its output and stopped answering"
+        elif status < 0:
+            reason = f"Runtime exited with error: signal: {_signal_name(-status)}"
+        elif status == 0:
+            reason = "Runtime exited without providing a reason"
+        else:
+            reason = f"Runtime exited with error: exit status {status}"
+        message = f"RequestId: {rid} Error: {reason}"
+        return ("Runtime.ExitError", message, f"{message}\nRuntime.ExitError")
+
+    def _entrypoint_error(self, rid: str, exc: OSError) -> InvokeResult:
+        if exc.errno == errno.ENOENT:
+            message = f"Couldn't find valid bootstrap(s): [{os.path.join(self.spec.code_dir, 'bootstrap')}]"
+        elif exc.errno == errno.EACCES:
+            message = f"{os.path.join(self.spec.code_dir, 'bootstrap')} is not executable (chmod +x bootstrap)"
+        else:
+            message = f"cannot start the runtime: {exc.strerror}"
+        body = json.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": message}).encode()
+        log = (f"START RequestId: {rid} Version: {self.spec.version}\n{message}\nRuntime.InvalidEntrypoint\n"
+               f"END RequestId: {rid}\n"
+               f"REPORT RequestId: {rid}\tDuration: 0.00 ms\tBilled Duration: 1 ms\t"
+               f"Memory Size: {self.spec.memory_size} MB\tMax Memory Used: 0 MB\t\n")
+        self.stop()
+        return InvokeResult(rid, body, "Runtime.InvalidEntrypoint", log, 0.0, 1, self.spec.memory_size, 0, None,
+                            self.spec.version, self.id)
+
+
+def _error_body(body: bytes, error_type: str | None) -> bytes:
+    """The error object as Lambda returns it: the runtime's JSON, or the text wrapped in one."""
+    try:
+        data = json.loads(body)
+        if isinstance(data, dict):
+            return body
+    except ValueError:
+        pass
+    return json.dumps({"errorMessage": body.decode("utf-8", "replace"),
+                       "errorType": error_type or "Unhandled"}).encode()
+
+
+def _trace_id() -> str:
+    now = int(time.time())
+    return f"Root=1-{now:08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGTERM: "terminated",
+                signal.SIGABRT: "aborted"}.get(num) or signal.Signals(num).name
+    except ValueError:
+        return str(num)
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except (BlockingIOError, OSError):
+        pass
+
+
+def _read_available(fd: int | None) -> bytes | None:
+    """All bytes waiting in the pipe; b"" if none; None at end of file."""
+    if fd is None:
+        return None
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        except OSError:
+            return None if not chunks else b"".join(chunks)
+        if not chunk:
+            if chunks:
+                break
+            return None
+        chunks.append(chunk)
+        if len(chunk) < 65536:
+            break
+    return b"".join(chunks)
