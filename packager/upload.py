@@ -1,0 +1,371 @@
+"""The upload adapter: artifact zips into S3, content-addressed, each at most once.
+
+``upload_artifacts(s3, artifacts, bucket, prefix)`` puts every artifact at
+``s3://bucket/prefix/<sha256>.zip``:
+
+* a key that already exists is left alone (one ``HeadObject`` first; the key
+  names the content, so an object there *is* this zip);
+* artifacts go up in parallel; a zip over ``multipart_threshold`` goes up in
+  parts, themselves in parallel;
+* S3 verifies every byte: each request carries the SHA-256 we computed
+  (``ChecksumAlgorithm=SHA256`` with ``ChecksumSHA256``), and S3 refuses the
+  request when the bytes it received differ;
+* an interrupted or failed upload leaves nothing under the final key: a plain
+  ``PutObject`` is atomic, and a failed multipart upload is aborted (its parts
+  deleted) before the error is raised;
+* two writers racing for the same key are harmless: the put is conditional
+  (``If-None-Match: *``) and a 412 means the same bytes are already there.
+
+The client is received, never created here (only ``lamctl.cli.aws`` creates
+clients). Progress is reported through a callback taking
+:class:`UploadProgress`; the CLI draws it, tests count it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import threading
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+from lamctl.packager.artifacts import Artifact
+from lamctl.schemas.errors import CloudError, UsageError
+
+MB = 1024 * 1024
+MULTIPART_THRESHOLD = 16 * MB
+PART_SIZE = 8 * MB
+MIN_PART_SIZE = 5 * MB  # S3's floor for every part but the last
+MAX_PARTS = 10_000
+MAX_WORKERS = 4
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    key: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What happened to one artifact."""
+
+    resource: str  # logical ID of the artifact's resource
+    sha256: str
+    location: S3Location
+    size: int
+    uploaded: bool  # False: the key already held these bytes
+    parts: int = 0  # 0 for a single PutObject, else the number of multipart parts
+
+    @property
+    def uri(self) -> str:
+        return self.location.uri
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    """One progress report. ``event`` is one of:
+
+    ``plan`` (``size`` = total bytes that will be sent, ``key`` = ""), ``skip``
+    (the key already exists), ``start``, ``bytes`` (``size`` bytes more were sent
+    for ``key``), ``done``, ``failed``."""
+
+    event: str
+    key: str
+    size: int = 0
+
+
+ProgressCallback = Callable[[UploadProgress], None]
+
+
+def s3_key(sha256: str, prefix: str | None = None) -> str:
+    """``<prefix>/<sha256>.zip`` (no leading or doubled slashes)."""
+    prefix = (prefix or "").strip("/")
+    return f"{prefix}/{sha256}.zip" if prefix else f"{sha256}.zip"
+
+
+def check_bucket_name(bucket: str | None) -> str:
+    """A bucket name S3 accepts, or a UsageError saying what is wrong."""
+    import re
+
+    if not bucket:
+        raise UsageError("no S3 bucket to upload to",
+                         hint="pass --s3-bucket NAME, set LAMCTL_S3_BUCKET, or add s3_bucket = \"NAME\" to lamctl.toml")
+    if bucket.startswith("s3://"):
+        raise UsageError(f"--s3-bucket takes a bucket name, not a URI ({bucket!r})",
+                         hint=f"use --s3-bucket {bucket[5:].split('/')[0]} and put any path in --s3-prefix")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket) or ".." in bucket:
+        raise UsageError(f"{bucket!r} is not a valid S3 bucket name",
+                         hint="3-63 characters: lower-case letters, digits, dots and hyphens, "
+                              "starting and ending with a letter or digit")
+    return bucket
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: Exception) -> int:
+    response = getattr(exc, "response", None) or {}
+    return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class Uploader:
+    """Uploads artifacts with one S3 client (boto3 clients are thread-safe)."""
+
+    def __init__(self, s3: Any, bucket: str, prefix: str | None = None, *,
+                 progress: ProgressCallback | None = None, max_workers: int = MAX_WORKERS,
+                 multipart_threshold: int = MULTIPART_THRESHOLD, part_size: int = PART_SIZE):
+        if part_size < MIN_PART_SIZE:
+            raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes")
+        self.s3 = s3
+        self.bucket = bucket
+        self.prefix = prefix
+        self.progress = progress or (lambda _p: None)
+        self.max_workers = max(1, max_workers)
+        self.multipart_threshold = max(multipart_threshold, part_size)
+        self.part_size = part_size
+        self._cancel = threading.Event()
+        self._progress_lock = threading.Lock()
+
+    def _report(self, event: str, key: str, size: int = 0) -> None:
+        with self._progress_lock:
+            self.progress(UploadProgress(event, key, size))
+
+    # -- the whole job
+    def upload(self, artifacts: Iterable[Artifact]) -> list[Upload]:
+        """Upload what S3 lacks; one :class:`Upload` per artifact, in the order given."""
+        artifacts = list(artifacts)
+        by_sha: dict[str, Artifact] = {}
+        for artifact in artifacts:  # identical zips (same code for two functions) go up once
+            by_sha.setdefault(artifact.sha256, artifact)
+        for artifact in by_sha.values():
+            if not os.path.isfile(artifact.zip_path):
+                raise UsageError(f"the built zip {artifact.zip_path} is missing", where=artifact.resource,
+                                 hint="run lamctl build again")
+
+        # Phase 1: which keys exist (HEAD, in parallel; read only).
+        exists = self._map(lambda a: self._exists(s3_key(a.sha256, self.prefix), a), list(by_sha.values()))
+        todo = [a for a, present in zip(by_sha.values(), exists) if not present]
+        self._report("plan", "", sum(os.path.getsize(a.zip_path) for a in todo))
+        for artifact, present in zip(by_sha.values(), exists):
+            if present:
+                self._report("skip", s3_key(artifact.sha256, self.prefix), 0)
+
+        # Phase 2: upload the missing ones (parts of big ones in their own pool, so nothing waits on itself).
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="lamctl-part") as parts_pool:
+            self._parts_pool = parts_pool
+            results = self._map(self._upload_one, todo)
+        done = {a.sha256: r for a, r in zip(todo, results)}
+        out = []
+        for artifact in artifacts:
+            key = s3_key(artifact.sha256, self.prefix)
+            if artifact.sha256 in done:
+                first = done[artifact.sha256]
+                uploaded = first.uploaded and by_sha[artifact.sha256] is artifact
+                out.append(Upload(artifact.resource, artifact.sha256, first.location, first.size, uploaded,
+                                  first.parts if uploaded else 0))
+            else:
+                out.append(Upload(artifact.resource, artifact.sha256, S3Location(self.bucket, key),
+                                  os.path.getsize(artifact.zip_path), False))
+        return out
+
+    def _map(self, fn: Callable[[Artifact], Any], items: Sequence[Artifact]) -> list[Any]:
+        """``fn`` over ``items`` in a pool; the first failure cancels the rest, and is raised
+        once everything in flight has cleaned up (so no multipart upload is left open)."""
+        if not items:
+            return []
+        pool = ThreadPoolExecutor(max_workers=min(self.max_workers, len(items)), thread_name_prefix="lamctl-upload")
+        futures: list[Future] = []
+        try:
+            futures = [pool.submit(fn, item) for item in items]
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            if any(f.exception() is not None for f in finished):
+                self._cancel.set()
+            wait(futures)
+        except BaseException:  # Ctrl-C in the main thread: stop the workers, let them abort, then re-raise
+            self._cancel.set()
+            for f in futures:
+                f.cancel()
+            wait(futures)
+            raise
+        finally:
+            pool.shutdown(wait=True)
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        real = [e for e in errors if not isinstance(e, _Cancelled)]
+        if real or errors:
+            raise (real or errors)[0]
+        return [f.result() for f in futures]
+
+    # -- one key
+    def _exists(self, key: str, artifact: Artifact) -> bool:
+        import botocore.exceptions
+
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=key)
+        except botocore.exceptions.ClientError as exc:
+            code, status = _error_code(exc), _status(exc)
+            if status == 404 or code in ("404", "NoSuchKey", "NotFound"):
+                if self._bucket_missing():
+                    raise CloudError(f"the S3 bucket {self.bucket!r} does not exist",
+                                     hint="create it (aws s3 mb s3://" + self.bucket + "), or pass another --s3-bucket"
+                                     ) from None
+                return False
+            raise self._cloud_error(exc, "check", key, artifact) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise CloudError(f"cannot reach S3 to check s3://{self.bucket}/{key}: {exc}",
+                             where=artifact.resource) from None
+        size = os.path.getsize(artifact.zip_path)
+        # The key names the content; a different length can only be a damaged object: replace it.
+        return int(head.get("ContentLength", -1)) == size
+
+    def _bucket_missing(self) -> bool:
+        import botocore.exceptions
+
+        if getattr(self, "_bucket_checked", False):
+            return False
+        try:
+            self.s3.head_bucket(Bucket=self.bucket)
+        except botocore.exceptions.ClientError as exc:
+            if _status(exc) == 404 or _error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+                return True
+            return False
+        self._bucket_checked = True
+        return False
+
+    def _cloud_error(self, exc: Exception, action: str, key: str, artifact: Artifact) -> CloudError:
+        code = _error_code(exc) or type(exc).__name__
+        message = getattr(exc, "response", {}).get("Error", {}).get("Message", "") or str(exc)
+        hint = None
+        if code in ("AccessDenied", "403", "Forbidden"):
+            hint = f"the credentials in use need s3:GetObject and s3:PutObject on arn:aws:s3:::{self.bucket}/*"
+        elif code == "NoSuchBucket":
+            hint = f"create the bucket (aws s3 mb s3://{self.bucket}), or pass another --s3-bucket"
+        elif code in ("BadDigest", "InvalidRequest") and "checksum" in message.lower():
+            hint = "the zip changed while it was being uploaded; run lamctl package again"
+        return CloudError(f"cannot {action} s3://{self.bucket}/{key}: {code}: {message}",
+                          where=artifact.resource, hint=hint)
+
+    def _upload_one(self, artifact: Artifact) -> Upload:
+        import botocore.exceptions
+
+        if self._cancel.is_set():
+            raise _Cancelled()
+        key = s3_key(artifact.sha256, self.prefix)
+        size = os.path.getsize(artifact.zip_path)
+        self._report("start", key, size)
+        try:
+            if size > self.multipart_threshold:
+                parts = self._multipart(artifact, key, size)
+            else:
+                self._put(artifact, key)
+                parts = 0
+        except _Cancelled:
+            self._report("failed", key, 0)
+            raise
+        except botocore.exceptions.ClientError as exc:
+            if _status(exc) == 412 or _error_code(exc) == "PreconditionFailed":
+                # Someone else wrote this key meanwhile; the key names the content, so it is ours too.
+                self._report("done", key, 0)
+                return Upload(artifact.resource, artifact.sha256, S3Location(self.bucket, key), size, False)
+            self._report("failed", key, 0)
+            raise self._cloud_error(exc, "upload to", key, artifact) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            self._report("failed", key, 0)
+            raise CloudError(f"cannot upload to s3://{self.bucket}/{key}: {exc}", where=artifact.resource) from None
+        self._report("done", key, 0)
+        return Upload(artifact.resource, artifact.sha256, S3Location(self.bucket, key), size, True, parts)
+
+    def _put(self, artifact: Artifact, key: str) -> None:
+        with open(artifact.zip_path, "rb") as fh:
+            body = fh.read()
+        digest = hashlib.sha256(body).digest()
+        if digest.hex() != artifact.sha256:
+            raise UsageError(f"{artifact.zip_path} changed since it was built (its sha256 differs)",
+                             where=artifact.resource, hint="run lamctl build again")
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/zip",
+                           ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(digest), IfNoneMatch="*")
+        self._report("bytes", key, len(body))
+
+    def _multipart(self, artifact: Artifact, key: str, size: int) -> int:
+        part_size = max(self.part_size, -(-size // MAX_PARTS))
+        count = -(-size // part_size)
+        created = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType="application/zip",
+                                                  ChecksumAlgorithm="SHA256")
+        upload_id = created["UploadId"]
+        whole = hashlib.sha256()
+        try:
+            futures = []
+            with open(artifact.zip_path, "rb") as fh:
+                for number in range(1, count + 1):
+                    if self._cancel.is_set():
+                        raise _Cancelled()
+                    data = fh.read(part_size)
+                    whole.update(data)
+                    futures.append(self._parts_pool.submit(self._part, key, upload_id, number, data))
+                    # Keep at most a few parts in memory at once.
+                    while sum(1 for f in futures if not f.done()) >= self.max_workers:
+                        wait([f for f in futures if not f.done()], return_when=FIRST_EXCEPTION)
+                        if any(f.done() and f.exception() for f in futures):
+                            break
+                    if any(f.done() and f.exception() for f in futures):
+                        break
+            wait(futures)
+            for f in futures:
+                if f.exception() is not None:
+                    raise f.exception()
+            if whole.hexdigest() != artifact.sha256:
+                raise UsageError(f"{artifact.zip_path} changed since it was built (its sha256 differs)",
+                                 where=artifact.resource, hint="run lamctl build again")
+            parts = [f.result() for f in futures]
+            if self._cancel.is_set():
+                raise _Cancelled()
+            self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                              MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+        except BaseException:
+            self._abort(key, upload_id)
+            raise
+        return count
+
+    def _part(self, key: str, upload_id: str, number: int, data: bytes) -> dict:
+        if self._cancel.is_set():
+            raise _Cancelled()
+        checksum = _b64(hashlib.sha256(data).digest())
+        response = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                                       Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
+        self._report("bytes", key, len(data))
+        return {"PartNumber": number, "ETag": response["ETag"],
+                "ChecksumSHA256": response.get("ChecksumSHA256") or checksum}
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        try:
+            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except Exception:  # the original error matters more; a lifecycle rule cleans up what is left
+            pass
+
+
+def upload_artifacts(s3: Any, artifacts: Iterable[Artifact], bucket: str, prefix: str | None = None, *,
+                     progress: ProgressCallback | None = None, max_workers: int = MAX_WORKERS,
+                     multipart_threshold: int = MULTIPART_THRESHOLD, part_size: int = PART_SIZE) -> list[Upload]:
+    """Upload each artifact's zip to ``s3://bucket/prefix/<sha256>.zip`` unless it is there already.
+
+    Returns one :class:`Upload` per artifact, in order (``uploaded`` False when
+    the key existed). Raises :class:`CloudError` naming the artifact's resource
+    when S3 refuses; nothing is left under the key of an upload that failed."""
+    return Uploader(s3, bucket, prefix, progress=progress, max_workers=max_workers,
+                    multipart_threshold=multipart_threshold, part_size=part_size).upload(artifacts)
