@@ -1,0 +1,214 @@
+"""Rewrite a template so its code locations point at S3, and change nothing else.
+
+``package_template(template, uploads)`` returns the template's text with each
+built artifact's local location replaced by where it was uploaded:
+
+* ``AWS::Serverless::Function`` ``CodeUri`` and ``AWS::Serverless::LayerVersion``
+  ``ContentUri`` become ``s3://bucket/key`` URIs;
+* ``AWS::Lambda::Function`` ``Code`` and ``AWS::Lambda::LayerVersion``
+  ``Content`` become ``{S3Bucket: bucket, S3Key: key}``;
+* ``Globals.Function.CodeUri`` becomes the URI of the functions that inherit it
+  (when those functions were built into different zips, each gets its own
+  ``CodeUri`` and Globals points at the first one).
+
+The rewrite edits the text in place: comments, key order, quoting, short-form
+tags (``!Ref``, ``!Sub``, ...) and blank lines are kept byte for byte; only the
+replaced values differ. JSON templates stay JSON.
+
+``package(s3, template, artifacts, bucket, prefix)`` is the whole job
+(upload, then rewrite) for commands that need both (``package``, ``deploy``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import yaml
+
+from lamctl.packager.artifacts import CODE_PROPERTIES, Artifact
+from lamctl.packager.upload import ProgressCallback, S3Location, Upload, upload_artifacts
+from lamctl.schemas.errors import TemplateError
+from lamctl.schemas.template import Template, parse_text
+
+try:
+    _ComposeLoader = yaml.CSafeLoader  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover
+    _ComposeLoader = yaml.SafeLoader
+
+SAM_TYPES = {"AWS::Serverless::Function", "AWS::Serverless::LayerVersion"}
+
+
+@dataclass
+class PackagedTemplate:
+    """The rewritten template: ``text`` to write out, ``data`` parsed from it (with positions)."""
+
+    text: str
+    data: dict
+    uploads: list[Upload] = field(default_factory=list)
+    path: str = "<packaged template>"
+
+
+def code_location(resource_type: str, location: S3Location) -> Any:
+    """The value a code property takes for an S3 location (URI for SAM, S3Bucket/S3Key for Lambda)."""
+    if resource_type in SAM_TYPES:
+        return location.uri
+    return {"S3Bucket": location.bucket, "S3Key": location.key}
+
+
+# -- the text edit -----------------------------------------------------------------------------
+
+
+def _scalar(node) -> str | None:
+    return node.value if isinstance(node, yaml.ScalarNode) else None
+
+
+def _get(mapping, key: str):
+    """(key node, value node) of ``key`` in a composed mapping node, or (None, None)."""
+    if not isinstance(mapping, yaml.MappingNode):
+        return None, None
+    for k, v in mapping.value:
+        if _scalar(k) == key:
+            return k, v
+    return None, None
+
+
+_PLAIN_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._~+-]*")
+
+
+class _Editor:
+    def __init__(self, text: str, is_json: bool):
+        self.text = text
+        self.is_json = is_json
+        self.edits: list[tuple[int, int, str]] = []  # (start, end, replacement) on the original text
+
+    def _str(self, value: str, in_flow: bool = False) -> str:
+        if self.is_json:
+            return json.dumps(value)
+        if _PLAIN_SAFE.fullmatch(value) or (not in_flow and value.startswith("s3://")
+                                           and _PLAIN_SAFE.fullmatch(value[5:])):
+            return value
+        return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar
+
+    def render(self, value: Any, in_flow: bool = False) -> str:
+        if isinstance(value, str):
+            return self._str(value, in_flow)
+        sep = ", "
+        items = [f"{self._str(k, True)}: {self._str(v, True)}" for k, v in value.items()]
+        return "{" + sep.join(items) + "}"
+
+    def replace(self, node, value: Any, in_flow: bool = False) -> None:
+        self.edits.append((node.start_mark.index, node.end_mark.index, self.render(value, in_flow)))
+
+    def insert_entry(self, mapping, key: str, value: Any) -> None:
+        """Add ``key: value`` as the first entry of a composed mapping."""
+        flow = bool(mapping.flow_style or self.is_json)
+        rendered = f"{self._str(key, flow)}: {self.render(value, flow)}"
+        if flow:
+            brace = mapping.start_mark.index  # at "{"
+            if self.text[brace] != "{":
+                raise ValueError("flow mapping without a brace")
+            sep = ", " if mapping.value else ""
+            self.edits.append((brace + 1, brace + 1, " " + rendered + sep if self.is_json else rendered + sep))
+            return
+        first_key = mapping.value[0][0]
+        line_start = self.text.rfind("\n", 0, first_key.start_mark.index) + 1
+        indent = self.text[line_start:first_key.start_mark.index]
+        if indent.strip():  # the first key does not start its line (e.g. "- Key: v"): insert before it
+            self.edits.append((first_key.start_mark.index, first_key.start_mark.index,
+                               rendered + "\n" + " " * first_key.start_mark.column))
+            return
+        self.edits.append((line_start, line_start, indent + rendered + "\n"))
+
+    def apply(self) -> str:
+        out = self.text
+        for start, end, new in sorted(self.edits, key=lambda e: (e[0], e[1]), reverse=True):
+            out = out[:start] + new + out[end:]
+        return out
+
+
+def package_template(template: Template, uploads: Iterable[Upload], artifacts: Iterable[Artifact]) -> PackagedTemplate:
+    """The template's text with every artifact's code location replaced by its S3 location.
+
+    ``artifacts`` are the build's; ``uploads`` say where each went (matched by
+    resource logical ID). Resources without an artifact are left as they are."""
+    artifacts = list(artifacts)
+    uploads = list(uploads)
+    where_of = {u.resource: u.location for u in uploads}
+    text = template.text
+    is_json = text.lstrip().startswith("{")
+    try:
+        root = yaml.compose(text, Loader=_ComposeLoader)
+    except yaml.YAMLError as exc:  # the loader read it, so this is unexpected; say where anyway
+        raise TemplateError(f"cannot re-read the template to rewrite it: {exc}", where=template.path) from None
+    _, resources = _get(root, "Resources")
+    editor = _Editor(text, is_json)
+
+    inherit: list[tuple[Artifact, S3Location, Any]] = []  # functions taking CodeUri from Globals
+    for artifact in artifacts:
+        location = where_of.get(artifact.resource)
+        if location is None:
+            raise TemplateError(f"no upload recorded for {artifact.resource}", where=artifact.resource,
+                                hint="this is a bug in lamctl; run with --debug and report it")
+        _, resource = _get(resources, artifact.resource)
+        if resource is None:
+            raise TemplateError(f"resource {artifact.resource} is not in the template", where=template.path,
+                                hint="build and package the same template")
+        _, type_node = _get(resource, "Type")
+        resource_type = _scalar(type_node) or artifact.resource_type
+        prop = CODE_PROPERTIES.get(resource_type, (None, artifact.prop))[1]
+        _, props = _get(resource, "Properties")
+        _, value = _get(props, prop)
+        new = code_location(resource_type, location)
+        if value is not None:
+            editor.replace(value, new, in_flow=bool(props.flow_style))
+        elif resource_type == "AWS::Serverless::Function":
+            inherit.append((artifact, location, resource))
+        else:
+            raise TemplateError(f"{artifact.resource} has no {prop} to rewrite",
+                                where=template.where(["Resources", artifact.resource]))
+
+    if inherit:
+        _, globals_ = _get(root, "Globals")
+        _, function_globals = _get(globals_, "Function")
+        _, global_uri = _get(function_globals, "CodeUri")
+        if global_uri is None:
+            names = ", ".join(a.resource for a, _, _ in inherit)
+            raise TemplateError(f"{names}: no CodeUri in the function nor in Globals.Function",
+                                where=template.where(["Resources", inherit[0][0].resource]),
+                                hint="add CodeUri to the function or to Globals.Function")
+        distinct = {loc for _, loc, _ in inherit}
+        editor.replace(global_uri, code_location("AWS::Serverless::Function", inherit[0][1]),
+                       in_flow=bool(function_globals.flow_style))
+        if len(distinct) > 1:
+            # The functions sharing the global folder were built differently (runtime, architecture):
+            # each names its own zip.
+            for artifact, location, resource in inherit:
+                _, props = _get(resource, "Properties")
+                uri = code_location("AWS::Serverless::Function", location)
+                if isinstance(props, yaml.MappingNode) and props.value:
+                    editor.insert_entry(props, "CodeUri", uri)
+                else:
+                    raise TemplateError(
+                        f"{artifact.resource} inherits CodeUri from Globals but was built into its own zip, "
+                        "and has no Properties to hold its S3 location",
+                        where=template.where(["Resources", artifact.resource]),
+                        hint="give the function its own CodeUri")
+
+    out = editor.apply()
+    try:
+        data = parse_text(out, template.path)
+    except TemplateError as exc:  # pragma: no cover - an edit that breaks the syntax is a bug
+        raise TemplateError(f"the rewritten template does not parse: {exc.message}", where=template.path,
+                            hint="this is a bug in lamctl; run with --debug and report it") from None
+    return PackagedTemplate(text=out, data=data, uploads=uploads, path=template.path)
+
+
+def package(s3: Any, template: Template, artifacts: Iterable[Artifact], bucket: str, prefix: str | None = None, *,
+            progress: ProgressCallback | None = None, **upload_options: Any) -> PackagedTemplate:
+    """Upload what S3 lacks, then rewrite the template (see :func:`upload_artifacts`)."""
+    artifacts = list(artifacts)
+    uploads = upload_artifacts(s3, artifacts, bucket, prefix, progress=progress, **upload_options)
+    return package_template(template, uploads, artifacts)
