@@ -1,0 +1,529 @@
+"""Semantic checks of a SAM template: what a JSON Schema cannot say.
+
+``validate_template(template)`` = schema findings (``lamctl.schemas.validate``)
+plus these checks, sorted by position, one finding per problem:
+
+* logical IDs (resources, parameters, outputs, conditions, mappings, events)
+  that are not alphanumeric or longer than 255 characters;
+* serverless resources or ``Globals`` without ``Transform: AWS::Serverless-2016-10-31``,
+  and serverless resource types lamctl does not transform;
+* per function, after ``Globals`` (maps merge, lists concatenate, scalars are
+  replaced, ``IgnoreGlobals`` honoured): ``AutoPublishAlias`` that is not a
+  valid Lambda alias name, ``DeploymentPreference`` or
+  ``ProvisionedConcurrencyConfig`` without ``AutoPublishAlias``, an enabled
+  ``DeploymentPreference`` without ``Type``, and the Lambda limits of DESIGN
+  §5 (memory 128-10,240 MB, timeout 1-900 s, ephemeral storage 512-10,240 MB,
+  at most 5 layers, environment variables 4 KB together);
+* references: ``Ref``/``Fn::GetAtt``/``Fn::Sub`` to names that are neither a
+  resource, a parameter, a pseudo parameter nor a resource the transform
+  generates; events whose API, bucket, queue, topic or stream is such a name;
+  ``DependsOn`` and ``Condition`` naming what does not exist; unknown
+  intrinsic functions.
+
+A value given as an intrinsic function (``!Ref MemoryParam``) is not checked
+against a limit: only CloudFormation knows it. Pure: no AWS calls, standard
+library only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator
+
+from lamctl.schemas.errors import LimitError, TemplateError
+from lamctl.schemas.template import Template
+from lamctl.schemas.validate import ERROR, Finding, finding_at, intrinsic_names, schema_findings
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+SUPPORTED_TYPES = (
+    "AWS::Serverless::Function",
+    "AWS::Serverless::LayerVersion",
+    "AWS::Serverless::Api",
+    "AWS::Serverless::HttpApi",
+    "AWS::Serverless::SimpleTable",
+)
+GLOBALS_SECTIONS = {"Function": "AWS::Serverless::Function", "Api": "AWS::Serverless::Api",
+                    "HttpApi": "AWS::Serverless::HttpApi", "SimpleTable": "AWS::Serverless::SimpleTable",
+                    "LayerVersion": "AWS::Serverless::LayerVersion"}
+PSEUDO_PARAMETERS = {"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition", "AWS::Region",
+                     "AWS::StackId", "AWS::StackName", "AWS::URLSuffix"}
+# Resources the transform creates whatever the function names are.
+GENERATED_NAMES = ("ServerlessRestApi", "ServerlessHttpApi", "ServerlessDeploymentApplication",
+                   "CodeDeployServiceRole")
+
+# DESIGN §5: Lambda quotas.
+MEMORY_MB = (128, 10_240)
+TIMEOUT_S = (1, 900)
+EPHEMERAL_MB = (512, 10_240)
+MAX_LAYERS = 5
+MAX_ENVIRONMENT_BYTES = 4 * 1024
+MAX_LOGICAL_ID = 255
+ALIAS_NAME = re.compile(r"^(?![0-9]+$)[a-zA-Z0-9_-]{1,128}$")
+LOGICAL_ID = re.compile(r"^[A-Za-z0-9]+$")
+SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def validate_template(template: Template, *, schema: bool = True) -> list[Finding]:
+    """Schema and semantic findings of ``template``, by position, without duplicates."""
+    findings = list(schema_findings(template)) if schema else []
+    findings.extend(check_template(template))
+    seen, out = set(), []
+    for f in findings:
+        key = (f.path, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    out.sort(key=lambda f: (f.line or 0, f.col or 0, f.message))
+    return out
+
+
+def raise_for_findings(findings: list[Finding]) -> None:
+    """For commands that validate on the way (deploy, package): the first error as a TemplateError/LimitError."""
+    errors = [f for f in findings if f.severity == ERROR]
+    if not errors:
+        return
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more problem(s); run lamctl validate to see them all)" if len(errors) > 1 else ""
+    cls = LimitError if first.code == "limit" else TemplateError
+    raise cls(first.message + more, hint=first.hint, where=first.where)
+
+
+def check_template(template: Template) -> list[Finding]:
+    """The semantic findings of ``template`` (no schema validation)."""
+    return list(_Checker(template).run())
+
+
+class _Checker:
+    def __init__(self, template: Template):
+        self.t = template
+        self.data = template.data if isinstance(template.data, dict) else {}
+        res = self.data.get("Resources")
+        self.resources: dict = res if isinstance(res, dict) else {}
+        params = self.data.get("Parameters")
+        self.parameters: dict = params if isinstance(params, dict) else {}
+        conds = self.data.get("Conditions")
+        self.conditions: dict = conds if isinstance(conds, dict) else {}
+        g = self.data.get("Globals")
+        self.globals: dict = g if isinstance(g, dict) else {}
+        self.transforms = _transforms(self.data.get("Transform"))
+        self.serverless_ids = sorted(
+            (rid for rid, r in self.resources.items()
+             if isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith("AWS::Serverless::")),
+            key=len, reverse=True)
+
+    def at(self, path, message, *, key=False, hint=None, code="semantic") -> Finding:
+        return finding_at(self.t, path, message, key=key, hint=hint, code=code)
+
+    # -- the checks
+    def run(self) -> Iterator[Finding]:
+        yield from self.check_transform()
+        yield from self.check_logical_ids()
+        for rid, res in self.resources.items():
+            if not isinstance(res, dict):
+                continue
+            rtype = res.get("Type")
+            if isinstance(rtype, str) and rtype.startswith("AWS::Serverless::") and rtype not in SUPPORTED_TYPES:
+                yield self.at(("Resources", rid, "Type"), f"resource type {rtype} is not supported by lamctl",
+                              hint="supported serverless types: " + ", ".join(SUPPORTED_TYPES))
+            if rtype == "AWS::Serverless::Function":
+                yield from self.check_function(rid, res)
+            yield from self.check_attributes(rid, res)
+        yield from self.check_references()
+
+    def check_transform(self) -> Iterator[Finding]:
+        if SAM_TRANSFORM in self.transforms:
+            return
+        hint = f"add Transform: {SAM_TRANSFORM} at the top of the template"
+        if "Globals" in self.data:
+            yield self.at(("Globals",), f"Globals needs Transform: {SAM_TRANSFORM}", key=True, hint=hint)
+        for rid in self.serverless_ids:
+            rtype = self.resources[rid].get("Type")
+            yield self.at(("Resources", rid, "Type"), f"{rtype} {rid} needs Transform: {SAM_TRANSFORM}", hint=hint)
+
+    def check_logical_ids(self) -> Iterator[Finding]:
+        foreach = "AWS::LanguageExtensions" in self.transforms
+        for section in ("Resources", "Parameters", "Outputs", "Conditions", "Mappings"):
+            body = self.data.get(section)
+            if not isinstance(body, dict):
+                continue
+            for name in body:
+                if foreach and isinstance(name, str) and name.startswith("Fn::ForEach::"):
+                    continue
+                yield from self._logical_id((section, name), name, section[:-1].lower() if section != "Mappings"
+                                            else "mapping")
+        for rid, res in self.resources.items():
+            events = _get(res, "Properties", "Events")
+            if isinstance(events, dict):
+                for name in events:
+                    yield from self._logical_id(("Resources", rid, "Properties", "Events", name), name,
+                                                f"event name (of {rid})")
+
+    def _logical_id(self, path, name, what) -> Iterator[Finding]:
+        text = str(name)
+        if not LOGICAL_ID.match(text):
+            bad = sorted({c for c in text if not c.isascii() or not c.isalnum()})
+            shown = "".join(bad) if bad else "?"
+            suggestion = re.sub(r"[^A-Za-z0-9]", "", text)
+            yield self.at(path, f"{what} {text!r} is not alphanumeric (it contains {shown!r})", key=True,
+                          hint=(f"use only A-Z, a-z and 0-9, e.g. {suggestion}" if suggestion
+                                else "use only A-Z, a-z and 0-9"), code="logical-id")
+        elif len(text) > MAX_LOGICAL_ID:
+            yield self.at(path, f"{what} is {len(text)} characters long; CloudFormation allows {MAX_LOGICAL_ID}",
+                          key=True, code="logical-id")
+
+    # -- functions, after Globals
+    def effective(self, rid: str, res: dict, section: str = "Function") -> dict[str, tuple[Any, tuple]]:
+        """Property -> (value, path of the value that decides it) after Globals.
+
+        Maps merge (local keys win), lists concatenate (global first), scalars and
+        intrinsic functions are replaced. For a merged map the path is the local one
+        when there is one. Lists keep a list of (item, path) in ``value``."""
+        props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+        glob = self.globals.get(section) if isinstance(self.globals.get(section), dict) else {}
+        ignore = res.get("IgnoreGlobals")
+        if ignore == "*":
+            glob = {}
+        elif isinstance(ignore, list):
+            glob = {k: v for k, v in glob.items() if k not in ignore}
+        out: dict[str, tuple[Any, tuple]] = {}
+        gpath = ("Globals", section)
+        lpath = ("Resources", rid, "Properties")
+        for key, value in glob.items():
+            out[key] = (value, gpath + (key,))
+        for key, value in props.items():
+            if key in out:
+                gval, gp = out[key]
+                if isinstance(gval, dict) and isinstance(value, dict) and not _is_intrinsic(gval) \
+                        and not _is_intrinsic(value):
+                    out[key] = (_merge(gval, value), lpath + (key,))
+                    continue
+                if isinstance(gval, list) and isinstance(value, list) and key != "Architectures":
+                    out[key] = (list(gval) + list(value), lpath + (key,))
+                    continue
+            out[key] = (value, lpath + (key,))
+        return out
+
+    def check_function(self, rid: str, res: dict) -> Iterator[Finding]:
+        eff = self.effective(rid, res)
+        alias, alias_path = eff.get("AutoPublishAlias", (None, None))
+        if isinstance(alias, str):
+            if not ALIAS_NAME.match(alias):
+                yield self.at(alias_path, f"AutoPublishAlias {alias!r} of {rid} is not a valid alias name",
+                              hint="1-128 characters of A-Z, a-z, 0-9, - and _, not only digits (e.g. live)",
+                              code="alias")
+        elif alias is not None and not _is_intrinsic(alias):
+            alias = None  # a wrong type: the schema reports it
+        dp, dp_path = eff.get("DeploymentPreference", (None, None))
+        if isinstance(dp, dict) and not _is_intrinsic(dp):
+            enabled = dp.get("Enabled", True)
+            if enabled not in (False, "false", "False"):
+                if alias is None:
+                    yield self.at(dp_path, f"DeploymentPreference of {rid} needs AutoPublishAlias", key=True,
+                                  hint="add AutoPublishAlias: live (traffic is shifted on that alias)")
+                if "Type" not in dp:
+                    yield self.at(dp_path, f"DeploymentPreference of {rid} has no Type", key=True,
+                                  hint="e.g. Type: Canary10Percent5Minutes, Linear10PercentEvery1Minute, AllAtOnce")
+        pcc, pcc_path = eff.get("ProvisionedConcurrencyConfig", (None, None))
+        if pcc is not None and alias is None:
+            yield self.at(pcc_path, f"ProvisionedConcurrencyConfig of {rid} needs AutoPublishAlias", key=True,
+                          hint="provisioned concurrency is set on the alias; add AutoPublishAlias: live")
+        yield from self._range(eff, "MemorySize", rid, MEMORY_MB, "MB", "memory")
+        yield from self._range(eff, "Timeout", rid, TIMEOUT_S, "seconds", "timeout")
+        storage, storage_path = eff.get("EphemeralStorage", (None, None))
+        if isinstance(storage, dict) and "Size" in storage:
+            size = _number(storage["Size"])
+            if size is not None and not EPHEMERAL_MB[0] <= size <= EPHEMERAL_MB[1]:
+                path = storage_path + ("Size",) if "Size" in (_get_path(self.data, storage_path) or {}) \
+                    else ("Globals", "Function", "EphemeralStorage", "Size")
+                yield self.at(path, f"EphemeralStorage.Size of {rid} is {_fmt(size)} MB; Lambda allows "
+                              f"{EPHEMERAL_MB[0]}-{EPHEMERAL_MB[1]:,} MB", code="limit")
+        layers, layers_path = eff.get("Layers", (None, None))
+        if isinstance(layers, list) and len(layers) > MAX_LAYERS:
+            yield self.at(layers_path, f"{rid} uses {len(layers)} layers (with Globals); Lambda allows at most "
+                          f"{MAX_LAYERS}", key=True, hint="merge layers, or move dependencies into the function",
+                          code="limit")
+        env, env_path = eff.get("Environment", (None, None))
+        variables = env.get("Variables") if isinstance(env, dict) else None
+        if isinstance(variables, dict) and not _is_intrinsic(variables):
+            size = environment_size(variables)
+            if size > MAX_ENVIRONMENT_BYTES:
+                yield self.at(env_path, f"the environment variables of {rid} take {size:,} bytes (with Globals); "
+                              f"Lambda allows {MAX_ENVIRONMENT_BYTES:,} bytes together", key=True,
+                              hint="move large values to SSM Parameter Store or Secrets Manager", code="limit")
+        events = _get(res, "Properties", "Events")
+        if isinstance(events, dict):
+            for name, event in events.items():
+                if isinstance(event, dict):
+                    yield from self.check_event(rid, name, event)
+
+    def _range(self, eff, prop, rid, bounds, unit, what) -> Iterator[Finding]:
+        value, path = eff.get(prop, (None, None))
+        number = _number(value)
+        if number is None:
+            return
+        lo, hi = bounds
+        if not lo <= number <= hi:
+            yield self.at(path, f"{prop} of {rid} is {_fmt(number)} {unit}; Lambda allows {lo}-{hi:,} {unit}",
+                          hint=f"set a {what} between {lo} and {hi:,}", code="limit")
+
+    # -- events
+    EVENT_TARGETS = {
+        "Api": ("RestApiId", ("AWS::Serverless::Api",)),
+        "HttpApi": ("ApiId", ("AWS::Serverless::HttpApi",)),
+        "S3": ("Bucket", ("AWS::S3::Bucket",)),
+        "SNS": ("Topic", None),
+        "SQS": ("Queue", None),
+        "Kinesis": ("Stream", None),
+        "DynamoDB": ("Stream", None),
+        "CloudWatchLogs": ("LogGroupName", None),
+        "EventBridgeRule": ("EventBusName", None),
+        "CloudWatchEvent": ("EventBusName", None),
+    }
+
+    def check_event(self, rid: str, name: str, event: dict) -> Iterator[Finding]:
+        etype = event.get("Type")
+        props = event.get("Properties")
+        if not isinstance(props, dict) or etype not in self.EVENT_TARGETS:
+            return
+        prop, types = self.EVENT_TARGETS[etype]
+        if prop not in props:
+            return
+        value = props[prop]
+        path = ("Resources", rid, "Properties", "Events", name, "Properties", prop)
+        target = _referenced_name(value)
+        if etype == "S3":
+            if target is None or not (isinstance(value, dict) and "Ref" in value):
+                yield self.at(path, f"the S3 event {name} of {rid} must name a bucket of this template with !Ref",
+                              hint="declare an AWS::S3::Bucket in Resources and use Bucket: !Ref ThatBucket",
+                              code="reference")
+                return
+        if target is None:
+            return
+        base = target.split(".", 1)[0]
+        if base in self.resources:
+            rtype = self.resources[base].get("Type") if isinstance(self.resources[base], dict) else None
+            if types and rtype not in types:
+                yield self.at(path, f"{prop} of event {name} of {rid} refers to {base}, a {rtype}, not "
+                              f"{' or '.join(types)}", code="reference")
+            return
+        if base in self.parameters or base in PSEUDO_PARAMETERS:
+            if types and etype in ("Api", "HttpApi", "S3"):
+                yield self.at(path, f"{prop} of event {name} of {rid} must refer to a {types[0]} of this template, "
+                              f"not the parameter {base}", code="reference")
+            return
+        if types is None and self._generated(base):
+            return
+        yield self.at(path, f"{prop} of event {name} of {rid} refers to {base}, which is not a resource of this "
+                      "template", hint=self._did_you_mean(base), code="reference")
+
+    # -- resource attributes
+    def check_attributes(self, rid: str, res: dict) -> Iterator[Finding]:
+        deps = res.get("DependsOn")
+        for i, dep in enumerate(deps if isinstance(deps, list) else [deps] if isinstance(deps, str) else []):
+            if isinstance(dep, str) and dep not in self.resources and not self._generated(dep):
+                path = ("Resources", rid, "DependsOn") + ((i,) if isinstance(deps, list) else ())
+                yield self.at(path, f"{rid} depends on {dep}, which is not a resource of this template",
+                              hint=self._did_you_mean(dep), code="reference")
+        cond = res.get("Condition")
+        if isinstance(cond, str) and cond not in self.conditions:
+            yield self.at(("Resources", rid, "Condition"), f"condition {cond} of {rid} is not declared in Conditions",
+                          code="reference", hint=self._did_you_mean(cond, self.conditions))
+
+    # -- references everywhere
+    def check_references(self) -> Iterator[Finding]:
+        known = set(intrinsic_names())
+        for section in ("Resources", "Outputs", "Globals", "Conditions"):
+            body = self.data.get(section)
+            if not isinstance(body, dict):
+                continue
+            for path, node in _walk(body, (section,)):
+                if not (isinstance(node, dict) and len(node) == 1):
+                    continue
+                (name, arg), = node.items()
+                if not isinstance(name, str):
+                    continue
+                if name.startswith("Fn::") and name not in known and not name.startswith("Fn::ForEach::"):
+                    yield self.at(path, f"unknown intrinsic function {name}", key=False,
+                                  hint="CloudFormation knows: " + ", ".join(sorted(known)), code="reference")
+                    continue
+                if _in_events_target(path, self.EVENT_TARGETS):
+                    continue  # check_event reports these with their event
+                for target, where in _targets(name, arg, path):
+                    yield from self._check_target(target, where, name)
+
+    def _check_target(self, target: str, path: tuple, how: str) -> Iterator[Finding]:
+        if how == "Fn::If" or how == "Condition":
+            if target not in self.conditions:
+                yield self.at(path, f"condition {target} is not declared in Conditions", code="reference",
+                              hint=self._did_you_mean(target, self.conditions))
+            return
+        base = target.split(".", 1)[0]
+        if target in PSEUDO_PARAMETERS or target in self.parameters or base in self.resources:
+            return
+        if self._generated(base):
+            return
+        if how == "Fn::Sub" and base.startswith("AWS::"):
+            return  # ${AWS::Region} etc. are pseudo parameters; unknown ones CloudFormation reports
+        what = {"Ref": "!Ref", "Fn::GetAtt": "!GetAtt", "Fn::Sub": "!Sub"}.get(how, how)
+        yield self.at(path, f"{what} {target}: {base} is not a resource or parameter of this template",
+                      hint=self._did_you_mean(base), code="reference")
+
+    def _generated(self, name: str) -> bool:
+        """Whether ``name`` may be a resource the transform creates (FnRole, FnAliaslive, ServerlessRestApi...)."""
+        if name.startswith(GENERATED_NAMES):
+            return True
+        return any(name.startswith(rid) for rid in self.serverless_ids)
+
+    def _did_you_mean(self, name: str, pool=None) -> str | None:
+        import difflib
+
+        candidates = [str(k) for k in (pool if pool is not None else list(self.resources) + list(self.parameters))]
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+        return f"did you mean {close[0]}?" if close else None
+
+
+# -- helpers
+def environment_size(variables: dict) -> int:
+    """Bytes Lambda counts against its 4 KB: the variables as compact JSON (intrinsic values count as empty)."""
+    shown = {str(k): ("" if isinstance(v, (dict, list)) else _env_text(v)) for k, v in variables.items()}
+    return len(json.dumps(shown, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _transforms(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    if isinstance(value, dict) and isinstance(value.get("Name"), str):
+        return [value["Name"]]
+    return []
+
+
+def _get(node: Any, *keys: Any) -> Any:
+    for k in keys:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(k)
+    return node
+
+
+def _get_path(node: Any, path: tuple) -> Any:
+    for k in path:
+        if isinstance(node, dict) and k in node:
+            node = node[k]
+        elif isinstance(node, list) and isinstance(k, int) and 0 <= k < len(node):
+            node = node[k]
+        else:
+            return None
+    return node
+
+
+def _merge(glob: dict, local: dict) -> dict:
+    out = dict(glob)
+    for k, v in local.items():
+        if k in out and isinstance(out[k], dict) and isinstance(v, dict) and not _is_intrinsic(v) \
+                and not _is_intrinsic(out[k]):
+            out[k] = _merge(out[k], v)
+        elif k in out and isinstance(out[k], list) and isinstance(v, list):
+            out[k] = list(out[k]) + list(v)
+        else:
+            out[k] = v
+    return out
+
+
+def _is_intrinsic(value: Any) -> bool:
+    if not (isinstance(value, dict) and len(value) == 1):
+        return False
+    name = next(iter(value))
+    return isinstance(name, str) and (name in ("Ref", "Condition") or name.startswith("Fn::"))
+
+
+def _number(value: Any) -> float | None:
+    """A literal number (int, float or numeric string); None for intrinsics and other types."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value) if "." in value else int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _fmt(n: float) -> str:
+    return f"{n:,}" if isinstance(n, int) else f"{n:g}"
+
+
+def _walk(node: Any, path: tuple, depth: int = 0) -> Iterator[tuple[tuple, Any]]:
+    """Every (path, value) under ``node``, parents first (iterative: any nesting is safe)."""
+    stack = [(node, path)]
+    while stack:
+        value, p = stack.pop()
+        yield p, value
+        if isinstance(value, dict):
+            stack.extend((v, p + (k,)) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list):
+            stack.extend((v, p + (i,)) for i, v in reversed(list(enumerate(value))))
+
+
+def _referenced_name(value: Any) -> str | None:
+    """The logical ID a value refers to (!Ref X, !GetAtt X.Arn, !Sub ${X.Arn}), if it is that simple."""
+    if not (isinstance(value, dict) and len(value) == 1):
+        return None
+    (name, arg), = value.items()
+    if name == "Ref" and isinstance(arg, str):
+        return arg
+    if name == "Fn::GetAtt":
+        if isinstance(arg, list) and arg and isinstance(arg[0], str):
+            return arg[0]
+        if isinstance(arg, str):
+            return arg.split(".", 1)[0]
+    if name == "Fn::Sub":
+        text = arg[0] if isinstance(arg, list) and arg else arg
+        if isinstance(text, str):
+            m = SUB_VARIABLE.fullmatch(text.strip())
+            if m:
+                return m.group(1).split(".", 1)[0]
+    return None
+
+
+def _targets(name: str, arg: Any, path: tuple) -> Iterator[tuple[str, tuple]]:
+    """The names an intrinsic refers to, with the path to report them at."""
+    if name == "Ref" and isinstance(arg, str):
+        yield arg, path
+    elif name == "Fn::GetAtt":
+        if isinstance(arg, list) and arg and isinstance(arg[0], str):
+            yield arg[0], path
+        elif isinstance(arg, str) and "." in arg:
+            yield arg.split(".", 1)[0], path
+    elif name == "Fn::Sub":
+        text, local = arg, {}
+        if isinstance(arg, list) and arg:
+            text = arg[0]
+            local = arg[1] if len(arg) > 1 and isinstance(arg[1], dict) else {}
+        if isinstance(text, str):
+            for m in SUB_VARIABLE.finditer(text):
+                var = m.group(1).strip()
+                if var in local or var.split(".", 1)[0] in local:
+                    continue
+                yield var.split(".", 1)[0] if not var.startswith("AWS::") else var, path
+    elif name == "Fn::If" and isinstance(arg, list) and arg and isinstance(arg[0], str):
+        yield arg[0], path
+    elif name == "Condition" and isinstance(arg, str) and len(path) >= 2 and path[0] == "Conditions":
+        yield arg, path
+
+
+def _in_events_target(path: tuple, targets: dict) -> bool:
+    """Whether ``path`` is the API/bucket/queue/... property of an event (reported by check_event)."""
+    if len(path) == 7 and path[0] == "Resources" and path[2:4] == ("Properties", "Events") and path[5] == "Properties":
+        return path[6] in {prop for prop, _ in targets.values()}
+    return False
