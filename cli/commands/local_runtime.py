@@ -1,0 +1,191 @@
+"""``lamctl local invoke`` and ``lamctl local start-lambda``: Lambda functions as local processes.
+
+No Docker: each execution environment is a process speaking the Lambda Runtime
+API (``lamctl.local``). ``invoke`` runs one invocation and stops; ``start-lambda``
+serves the Lambda Invoke API on 127.0.0.1 for boto3 and the AWS CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from typing import List, Optional
+
+import typer
+
+from lamctl.cli.app import get_app
+from lamctl.schemas.errors import UsageError, location
+
+TEMPLATE_HELP = "Template (default: template.yaml in the current folder)."
+
+
+def _region(app) -> str:
+    return app.opts.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def _credentials(app) -> dict[str, str] | None:
+    """The caller's own AWS credentials, for --aws-credentials."""
+    creds = app.aws().session().get_credentials()
+    if creds is None:
+        raise UsageError("--aws-credentials was given but no AWS credentials were found",
+                         hint="configure a profile (--profile) or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY")
+    frozen = creds.get_frozen_credentials()
+    out = {"AWS_ACCESS_KEY_ID": frozen.access_key, "AWS_SECRET_ACCESS_KEY": frozen.secret_key}
+    if frozen.token:
+        out["AWS_SESSION_TOKEN"] = frozen.token
+    return out
+
+
+def _functions(app, template: Optional[str], env_vars: Optional[str], overrides: Optional[List[str]],
+               build_dir: Optional[str], aws_credentials: bool):
+    from lamctl.local.functions import TemplateFunctions, load_env_vars, parse_parameter_overrides
+    from lamctl.schemas.template import find_template
+
+    path = find_template(template)
+    return TemplateFunctions(
+        path, parameter_overrides=parse_parameter_overrides(overrides), env_vars=load_env_vars(env_vars),
+        region=_region(app), build_dir=build_dir, credentials=_credentials(app) if aws_credentials else None,
+    )
+
+
+def _read_event(event: Optional[str]) -> bytes:
+    if event is None:
+        return b"{}"
+    if event == "-":
+        text, where = sys.stdin.read(), "<stdin>"
+    else:
+        try:
+            with open(event, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read the event file: {exc.strerror}", where=event,
+                             hint="give a JSON file with -e FILE, or -e - to read standard input") from None
+        where = event
+    if not text.strip():
+        return b"{}"
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"the event is not valid JSON: {exc.msg}", where=location(where, exc.lineno, exc.colno),
+                         hint="an event is a JSON document, for example {\"name\": \"world\"}") from None
+    return text.encode()
+
+
+def register(local_app: typer.Typer) -> None:
+    @local_app.command("invoke")
+    def invoke(
+        ctx: typer.Context,
+        function: Optional[str] = typer.Argument(None, help="Logical ID (optional when the template has one)."),
+        template: Optional[str] = typer.Option(None, "--template", "-t", help=TEMPLATE_HELP),
+        event: Optional[str] = typer.Option(None, "--event", "-e", help="Event JSON file, or - for stdin (default {})."),
+        env_vars: Optional[str] = typer.Option(None, "--env-vars", "-n",
+                                               help="JSON file of environment overrides (SAM's format)."),
+        parameter_overrides: Optional[List[str]] = typer.Option(None, "--parameter-overrides",
+                                                                help="Template parameters: Key=Value ..."),
+        build_dir: Optional[str] = typer.Option(None, "--build-dir", help="Where built code is kept."),
+        aws_credentials: bool = typer.Option(False, "--aws-credentials",
+                                             help="Give the function your AWS credentials (default: dummy ones)."),
+    ) -> None:
+        """Run one invocation of a function as a local process: payload on stdout, logs on stderr."""
+        from lamctl.local.pool import Pool
+        from lamctl.local.service import LocalLambda
+
+        app = get_app(ctx)
+        fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
+        if function is None:
+            names = fns.names()
+            if len(names) != 1:
+                raise UsageError("name the function to invoke", where=fns.path,
+                                 hint="the template has: " + (", ".join(names) or "(no functions)"))
+            function = names[0]
+        name = fns.require(function)
+        payload = _read_event(event)
+        service = LocalLambda(fns, Pool(idle_timeout=None))
+        try:
+            service.resolve(name)
+            for warning in fns.warnings:
+                app.out.warn(warning)
+            result = service.pool.invoke(name, payload)
+        finally:
+            service.close()
+        sys.stderr.write(result.log)
+        sys.stderr.flush()
+        text = result.payload.decode("utf-8", "replace")
+        if app.out.json:
+            try:
+                body = json.loads(text) if text else None
+            except ValueError:
+                body = text
+            app.out.result(result.ok, None, function=name, request_id=result.request_id, payload=body,
+                           function_error=result.function_error, error_type=result.error_type,
+                           duration_ms=round(result.duration_ms, 2), billed_duration_ms=result.billed_ms,
+                           max_memory_used_mb=result.max_memory_mb,
+                           init_duration_ms=round(result.init_duration_ms, 2) if result.init_duration_ms else None)
+        else:
+            sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
+            sys.stdout.flush()
+        if not result.ok:
+            raise typer.Exit(1)
+
+    @local_app.command("start-lambda")
+    def start_lambda(
+        ctx: typer.Context,
+        port: int = typer.Option(3001, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (keep it on loopback)."),
+        template: Optional[str] = typer.Option(None, "--template", "-t", help=TEMPLATE_HELP),
+        env_vars: Optional[str] = typer.Option(None, "--env-vars", "-n",
+                                               help="JSON file of environment overrides (SAM's format)."),
+        parameter_overrides: Optional[List[str]] = typer.Option(None, "--parameter-overrides",
+                                                                help="Template parameters: Key=Value ..."),
+        max_concurrency: Optional[int] = typer.Option(None, "--max-concurrency", min=1,
+                                                      help="Invocations in flight at most (then 429)."),
+        idle_timeout: float = typer.Option(300.0, "--idle-timeout",
+                                           help="Seconds an idle environment is kept warm."),
+        build_dir: Optional[str] = typer.Option(None, "--build-dir", help="Where built code is kept."),
+        aws_credentials: bool = typer.Option(False, "--aws-credentials",
+                                             help="Give functions your AWS credentials (default: dummy ones)."),
+    ) -> None:
+        """Serve the Lambda Invoke API on 127.0.0.1 (use boto3 or the AWS CLI with --endpoint-url)."""
+        from lamctl.local.environment import check_supported
+        from lamctl.local.invoke_api import InvokeServer
+        from lamctl.local.pool import Pool
+        from lamctl.local.service import LocalLambda
+
+        app = get_app(ctx)
+        fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
+        problems = []
+        for name in fns.names():  # refuse bad configuration up front, not on the first call
+            try:
+                check_supported(fns.spec(name))
+            except UsageError as exc:
+                problems.append(exc)
+        for warning in fns.warnings:
+            app.out.warn(warning)
+        for exc in problems:
+            app.out.warn(str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+        service = LocalLambda(fns, Pool(max_concurrency=max_concurrency, idle_timeout=idle_timeout))
+        try:
+            server = InvokeServer(service, host, port, region=_region(app),
+                                  log=lambda text: (sys.stderr.write(text), sys.stderr.flush()))
+        except OSError as exc:
+            service.close()
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}",
+                             hint="pick another --port (or 0 for any free one)") from None
+
+        def _stop(signum, frame):
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, _stop)
+        app.out.event("listening", f"local Lambda at {server.url} serving {', '.join(fns.names())}\n"
+                                   f"  aws lambda invoke --endpoint-url {server.url} --function-name NAME out.json",
+                      url=server.url, functions=fns.names())
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            server.close()
+        app.out.result(True, None, url=server.url)

@@ -1,0 +1,475 @@
+"""The functions of a template, as the local runtime runs them.
+
+:class:`TemplateFunctions` reads a SAM / CloudFormation template and answers
+a :class:`~lamctl.local.environment.FunctionSpec` per function: runtime,
+handler, memory, timeout (``Globals.Function`` merged in), the Environment
+with ``!Ref`` / ``!Sub`` / ``!Join`` on parameters and pseudo parameters
+resolved, ``--env-vars`` overrides (SAM's file format: an object per function
+logical ID, and ``Parameters`` for every function), and the folders holding
+the code and each layer.
+
+It also watches: :meth:`TemplateFunctions.refresh` compares a cheap signature
+of the template and of the function's code and layer folders (paths, sizes,
+modification times) with the last one and reloads when anything changed, so
+that ``start-lambda`` serves edited code on the next invocation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+import zipfile
+from typing import Any
+
+from lamctl.schemas.errors import TemplateError, UsageError, location
+from lamctl.schemas.template import load_template
+
+from .environment import FunctionSpec
+
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+LAYER_TYPES = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
+ACCOUNT_ID = "123456789012"
+
+
+def parse_parameter_overrides(values: list[str] | tuple[str, ...] | None) -> dict[str, str]:
+    """``Key=Value`` pairs (space separated, one or several per flag) or SAM's
+    ``ParameterKey=K,ParameterValue=V`` form."""
+    out: dict[str, str] = {}
+    for value in values or ():
+        for item in _split_overrides(value):
+            m = re.fullmatch(r"ParameterKey=([^,]+),ParameterValue=(.*)", item)
+            if m:
+                out[m.group(1)] = m.group(2)
+                continue
+            key, sep, val = item.partition("=")
+            if not sep or not key:
+                raise UsageError(f"--parameter-overrides: {item!r} is not Key=Value",
+                                 hint="write Name=Value (several separated by spaces), "
+                                      "or ParameterKey=Name,ParameterValue=Value")
+            out[key] = val
+    return out
+
+
+def _split_overrides(value: str) -> list[str]:
+    import shlex
+
+    try:
+        return shlex.split(value)
+    except ValueError as exc:
+        raise UsageError(f"--parameter-overrides: {exc}", hint="check the quotes") from None
+
+
+def load_env_vars(path: str | None) -> dict[str, dict[str, str]]:
+    """SAM's ``--env-vars`` file: ``{"Function": {"VAR": "value"}, "Parameters": {"VAR": "value"}}``."""
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read the --env-vars file: {exc.strerror}", where=path) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"invalid JSON: {exc.msg}", where=location(path, exc.lineno, exc.colno),
+                         hint='the file maps function names (or "Parameters") to {"VAR": "value"}') from None
+    if not isinstance(data, dict):
+        raise UsageError("the --env-vars file must hold a JSON object", where=location(path, 1, 1),
+                         hint='{"MyFunction": {"VAR": "value"}, "Parameters": {"VAR": "value"}}')
+    out: dict[str, dict[str, str]] = {}
+    for name, variables in data.items():
+        if not isinstance(variables, dict):
+            raise UsageError(f"{name!r} must map to an object of variables, not {type(variables).__name__}",
+                             where=location(path, *_find_key(text, name)),
+                             hint='{"MyFunction": {"VAR": "value"}}')
+        section = {}
+        for key, value in variables.items():
+            if isinstance(value, (dict, list)) or value is None:
+                raise UsageError(f"{name}.{key} must be a string, number or boolean",
+                                 where=location(path, *_find_key(text, key)))
+            section[key] = _scalar(value)
+        out[name] = section
+    return out
+
+
+def _find_key(text: str, key: str) -> tuple[int | None, int | None]:
+    idx = text.find(json.dumps(key))
+    if idx < 0:
+        return (None, None)
+    line = text.count("\n", 0, idx) + 1
+    col = idx - (text.rfind("\n", 0, idx) + 1) + 1
+    return (line, col)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class TemplateFunctions:
+    """The functions of one template, resolved for the local runtime."""
+
+    def __init__(self, template_path: str, *, parameter_overrides: dict[str, str] | None = None,
+                 env_vars: dict[str, dict[str, str]] | None = None, region: str = "us-east-1",
+                 build_dir: str | None = None, credentials: dict[str, str] | None = None):
+        self.path = os.path.abspath(template_path)
+        self.overrides = dict(parameter_overrides or {})
+        self.env_vars = env_vars or {}
+        self.region = region
+        self.build_dir = os.path.abspath(build_dir or os.path.join(os.path.dirname(self.path), ".lamctl", "build"))
+        self.credentials = credentials
+        self.warnings: list[str] = []
+        self._lock = threading.RLock()
+        self._signatures: dict[str, str] = {}
+        self._specs: dict[str, FunctionSpec] = {}
+        self._load()
+
+    # -- the template ----------------------------------------------------------------
+
+    def _load(self) -> None:
+        self.template = load_template(self.path)
+        data = self.template.data
+        resources = data.get("Resources")
+        if not isinstance(resources, dict):
+            raise TemplateError("the template has no Resources", where=self.template.where(),
+                                hint="add a Resources section with at least one function")
+        self.resources = resources
+        self.functions = [name for name, res in resources.items()
+                          if isinstance(res, dict) and res.get("Type") in FUNCTION_TYPES]
+        self.globals = ((data.get("Globals") or {}).get("Function") or {}) if isinstance(data.get("Globals"),
+                                                                                        dict) else {}
+        self.parameters = self._parameters(data.get("Parameters") or {})
+        self._template_stat = _stat(self.path)
+
+    def _parameters(self, declared: dict) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, decl in declared.items():
+            if isinstance(decl, dict) and "Default" in decl:
+                values[name] = decl["Default"]
+        for name, value in self.overrides.items():
+            if name not in declared:
+                raise UsageError(f"--parameter-overrides names {name!r}, which the template does not declare",
+                                 where=self.template.where(["Parameters"], key=True),
+                                 hint="declared parameters: " + (", ".join(declared) or "(none)"))
+            values[name] = value
+        return values
+
+    def names(self) -> list[str]:
+        return list(self.functions)
+
+    def find(self, name: str) -> str | None:
+        """The logical ID for a logical ID, a FunctionName, or a function ARN (with or without qualifier)."""
+        if name.startswith("arn:"):
+            parts = name.split(":")
+            name = parts[6] if len(parts) > 6 else name
+        if name in self.functions:
+            return name
+        for logical in self.functions:
+            props = self.resources[logical].get("Properties") or {}
+            if isinstance(props.get("FunctionName"), str) and props["FunctionName"] == name:
+                return logical
+        return None
+
+    def require(self, name: str) -> str:
+        found = self.find(name)
+        if found is None:
+            have = ", ".join(self.functions) or "(none)"
+            raise UsageError(f"function {name!r} is not in {self.path}; the template has: {have}",
+                             where=self.path, hint="name one of the template's functions (its logical ID)")
+        return found
+
+    # -- resolving --------------------------------------------------------------------
+
+    def _props(self, name: str) -> dict:
+        res = self.resources[name]
+        props = dict(res.get("Properties") or {})
+        if res.get("Type") == "AWS::Serverless::Function":
+            merged = dict(self.globals)
+            for key, value in props.items():
+                if isinstance(value, dict) and isinstance(merged.get(key), dict) and not _is_intrinsic(value):
+                    merged[key] = _merge(merged[key], value)
+                elif isinstance(value, list) and isinstance(merged.get(key), list):
+                    merged[key] = list(merged[key]) + list(value)  # Globals: lists concatenate, global first
+                else:
+                    merged[key] = value
+            props = merged
+        return props
+
+    def resolve(self, value: Any, where: list) -> Any:
+        """Resolve the intrinsics the local runtime can know: Ref (parameters, pseudo parameters,
+        resources as their logical ID), Fn::Sub, Fn::Join, Fn::Select, Fn::If is not evaluated."""
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self._ref(arg, where)
+            if key == "Fn::Sub":
+                if isinstance(arg, list):
+                    text, extra = arg[0], {k: self.resolve(v, where) for k, v in (arg[1] or {}).items()}
+                else:
+                    text, extra = arg, {}
+                return re.sub(r"\$\{([^}!]+)\}", lambda m: str(extra[m.group(1)]) if m.group(1) in extra
+                              else str(self._ref(m.group(1), where)), text)
+            if key == "Fn::Join":
+                sep, items = arg
+                return sep.join(str(self.resolve(i, where)) for i in items)
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(self.resolve(items, where)[int(self.resolve(index, where))], where)
+            if key.startswith("Fn::"):
+                self.warnings.append(f"{self.template.where(where)}: {key} cannot be resolved locally; "
+                                     "the value is left empty")
+                return ""
+        if isinstance(value, list):
+            return [self.resolve(v, where) for v in value]
+        return value
+
+    def _ref(self, name: str, where: list) -> Any:
+        pseudo = {
+            "AWS::Region": self.region, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws",
+            "AWS::StackName": "local", "AWS::StackId":
+                f"arn:aws:cloudformation:{self.region}:{ACCOUNT_ID}:stack/local/00000000-0000-0000-0000-000000000000",
+            "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": "",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            value = self.parameters[name]
+            return ",".join(map(str, value)) if isinstance(value, list) else value
+        declared = self.template.data.get("Parameters") or {}
+        if name in declared:
+            raise UsageError(f"parameter {name} has no Default and no value was given",
+                             where=self.template.where(where), hint=f"pass --parameter-overrides {name}=VALUE")
+        if name in self.resources:
+            return name
+        raise TemplateError(f"!Ref {name} names neither a parameter nor a resource", where=self.template.where(where))
+
+    def spec(self, name: str) -> FunctionSpec:
+        with self._lock:
+            if name not in self._specs:
+                self._specs[name] = self._resolve_spec(name)
+            return self._specs[name]
+
+    def _resolve_spec(self, name: str) -> FunctionSpec:
+        res = self.resources[name]
+        kind = res.get("Type")
+        props = self._props(name)
+        base = ["Resources", name, "Properties"]
+        runtime = self.resolve(props.get("Runtime"), base + ["Runtime"])
+        if props.get("PackageType") == "Image":
+            raise UsageError(f"function {name} is a container image; lamctl runs zip functions locally",
+                             where=self.template.where(base + ["PackageType"]))
+        if not runtime:
+            raise TemplateError(f"function {name} has no Runtime", where=self.template.where(base, key=False),
+                                hint="set Runtime (for example python3.12) on the function or in Globals.Function")
+        handler = self.resolve(props.get("Handler"), base + ["Handler"])
+        code_dir = self._code_dir(name, kind, props, base)
+        layer_dirs = tuple(self._layer_dirs(name, props.get("Layers") or [], base + ["Layers"]))
+        env = {}
+        variables = ((props.get("Environment") or {}).get("Variables") or {})
+        for key, value in variables.items():
+            env[key] = _scalar(self.resolve(value, base + ["Environment", "Variables", key]))
+        for section in ("Parameters", name):
+            env.update(self.env_vars.get(section, {}))
+        fname = self.resolve(props.get("FunctionName"), base + ["FunctionName"]) if props.get("FunctionName") else None
+        reserved = props.get("ReservedConcurrentExecutions")
+        arch = (props.get("Architectures") or ["x86_64"])[0]
+        memory = int(self.resolve(props.get("MemorySize", 128), base + ["MemorySize"]))
+        timeout = float(self.resolve(props.get("Timeout", 3), base + ["Timeout"]))
+        return FunctionSpec(
+            name=name, runtime=str(runtime), handler=str(handler) if handler else None, code_dir=code_dir,
+            layer_dirs=layer_dirs, memory_size=memory, timeout=timeout, environment=tuple(sorted(env.items())),
+            function_name=str(fname) if fname else None, region=self.region,
+            reserved_concurrency=int(self.resolve(reserved, base)) if reserved is not None else None,
+            architecture=str(arch),
+            credentials=tuple(sorted(self.credentials.items())) if self.credentials else None,
+            code_sha256=self.signature(name),
+        )
+
+    def _source(self, value: Any, where: list, what: str) -> str:
+        value = self.resolve(value, where)
+        if not isinstance(value, str):
+            raise UsageError(f"{what} is {json.dumps(value)[:80]}; the local runtime needs a local folder or zip",
+                             where=self.template.where(where), hint="point it at a folder next to the template")
+        path = value if os.path.isabs(value) else os.path.join(self.template.folder, value)
+        if not os.path.exists(path):
+            raise UsageError(f"{what} {value} does not exist", where=self.template.where(where),
+                             hint="fix the path (it is relative to the template's folder)")
+        return os.path.abspath(path)
+
+    def _code_dir(self, name: str, kind: str, props: dict, base: list) -> str:
+        if kind == "AWS::Serverless::Function":
+            if "InlineCode" in props:
+                return self._inline(name, props["InlineCode"], props.get("Runtime") or "")
+            src = self._source(props.get("CodeUri", "."), base + ["CodeUri"], f"CodeUri of {name}")
+        else:
+            code = props.get("Code")
+            if isinstance(code, dict) and "ZipFile" in code:
+                return self._inline(name, code["ZipFile"], props.get("Runtime") or "")
+            src = self._source(code, base + ["Code"], f"Code of {name}")
+        return self._unzipped(src)
+
+    def _inline(self, name: str, text: Any, runtime: str) -> str:
+        if not isinstance(text, str):
+            raise UsageError(f"inline code of {name} must be a plain string locally", where=name)
+        filename = "index.py" if str(runtime).startswith("python") else "index.js"
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        folder = os.path.join(self.build_dir, "local", "inline-" + digest)
+        if not os.path.isdir(folder):
+            tmp = folder + f".tmp{os.getpid()}"
+            os.makedirs(tmp, exist_ok=True)
+            with open(os.path.join(tmp, filename), "w", encoding="utf-8") as fh:
+                fh.write(text)
+            _publish(tmp, folder)
+        return folder
+
+    def _unzipped(self, src: str) -> str:
+        """A folder stays itself; a zip is unpacked once into a folder named by its sha256."""
+        if os.path.isdir(src):
+            return src
+        if not zipfile.is_zipfile(src):
+            raise UsageError(f"{src} is neither a folder nor a zip file", where=src)
+        return unzip_artifact(src, self.build_dir)
+
+    def _layer_dirs(self, name: str, layers: list, where: list) -> list[str]:
+        out = []
+        for i, layer in enumerate(layers):
+            if isinstance(layer, dict) and set(layer) == {"Ref"} and layer["Ref"] in self.resources:
+                lid = layer["Ref"]
+                res = self.resources[lid]
+                if res.get("Type") not in LAYER_TYPES:
+                    raise TemplateError(f"layer {lid} of {name} is a {res.get('Type')}, not a layer",
+                                        where=self.template.where(where + [i]))
+                lprops = res.get("Properties") or {}
+                prop = "ContentUri" if res.get("Type") == "AWS::Serverless::LayerVersion" else "Content"
+                src = self._source(lprops.get(prop), ["Resources", lid, "Properties", prop], f"{prop} of {lid}")
+                out.append(self._unzipped(src))
+            else:
+                value = self.resolve(layer, where + [i])
+                self.warnings.append(f"{self.template.where(where + [i])}: layer {value} of {name} is not in the "
+                                     "template; the local runtime runs without it")
+        return out
+
+    # -- watching ---------------------------------------------------------------------
+
+    def _watched(self, name: str) -> list[str]:
+        props = self._props(name)
+        paths = []
+        for key in ("CodeUri", "Code"):
+            value = props.get(key)
+            if isinstance(value, str):
+                paths.append(value if os.path.isabs(value) else os.path.join(self.template.folder, value))
+        if self.resources[name].get("Type") == "AWS::Serverless::Function" and "CodeUri" not in props \
+                and "InlineCode" not in props:
+            paths.append(self.template.folder)
+        for layer in props.get("Layers") or []:
+            if isinstance(layer, dict) and layer.get("Ref") in self.resources:
+                lprops = self.resources[layer["Ref"]].get("Properties") or {}
+                for key in ("ContentUri", "Content"):
+                    if isinstance(lprops.get(key), str):
+                        v = lprops[key]
+                        paths.append(v if os.path.isabs(v) else os.path.join(self.template.folder, v))
+        return paths
+
+    def signature(self, name: str) -> str:
+        h = hashlib.sha256()
+        h.update(repr(self._template_stat).encode())
+        for path in self._watched(name):
+            _hash_tree(h, path)
+        return h.hexdigest()
+
+    def refresh(self, name: str) -> FunctionSpec:
+        """The current spec of ``name``, reloaded (template and code) when anything changed on disk."""
+        with self._lock:
+            if _stat(self.path) != self._template_stat:
+                self._load()
+                self._specs.clear()
+                name = self.require(name)
+            spec = self._specs.get(name)
+            if spec is not None and self.signature(name) == spec.code_sha256:
+                return spec
+            self._specs.pop(name, None)
+            return self.spec(name)
+
+
+def unzip_artifact(zip_path: str, build_dir: str) -> str:
+    """Unpack a zip once into ``<build_dir>/local/<sha256>/`` (modes kept: a bootstrap stays executable)."""
+    h = hashlib.sha256()
+    with open(zip_path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    folder = os.path.join(build_dir, "local", h.hexdigest())
+    if os.path.isdir(folder):
+        return folder
+    tmp = folder + f".tmp{os.getpid()}-{threading.get_ident()}"
+    os.makedirs(tmp, exist_ok=True)
+    with zipfile.ZipFile(zip_path) as zf:
+        root = os.path.realpath(tmp)
+        for info in zf.infolist():
+            target = os.path.realpath(os.path.join(tmp, info.filename))
+            if not target.startswith(root + os.sep):
+                raise UsageError(f"{zip_path}: entry {info.filename!r} points outside the archive", where=zip_path)
+            if info.is_dir():
+                os.makedirs(target, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(target, mode)
+    _publish(tmp, folder)
+    return folder
+
+
+def _publish(tmp: str, folder: str) -> None:
+    try:
+        os.rename(tmp, folder)
+    except OSError:  # another process got there first: its copy is identical
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stat(path: str):
+    try:
+        st = os.stat(path)
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        return None
+
+
+def _hash_tree(h, path: str) -> None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        h.update(b"missing:" + path.encode())
+        return
+    if not os.path.isdir(path):
+        h.update(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode())
+        return
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d not in (".lamctl", ".git", "__pycache__", ".aws-sam"))
+        for f in sorted(files):
+            p = os.path.join(root, f)
+            try:
+                fst = os.stat(p)
+            except OSError:
+                continue
+            h.update(f"{p}:{fst.st_mtime_ns}:{fst.st_size}\n".encode())
+
+
+def _is_intrinsic(value: dict) -> bool:
+    return len(value) == 1 and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::"))
+
+
+def _merge(base: dict, local: dict) -> dict:
+    out = dict(base)
+    for key, value in local.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and not _is_intrinsic(value):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
