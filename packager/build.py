@@ -1,0 +1,388 @@
+"""``build_template``: one deterministic zip per function or layer whose code is local.
+
+The order of work keeps a failed build from leaving anything half-done and an
+unchanged build from reading file contents:
+
+1. **plan**: find every ``AWS::Serverless::Function`` (``CodeUri``, also from
+   ``Globals.Function``), ``AWS::Serverless::LayerVersion`` (``ContentUri``),
+   ``AWS::Lambda::Function`` (``Code``) and ``AWS::Lambda::LayerVersion``
+   (``Content``) whose location is a local folder or zip (relative to the
+   template's folder); check each function's configuration limits;
+2. **walk**: list each folder's files (stat only), read ``requirements.txt``,
+   compute the fingerprint and ask the cache whether the zip is still good;
+3. **dependencies**: for the rest, install requirements with pip (cached, shared);
+4. **limits**: sizes of each function plus its layers against the 250 MB quota;
+5. **zip**: write the zips that the cache could not vouch for, and record them.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from lamctl.packager import archive, cache as cache_mod, deps as deps_mod, files as files_mod, limits
+from lamctl.packager.artifacts import CODE_PROPERTIES, FUNCTION, LAYER, Artifact
+from lamctl.schemas.errors import TemplateError, UsageError
+from lamctl.schemas.template import Template
+
+DEFAULT_BUILD_DIR = os.path.join(".lamctl", "build")
+LAYER_DEPS_PREFIX = "python/"
+SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
+
+
+@dataclass
+class BuildResult:
+    artifacts: list[Artifact]
+    warnings: list[str] = field(default_factory=list)
+    headroom: dict[str, list[limits.Headroom]] = field(default_factory=dict)  # resource -> headroom per limit
+    build_dir: str = ""
+
+    def artifact(self, resource: str) -> Artifact:
+        for a in self.artifacts:
+            if a.resource == resource:
+                return a
+        raise KeyError(resource)
+
+
+@dataclass
+class _Plan:
+    resource: str
+    resource_type: str
+    kind: str
+    prop: str
+    source: str  # absolute path of the folder or zip
+    is_zip: bool
+    props: dict
+    runtime: str | None
+    architecture: str
+    layer_refs: tuple[str, ...] = ()  # layers built here
+    external_layers: tuple[Any, ...] = ()
+    where: Callable[[tuple], str] | None = None
+    # filled while walking
+    entries: list = field(default_factory=list)
+    spec: deps_mod.DepsSpec | None = None
+    fingerprint: str = ""
+    record: cache_mod.Record | None = None
+    sources: list = field(default_factory=list)
+    unzipped: int = 0
+    parts: list = field(default_factory=list)
+    racy: set = field(default_factory=set)
+    zip_path: str = ""
+
+
+def _is_intrinsic(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in (
+        {"Ref", "Condition"} | {k for k in value if isinstance(k, str) and k.startswith("Fn::")})
+
+
+def merge_globals(global_props: dict, local: dict) -> dict:
+    """SAM's Globals rules: maps merge (local wins), lists concatenate global then local, scalars replaced."""
+    out = dict(global_props)
+    for key, value in local.items():
+        g = out.get(key)
+        if isinstance(g, dict) and isinstance(value, dict) and not _is_intrinsic(g) and not _is_intrinsic(value):
+            out[key] = merge_globals(g, value)
+        elif isinstance(g, list) and isinstance(value, list):
+            out[key] = list(g) + list(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _mapping(template: Template, value: Any, keys: list, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TemplateError(f"{what} must be a mapping, not {type(value).__name__}", where=template.where(keys))
+    return value
+
+
+def plan_template(template: Template, build_dir: str, only: set[str] | None = None,
+                  warnings: list[str] | None = None) -> list[_Plan]:
+    """Every artifact the template asks for (or those in ``only`` plus the layers they use)."""
+    warnings = warnings if warnings is not None else []
+    data = template.data
+    resources = data.get("Resources")
+    if not isinstance(resources, dict) or not resources:
+        raise TemplateError("the template has no Resources section" if resources is None else
+                            "Resources must be a mapping of logical IDs to resources",
+                            where=template.where(["Resources"]) if resources is not None else template.where([]),
+                            hint="add Resources: with at least one resource")
+    glob = _mapping(template, data.get("Globals"), ["Globals"], "Globals")
+    glob_fn = _mapping(template, glob.get("Function"), ["Globals", "Function"], "Globals.Function")
+    glob_layer = _mapping(template, glob.get("LayerVersion"), ["Globals", "LayerVersion"], "Globals.LayerVersion")
+    plans: list[_Plan] = []
+    for name, res in resources.items():
+        if not isinstance(res, dict):
+            raise TemplateError(f"resource {name} must be a mapping with a Type", where=template.where(["Resources", name]))
+        rtype = res.get("Type")
+        if rtype is None:
+            raise TemplateError(f"resource {name} has no Type", where=template.where(["Resources", name], key=True),
+                                hint="add Type: AWS::Serverless::Function (or another resource type)")
+        if rtype not in CODE_PROPERTIES:
+            continue
+        kind, prop = CODE_PROPERTIES[rtype]
+        base = ["Resources", name, "Properties"]
+        local = _mapping(template, res.get("Properties"), base, f"{name}.Properties")
+        g = glob_fn if rtype == SERVERLESS_FUNCTION else glob_layer if rtype == SERVERLESS_LAYER else {}
+        props = merge_globals(g, local) if g else dict(local)
+        gpath = ["Globals", "Function" if rtype == SERVERLESS_FUNCTION else "LayerVersion"]
+
+        def where(keys: tuple, _local=local, _base=base, _gpath=gpath, _g=g) -> str:
+            if keys and keys[0] not in _local and keys[0] in _g:
+                return template.where(_gpath + list(keys))
+            return template.where(_base + list(keys))
+
+        location = _local_location(template, name, rtype, prop, props, where)
+        if location is None:
+            continue
+        path, is_zip = location
+        runtime, arch = _runtime_and_arch(template, name, rtype, props, res, where)
+        plans.append(_Plan(name, rtype, kind, prop, path, is_zip, props, runtime, arch, where=where,
+                           zip_path=os.path.join(build_dir, f"{name}.zip")))
+    by_name = {p.resource: p for p in plans}
+    for p in plans:
+        if p.kind != FUNCTION:
+            continue
+        layers = p.props.get("Layers")
+        if layers is None:
+            continue
+        if not isinstance(layers, list):
+            raise TemplateError(f"{p.resource}: Layers must be a list", where=p.where(("Layers",)))
+        built, external = [], []
+        for item in layers:
+            ref = item.get("Ref") if isinstance(item, dict) and len(item) == 1 else None
+            if isinstance(ref, str) and ref in by_name and by_name[ref].kind == LAYER:
+                built.append(ref)
+            else:
+                external.append(item)
+        p.layer_refs = tuple(built)
+        p.external_layers = tuple(external)
+    if only:
+        unknown = sorted(set(only) - set(by_name))
+        if unknown:
+            names = ", ".join(sorted(by_name)) or "none"
+            raise UsageError(f"nothing to build named {', '.join(unknown)}",
+                             hint=f"resources with local code in {template.path}: {names}")
+        keep = set(only)
+        for n in only:
+            keep.update(by_name[n].layer_refs)
+        plans = [p for p in plans if p.resource in keep]
+    return plans
+
+
+def _local_location(template: Template, name: str, rtype: str, prop: str, props: dict, where) -> tuple[str, bool] | None:
+    if props.get("PackageType") == "Image" or "ImageUri" in props:
+        return None
+    value = props.get(prop)
+    if value is None:
+        if rtype == SERVERLESS_FUNCTION and "InlineCode" not in props:
+            value = "."  # as SAM: no CodeUri means the template's folder
+        else:
+            return None
+    if isinstance(value, dict):
+        if rtype == "AWS::Lambda::Function" or rtype == "AWS::Lambda::LayerVersion":
+            return None  # S3Bucket/S3Key, ZipFile, ImageUri, or an intrinsic
+        return None  # {Bucket, Key} or an intrinsic: already in S3
+    if not isinstance(value, str):
+        raise TemplateError(f"{name}: {prop} must be a path or an S3 location, not {value!r}",
+                            where=where((prop,)), hint="give a folder or .zip relative to the template")
+    if value.startswith("s3://") or "://" in value:
+        return None
+    path = os.path.normpath(os.path.join(template.folder, value))
+    if not os.path.exists(path):
+        raise TemplateError(f"{name}: {prop} {value} does not exist (looked for {path})", where=where((prop,)),
+                            hint="point it at a folder or .zip relative to the template's folder")
+    if os.path.isdir(path):
+        return path, False
+    if zipfile.is_zipfile(path):
+        return path, True
+    raise TemplateError(f"{name}: {prop} {value} is a file but not a zip", where=where((prop,)),
+                        hint="point it at the folder holding the code, or at a .zip")
+
+
+def _runtime_and_arch(template: Template, name: str, rtype: str, props: dict, res: dict, where) -> tuple[str | None, str]:
+    archs = props.get("Architectures") if rtype in (SERVERLESS_FUNCTION, "AWS::Lambda::Function") else \
+        props.get("CompatibleArchitectures")
+    arch = "x86_64"
+    if isinstance(archs, list) and archs:
+        if isinstance(archs[0], str):
+            arch = archs[0]
+        if arch not in ("x86_64", "arm64"):
+            key = "Architectures" if "Architectures" in props else "CompatibleArchitectures"
+            raise TemplateError(f"{name}: unknown architecture {arch!r}", where=where((key, 0)),
+                                hint="use x86_64 or arm64")
+    if rtype in (SERVERLESS_FUNCTION, "AWS::Lambda::Function"):
+        runtime = props.get("Runtime")
+        return (runtime if isinstance(runtime, str) else None), arch
+    meta = res.get("Metadata") if isinstance(res.get("Metadata"), dict) else {}
+    method = meta.get("BuildMethod")
+    if isinstance(method, str) and deps_mod.python_version(method):
+        return method, arch
+    for rt in props.get("CompatibleRuntimes") or []:
+        if isinstance(rt, str) and deps_mod.python_version(rt):
+            return rt, arch
+    return None, arch
+
+
+def build_template(template: Template, build_dir: str | None = None, *, only: set[str] | None = None,
+                   cache_root: str | None = None, direct_upload: bool = False,
+                   layer_size: Callable[[Any], int | None] | None = None,
+                   notify: Callable[[str], None] | None = None, threads: int | None = None) -> BuildResult:
+    """Build every artifact of ``template`` into ``build_dir`` (default ``.lamctl/build`` beside the template).
+
+    ``only``: build just these logical IDs (plus the layers they use). ``direct_upload``: enforce the 50 MB
+    zipped quota (the zips go straight to the Lambda API). ``layer_size(arn)``: unzipped bytes of a layer
+    given by ARN, or None when unknown (then a warning)."""
+    build_dir = os.path.abspath(build_dir or os.path.join(template.folder, DEFAULT_BUILD_DIR))
+    cache_root = cache_root or cache_mod.cache_root()
+    warnings: list[str] = []
+    plans = plan_template(template, build_dir, only, warnings)
+    by_name = {p.resource: p for p in plans}
+
+    # 1. configuration limits (cheap, before any work)
+    for p in plans:
+        if p.kind == FUNCTION:
+            limits.check_function_config(p.resource, p.props, p.where)
+
+    # 2. walk (stat only) and ask the cache
+    bcache = cache_mod.BuildCache(cache_root)
+    start_ns = cache_mod.fs_now_ns(bcache.root)
+    template_dir = template.folder
+    for p in plans:
+        if p.is_zip:
+            p.fingerprint = _zip_fingerprint(p.source)
+            p.record = bcache.lookup(p.zip_path, p.fingerprint)
+            if p.record is None:
+                with zipfile.ZipFile(p.source) as zf:
+                    infos = [i for i in zf.infolist() if not i.is_dir()]
+                p.unzipped = sum(i.file_size for i in infos)
+                p.parts = limits.largest_parts((i.filename, i.file_size) for i in infos)
+            continue
+        matcher = files_mod.matcher_for(p.source, template_dir)
+        w = files_mod.walk(p.source, matcher, owner=p.resource, skip=[build_dir])
+        p.entries = w.entries
+        req = os.path.join(p.source, deps_mod.REQUIREMENTS)
+        if os.path.isfile(req) and not matcher.excluded(deps_mod.REQUIREMENTS, False):
+            runtime = p.runtime
+            if deps_mod.python_version(runtime) is None:
+                if p.kind == LAYER:
+                    raise UsageError(f"layer {p.resource} has a requirements.txt but no Python runtime to build for",
+                                     where=p.where(("CompatibleRuntimes",)),
+                                     hint="add CompatibleRuntimes: [python3.X] or Metadata: {BuildMethod: python3.X}")
+            p.spec = deps_mod.read_spec(req, runtime, p.architecture) if deps_mod.python_version(runtime) else None
+            if p.spec is None and deps_mod.python_version(runtime) is None:
+                warnings.append(f"{p.resource}: requirements.txt ignored, the runtime {runtime!r} is not Python")
+        extra = f"{p.kind}\0{archive.LEVEL}\0{p.spec.key if p.spec else ''}"
+        p.fingerprint = cache_mod.fingerprint(p.entries, extra)
+        p.record = bcache.lookup(p.zip_path, p.fingerprint)
+
+    # 3. dependencies, for what must be rebuilt
+    for p in plans:
+        if p.record is not None or p.is_zip:
+            continue
+        sources = archive.sources_from(p.entries)
+        if p.spec is not None:
+            folder = deps_mod.install(p.spec, cache_root, owner=p.resource, notify=notify)
+            dmatcher = files_mod.matcher_for(folder, None)
+            dwalk = files_mod.walk(folder, dmatcher, owner=f"{p.resource} (dependencies)")
+            prefix = LAYER_DEPS_PREFIX if p.kind == LAYER else ""
+            own = {e.arcname for e in p.entries}
+            shadowed = [e.arcname for e in dwalk.entries if prefix + e.arcname in own]
+            if shadowed:
+                warnings.append(f"{p.resource}: {len(shadowed)} file(s) of the code folder replace installed "
+                                f"dependencies (first: {shadowed[0]})")
+            sources += [s for s in archive.sources_from(dwalk.entries, prefix) if s.arcname not in own]
+        p.sources = sources
+        p.unzipped = sum(s.size for s in sources)
+        p.parts = limits.largest_parts((s.arcname, s.size) for s in sources)
+        p.racy = cache_mod.racy_names(p.entries, start_ns)
+
+    # 4. size limits: each function with its layers; each layer alone
+    headroom: dict[str, list[limits.Headroom]] = {}
+    for p in plans:
+        own = p.record.unzipped_bytes if p.record else p.unzipped
+        layer_sizes = {}
+        if p.kind == FUNCTION:
+            for ref in p.layer_refs:
+                lp = by_name[ref]
+                layer_sizes[ref] = lp.record.unzipped_bytes if lp.record else lp.unzipped
+            for item in p.external_layers:
+                size = layer_size(item) if (layer_size and isinstance(item, str)) else None
+                if size is None:
+                    label = item if isinstance(item, str) else next(iter(item), "?") if isinstance(item, dict) else item
+                    warnings.append(f"{p.resource}: the size of layer {label} is not known here, so the "
+                                    f"250 MB check counts only the code and the layers built here")
+                else:
+                    layer_sizes[str(item)] = size
+        parts = p.parts or (_record_parts(p.record) if p.record else [])
+        headroom[p.resource] = [limits.check_unzipped(p.resource, own, layer_sizes, parts)]
+
+    # 5. zip what the cache could not vouch for
+    os.makedirs(build_dir, exist_ok=True)
+    artifacts = []
+    for p in plans:
+        reused = p.record is not None
+        if reused:
+            rec = p.record
+        else:
+            if notify:
+                notify(f"{p.resource}: zipping {len(p.sources) if not p.is_zip else 1} file(s)")
+            if p.is_zip:
+                z = archive.copy_zip(p.source, p.zip_path)
+                racy_map = {}
+            else:
+                z = archive.write_zip(p.zip_path, p.sources, threads=threads, digests_for=p.racy)
+                paths = {s.arcname: s.path for s in p.sources}
+                racy_map = {n: [paths[n], d] for n, d in z.digests.items()}
+            rec = cache_mod.Record(p.fingerprint, p.zip_path, [], z.sha256, z.zipped_bytes, z.unzipped_bytes,
+                                   z.files, racy_map, [list(x) for x in p.parts])
+            bcache.store(rec)
+        headroom[p.resource].append(limits.check_direct(p.resource, rec.zipped_bytes,
+                                                        p.parts or _record_parts(rec), direct_upload))
+        artifacts.append(Artifact(
+            resource=p.resource, resource_type=p.resource_type, kind=p.kind, prop=p.prop, source=p.source,
+            zip_path=p.zip_path, sha256=rec.sha256, files=rec.files, unzipped_bytes=rec.unzipped_bytes,
+            zipped_bytes=rec.zipped_bytes, runtime=p.runtime, architecture=p.architecture, reused=reused,
+            layers=p.layer_refs))
+    return BuildResult(artifacts, warnings, headroom, build_dir)
+
+
+def _record_parts(rec: cache_mod.Record) -> list:
+    return [tuple(x) for x in rec.parts]
+
+
+def _zip_fingerprint(path: str) -> str:
+    st = os.stat(path)
+    return f"zip\0{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+
+
+@dataclass(frozen=True)
+class ExplainRow:
+    resource: str
+    code_folder: str
+    path: str
+    included: bool
+    reason: str
+    rule: str | None
+
+
+def explain_path(template: Template, path: str, build_dir: str | None = None) -> list[ExplainRow]:
+    """For each artifact whose code folder holds ``path``: whether it goes into the zip, and which rule says so."""
+    build_dir = os.path.abspath(build_dir or os.path.join(template.folder, DEFAULT_BUILD_DIR))
+    target = os.path.abspath(path)
+    rows = []
+    for p in plan_template(template, build_dir):
+        if p.is_zip:
+            continue
+        root = os.path.abspath(p.source)
+        if target != root and not target.startswith(root + os.sep):
+            continue
+        rel = os.path.relpath(target, root).replace(os.sep, "/")
+        matcher = files_mod.matcher_for(root, template.folder)
+        e = files_mod.explain(root, matcher, "" if rel == "." else rel)
+        rows.append(ExplainRow(p.resource, root, e.path, e.included, e.reason, e.rule))
+    return rows
