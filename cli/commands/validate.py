@@ -1,0 +1,126 @@
+"""``lamctl validate [-t template.yaml] [--lint/--no-lint]``: schema, semantic and limit checks.
+
+Every finding is one line, ``file:LINE:COL: message`` (``warning:`` before the
+message for warnings), followed by an indented ``hint:`` line when there is a
+fix to suggest; with ``--output json`` each finding is an NDJSON object of type
+``finding``, then a ``result``. Exit 2 when there is any error, else 0 and one
+``OK`` line. When cfn-lint is installed (``pip install 'lamctl[lint]'``), it
+runs on lamctl's transform of the template and its findings are located in the
+source template the same way. In GitHub Actions each finding also becomes an
+annotation.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import typer
+
+from lamctl.cli.app import get_app
+from lamctl.schemas.errors import EXIT_USAGE, UsageError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("validate")
+    def validate(
+        ctx: typer.Context,
+        template: Optional[str] = typer.Option(None, "-t", "--template", help="Template (default: ./template.yaml)."),
+        lint: Optional[bool] = typer.Option(None, "--lint/--no-lint",
+                                            help="Run cfn-lint on the transformed template "
+                                                 "(default: when cfn-lint is installed)."),
+    ) -> None:
+        """Check a template: schema, semantics (references, aliases, Globals) and Lambda limits."""
+        from lamctl.packager import validate as checks
+        from lamctl.schemas.errors import TemplateError
+        from lamctl.schemas.template import find_template, load_template
+        from lamctl.schemas.validate import Finding
+
+        app = get_app(ctx)
+        out = app.out
+        path = find_template(app.setting("template", template))
+        findings: list[Finding] = []
+        lint_note = None
+        try:
+            tpl = load_template(path)
+        except TemplateError as exc:  # bad YAML, alias bomb, ...: one finding where the parser stopped
+            findings.append(_from_error(exc, path, "syntax"))
+            tpl = None
+        if tpl is not None:
+            findings = checks.validate_template(tpl)
+            want_lint = lint
+            if want_lint is None:
+                want_lint = checks.lint_available()
+            elif want_lint and not checks.lint_available():
+                raise UsageError("--lint needs cfn-lint, which is not installed",
+                                 hint="pip install 'lamctl[lint]', or run without --lint")
+            if want_lint:
+                if any(f.severity == "error" for f in findings):
+                    lint_note = "cfn-lint skipped: fix the errors above first"
+                else:
+                    region = app.opts.region or os.environ.get("AWS_REGION") or \
+                        os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+                    try:
+                        transformed = checks.transform_for_lint(tpl, region)
+                    except TemplateError as exc:
+                        findings.append(_from_error(exc, path, "transform"))
+                        transformed = None
+                        lint_note = "cfn-lint skipped: the transform failed"
+                    else:
+                        if transformed is None:
+                            lint_note = "cfn-lint skipped: this lamctl has no transform"
+                    if transformed is not None:
+                        findings.extend(checks.lint_findings(tpl, transformed, region))
+                        lint_note = "cfn-lint ran on the transformed template"
+        _report(out, findings)
+        errors = sum(1 for f in findings if f.severity == "error")
+        warnings = len(findings) - errors
+        if lint_note and not out.json:
+            out.info(lint_note)
+        if errors:
+            human = f"{path}: {errors} error(s)" + (f", {warnings} warning(s)" if warnings else "")
+            if not out.json:
+                out.info(human)
+            out.result(False, None, template=path, errors=errors, warnings=warnings, lint=lint_note,
+                       exit_code=EXIT_USAGE)
+            raise typer.Exit(EXIT_USAGE)
+        count = len(tpl.data.get("Resources") or {}) if tpl is not None and isinstance(tpl.data, dict) else 0
+        human = f"{path}: OK ({count} resource(s)" + (f", {warnings} warning(s)" if warnings else "") + ")"
+        out.result(True, human, template=path, errors=0, warnings=warnings, lint=lint_note)
+
+
+def _from_error(exc, path: str, code: str):
+    """A located TemplateError as a Finding (``where`` is ``file:line:col`` or just the file)."""
+    from lamctl.schemas.validate import Finding
+
+    file, line, col = path, None, None
+    where = exc.where or ""
+    parts = where.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        file, line, col = parts[0], int(parts[1]), int(parts[2])
+    elif len(parts) >= 2 and parts[-1].isdigit():
+        file, line = ":".join(parts[:-1]), int(parts[-1])
+    message = exc.message
+    if where and not (where == file or where.startswith(file + ":")):
+        message = f"{where}: {message}"  # located by name (Resources.Fn...), not by line
+    return Finding(message=message, file=file, line=line, col=col, code=code, hint=exc.hint)
+
+
+def _report(out, findings) -> None:
+    annotate = os.environ.get("GITHUB_ACTIONS") == "true"
+    for f in findings:
+        if out.json:
+            out.emit("finding", **f.to_dict())
+            continue
+        lines = [str(f)]
+        if f.hint:
+            lines.append(f"  hint: {f.hint}")
+        if annotate:
+            level = "error" if f.severity == "error" else "warning"
+            props = ",".join(p for p in (f"file={f.file}" if f.file else "",
+                                         f"line={f.line}" if f.line else "",
+                                         f"col={f.col}" if f.col else "") if p)
+            text = f.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            lines.append(f"::{level} {props}::{text}")
+        out.stdout.write("\n".join(lines) + "\n")
+    out.stdout.flush()
