@@ -177,7 +177,7 @@ def register(local_app: typer.Typer) -> None:
         def _stop(signum, frame):
             raise KeyboardInterrupt
 
-        previous = signal.signal(signal.SIGTERM, _stop)
+        previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         app.out.event("listening", f"local Lambda at {server.url} serving {', '.join(fns.names())}\n"
                                    f"  aws lambda invoke --endpoint-url {server.url} --function-name NAME out.json",
                       url=server.url, functions=fns.names())
@@ -186,6 +186,7 @@ def register(local_app: typer.Typer) -> None:
         except KeyboardInterrupt:
             pass
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             server.close()
         app.out.result(True, None, url=server.url)
