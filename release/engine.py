@@ -1,0 +1,560 @@
+"""The release engine: executes a :class:`~lamctl.release.plan.Plan` against an alias, safely.
+
+::
+
+    plan (reads only) -> pre-flight (reads only) -> lock -> publish -> journal -> steps -> unlock
+
+* Every alias write is preceded by a journal save (``pending`` = the step),
+  and passes the RevisionId last seen; a 412 stops the release without
+  overwriting anything (state ``conflict``).
+* Holds poll the alarms at least every ``poll_seconds`` (<= 10 s), and
+  look for a promote / rollback request from another process at the same time.
+* An alarm in ALARM, a failed or timed-out hook, or a failed call rolls the
+  alias back to the snapshot and raises :class:`RolledBack` (exit 3).
+* ``resume`` re-reads the journal and the alias, decides whether the
+  in-flight write happened, checks the alarms, and continues; ``rollback``
+  restores the snapshot; ``promote`` skips the remaining holds.
+
+Time comes from an injected :class:`~lamctl.release.clock.Clock`; AWS from
+gateways (:mod:`lamctl.release.aws`). Progress goes to ``on_event``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from lamctl.release import journal as J
+from lamctl.release.aws import AliasInfo, FunctionConfig, HookTimeout, RevisionMismatch
+from lamctl.release.journal import Journal, Release
+from lamctl.release.lock import AliasLock
+from lamctl.release.plan import (AFTER, ALIAS_WRITES, LATEST, Bake, CheckAlarms, CreateAlias, Finalize, Plan,
+                                 PublishVersion, RunHook, SetAliasWeights, build_plan)
+from lamctl.release.strategy import Strategy, format_duration
+from lamctl.schemas.errors import CloudError, ConflictError, LamctlError, RolledBack, UsageError
+
+MAX_POLL_SECONDS = 10.0
+DEFAULT_HOOK_TIMEOUT = 3600.0  # CodeDeploy gives a hook one hour
+
+
+class PreflightError(UsageError):
+    """A release that must not start; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # start, step, hook, alarms, tick, rollback, request, done
+    message: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    release: Release | None
+    changed: bool
+    message: str
+
+
+Fault = Callable[[str, int], None]  # (point, step index): a test seam to stop the process mid-release
+
+
+def _weights_equal(a: dict[str, float], b: dict[str, float]) -> bool:
+    if set(a) != set(b):
+        return False
+    return all(abs(float(a[k]) - float(b[k])) < 1e-6 for k in a)
+
+
+def _new_id(clock: Any) -> str:
+    import time as _t  # formatting only; the time itself comes from the clock
+
+    stamp = _t.strftime("%Y%m%d-%H%M%S", _t.gmtime(clock.now()))
+    return f"r-{stamp}-{os.urandom(3).hex()}"
+
+
+class Engine:
+    def __init__(self, lam: Any, alarms: Any, store: Any, clock: Any, on_event: Callable[[Event], None] | None = None,
+                 poll_seconds: float = MAX_POLL_SECONDS, tick_seconds: float | None = None,
+                 hook_timeout: float = DEFAULT_HOOK_TIMEOUT, fault: Fault | None = None, owner: str | None = None):
+        self.lam = lam
+        self.alarms = alarms
+        self.store = store
+        self.clock = clock
+        self.journal = Journal(store)
+        self.lock = AliasLock(store, clock, owner)
+        self.on_event = on_event or (lambda e: None)
+        self.poll_seconds = min(max(float(poll_seconds), 0.05), MAX_POLL_SECONDS)
+        self.tick_seconds = tick_seconds
+        self.hook_timeout = float(hook_timeout)
+        self.fault = fault or (lambda point, index: None)
+        self._revision: str | None = None
+
+    # ------------------------------------------------------------ events
+
+    def _emit(self, type_: str, message: str, **data: Any) -> None:
+        self.on_event(Event(type_, message, data))
+
+    def _record(self, release: Release, kind: str, message: str, **data: Any) -> None:
+        release.events.append({"at": self.clock.now(), "kind": kind, "message": message, **data})
+
+    # ------------------------------------------------------------ planning (reads only)
+
+    def plan(self, function: str, alias: str, target: str | None, strategy: Strategy, alarms=(),
+             hooks: dict[str, str] | None = None) -> tuple[Plan, AliasInfo | None]:
+        if target is not None and target.upper() == LATEST.upper():
+            raise PreflightError(f"cannot shift {function}:{alias} to $LATEST: aliases with weights take "
+                                 "published versions only", where=function,
+                                 hint="omit --to-version to publish $LATEST first, or name a version number")
+        info = self.lam.get_alias(function, alias)
+        if info is None:
+            self.lam.get_function_config(function)  # an unknown function is a clear error, not a missing alias
+        current = info.version if info else None
+        return build_plan(function, alias, current, target, strategy, alarms, hooks), info
+
+    def preflight(self, plan: Plan, info: AliasInfo | None) -> FunctionConfig | None:
+        """Everything that can be refused before the first write (DESIGN §5). Returns the target's config
+        (or $LATEST's when it is still to be published)."""
+        where = f"{plan.function}:{plan.alias}"
+        active = self.journal.load(plan.function, plan.alias)
+        if active is not None and active.active:
+            raise PreflightError(
+                f"release {active.id} on {where} is unfinished (state {active.state})", where=where,
+                hint=f"resume it with 'lamctl shift --resume --function {plan.function} --alias {plan.alias}' "
+                     f"or undo it with 'lamctl rollback --function {plan.function} --alias {plan.alias}'")
+        if info is not None:
+            if info.version == LATEST:
+                raise PreflightError(f"alias {where} points at $LATEST; traffic can only be shifted between "
+                                     "published versions", where=where,
+                                     hint=f"point it at a version first: lamctl alias {plan.function} "
+                                          f"{plan.alias} --version N")
+            if info.weights:
+                raise PreflightError(
+                    f"alias {where} already splits traffic ({info.describe()}): it drifted from one version "
+                    "at 100%, perhaps an unfinished release or a manual change", where=where,
+                    hint=f"settle it first: lamctl alias {plan.function} {plan.alias} --version N")
+        target_cfg = self.lam.get_function_config(plan.function, plan.target)
+        if info is not None:
+            current_cfg = self.lam.get_function_config(plan.function, info.version)
+            self._same_runtime_config(plan, current_cfg, target_cfg)
+        if plan.alarms:
+            firing = [a for a in self.alarms.states(plan.alarms) if a.state == "ALARM"]
+            if firing:
+                raise PreflightError("alarm already in ALARM before the release: " +
+                                     ", ".join(f"{a.name} ({a.reason})" if a.reason else a.name for a in firing),
+                                     where="--alarm", hint="fix what it reports first, or wait for it to return to OK")
+        return target_cfg
+
+    def _same_runtime_config(self, plan: Plan, current: FunctionConfig, target: FunctionConfig) -> None:
+        v = "$LATEST (to be published)" if plan.target == LATEST else f"version {plan.target}"
+        if (current.role or "") != (target.role or ""):
+            raise PreflightError(f"{v} of {plan.function} runs as role {target.role} but version {current.version} "
+                                 f"as {current.role}; a weighted alias needs the same execution role",
+                                 where=plan.function, hint="deploy with the same role, or move the alias at once "
+                                                           "with 'lamctl alias'")
+        if (current.dead_letter or "") != (target.dead_letter or ""):
+            raise PreflightError(f"{v} of {plan.function} has dead-letter target {target.dead_letter or 'none'} "
+                                 f"but version {current.version} has {current.dead_letter or 'none'}; a weighted "
+                                 "alias needs the same dead-letter config", where=plan.function,
+                                 hint="deploy with the same DeadLetterConfig, or move the alias at once")
+
+    # ------------------------------------------------------------ shift
+
+    def shift(self, plan: Plan, info: AliasInfo | None, description: str = "") -> Outcome:
+        self.preflight(plan, info)
+        if plan.target != LATEST and info is not None and info.version == plan.target:
+            return Outcome(None, False, f"{plan.function}:{plan.alias} is already at version {plan.target}: "
+                                        "nothing to shift")
+        release_id = _new_id(self.clock)
+        ttl = self._ttl(plan)
+        self.lock.acquire(plan.function, plan.alias, release_id, ttl)
+        try:
+            return self._start(release_id, plan, info, description)
+        finally:
+            self.lock.release(plan.function, plan.alias, release_id)
+
+    def _ttl(self, plan: Plan) -> float:
+        hooks = sum(1 for s in plan.steps if isinstance(s, RunHook))
+        return plan.total_seconds + hooks * self.hook_timeout + 900.0
+
+    def _start(self, release_id: str, plan: Plan, info: AliasInfo | None, description: str) -> Outcome:
+        now = self.clock.now()
+        completed: list[int] = []
+        if plan.steps and isinstance(plan.steps[0], PublishVersion):
+            published = self.lam.publish_version(plan.function, description)
+            self._emit("step", f"published {plan.function} version {published.version}", index=0, kind="publish",
+                       version=published.version)
+            if info is not None and published.version == info.version:
+                return Outcome(None, False, f"{plan.function} has not changed since version {published.version}, "
+                                            f"which {plan.alias} already serves: nothing to shift")
+            plan = plan.with_target(published.version)
+            completed.append(0)
+        snapshot = None if info is None else {"version": info.version, "weights": dict(info.weights),
+                                              "revision_id": info.revision_id}
+        release = Release(id=release_id, function=plan.function, alias=plan.alias, plan=plan.to_dict(),
+                          snapshot=snapshot, owner=self.lock.owner, started=now, updated=now, completed=completed,
+                          times={"0": now} if completed else {}, revision_id=info.revision_id if info else None)
+        self._revision = release.revision_id
+        self._record(release, "start", f"{plan.strategy.describe()} from version {plan.current or '-'} "
+                                       f"to {plan.target}")
+        self._emit("start", f"release {release.id}: {plan.function}:{plan.alias} version {plan.current or '-'} -> "
+                            f"{plan.target}, {plan.strategy.describe()}", release=release.id,
+                   function=plan.function, alias=plan.alias, current=plan.current, target=plan.target,
+                   strategy=plan.strategy.describe(), total_seconds=plan.total_seconds)
+        if completed:
+            self.fault("after", 0)
+        return self._run(release, plan)
+
+    # ------------------------------------------------------------ the loop
+
+    def _run(self, release: Release, plan: Plan, promote: bool = False) -> Outcome:
+        try:
+            for index, step in enumerate(plan.steps):
+                if index in release.completed:
+                    continue
+                if promote and isinstance(step, (SetAliasWeights, Bake, CheckAlarms)):
+                    self._complete(release, index, skipped=True)
+                    continue
+                action = self._step(release, plan, index, step)
+                if action == "promote":
+                    promote = True
+                    self._emit("request", "promote requested: skipping the remaining holds", release=release.id)
+                    self._record(release, "promote", "the remaining holds were skipped")
+                elif action == "rollback":
+                    return self._rollback(release, "rollback requested by an operator")
+        except RevisionMismatch as exc:
+            release.state = J.CONFLICT
+            release.reason = exc.message
+            self._finish(release)
+            raise
+        except _Abort as abort:
+            return self._rollback(release, abort.reason)
+        except RolledBack:
+            raise
+        except LamctlError as exc:
+            return self._rollback(release, f"{exc.where + ': ' if exc.where else ''}{exc.message}")
+        release.state = J.SUCCEEDED
+        release.pending = None
+        self._record(release, "done", f"version {plan.target} serves 100%")
+        self._finish(release)
+        self._emit("done", f"release {release.id} succeeded: {plan.function}:{plan.alias} serves version "
+                           f"{plan.target} at 100%", release=release.id, state=release.state, version=plan.target)
+        return Outcome(release, True, f"{plan.function}:{plan.alias} now serves version {plan.target} at 100%")
+
+    def _complete(self, release: Release, index: int, skipped: bool = False) -> None:
+        if index not in release.completed:
+            release.completed.append(index)
+        release.times.setdefault(str(index), self.clock.now())
+        if release.pending == index:
+            release.pending = None
+        if skipped:
+            release.times[str(index)] = self.clock.now()
+
+    def _save(self, release: Release) -> None:
+        release.updated = self.clock.now()
+        self.journal.save(release)
+
+    def _finish(self, release: Release) -> None:
+        release.finished = self.clock.now()
+        self._save(release)
+        self.journal.archive(release)
+
+    def _step(self, release: Release, plan: Plan, index: int, step: Any) -> str | None:
+        start = self.clock.now()
+        release.times[str(index)] = start
+        action = None
+        if isinstance(step, ALIAS_WRITES):
+            self._write(release, plan, index, step)
+            if isinstance(step, SetAliasWeights):
+                msg = f"version {plan.current} {100 - step.weight * 100:g}%, version {step.version} {step.weight * 100:g}%"
+            else:
+                msg = f"version {step.version} 100%"
+            self._emit("step", msg, index=index, kind=step.kind, version=step.version,
+                       weight=getattr(step, "weight", 1.0), at=start - release.started)
+        elif isinstance(step, RunHook):
+            self._hook(release, plan, index, step)
+            self._complete(release, index)
+            self._save(release)
+        elif isinstance(step, Bake):
+            action = self._bake(release, plan, index, step)
+        elif isinstance(step, CheckAlarms):
+            self._check_alarms(plan.alarms)
+            self._emit("alarms", "alarms OK: " + ", ".join(plan.alarms), index=index, kind=step.kind)
+        elif isinstance(step, PublishVersion):
+            pass  # done before the journal existed (see _start)
+        self._complete(release, index)
+        self.fault("after", index)
+        return action
+
+    def _expected(self, plan: Plan, step: Any) -> tuple[str, dict[str, float]]:
+        if isinstance(step, SetAliasWeights):
+            return plan.current or "", {step.version: step.weight}
+        return step.version, {}
+
+    def _write(self, release: Release, plan: Plan, index: int, step: Any) -> None:
+        release.pending = index
+        self._save(release)  # the record first: never a split alias without a journal
+        self.fault("before-write", index)
+        if isinstance(step, CreateAlias):
+            info = self.lam.create_alias(plan.function, plan.alias, step.version)
+        else:
+            version, weights = self._expected(plan, step)
+            info = self.lam.update_alias(plan.function, plan.alias, version, weights, self._revision)
+        self._revision = info.revision_id
+        release.revision_id = info.revision_id
+
+    def _hook(self, release: Release, plan: Plan, index: int, step: RunHook) -> None:
+        weight = 1.0 if step.event == AFTER else 0.0
+        payload = {
+            "DeploymentId": release.id,
+            "LifecycleEventHookExecutionId": f"{release.id}-{step.event}",
+            "LifecycleEvent": step.event,
+            "Function": plan.function,
+            "Alias": plan.alias,
+            "CurrentVersion": plan.current,
+            "TargetVersion": plan.target,
+            "Weight": weight,
+        }
+        self._emit("hook", f"{step.event}: invoking {step.function}", index=index, kind="hook", event=step.event,
+                   hook=step.function)
+        started = self.clock.now()
+        try:
+            result = self.lam.invoke(step.function, payload, timeout=self.hook_timeout)
+        except HookTimeout as exc:
+            raise _Abort(f"{step.event} hook {step.function} timed out: {exc.message}") from None
+        except LamctlError as exc:
+            raise _Abort(f"{step.event} hook {step.function} could not be invoked: {exc.message}") from None
+        if self.clock.now() - started > self.hook_timeout:
+            raise _Abort(f"{step.event} hook {step.function} took {format_duration(self.clock.now() - started)}, "
+                         f"more than the hook timeout of {format_duration(self.hook_timeout)}")
+        if result.function_error:
+            detail = result.payload.decode("utf-8", "replace")[:300]
+            raise _Abort(f"{step.event} hook {step.function} failed ({result.function_error}): {detail}")
+        status = None
+        try:
+            body = json.loads(result.payload or b"null")
+            if isinstance(body, dict) and "status" in body:
+                status = str(body["status"])
+        except ValueError:
+            pass
+        if status is not None and status != "Succeeded":
+            raise _Abort(f"{step.event} hook {step.function} reported status {status}")
+        self._record(release, "hook", f"{step.event} hook {step.function} succeeded", index=index)
+
+    def _check_alarms(self, names: tuple[str, ...] | list[str]) -> None:
+        if not names:
+            return
+        states = self.alarms.states(list(names))
+        firing = [a for a in states if a.state == "ALARM"]
+        self._emit("alarm-states", "", states={a.name: a.state for a in states})
+        if firing:
+            raise _Abort("alarm in ALARM: " + ", ".join(f"{a.name} ({a.reason})" if a.reason else a.name
+                                                          for a in firing))
+
+    def _bake(self, release: Release, plan: Plan, index: int, step: Bake) -> str | None:
+        """Hold the weight; poll alarms (and requests from other processes) at least every poll_seconds."""
+        begun = self._bake_start(release, plan, index)
+        end = begun + step.seconds
+        next_poll = self.clock.now() + self.poll_seconds
+        remaining = end - self.clock.now()
+        self._emit("bake", f"holding {step.weight * 100:g}% for {format_duration(max(remaining, 0))}",
+                   index=index, kind="bake", seconds=step.seconds, remaining=max(remaining, 0.0), weight=step.weight)
+        while True:
+            now = self.clock.now()
+            if now >= end - 1e-9:
+                return None
+            wake = min(end, next_poll)
+            if self.tick_seconds:
+                wake = min(wake, now + self.tick_seconds)
+            self.clock.sleep(wake - now)
+            now = self.clock.now()
+            if now >= next_poll - 1e-9 and now < end - 1e-9:
+                next_poll = now + self.poll_seconds
+                self._check_alarms(plan.alarms)
+                action = self.journal.pending_request(release)
+                if action in ("promote", "rollback"):
+                    self.journal.clear_request(release.function, release.alias)
+                    return action
+            if self.tick_seconds:
+                self._emit("tick", "", index=index, weight=step.weight, remaining=max(end - now, 0.0),
+                           next=self._next_write(plan, index))
+
+    def _bake_start(self, release: Release, plan: Plan, index: int) -> float:
+        """When the hold began: when its weight was set, so a resumed hold keeps the time already held."""
+        prev = index - 1
+        if prev >= 0 and prev in release.completed and isinstance(plan.steps[prev], SetAliasWeights):
+            began = release.times.get(str(prev))
+            if began is not None and began <= self.clock.now():
+                return began
+        return self.clock.now()
+
+    @staticmethod
+    def _next_write(plan: Plan, index: int) -> str:
+        for s in plan.steps[index + 1:]:
+            if isinstance(s, ALIAS_WRITES + (RunHook,)):
+                return s.describe()
+        return "done"
+
+    # ------------------------------------------------------------ rollback
+
+    def _rollback(self, release: Release, reason: str) -> Outcome:
+        release.state = J.ROLLING_BACK
+        release.reason = reason
+        self._emit("rollback", f"rolling back {release.function}:{release.alias}: {reason}", release=release.id,
+                   reason=reason)
+        self._save(release)
+        self._restore(release)
+        release.state = J.ROLLED_BACK
+        release.pending = None
+        self._record(release, "rollback", f"rolled back: {reason}")
+        self._finish(release)
+        snap = release.snapshot
+        back = f"version {snap['version']} at 100%" if snap else "no alias (it did not exist before)"
+        self._emit("done", f"release {release.id} rolled back; {release.alias} serves {back}", release=release.id,
+                   state=release.state, reason=reason)
+        raise RolledBack(f"release {release.id} was rolled back: {reason}", where=f"{release.function}:{release.alias}",
+                         hint=f"{release.alias} serves {back} again")
+
+    def _restore(self, release: Release) -> None:
+        snap = release.snapshot
+        try:
+            if snap is None:
+                self.lam.delete_alias(release.function, release.alias)
+                return
+            info = self.lam.update_alias(release.function, release.alias, snap["version"], {}, self._revision)
+            self._revision = info.revision_id
+            release.revision_id = info.revision_id
+        except RevisionMismatch as exc:
+            release.state = J.CONFLICT
+            release.reason = f"{release.reason}; the rollback found the alias moved by someone else: {exc.message}"
+            self._finish(release)
+            raise
+        except LamctlError as exc:
+            raise CloudError(f"the rollback of release {release.id} failed: {exc.message}",
+                             where=f"{release.function}:{release.alias}",
+                             hint=f"the journal says rolling_back; run 'lamctl rollback --function {release.function} "
+                                  f"--alias {release.alias}' again") from None
+
+    # ------------------------------------------------------------ resume / rollback / promote of an existing release
+
+    def _load_active(self, function: str, alias: str, verb: str) -> Release:
+        release = self.journal.load(function, alias)
+        if release is None or not release.active:
+            last = f" (the last one, {release.id}, {release.state})" if release else ""
+            raise UsageError(f"no release is running on {function}:{alias}{last}: nothing to {verb}",
+                             where=f"{function}:{alias}", hint=f"see 'lamctl status --function {function} --alias "
+                                                               f"{alias}'")
+        return release
+
+    def _reconcile(self, release: Release, plan: Plan) -> AliasInfo | None:
+        """Read the alias and match it to the journal: decide whether the in-flight write happened;
+        anything else is drift (someone moved the alias) and stops here without writing."""
+        info = self.lam.get_alias(release.function, release.alias)
+        expected_before = self._state_after_completed(release, plan)
+        candidates = [expected_before]
+        pending_step = plan.steps[release.pending] if release.pending is not None else None
+        if pending_step is not None:
+            candidates.append(self._expected(plan, pending_step))
+        actual = None if info is None else (info.version, info.weights)
+        for n, cand in enumerate(candidates):
+            if cand is None and actual is None:
+                break
+            if cand is not None and actual is not None and cand[0] == actual[0] and _weights_equal(cand[1], actual[1]):
+                if n == 0 and release.revision_id and info.revision_id != release.revision_id:
+                    continue  # the same routing, but written by someone else since our last save
+                if n == 1:
+                    self._complete(release, release.pending)
+                break
+        else:
+            where = f"{release.function}:{release.alias}"
+            now = info.describe() if info else "no alias"
+            raise ConflictError(f"alias {where} does not match release {release.id}: it serves {now}; someone else "
+                                "moved it", where=where,
+                                hint="lamctl changed nothing; settle the alias with 'lamctl alias', then delete or "
+                                     "roll back the release")
+        self._revision = info.revision_id if info else None
+        return info
+
+    def _state_after_completed(self, release: Release, plan: Plan) -> tuple[str, dict[str, float]] | None:
+        state = None if release.snapshot is None else (release.snapshot["version"], {})
+        for index, step in enumerate(plan.steps):
+            if index in release.completed and isinstance(step, ALIAS_WRITES) and index != release.pending:
+                state = self._expected(plan, step)
+        return state
+
+    def resume(self, function: str, alias: str, promote: bool = False) -> Outcome:
+        release = self._load_active(function, alias, "promote" if promote else "resume")
+        plan = Plan.from_dict(release.plan)
+        self.lock.acquire(function, alias, release.id, self._ttl(plan), takeover=True)
+        try:
+            if release.state == J.ROLLING_BACK:
+                self._reconcile_for_rollback(release)
+                return self._rollback(release, release.reason or "an interrupted rollback")
+            self._reconcile(release, plan)
+            release.owner = self.lock.owner
+            self._emit("start", f"resuming release {release.id} ({len(release.completed)}/{len(plan.steps)} steps "
+                                "done)", release=release.id, function=function, alias=alias,
+                       current=plan.current, target=plan.target, strategy=plan.strategy.describe(), resumed=True)
+            self._record(release, "resume", "resumed" + (" and promoted" if promote else ""))
+            try:
+                self._check_alarms(plan.alarms)
+            except _Abort as abort:
+                return self._rollback(release, abort.reason)
+            if promote:
+                self._emit("request", "promoting: skipping the remaining holds", release=release.id)
+            return self._run(release, plan, promote=promote)
+        finally:
+            self.lock.release(function, alias, release.id)
+
+    def _reconcile_for_rollback(self, release: Release) -> None:
+        info = self.lam.get_alias(release.function, release.alias)
+        self._revision = info.revision_id if info else None
+
+    def rollback(self, function: str, alias: str) -> Outcome:
+        """Restore the snapshot of the running release (or undo the last one that succeeded)."""
+        release = self.journal.load(function, alias)
+        where = f"{function}:{alias}"
+        if release is None:
+            raise UsageError(f"no release is recorded for {where}: nothing to roll back", where=where,
+                             hint="lamctl rolls back releases made with 'lamctl shift'")
+        if release.state == J.ROLLED_BACK:
+            return Outcome(release, False, f"release {release.id} is already rolled back")
+        if release.state == J.CONFLICT:
+            raise ConflictError(f"release {release.id} stopped because someone else moved the alias; lamctl will "
+                                "not overwrite it", where=where, hint="settle the alias with 'lamctl alias'")
+        self.lock.acquire(function, alias, release.id, 3600.0, takeover=True)
+        try:
+            plan = Plan.from_dict(release.plan)
+            if release.state == J.SUCCEEDED:
+                info = self.lam.get_alias(function, alias)
+                if info is None or info.version != plan.target or info.weights:
+                    now = info.describe() if info else "no alias"
+                    raise ConflictError(f"{where} serves {now}, not version {plan.target} of release {release.id}; "
+                                        "it moved since", where=where,
+                                        hint="move it explicitly with 'lamctl alias'")
+                self._revision = info.revision_id
+            elif release.state == J.ROLLING_BACK:
+                self._reconcile_for_rollback(release)
+            else:
+                self._reconcile(release, plan)
+            return self._rollback(release, "rollback requested by an operator")
+        finally:
+            self.lock.release(function, alias, release.id)
+
+    def request(self, function: str, alias: str, action: str) -> Release:
+        """Ask the process running the release to promote / roll back (it acts at its next poll)."""
+        release = self._load_active(function, alias, action)
+        self.journal.request(function, alias, release.id, action, self.lock.owner)
+        return release
+
+    def status(self, function: str, alias: str) -> tuple[AliasInfo | None, Release | None]:
+        info = self.lam.get_alias(function, alias)
+        if info is None:
+            self.lam.get_function_config(function)
+        return info, self.journal.load(function, alias)
+
+
+class _Abort(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

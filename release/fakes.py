@@ -1,0 +1,271 @@
+"""In-memory gateways with the protocols of :mod:`lamctl.release.aws`, for engine tests.
+
+They behave like the real services where the emulator does not: ``UpdateAlias``
+enforces ``RevisionId`` (a stale one is a 412, :class:`RevisionMismatch`) and
+every write gets a new RevisionId. Each records what happened, with the time
+of the injected clock, so tests can assert every weight and when it was set.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from lamctl.release.aws import AlarmState, AliasInfo, FunctionConfig, HookTimeout, InvokeResult, RevisionMismatch
+from lamctl.schemas.errors import CloudError, ConflictError, UsageError
+
+
+@dataclass
+class _Fn:
+    latest: FunctionConfig
+    versions: dict[str, FunctionConfig] = field(default_factory=dict)
+    changed: bool = True
+
+
+class FakeLambda:
+    def __init__(self, clock: Any):
+        self.clock = clock
+        self.calls: Counter = Counter()
+        self.functions: dict[str, _Fn] = {}
+        self.aliases: dict[tuple[str, str], AliasInfo] = {}
+        self.writes: list[tuple[float, str, dict[str, float]]] = []  # (time, version, weights) of each alias write
+        self.invocations: list[tuple[float, str, dict]] = []
+        self.hooks: dict[str, Callable[[dict], Any]] = {}
+        self.fail_update_at: int | None = None  # make the Nth UpdateAlias (1-based) fail with a CloudError
+
+    # -- setup helpers
+    def add_function(self, name: str, versions: int = 1, role: str = "arn:aws:iam::123456789012:role/app",
+                     dead_letter: str | None = None) -> None:
+        fn = _Fn(FunctionConfig(name, "$LATEST", role, dead_letter, code_sha256="sha-0"))
+        for _ in range(versions):
+            self._publish(fn)
+        fn.changed = False
+        self.functions[name] = fn
+
+    def change_code(self, name: str, role: str | None = None, dead_letter: str | None = None) -> None:
+        fn = self.functions[name]
+        n = len(fn.versions)
+        fn.latest = FunctionConfig(name, "$LATEST", role or fn.latest.role,
+                                   dead_letter if dead_letter is not None else fn.latest.dead_letter,
+                                   code_sha256=f"sha-{n + 1}")
+        fn.changed = True
+
+    def set_alias(self, function: str, alias: str, version: str, weights: dict[str, float] | None = None) -> None:
+        self.aliases[(function, alias)] = AliasInfo(alias, version, dict(weights or {}), uuid.uuid4().hex)
+
+    def move_alias_behind_our_back(self, function: str, alias: str, version: str) -> None:
+        self.set_alias(function, alias, version)
+
+    def _publish(self, fn: _Fn) -> FunctionConfig:
+        v = str(len(fn.versions) + 1)
+        cfg = FunctionConfig(fn.latest.name, v, fn.latest.role, fn.latest.dead_letter, fn.latest.code_sha256)
+        fn.versions[v] = cfg
+        return cfg
+
+    def _fn(self, name: str) -> _Fn:
+        if name not in self.functions:
+            raise UsageError(f"function {name} does not exist", where=name)
+        return self.functions[name]
+
+    # -- the protocol
+    def get_function_config(self, function: str, qualifier: str = "$LATEST") -> FunctionConfig:
+        self.calls["GetFunctionConfiguration"] += 1
+        fn = self._fn(function)
+        if qualifier == "$LATEST":
+            return fn.latest
+        if qualifier not in fn.versions:
+            raise UsageError(f"function {function}:{qualifier} does not exist", where=function)
+        return fn.versions[qualifier]
+
+    def publish_version(self, function: str, description: str = "") -> FunctionConfig:
+        self.calls["PublishVersion"] += 1
+        fn = self._fn(function)
+        if not fn.changed and fn.versions:
+            return fn.versions[str(len(fn.versions))]
+        fn.changed = False
+        return self._publish(fn)
+
+    def get_alias(self, function: str, alias: str) -> AliasInfo | None:
+        self.calls["GetAlias"] += 1
+        self._fn(function)
+        return self.aliases.get((function, alias))
+
+    def create_alias(self, function: str, alias: str, version: str) -> AliasInfo:
+        self.calls["CreateAlias"] += 1
+        if (function, alias) in self.aliases:
+            raise ConflictError(f"alias {function}:{alias} exists")
+        self._check_version(function, version)
+        self.set_alias(function, alias, version)
+        self.writes.append((self.clock.now(), version, {}))
+        return self.aliases[(function, alias)]
+
+    def _check_version(self, function: str, version: str) -> None:
+        if version not in self._fn(function).versions:
+            raise CloudError(f"version {version} of {function} does not exist")
+
+    def update_alias(self, function: str, alias: str, version: str, weights: dict[str, float],
+                     revision_id: str | None) -> AliasInfo:
+        self.calls["UpdateAlias"] += 1
+        if self.fail_update_at is not None and self.calls["UpdateAlias"] == self.fail_update_at:
+            raise CloudError("UpdateAlias failed: ServiceException: injected failure")
+        current = self.aliases.get((function, alias))
+        if current is None:
+            raise CloudError(f"alias {function}:{alias} does not exist")
+        if revision_id is not None and revision_id != current.revision_id:
+            raise RevisionMismatch(f"alias {function}:{alias} was changed by someone else", where=f"{function}:{alias}")
+        self._check_version(function, version)
+        for v, w in weights.items():
+            self._check_version(function, v)
+            if not 0.0 <= w <= 1.0:
+                raise CloudError(f"weight {w} out of range")
+        if len(weights) > 1:
+            raise CloudError("at most one additional version")
+        self.set_alias(function, alias, version, weights)
+        self.writes.append((self.clock.now(), version, dict(weights)))
+        return self.aliases[(function, alias)]
+
+    def delete_alias(self, function: str, alias: str) -> None:
+        self.calls["DeleteAlias"] += 1
+        self.aliases.pop((function, alias), None)
+        self.writes.append((self.clock.now(), "", {}))
+
+    def invoke(self, function: str, payload: dict, timeout: float | None = None) -> InvokeResult:
+        """Hooks: ``hooks[name](payload)`` returns a dict (JSON answer), ``("error", text)`` for a
+        FunctionError, or ``("slow", seconds, answer)`` to take that long on the clock."""
+        self.calls["Invoke"] += 1
+        self._fn(function)
+        self.invocations.append((self.clock.now(), function, dict(payload)))
+        behaviour = self.hooks.get(function, lambda p: {"status": "Succeeded"})
+        answer = behaviour(payload)
+        if isinstance(answer, tuple) and answer[0] == "slow":
+            self.clock.advance(answer[1])
+            if timeout is not None and answer[1] > timeout:
+                raise HookTimeout(f"{function} did not answer within {timeout:g}s", where=function)
+            answer = answer[2]
+        if isinstance(answer, tuple) and answer[0] == "error":
+            return InvokeResult(200, "Unhandled", json.dumps({"errorMessage": answer[1]}).encode(), "1")
+        return InvokeResult(200, None, json.dumps(answer).encode(), "1")
+
+
+class FakeAlarms:
+    """Alarm states; ``schedule(name, at, state)`` changes one when the clock reaches ``at``."""
+
+    def __init__(self, clock: Any, **states: str):
+        self.clock = clock
+        self.calls: Counter = Counter()
+        self._states: dict[str, str] = dict(states)
+        self._schedule: list[tuple[float, str, str]] = []
+        self.polls: list[float] = []
+
+    def set(self, name: str, state: str) -> None:
+        self._states[name] = state
+
+    def schedule(self, name: str, at: float, state: str) -> None:
+        self._schedule.append((at, name, state))
+
+    def states(self, names) -> list[AlarmState]:
+        self.calls["DescribeAlarms"] += 1
+        now = self.clock.now()
+        self.polls.append(now)
+        for at, name, state in sorted(self._schedule):
+            if at <= now:
+                self._states[name] = state
+        missing = [n for n in names if n not in self._states]
+        if missing:
+            raise UsageError("no such CloudWatch alarm: " + ", ".join(missing), where="--alarm")
+        return [AlarmState(n, self._states[n], "Threshold Crossed" if self._states[n] == "ALARM" else "")
+                for n in names]
+
+
+class MemoryStore:
+    """An object store in a dict (the protocol of S3ObjectStore / LocalObjectStore)."""
+
+    def __init__(self):
+        self.objects: dict[str, bytes] = {}
+        self.calls: Counter = Counter()
+        self.where = "memory://"
+        self.puts: list[str] = []
+
+    def get(self, key: str) -> bytes | None:
+        self.calls["GetObject"] += 1
+        return self.objects.get(key)
+
+    def put(self, key: str, body: bytes) -> None:
+        self.calls["PutObject"] += 1
+        self.puts.append(key)
+        self.objects[key] = bytes(body)
+
+    def put_if_absent(self, key: str, body: bytes) -> bool:
+        self.calls["PutObject"] += 1
+        if key in self.objects:
+            return False
+        self.objects[key] = bytes(body)
+        return True
+
+    def delete(self, key: str) -> None:
+        self.calls["DeleteObject"] += 1
+        self.objects.pop(key, None)
+
+
+class FakeCodeDeploy:
+    """CodeDeploy as far as lamctl uses it; ``statuses`` is the sequence get_deployment walks through."""
+
+    def __init__(self, statuses: list[str] | None = None):
+        self.calls: Counter = Counter()
+        self.applications: set[str] = set()
+        self.groups: dict[tuple[str, str], dict] = {}
+        self.configs: dict[str, dict] = {}
+        self.deployments: dict[str, dict] = {}
+        self.statuses = list(statuses or ["InProgress", "Succeeded"])
+        self.stopped: list[str] = []
+
+    def ensure_application(self, name: str) -> bool:
+        self.calls["GetApplication"] += 1
+        if name in self.applications:
+            return False
+        self.calls["CreateApplication"] += 1
+        self.applications.add(name)
+        return True
+
+    def ensure_deployment_group(self, application, group, role_arn, config, alarms=()) -> bool:
+        self.calls["GetDeploymentGroup"] += 1
+        if (application, group) in self.groups:
+            return False
+        if not role_arn:
+            raise UsageError(f"CodeDeploy deployment group {application}/{group} does not exist and no service role "
+                             "was given to create it")
+        self.calls["CreateDeploymentGroup"] += 1
+        self.groups[(application, group)] = {"role": role_arn, "config": config, "alarms": list(alarms)}
+        return True
+
+    def ensure_config(self, name: str, routing: dict) -> bool:
+        self.calls["GetDeploymentConfig"] += 1
+        if name in self.configs:
+            return False
+        self.calls["CreateDeploymentConfig"] += 1
+        self.configs[name] = routing
+        return True
+
+    def create_deployment(self, application, group, appspec, config, description="") -> str:
+        self.calls["CreateDeployment"] += 1
+        dep_id = f"d-{len(self.deployments) + 1:09d}"
+        self.deployments[dep_id] = {"application": application, "group": group, "appspec": appspec,
+                                    "config": config, "polls": 0}
+        return dep_id
+
+    def get_deployment(self, deployment_id: str):
+        from lamctl.release.aws import DeploymentStatus
+
+        self.calls["GetDeployment"] += 1
+        dep = self.deployments[deployment_id]
+        i = min(dep["polls"], len(self.statuses) - 1)
+        dep["polls"] += 1
+        status = self.statuses[i]
+        return DeploymentStatus(deployment_id, status, "alarm fired" if status in ("Failed", "Stopped") else "")
+
+    def stop_deployment(self, deployment_id: str) -> None:
+        self.calls["StopDeployment"] += 1
+        self.stopped.append(deployment_id)

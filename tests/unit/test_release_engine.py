@@ -1,0 +1,336 @@
+"""The release engine with a fake clock and in-memory gateways: every weight, every time, every failure path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lamctl.release import strategy as S
+from lamctl.release.clock import FakeClock
+from lamctl.release.engine import Engine, PreflightError
+from lamctl.release.fakes import FakeAlarms, FakeLambda, MemoryStore
+from lamctl.release.journal import Journal
+from lamctl.release.plan import AFTER, BEFORE
+from lamctl.schemas.errors import ConflictError, RolledBack, UsageError
+
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture
+def world():
+    clock = FakeClock(T0)
+    lam = FakeLambda(clock)
+    lam.add_function("app", versions=2)
+    lam.add_function("pre-hook")
+    lam.add_function("post-hook")
+    lam.set_alias("app", "live", "1")
+    alarms = FakeAlarms(clock, errors="OK", latency="OK")
+    store = MemoryStore()
+    events = []
+    engine = Engine(lam, alarms, store, clock, on_event=events.append, owner="host-a:1")
+    return clock, lam, alarms, store, engine, events
+
+
+def shift(engine, target="2", strategy=None, alarms=(), hooks=None):
+    plan, info = engine.plan("app", "live", target, strategy or S.all_at_once(), alarms, hooks)
+    return engine.shift(plan, info)
+
+
+def rel(t):
+    return t - T0
+
+
+def test_a_30_minute_linear_release_sets_every_weight_at_its_time(world):
+    clock, lam, alarms, store, engine, events = world
+    out = shift(engine, strategy=S.linear("10%3m"), alarms=["errors"])
+    assert out.changed
+    assert [(rel(t), v, w) for t, v, w in lam.writes] == (
+        [(180.0 * k, "1", {"2": round(0.1 * (k + 1), 6)}) for k in range(9)] + [(1620.0, "2", {})])
+    # alarms polled at least every 10 s during every hold
+    polls = [rel(p) for p in alarms.polls]
+    gaps = [b - a for a, b in zip([0.0] + polls, polls)]
+    assert max(gaps) <= 10.0 + 1e-9
+    assert rel(clock.now()) == 1620.0
+    journal = Journal(store).load("app", "live")
+    assert journal.state == "succeeded"
+    assert journal.completed == list(range(len(journal.plan["steps"])))
+    assert journal.snapshot["version"] == "1" and journal.snapshot["weights"] == {}
+    assert lam.aliases[("app", "live")].version == "2" and not lam.aliases[("app", "live")].weights
+
+
+def test_the_journal_is_saved_before_every_alias_write(world):
+    clock, lam, alarms, store, engine, events = world
+    seen = []
+    original = lam.update_alias
+
+    def spy(function, alias, version, weights, revision_id):
+        saved = Journal(store).load("app", "live")
+        seen.append((saved.pending, saved.state, version, dict(weights)))
+        return original(function, alias, version, weights, revision_id)
+
+    lam.update_alias = spy
+    shift(engine, strategy=S.stepped("5%1m,50%1m"))
+    # steps: 0 w5, 1 bake, 2 w50, 3 bake, 4 finalize
+    assert seen == [(0, "running", "1", {"2": 0.05}), (2, "running", "1", {"2": 0.5}), (4, "running", "2", {})]
+
+
+def test_hooks_run_before_and_after_traffic_with_codedeploy_ids(world):
+    clock, lam, alarms, store, engine, events = world
+    shift(engine, strategy=S.canary("10%5m"), hooks={BEFORE: "pre-hook", AFTER: "post-hook"})
+    (t1, f1, p1), (t2, f2, p2) = lam.invocations
+    assert (rel(t1), f1) == (0.0, "pre-hook") and (rel(t2), f2) == (300.0, "post-hook")
+    release_id = Journal(store).load("app", "live").id
+    assert p1["DeploymentId"] == release_id and p1["LifecycleEventHookExecutionId"] == f"{release_id}-{BEFORE}"
+    assert (p1["Function"], p1["Alias"], p1["CurrentVersion"], p1["TargetVersion"], p1["Weight"]) == \
+        ("app", "live", "1", "2", 0.0)
+    assert p2["Weight"] == 1.0
+    # the before hook ran before the first weight, the after hook after 100 %
+    assert rel(lam.writes[0][0]) == 0.0 and lam.writes[-1][1:] == ("2", {})
+
+
+@pytest.mark.parametrize("answer,needle", [
+    ({"status": "Failed"}, "reported status Failed"),
+    (("error", "boom"), "failed (Unhandled)"),
+    (("slow", 120, {"status": "Succeeded"}), "timed out"),
+])
+def test_a_failing_hook_rolls_back_with_the_reason(world, answer, needle):
+    clock, lam, alarms, store, engine, events = world
+    engine.hook_timeout = 60
+    lam.hooks["post-hook"] = lambda p: answer
+    with pytest.raises(RolledBack) as err:
+        shift(engine, strategy=S.canary("10%1m"), hooks={AFTER: "post-hook"})
+    assert needle in err.value.message and err.value.exit_code == 3
+    assert lam.aliases[("app", "live")].version == "1" and not lam.aliases[("app", "live")].weights
+    journal = Journal(store).load("app", "live")
+    assert journal.state == "rolled_back" and needle in journal.reason
+
+
+def test_an_alarm_mid_hold_rolls_back_within_ten_seconds(world):
+    clock, lam, alarms, store, engine, events = world
+    alarms.schedule("errors", T0 + 95, "ALARM")
+    with pytest.raises(RolledBack) as err:
+        shift(engine, strategy=S.canary("10%5m"), alarms=["errors", "latency"])
+    assert "errors" in err.value.message
+    last_t, version, weights = lam.writes[-1]
+    assert version == "1" and weights == {}
+    assert 95 <= rel(last_t) <= 105
+    assert not [w for w in lam.writes if w[1] == "2"]  # never reached 100 %
+
+
+def test_a_failed_call_mid_release_rolls_back(world):
+    clock, lam, alarms, store, engine, events = world
+    lam.fail_update_at = 2  # the 50 % step fails
+    with pytest.raises(RolledBack, match="injected failure"):
+        shift(engine, strategy=S.stepped("10%1m,50%1m"))
+    assert lam.aliases[("app", "live")].version == "1" and not lam.aliases[("app", "live")].weights
+
+
+def test_a_stale_revision_stops_without_overwriting(world):
+    clock, lam, alarms, store, engine, events = world
+    alarms.schedule("errors", T0, "OK")
+    real_states = alarms.states
+
+    def someone_moves_it(names):
+        if rel(clock.now()) >= 30 and lam.aliases[("app", "live")].weights:
+            lam.move_alias_behind_our_back("app", "live", "2")
+        return real_states(names)
+
+    alarms.states = someone_moves_it
+    with pytest.raises(ConflictError) as err:
+        shift(engine, strategy=S.canary("10%1m"), alarms=["errors"])
+    assert "changed by someone else" in err.value.message and err.value.exit_code == 1
+    # the alias stays as the other writer left it: no rollback write over it
+    assert lam.aliases[("app", "live")].version == "2" and not lam.aliases[("app", "live")].weights
+    assert [w[1:] for w in lam.writes] == [("1", {"2": 0.1})]  # our only write; the 412 wrote nothing
+    assert Journal(store).load("app", "live").state == "conflict"
+
+
+@pytest.mark.parametrize("setup,needle", [
+    (lambda lam, al: lam.set_alias("app", "live", "1", {"2": 0.2}), "already splits traffic"),
+    (lambda lam, al: lam.change_code("app", role="arn:aws:iam::123456789012:role/other") or
+     lam.publish_version("app"), "same execution role"),
+    (lambda lam, al: lam.change_code("app", dead_letter="arn:aws:sqs:us-east-1:1:dlq") or
+     lam.publish_version("app"), "same dead-letter"),
+    (lambda lam, al: al.set("errors", "ALARM"), "already in ALARM"),
+])
+def test_preflight_refuses_before_any_write(world, setup, needle):
+    clock, lam, alarms, store, engine, events = world
+    setup(lam, alarms)
+    target = "3" if "dead" in needle or "role" in needle else "2"
+    before = len(lam.writes)
+    with pytest.raises(PreflightError) as err:
+        shift(engine, target=target, alarms=["errors"])
+    assert needle in err.value.message and err.value.exit_code == 2
+    assert len(lam.writes) == before and store.objects == {}
+
+
+def test_latest_is_never_a_target_and_unknown_functions_are_named(world):
+    clock, lam, alarms, store, engine, events = world
+    with pytest.raises(PreflightError, match=r"\$LATEST"):
+        shift(engine, target="$LATEST")
+    with pytest.raises(UsageError, match="function nope does not exist"):
+        engine.plan("nope", "live", "2", S.all_at_once())
+
+
+def test_without_a_target_latest_is_published_and_unchanged_code_is_a_no_op(world):
+    clock, lam, alarms, store, engine, events = world
+    lam.change_code("app")
+    out = shift(engine, target=None, strategy=S.canary("10%1m"))
+    assert out.changed and lam.aliases[("app", "live")].version == "3"
+    out = shift(engine, target=None)
+    assert not out.changed and "nothing to shift" in out.message
+
+
+def test_an_absent_alias_is_created_at_the_target(world):
+    clock, lam, alarms, store, engine, events = world
+    plan, info = engine.plan("app", "beta", "2", S.canary("10%5m"))
+    engine.shift(plan, info)
+    assert lam.aliases[("app", "beta")].version == "2" and rel(clock.now()) == 0.0
+
+
+def test_a_second_shift_fails_at_once_naming_the_running_release(world):
+    clock, lam, alarms, store, engine, events = world
+    other = Engine(lam, alarms, store, clock, owner="host-b:2")
+    names = []
+
+    def during_bake(names_):
+        if not names and "lamctl/releases/app/live/lock.json" in store.objects:
+            with pytest.raises(ConflictError) as err:
+                plan, info = other.plan("app", "live", "2", S.all_at_once())
+                other.lock.acquire("app", "live", "r-other", 60)
+            names.append(err.value.message)
+        return []
+
+    alarms.states = during_bake
+    shift(engine, strategy=S.canary("10%1m"), alarms=["errors"])
+    running = Journal(store).load("app", "live").id
+    assert names and f"release {running} is running on app:live" in names[0]
+
+
+def test_resume_continues_from_the_last_completed_step(world):
+    clock, lam, alarms, store, engine, events = world
+    stop_at = {"index": 2}
+
+    class Killed(BaseException):
+        pass
+
+    def fault(point, index):
+        if point == "after" and index == stop_at["index"]:
+            raise Killed()
+
+    engine.fault = fault
+    with pytest.raises(Killed):
+        shift(engine, strategy=S.stepped("10%1m,50%1m"))  # 0 w10, 1 bake, 2 w50 (killed), 3 bake, 4 finalize
+    assert lam.aliases[("app", "live")].weights == {"2": 0.5}
+    clock.advance(20)  # the process is gone for 20 s; 40 s of the 60 s hold remain
+    engine2 = Engine(lam, alarms, store, clock, owner="host-a:99999999")
+    engine2.lock.owner = "host-a:2"
+    store.delete("lamctl/releases/app/live/lock.json")  # the dead owner's lease (takeover is tested elsewhere)
+    out = engine2.resume("app", "live")
+    assert out.changed
+    assert [(rel(t), v, w) for t, v, w in lam.writes[-1:]] == [(120.0, "2", {})]
+    journal = Journal(store).load("app", "live")
+    assert journal.state == "succeeded" and journal.completed == [0, 1, 2, 3, 4]
+
+
+def test_resume_finds_a_write_that_happened_after_the_journal_save(world):
+    clock, lam, alarms, store, engine, events = world
+
+    class Killed(BaseException):
+        pass
+
+    def fault(point, index):
+        if point == "after" and index == 0:  # the weight was written, the next save never happened
+            raise Killed()
+
+    engine.fault = fault
+    with pytest.raises(Killed):
+        shift(engine, strategy=S.canary("10%1m"))
+    saved = Journal(store).load("app", "live")
+    assert saved.pending == 0 and 0 not in saved.completed
+    store.delete("lamctl/releases/app/live/lock.json")
+    Engine(lam, alarms, store, clock, owner="host-a:3").resume("app", "live")
+    assert [w[1:] for w in lam.writes] == [("1", {"2": 0.1}), ("2", {})]
+
+
+def test_resume_refuses_when_someone_moved_the_alias(world):
+    clock, lam, alarms, store, engine, events = world
+
+    class Killed(BaseException):
+        pass
+
+    engine.fault = lambda point, index: (_ for _ in ()).throw(Killed()) if (point, index) == ("after", 0) else None
+    with pytest.raises(Killed):
+        shift(engine, strategy=S.canary("10%1m"))
+    lam.move_alias_behind_our_back("app", "live", "1")
+    store.delete("lamctl/releases/app/live/lock.json")
+    writes = len(lam.writes)
+    with pytest.raises(ConflictError, match="someone else moved it"):
+        Engine(lam, alarms, store, clock, owner="host-a:4").resume("app", "live")
+    assert len(lam.writes) == writes
+
+
+def test_rollback_restores_the_snapshot_and_promote_skips_the_holds(world):
+    clock, lam, alarms, store, engine, events = world
+
+    class Killed(BaseException):
+        pass
+
+    engine.fault = lambda point, index: (_ for _ in ()).throw(Killed()) if (point, index) == ("after", 0) else None
+    with pytest.raises(Killed):
+        shift(engine, strategy=S.linear("10%10m"))
+    store.delete("lamctl/releases/app/live/lock.json")
+    other = Engine(lam, alarms, store, clock, owner="host-a:5")
+    t = clock.now()
+    out = other.resume("app", "live", promote=True)
+    assert out.changed and clock.now() == t  # no hold waited
+    assert lam.writes[-1][1:] == ("2", {})
+    with pytest.raises(RolledBack, match="rollback requested"):
+        other.rollback("app", "live")  # undoes the last (succeeded) release
+    assert lam.aliases[("app", "live")].version == "1"
+    out = other.rollback("app", "live")
+    assert not out.changed and "already rolled back" in out.message
+
+
+def test_promote_and_rollback_requests_reach_a_running_release(world):
+    clock, lam, alarms, store, engine, events = world
+    sent = []
+
+    def ask(names):
+        if not sent and rel(clock.now()) >= 20:
+            Engine(lam, alarms, store, clock, owner="host-b:9").request("app", "live", "promote")
+            sent.append(clock.now())
+        return []
+
+    alarms.states = ask
+    shift(engine, strategy=S.linear("10%10m"), alarms=["errors"])
+    assert rel(clock.now()) <= 30  # acted at the next poll, not after 90 minutes
+    assert lam.writes[-1][1:] == ("2", {})
+    with pytest.raises(UsageError, match="no release is running"):
+        engine.request("app", "live", "promote")
+
+
+def test_events_describe_each_step_for_rendering(world):
+    clock, lam, alarms, store, engine, events = world
+    engine.tick_seconds = 1.0
+    shift(engine, strategy=S.canary("10%5s"))
+    kinds = [e.type for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    ticks = [e for e in events if e.type == "tick"]
+    assert [round(e.data["remaining"]) for e in ticks] == [4, 3, 2, 1, 0]
+    assert ticks[0].data["next"] == "route 100% to version 2, empty routing"
+    steps = [e for e in events if e.type == "step"]
+    assert [(e.data["version"], e.data["weight"]) for e in steps] == [("2", 0.1), ("2", 1.0)]
+    assert json.loads(store.objects["lamctl/releases/app/live/latest.json"])["state"] == "succeeded"
+
+
+def test_calls_per_step_stay_within_two_besides_alarm_polling(world):
+    clock, lam, alarms, store, engine, events = world
+    plan, info = engine.plan("app", "live", "2", S.canary("10%5s"))
+    before = sum(lam.calls.values()) + sum(store.calls.values())
+    engine.shift(plan, info)
+    during = sum(lam.calls.values()) + sum(store.calls.values()) - before
+    # pre-flight reads (2) + lock (put, get, delete = 3) + per write (save + update) x2 + final save + archive
+    assert lam.calls["UpdateAlias"] == 2 and store.calls["PutObject"] == 1 + 2 + 2
+    assert during - 2 - 3 <= 2 * len(plan.steps) + 2
