@@ -1,0 +1,161 @@
+"""Byte-reproducible zips: same files, any checkout path, any mtimes, any umask -> same sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+
+from lamctl.packager import archive
+from lamctl.packager.build import build_template
+from lamctl.schemas.template import load_template
+
+TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src
+      Runtime: provided.al2023
+      Handler: bootstrap
+"""
+
+FILES = {
+    "bootstrap": (b"#!/bin/sh\nexec ./app\n", 0o755),
+    "app.py": (b"def handler(event, context):\n    return {'ok': True}\n" * 20, 0o644),
+    "lib/util.py": (b"X = 1\n", 0o664),
+    "lib/z\u00e9ta.txt": (b"unicode name\n", 0o644),
+    "lib/B.txt": (b"upper case sorts before lower\n", 0o600),
+    "data/bytes.bin": (bytes(range(256)) * 8, 0o644),
+    "empty.txt": (b"", 0o644),
+    "tool": (b"#!/usr/bin/env python3\n", 0o744),
+}
+
+
+def _make_project(root, mtime: int, umask: int):
+    old = os.umask(umask)
+    try:
+        src = root / "src"
+        for name, (data, mode) in FILES.items():
+            path = src / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            os.chmod(path, mode & ~umask)
+            os.utime(path, (mtime, mtime))
+        (root / "template.yaml").write_text(TEMPLATE)
+    finally:
+        os.umask(old)
+    return root / "template.yaml"
+
+
+def test_same_inputs_give_the_same_bytes_across_paths_mtimes_and_umask(tmp_path):
+    a = _make_project(tmp_path / "checkout-one", mtime=1_600_000_000, umask=0o022)
+    b = _make_project(tmp_path / "deeper" / "checkout-two", mtime=1_700_000_000, umask=0o077)
+    ra = build_template(load_template(str(a))).artifact("Api")
+    rb = build_template(load_template(str(b))).artifact("Api")
+    assert ra.sha256 == rb.sha256
+    assert open(ra.zip_path, "rb").read() == open(rb.zip_path, "rb").read()
+    assert hashlib.sha256(open(ra.zip_path, "rb").read()).hexdigest() == ra.sha256
+    assert ra.files == len(FILES)
+
+
+def test_zip_layout_is_normalised(tmp_path):
+    art = build_template(load_template(str(_make_project(tmp_path, 1_650_000_000, 0o022)))).artifact("Api")
+    with zipfile.ZipFile(art.zip_path) as zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        assert names == sorted(names, key=lambda n: n.encode("utf-8"))
+        assert names[0] == "app.py" and "lib/B.txt" in names and names.index("lib/B.txt") < names.index("lib/util.py")
+        assert not any(n.endswith("/") for n in names), "no folder entries"
+        for info in infos:
+            assert info.date_time == (1980, 1, 1, 0, 0, 0)
+            assert info.extra == b""
+            assert info.create_system == 3
+            assert info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+        for name, (data, _mode) in FILES.items():
+            assert zf.read(name) == data
+        assert zf.getinfo("empty.txt").compress_type == zipfile.ZIP_STORED
+        assert zf.getinfo("app.py").compress_type == zipfile.ZIP_DEFLATED
+        assert zf.getinfo("lib/z\u00e9ta.txt").flag_bits & 0x800
+        assert zf.testzip() is None
+
+
+def test_any_execute_bit_gives_0755_and_the_rest_0644(tmp_path):
+    art = build_template(load_template(str(_make_project(tmp_path, 1_650_000_000, 0o022)))).artifact("Api")
+    with zipfile.ZipFile(art.zip_path) as zf:
+        modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
+    assert modes["bootstrap"] == 0o100755
+    assert modes["tool"] == 0o100755  # 0744: the owner may execute, so everyone may
+    assert modes["app.py"] == 0o100644
+    assert modes["lib/B.txt"] == 0o100644  # 0600 normalised
+    assert modes["lib/util.py"] == 0o100644
+
+
+@pytest.mark.skipif(shutil.which("unzip") is None, reason="needs Info-ZIP unzip")
+def test_info_zip_accepts_the_archive_and_restores_exec_bits(tmp_path):
+    art = build_template(load_template(str(_make_project(tmp_path / "p", 1_650_000_000, 0o022)))).artifact("Api")
+    out = subprocess.run(["unzip", "-t", art.zip_path], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    dest = tmp_path / "x"
+    subprocess.run(["unzip", "-q", art.zip_path, "-d", str(dest)], check=True)
+    assert os.stat(dest / "bootstrap").st_mode & 0o111
+    assert not os.stat(dest / "app.py").st_mode & 0o111
+
+
+def test_large_file_is_streamed_and_round_trips(tmp_path):
+    big = tmp_path / "big.bin"
+    block = hashlib.sha256(b"seed").digest() * 4096  # 128 KB, compressible pattern
+    with open(big, "wb") as fh:
+        for i in range(80):  # 10 MB, above the in-memory threshold
+            fh.write(block[i % 7:] + block[: i % 7])
+    noise = tmp_path / "noise.bin"
+    noise.write_bytes(os.urandom(50_000))  # deflate cannot shrink it: stored
+    sources = [archive.Source("big.bin", str(big), False, big.stat().st_size),
+               archive.Source("noise.bin", str(noise), False, noise.stat().st_size)]
+    r = archive.write_zip(str(tmp_path / "out.zip"), sources, digests_for={"big.bin"})
+    assert big.stat().st_size > archive.BIG_FILE
+    assert r.digests["big.bin"] == hashlib.sha256(big.read_bytes()).hexdigest()
+    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+        assert zf.read("big.bin") == big.read_bytes()
+        assert zf.getinfo("big.bin").compress_type == zipfile.ZIP_DEFLATED
+        assert zf.getinfo("noise.bin").compress_type == zipfile.ZIP_STORED
+        assert zf.read("noise.bin") == noise.read_bytes()
+    # and again, with one thread: identical bytes
+    r1 = archive.write_zip(str(tmp_path / "again.zip"), sources, threads=1)
+    assert r1.sha256 == r.sha256
+
+
+def test_a_failed_write_leaves_no_zip_behind(tmp_path):
+    good = tmp_path / "a.txt"
+    good.write_text("a")
+    dest = tmp_path / "out" / "x.zip"
+    sources = [archive.Source("a.txt", str(good), False, 1),
+               archive.Source("b.txt", str(tmp_path / "vanished.txt"), False, 1)]
+    from lamctl.schemas.errors import BuildError
+
+    with pytest.raises(BuildError) as err:
+        archive.write_zip(str(dest), sources)
+    assert "vanished.txt" in err.value.message
+    assert not dest.exists()
+    assert os.listdir(dest.parent) == []
+
+
+@pytest.mark.slow
+def test_more_than_65535_entries_use_zip64(tmp_path):
+    src = tmp_path / "many"
+    src.mkdir()
+    sources = []
+    for i in range(65_600):
+        p = src / f"f{i:05d}"
+        with open(p, "wb"):
+            pass
+        sources.append(archive.Source(f"f{i:05d}", str(p), False, 0))
+    r = archive.write_zip(str(tmp_path / "many.zip"), sources)
+    with zipfile.ZipFile(tmp_path / "many.zip") as zf:
+        assert len(zf.infolist()) == 65_600
+    assert r.files == 65_600
