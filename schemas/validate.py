@@ -291,10 +291,9 @@ def _shape(err, template: Template) -> list[Finding]:
     if v in ("minProperties", "maxProperties") and _looks_intrinsic(instance) is False and isinstance(instance, dict):
         return [finding_at(template, path, f"{label(path)} must be {_expected(schema)}, not {_show(instance)}")]
 
-    if v is None or v == "false" or schema is False or err.schema is False:
-        if path and path[-1] == "IgnoreGlobals":
-            return [finding_at(template, path, "IgnoreGlobals applies only to AWS::Serverless:: resources", key=True,
-                               hint="remove it from this resource")]
+    if v == "not" and isinstance(instance, dict) and "IgnoreGlobals" in instance:
+        return [finding_at(template, path + ("IgnoreGlobals",), "IgnoreGlobals applies only to AWS::Serverless:: "
+                           "resources", key=True, hint="remove it from this resource")]
     return [finding_at(template, path, f"{label(path)}: {err.message}")]
 
 
