@@ -1,0 +1,166 @@
+"""The SAM transform: a template with ``Transform: AWS::Serverless-2016-10-31`` -> plain CloudFormation.
+
+A pure function (no AWS calls, standard library only) that gives the same
+logical IDs, types and properties as the reference ``aws-sam-translator``; the
+only intended difference is the REST API deployment ID, which lamctl hashes over
+its own canonical JSON of the API definition (see ``api.py``).
+
+The pipeline and the contract with the API step are described in
+:mod:`lamctl.packager.transform.context`.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from typing import Any, Callable, Iterable
+
+from lamctl.schemas.errors import TemplateError
+
+from .context import SERVERLESS_PREFIX, ApiEvent, Context, partition_of
+
+__all__ = ["transform", "is_serverless", "ApiEvent", "Context"]
+
+TRANSFORM_NAME = "AWS::Serverless-2016-10-31"
+KNOWN = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi",
+         "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable"}
+
+
+def is_serverless(template: dict) -> bool:
+    """Does the template ask for the SAM transform (or hold serverless resources)?"""
+    t = template.get("Transform")
+    names = t if isinstance(t, list) else [t]
+    if TRANSFORM_NAME in names:
+        return True
+    resources = template.get("Resources")
+    return isinstance(resources, dict) and any(
+        isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith(SERVERLESS_PREFIX)
+        for r in resources.values())
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def transform(template: dict, region: str = "us-east-1", parameters: dict | None = None,
+              where: Callable[[Iterable[Any]], str] | None = None) -> dict:
+    """Translate ``template`` (not modified) into CloudFormation.
+
+    ``parameters``: values for template parameters (defaults of the template fill the rest);
+    ``where(keys) -> "file:line:col"`` locates errors (``Template.where``)."""
+    if not isinstance(template, dict):
+        raise TemplateError("a template must be a mapping at the top")
+    if not is_serverless(template):
+        return _plain(template)
+    src = _plain(template)
+    resources = src.get("Resources")
+    if not isinstance(resources, dict) or not resources:
+        raise TemplateError("the template has no Resources", where=_where(where, ("Resources",)),
+                            hint="a SAM template needs a Resources mapping")
+
+    params = dict(parameters or {})
+    declared = src.get("Parameters")
+    if isinstance(declared, dict):
+        for name, spec in declared.items():
+            if name not in params and isinstance(spec, dict) and "Default" in spec:
+                params[name] = spec["Default"]
+    params.setdefault("AWS::Region", region)
+    params.setdefault("AWS::Partition", partition_of(region))
+
+    out = {k: v for k, v in src.items() if k not in ("Transform", "Globals")}
+    ctx = Context(src, region, params, where)
+    if isinstance(out.get("Conditions"), dict):
+        ctx.conditions = out["Conditions"] = copy.deepcopy(out["Conditions"])
+    else:
+        ctx.conditions = {}
+
+    from .globals import Globals, GlobalsError
+
+    try:
+        ctx.globals = Globals(src.get("Globals"))
+    except GlobalsError as exc:
+        raise ctx.error(exc.message, exc.keys, exc.hint) from None
+
+    functions, apis, layers, tables = [], [], [], []
+    for lid, res in resources.items():
+        keys = ("Resources", lid)
+        if not isinstance(res, dict):
+            raise ctx.error(f"resource {lid} must be a mapping with a Type", keys)
+        rtype = res.get("Type")
+        if not isinstance(rtype, str):
+            raise ctx.error(f"resource {lid} has no Type", keys)
+        if not rtype.startswith(SERVERLESS_PREFIX):
+            ctx.resources[lid] = copy.deepcopy(res)
+            continue
+        if rtype not in KNOWN:
+            raise ctx.error(f"resource {lid}: lamctl does not transform {rtype}", keys + ("Type",),
+                            hint="supported: " + ", ".join(sorted(KNOWN)))
+        if not lid.isalnum() or not lid.isascii():
+            raise ctx.error(f"logical ID {lid!r} must be alphanumeric (A-Z, a-z, 0-9)", keys)
+        res = dict(res)
+        props = res.get("Properties")
+        if props is None:
+            props = {}
+        if not isinstance(props, dict):
+            raise ctx.error(f"resource {lid}: Properties must be a mapping", keys + ("Properties",))
+        try:
+            res["Properties"] = ctx.globals.merge(rtype, props, lid, res.get("IgnoreGlobals"))
+        except GlobalsError as exc:
+            raise ctx.error(exc.message, exc.keys, exc.hint) from None
+        ctx.sam_resources[lid] = res
+        {"AWS::Serverless::Function": functions, "AWS::Serverless::LayerVersion": layers,
+         "AWS::Serverless::SimpleTable": tables}.get(rtype, apis).append((lid, res))
+
+    from .function import transform_function
+
+    api_events: list[ApiEvent] = []
+    for lid, res in functions:
+        transform_function(ctx, lid, res, api_events)
+
+    api = _api_module()
+    if api is not None:
+        api.transform_apis(ctx, api_events)
+    elif api_events or apis:
+        first = api_events[0].keys if api_events else ("Resources", apis[0][0])
+        raise ctx.error("this lamctl build cannot transform Api / HttpApi resources and events", first)
+
+    from .layers import transform_layer, transform_table
+
+    for lid, res in layers:
+        transform_layer(ctx, lid, res)
+    for lid, res in tables:
+        transform_table(ctx, lid, res)
+
+    from .deployment import finish
+
+    finish(ctx)
+
+    out["Resources"] = ctx.resources
+    if ctx.conditions:
+        out["Conditions"] = ctx.conditions
+    from .intrinsics import Rewriter
+
+    return Rewriter(ctx.changed_ids, ctx.property_refs, ctx._ref_rewrites, ctx._getatt_rewrites).template(out)
+
+
+def _api_module():
+    try:
+        module = importlib.import_module(f"{__name__}.api")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.api":
+            raise
+        return None
+    return module if hasattr(module, "transform_apis") else None
+
+
+def _where(where, keys):
+    if where is None:
+        return None
+    try:
+        return where(list(keys))
+    except Exception:
+        return None

@@ -89,6 +89,8 @@ class ApiEvent:
     attributes: dict = field(default_factory=dict)  # Condition / DeletionPolicy / UpdateReplacePolicy passthrough
     function_name: Any = None  # the function's FunctionName property (after Globals), None when unset
     keys: tuple = ()  # key path of the event in the template, for ctx.error(..., keys)
+    # what a Lambda permission's FunctionName gets: {"Ref": "<Fn>Alias<name>"} with an alias, else {"Ref": "<Fn>"}
+    function_ref: Any = None
 
     @property
     def logical_id(self) -> str:
@@ -114,6 +116,8 @@ class Context:
         self._ref_rewrites: dict[str, Any] = {}  # logical ID -> replacement for {"Ref": id}
         self._getatt_rewrites: dict[tuple[str, str], Any] = {}  # (id, attribute) -> replacement for GetAtt
         self.changed_ids: dict[str, str] = {}  # old logical ID -> new (DependsOn, Ref, GetAtt follow)
+        # (logical ID, property) -> generated logical ID: !Ref Fn.Alias, !GetAtt Api.Stage..., ${Fn.Version}
+        self.property_refs: dict[tuple[str, str], str] = {}
         self.deployment_preferences: dict[str, Any] = {}  # function ID -> resolved DeploymentPreference
 
     # -- errors -------------------------------------------------------------------------------
@@ -147,6 +151,11 @@ class Context:
                 f"another resource of the same logical ID ({existing.get('Type')})",
                 keys, hint=f"rename the resource called {logical_id} in the template")
         self.resources[logical_id] = resource
+
+    def refer(self, logical_id: str, prop: str, generated_id: str) -> None:
+        """Let the template say ``!Ref <logical_id>.<prop>`` (or GetAtt / ${...}) for ``generated_id``,
+        e.g. ``refer("MyFn", "Alias", "MyFnAliaslive")``, ``refer("MyApi", "Stage", "MyApiProdStage")``."""
+        self.property_refs[(logical_id, prop)] = generated_id
 
     def rewrite_ref(self, logical_id: str, value: Any) -> None:
         """After the transform, ``{"Ref": logical_id}`` anywhere becomes ``value``."""
