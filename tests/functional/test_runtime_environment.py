@@ -26,7 +26,7 @@ def _leftovers(root) -> list[int]:
     root = os.path.realpath(str(root))
     out = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
             cwd = os.readlink(f"/proc/{entry}/cwd")
