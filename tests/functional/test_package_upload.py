@@ -228,3 +228,28 @@ def test_s3_key_shapes():
     assert s3_key("ab", None) == "ab.zip"
     assert s3_key("ab", "") == "ab.zip"
     assert s3_key("ab", "/a/b/") == "a/b/ab.zip"
+
+
+def test_ctrl_c_during_parallel_uploads_aborts_every_open_upload(tmp_path, s3):
+    one = big_artifact(tmp_path, "One", 11 * MB)
+    two = big_artifact(tmp_path, "Two", 11 * MB)
+    small = make_artifact(tmp_path, "Small", {"a.py": b"x = 3\n"})
+    started: list[str] = []
+
+    def interrupt_on_second_part_of_one(params, **_):
+        started.append(params["Key"])
+        if params["Key"] == f"{one.sha256}.zip" and params["PartNumber"] == 2:
+            raise KeyboardInterrupt
+
+    s3.meta.events.register("before-parameter-build.s3.UploadPart", interrupt_on_second_part_of_one)
+    with pytest.raises(KeyboardInterrupt):
+        upload_artifacts(s3, [one, two, small], BUCKET, multipart_threshold=5 * MB, part_size=5 * MB,
+                         max_workers=3)
+    assert f"{one.sha256}.zip" in started
+    # no multipart upload left open, no big object under its final key
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    assert f"{one.sha256}.zip" not in keys(s3)
+    # what did land is whole (a single PUT is atomic, a completed multipart is the full zip)
+    for key in keys(s3):
+        sha = key[:-len(".zip")]
+        assert hashlib.sha256(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).hexdigest() == sha
