@@ -126,6 +126,28 @@ def _stream(fh, level: int, want_digest: bool, tmpdir: str, first: bytes = b"") 
     return _Done(crc, usize, csize, DEFLATED, None, spool, h.hexdigest() if h else None)
 
 
+BATCH_BYTES = 512 * 1024
+BATCH_FILES = 64
+
+
+def _batches(items: list[Source]) -> list[tuple[int, int, int]]:
+    """Consecutive runs of small files handed to one worker together: (start, end, bytes)."""
+    out = []
+    lo, acc = 0, 0
+    for i, src in enumerate(items):
+        acc += min(src.size, BIG_FILE) + 1
+        if acc >= BATCH_BYTES or i + 1 - lo >= BATCH_FILES or src.size > BATCH_BYTES:
+            out.append((lo, i + 1, acc))
+            lo, acc = i + 1, 0
+    if lo < len(items):
+        out.append((lo, len(items), acc))
+    return out
+
+
+def _compress_batch(batch: list[Source], level: int, digests_for, tmpdir: str) -> list[_Done]:
+    return [_compress_file(src, level, src.arcname in digests_for, tmpdir) for src in batch]
+
+
 class _HashingWriter:
     def __init__(self, fh):
         self.fh = fh
@@ -192,37 +214,36 @@ def write_zip(dest: str, sources: Iterable[Source], *, level: int = LEVEL, threa
             w = _HashingWriter(raw)
             pending: deque = deque()
             inflight = 0
-            i = 0
-            n = len(items)
-            while i < n or pending:
-                while i < n and (not pending or inflight < WINDOW_BYTES):
-                    src = items[i]
-                    cost = min(src.size, BIG_FILE) + 1
-                    pending.append((i, cost, pool.submit(_compress_file, src, level, src.arcname in digests_for,
-                                                         folder)))
+            batches = _batches(items)
+            b = 0
+            while b < len(batches) or pending:
+                while b < len(batches) and (not pending or inflight < WINDOW_BYTES):
+                    lo, hi, cost = batches[b]
+                    pending.append((lo, hi, cost, pool.submit(_compress_batch, items[lo:hi], level, digests_for,
+                                                              folder)))
                     inflight += cost
-                    i += 1
-                k, cost, fut = pending.popleft()
+                    b += 1
+                lo, hi, cost, fut = pending.popleft()
                 inflight -= cost
-                d = fut.result()
-                src = items[k]
-                name = names[k]
-                flags = 0x800 if not src.arcname.isascii() else 0
-                offset = w.pos
-                w.write(_local_header(name, flags, d))
-                if d.spool is not None:
-                    with d.spool:
-                        while True:
-                            block = d.spool.read(CHUNK)
-                            if not block:
-                                break
-                            w.write(block)
-                else:
-                    w.write(d.data)
-                central.append(_central_header(name, flags, d, offset, src.executable))
-                unzipped += d.usize
-                if d.digest is not None:
-                    digests[src.arcname] = d.digest
+                for k, d in zip(range(lo, hi), fut.result()):
+                    src = items[k]
+                    name = names[k]
+                    flags = 0x800 if not src.arcname.isascii() else 0
+                    offset = w.pos
+                    w.write(_local_header(name, flags, d))
+                    if d.spool is not None:
+                        with d.spool:
+                            while True:
+                                block = d.spool.read(CHUNK)
+                                if not block:
+                                    break
+                                w.write(block)
+                    else:
+                        w.write(d.data)
+                    central.append(_central_header(name, flags, d, offset, src.executable))
+                    unzipped += d.usize
+                    if d.digest is not None:
+                        digests[src.arcname] = d.digest
             cd_start = w.pos
             for rec in central:
                 w.write(rec)
