@@ -90,8 +90,8 @@ def raise_for_findings(findings: list[Finding]) -> None:
 
 
 def check_template(template: Template) -> list[Finding]:
-    """The semantic findings of ``template`` (no schema validation)."""
-    return list(_Checker(template).run())
+    """The semantic findings of ``template`` (no schema validation), by position."""
+    return sorted(_Checker(template).run(), key=lambda f: (f.line or 0, f.col or 0, f.message))
 
 
 class _Checker:
