@@ -250,21 +250,28 @@ def walk(code_dir: str, matcher: Matcher, *, owner: str, skip: Iterable[str] = (
             for de in it:
                 name = de.name
                 rel = prefix + name
-                try:
-                    is_link = de.is_symlink()
-                    if is_link:
-                        target = os.path.realpath(de.path)
-                        if target != root and not target.startswith(root_prefix):
-                            raise UsageError(
-                                f"symlink {rel} in {code_dir} leads outside the code folder (to {target})",
-                                where=owner,
-                                hint=f"copy the file into the folder, or add {rel} to {IGNORE_FILE}")
-                        st = os.stat(de.path)  # follows the link (inside the folder)
-                    else:
+                is_link = de.is_symlink()
+                if is_link:
+                    try:
+                        st = os.stat(de.path)  # follows the link
+                    except OSError:
+                        st = None
+                    if matcher.excluded(rel, st is not None and stat_mod.S_ISDIR(st.st_mode)):
+                        continue
+                    target = os.path.realpath(de.path)
+                    if target != root and not target.startswith(root_prefix):
+                        raise UsageError(
+                            f"symlink {rel} in {code_dir} leads outside the code folder (to {target})",
+                            where=owner,
+                            hint=f"copy what it points to into the folder, or add {rel} to {IGNORE_FILE}")
+                    if st is None:
+                        raise UsageError(f"symlink {rel} in {code_dir} points to nothing", where=owner,
+                                         hint=f"remove it, or add {rel} to {IGNORE_FILE}")
+                else:
+                    try:
                         st = de.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    raise UsageError(f"symlink {rel} in {code_dir} points to nothing", where=owner,
-                                     hint=f"remove it, or add {rel} to {IGNORE_FILE}") from None
+                    except FileNotFoundError:  # removed while we were walking
+                        continue
                 mode = st.st_mode
                 if stat_mod.S_ISDIR(mode):
                     if matcher.excluded(rel, True):
