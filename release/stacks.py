@@ -26,6 +26,7 @@ import datetime as _dt
 import hashlib
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
@@ -571,7 +572,10 @@ class StackDeployer:
         if existing is None:
             change_set_type = "CREATE"
         elif existing.status == "REVIEW_IN_PROGRESS":
-            change_set_type = "CREATE"  # a stack created by a change set never executed
+            # A stack made by a change set never executed: CloudFormation takes another CREATE change set.
+            # The emulator would make a second stack of the same name, so there the empty one goes first.
+            change_set_type = "CREATE"
+            recreate = self.emulator
         elif existing.status == "ROLLBACK_COMPLETE":
             if not request.recreate:
                 message, hint = terminal_explanation(stack, existing.status)
@@ -643,7 +647,7 @@ class StackDeployer:
         """Steps up to a reviewed change set: recreate, upload, create, wait. No stack change yet."""
         if plan.recreate:
             assert plan.stack_id is not None
-            self.listener.progress(f"deleting stack {plan.stack} (ROLLBACK_COMPLETE) before creating it again",
+            self.listener.progress(f"deleting stack {plan.stack} ({plan.status}) before creating it again",
                                    stack=plan.stack, phase="recreate")
             self._delete_and_wait(plan.stack, plan.stack_id)
         if plan.upload is not None:
@@ -653,7 +657,8 @@ class StackDeployer:
                                    f"{plan.upload.bucket}/{plan.upload.key}", phase="upload-template",
                                    bucket=plan.upload.bucket, key=plan.upload.key, bytes=plan.template_bytes)
             self.store.put_template(plan.upload.bucket, plan.upload.key, plan.template_body.encode("utf-8"))
-        name = "lamctl-" + _dt.datetime.fromtimestamp(self.clock.now(), _dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+        stamp = _dt.datetime.fromtimestamp(self.clock.now(), _dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+        name = f"lamctl-{stamp}-{secrets.token_hex(3)}"  # unique among the stack's change sets
         api_params = [p for p in (c.to_api() for c in plan.parameters) if p is not None]
         self.listener.progress(f"creating change set {name} ({plan.change_set_type}) for stack {plan.stack}",
                                phase="change-set", change_set=name, change_set_type=plan.change_set_type)
@@ -748,17 +753,26 @@ class StackDeployer:
         # The local cloud runs the change set inside ExecuteChangeSet and has no rollback: a failure
         # leaves a half-made stack behind. Do what CloudFormation does on a failed creation.
         events = tuple(self.gw.events(stack_ref, after=marker))
-        created = {r.logical_id for r in self.gw.resources(stack_ref)}
+        try:
+            created = {r.logical_id for r in self.gw.resources(stack_ref)}
+        except CloudError:
+            created = set()  # the emulator may fail to list a half-made stack
+        types = dict((lid, typ) for lid, typ, _c in plan.declared_resources)
         missing = [lid for lid, _t, cond in plan.declared_resources if lid not in created and not cond]
         failure = StackEvent(event_id="", timestamp="", logical_id=", ".join(missing) or plan.stack,
-                             resource_type="" if missing else "AWS::CloudFormation::Stack",
+                             resource_type=types[missing[0]] if len(missing) == 1 else
+                             ("" if missing else "AWS::CloudFormation::Stack"),
                              status="CREATE_FAILED" if plan.change_set_type == "CREATE" else "UPDATE_FAILED",
                              reason=exc.message.split(": ", 1)[-1])
         notes = []
         if plan.change_set_type == "CREATE":
-            self.gw.delete_stack(stack_ref)
-            notes.append("the local cloud does not roll back; lamctl deleted the half-created stack")
-            status = "ROLLBACK_COMPLETE"
+            try:
+                self.gw.delete_stack(stack_ref)
+                notes.append("the local cloud does not roll back; lamctl deleted the half-created stack")
+            except CloudError as delete_error:
+                notes.append(f"the local cloud does not roll back, and deleting the half-created stack failed "
+                             f"({delete_error.message}); delete it with lamctl delete --stack {plan.stack} --yes")
+            status = "CREATE_FAILED"
         else:
             notes.append("the local cloud does not roll back: the stack may be partly updated; deploy a fixed "
                          "template to bring it in line")
@@ -775,8 +789,6 @@ class StackDeployer:
         have = {o.key for o in final.outputs}
         unavailable = tuple(k for k in plan.declared_outputs if k not in have)
         notes: list[str] = []
-        if unavailable and self.emulator:
-            notes.append("the local cloud does not report outputs for stacks made through change sets")
         skipped: list[tuple[str, str]] = []
         if self.emulator:
             present = {r.logical_id for r in self.gw.resources(final.stack_id)}

@@ -1,0 +1,531 @@
+"""``lamctl deploy --stack``, ``lamctl outputs --stack``, ``lamctl delete --stack``, and
+:func:`stack_status` (behind ``lamctl status --stack``).
+
+Deploy = build + package + transform + validate + change set::
+
+    template.yaml --build--> zips --package--> S3 + rewritten template --transform--> CloudFormation
+        --validate--> --StackDeployer--> change set (shown, confirmed) --> execute --> events --> outputs
+
+The work is done by ``lamctl.packager`` and ``lamctl.release.stacks``; this
+module resolves settings, renders, asks, and maps results to exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, List, Optional
+
+import typer
+
+from lamctl.cli.app import get_app
+from lamctl.schemas.errors import CloudError, LamctlError, UsageError
+
+LOCAL_BUCKET = "lamctl-local-artifacts"
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("deploy", help="Build, package, transform and deploy a stack through a CloudFormation change set.")(
+        deploy_command)
+    app.command("outputs", help="Print a stack's outputs.")(outputs_command)
+    app.command("delete", help="Delete a stack and wait until it is gone.")(delete_command)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _stack_name(app, flag: str | None) -> str:
+    stack = app.setting("stack", flag)
+    if not stack:
+        raise UsageError("no stack name given", hint='pass --stack NAME or set stack = "NAME" in lamctl.toml')
+    import re
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", str(stack)):
+        raise UsageError(f"stack name {stack!r} is not valid",
+                         hint="a stack name starts with a letter and holds up to 128 letters, digits and hyphens")
+    return str(stack)
+
+
+def _emulator(app) -> bool:
+    """True when the calls go to an emulator (the local cloud, or an endpoint override)."""
+    if app.target_local or app.opts.endpoint_url:
+        return True
+    return bool(os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_CLOUDFORMATION"))
+
+
+def _clock():
+    from lamctl.release.clock import SystemClock
+
+    return SystemClock()
+
+
+def _can_prompt(app) -> bool:
+    if not app.out.interactive:
+        return False
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _event_line(ev) -> str:
+    when = ev.timestamp[11:19] if len(ev.timestamp) >= 19 else ev.timestamp
+    reason = f"  {ev.reason}" if ev.reason else ""
+    return f"{when}  {ev.status:<28} {ev.resource_type:<32} {ev.logical_id}{reason}"
+
+
+class _CliListener:
+    """Renders the deployer's progress through app.out; asks on a terminal."""
+
+    def __init__(self, app, yes: bool):
+        self.app = app
+        self.yes = yes
+        self.header_shown = False
+
+    def progress(self, message: str, **data: Any) -> None:
+        self.app.out.event("progress", message, message=message, **data)
+
+    def stack_event(self, ev) -> None:
+        out = self.app.out
+        if not self.header_shown and not out.json:
+            out.info(f"{'time':<8}  {'status':<28} {'type':<32} logical ID")
+            self.header_shown = True
+        out.event("stack_event", _event_line(ev), timestamp=ev.timestamp, logical_id=ev.logical_id,
+                  resource_type=ev.resource_type, status=ev.status, reason=ev.reason, physical_id=ev.physical_id)
+
+    def change_set(self, cs, plan) -> None:
+        out = self.app.out
+        rows = [(c.action, c.logical_id, c.resource_type, c.replacement or "") for c in cs.changes]
+        records = [{"action": c.action, "logical_id": c.logical_id, "resource_type": c.resource_type,
+                    "replacement": c.replacement} for c in cs.changes]
+        out.event("change_set", None, name=cs.name, arn=cs.arn, stack=plan.stack,
+                  change_set_type=plan.change_set_type, changes=len(cs.changes),
+                  capabilities=list(plan.capabilities),
+                  parameters={p.key: p.shown for p in plan.parameters})
+        if not out.json:
+            params = ", ".join(f"{p.key}={p.shown}" for p in plan.parameters) or "none"
+            caps = ", ".join(plan.capabilities) or "none"
+            out.info(f"change set {cs.name} ({plan.change_set_type}): {len(cs.changes)} change(s); "
+                     f"parameters: {params}; capabilities: {caps}"
+                     + (" (inferred)" if plan.capabilities_inferred and plan.capabilities else ""))
+        out.table(["Action", "Logical ID", "Type", "Replacement"], rows, title=f"Changes to stack {plan.stack}",
+                  type_="change", records=records)
+
+    def confirm(self, cs, plan) -> bool:
+        if self.yes or not _can_prompt(self.app):
+            return True
+        return typer.confirm(f"Deploy this change set to stack {plan.stack}?", default=False, err=True)
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+def _needs_build(template) -> bool:
+    """True when a code location in the template is a local path (folder or zip) to build and upload."""
+    from lamctl.packager.artifacts import CODE_PROPERTIES
+
+    data = template.data
+    resources = data.get("Resources") or {}
+    globals_code = ((data.get("Globals") or {}).get("Function") or {}).get("CodeUri")
+    for res in resources.values() if isinstance(resources, dict) else ():
+        if not isinstance(res, dict) or res.get("Type") not in CODE_PROPERTIES:
+            continue
+        _kind, prop = CODE_PROPERTIES[res["Type"]]
+        props = res.get("Properties") or {}
+        value = props.get(prop) if isinstance(props, dict) else None
+        if value is None and res["Type"] == "AWS::Serverless::Function":
+            if isinstance(props, dict) and (props.get("InlineCode") is not None or props.get("ImageUri")):
+                continue
+            value = globals_code if globals_code is not None else "."
+        if isinstance(value, str) and not value.startswith("s3://"):
+            return True
+    return False
+
+
+def _is_sam(data: dict) -> bool:
+    transform = data.get("Transform")
+    names = transform if isinstance(transform, list) else [transform]
+    return SAM_TRANSFORM in names
+
+
+def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None, prefix: str | None,
+             overrides: list) -> tuple[dict, str, str | None]:
+    """Build, package, transform and validate: (CloudFormation dict, its body, the bucket used)."""
+    from lamctl.schemas.template import load_template, plain
+
+    out = app.out
+    template = load_template(template_path)
+    data: dict = template.data
+    where = template.where
+    if _needs_build(template):
+        from lamctl.packager.build import build_template
+        from lamctl.packager.package import package
+
+        if not bucket and app.target_local:
+            bucket = LOCAL_BUCKET
+        if not bucket:
+            raise UsageError("deploy uploads code to S3, and no bucket is set",
+                             hint="pass --s3-bucket BUCKET or set s3_bucket in lamctl.toml "
+                                  "(or deploy to the local cloud with --local)")
+        build_dir = build_dir or os.path.join(template.folder, ".lamctl", "build")
+        out.event("progress", f"building {os.path.basename(template_path)}", message="build", phase="build")
+        built = build_template(template, build_dir)
+        for warning in getattr(built, "warnings", []) or []:
+            out.warn(str(warning))
+        s3 = app.aws().client("s3")
+        if app.target_local:
+            from lamctl.local.cloud import ensure_bucket
+
+            if ensure_bucket(s3, bucket, app.aws().region):
+                out.info(f"created bucket {bucket} on the local cloud")
+        artifacts = list(built.artifacts)
+        reused = sum(1 for a in artifacts if getattr(a, "reused", False))
+        out.event("progress", f"packaging {len(artifacts)} artifact(s) to s3://{bucket}/{prefix or ''} "
+                  f"({reused} unchanged build(s) reused)", message="package", phase="package",
+                  artifacts=len(artifacts), bucket=bucket)
+        packaged = package(s3, template, artifacts, bucket, prefix)
+        data = packaged.data
+        where = None
+    if _is_sam(data):
+        from lamctl.packager import transform as transform_module
+
+        if not hasattr(transform_module, "transform"):
+            raise UsageError("this template uses the SAM transform, which this build of lamctl lacks",
+                             where=template_path)
+        params = {o.key: o.value for o in overrides}
+        out.event("progress", "transforming SAM resources to CloudFormation", message="transform", phase="transform")
+        kwargs: dict[str, Any] = {"region": app.aws().region, "parameters": params}
+        if where is not None:
+            kwargs["where"] = where
+        data = transform_module.transform(plain(data), **kwargs)
+    else:
+        data = plain(data)
+    _validate(app, template, data)
+    body = json.dumps(data, separators=(",", ":"), default=str)
+    return data, body, bucket
+
+
+def _validate(app, template, cfn: dict) -> None:
+    """The validator's findings on the source template; an error stops the deploy (exit 2)."""
+    try:
+        from lamctl.packager import validate as semantic  # type: ignore[attr-defined]
+    except ImportError:
+        semantic = None
+    check = getattr(semantic, "validate_template", None) if semantic is not None else None
+    if check is None:
+        return
+    findings = check(template)
+    errors = [f for f in findings if getattr(f, "severity", "error") == "error"]
+    for f in findings:
+        if f not in errors:
+            app.out.warn(str(f))
+    if errors:
+        from lamctl.schemas.errors import TemplateError
+
+        first = errors[0]
+        for f in errors[1:]:
+            app.out.error(f)
+        raise TemplateError(getattr(first, "message", str(first)), where=getattr(first, "where", None),
+                            hint=getattr(first, "hint", None) or f"{len(errors)} problem(s); see lamctl validate")
+
+
+class _S3TemplateStore:
+    def __init__(self, s3):
+        self.s3 = s3
+
+    def put_template(self, bucket: str, key: str, body: bytes) -> None:
+        try:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        except Exception as exc:  # botocore ClientError and friends
+            raise CloudError(f"cannot upload the template to s3://{bucket}/{key}: {exc}",
+                             hint="check the bucket exists, is in this region, and that you may write to it") from None
+
+
+# --------------------------------------------------------------------------- deploy
+
+
+def deploy_command(
+    ctx: typer.Context,
+    stack: Optional[str] = typer.Option(None, "--stack", help="Stack name (else stack in lamctl.toml)."),
+    template: Optional[str] = typer.Option(None, "-t", "--template", help="Template (default: template.yaml)."),
+    build_dir: Optional[str] = typer.Option(None, "--build-dir", help="Build folder (default: .lamctl/build)."),
+    s3_bucket: Optional[str] = typer.Option(None, "--s3-bucket", help="Bucket for code and large templates."),
+    s3_prefix: Optional[str] = typer.Option(None, "--s3-prefix", help="Key prefix in the bucket."),
+    parameter_overrides: Optional[List[str]] = typer.Option(
+        None, "--parameter-overrides",
+        help="K=V, ParameterKey=K,ParameterValue=V or file://params.json|yaml; repeatable, space-separated."),
+    tags: Optional[List[str]] = typer.Option(None, "--tags", help="Stack tags K=V (repeatable)."),
+    capabilities: Optional[List[str]] = typer.Option(
+        None, "--capabilities", help="CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND (default: inferred)."),
+    no_execute: bool = typer.Option(False, "--no-execute", help="Create the change set and stop (for review)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; also recreate a ROLLBACK_COMPLETE stack."),
+    fail_on_empty: Optional[bool] = typer.Option(None, "--fail-on-empty", help="Exit 1 when there is nothing to change."),
+    on_failure: Optional[str] = typer.Option(None, "--on-failure", help="ROLLBACK (default), DELETE or DO_NOTHING."),
+    wait_timeout: Optional[int] = typer.Option(None, "--wait-timeout", help="Minutes to follow the stack (default 60)."),
+) -> None:
+    from lamctl.release.stack_params import (overrides_from_config, parse_capabilities, parse_overrides,
+                                             parse_tags)
+    from lamctl.release.stacks import DeployRequest, StackDeployer, StackGateway
+    from lamctl.schemas.template import find_template
+
+    app = get_app(ctx)
+    out = app.out
+    stack_name = _stack_name(app, stack)
+    template_path = find_template(app.setting("template", template))
+    settings = app.settings
+
+    on_failure_value = str(app.setting("on_failure", on_failure, "ROLLBACK")).upper()
+    if on_failure_value not in ("ROLLBACK", "DELETE", "DO_NOTHING"):
+        raise UsageError(f"--on-failure {on_failure_value!r} is not valid", hint="use ROLLBACK, DELETE or DO_NOTHING")
+    timeout_minutes = app.setting("wait_timeout", wait_timeout, 60, int)
+    if not isinstance(timeout_minutes, int) or timeout_minutes < 1:
+        raise UsageError(f"--wait-timeout {timeout_minutes!r} is not valid", hint="give whole minutes, at least 1")
+    fail_empty = bool(app.setting("fail_on_empty", fail_on_empty, False, bool))
+
+    # Parameters: lamctl.toml first, then the flag (per key, the flag wins).
+    overrides = []
+    if "parameter_overrides" in settings.config.values:
+        overrides += overrides_from_config(settings.config.values["parameter_overrides"],
+                                           settings.config.where("parameter_overrides") or "lamctl.toml")
+    env_overrides = os.environ.get("LAMCTL_PARAMETER_OVERRIDES")
+    if env_overrides:
+        overrides += parse_overrides([env_overrides], "LAMCTL_PARAMETER_OVERRIDES")
+    overrides += parse_overrides(parameter_overrides or [])
+
+    tag_source = tags or settings.get("tags", None, None, list)
+    tag_where = "--tags" if tags else (settings.source("tags") or "lamctl.toml")
+    tag_values = parse_tags(tag_source, tag_where)
+    caps_source = capabilities or settings.get("capabilities", None, None, list)
+    caps = parse_capabilities(caps_source, "--capabilities" if capabilities else settings.source("capabilities")) \
+        if caps_source else None
+
+    bucket = app.setting("s3_bucket", s3_bucket)
+    prefix = app.setting("s3_prefix", s3_prefix)
+    data, body, bucket = _prepare(app, template_path, app.setting("build_dir", build_dir), bucket, prefix, overrides)
+
+    aws = app.aws()
+    gateway = StackGateway(aws.client("cloudformation"))
+    listener = _CliListener(app, yes)
+    emulator = _emulator(app)
+    store = None
+    if len(body.encode()) > 51_200 and bucket:
+        s3 = aws.client("s3")
+        if app.target_local:
+            from lamctl.local.cloud import ensure_bucket
+
+            ensure_bucket(s3, bucket, aws.region)
+        store = _S3TemplateStore(s3)
+    deployer = StackDeployer(gateway, _clock(), listener, store=store, emulator=emulator,
+                             wait_timeout=timeout_minutes * 60.0)
+
+    existing = deployer.settle(stack_name)
+    recreate = yes
+    if existing is not None and existing.status == "ROLLBACK_COMPLETE" and not yes and _can_prompt(app):
+        out.warn(f"stack {stack_name} is in ROLLBACK_COMPLETE: its first creation failed and it cannot be updated")
+        recreate = typer.confirm(f"Delete stack {stack_name} and create it again?", default=False, err=True)
+    request = DeployRequest(
+        stack=stack_name, template=data, template_body=body, parameters=tuple(overrides), tags=tag_values,
+        capabilities=caps, on_failure=on_failure_value, s3_bucket=bucket, s3_prefix=prefix,
+        region=aws.region, recreate=recreate)
+    plan = deployer.plan(request, existing)
+    if plan.upload is not None and deployer.store is None:
+        deployer.store = _S3TemplateStore(aws.client("s3"))
+    result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
+    _report_deploy(app, plan, result)
+
+
+def _report_deploy(app, plan, result) -> None:
+    out = app.out
+    cs = result.change_set
+    if result.status == "NO_CHANGES":
+        message = f"No changes: stack {plan.stack} is up to date"
+        if not result.ok:
+            raise LamctlError(message + " (--fail-on-empty)", hint="drop --fail-on-empty to treat this as success")
+        out.result(True, message, stack=plan.stack, status="NO_CHANGES", changes=0)
+        out.summary(f"### lamctl deploy: {plan.stack}\n\nNo changes.")
+        return
+    if result.status == "CHANGE_SET_CREATED":
+        assert cs is not None
+        out.result(True, f"Change set {cs.name} created for stack {plan.stack}, not executed:\n{cs.arn}\n"
+                   f"execute it: aws cloudformation execute-change-set --change-set-name {cs.arn}",
+                   stack=plan.stack, status="CHANGE_SET_CREATED", change_set=cs.name, arn=cs.arn,
+                   changes=len(cs.changes))
+        _summary(out, plan, cs, "change set created, not executed")
+        return
+    if result.status == "CANCELLED":
+        out.result(True, f"Not deployed: the change set for stack {plan.stack} was deleted",
+                   stack=plan.stack, status="CANCELLED")
+        return
+    for note in result.notes:
+        out.warn(note)
+    if not result.ok:
+        f = result.failure
+        if f is not None:
+            kind = f" ({f.resource_type})" if f.resource_type and not f.is_stack else ""
+            message = (f"deploy of stack {plan.stack} failed ({result.status}): {f.logical_id}{kind} "
+                       f"{f.status}: {f.reason or 'no reason given'}")
+        else:
+            message = f"deploy of stack {plan.stack} failed ({result.status})"
+        if result.status == "ROLLBACK_COMPLETE":
+            hint = ("fix the cause, then deploy again with --yes (a stack whose creation failed must be deleted "
+                    "and created again)")
+        elif any("deleted the half-created stack" in n for n in result.notes):
+            hint = "fix the cause and deploy again"
+        else:
+            hint = f"fix the cause and deploy again; see the events with lamctl status --stack {plan.stack}"
+        _summary(out, plan, cs, f"failed: {result.status}")
+        raise CloudError(message, where=f.logical_id if f is not None and not f.is_stack else plan.stack, hint=hint)
+
+    if result.outputs:
+        out.table(["Key", "Value", "Description"], [(o.key, o.value, o.description or "") for o in result.outputs],
+                  title=f"Outputs of {plan.stack}", type_="output",
+                  records=[{"key": o.key, "value": o.value, "description": o.description,
+                            "export_name": o.export_name} for o in result.outputs])
+    if result.outputs_unavailable:
+        out.warn("outputs unavailable: " + ", ".join(result.outputs_unavailable)
+                 + (" (the local cloud does not report outputs for stacks made through change sets)"
+                    if _emulator(app) else " (not reported by CloudFormation; a false Condition?)"))
+    if result.skipped:
+        out.warn("skipped by the local cloud (it does not create these types; they are not deployed): "
+                 + ", ".join(f"{lid} ({typ})" for lid, typ in result.skipped))
+    changes = len(cs.changes) if cs else 0
+    out.result(True, f"Stack {plan.stack}: {result.status} ({changes} change(s))", stack=plan.stack,
+               status=result.status, stack_id=result.stack_id, change_set=cs.name if cs else None,
+               arn=cs.arn if cs else None, changes=changes,
+               outputs={o.key: o.value for o in result.outputs},
+               outputs_unavailable=list(result.outputs_unavailable),
+               skipped=[{"logical_id": lid, "resource_type": typ} for lid, typ in result.skipped])
+    _summary(out, plan, cs, result.status)
+
+
+def _summary(out, plan, cs, status: str) -> None:
+    from lamctl.cli.render import markdown_table
+
+    text = f"### lamctl deploy: {plan.stack}\n\n{status}\n"
+    if cs is not None and cs.changes:
+        text += "\n" + markdown_table(["Action", "Logical ID", "Type", "Replacement"],
+                                      [(c.action, c.logical_id, c.resource_type, c.replacement or "")
+                                       for c in cs.changes])
+    out.summary(text)
+
+
+# --------------------------------------------------------------------------- outputs, delete, status
+
+
+def _declared_outputs(gateway, stack: str) -> list[str]:
+    body = gateway.template_body(stack)
+    if not body:
+        return []
+    from lamctl.schemas.template import parse_text
+
+    try:
+        data = parse_text(body, f"template of {stack}")
+    except LamctlError:
+        return []
+    outputs = data.get("Outputs") or {}
+    return list(outputs) if isinstance(outputs, dict) else []
+
+
+def outputs_command(
+    ctx: typer.Context,
+    stack: Optional[str] = typer.Option(None, "--stack", help="Stack name (else stack in lamctl.toml)."),
+) -> None:
+    from lamctl.release.stacks import StackGateway
+
+    app = get_app(ctx)
+    name = _stack_name(app, stack)
+    gateway = StackGateway(app.aws().client("cloudformation"))
+    info = gateway.describe(name)
+    if info is None:
+        raise CloudError(f"stack {name} does not exist in {app.aws().region}", where=name,
+                         hint="check --stack and --region, or deploy it first")
+    have = {o.key for o in info.outputs}
+    unavailable = [k for k in _declared_outputs(gateway, name) if k not in have]
+    out = app.out
+    if info.outputs and not out.json:
+        out.table(["Key", "Value", "Description"], [(o.key, o.value, o.description or "") for o in info.outputs],
+                  title=f"Outputs of {name}")
+    if unavailable:
+        why = ("the local cloud does not report outputs for stacks made through change sets" if _emulator(app)
+               else "CloudFormation did not report them")
+        out.warn(f"outputs unavailable: {', '.join(unavailable)} ({why})")
+    human = None if info.outputs else (f"stack {name} has no outputs" if not unavailable else None)
+    out.result(True, human, stack=name, status=info.status, outputs={o.key: o.value for o in info.outputs},
+               unavailable=unavailable)
+
+
+def delete_command(
+    ctx: typer.Context,
+    stack: Optional[str] = typer.Option(None, "--stack", help="Stack name (else stack in lamctl.toml)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
+    wait_timeout: Optional[int] = typer.Option(None, "--wait-timeout", help="Minutes to wait (default 60)."),
+) -> None:
+    from lamctl.release.stacks import StackDeployer, StackGateway
+
+    app = get_app(ctx)
+    name = _stack_name(app, stack)
+    out = app.out
+    timeout_minutes = app.setting("wait_timeout", wait_timeout, 60, int)
+    aws = app.aws()
+    gateway = StackGateway(aws.client("cloudformation"))
+    info = gateway.describe(name)
+    if info is None:
+        out.result(True, f"stack {name} does not exist in {aws.region}; nothing to delete", stack=name,
+                   status="DOES_NOT_EXIST")
+        return
+    if not yes:
+        if not _can_prompt(app):
+            raise UsageError(f"deleting stack {name} needs --yes when lamctl cannot ask (not a terminal, CI, "
+                             "or --output json)", hint=f"lamctl delete --stack {name} --yes")
+        if not typer.confirm(f"Delete stack {name} ({info.status}) and every resource it holds?", default=False,
+                             err=True):
+            out.result(True, "Not deleted", stack=name, status=info.status)
+            return
+    deployer = StackDeployer(gateway, _clock(), _CliListener(app, True), emulator=_emulator(app),
+                             wait_timeout=timeout_minutes * 60.0)
+    out.event("progress", f"deleting stack {name}", message="delete", phase="delete", stack=name)
+    result = deployer.delete(name)
+    if not result.ok:
+        f = result.failure
+        detail = f": {f.logical_id} {f.status}: {f.reason}" if f is not None else ""
+        raise CloudError(f"deleting stack {name} failed ({result.status}){detail}", where=name,
+                         hint="fix or retain the resource that blocks it, then run lamctl delete again "
+                              "(aws cloudformation delete-stack --retain-resources LOGICAL_ID)")
+    out.result(True, f"Stack {name}: DELETE_COMPLETE", stack=name, status=result.status,
+               stack_id=result.stack_id)
+
+
+def stack_status(app, stack: str, limit: int = 15) -> None:
+    """``lamctl status --stack NAME``: the stack's state, what it means, and its recent events."""
+    from lamctl.release.stacks import StackGateway, is_in_progress, terminal_explanation, UPDATABLE_STATES
+
+    name = _stack_name(app, stack)
+    out = app.out
+    gateway = StackGateway(app.aws().client("cloudformation"))
+    info = gateway.describe(name)
+    if info is None:
+        raise CloudError(f"stack {name} does not exist in {app.aws().region}", where=name,
+                         hint="check --stack and --region")
+    events = gateway.events(info.stack_id, limit=limit)
+    for ev in events:
+        out.event("stack_event", _event_line(ev), timestamp=ev.timestamp, logical_id=ev.logical_id,
+                  resource_type=ev.resource_type, status=ev.status, reason=ev.reason)
+    meaning = None
+    hint = None
+    if is_in_progress(info.status):
+        meaning = "an operation is running"
+        hint = f"lamctl status --stack {name} again to follow it"
+    elif info.status == "REVIEW_IN_PROGRESS":
+        meaning = "created by a change set that was never executed"
+    elif info.status not in UPDATABLE_STATES:
+        meaning, hint = terminal_explanation(name, info.status, info.status_reason)
+    if hint and not out.json:
+        out.info(f"  hint: {hint}")
+    human = f"Stack {name}: {info.status}" + (f" ({info.status_reason})" if info.status_reason else "")
+    if meaning:
+        human += f"\n  {meaning}"
+    out.result(True, human, stack=name, status=info.status, reason=info.status_reason, stack_id=info.stack_id,
+               updated=info.updated or info.created, meaning=meaning, hint=hint,
+               outputs={o.key: o.value for o in info.outputs})
