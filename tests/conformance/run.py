@@ -1,0 +1,271 @@
+"""Conformance of ``lamctl transform`` with the reference SAM transform, measured over a folder of templates.
+
+    python tests/conformance/run.py [FOLDER] [--floor tests/conformance/floor.json] [--only NAME] [--quiet]
+
+Each template is transformed by lamctl and by ``aws-sam-translator`` (offline:
+region us-east-1, parameter values param1=value1, param2=value2, the managed
+policy names it bundles). Both outputs are normalised the way the reference's
+own test suite compares them (every list sorted) plus one documented
+difference: the REST API deployment ID (``<Api>Deployment<hash>``) and the hash
+in its Description are replaced by a placeholder, because the reference hashes
+a Python-2 rendering of its swagger document and lamctl does not.
+
+For each template that differs it prints the resources and properties that
+differ, then the share of the reference's resources that came out identical
+and the count of identical templates. Templates whose features are out of
+scope are skipped with a reason, counted and printed. Exit 1 when the share or
+the count falls below the floor recorded in ``floor.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_FOLDER = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "conformance", "sam-translator",
+                                               "input"))
+FLOOR = os.path.join(HERE, "floor.json")
+PARAMETERS = {"param1": "value1", "param2": "value2"}
+REGION = "us-east-1"
+
+# Features outside the scope of issue 3, by where they appear; a template using one is skipped.
+OUT_OF_SCOPE_EVENTS = {
+    "IoTRule": "IoTRule events", "AlexaSkill": "AlexaSkill events", "Cognito": "Cognito events",
+    "MSK": "MSK events", "MQ": "MQ events", "SelfManagedKafka": "SelfManagedKafka events",
+    "DocumentDB": "DocumentDB events",
+}
+OUT_OF_SCOPE_PROPERTIES = {
+    "CapacityProviderConfig": "Lambda managed instances (CapacityProviderConfig)",
+    "TenancyConfig": "TenancyConfig", "DurableConfig": "DurableConfig",
+}
+
+
+@dataclass
+class Result:
+    name: str
+    total: int = 0
+    identical: int = 0
+    skipped: str | None = None
+    error: str | None = None
+    diffs: list[str] = field(default_factory=list)
+
+    @property
+    def same(self) -> bool:
+        return not self.skipped and not self.error and not self.diffs and self.total == self.identical
+
+
+# -- normalisation ---------------------------------------------------------------------------------
+def _sort_key(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def normalise(value):
+    """Sort every list (recursively), as the reference's own tests do."""
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return sorted((normalise(v) for v in value), key=_sort_key)
+    return value
+
+
+_DEPLOYMENT = re.compile(r"^(.*Deployment)([0-9a-f]{10})$")
+
+
+def hide_deployment_hashes(template: dict) -> dict:
+    """Replace REST API deployment IDs (and the digest in their Description) by a stable placeholder."""
+    resources = template.get("Resources") or {}
+    renames = {}
+    for lid, res in resources.items():
+        m = _DEPLOYMENT.match(lid)
+        if m and isinstance(res, dict) and res.get("Type") == "AWS::ApiGateway::Deployment":
+            renames[lid] = m.group(1) + "HASH"
+    if not renames:
+        return template
+
+    def walk(v):
+        if isinstance(v, dict):
+            return {renames.get(k, k): walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, str):
+            if v in renames:
+                return renames[v]
+            for old, new in renames.items():
+                if old in v:
+                    v = v.replace(old, new)
+            if v.startswith("RestApi deployment id: "):
+                return "RestApi deployment id: HASH"
+        return v
+
+    return walk(template)
+
+
+# -- the two transforms ------------------------------------------------------------------------------
+def load(path: str) -> dict:
+    from lamctl.schemas.template import parse_text, plain
+
+    with open(path, encoding="utf-8") as fh:
+        return plain(parse_text(fh.read(), path))
+
+
+def reference(template: dict) -> dict:
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    import logging
+
+    logging.getLogger("samtranslator").setLevel(logging.CRITICAL)  # its metrics chatter, not our business
+    from samtranslator.translator.transform import transform
+
+    class _NoIam:  # offline: the bundled managed policy map is all there is
+        def load(self):
+            return {}
+
+    return transform(copy.deepcopy(template), dict(PARAMETERS), _NoIam())
+
+
+def lamctl(template: dict) -> dict:
+    from lamctl.packager.transform import transform
+
+    return transform(copy.deepcopy(template), REGION, dict(PARAMETERS))
+
+
+def out_of_scope(template: dict) -> str | None:
+    for lid, res in (template.get("Resources") or {}).items():
+        if not isinstance(res, dict):
+            continue
+        props = res.get("Properties") or {}
+        if res.get("Type") == "AWS::Serverless::Function" and isinstance(props, dict):
+            for name, event in (props.get("Events") or {}).items():
+                if isinstance(event, dict) and event.get("Type") in OUT_OF_SCOPE_EVENTS:
+                    return OUT_OF_SCOPE_EVENTS[event["Type"]]
+            for key, reason in OUT_OF_SCOPE_PROPERTIES.items():
+                if key in props:
+                    return reason
+    fn_globals = ((template.get("Globals") or {}).get("Function") or {}) if isinstance(template.get("Globals"),
+                                                                                         dict) else {}
+    for key, reason in OUT_OF_SCOPE_PROPERTIES.items():
+        if isinstance(fn_globals, dict) and key in fn_globals:
+            return reason
+    return None
+
+
+# -- comparison --------------------------------------------------------------------------------------
+def _value_diff(path: str, want, got, out: list[str], depth: int = 0) -> None:
+    if want == got:
+        return
+    if isinstance(want, dict) and isinstance(got, dict) and depth < 2:
+        for k in sorted(set(want) | set(got), key=str):
+            if k not in got:
+                out.append(f"{path}.{k}: missing")
+            elif k not in want:
+                out.append(f"{path}.{k}: unexpected")
+            else:
+                _value_diff(f"{path}.{k}", want[k], got[k], out, depth + 1)
+        return
+    w = json.dumps(want, sort_keys=True, default=str)
+    g = json.dumps(got, sort_keys=True, default=str)
+    out.append(f"{path}: reference {w[:160]} / lamctl {g[:160]}")
+
+
+def compare(name: str, want: dict, got: dict) -> Result:
+    want = normalise(hide_deployment_hashes(want))
+    got = normalise(hide_deployment_hashes(got))
+    r = Result(name)
+    wr, gr = want.get("Resources") or {}, got.get("Resources") or {}
+    r.total = len(wr)
+    for lid, res in wr.items():
+        if lid not in gr:
+            r.diffs.append(f"{lid} ({res.get('Type')}): missing in lamctl's output")
+        elif gr[lid] == res:
+            r.identical += 1
+        else:
+            _value_diff(lid, res, gr[lid], r.diffs)
+    for lid in gr:
+        if lid not in wr:
+            r.diffs.append(f"{lid} ({gr[lid].get('Type')}): not in the reference's output")
+    for section in sorted((set(want) | set(got)) - {"Resources"}):
+        if want.get(section) != got.get(section):
+            _value_diff(section, want.get(section), got.get(section), r.diffs)
+    return r
+
+
+def run_one(path: str) -> Result:
+    name = os.path.basename(path)
+    try:
+        template = load(path)
+    except Exception as exc:  # the loader refused it: that is lamctl's failure to count
+        return Result(name, error=f"lamctl cannot load it: {exc}")
+    reason = out_of_scope(template)
+    if reason:
+        return Result(name, skipped=f"out of scope: {reason}")
+    try:
+        want = reference(template)
+    except Exception as exc:
+        return Result(name, skipped=f"the reference rejects it offline: {str(exc)[:120]}")
+    try:
+        got = lamctl(template)
+    except Exception as exc:
+        r = Result(name, total=len(want.get("Resources") or {}))
+        r.error = f"{type(exc).__name__}: {exc}"
+        return r
+    return compare(name, want, got)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("folder", nargs="?", default=DEFAULT_FOLDER)
+    ap.add_argument("--floor", default=FLOOR, help="JSON with resource_share and identical_templates minimums")
+    ap.add_argument("--only", help="run the templates whose file name contains this")
+    ap.add_argument("--quiet", action="store_true", help="only the summary")
+    ap.add_argument("--max-lines", type=int, default=12, help="differences printed per template")
+    args = ap.parse_args(argv)
+    if not os.path.isdir(args.folder):
+        print(f"no such folder: {args.folder}", file=sys.stderr)
+        return 2
+    files = sorted(f for f in os.listdir(args.folder) if f.endswith((".yaml", ".yml", ".json")))
+    if args.only:
+        files = [f for f in files if args.only in f]
+    results = [run_one(os.path.join(args.folder, f)) for f in files]
+
+    skipped = [r for r in results if r.skipped]
+    counted = [r for r in results if not r.skipped]
+    total = sum(r.total for r in counted)
+    identical = sum(r.identical for r in counted)
+    same = sum(1 for r in counted if r.same)
+    if not args.quiet:
+        for r in counted:
+            if r.same:
+                continue
+            print(f"--- {r.name}: {r.identical}/{r.total} resources identical")
+            if r.error:
+                print(f"    lamctl failed: {r.error[:300]}")
+            for line in r.diffs[:args.max_lines]:
+                print(f"    {line}")
+            if len(r.diffs) > args.max_lines:
+                print(f"    ... {len(r.diffs) - args.max_lines} more")
+        for r in skipped:
+            print(f"skipped {r.name}: {r.skipped}")
+    share = identical / total if total else 0.0
+    print(f"templates: {len(results)} ({len(skipped)} skipped); identical templates: {same}/{len(counted)}; "
+          f"resources identical: {identical}/{total} = {share:.1%}")
+    if args.floor and os.path.exists(args.floor) and not args.only:
+        with open(args.floor, encoding="utf-8") as fh:
+            floor = json.load(fh)
+        low = []
+        if share + 1e-9 < floor.get("resource_share", 0):
+            low.append(f"resource share {share:.1%} < floor {floor['resource_share']:.1%}")
+        if same < floor.get("identical_templates", 0):
+            low.append(f"identical templates {same} < floor {floor['identical_templates']}")
+        if low:
+            print("BELOW THE FLOOR: " + "; ".join(low), file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Conformance with the reference SAM transform over the shared corpus, held at the recorded floor."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pathlib
+import sys
+
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+CORPUS = HERE.parents[1] / ".." / "shared" / "conformance" / "sam-translator" / "input"
+
+pytest.importorskip("samtranslator", reason="the reference transform (aws-sam-translator) is a test dependency")
+
+
+def _runner():
+    spec = importlib.util.spec_from_file_location("conformance_run", HERE / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no conformance corpus at {CORPUS}")
+def test_corpus_stays_at_or_above_the_floor(capsys):
+    run = _runner()
+    code = run.main([str(CORPUS), "--floor", str(HERE / "floor.json"), "--quiet"])
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    assert "resources identical" in out.out
+
+
+def test_a_difference_is_reported_by_resource_and_property(tmp_path, capsys):
+    """The comparison itself: a lamctl output that differs in one property is named, resource and property."""
+    run = _runner()
+    want = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {"MemorySize": 128,
+                                                                                "Layers": ["b", "a"]}}}}
+    got = json.loads(json.dumps(want))
+    got["Resources"]["Fn"]["Properties"]["Layers"] = ["a", "b"]  # list order does not count
+    assert run.compare("t", want, got).same
+    got["Resources"]["Fn"]["Properties"]["MemorySize"] = 256
+    result = run.compare("t", want, got)
+    assert not result.same and result.identical == 0 and result.total == 1
+    assert any(line.startswith("Fn.Properties.MemorySize") for line in result.diffs), result.diffs
+
+
+def test_rest_api_deployment_hash_is_the_one_tolerated_difference():
+    run = _runner()
+
+    def template(digest):
+        return {"Resources": {
+            f"ApiDeployment{digest[:10]}": {"Type": "AWS::ApiGateway::Deployment",
+                                            "Properties": {"Description": f"RestApi deployment id: {digest}"}},
+            "ApiStage": {"Type": "AWS::ApiGateway::Stage",
+                         "Properties": {"DeploymentId": {"Ref": f"ApiDeployment{digest[:10]}"}}}}}
+
+    assert run.compare("t", template("0123456789abcdef"), template("fedcba9876543210")).same
+    other = template("0123456789abcdef")
+    other["Resources"]["ApiStage"]["Properties"]["StageName"] = "Prod"
+    assert not run.compare("t", template("0123456789abcdef"), other).same
+
+
+def test_floor_file_is_sane():
+    floor = json.loads((HERE / "floor.json").read_text())
+    assert 0 < floor["resource_share"] <= 1 and floor["identical_templates"] > 0
