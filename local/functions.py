@@ -116,13 +116,14 @@ class TemplateFunctions:
 
     def __init__(self, template_path: str, *, parameter_overrides: dict[str, str] | None = None,
                  env_vars: dict[str, dict[str, str]] | None = None, region: str = "us-east-1",
-                 build_dir: str | None = None, credentials: dict[str, str] | None = None):
+                 build_dir: str | None = None, credentials: dict[str, str] | None = None, build: bool = True):
         self.path = os.path.abspath(template_path)
         self.overrides = dict(parameter_overrides or {})
         self.env_vars = env_vars or {}
         self.region = region
         self.build_dir = os.path.abspath(build_dir or os.path.join(os.path.dirname(self.path), ".lamctl", "build"))
         self.credentials = credentials
+        self.build = build  # False: run the source folders as they are (no dependencies installed)
         self.warnings: list[str] = []
         self._lock = threading.RLock()
         self._signatures: dict[str, str] = {}
@@ -267,8 +268,12 @@ class TemplateFunctions:
             raise TemplateError(f"function {name} has no Runtime", where=self.template.where(base, key=False),
                                 hint="set Runtime (for example python3.12) on the function or in Globals.Function")
         handler = self.resolve(props.get("Handler"), base + ["Handler"])
-        code_dir = self._code_dir(name, kind, props, base)
-        layer_dirs = tuple(self._layer_dirs(name, props.get("Layers") or [], base + ["Layers"]))
+        built = self._build(name) if self.build else {}
+        if name in built:
+            code_dir = unzip_artifact(built[name].zip_path, self.build_dir, built[name].sha256)
+        else:
+            code_dir = self._code_dir(name, kind, props, base)
+        layer_dirs = tuple(self._layer_dirs(name, props.get("Layers") or [], base + ["Layers"], built))
         env = {}
         variables = ((props.get("Environment") or {}).get("Variables") or {})
         for key, value in variables.items():
@@ -335,11 +340,22 @@ class TemplateFunctions:
             raise UsageError(f"{src} is neither a folder nor a zip file", where=src)
         return unzip_artifact(src, self.build_dir)
 
-    def _layer_dirs(self, name: str, layers: list, where: list) -> list[str]:
+    def _build(self, name: str) -> dict:
+        """Build the function (and the layers it uses) with the build cache; artifacts by logical ID."""
+        from lamctl.packager.build import build_template
+
+        result = build_template(self.template, self.build_dir, only={name})
+        self.warnings.extend(result.warnings)
+        return {a.resource: a for a in result.artifacts}
+
+    def _layer_dirs(self, name: str, layers: list, where: list, built: dict | None = None) -> list[str]:
         out = []
         for i, layer in enumerate(layers):
             if isinstance(layer, dict) and set(layer) == {"Ref"} and layer["Ref"] in self.resources:
                 lid = layer["Ref"]
+                if built and lid in built:
+                    out.append(unzip_artifact(built[lid].zip_path, self.build_dir, built[lid].sha256))
+                    continue
                 res = self.resources[lid]
                 if res.get("Type") not in LAYER_TYPES:
                     raise TemplateError(f"layer {lid} of {name} is a {res.get('Type')}, not a layer",
@@ -396,13 +412,15 @@ class TemplateFunctions:
             return self.spec(name)
 
 
-def unzip_artifact(zip_path: str, build_dir: str) -> str:
+def unzip_artifact(zip_path: str, build_dir: str, sha256: str | None = None) -> str:
     """Unpack a zip once into ``<build_dir>/local/<sha256>/`` (modes kept: a bootstrap stays executable)."""
-    h = hashlib.sha256()
-    with open(zip_path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    folder = os.path.join(build_dir, "local", h.hexdigest())
+    if sha256 is None:
+        h = hashlib.sha256()
+        with open(zip_path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        sha256 = h.hexdigest()
+    folder = os.path.join(build_dir, "local", sha256)
     if os.path.isdir(folder):
         return folder
     tmp = folder + f".tmp{os.getpid()}-{threading.get_ident()}"

@@ -1,0 +1,263 @@
+"""``lamctl local invoke`` and ``lamctl local start-lambda`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage:
+    Type: String
+    Default: dev
+  Secret:
+    Type: String
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 2
+    Environment:
+      Variables:
+        FROM_GLOBALS: g
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello/
+      Handler: app.handler
+      MemorySize: 512
+      Layers:
+        - !Ref Shared
+      Environment:
+        Variables:
+          STAGE: !Ref Stage
+          NAME: !Sub "svc-${Stage}-${AWS::Region}"
+          SECRET: !Ref Secret
+          OVERRIDDEN: template
+  Other:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello/
+      Handler: app.handler
+      Layers: [!Ref Shared]
+      Environment:
+        Variables:
+          SECRET: x
+  Shared:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: layer/
+"""
+
+APP = """
+import os, json, shared
+print("init of hello")
+def handler(event, context):
+    print("event:", json.dumps(event))
+    if event.get("fail"):
+        raise KeyError("missing")
+    keys = ["STAGE", "NAME", "SECRET", "OVERRIDDEN", "FROM_GLOBALS", "EVERYWHERE", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+    return {"event": event, "env": {k: os.environ.get(k) for k in keys}, "layer": shared.WHO}
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "hello").mkdir()
+    (tmp_path / "hello" / "app.py").write_text(textwrap.dedent(APP))
+    (tmp_path / "layer" / "python").mkdir(parents=True)
+    (tmp_path / "layer" / "python" / "shared.py").write_text("WHO = 'shared layer'\n")
+    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    return tmp_path
+
+
+def test_invoke_prints_the_payload_on_stdout_and_logs_on_stderr(cli, project):
+    (project / "event.json").write_text('{"name": "world"}')
+    r = cli("local", "invoke", "Hello", "-e", "event.json", "--parameter-overrides", "Secret=s3cr3t", cwd=project)
+    assert r.exit_code == 0, r
+    body = json.loads(r.stdout)
+    assert body["event"] == {"name": "world"}
+    assert body["layer"] == "shared layer"
+    assert body["env"] == {"STAGE": "dev", "NAME": "svc-dev-us-east-1", "SECRET": "s3cr3t", "OVERRIDDEN": "template",
+                           "FROM_GLOBALS": "g", "EVERYWHERE": None, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}
+    lines = r.stderr.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("START RequestId: "))
+    assert "init of hello" in lines[:start]
+    assert lines[start + 1] == 'event: {"name": "world"}'
+    assert lines[start + 2].startswith("END RequestId: ")
+    assert re.match(r"REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 512 MB\t"
+                    r"Max Memory Used: \d+ MB\tInit Duration: [\d.]+ ms", lines[start + 3])
+
+
+def test_env_vars_file_overrides_per_function_and_for_all(cli, project):
+    (project / "env.json").write_text(json.dumps({
+        "Parameters": {"EVERYWHERE": "all", "OVERRIDDEN": "from-parameters"},
+        "Hello": {"OVERRIDDEN": "from-function", "STAGE": 7},
+    }))
+    r = cli("local", "invoke", "Hello", "--env-vars", "env.json", "--parameter-overrides",
+            "Secret=x Stage=prod", cwd=project)
+    assert r.exit_code == 0, r
+    env = json.loads(r.stdout)["env"]
+    assert env["EVERYWHERE"] == "all"
+    assert env["OVERRIDDEN"] == "from-function"
+    assert env["STAGE"] == "7"
+    assert env["NAME"] == "svc-prod-us-east-1"
+
+
+def test_event_from_stdin_and_no_event_is_an_empty_object(cli, project):
+    r = cli("local", "invoke", "Other", "-e", "-", cwd=project, stdin='{"from": "stdin"}')
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout)["event"] == {"from": "stdin"}
+    r = cli("local", "invoke", "Other", cwd=project)
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout)["event"] == {}
+
+
+def test_function_error_prints_the_error_object_and_exits_1(cli, project):
+    r = cli("local", "invoke", "Other", "-e", "-", cwd=project, stdin='{"fail": true}')
+    assert r.exit_code == 1, r
+    err = json.loads(r.stdout)
+    assert err["errorType"] == "KeyError" and err["errorMessage"] == "'missing'"
+    assert "[ERROR] KeyError" in r.stderr
+
+
+def test_unknown_function_lists_the_templates_functions_and_exits_2(cli, project):
+    r = cli("local", "invoke", "Nope", "--parameter-overrides", "Secret=x", cwd=project)
+    assert r.exit_code == 2, r
+    assert "'Nope' is not in" in r.stderr
+    assert "Hello, Other" in r.stderr
+    assert r.stdout == ""
+
+
+def test_missing_parameter_value_is_a_usage_error_naming_it(cli, project):
+    r = cli("local", "invoke", "Hello", cwd=project)
+    assert r.exit_code == 2, r
+    assert "parameter Secret has no Default" in r.stderr
+    assert "template.yaml:" in r.stderr and "--parameter-overrides Secret=VALUE" in r.stderr
+
+
+def test_bad_event_json_points_at_the_line(cli, project):
+    (project / "bad.json").write_text('{\n  "a": 1,\n  oops\n}')
+    r = cli("local", "invoke", "Other", "-e", "bad.json", cwd=project)
+    assert r.exit_code == 2, r
+    assert "bad.json:3:3" in r.stderr and "not valid JSON" in r.stderr
+
+
+def test_bad_env_vars_file_points_at_the_problem(cli, project):
+    (project / "env.json").write_text('{"Hello": ["not", "an", "object"]}')
+    r = cli("local", "invoke", "Other", "--env-vars", "env.json", cwd=project)
+    assert r.exit_code == 2, r
+    assert "env.json:1:2" in r.stderr and "'Hello' must map to an object" in r.stderr
+
+
+def test_unsupported_runtime_is_named(cli, project):
+    (project / "template.yaml").write_text(TEMPLATE.replace("Runtime: python3.12", "Runtime: nodejs20.x"))
+    r = cli("local", "invoke", "Other", cwd=project)
+    assert r.exit_code == 2, r
+    assert "runtime nodejs20.x of function Other is not supported locally" in r.stderr
+
+
+def test_json_output_is_one_result_object(cli, project):
+    r = cli("--output", "json", "local", "invoke", "Other", cwd=project)
+    assert r.exit_code == 0, r
+    result = r.json_lines()[-1]
+    assert result["type"] == "result" and result["ok"] is True
+    assert result["function"] == "Other" and result["payload"]["event"] == {}
+    assert result["init_duration_ms"] > 0 and result["max_memory_used_mb"] > 0
+
+
+def test_custom_runtime_from_the_build(cli, tmp_path):
+    (tmp_path / "fn").mkdir()
+    boot = tmp_path / "fn" / "bootstrap"
+    boot.write_text(textwrap.dedent("""\
+        #!/bin/sh
+        API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+        while true; do
+          H="$(mktemp)"
+          EVENT="$(curl -sS -D "$H" "$API/invocation/next")"
+          ID="$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$H" | cut -d' ' -f2 | tr -d '\\r')"
+          rm -f "$H"
+          curl -sS -o /dev/null -X POST -d "{\\"shell\\":$EVENT}" "$API/invocation/$ID/response"
+        done
+    """))
+    boot.chmod(0o755)
+    (tmp_path / "template.yaml").write_text(textwrap.dedent("""\
+        Resources:
+          Shell:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: fn/
+              Handler: unused
+              Runtime: provided.al2023
+    """))
+    r = cli("local", "invoke", "-e", "-", cwd=tmp_path, stdin='{"x": 1}')
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout) == {"shell": {"x": 1}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.append(int(entry))
+    return out
+
+
+def test_start_lambda_serves_boto3_and_stops_every_process_on_sigterm(project):
+    import boto3
+
+    port = _free_port()
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    proc = subprocess.Popen([sys.executable, "-m", "lamctl.cli", "local", "start-lambda", "--port", str(port),
+                             "--parameter-overrides", "Secret=x"], cwd=project, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()  # the "listening" line comes once the socket is bound
+        assert f"127.0.0.1:{port}" in line, line
+        lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        resp = lam.invoke(FunctionName="Hello", Payload=b'{"via": "boto3"}')
+        assert json.loads(resp["Payload"].read())["event"] == {"via": "boto3"}
+        lam.invoke(FunctionName="Other")
+        kids = _children(proc.pid)
+        assert len(kids) == 2  # one warm environment per function
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert proc.returncode == 0, proc.stderr.read()
+    deadline = time.monotonic() + 5
+    while any(os.path.exists(f"/proc/{k}") for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(os.path.exists(f"/proc/{k}") for k in kids), "an environment outlived start-lambda"
+
+
+def test_start_lambda_refuses_a_busy_port(cli, project):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = cli("local", "start-lambda", "--port", str(port), "--parameter-overrides", "Secret=x", cwd=project)
+    assert r.exit_code == 2, r
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
