@@ -1,0 +1,778 @@
+"""The API half of the SAM transform: ``AWS::Serverless::Api`` / ``AWS::Serverless::HttpApi`` (explicit, and the
+implicit ``ServerlessRestApi`` / ``ServerlessHttpApi``), the ``Api`` / ``HttpApi`` function events and their
+``AWS::Lambda::Permission`` resources, and the swagger 2.0 / OpenAPI 3 documents built from those events.
+
+The pipeline calls :func:`transform_apis` once, after every function, with the events it recorded. The steps
+follow the reference transform's order, because later steps see what earlier ones wrote:
+
+1. APIs without ``DefinitionBody`` / ``DefinitionUri`` get a skeleton document that lamctl manages;
+2. every event adds its path and method to the managed document of its API (REST events first, then HTTP),
+   the implicit APIs are created when an event names no API, and take the functions' Condition,
+   DeletionPolicy and UpdateReplacePolicy; paths whose every method is conditional become conditional;
+3. per function (events ordered by path), each event gets its permission, and its Lambda integration, auth,
+   timeout, request model and parameters are written into the document;
+4. each API becomes its RestApi / Deployment / Stage (``api_rest``) or Api / Stage (``api_http``), with CORS,
+   auth, gateway responses, models, usage plans and custom domains.
+
+Every logical ID, type and property matches the reference, with one documented exception: the REST API
+Deployment ID, ``<Api>Deployment<hash>``, where ``hash`` is the first 10 hex digits of the sha1 of the
+canonical JSON of the API definition plus the stage name (details in :mod:`lamctl.packager.transform.api_rest`).
+The reference hashes a Python-2 rendering of its swagger, which cannot be reproduced portably.
+
+Cost: each document is edited in place, once per event, so N events cost O(N) (the reference copies the
+whole document for every event, O(N^2)).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .api_editor import (DEFAULT_PATH, OPENAPI3_RE, X_ANY_METHOD, DefinitionError, OpenApiEditor, SwaggerEditor,
+                         deep_get, fn_sub, make_conditional, matches, normalize_method, path_without_trailing_slash,
+                         shorthand)
+from .api_http import HttpApiGenerator
+from .api_rest import ApiError, RestApiGenerator, SharedUsagePlan, hash_id, lambda_permission
+
+REST_TYPE = "AWS::Serverless::Api"
+HTTP_TYPE = "AWS::Serverless::HttpApi"
+IMPLICIT_REST = "ServerlessRestApi"
+IMPLICIT_HTTP = "ServerlessHttpApi"
+API_EVENT_PROPERTIES = {"Path", "Method", "RestApiId", "Stage", "Auth", "RequestModel", "RequestParameters",
+                        "TimeoutInMillis", "ResponseTransferMode"}
+HTTP_EVENT_PROPERTIES = {"Path", "Method", "ApiId", "Stage", "Auth", "TimeoutInMillis", "RouteSettings",
+                         "PayloadFormatVersion"}
+REQUEST_PARAMETER_PROPERTIES = ("Required", "Caching")
+GLOBAL_KEYS = {
+    REST_TYPE: ("Auth", "Name", "DefinitionUri", "CacheClusterEnabled", "CacheClusterSize", "MergeDefinitions",
+                "Variables", "EndpointConfiguration", "MethodSettings", "BinaryMediaTypes", "MinimumCompressionSize",
+                "Cors", "GatewayResponses", "AccessLogSetting", "CanarySetting", "TracingEnabled", "OpenApiVersion",
+                "Domain", "AlwaysDeploy", "PropagateTags", "SecurityPolicy", "EndpointAccessMode"),
+    HTTP_TYPE: ("Auth", "AccessLogSettings", "StageVariables", "Tags", "CorsConfiguration", "DefaultRouteSettings",
+                "Domain", "RouteSettings", "FailOnWarnings", "PropagateTags"),
+}
+ATTRIBUTE_KEYS = ("DeletionPolicy", "UpdatePolicy", "Condition", "UpdateReplacePolicy", "Metadata")
+
+
+@dataclass
+class _Api:
+    """One API being built: its working properties (a private copy) and whether lamctl manages its document."""
+
+    logical_id: str
+    type: str  # REST_TYPE / HTTP_TYPE
+    props: dict
+    attributes: dict
+    depends_on: Any = None
+    managed: bool = False
+    implicit: bool = False
+    keys: tuple = ()
+    editor: Any = None  # the editor of the managed document, created once
+    conditions: dict = field(default_factory=dict)  # path -> {method: condition or None}
+    deletion_policies: list = field(default_factory=list)
+    update_replace_policies: list = field(default_factory=list)
+
+    def document_editor(self) -> Any:
+        if self.editor is None or self.editor.doc is not self.props.get("DefinitionBody"):
+            cls = SwaggerEditor if self.type == REST_TYPE else OpenApiEditor
+            self.editor = cls(self.props.get("DefinitionBody"))
+        return self.editor
+
+
+def _merge_global(global_value: Any, local_value: Any) -> Any:
+    """The reference's Globals rule: maps merge (local wins), lists concatenate (global first), else local."""
+    if isinstance(global_value, dict) and isinstance(local_value, dict) and not _is_intrinsic_map(local_value) \
+            and not _is_intrinsic_map(global_value):
+        out = dict(global_value)
+        for key, value in local_value.items():
+            out[key] = _merge_global(global_value[key], value) if key in global_value else value
+        return out
+    if isinstance(global_value, list) and isinstance(local_value, list):
+        return global_value + local_value
+    return local_value
+
+
+def _is_intrinsic_map(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and (
+        next(iter(value)) in ("Ref", "Condition") or str(next(iter(value))).startswith("Fn::"))
+
+
+def _event_order(ev: Any) -> str:
+    """The reference orders a function's events by Path (so ``$default`` comes before ``/...``), else by name."""
+    key = ev.properties.get("Path", ev.name) if isinstance(ev.properties, dict) else ev.name
+    return key if isinstance(key, str) else ev.name
+
+
+class _Transform:
+    def __init__(self, ctx: Any, events: list):
+        self.ctx = ctx
+        self.events = events
+        self.apis: dict[str, _Api] = {}
+        self.template_resources: dict = ctx.template.get("Resources") or {}
+        self.shared_usage_plan = SharedUsagePlan()
+        self.record_set_groups: dict = {}
+        self.function_names: dict[str, list] = {}
+
+    # -- errors --------------------------------------------------------------------------------------
+    def api_error(self, api: _Api, message: str, prop: tuple = ()) -> Exception:
+        if api.implicit:
+            return self.ctx.error(f"{api.logical_id} (the API lamctl creates for {'Api' if api.type == REST_TYPE else 'HttpApi'} "
+                                  f"events without {'RestApiId' if api.type == REST_TYPE else 'ApiId'}): {message}",
+                                  api.keys)
+        keys = ("Resources", api.logical_id, "Properties") + tuple(prop) if prop else ("Resources", api.logical_id)
+        return self.ctx.error(f"{api.logical_id}: {message}", keys)
+
+    def event_error(self, ev: Any, message: str, prop: tuple = ()) -> Exception:
+        keys = tuple(ev.keys) + (("Properties",) + tuple(prop) if prop else ())
+        return self.ctx.error(f"{ev.function_id}, event {ev.name} ({ev.type}): {message}", keys)
+
+    # -- setup ---------------------------------------------------------------------------------------
+    def collect_explicit(self) -> None:
+        for logical_id, resource in self.ctx.sam_resources.items():
+            rtype = resource.get("Type") if isinstance(resource, dict) else None
+            if rtype not in (REST_TYPE, HTTP_TYPE):
+                continue
+            props = resource.get("Properties")
+            keys = ("Resources", logical_id)
+            if props is None:
+                props = {}
+            if not isinstance(props, dict):
+                raise self.ctx.error(f"{logical_id}: Properties must be a map", keys + ("Properties",))
+            props = dict(props)
+            if isinstance(props.get("DefinitionBody"), dict):
+                props["DefinitionBody"] = copy.deepcopy(props["DefinitionBody"])
+            elif "DefinitionBody" in props and props["DefinitionBody"] is not None:
+                raise self.ctx.error(f"{logical_id}: DefinitionBody must be a map (an inline swagger / OpenAPI "
+                                     "document)", keys + ("Properties", "DefinitionBody"))
+            for key in ("Tags", "RouteSettings"):
+                if isinstance(props.get(key), dict):
+                    props[key] = dict(props[key])
+            attributes = {k: resource[k] for k in ATTRIBUTE_KEYS if k in resource}
+            api = _Api(logical_id, rtype, props, attributes, resource.get("DependsOn"), keys=keys)
+            if rtype == REST_TYPE:
+                stage = props.get("StageName")
+                if stage is None:
+                    raise self.ctx.error(f"{logical_id}: StageName is required for an AWS::Serverless::Api",
+                                         keys + ("Properties",), hint="add StageName: Prod (or any stage name)")
+                if not isinstance(stage, (str, dict)):
+                    raise self.ctx.error(f"{logical_id}: StageName must be a string",
+                                         keys + ("Properties", "StageName"))
+            if not props.get("DefinitionBody") and not props.get("DefinitionUri"):
+                props["DefinitionBody"] = (SwaggerEditor.skeleton() if rtype == REST_TYPE
+                                           else OpenApiEditor.skeleton())
+                api.managed = True
+            self.apis[logical_id] = api
+
+    def globals_of(self, rtype: str) -> dict:
+        glb = getattr(self.ctx, "globals", None)
+        section = "Api" if rtype == REST_TYPE else "HttpApi"
+        data = None
+        for attr in ("raw", "data", "sections"):
+            value = getattr(glb, attr, None)
+            if isinstance(value, dict):
+                data = value.get(section)
+                break
+        if data is None:
+            g = self.ctx.template.get("Globals")
+            data = g.get(section) if isinstance(g, dict) else None
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if k in GLOBAL_KEYS[rtype]}
+
+    def implicit_api(self, rtype: str, ev: Any) -> _Api:
+        logical_id = IMPLICIT_REST if rtype == REST_TYPE else IMPLICIT_HTTP
+        api = self.apis.get(logical_id)
+        if api is not None and api.implicit:
+            return api
+        props: dict = {"StageName": "Prod", "DefinitionBody": SwaggerEditor.skeleton()} if rtype == REST_TYPE \
+            else {"DefinitionBody": OpenApiEditor.skeleton()}
+        api = _Api(logical_id, rtype, props, {}, managed=True, implicit=True, keys=tuple(ev.keys))
+        self.apis[logical_id] = api
+        return api
+
+    def finish_implicit(self, api: _Api) -> None:
+        """Globals, then the OpenApiVersion fix-up the reference applies to managed REST documents."""
+        glb = getattr(self.ctx, "globals", None)
+        if glb is not None and hasattr(glb, "merge"):
+            merged = glb.merge(api.type, api.props, api.logical_id)
+        else:
+            merged = dict(self.globals_of(api.type))
+            for key, value in api.props.items():
+                merged[key] = _merge_global(merged[key], value) if key in merged else value
+        if merged is not api.props:
+            api.props.clear()
+            api.props.update(merged)
+        api.editor = None
+
+    # -- step 2: paths from events -------------------------------------------------------------------
+    def add_paths(self, rtype: str) -> None:
+        event_type = "Api" if rtype == REST_TYPE else "HttpApi"
+        id_prop = "RestApiId" if rtype == REST_TYPE else "ApiId"
+        implicit_id = IMPLICIT_REST if rtype == REST_TYPE else IMPLICIT_HTTP
+        for ev in self.events:
+            if ev.type != event_type:
+                continue
+            props = ev.properties
+            if rtype == REST_TYPE and not props:
+                raise self.event_error(ev, "Properties with Path and Method are required")
+            if not isinstance(props, dict):
+                raise self.event_error(ev, "Properties must be a map")
+            allowed = API_EVENT_PROPERTIES if rtype == REST_TYPE else HTTP_EVENT_PROPERTIES
+            for key in props:
+                if key not in allowed:
+                    raise self.event_error(ev, f"unknown property {key!r} (an {event_type} event takes "
+                                               f"{', '.join(sorted(allowed))})", (key,))
+            if id_prop not in props:
+                self.propagate_function_tags(ev, rtype)
+                props[id_prop] = {"Ref": implicit_id}
+            if rtype == HTTP_TYPE and not props.get("Path") and not props.get("Method"):
+                props["Path"] = DEFAULT_PATH
+                props["Method"] = X_ANY_METHOD
+            api_ref = props[id_prop]
+            api_id = api_ref["Ref"] if isinstance(api_ref, dict) and "Ref" in api_ref else api_ref
+            for name in ("Path", "Method"):
+                if props.get(name) is None:
+                    raise self.event_error(ev, f"{name} is required", (name,))
+                if not isinstance(props[name], str):
+                    raise self.event_error(ev, f"{name} must be a string", (name,))
+            if not isinstance(api_id, str):
+                raise self.event_error(ev, f"{id_prop} must be a Ref to an {rtype} resource in this template",
+                                       (id_prop,))
+            if api_id == implicit_id and (api_id not in self.apis or self.apis[api_id].implicit):
+                api = self.implicit_api(rtype, ev)
+            else:
+                api = self.apis.get(api_id)
+            target = self.template_resources.get(api_id)
+            target_type = api.type if api is not None else (target.get("Type") if isinstance(target, dict)
+                                                            else None)
+            if (api is None and not isinstance(target, dict)) or (target_type == HTTP_TYPE and rtype == REST_TYPE) \
+                    or (target_type == REST_TYPE and rtype == HTTP_TYPE):
+                raise self.event_error(ev, f"{id_prop} must be a valid reference to an '{rtype}' resource in this "
+                                           "template", (id_prop,))
+            path, method = props["Path"], props["Method"]
+            if api is not None:
+                api.conditions.setdefault(path, {})[method] = ev.condition
+                api.deletion_policies.append(ev.attributes.get("DeletionPolicy"))
+                api.update_replace_policies.append(ev.attributes.get("UpdateReplacePolicy"))
+            if api is not None and api.managed:
+                try:
+                    api.document_editor().add_path(path, method)
+                except DefinitionError as exc:
+                    raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
+            if rtype == HTTP_TYPE and "RouteSettings" in props and api is not None:
+                self.add_route_settings(api, ev, props)
+
+    def propagate_function_tags(self, ev: Any, rtype: str) -> None:
+        fn = self.ctx.sam_resources.get(ev.function_id) or {}
+        fprops = fn.get("Properties") if isinstance(fn, dict) else None
+        if not isinstance(fprops, dict):
+            return
+        tags, propagate = fprops.get("Tags"), fprops.get("PropagateTags")
+        if tags and propagate and isinstance(tags, dict):
+            api = self.implicit_api(rtype, ev)
+            api.props.setdefault("Tags", {}).update(tags)
+            api.props["PropagateTags"] = True
+
+    def add_route_settings(self, api: _Api, ev: Any, props: dict) -> None:
+        path, method = props["Path"], props["Method"]
+        route = path if method == X_ANY_METHOD else f"{method.upper()} {path}"
+        settings = api.props.get("RouteSettings", {})
+        if not isinstance(settings, dict):
+            raise self.api_error(api, "RouteSettings must be a map", ("RouteSettings",))
+        event_settings = props.get("RouteSettings", {})
+        if ev.condition:
+            event_settings = make_conditional(ev.condition, props.get("RouteSettings", {}))
+        if not isinstance(event_settings, dict):
+            raise self.event_error(ev, "RouteSettings must be a map", ("RouteSettings",))
+        settings.setdefault(route, {})
+        settings[route].update(event_settings)
+        api.props["RouteSettings"] = settings
+
+    def implicit_attributes(self, api: _Api) -> None:
+        conditions = {c for methods in api.conditions.values() for c in methods.values()}
+        if conditions and None not in conditions:
+            if len(conditions) == 1:
+                api.attributes["Condition"] = next(iter(conditions))
+            else:
+                name = api.logical_id + "Condition"
+                self.add_combined_condition(name, conditions)
+                api.attributes["Condition"] = name
+        policies = [p for p in api.deletion_policies if p]
+        value = "Retain" if "Retain" in policies else "Delete" if "Delete" in policies else None
+        if value:
+            api.attributes["DeletionPolicy"] = value
+        policies = [p for p in api.update_replace_policies if p]
+        if policies:
+            value = ("Retain" if "Retain" in policies else "Snapshot" if "Snapshot" in policies
+                     else "Delete" if "Delete" in policies else None)
+            if value:
+                api.attributes["UpdateReplacePolicy"] = value
+
+    def add_combined_condition(self, name: str, conditions: set) -> None:
+        items = sorted(conditions)
+        total = len(items)
+        extra = (1 + (total - 2) // 9) - 1
+        while len(items) > 1:
+            new_name = name
+            if extra > 0:
+                new_name = f"{name}{extra}"
+                extra -= 1
+            self.ctx.conditions[new_name] = {"Fn::Or": [{"Condition": c} for c in items[:10]]}
+            items = items[10:]
+            items.append(new_name)
+
+    def path_conditions(self, rtype: str) -> None:
+        for api in self.apis.values():
+            if api.type != rtype or not api.managed:
+                continue
+            editor = api.document_editor()
+            for path in editor.iter_paths():
+                methods = {c for c in api.conditions.get(path, {}).values()}
+                if methods and None not in methods:
+                    if len(methods) == 1:
+                        editor.make_path_conditional(path, next(iter(methods)))
+                    else:
+                        name = api.logical_id + path.replace("/", "SLASH").replace("{", "OB").replace(
+                            "}", "CB") + "PathCondition"
+                        self.add_combined_condition(name, methods)
+                        editor.make_path_conditional(path, name)
+
+    def drop_empty_implicit(self) -> None:
+        for logical_id in (IMPLICIT_REST, IMPLICIT_HTTP):
+            api = self.apis.get(logical_id)
+            if api is not None and api.implicit and not api.props["DefinitionBody"]["paths"]:
+                del self.apis[logical_id]
+
+    # -- step 3: integrations and permissions --------------------------------------------------------------
+    def api_props_for(self, api_id: str) -> tuple[_Api | None, dict]:
+        api = self.apis.get(api_id)
+        if api is not None:
+            return api, api.props
+        resource = self.template_resources.get(api_id)
+        if not isinstance(resource, dict):
+            return None, {}
+        props = resource.get("Properties", {})
+        return None, props if isinstance(props, dict) else {}
+
+    def integrate(self) -> None:
+        by_function: dict[str, list] = {}
+        for ev in self.events:
+            if ev.type in ("Api", "HttpApi"):
+                by_function.setdefault(ev.function_id, []).append(ev)
+        for function_id, events in by_function.items():
+            events = sorted(events, key=_event_order)
+            for ev in events:
+                if ev.type == "Api":
+                    self.rest_event(ev)
+                else:
+                    self.http_event(ev)
+
+    def permission_function_name(self, ev: Any) -> Any:
+        if ev.function_ref is not None:
+            return ev.function_ref
+        arn = ev.function_arn
+        if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+            return {"Ref": ev.function_id}
+        return arn
+
+    def rest_event(self, ev: Any) -> None:
+        ctx = self.ctx
+        props = ev.properties
+        raw_id = props["RestApiId"]
+        api_id = raw_id["Ref"] if isinstance(raw_id, dict) and "Ref" in raw_id else raw_id
+        method = props["Method"].lower()
+        path = props["Path"]
+        api, api_props = self.api_props_for(api_id)
+        if api is None and not isinstance(self.template_resources.get(api_id), dict):
+            raise self.event_error(ev, "RestApiId must reference a valid resource in this template", ("RestApiId",))
+        stage = api_props.get("StageName")
+        if isinstance(stage, str):
+            if not stage:
+                raise self.ctx.error(f"{api_id}: StageName cannot be empty",
+                                     ("Resources", api_id, "Properties", "StageName"))
+            suffix = stage
+        else:
+            suffix = "Stage"
+        if ev.function_name is not None:
+            self.function_names.setdefault(api_id, []).append(str(ctx.resolve(ev.function_name)))
+        # the permission
+        clean = path_without_trailing_slash(re.sub(r"^(.+)/$", r"\1", path))
+        verb = "*" if method == "any" else method.upper()
+        source = fn_sub(f"arn:{ctx.partition}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:"
+                        f"${{__ApiId__}}/${{__Stage__}}/{verb}{clean}", {"__ApiId__": raw_id, "__Stage__": "*"})
+        prefix = ev.logical_id + "Permission"
+        permission_id = prefix + suffix if suffix.isalnum() else prefix + hash_id(suffix)
+        ctx.add(permission_id, lambda_permission(self.permission_function_name(ev), source, dict(ev.attributes)),
+                ev.keys)
+        auth = props.get("Auth")
+        if api is not None and (api.managed or api_props.get("MergeDefinitions")):
+            self.rest_integration(ev, api, method, path, suffix)
+        body = api_props.get("DefinitionBody")
+        if body and auth and isinstance(auth, dict) and auth.get("OverrideApiAuth"):
+            if not (auth.get("Authorizer") or auth.get("ApiKeyRequired") or auth.get("ResourcePolicy")):
+                raise self.event_error(ev, "OverrideApiAuth needs one of Authorizer, ApiKeyRequired or "
+                                           "ResourcePolicy", ("Auth",))
+            if api is None:
+                return
+            try:
+                editor = api.document_editor()
+                self.rest_auth(ev, auth, api, method, path, suffix, editor)
+                editor.finish()
+            except DefinitionError as exc:
+                raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
+
+    def integration_uri(self, ev: Any, partition: str, mode: Any = None) -> dict:
+        if mode == "RESPONSE_STREAM":
+            version, suffix = "2021-11-15", "/response-streaming-invocations"
+        else:
+            version, suffix = "2015-03-31", "/invocations"
+        return fn_sub(f"arn:{partition}:apigateway:${{AWS::Region}}:lambda:path/{version}/functions/"
+                      + shorthand(ev.function_arn) + suffix)
+
+    def rest_integration(self, ev: Any, api: _Api, method: str, path: str, stage: str) -> None:
+        props = ev.properties
+        merge = api.props.get("MergeDefinitions")
+        if api.props.get("DefinitionBody") is None:
+            return
+        try:
+            editor = SwaggerEditor(SwaggerEditor.skeleton()) if merge else api.document_editor()
+        except DefinitionError as exc:
+            raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
+        if editor.has_integration(path, method):
+            raise self.event_error(ev, f'API method "{method}" is defined more than once for path "{path}"',
+                                   ("Path",))
+        method_auth = props.get("Auth") or {}
+        if not isinstance(method_auth, dict):
+            raise self.event_error(ev, "Auth must be a map", ("Auth",))
+        api_auth = api.props.get("Auth") or {}
+        if not isinstance(api_auth, dict):
+            raise self.api_error(api, "Auth must be a map", ("Auth",))
+        mode = props.get("ResponseTransferMode")
+        try:
+            editor.add_lambda_integration(path, method, self.integration_uri(ev, self.ctx.partition, mode),
+                                          method_auth, api_auth, condition=ev.condition, invoke_mode=mode,
+                                          partition=self.ctx.partition)
+            if props.get("Auth"):
+                self.rest_auth(ev, props["Auth"], api, method, path, stage, editor)
+            if props.get("TimeoutInMillis"):
+                editor.add_timeout(path, method, props["TimeoutInMillis"])
+            model = props.get("RequestModel")
+            if model:
+                self.request_model(ev, api, editor, method, path, model)
+            if props.get("RequestParameters"):
+                self.request_parameters(ev, editor, method, path, props["RequestParameters"])
+        except DefinitionError as exc:
+            raise self.event_error(ev, exc.message) from None
+        if merge:
+            self.merge_definitions(ev, api, editor, method, path)
+        else:
+            editor.finish()
+
+    def merge_definitions(self, ev: Any, api: _Api, editor: SwaggerEditor, method: str, path: str) -> None:
+        source = api.props["DefinitionBody"]
+        merged = dict(source)
+        paths = merged.get("paths") or {}
+        try:
+            existing = deep_get(paths, "") if False else None
+            item = paths.get(path) if isinstance(paths, dict) else None
+            if item is not None and not isinstance(item, dict):
+                raise DefinitionError(f"paths.{path} must be a map")
+            existing = (item or {}).get(method) if isinstance(item, dict) else None
+            existing = existing or {}
+        except DefinitionError as exc:
+            raise self.api_error(api, f"Property 'DefinitionBody' is invalid: {exc.message}",
+                                 ("DefinitionBody",)) from None
+        if not isinstance(existing, dict):
+            raise self.api_error(api, f"DefinitionBody.paths.{path}.{method} must be a map", ("DefinitionBody",))
+        generated = editor.finish()["paths"][path][normalize_method(method)]
+        combined = {**existing, **generated}
+        if path not in paths:
+            paths[path] = {method: combined}
+        paths[path][method] = combined
+        api.props["DefinitionBody"] = merged
+
+    def request_model(self, ev: Any, api: _Api, editor: SwaggerEditor, method: str, path: str, model: Any) -> None:
+        if not isinstance(model, dict):
+            raise self.event_error(ev, "RequestModel must be a map", ("RequestModel",))
+        name = model.get("Model")
+        if not name:
+            return
+        what = f"cannot set RequestModel [{name}] on method [{method}] of path [{path}]"
+        models = api.props.get("Models")
+        if not models:
+            raise self.event_error(ev, f"{what}: the API defines no Models", ("RequestModel", "Model"))
+        if not isinstance(models, dict):
+            raise self.event_error(ev, f"{what}: the API's Models has an invalid type", ("RequestModel", "Model"))
+        if not isinstance(name, str):
+            raise self.event_error(ev, f"{what}: Model must be the name of one of the API's Models",
+                                   ("RequestModel", "Model"))
+        if not models.get(name):
+            raise self.event_error(ev, f"{what}: it is not defined in the API's Models", ("RequestModel", "Model"))
+        editor.add_request_model(path, method, model)
+        body, params = model.get("ValidateBody"), model.get("ValidateParameters")
+        if body is not None or params is not None:
+            body = False if body is None else body
+            params = False if params is None else params
+            if not isinstance(body, bool) or not isinstance(params, bool):
+                raise self.event_error(ev, f"{what}: ValidateBody and ValidateParameters must be true or false",
+                                       ("RequestModel",))
+            editor.add_request_validator(path, method, body, params)
+
+    def request_parameters(self, ev: Any, editor: SwaggerEditor, method: str, path: str, values: Any) -> None:
+        if not isinstance(values, list):
+            raise self.event_error(ev, "RequestParameters must be a list", ("RequestParameters",))
+        bad_key = ("invalid RequestParameters: keys look like 'method.request.[querystring|path|header].{value}', "
+                   "e.g. 'method.request.header.Authorization'")
+        out = []
+        for parameter in values:
+            if isinstance(parameter, dict):
+                name, value = next(iter(parameter.items()))
+                if not re.match(r"method\.request\.(querystring|path|header)\.", name):
+                    raise self.event_error(ev, bad_key, ("RequestParameters",))
+                if not isinstance(value, dict) or not all(k in REQUEST_PARAMETER_PROPERTIES for k in value):
+                    raise self.event_error(ev, "invalid RequestParameters: values must be maps like "
+                                               "{Required: true, Caching: false}", ("RequestParameters",))
+                settings = {"Required": False, "Caching": False, **value, "Name": name}
+            elif isinstance(parameter, str):
+                if not re.match(r"method\.request\.(querystring|path|header)\.", parameter):
+                    raise self.event_error(ev, bad_key, ("RequestParameters",))
+                settings = {"Required": False, "Caching": False, "Name": parameter}
+            else:
+                raise self.event_error(ev, "invalid RequestParameters: each item is a string or a map",
+                                       ("RequestParameters",))
+            out.append(settings)
+        editor.add_request_parameters(path, method, out)
+
+    def rest_auth(self, ev: Any, event_auth: dict, api: _Api, method: str, path: str, stage: Any,
+                  editor: SwaggerEditor) -> None:
+        authorizer = event_auth.get("Authorizer")
+        api_auth = self.ctx.resolve(api.props.get("Auth"))
+        where = f"cannot set Authorizer [{authorizer}] on method [{method}] of path [{path}]"
+        if authorizer:
+            api_authorizers = api_auth and api_auth.get("Authorizers")
+            if api_authorizers and not isinstance(api_authorizers, dict):
+                raise self.api_error(api, "Auth.Authorizers must be a map", ("Auth", "Authorizers"))
+            if authorizer != "AWS_IAM":
+                if authorizer != "NONE":
+                    if not api_authorizers:
+                        raise self.event_error(ev, f"{where}: the API defines no Authorizers",
+                                               ("Auth", "Authorizer"))
+                    if not isinstance(authorizer, str) or not isinstance(api_authorizers, dict):
+                        raise self.event_error(ev, f"{where}: the authorizer must be the name of one of the API's "
+                                                   "Authorizers", ("Auth", "Authorizer"))
+                    if not api_authorizers.get(authorizer):
+                        raise self.event_error(ev, f"{where}: it is not defined in the API's Authorizers",
+                                               ("Auth", "Authorizer"))
+                elif not api_auth or not api_auth.get("DefaultAuthorizer"):
+                    raise self.event_error(ev, f"cannot set Authorizer NONE on method [{method}] of path [{path}]: "
+                                               "'NONE' is only valid when the API has a DefaultAuthorizer",
+                                           ("Auth", "Authorizer"))
+        scopes = event_auth.get("AuthorizationScopes")
+        if scopes:
+            if not isinstance(scopes, list):
+                raise self.event_error(ev, "Auth.AuthorizationScopes must be a list", ("Auth", "AuthorizationScopes"))
+            if not authorizer:
+                raise self.event_error(ev, "AuthorizationScopes works only when Authorizer is set",
+                                       ("Auth", "AuthorizationScopes"))
+        apikey = event_auth.get("ApiKeyRequired")
+        if apikey is not None and not apikey and (not api_auth or not api_auth.get("ApiKeyRequired")):
+            raise self.event_error(ev, f"cannot set ApiKeyRequired [False] on method [{method}] of path [{path}]: "
+                                       "the API does not set ApiKeyRequired", ("Auth", "ApiKeyRequired"))
+        if authorizer or apikey is not None:
+            editor.add_auth_to_method(path, method, event_auth, api.props)
+        policy = event_auth.get("ResourcePolicy")
+        if policy:
+            if not isinstance(policy, dict):
+                raise self.event_error(ev, "Auth.ResourcePolicy must be a map", ("Auth", "ResourcePolicy"))
+            editor.add_resource_policy(policy, path, stage)
+            if policy.get("CustomStatements"):
+                editor.add_custom_statements(policy.get("CustomStatements"))
+
+    def http_event(self, ev: Any) -> None:
+        ctx = self.ctx
+        props = ev.properties
+        raw_id = props["ApiId"]
+        api_id = raw_id["Ref"] if isinstance(raw_id, dict) and "Ref" in raw_id else raw_id
+        method = props["Method"].lower()
+        path = props["Path"]
+        api, api_props = self.api_props_for(api_id)
+        # the permission (none for a route of a function that already owns the $default route)
+        clean = re.sub(r"^(.+)/$", r"\1", path)
+        editor = None
+        if api_props.get("DefinitionBody"):
+            try:
+                editor = api.document_editor() if api is not None else OpenApiEditor(api_props["DefinitionBody"])
+            except DefinitionError as exc:
+                raise ctx.error(f"{api_id}: {exc.message}", ("Resources", api_id, "Properties", "DefinitionBody"))
+        skip = False
+        if clean == DEFAULT_PATH:
+            clean = ""
+        elif editor is not None and editor.integration_function_matches(DEFAULT_PATH, X_ANY_METHOD,
+                                                                       self.function_logical_id(ev)):
+            skip = True
+        if not skip:
+            clean = path_without_trailing_slash(clean, rest=False)
+            verb = "*" if method in ("any", X_ANY_METHOD) else method.upper()
+            resource = "${__ApiId__}/${__Stage__}"
+            if method == "any" and clean == f"/{DEFAULT_PATH}":
+                resource += clean
+            else:
+                resource += f"/{verb}{clean}"
+            source = fn_sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:" + resource,
+                            {"__ApiId__": raw_id, "__Stage__": "*"})
+            ctx.add(ev.logical_id + "Permission", lambda_permission(self.permission_function_name(ev), source,
+                                                                    dict(ev.attributes)), ev.keys)
+        if api is None or api.props.get("DefinitionBody") is None:
+            return
+        try:
+            editor = api.document_editor()
+        except DefinitionError as exc:
+            raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
+        try:
+            if api.managed and editor.has_integration(path, method):
+                raise self.event_error(ev, f"API method '{method}' is defined more than once for path '{path}'",
+                                       ("Path",))
+            editor.add_lambda_integration(path, method, self.integration_uri(ev, "${AWS::Partition}"),
+                                          condition=ev.condition)
+            auth = props.get("Auth")
+            if auth:
+                self.http_auth(ev, api, editor, method, path, auth)
+            if props.get("TimeoutInMillis"):
+                editor.add_timeout(path, method, props["TimeoutInMillis"])
+            names = re.findall("{(.*?)}", path)
+            if names:
+                editor.add_path_parameters(path, method, names)
+            if props.get("PayloadFormatVersion"):
+                editor.add_payload_format_version(path, method, props["PayloadFormatVersion"])
+        except DefinitionError as exc:
+            raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
+        editor.finish()
+
+    def function_logical_id(self, ev: Any) -> str:
+        arn = ev.function_arn
+        if isinstance(arn, dict) and "Ref" in arn:
+            return arn["Ref"]
+        return ev.function_id
+
+    def http_auth(self, ev: Any, api: _Api, editor: OpenApiEditor, method: str, path: str, auth: Any) -> None:
+        if not isinstance(auth, dict):
+            raise self.event_error(ev, "Auth must be a map", ("Auth",))
+        authorizer = auth.get("Authorizer")
+        api_auth = api.props.get("Auth", {})
+        if not isinstance(api_auth, dict):
+            raise self.api_error(api, "Auth must be a map", ("Auth",))
+        if not authorizer:
+            if api_auth.get("DefaultAuthorizer"):
+                auth["Authorizer"] = authorizer = api_auth.get("DefaultAuthorizer")
+            else:
+                raise self.event_error(ev, "'Auth' needs an explicit 'Authorizer' or a 'DefaultAuthorizer' on the "
+                                           "HttpApi", ("Auth",))
+        authorizers = api_auth and api_auth.get("Authorizers")
+        iam_enabled = bool(api_auth) and api_auth.get("EnableIamAuthorizer", False) is True
+        where = f"cannot set Authorizer [{authorizer}] on method [{method}] of path [{path}]"
+        if authorizer != "NONE" and not (authorizer == "AWS_IAM" and iam_enabled):
+            if not isinstance(authorizer, str) or not isinstance(authorizers, dict):
+                raise self.event_error(ev, f"{where}: the authorizer must be the name of one of the API's "
+                                           "Authorizers", ("Auth", "Authorizer"))
+        if authorizer == "NONE":
+            if not api_auth.get("DefaultAuthorizer"):
+                raise self.event_error(ev, f"cannot set Authorizer NONE on method [{method}] of path [{path}]: "
+                                           "'NONE' is only valid when the API has a DefaultAuthorizer",
+                                       ("Auth", "Authorizer"))
+        elif (authorizer == "AWS_IAM" and not iam_enabled) or authorizer != "AWS_IAM":
+            if not authorizers:
+                raise self.event_error(ev, f"{where}: the API defines no Authorizers", ("Auth", "Authorizer"))
+            if not authorizers.get(authorizer):
+                raise self.event_error(ev, f"{where}: it is not defined in the API's Authorizers",
+                                       ("Auth", "Authorizer"))
+        if auth.get("AuthorizationScopes") and not isinstance(auth.get("AuthorizationScopes"), list):
+            raise self.event_error(ev, f"cannot set Authorizer on method [{method}] of path [{path}]: "
+                                       "'AuthorizationScopes' must be a list of strings",
+                                   ("Auth", "AuthorizationScopes"))
+        editor.add_auth_to_method(path, method, auth, api.props)
+
+    def fix_openapi_versions(self) -> None:
+        """A managed REST document follows the API's OpenApiVersion (3.x replaces 'swagger: 2.0')."""
+        for api in self.apis.values():
+            if api.type == REST_TYPE and api.managed:
+                version = api.props.get("OpenApiVersion")
+                if version is not None and matches(OPENAPI3_RE, version):
+                    if not isinstance(version, str):
+                        api.props["OpenApiVersion"] = version = str(version)
+                    body = api.props.get("DefinitionBody")
+                    if body is not None:
+                        body["openapi"] = version
+                        body.pop("swagger", None)
+                        api.editor = None
+
+    # -- step 4: the API resources --------------------------------------------------------------------
+    def generate(self) -> None:
+        ctx = self.ctx
+        conditions = ctx.conditions if ("Conditions" in ctx.template or ctx.conditions) else None
+        for api in list(self.apis.values()):
+            try:
+                if api.type == REST_TYPE:
+                    names = self.function_names.get(api.logical_id)
+                    generator = RestApiGenerator(api.logical_id, api.props, api.attributes, api.depends_on,
+                                                 ctx.partition, ctx.resolve, conditions, self.shared_usage_plan,
+                                                 self.record_set_groups, "".join(names) if names else None)
+                else:
+                    generator = HttpApiGenerator(api.logical_id, api.props, api.attributes, api.depends_on,
+                                                 ctx.partition, ctx.resolve, self.record_set_groups)
+                resources = generator.generate()
+            except ApiError as exc:
+                raise self.api_error(api, exc.message, exc.prop) from None
+            except DefinitionError as exc:
+                raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
+            self.emit(api, resources)
+        for logical_id, group in self.record_set_groups.items():
+            ctx.resources[logical_id] = group
+
+    def emit(self, api: _Api, resources: list) -> None:
+        ctx = self.ctx
+        shared_ids = {"ServerlessUsagePlan", "ServerlessApiKey", "ServerlessUsagePlanKey"}
+        keys = api.keys
+        if api.logical_id in ctx.resources and api.implicit:
+            del ctx.resources[api.logical_id]
+        for logical_id, resource in resources:
+            if logical_id in shared_ids:
+                ctx.resources[logical_id] = resource
+            else:
+                ctx.add(logical_id, resource, keys)
+        refs = {
+            "AWS::ApiGateway::Stage": "Stage", "AWS::ApiGateway::Deployment": "Deployment",
+            "AWS::ApiGateway::DomainName": "DomainName", "AWS::ApiGateway::DomainNameV2": "DomainNameV2",
+            "AWS::ApiGateway::UsagePlan": "UsagePlan", "AWS::ApiGateway::UsagePlanKey": "UsagePlanKey",
+            "AWS::ApiGateway::ApiKey": "ApiKey", "AWS::ApiGatewayV2::Stage": "Stage",
+            "AWS::ApiGatewayV2::DomainName": "DomainName",
+        }
+        for logical_id, resource in resources:
+            name = refs.get(resource["Type"])
+            if name:
+                if hasattr(ctx, "refer"):
+                    ctx.refer(api.logical_id, name, logical_id)
+                else:
+                    ctx.rewrite_ref(f"{api.logical_id}.{name}", {"Ref": logical_id})
+
+    # -- the whole thing --------------------------------------------------------------------------------
+    def run(self) -> None:
+        self.collect_explicit()
+        for rtype in (REST_TYPE, HTTP_TYPE):
+            self.add_paths(rtype)
+            implicit = self.apis.get(IMPLICIT_REST if rtype == REST_TYPE else IMPLICIT_HTTP)
+            if implicit is not None and implicit.implicit:
+                self.implicit_attributes(implicit)
+            self.path_conditions(rtype)
+        self.drop_empty_implicit()
+        for api in self.apis.values():
+            if api.implicit:
+                self.finish_implicit(api)
+        self.fix_openapi_versions()
+        self.integrate()
+        self.generate()
+
+
+def transform_apis(ctx: Any, api_events: list) -> None:
+    """Translate every API of the template and every Api / HttpApi event (see the module docstring)."""
+    _Transform(ctx, api_events).run()
