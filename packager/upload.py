@@ -142,6 +142,7 @@ class Uploader:
         self.part_size = part_size
         self._cancel = threading.Event()
         self._progress_lock = threading.Lock()
+        self._damaged: set[str] = set()  # keys holding other bytes than their name says: overwritten
 
     def _report(self, event: str, key: str, size: int = 0) -> None:
         with self._progress_lock:
@@ -226,13 +227,20 @@ class Uploader:
                                      hint="create it (aws s3 mb s3://" + self.bucket + "), or pass another --s3-bucket"
                                      ) from None
                 return False
+            if status == 403 or code in ("403", "Forbidden", "AccessDenied"):
+                # Without s3:ListBucket, S3 answers 403 for a key that does not exist. Upload it: the put is
+                # conditional, so a key that does exist answers 412 and counts as present.
+                return False
             raise self._cloud_error(exc, "check", key, artifact) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise CloudError(f"cannot reach S3 to check s3://{self.bucket}/{key}: {exc}",
                              where=artifact.resource) from None
         size = os.path.getsize(artifact.zip_path)
         # The key names the content; a different length can only be a damaged object: replace it.
-        return int(head.get("ContentLength", -1)) == size
+        if int(head.get("ContentLength", -1)) != size:
+            self._damaged.add(key)
+            return False
+        return True
 
     def _bucket_missing(self) -> bool:
         import botocore.exceptions
@@ -299,7 +307,7 @@ class Uploader:
             raise UsageError(f"{artifact.zip_path} changed since it was built (its sha256 differs)",
                              where=artifact.resource, hint="run lamctl build again")
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/zip",
-                           ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(digest), IfNoneMatch="*")
+                           ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(digest), **self._only_if_new(key))
         self._report("bytes", key, len(body))
 
     def _multipart(self, artifact: Artifact, key: str, size: int) -> int:
@@ -336,11 +344,15 @@ class Uploader:
             if self._cancel.is_set():
                 raise _Cancelled()
             self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
-                                              MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+                                              MultipartUpload={"Parts": parts}, **self._only_if_new(key))
         except BaseException:
             self._abort(key, upload_id)
             raise
         return count
+
+    def _only_if_new(self, key: str) -> dict:
+        """``If-None-Match: *`` unless the key is known to hold damaged bytes that must be replaced."""
+        return {} if key in self._damaged else {"IfNoneMatch": "*"}
 
     def _part(self, key: str, upload_id: str, number: int, data: bytes) -> dict:
         if self._cancel.is_set():

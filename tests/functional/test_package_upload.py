@@ -253,3 +253,35 @@ def test_ctrl_c_during_parallel_uploads_aborts_every_open_upload(tmp_path, s3):
     for key in keys(s3):
         sha = key[:-len(".zip")]
         assert hashlib.sha256(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).hexdigest() == sha
+
+
+def test_a_damaged_object_under_the_key_is_replaced(tmp_path, s3):
+    art = make_artifact(tmp_path, "Fn", {"a.py": b"x = 4\n"})
+    key = s3_key(art.sha256)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"truncated")  # e.g. written by a broken tool
+    [result] = upload_artifacts(s3, [art], BUCKET)
+    assert result.uploaded
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == open(art.zip_path, "rb").read()
+
+
+def test_without_list_permission_head_403_still_uploads_only_what_is_missing(tmp_path, s3):
+    """S3 answers 403 (not 404) to HEAD of a missing key when the caller lacks s3:ListBucket."""
+    import botocore.awsrequest
+
+    present = make_artifact(tmp_path, "Present", {"a.py": b"x = 5\n"})
+    missing = make_artifact(tmp_path, "Missing", {"a.py": b"x = 6\n"})
+    upload_artifacts(s3, [present], BUCKET)
+
+    def forbidden(model, params, **_):
+        if model.name in ("HeadObject", "HeadBucket"):
+            http = botocore.awsrequest.AWSResponse(params["url"], 403, {}, None)
+            return http, {"Error": {"Code": "403", "Message": "Forbidden"},
+                          "ResponseMetadata": {"HTTPStatusCode": 403}}
+        return None
+
+    s3.meta.events.register("before-call.s3.*", forbidden)
+    calls = Calls(s3)
+    result = upload_artifacts(s3, [present, missing], BUCKET)
+    assert {u.resource: u.uploaded for u in result} == {"Present": False, "Missing": True}
+    assert calls.count("PutObject") == 2  # both tried; the existing one answered 412 and was left alone
+    assert keys(s3) == sorted([s3_key(present.sha256), s3_key(missing.sha256)])
