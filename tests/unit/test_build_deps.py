@@ -1,0 +1,179 @@
+"""requirements.txt installed by real pip for Lambda's platform, from wheels built here (no network)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import zipfile
+
+import pytest
+
+from lamctl.packager.build import build_template
+from lamctl.schemas.errors import BuildError, UsageError
+from lamctl.schemas.template import load_template
+
+
+def _wheel(folder, name: str, version: str, tag: str = "py3-none-any", files: dict[str, str] | None = None,
+           requires: tuple[str, ...] = ()) -> str:
+    """A real wheel file (PEP 427): the package, METADATA, WHEEL and a RECORD with hashes."""
+    files = dict(files or {f"{name}/__init__.py": f"VERSION = {version!r}\n"})
+    info = f"{name}-{version}.dist-info"
+    files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+                                 + "".join(f"Requires-Dist: {r}\n" for r in requires))
+    files[f"{info}/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: lamctl-tests\n"
+                              f"Root-Is-Purelib: {'true' if tag.endswith('any') else 'false'}\nTag: {tag}\n")
+    record = []
+    for path, text in files.items():
+        data = text.encode()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    files[f"{info}/RECORD"] = "\n".join(record) + "\n"
+    path = os.path.join(folder, f"{name}-{version}-{tag}.whl")
+    with zipfile.ZipFile(path, "w") as zf:
+        for p, text in files.items():
+            zf.writestr(p, text)
+    return path
+
+
+@pytest.fixture
+def wheels(tmp_path, monkeypatch):
+    """A folder of wheels that pip uses instead of any index."""
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    _wheel(folder, "tinylib", "1.0", requires=("helperlib>=0.1",))
+    _wheel(folder, "tinylib", "1.1", requires=("helperlib>=0.1",))
+    _wheel(folder, "helperlib", "0.2")
+    for arch in ("x86_64", "aarch64"):
+        _wheel(folder, "native", "2.0", tag=f"cp312-cp312-manylinux2014_{arch}",
+               files={"native/__init__.py": "", "native/ARCH": arch})
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
+    return folder
+
+
+TEMPLATE = """\
+Globals:
+  Function:
+    Runtime: python3.12
+    Handler: app.handler
+Resources:
+  Intel:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: intel
+  Graviton:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: graviton
+      Architectures: [arm64]
+  Deps:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: layer
+      CompatibleRuntimes: [python3.12]
+"""
+
+
+def _project(tmp_path, reqs: dict[str, str]):
+    for folder in ("intel", "graviton", "layer"):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / "app.py").write_text("def handler(e, c):\n    return 1\n")
+        if folder in reqs:
+            (tmp_path / folder / "requirements.txt").write_text(reqs[folder])
+    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    return load_template(str(tmp_path / "template.yaml"))
+
+
+def _zip(art) -> dict[str, bytes]:
+    with zipfile.ZipFile(art.zip_path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def test_requirements_are_installed_for_the_lambda_platform_and_architecture(tmp_path, wheels):
+    req = "# the app's needs\ntinylib==1.0  # pinned\nnative\n"
+    tpl = _project(tmp_path, {"intel": req, "graviton": req, "layer": "tinylib==1.0\n"})
+    messages: list[str] = []
+    result = build_template(tpl, notify=messages.append)
+    intel, graviton, layer = (_zip(result.artifact(n)) for n in ("Intel", "Graviton", "Deps"))
+    assert intel["native/ARCH"] == b"x86_64"
+    assert graviton["native/ARCH"] == b"aarch64"
+    assert intel["tinylib/__init__.py"] == b"VERSION = '1.0'\n"
+    assert "helperlib/__init__.py" in intel, "dependencies of dependencies are installed too"
+    assert "app.py" in intel and "requirements.txt" in intel
+    assert not any(n.endswith(".pyc") for n in intel), "no byte code compiled by the host's Python"
+    # a layer's dependencies go under python/, its own files stay where they are
+    assert "python/tinylib/__init__.py" in layer and "python/helperlib/__init__.py" in layer
+    assert "app.py" in layer and "tinylib/__init__.py" not in layer
+    installs = [m for m in messages if "installing" in m]
+    assert len(installs) == 3, installs  # x86_64 and arm64 differ, the layer's set differs
+
+
+def test_an_install_is_shared_between_functions_and_builds(tmp_path, wheels):
+    tpl = _project(tmp_path, {"intel": "tinylib==1.0\n", "graviton": "tinylib==1.0\n"})
+    (tmp_path / "template.yaml").write_text(TEMPLATE.replace("      Architectures: [arm64]\n", ""))
+    (tmp_path / "graviton" / "extra.py").write_text("")
+    tpl = load_template(str(tmp_path / "template.yaml"))
+    messages: list[str] = []
+    result = build_template(tpl, notify=messages.append)
+    assert len([m for m in messages if "installing" in m]) == 1
+    assert "tinylib/__init__.py" in _zip(result.artifact("Graviton"))
+    cache = os.path.join(os.environ["XDG_CACHE_HOME"], "lamctl", "deps")
+    assert len([d for d in os.listdir(cache) if not d.startswith(".")]) == 1
+    # another build dir, nothing in the build cache for it: pip still does not run again
+    messages.clear()
+    build_template(tpl, str(tmp_path / "elsewhere"), notify=messages.append)
+    assert not [m for m in messages if "installing" in m]
+
+
+def test_a_changed_requirement_rebuilds_with_the_new_set(tmp_path, wheels):
+    tpl = _project(tmp_path, {"intel": "tinylib==1.0\n"})
+    first = build_template(tpl, only={"Intel"}).artifact("Intel")
+    assert build_template(tpl, only={"Intel"}).artifact("Intel").reused
+    (tmp_path / "intel" / "requirements.txt").write_text("tinylib==1.1\n")
+    second = build_template(tpl, only={"Intel"}).artifact("Intel")
+    assert not second.reused and second.sha256 != first.sha256
+    files = _zip(second)
+    assert files["tinylib/__init__.py"] == b"VERSION = '1.1'\n"
+    assert "tinylib-1.1.dist-info/METADATA" in files and "tinylib-1.0.dist-info/METADATA" not in files
+
+
+def test_an_unsatisfiable_requirement_fails_with_pips_reason_naming_the_function(tmp_path, wheels):
+    tpl = _project(tmp_path, {"intel": "tinylib==9.9\n"})
+    with pytest.raises(BuildError) as err:
+        build_template(tpl)
+    e = err.value
+    assert "Intel" in e.message and "tinylib==9.9" in e.message
+    assert "No matching distribution" in e.message or "Could not find a version" in e.message
+    assert e.where == str(tmp_path / "intel" / "requirements.txt")
+    assert not (tmp_path / ".lamctl" / "build" / "Intel.zip").exists()
+    cache = os.path.join(os.environ["XDG_CACHE_HOME"], "lamctl", "deps")
+    assert os.listdir(cache) == [], "a failed install leaves nothing in the cache"
+
+
+def test_a_wheel_for_another_python_is_not_taken(tmp_path, wheels):
+    tpl = _project(tmp_path, {"intel": "native\n"})
+    (tmp_path / "template.yaml").write_text(TEMPLATE.replace("Runtime: python3.12", "Runtime: python3.11"))
+    with pytest.raises(BuildError) as err:
+        build_template(load_template(str(tmp_path / "template.yaml")), only={"Intel"})
+    assert "native" in err.value.message and "Python 3.11" in (err.value.hint or "")
+
+
+def test_a_malformed_requirement_line_is_exit_2_with_file_and_line(tmp_path, wheels):
+    tpl = _project(tmp_path, {"intel": "tinylib==1.0\nthis is not a requirement\n"})
+    with pytest.raises(UsageError) as err:
+        build_template(tpl, only={"Intel"})
+    assert err.value.exit_code == 2
+    assert err.value.where.endswith("intel/requirements.txt:2")
+    assert "Intel" in err.value.message
+
+
+def test_requirements_with_a_non_python_runtime_is_refused_for_a_layer(tmp_path, wheels):
+    tpl = _project(tmp_path, {"layer": "tinylib\n"})
+    (tmp_path / "template.yaml").write_text(TEMPLATE.replace("CompatibleRuntimes: [python3.12]",
+                                                             "CompatibleRuntimes: [nodejs20.x]"))
+    with pytest.raises(UsageError) as err:
+        build_template(load_template(str(tmp_path / "template.yaml")))
+    assert "Deps" in err.value.message and err.value.where.endswith("template.yaml:19:27")
