@@ -246,11 +246,12 @@ class _Transform:
             target = self.template_resources.get(api_id)
             target_type = api.type if api is not None else (target.get("Type") if isinstance(target, dict)
                                                             else None)
-            if (api is None and not isinstance(target, dict)) or (target_type == HTTP_TYPE and rtype == REST_TYPE) \
-                    or (target_type == REST_TYPE and rtype == HTTP_TYPE):
+            if (api is None and not isinstance(target, dict)) or (target_type == HTTP_TYPE and rtype == REST_TYPE):
                 raise self.event_error(ev, f"{id_prop} must be a valid reference to an '{rtype}' resource in this "
                                            "template", (id_prop,))
             path, method = props["Path"], props["Method"]
+            if api is not None and api.type != rtype:
+                api = None  # an HttpApi event on a REST API: the reference edits that API's OpenAPI 3 body later
             if api is not None:
                 api.conditions.setdefault(path, {})[method] = ev.condition
                 api.deletion_policies.append(ev.attributes.get("DeletionPolicy"))
@@ -601,10 +602,7 @@ class _Transform:
         clean = re.sub(r"^(.+)/$", r"\1", path)
         editor = None
         if api_props.get("DefinitionBody"):
-            try:
-                editor = api.document_editor() if api is not None else OpenApiEditor(api_props["DefinitionBody"])
-            except DefinitionError as exc:
-                raise ctx.error(f"{api_id}: {exc.message}", ("Resources", api_id, "Properties", "DefinitionBody"))
+            editor = self.http_editor(api, api_id, api_props)
         skip = False
         if clean == DEFAULT_PATH:
             clean = ""
@@ -625,10 +623,7 @@ class _Transform:
                                                                     dict(ev.attributes)), ev.keys)
         if api is None or api.props.get("DefinitionBody") is None:
             return
-        try:
-            editor = api.document_editor()
-        except DefinitionError as exc:
-            raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
+        editor = self.http_editor(api, api_id, api.props)
         try:
             if api.managed and editor.has_integration(path, method):
                 raise self.event_error(ev, f"API method '{method}' is defined more than once for path '{path}'",
@@ -648,6 +643,17 @@ class _Transform:
         except DefinitionError as exc:
             raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
         editor.finish()
+
+    def http_editor(self, api: _Api | None, api_id: str, api_props: dict) -> OpenApiEditor:
+        """The OpenAPI editor of the API an HttpApi event names (a REST API with an OpenAPI 3 body works too)."""
+        try:
+            if api is not None and api.type == HTTP_TYPE:
+                return api.document_editor()
+            return OpenApiEditor(api_props["DefinitionBody"])
+        except DefinitionError as exc:
+            raise self.ctx.error(f"{api_id}: {exc.message}", ("Resources", api_id, "Properties", "DefinitionBody"),
+                                 hint="an HttpApi event needs an AWS::Serverless::HttpApi (or an API whose "
+                                      "DefinitionBody is OpenAPI 3)") from None
 
     def function_logical_id(self, ev: Any) -> str:
         arn = ev.function_arn
