@@ -1,0 +1,180 @@
+"""On demand: the local Lambda runtime, cold and warm.
+
+Run: ``python tests/benchmarks/bench_runtime.py [--warm N]``. In one run it measures
+
+* a cold ``lamctl local invoke`` of a Python hello function, whole process (build cache
+  warm, a new function process each time), median of several runs;
+* N warm invocations (default 1,000) through ``lamctl local start-lambda``, over raw HTTP
+  (one kept-alive connection per caller) and through boto3, with 1 and 2 concurrent
+  callers: p50 / p99 latency and invocations per second.
+
+The peer is ``sam local invoke`` (Docker): run when ``sam`` is on PATH (or ``LAMCTL_BENCH_SAM``
+names it) and Docker answers; otherwise only our side is printed. Goals (issue 6): cold
+<= 300 ms, warm p50 <= 2 ms over raw HTTP, >= 1,000 invocations/s with 2 callers. Nothing
+here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+
+TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello/
+      Handler: app.handler
+      Runtime: python3.12
+      Timeout: 10
+"""
+APP = """
+def handler(event, context):
+    return {"hello": event.get("name", "world")}
+"""
+
+
+def _project(root: str) -> str:
+    os.makedirs(os.path.join(root, "hello"))
+    with open(os.path.join(root, "hello", "app.py"), "w") as fh:
+        fh.write(textwrap.dedent(APP))
+    with open(os.path.join(root, "template.yaml"), "w") as fh:
+        fh.write(TEMPLATE)
+    return root
+
+
+def _lamctl() -> list[str]:
+    exe = shutil.which("lamctl", path=os.path.dirname(sys.executable)) or shutil.which("lamctl")
+    return [exe] if exe else [sys.executable, "-m", "lamctl.cli"]
+
+
+def cold(root: str, runs: int) -> list[float]:
+    cmd = _lamctl() + ["local", "invoke", "Hello"]
+    subprocess.run(cmd, cwd=root, check=True, capture_output=True)  # fills the build cache
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        out = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        times.append((time.perf_counter() - t) * 1000)
+        assert out.returncode == 0 and json.loads(out.stdout) == {"hello": "world"}, out
+    return times
+
+
+def sam_cold(root: str, runs: int) -> list[float] | None:
+    sam = os.environ.get("LAMCTL_BENCH_SAM") or shutil.which("sam")
+    if not sam:
+        return None
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        return None
+    cmd = [sam, "local", "invoke", "Hello", "--event", "-"]
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, input="{}")
+        if out.returncode != 0:
+            return None
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _raw_caller(port: int, n: int, out: list[float]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    body = b'{"name": "bench"}'
+    path = "/2015-03-31/functions/Hello/invocations"
+    for _ in range(n):
+        t = time.perf_counter()
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        data = resp.read()
+        out.append((time.perf_counter() - t) * 1000)
+        assert resp.status == 200 and data == b'{"hello": "bench"}', (resp.status, data)
+    conn.close()
+
+
+def _boto_caller(port: int, n: int, out: list[float]) -> None:
+    import boto3
+
+    lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    for _ in range(n):
+        t = time.perf_counter()
+        resp = lam.invoke(FunctionName="Hello", Payload=b'{"name": "bench"}')
+        data = resp["Payload"].read()
+        out.append((time.perf_counter() - t) * 1000)
+        assert data == b'{"hello": "bench"}'
+
+
+def warm(port: int, caller, total: int, callers: int) -> dict:
+    per = total // callers
+    results: list[list[float]] = [[] for _ in range(callers)]
+    caller(port, 20, [])  # environments started and warm
+    threads = [threading.Thread(target=caller, args=(port, per, results[i])) for i in range(callers)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t
+    lat = sorted(x for r in results for x in r)
+    return {"n": len(lat), "p50": statistics.median(lat), "p99": lat[int(len(lat) * 0.99) - 1],
+            "per_s": len(lat) / wall}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--warm", type=int, default=1000)
+    ap.add_argument("--cold-runs", type=int, default=7)
+    args = ap.parse_args()
+    root = _project(tempfile.mkdtemp(prefix="lamctl-bench-runtime-"))
+    try:
+        ours = cold(root, args.cold_runs)
+        peer = sam_cold(root, 3)
+        print(f"cold `lamctl local invoke` (whole process, {len(ours)} runs): median {statistics.median(ours):.0f} ms, "
+              f"min {min(ours):.0f} ms, max {max(ours):.0f} ms  (goal <= 300 ms)")
+        if peer:
+            print(f"cold `sam local invoke` (Docker): median {statistics.median(peer):.0f} ms; "
+                  f"ratio sam/lamctl {statistics.median(peer) / statistics.median(ours):.1f}x")
+        else:
+            print("peer `sam local invoke`: not measured (sam not installed or Docker not answering)")
+
+        port = _free_port()
+        server = subprocess.Popen(_lamctl() + ["local", "start-lambda", "--port", str(port)], cwd=root,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            server.stderr.readline()
+            threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()  # drain logs
+            for label, caller in (("raw HTTP", _raw_caller), ("boto3", _boto_caller)):
+                for callers in (1, 2):
+                    r = warm(port, caller, args.warm, callers)
+                    print(f"warm via start-lambda, {label:8s} {callers} caller(s): {r['n']} invocations, "
+                          f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, {r['per_s']:.0f}/s")
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=20)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"machine: {os.cpu_count()} CPUs; goals: warm p50 <= 2 ms raw HTTP, >= 1,000/s with 2 callers")
+
+
+if __name__ == "__main__":
+    main()
