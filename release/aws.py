@@ -187,6 +187,28 @@ class LambdaGateway:
                 raise self._not_found(function) from None
             raise _cloud("PublishVersion", exc, function) from None
 
+    def latest_version(self, function: str) -> str | None:
+        """The highest published version number, or None when there is none."""
+        best = None
+        marker = None
+        while True:
+            self.calls["ListVersionsByFunction"] += 1
+            kwargs = {"FunctionName": function, "MaxItems": 50}
+            if marker:
+                kwargs["Marker"] = marker
+            try:
+                resp = self.client.list_versions_by_function(**kwargs)
+            except _client_error() as exc:
+                if _code(exc) == "ResourceNotFoundException":
+                    raise self._not_found(function) from None
+                raise _cloud("ListVersionsByFunction", exc, function) from None
+            for v in resp.get("Versions", []):
+                if str(v.get("Version", "")).isdigit():
+                    best = max(best or 0, int(v["Version"]))
+            marker = resp.get("NextMarker")
+            if not marker:
+                return None if best is None else str(best)
+
     def get_alias(self, function: str, alias: str) -> AliasInfo | None:
         self.calls["GetAlias"] += 1
         try:
@@ -353,12 +375,15 @@ class LocalObjectStore:
     Writes are atomic (temporary file + rename, fsync'd); ``put_if_absent`` uses
     ``O_CREAT | O_EXCL``, so two processes on one machine cannot both win."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, strip_prefix: str = ""):
         self.root = root
+        self.strip_prefix = strip_prefix  # "lamctl/": the key lamctl/releases/x lives at <root>/releases/x
         self.calls: Counter = Counter()
         self.where = root.rstrip("/") + "/"
 
     def _path(self, key: str) -> str:
+        if self.strip_prefix and key.startswith(self.strip_prefix):
+            key = key[len(self.strip_prefix):]
         return os.path.join(self.root, *key.split("/"))
 
     def get(self, key: str) -> bytes | None:

@@ -88,6 +88,11 @@ class FakeLambda:
         fn.changed = False
         return self._publish(fn)
 
+    def latest_version(self, function: str) -> str | None:
+        self.calls["ListVersionsByFunction"] += 1
+        fn = self._fn(function)
+        return str(len(fn.versions)) if fn.versions else None
+
     def get_alias(self, function: str, alias: str) -> AliasInfo | None:
         self.calls["GetAlias"] += 1
         self._fn(function)

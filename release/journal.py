@@ -102,7 +102,9 @@ class Journal:
         return folder(function, alias) + "latest.json"
 
     def where(self, function: str, alias: str) -> str:
-        return self.store.where + self.key(function, alias)
+        key = self.key(function, alias)
+        strip = getattr(self.store, "strip_prefix", "")
+        return self.store.where + (key[len(strip):] if strip and key.startswith(strip) else key)
 
     def save(self, release: Release) -> None:
         self.store.put(self.key(release.function, release.alias), release.to_json())

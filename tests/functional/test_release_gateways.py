@@ -1,0 +1,215 @@
+"""The release gateways against the in-process emulator over HTTP: aliases, alarms, S3 lock, journal, CodeDeploy."""
+
+from __future__ import annotations
+
+import io
+import threading
+import zipfile
+
+import pytest
+
+from lamctl.release import strategy as S
+from lamctl.release.aws import AlarmGateway, CodeDeployGateway, LambdaGateway, LocalObjectStore, S3ObjectStore
+from lamctl.release.clock import FakeClock
+from lamctl.release.codedeploy import submit_and_follow
+from lamctl.release.engine import Engine
+from lamctl.release.fakes import FakeCodeDeploy
+from lamctl.release.journal import Journal
+from lamctl.release.lock import AliasLock
+from lamctl.release.plan import build_plan
+from lamctl.schemas.errors import CloudError, ConflictError, RolledBack, UsageError
+
+
+def _zip(text: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", f"def handler(event, context):\n    return {text!r}\n")
+    return buf.getvalue()
+
+
+def make_function(aws, name="app", versions=2):
+    iam, lam = aws.client("iam"), aws.client("lambda")
+    try:
+        role = iam.get_role(RoleName="lambda-role")["Role"]["Arn"]
+    except Exception:
+        role = iam.create_role(RoleName="lambda-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
+                        Code={"ZipFile": _zip("v1")}, Publish=True)
+    for v in range(2, versions + 1):
+        lam.update_function_code(FunctionName=name, ZipFile=_zip(f"v{v}"))
+        lam.publish_version(FunctionName=name)
+    return lam
+
+
+def test_weighted_alias_round_trip(aws):
+    make_function(aws)
+    gw = LambdaGateway(aws.client("lambda"))
+    assert gw.get_alias("app", "live") is None
+    created = gw.create_alias("app", "live", "1")
+    assert (created.version, created.weights) == ("1", {})
+    split = gw.update_alias("app", "live", "1", {"2": 0.25}, created.revision_id)
+    assert split.weights == {"2": 0.25}
+    again = gw.get_alias("app", "live")
+    assert again.version == "1" and again.weights == {"2": 0.25} and again.describe() == \
+        "version 1 75%, version 2 25%"
+    done = gw.update_alias("app", "live", "2", {}, again.revision_id)
+    assert gw.get_alias("app", "live").weights == {} and done.version == "2"
+    assert gw.calls["UpdateAlias"] == 2
+
+
+def test_function_configs_publish_and_unknown_functions(aws):
+    lam = make_function(aws)
+    gw = LambdaGateway(lam)
+    assert gw.get_function_config("app", "2").role.endswith("role/lambda-role")
+    assert gw.latest_version("app") == "2"
+    assert gw.publish_version("app").version == "2"  # nothing changed: no new version
+    lam.update_function_code(FunctionName="app", ZipFile=_zip("v3"))
+    assert gw.publish_version("app").version == "3"
+    with pytest.raises(UsageError, match="function nope does not exist"):
+        gw.get_function_config("nope")
+    with pytest.raises(UsageError, match="app:9 does not exist"):
+        gw.get_function_config("app", "9")
+
+
+def test_invoke_reports_the_answer(aws):
+    make_function(aws)
+    gw = LambdaGateway(aws.client("lambda"))
+    result = gw.invoke("app", {"DeploymentId": "r-1"}, timeout=30)
+    assert result.function_error is None and b"r-1" in result.payload  # the emulator echoes the event
+
+
+def test_alarm_states_follow_set_alarm_state(aws):
+    cw = aws.client("cloudwatch")
+    for name in ("errors", "latency"):
+        cw.put_metric_alarm(AlarmName=name, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum", Period=60,
+                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+        cw.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="fine")
+    gw = AlarmGateway(cw)
+    assert [(a.name, a.state) for a in gw.states(["errors", "latency"])] == [("errors", "OK"), ("latency", "OK")]
+    cw.set_alarm_state(AlarmName="latency", StateValue="ALARM", StateReason="p99 too high")
+    states = gw.states(["errors", "latency"])
+    assert states[1].state == "ALARM" and states[1].reason == "p99 too high"
+    with pytest.raises(UsageError, match="no such CloudWatch alarm: missing"):
+        gw.states(["errors", "missing"])
+
+
+def test_s3_lock_conflict_names_the_running_release(aws):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    store = S3ObjectStore(s3, "artifacts")
+    clock = FakeClock()
+    first = AliasLock(store, clock, owner="ci-runner-1:100")
+    second = AliasLock(store, clock, owner="ci-runner-2:200")
+    first.acquire("app", "live", "r-first", ttl=600)
+    with pytest.raises(ConflictError) as err:
+        second.acquire("app", "live", "r-second", ttl=600)
+    assert "release r-first is running on app:live" in err.value.message
+    with pytest.raises(ConflictError):  # a live owner elsewhere is never displaced, even by --resume
+        second.acquire("app", "live", "r-first", ttl=600, takeover=True)
+    clock.advance(601)  # the lease expired: an explicit resume may take over
+    assert second.acquire("app", "live", "r-first", ttl=600, takeover=True).owner == "ci-runner-2:200"
+    second.release("app", "live", "r-first")
+    assert store.get("lamctl/releases/app/live/lock.json") is None
+
+
+def test_concurrent_lock_attempts_exactly_one_wins(aws):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    results = []
+    barrier = threading.Barrier(6)
+
+    def attempt(i):
+        lock = AliasLock(S3ObjectStore(aws.client("s3"), "artifacts"), FakeClock(), owner=f"host-{i}:1")
+        barrier.wait()
+        try:
+            lock.acquire("app", "live", f"r-{i}", ttl=600)
+            results.append(("won", i))
+        except ConflictError:
+            results.append(("lost", i))
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r[0] for r in results) == ["lost"] * 5 + ["won"]
+
+
+def test_local_store_lock_and_journal_without_a_bucket(tmp_path):
+    store = LocalObjectStore(str(tmp_path / ".lamctl"), strip_prefix="lamctl/")
+    assert store.put_if_absent("lamctl/releases/app/live/lock.json", b"{}")
+    assert not store.put_if_absent("lamctl/releases/app/live/lock.json", b"{}")
+    assert (tmp_path / ".lamctl" / "releases" / "app" / "live" / "lock.json").exists()
+    assert Journal(store).where("app", "live").endswith(".lamctl/releases/app/live/latest.json")
+
+
+def test_a_release_through_the_real_gateways(aws):
+    make_function(aws)
+    cw = aws.client("cloudwatch")
+    cw.put_metric_alarm(AlarmName="errors", MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName="errors", StateValue="OK", StateReason="fine")
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    lam = LambdaGateway(aws.client("lambda"))
+    lam.create_alias("app", "live", "1")
+    clock = FakeClock()
+    fired = []
+
+    class AlarmAt(AlarmGateway):
+        def states(self, names):
+            if clock.now() - 1_700_000_000.0 >= 40 and not fired:
+                cw.set_alarm_state(AlarmName="errors", StateValue="ALARM", StateReason="errors > 1")
+                fired.append(clock.now())
+            return super().states(names)
+
+    engine = Engine(lam, AlarmAt(cw), S3ObjectStore(s3, "artifacts"), clock)
+    plan, info = engine.plan("app", "live", "2", S.canary("10%5m"), ["errors"])
+    with pytest.raises(RolledBack, match="errors"):
+        engine.shift(plan, info)
+    alias = lam.get_alias("app", "live")
+    assert alias.version == "1" and alias.weights == {}
+    body = s3.get_object(Bucket="artifacts", Key="lamctl/releases/app/live/latest.json")["Body"].read()
+    assert b'"state": "rolled_back"' in body
+    assert s3.list_objects_v2(Bucket="artifacts", Prefix="lamctl/releases/app/live/r-")["KeyCount"] == 1
+    assert "lamctl/releases/app/live/lock.json" not in [o["Key"] for o in s3.list_objects_v2(
+        Bucket="artifacts")["Contents"]]
+
+
+def test_codedeploy_submission_creates_what_is_missing(aws):
+    make_function(aws)
+    plan = build_plan("app", "live", "1", "2", S.canary("10%5m"), hooks={"AfterAllowTraffic": "app"})
+    gw = CodeDeployGateway(aws.client("codedeploy"))
+    events = []
+    clock = FakeClock()
+    with pytest.raises(CloudError, match="still Created after 60s"):
+        # the emulator records deployments but never runs them: follow until the wait runs out
+        submit_and_follow(gw, clock, plan, "lamctl-app", "app-live", "arn:aws:iam::123456789012:role/cd",
+                          events.append, poll_seconds=10, wait_timeout=60)
+    cd = aws.client("codedeploy")
+    group = cd.get_deployment_group(applicationName="lamctl-app", deploymentGroupName="app-live")["deploymentGroupInfo"]
+    assert group["deploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+    dep_id = [e for e in events if "deployment_id" in e.data][0].data["deployment_id"]
+    dep = cd.get_deployment(deploymentId=dep_id)["deploymentInfo"]
+    assert dep["applicationName"] == "lamctl-app"
+    assert '"TargetVersion": "2"' in dep["revision"]["appSpecContent"]["content"]
+    assert clock.sleeps == [10] * 6
+    # again: nothing to create the second time
+    events.clear()
+    submit_and_follow(gw, clock, plan, "lamctl-app", "app-live", None, events.append, follow=False)
+    assert not [e for e in events if "created" in e.data]
+
+
+@pytest.mark.parametrize("statuses,outcome", [(["InProgress", "Succeeded"], "Succeeded"),
+                                              (["InProgress", "Failed"], RolledBack)])
+def test_codedeploy_follow_until_the_end(statuses, outcome):
+    fake = FakeCodeDeploy(statuses)
+    clock = FakeClock()
+    plan = build_plan("app", "live", "1", "2", S.linear("20%2m"))
+    if outcome is RolledBack:
+        with pytest.raises(RolledBack, match="failed: alarm fired"):
+            submit_and_follow(fake, clock, plan, "a", "g", "arn:role", lambda e: None, poll_seconds=5)
+    else:
+        assert submit_and_follow(fake, clock, plan, "a", "g", "arn:role", lambda e: None).status == "Succeeded"
+    assert fake.configs == {"lamctl.Linear20PercentEvery2Minutes": {
+        "type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 20, "linearInterval": 2}}}
