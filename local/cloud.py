@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from lamctl.schemas.errors import CloudError, LamctlError, UsageError
+from lamctl.schemas.errors import CloudError, UsageError
 
 DEFAULT_PORT = 4566
 HOST = "127.0.0.1"
@@ -352,18 +352,27 @@ def stop(timeout: float = STOP_TIMEOUT) -> CloudStatus:
         return _stop_unlocked(timeout)
 
 
+def configured_port() -> int:
+    """``LAMCTL_LOCAL_PORT`` when set, else 4566."""
+    raw = os.environ.get("LAMCTL_LOCAL_PORT")
+    if not raw:
+        return DEFAULT_PORT
+    try:
+        return int(raw)
+    except ValueError:
+        raise UsageError(f"LAMCTL_LOCAL_PORT={raw!r} is not a port number", hint="use a number from 1 to 65535"
+                         ) from None
+
+
 def ensure_running(notify: Callable[[str], None] | None = None, port: int | None = None) -> str:
     """The endpoint of the local cloud, starting one when none is running (used by ``--local``)."""
     current = status()
     if current.running and current.endpoint:
         return current.endpoint
-    wanted = port or int(os.environ.get("LAMCTL_LOCAL_PORT") or DEFAULT_PORT)
-    if not _port_free(wanted) and port is None:
+    wanted = port or configured_port()
+    if not _port_free(wanted) and port is None and not os.environ.get("LAMCTL_LOCAL_PORT"):
         wanted = _free_port()  # 4566 is taken (another emulator?): any free port will do for us
-    try:
-        started = start(wanted)
-    except LamctlError:
-        raise
+    started = start(wanted)
     if notify is not None and not started.already:
         notify(f"started the local cloud at {started.endpoint} (pid {started.pid}); "
                f"it keeps running: stop it with 'lamctl local stop'")

@@ -34,13 +34,15 @@ def register(local_app: typer.Typer) -> None:
     @local_app.command("start")
     def start(
         ctx: typer.Context,
-        port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default 4566)."),
+        port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default 4566, or "
+                                                                "LAMCTL_LOCAL_PORT)."),
     ) -> None:
         """Start the local cloud in the background (moto's AWS emulator, bound to 127.0.0.1)."""
         from lamctl.local import cloud
 
         app = get_app(ctx)
-        port = app.setting("port", port, cloud.DEFAULT_PORT, int)
+        # not the lamctl.toml key "port": that one belongs to the local Lambda endpoint (start-lambda)
+        port = port or cloud.configured_port()
         app.out.info(f"starting the local cloud on 127.0.0.1:{port} ...")
         st = cloud.start(port=port)
         if st.already:

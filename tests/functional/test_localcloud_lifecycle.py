@@ -177,3 +177,14 @@ def test_ensure_running_starts_one_and_says_how_to_stop_it(monkeypatch, stopped_
     pid = st.pid
     cloud.stop()
     assert gone(pid)
+
+
+def test_start_takes_its_port_from_lamctl_local_port(cli, monkeypatch, stopped_afterwards):
+    port = free_port()
+    monkeypatch.setenv("LAMCTL_LOCAL_PORT", str(port))
+    result = cli("local", "start")
+    assert result.exit_code == 0, result
+    assert f"http://127.0.0.1:{port}" in result.stdout
+    monkeypatch.setenv("LAMCTL_LOCAL_PORT", "not-a-port")
+    bad = cli("local", "start")
+    assert bad.exit_code == 2 and "LAMCTL_LOCAL_PORT" in bad.stderr
