@@ -86,7 +86,10 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
         raise ctx.error(exc.message, exc.keys, exc.hint) from None
 
     functions, apis, layers, tables = [], [], [], []
+    implicit = _implicit_api_ids(resources)
     for lid, res in resources.items():
+        if lid in implicit:
+            continue  # the implicit API takes this logical ID, whatever was there (as the reference does)
         keys = ("Resources", lid)
         if not isinstance(res, dict):
             raise ctx.error(f"resource {lid} must be a mapping with a Type", keys)
@@ -145,6 +148,29 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     from .intrinsics import Rewriter
 
     return Rewriter(ctx.changed_ids, ctx.property_refs, ctx._ref_rewrites, ctx._getatt_rewrites).template(out)
+
+
+def _implicit_api_ids(resources: dict) -> set:
+    """ServerlessRestApi / ServerlessHttpApi when some Api / HttpApi event names no API of its own."""
+    out = set()
+    for res in resources.values():
+        if not (isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function"):
+            continue
+        props = res.get("Properties")
+        events = props.get("Events") if isinstance(props, dict) else None
+        if not isinstance(events, dict):
+            continue
+        for event in events.values():
+            if not isinstance(event, dict):
+                continue
+            eprops = event.get("Properties")
+            eprops = eprops if isinstance(eprops, dict) else {}
+            if event.get("Type") == "Api" and "RestApiId" not in eprops:
+                out.add("ServerlessRestApi")
+            elif event.get("Type") == "HttpApi" and "ApiId" not in eprops:
+                out.add("ServerlessHttpApi")
+    return out & {k for k, r in resources.items()
+                  if not (isinstance(r, dict) and r.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"))}
 
 
 def _api_module():
