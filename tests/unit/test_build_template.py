@@ -1,0 +1,164 @@
+"""Which resources get an artifact, from which location; malformed templates are exit 2 with file:line:col."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+
+import pytest
+
+from lamctl.packager.build import build_template
+from lamctl.schemas.errors import TemplateError, UsageError
+from lamctl.schemas.template import load_template
+
+ALL_KINDS = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    CodeUri: shared
+    Runtime: python3.12
+    Handler: app.handler
+Resources:
+  FromGlobals:
+    Type: AWS::Serverless::Function
+  Own:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: ./own/
+      Layers: [!Ref SamLayer, !Ref PlainLayer]
+  SamLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: layers/sam
+  Plain:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code: plain
+      Runtime: python3.12
+      Handler: app.handler
+      Role: arn:aws:iam::123456789012:role/r
+  PlainLayer:
+    Type: AWS::Lambda::LayerVersion
+    Properties:
+      Content: prebuilt.zip
+  InS3:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://bucket/key.zip
+  InS3Map:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code: {S3Bucket: b, S3Key: k}
+  Inline:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code: {ZipFile: "def handler(e, c): pass"}
+  Image:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageUri: 123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1
+  Queue:
+    Type: AWS::SQS::Queue
+"""
+
+
+def _all_kinds(tmp_path):
+    for folder in ("shared", "own", "layers/sam", "plain"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "app.py").write_text(f"# {folder}\n")
+    with zipfile.ZipFile(tmp_path / "prebuilt.zip", "w") as zf:
+        zf.writestr("python/lib.py", "L = 1\n")
+        zf.writestr("python/other.py", "O = 2\n")
+    (tmp_path / "template.yaml").write_text(ALL_KINDS)
+    return load_template(str(tmp_path / "template.yaml"))
+
+
+def test_every_kind_of_local_code_location_is_built(tmp_path):
+    result = build_template(_all_kinds(tmp_path))
+    by = {a.resource: a for a in result.artifacts}
+    assert list(by) == ["FromGlobals", "Own", "SamLayer", "Plain", "PlainLayer"]  # template order
+    assert by["FromGlobals"].source == str(tmp_path / "shared") and by["FromGlobals"].prop == "CodeUri"
+    assert by["Own"].source == str(tmp_path / "own")
+    assert (by["SamLayer"].kind, by["SamLayer"].prop) == ("layer", "ContentUri")
+    assert (by["Plain"].kind, by["Plain"].prop) == ("function", "Code")
+    assert (by["PlainLayer"].kind, by["PlainLayer"].prop) == ("layer", "Content")
+    assert by["Own"].layers == ("SamLayer", "PlainLayer")
+    assert by["PlainLayer"].files == 2 and by["PlainLayer"].unzipped_bytes == 12
+    assert open(by["PlainLayer"].zip_path, "rb").read() == (tmp_path / "prebuilt.zip").read_bytes()
+    for a in result.artifacts:
+        assert a.zip_path == str(tmp_path / ".lamctl" / "build" / f"{a.resource}.zip")
+        assert os.path.isfile(a.zip_path)
+    with zipfile.ZipFile(by["FromGlobals"].zip_path) as zf:
+        assert zf.read("app.py") == b"# shared\n"
+
+
+def test_only_builds_the_named_function_and_the_layers_it_uses(tmp_path):
+    tpl = _all_kinds(tmp_path)
+    result = build_template(tpl, str(tmp_path / "out"), only={"Own"})
+    assert [a.resource for a in result.artifacts] == ["Own", "SamLayer", "PlainLayer"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["Own.zip", "PlainLayer.zip", "SamLayer.zip"]
+    with pytest.raises(UsageError) as err:
+        build_template(tpl, only={"InS3", "Nope"})
+    assert "InS3, Nope" in err.value.message and "FromGlobals" in err.value.hint
+
+
+def test_a_function_without_codeuri_uses_the_template_folder_as_sam_does(tmp_path):
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n")
+    (tmp_path / "app.py").write_text("")
+    art = build_template(load_template(str(tmp_path / "template.yaml"))).artifact("Fn")
+    with zipfile.ZipFile(art.zip_path) as zf:
+        assert zf.namelist() == ["app.py", "template.yaml"]  # .lamctl (the build dir) stays out
+
+
+def test_a_json_template_works_too(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("")
+    (tmp_path / "template.json").write_text(
+        '{"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Code": "src"}}}}')
+    assert build_template(load_template(str(tmp_path / "template.json"))).artifact("Fn").files == 1
+
+
+MALFORMED = [
+    ("no resources", "AWSTemplateFormatVersion: '2010-09-09'\n", "no Resources section", "1:1"),
+    ("resources is a list", "Resources:\n  - a\n", "Resources must be a mapping", "2:3"),
+    ("a resource is a string", "Resources:\n  Fn: hello\n", "resource Fn must be a mapping", "2:7"),
+    ("no type", "Resources:\n  Fn:\n    Properties: {}\n", "resource Fn has no Type", "2:3"),
+    ("properties is a list", "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: [1]\n",
+     "Fn.Properties must be a mapping", "4:17"),
+    ("codeuri is a number",
+     "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: 42\n",
+     "CodeUri must be a path", "5:16"),
+    ("codeuri does not exist",
+     "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: nowhere\n",
+     "CodeUri nowhere does not exist", "5:16"),
+    ("codeuri is a plain file",
+     "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: notes.txt\n",
+     "is a file but not a zip", "5:16"),
+    ("globals codeuri does not exist",
+     "Globals:\n  Function:\n    CodeUri: gone\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n",
+     "CodeUri gone does not exist", "3:14"),
+    ("globals is a list", "Globals: []\nResources:\n  Fn:\n    Type: AWS::SQS::Queue\n",
+     "Globals must be a mapping", "1:10"),
+    ("unknown architecture",
+     "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: .\n"
+     "      Architectures: [sparc]\n", "unknown architecture 'sparc'", "6:23"),
+    ("layers is not a list",
+     "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: .\n"
+     "      Layers: arn:aws:lambda:us-east-1:1:layer:x:1\n", "Layers must be a list", "6:15"),
+    ("yaml syntax", "Resources:\n  Fn: [unclosed\n", "invalid YAML", "3:1"),
+]
+
+
+@pytest.mark.parametrize("case,text,message,position", MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_templates_are_exit_2_with_file_line_and_column(tmp_path, case, text, message, position):
+    (tmp_path / "notes.txt").write_text("not a zip")
+    (tmp_path / "template.yaml").write_text(text)
+    with pytest.raises(TemplateError) as err:
+        build_template(load_template(str(tmp_path / "template.yaml")))
+    assert err.value.exit_code == 2
+    assert message in err.value.message
+    assert err.value.where == f"{tmp_path / 'template.yaml'}:{position}"
+    assert not (tmp_path / ".lamctl" / "build").exists() or not os.listdir(tmp_path / ".lamctl" / "build")
