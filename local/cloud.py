@@ -247,7 +247,7 @@ def _spawn(port: int, timeout: float) -> CloudStatus:
     env = dict(os.environ)
     env["MOTO_PORT"] = str(port)
     env.pop("AWS_ENDPOINT_URL", None)  # the emulator talks to itself, never to a configured endpoint
-    with open(log_path, "ab") as log:
+    with open(log_path, "wb") as log:  # a fresh log for each start
         try:
             child = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
