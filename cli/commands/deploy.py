@@ -157,6 +157,7 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
 
     out = app.out
     template = load_template(template_path)
+    _validate(app, template)
     data: dict = template.data
     where = template.where
     if _needs_build(template):
@@ -171,7 +172,7 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
                                   "(or deploy to the local cloud with --local)")
         build_dir = build_dir or os.path.join(template.folder, ".lamctl", "build")
         out.event("progress", f"building {os.path.basename(template_path)}", message="build", phase="build")
-        built = build_template(template, build_dir)
+        built = build_template(template, build_dir, notify=out.info)
         for warning in getattr(built, "warnings", []) or []:
             out.warn(str(warning))
         s3 = app.aws().client("s3")
@@ -202,33 +203,21 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
         data = transform_module.transform(plain(data), **kwargs)
     else:
         data = plain(data)
-    _validate(app, template, data)
     body = json.dumps(data, separators=(",", ":"), default=str)
     return data, body, bucket
 
 
-def _validate(app, template, cfn: dict) -> None:
-    """The validator's findings on the source template; an error stops the deploy (exit 2)."""
-    try:
-        from lamctl.packager import validate as semantic  # type: ignore[attr-defined]
-    except ImportError:
-        semantic = None
-    check = getattr(semantic, "validate_template", None) if semantic is not None else None
-    if check is None:
-        return
-    findings = check(template)
-    errors = [f for f in findings if getattr(f, "severity", "error") == "error"]
-    for f in findings:
-        if f not in errors:
-            app.out.warn(str(f))
-    if errors:
-        from lamctl.schemas.errors import TemplateError
+def _validate(app, template) -> None:
+    """lamctl validate's checks on the source template; an error stops the deploy before anything is built
+    or uploaded (exit 2), warnings are shown."""
+    from lamctl.packager.validate import raise_for_findings, validate_template
+    from lamctl.schemas.validate import ERROR
 
-        first = errors[0]
-        for f in errors[1:]:
-            app.out.error(f)
-        raise TemplateError(getattr(first, "message", str(first)), where=getattr(first, "where", None),
-                            hint=getattr(first, "hint", None) or f"{len(errors)} problem(s); see lamctl validate")
+    findings = validate_template(template)
+    for f in findings:
+        if f.severity != ERROR:
+            app.out.warn(str(f))
+    raise_for_findings(findings)
 
 
 class _S3TemplateStore:
