@@ -116,6 +116,10 @@ class Engine:
         """Everything that can be refused before the first write (DESIGN §5). Returns the target's config
         (or $LATEST's when it is still to be published)."""
         where = f"{plan.function}:{plan.alias}"
+        held = self.lock.holder(plan.function, plan.alias)
+        if held is not None and not self.lock.stale(held):
+            raise ConflictError(f"release {held.release} is running on {where} (held by {held.owner})", where=where,
+                                hint="wait for it to finish, or use 'lamctl promote' / 'lamctl rollback' on it")
         active = self.journal.load(plan.function, plan.alias)
         if active is not None and active.active:
             raise PreflightError(

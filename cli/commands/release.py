@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
         description: Optional[str] = typer.Option(None, "--description", help="Description of a published version."),
         poll_interval: float = typer.Option(10.0, "--poll-interval", hidden=True,
                                             help="Seconds between alarm polls during holds (at most 10)."),
-        wait_timeout: Optional[int] = typer.Option(None, "--wait-timeout", help="codedeploy: seconds to follow."),
+        wait_timeout: Optional[int] = typer.Option(None, "--wait-timeout", help="codedeploy: seconds to follow the deployment (0: submit only)."),
     ) -> None:
         """Shift an alias to a new version step by step, watched by alarms and hooks; roll back on failure."""
         from lamctl.cli.app import get_app
@@ -542,8 +542,9 @@ def _codedeploy(app, svc, eng, plan, info, application, group, role, wait_timeou
     group = app.setting("codedeploy_group", group) or f"{plan.function}-{plan.alias}"
     gw = CodeDeployGateway(app.aws().client("codedeploy"))
     view = _View(app, svc, plan.function, plan.alias)
+    wait = 6 * 3600 if wait_timeout is None else int(wait_timeout)
     submitted = submit_and_follow(gw, svc.clock, plan, application, group, role, view.on_event,
-                                  wait_timeout=float(wait_timeout or 6 * 3600))
+                                  wait_timeout=float(wait), follow=wait > 0)
     app.out.result(True, f"CodeDeploy deployment {submitted.deployment_id} {submitted.status.lower()}",
                    deployment_id=submitted.deployment_id, status=submitted.status, config=submitted.config,
                    application=application, group=group)
