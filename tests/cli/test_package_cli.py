@@ -203,3 +203,21 @@ def test_local_target_starts_the_local_cloud_when_none_runs(project, cli, monkey
     finally:
         stopped = cloud.stop()
     assert stopped.pid is not None
+
+
+def test_a_bucket_given_as_a_uri_is_refused_with_the_fix(project, cli, aws):
+    result = cli("package", "--s3-bucket", "s3://art-bucket/some/prefix", cwd=project)
+    assert result.exit_code == 2
+    assert "--s3-bucket art-bucket" in result.stderr and "--s3-prefix" in result.stderr
+
+
+def test_a_template_with_no_local_code_comes_out_unchanged(tmp_path, cli, aws):
+    aws.client("s3").create_bucket(Bucket="art-bucket")
+    text = ("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+            "      CodeUri: s3://elsewhere/code.zip\n      Handler: a.b\n      Runtime: python3.12\n")
+    (tmp_path / "template.yaml").write_text(text)
+    result = cli("package", "--s3-bucket", "art-bucket", cwd=tmp_path)
+    assert result.exit_code == 0, result
+    assert result.stdout == text
+    assert "0 uploaded" in result.stderr
+    assert aws.client("s3").list_objects_v2(Bucket="art-bucket").get("KeyCount") == 0
