@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import errno
+import functools
 import json
 import math
 import os
@@ -88,6 +89,13 @@ class FunctionSpec:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.physical_name}"
 
 
+@functools.lru_cache(maxsize=1)
+def _have_awslambdaric() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("awslambdaric") is not None
+
+
 def check_supported(spec: FunctionSpec) -> None:
     """Refuse, with a clear message, what lamctl cannot run as a local process."""
     runtime = spec.runtime or ""
@@ -95,9 +103,7 @@ def check_supported(spec: FunctionSpec) -> None:
         if not spec.handler:
             raise UsageError(f"function {spec.name} has runtime {runtime} but no Handler", where=spec.name,
                              hint="set Handler: module.function (for example app.handler)")
-        import importlib.util
-
-        if importlib.util.find_spec("awslambdaric") is None:
+        if not _have_awslambdaric():
             raise UsageError(f"function {spec.name} ({runtime}) needs AWS's runtime interface client, "
                              "which is not installed", where=spec.name,
                              hint="pip install 'lamctl[runtime]' (it installs awslambdaric)")
@@ -142,14 +148,17 @@ def _iso_now() -> str:
 
 
 def _max_memory_mb(pid: int) -> int:
+    """Peak resident memory of the process (``VmHWM``), in MB rounded up; 0 once it is gone."""
     try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"VmHWM:"):
-                    return math.ceil(int(line.split()[1]) / 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+        fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+        try:
+            data = os.read(fd, 8192)
+        finally:
+            os.close(fd)
+        i = data.index(b"VmHWM:")
+        return math.ceil(int(data[i + 6:data.index(b"kB", i)]) / 1024)
+    except (OSError, ValueError):
+        return 0
 
 
 class Environment:
@@ -287,6 +296,10 @@ class Environment:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not fail
             pass
+        # Children of the runtime (a shell bootstrap's curl) die from the same signal, a moment later.
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and _group_alive(proc.pid):
+            time.sleep(0.002)
 
     # -- invoking -------------------------------------------------------------------
 
@@ -294,7 +307,7 @@ class Environment:
                cognito_identity: str | None = None, trace_id: str | None = None,
                function_arn: str | None = None) -> InvokeResult:
         spec = self.spec
-        rid = request_id or str(uuid.uuid4())
+        rid = request_id or _request_id()
         inv = Invocation(
             request_id=rid, payload=payload, function_arn=function_arn or spec.arn, timeout_s=float(spec.timeout),
             trace_id=trace_id or _trace_id(), client_context=client_context, cognito_identity=cognito_identity,
@@ -457,9 +470,32 @@ def _error_body(body: bytes, error_type: str | None) -> bytes:
                        "errorType": error_type or "Unhandled"}).encode()
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` is still running (zombies waiting for their reaper do not count)."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
+
+
+def _request_id() -> str:
+    return str(uuid.UUID(bytes=os.urandom(16), version=4))
+
+
 def _trace_id() -> str:
-    now = int(time.time())
-    return f"Root=1-{now:08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+    rand = os.urandom(20).hex()
+    return f"Root=1-{int(time.time()):08x}-{rand[:24]};Parent={rand[24:]};Sampled=0"
 
 
 def _signal_name(num: int) -> str:

@@ -126,7 +126,7 @@ class TemplateFunctions:
         self.build = build  # False: run the source folders as they are (no dependencies installed)
         self.warnings: list[str] = []
         self._lock = threading.RLock()
-        self._signatures: dict[str, str] = {}
+        self._snapshots: dict[str, list] = {}
         self._specs: dict[str, FunctionSpec] = {}
         self._load()
 
@@ -392,22 +392,25 @@ class TemplateFunctions:
         return paths
 
     def signature(self, name: str) -> str:
-        h = hashlib.sha256()
-        h.update(repr(self._template_stat).encode())
-        for path in self._watched(name):
-            _hash_tree(h, path)
-        return h.hexdigest()
+        """A digest of what the function's code is made of (paths, sizes, modification times)."""
+        snapshot = _snapshot([self.path] + self._watched(name))
+        self._snapshots[name] = snapshot
+        return hashlib.sha256(repr(snapshot).encode()).hexdigest()
 
     def refresh(self, name: str) -> FunctionSpec:
-        """The current spec of ``name``, reloaded (template and code) when anything changed on disk."""
+        """The current spec of ``name``, reloaded (template and code) when anything changed on disk.
+
+        The check stats every file and folder seen last time (a folder's time changes when an entry is
+        added, removed or renamed); only a change leads to a new walk and a rebuild."""
         with self._lock:
+            spec = self._specs.get(name)
+            snapshot = self._snapshots.get(name)
+            if spec is not None and snapshot is not None and _unchanged(snapshot):
+                return spec
             if _stat(self.path) != self._template_stat:
                 self._load()
                 self._specs.clear()
                 name = self.require(name)
-            spec = self._specs.get(name)
-            if spec is not None and self.signature(name) == spec.code_sha256:
-                return spec
             self._specs.pop(name, None)
             return self.spec(name)
 
@@ -459,24 +462,56 @@ def _stat(path: str):
         return None
 
 
-def _hash_tree(h, path: str) -> None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        h.update(b"missing:" + path.encode())
-        return
-    if not os.path.isdir(path):
-        h.update(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode())
-        return
-    for root, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if d not in (".lamctl", ".git", "__pycache__", ".aws-sam"))
-        for f in sorted(files):
-            p = os.path.join(root, f)
-            try:
-                fst = os.stat(p)
-            except OSError:
-                continue
-            h.update(f"{p}:{fst.st_mtime_ns}:{fst.st_size}\n".encode())
+_SKIP_DIRS = (".lamctl", ".git", "__pycache__", ".aws-sam")
+
+
+def _snapshot(paths: list[str]) -> list[tuple[str, tuple | None]]:
+    """(path, (mtime_ns, size)) of every path given and, for folders, of everything under them."""
+    out: list[tuple[str, tuple | None]] = []
+    seen = set()
+    for top in paths:
+        if top in seen:
+            continue
+        seen.add(top)
+        try:
+            st = os.stat(top)
+        except OSError:
+            out.append((top, None))
+            continue
+        out.append((top, (st.st_mtime_ns, st.st_size)))
+        if not os.path.isdir(top):
+            continue
+        for root, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+            for d in dirs:
+                p = os.path.join(root, d)
+                try:
+                    dst = os.stat(p)
+                except OSError:
+                    continue
+                out.append((p, (dst.st_mtime_ns, dst.st_size)))
+            for f in sorted(files):
+                p = os.path.join(root, f)
+                try:
+                    fst = os.stat(p)
+                except OSError:
+                    continue
+                out.append((p, (fst.st_mtime_ns, fst.st_size)))
+    return out
+
+
+def _unchanged(snapshot: list[tuple[str, tuple | None]]) -> bool:
+    stat = os.stat
+    for path, seen in snapshot:
+        try:
+            st = stat(path)
+        except OSError:
+            if seen is not None:
+                return False
+            continue
+        if seen is None or st.st_mtime_ns != seen[0] or st.st_size != seen[1]:
+            return False
+    return True
 
 
 def _is_intrinsic(value: dict) -> bool:

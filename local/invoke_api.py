@@ -21,16 +21,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import socket
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lamctl.schemas.errors import LamctlError
 
 from .pool import TooManyRequests
+from .runtime_api import _read_request, _write_response
 from .service import FunctionNotFound, LocalLambda
 
 SYNC_LIMIT = 6 * 1024 * 1024
@@ -43,6 +44,8 @@ DEFAULT_RETRY_DELAYS = (1.0, 2.0)
 
 
 class InvokeServer:
+    """The Invoke API over a small HTTP/1.1 server: a thread per kept-alive connection, TCP_NODELAY."""
+
     def __init__(self, service: LocalLambda, host: str = "127.0.0.1", port: int = 3001,
                  retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, region: str = "us-east-1",
                  log=None):
@@ -52,9 +55,18 @@ class InvokeServer:
         self.log = log or (lambda text: None)
         self._background: set[threading.Thread] = set()
         self._bg_lock = threading.Condition()
-        handler = type("Handler", (_Handler,), {"server_ref": self})
-        self.httpd = _Server((host, port), handler)
-        self.host, self.port = self.httpd.server_address[:2]
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._sock.bind((host, port))
+            self._sock.listen(128)
+        except OSError:
+            self._sock.close()
+            raise
+        self.host, self.port = self._sock.getsockname()[:2]
+        self._conns: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
@@ -62,13 +74,44 @@ class InvokeServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> "InvokeServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="lamctl-invoke-api", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, name="lamctl-invoke-api", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self.httpd.serve_forever(poll_interval=0.2)
+        """Accept connections until :meth:`close` (or a KeyboardInterrupt in the calling thread)."""
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._conns.add(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        rfile = conn.makefile("rb", buffering=65536)
+        try:
+            while True:
+                request = _read_request(rfile, conn)
+                if request is None:
+                    return
+                method, target, headers, body = request
+                status, reply_headers, reply = self.handle(method, target, headers, body)
+                _write_response(conn, status, reply_headers, reply)
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except (OSError, ValueError):
+            return
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+            try:
+                rfile.close()
+                conn.close()
+            except OSError:
+                pass
 
     def wait_background(self, timeout: float = 30.0) -> bool:
         """Wait for the asynchronous (Event) invocations in flight, retries included."""
@@ -82,10 +125,22 @@ class InvokeServer:
         return True
 
     def close(self) -> None:
+        """Stop accepting, close every connection, stop every environment."""
+        self._closed.set()
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
         if self._thread is not None:
-            self.httpd.shutdown()
             self._thread.join(timeout=5)
-        self.httpd.server_close()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.service.close()
         with self._bg_lock:
             threads = list(self._background)
@@ -111,7 +166,7 @@ class InvokeServer:
                     try:
                         result = self.service.invoke(name, payload, request_id=request_id)
                     except TooManyRequests:
-                        if time.monotonic() > throttled_until or self.service.pool._closed:
+                        if time.monotonic() > throttled_until or self._closed.is_set():
                             self.log(f"{name} {request_id}: throttled for a minute; the event is dropped\n")
                             return
                         time.sleep(0.05)  # Lambda keeps a throttled event queued and tries again
@@ -119,144 +174,99 @@ class InvokeServer:
                 if result.ok:
                     return
                 if attempt < len(self.retry_delays):
-                    time.sleep(self.retry_delays[attempt])
+                    if self._closed.wait(self.retry_delays[attempt]):
+                        return
         except Exception as exc:  # noqa: BLE001 - a background failure must not kill the server
-            self.log(f"{name} {request_id}: asynchronous invocation failed: {exc}\n")
+            if not self._closed.is_set():
+                self.log(f"{name} {request_id}: asynchronous invocation failed: {exc}\n")
         finally:
             with self._bg_lock:
                 self._background.discard(threading.current_thread())
                 self._bg_lock.notify_all()
 
+    # -- requests --------------------------------------------------------------------------
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_ref: InvokeServer
-    server_version = "lamctl"
-    sys_version = ""
-
-    def setup(self):
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format, *args):  # noqa: A002 - the signature is http.server's
-        pass
-
-    def _send(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
-
-    def _error(self, status: int, error_type: str, message: str, extra: dict | None = None) -> None:
-        data = {"Type": "User", "message": message}
-        data.update(extra or {})
-        self._send(status, json.dumps(data).encode(),
-                   {"X-Amzn-ErrorType": error_type, "x-amzn-RequestId": str(uuid.uuid4())})
-
-    def do_GET(self):  # noqa: N802
-        self._read_body()
-        self._error(404, "UnknownOperationException", f"lamctl's local Lambda serves only Invoke, not GET {self.path}")
-
-    do_PUT = do_DELETE = do_GET
-
-    def _read_body(self) -> bytes | None:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def do_POST(self):  # noqa: N802
-        srv = self.server_ref
-        url = urlsplit(self.path)
+    def handle(self, method: str, target: str, headers: dict, payload: bytes):
+        """(status, headers, body) for one request; ``headers`` has lower-case names."""
+        url = urlsplit(target)
         parts = url.path.split("/")
-        length = int(self.headers.get("Content-Length") or 0)
-        if len(parts) != 5 or parts[1] != "2015-03-31" or parts[2] != "functions" or parts[4] != "invocations":
-            self._read_body()
-            return self._error(404, "UnknownOperationException", f"unknown operation POST {url.path}")
+        if method != "POST" or len(parts) != 5 or parts[1] != "2015-03-31" or parts[2] != "functions" \
+                or parts[4] != "invocations":
+            return _error(404, "UnknownOperationException",
+                          f"lamctl's local Lambda serves only Invoke, not {method} {url.path}")
         name = unquote(parts[3])
         qualifier = (parse_qs(url.query).get("Qualifier") or [None])[0]
         if ":" in name and not name.startswith("arn:"):
             name, _, qualifier = name.partition(":")
         elif name.startswith("arn:") and len(name.split(":")) > 7:
             qualifier = name.split(":")[7]
-        kind = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+        kind = headers.get("x-amz-invocation-type") or "RequestResponse"
         if kind not in ("RequestResponse", "Event", "DryRun"):
-            self._read_body()
-            return self._error(400, "InvalidParameterValueException",
-                               f"X-Amz-Invocation-Type {kind!r} is not one of RequestResponse, Event, DryRun")
+            return _error(400, "InvalidParameterValueException",
+                          f"X-Amz-Invocation-Type {kind!r} is not one of RequestResponse, Event, DryRun")
         limit = ASYNC_LIMIT if kind == "Event" else SYNC_LIMIT
-        if length > limit:
-            self._discard(length)
-            return self._error(413, "RequestTooLargeException",
-                               f"{length} byte payload is too large for the {kind} invocation type "
-                               f"(limit {limit} bytes)")
-        payload = self.rfile.read(length) if length else b""
-        arn = f"arn:aws:lambda:{srv.region}:{ACCOUNT_ID}:function:{name}"
+        if len(payload) > limit:
+            return _error(413, "RequestTooLargeException",
+                          f"{len(payload)} byte payload is too large for the {kind} invocation type "
+                          f"(limit {limit} bytes)")
+        arn = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
         try:
-            logical = srv.service.resolve(name)
+            logical = self.service.resolve(name)
         except FunctionNotFound:
-            return self._error(404, "ResourceNotFoundException",
-                               f"Function not found: {arn}" + (f":{qualifier}" if qualifier else ""))
+            return _error(404, "ResourceNotFoundException",
+                          f"Function not found: {arn}" + (f":{qualifier}" if qualifier else ""))
         except LamctlError as exc:
-            srv.log(f"{name}: {exc}\n" + (f"  hint: {exc.hint}\n" if exc.hint else ""))
+            self.log(f"{name}: {exc}\n" + (f"  hint: {exc.hint}\n" if exc.hint else ""))
             status, etype = (502, "InvalidRuntimeException") if "not supported locally" in exc.message \
                 else (500, "ServiceException")
-            return self._error(status, etype, str(exc))
+            return _error(status, etype, str(exc))
         if qualifier not in (None, "", "$LATEST"):
-            return self._error(404, "ResourceNotFoundException",
-                               f"Function not found: {arn}:{qualifier} (the local runtime serves $LATEST only)")
+            return _error(404, "ResourceNotFoundException",
+                          f"Function not found: {arn}:{qualifier} (the local runtime serves $LATEST only)")
         if payload:
             try:
                 json.loads(payload)
             except ValueError:
-                return self._error(400, "InvalidRequestContentException",
-                                   "Could not parse request body into json: the payload is not valid JSON")
+                return _error(400, "InvalidRequestContentException",
+                              "Could not parse request body into json: the payload is not valid JSON")
         else:
             payload = b"{}"
-        request_id = str(uuid.uuid4())
+        request_id = str(uuid.UUID(bytes=os.urandom(16), version=4))
         if kind == "DryRun":
-            return self._send(204, b"", {"x-amzn-RequestId": request_id})
+            return 204, [("x-amzn-RequestId", request_id)], b""
         if kind == "Event":
-            srv.run_event(logical, payload, request_id)
-            return self._send(202, b"", {"x-amzn-RequestId": request_id})
+            self.run_event(logical, payload, request_id)
+            return 202, [("x-amzn-RequestId", request_id)], b""
         client_context = None
-        raw_cc = self.headers.get("X-Amz-Client-Context")
+        raw_cc = headers.get("x-amz-client-context")
         if raw_cc:
             try:
                 client_context = base64.b64decode(raw_cc, validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
-                return self._error(400, "InvalidParameterValueException",
-                                   "X-Amz-Client-Context must be base64-encoded JSON")
+                return _error(400, "InvalidParameterValueException",
+                              "X-Amz-Client-Context must be base64-encoded JSON")
         try:
-            result = srv.service.pool.invoke(logical, payload, request_id=request_id, client_context=client_context,
-                                             function_arn=arn + (f":{qualifier}" if qualifier else ""))
+            result = self.service.pool.invoke(logical, payload, request_id=request_id,
+                                              client_context=client_context,
+                                              function_arn=arn + (f":{qualifier}" if qualifier else ""))
         except TooManyRequests as exc:
             reason = "ReservedFunctionConcurrentInvocationLimitExceeded" \
                 if exc.reason == "ReservedConcurrentExecutions" else "ConcurrentInvocationLimitExceeded"
-            return self._error(429, "TooManyRequestsException", "Rate Exceeded.",
-                               {"Reason": reason, "retryAfterSeconds": "1"})
-        srv.log(result.log)
-        headers = {"X-Amz-Executed-Version": result.version, "x-amzn-RequestId": request_id}
+            return _error(429, "TooManyRequestsException", "Rate Exceeded.",
+                          {"Reason": reason, "retryAfterSeconds": "1"})
+        self.log(result.log)
+        out = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", result.version),
+               ("x-amzn-RequestId", request_id)]
         if not result.ok:
-            headers["X-Amz-Function-Error"] = result.function_error
-        if (self.headers.get("X-Amz-Log-Type") or "None") == "Tail":
+            out.append(("X-Amz-Function-Error", result.function_error))
+        if (headers.get("x-amz-log-type") or "None") == "Tail":
             tail = result.log.encode()[-LOG_TAIL:]
-            headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode()
-        self._send(200, result.payload, headers)
+            out.append(("X-Amz-Log-Result", base64.b64encode(tail).decode()))
+        return 200, out, result.payload
 
-    def _discard(self, length: int) -> None:
-        left = length
-        while left > 0:
-            chunk = self.rfile.read(min(left, 1 << 20))
-            if not chunk:
-                break
-            left -= len(chunk)
 
+def _error(status: int, error_type: str, message: str, extra: dict | None = None):
+    data = {"Type": "User", "message": message}
+    data.update(extra or {})
+    return status, [("Content-Type", "application/json"), ("X-Amzn-ErrorType", error_type),
+                    ("x-amzn-RequestId", str(uuid.uuid4()))], json.dumps(data).encode()

@@ -63,6 +63,10 @@ class Pool:
 
     def replace(self, spec: FunctionSpec) -> None:
         """Use ``spec`` for the function from now on; environments of the old code are retired."""
+        with self._lock:
+            fn = self._functions.get(spec.name)
+            if fn is not None and fn.spec == spec:
+                return
         check_supported(spec)
         with self._lock:
             fn = self._functions.get(spec.name)

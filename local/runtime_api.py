@@ -280,8 +280,9 @@ def _error(status: int, error_type: str, message: str):
     return status, [("Content-Type", "application/json")], body
 
 
-_REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed", 413: "Payload Too Large", 500: "Internal Server Error"}
+_REASONS = {200: "OK", 202: "Accepted", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
+            404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 429: "Too Many Requests",
+            500: "Internal Server Error", 502: "Bad Gateway"}
 
 
 def _write_response(conn: socket.socket, status: int, headers, body: bytes) -> None:
