@@ -18,15 +18,17 @@ unchanged build from reading file contents:
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from lamctl.packager import archive, cache as cache_mod, deps as deps_mod, files as files_mod, limits
+# archive (ISA-L, thread pool) and zipfile are imported only when something must be zipped:
+# an unchanged rebuild stays lean.
+from lamctl.packager import cache as cache_mod, deps as deps_mod, files as files_mod, limits
 from lamctl.packager.artifacts import CODE_PROPERTIES, FUNCTION, LAYER, Artifact
 from lamctl.schemas.errors import TemplateError, UsageError
 from lamctl.schemas.template import Template
 
+ZIP_LEVEL = 3  # lamctl.packager.archive.LEVEL (a test keeps them equal); part of every fingerprint
 DEFAULT_BUILD_DIR = os.path.join(".lamctl", "build")
 LAYER_DEPS_PREFIX = "python/"
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
@@ -198,6 +200,8 @@ def _local_location(template: Template, name: str, rtype: str, prop: str, props:
                             hint="point it at a folder or .zip relative to the template's folder")
     if os.path.isdir(path):
         return path, False
+    import zipfile
+
     if zipfile.is_zipfile(path):
         return path, True
     raise TemplateError(f"{name}: {prop} {value} is a file but not a zip", where=where((prop,)),
@@ -257,6 +261,8 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
             p.fingerprint = _zip_fingerprint(p.source)
             p.record = bcache.lookup(p.zip_path, p.fingerprint)
             if p.record is None:
+                import zipfile
+
                 with zipfile.ZipFile(p.source) as zf:
                     infos = [i for i in zf.infolist() if not i.is_dir()]
                 p.unzipped = sum(i.file_size for i in infos)
@@ -276,11 +282,13 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
             p.spec = deps_mod.read_spec(req, runtime, p.architecture) if deps_mod.python_version(runtime) else None
             if p.spec is None and deps_mod.python_version(runtime) is None:
                 warnings.append(f"{p.resource}: requirements.txt ignored, the runtime {runtime!r} is not Python")
-        extra = f"{p.kind}\0{archive.LEVEL}\0{p.spec.key if p.spec else ''}"
+        extra = f"{p.kind}\0{ZIP_LEVEL}\0{p.spec.key if p.spec else ''}"
         p.fingerprint = cache_mod.fingerprint(p.entries, extra)
         p.record = bcache.lookup(p.zip_path, p.fingerprint)
 
     # 3. dependencies, for what must be rebuilt
+    if any(p.record is None for p in plans):
+        from lamctl.packager import archive
     for p in plans:
         if p.record is not None or p.is_zip:
             continue

@@ -51,6 +51,7 @@ class Rule:
     dir_only: bool
     regex: "re.Pattern[str]"
     source: str  # "default" or file:line
+    basename: bool = False  # no "/" in the pattern: it matches the last path segment, at any depth
 
     def describe(self) -> str:
         return f"{self.source} {self.pattern!r}" if self.source != "default" else f"default exclude {self.pattern!r}"
@@ -150,14 +151,14 @@ def compile_pattern(line: str, source: str) -> Rule | None:
             rx.append("/")
         rx.append(frag)
     body = "".join(rx)
-    if not anchored:
-        body = "(?:.+/)?" + body
+    # A pattern without "/" matches a name at any depth: it is matched against the last segment only.
     try:
         regex = re.compile("^" + body + "$", re.DOTALL)
     except re.error as exc:
         raise UsageError(f"invalid pattern {raw!r}: {exc}", where=source,
                          hint="fix the pattern (gitignore syntax)") from None
-    return Rule(pattern=raw.strip(), negate=negate, dir_only=dir_only, regex=regex, source=source)
+    return Rule(pattern=raw.strip(), negate=negate, dir_only=dir_only, regex=regex, source=source,
+                basename=not anchored)
 
 
 def read_ignore_file(path: str) -> list[Rule]:
@@ -188,18 +189,22 @@ class Matcher:
 
     def __init__(self, rules: Iterable[Rule]):
         self.rules = list(rules)
-        # one combined regex answers "does any rule match?" for the common case of none
-        self._any = re.compile("|".join(f"(?:{r.regex.pattern})" for r in self.rules), re.DOTALL) \
-            if self.rules else None
+        # one combined regex per kind answers "does any rule match?" for the common case of none
+        names = [r for r in self.rules if r.basename]
+        paths = [r for r in self.rules if not r.basename]
+        self._any_name = re.compile("|".join(f"(?:{r.regex.pattern})" for r in names), re.DOTALL) if names else None
+        self._any_path = re.compile("|".join(f"(?:{r.regex.pattern})" for r in paths), re.DOTALL) if paths else None
 
     def decide(self, rel: str, is_dir: bool) -> Rule | None:
         """The rule that decides ``rel`` (the last that matches), or None when no rule does."""
-        if self._any is None or not self._any.match(rel):
+        name = rel[rel.rfind("/") + 1:]
+        if not ((self._any_name is not None and self._any_name.match(name))
+                or (self._any_path is not None and self._any_path.match(rel))):
             return None
         for rule in reversed(self.rules):
             if rule.dir_only and not is_dir:
                 continue
-            if rule.regex.match(rel):
+            if rule.regex.match(name if rule.basename else rel):
                 return rule
         return None
 
@@ -267,6 +272,13 @@ def walk(code_dir: str, matcher: Matcher, *, owner: str, skip: Iterable[str] = (
                     if st is None:
                         raise UsageError(f"symlink {rel} in {code_dir} points to nothing", where=owner,
                                          hint=f"remove it, or add {rel} to {IGNORE_FILE}")
+                elif de.is_dir(follow_symlinks=False):
+                    if matcher.excluded(rel, True):
+                        continue
+                    real = os.path.join(folder, name)
+                    if real not in skip_real:
+                        stack.append((real, rel + "/", ancestors))
+                    continue
                 else:
                     try:
                         st = de.stat(follow_symlinks=False)
@@ -347,4 +359,6 @@ def explain(code_dir: str, matcher: Matcher, rel: str) -> Explanation:
 
 
 def _any_negation_matches(matcher: Matcher, rel: str, is_dir: bool) -> bool:
-    return any(r.negate and r.regex.match(rel) and (is_dir or not r.dir_only) for r in matcher.rules)
+    name = rel.rsplit("/", 1)[-1]
+    return any(r.negate and r.regex.match(name if r.basename else rel) and (is_dir or not r.dir_only)
+               for r in matcher.rules)

@@ -158,3 +158,9 @@ def test_more_than_65535_entries_use_zip64(tmp_path):
         assert len(infos) == n
         assert zf.read("f65599") == b"x"
     assert r.files == n and r.unzipped_bytes == n
+
+
+def test_the_cache_fingerprint_knows_the_compression_level():
+    from lamctl.packager import build
+
+    assert build.ZIP_LEVEL == archive.LEVEL
