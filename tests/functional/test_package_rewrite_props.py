@@ -16,6 +16,8 @@ from lamctl.packager.upload import S3Location, Upload
 from lamctl.schemas.template import Template, parse_text, plain
 
 TYPES = list(CODE_PROPERTIES)
+# S3 keys may hold characters that YAML reads as syntax when unquoted
+PREFIXES = ["p", "pre fix", "a #b", "x: y", "c,d", "[e]", "{f}", "'g'", "&h", "*i", "!j", "%k", "@l", "-"]
 PATHS = ["src", "./src/hello/", "functions/a b", "üñí/code", "layer.zip", "a-b_c.d", "x:y", "#hash"]
 
 
@@ -34,6 +36,7 @@ resource = st.fixed_dictionaries({
     "flow": st.booleans(),
     "comment": st.booleans(),
     "position": st.integers(0, 2),  # where the code property stands among the others
+    "prefix": st.sampled_from(PREFIXES),
 })
 
 
@@ -75,8 +78,8 @@ def artifacts_for(resources: list[dict]) -> tuple[list[Artifact], list[Upload]]:
         kind, prop = CODE_PROPERTIES[r["type"]]
         sha = f"{i:02x}" * 32
         arts.append(Artifact(f"R{i}", r["type"], kind, prop, "/src", "/z.zip", sha, 1, 1, 1))
-        ups.append(Upload(f"R{i}", sha, S3Location("my.bucket-1", f"pre fix/{sha}.zip" if i % 2 else f"p/{sha}.zip"),
-                          1, True))
+        key = f"{r['prefix']}/{sha}.zip"
+        ups.append(Upload(f"R{i}", sha, S3Location("my.bucket-1", key), 1, True))
     return arts, ups
 
 
