@@ -1,0 +1,217 @@
+"""Crash safety and concurrency with real ``lamctl`` processes against the emulator.
+
+A release is SIGKILLed after each of its steps (and between a journal save and
+its alias write), then ``lamctl shift --resume`` or ``lamctl rollback`` must end
+with the alias on one version at 100 % and a complete journal. Two shifts
+started together on one alias: exactly one proceeds. A release holding a long
+bake is promoted, rolled back, or killed from outside.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+# canary 10%1s with hooks and an alarm: 0 BeforeAllowTraffic, 1 weights 10%, 2 bake, 3 alarms, 4 finalize,
+# 5 AfterAllowTraffic
+STEPS = 6
+SHIFT = ["shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1s",
+         "--before-hook", "pre", "--after-hook", "post", "--alarm", "errors", "--poll-interval", "0.5"]
+KILL_POINTS = [f"after:{i}" for i in range(STEPS)] + ["before-write:1", "before-write:4"]
+
+
+def _zip(text: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", f"def handler(event, context):\n    return {text!r}\n")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def cloud(aws, tmp_path):
+    iam, lam = aws.client("iam"), aws.client("lambda")
+    role = iam.create_role(RoleName="lambda-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    for name in ("app", "pre", "post"):
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
+                            Code={"ZipFile": _zip(name)}, Publish=True)
+    lam.update_function_code(FunctionName="app", ZipFile=_zip("v2"))
+    lam.publish_version(FunctionName="app")
+    lam.create_alias(FunctionName="app", Name="live", FunctionVersion="1")
+    aws.client("s3").create_bucket(Bucket="artifacts")
+    cw = aws.client("cloudwatch")
+    cw.put_metric_alarm(AlarmName="errors", MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName="errors", StateValue="OK", StateReason="fine")
+    aws.lam, aws.s3, aws.cw, aws.cwd = lam, aws.client("s3"), cw, tmp_path
+    return aws
+
+
+def env(**extra: str) -> dict:
+    out = dict(os.environ)
+    out.update({"LAMCTL_S3_BUCKET": "artifacts", "CI": "1"})
+    out.pop("GITHUB_STEP_SUMMARY", None)
+    out.update(extra)
+    return out
+
+
+def lamctl(cloud, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lamctl.cli", *args], capture_output=True, text=True,
+                          env=env(**extra), cwd=cloud.cwd, timeout=120)
+
+
+def start(cloud, *args: str, **extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "lamctl.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env(**extra), cwd=cloud.cwd)
+
+
+def alias_of(cloud):
+    a = cloud.lam.get_alias(FunctionName="app", Name="live")
+    return a["FunctionVersion"], (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+
+
+def journal(cloud):
+    try:
+        raw = cloud.s3.get_object(Bucket="artifacts", Key="lamctl/releases/app/live/latest.json")["Body"].read()
+    except cloud.s3.exceptions.NoSuchKey:
+        return None
+    return json.loads(raw)
+
+
+def lock_present(cloud) -> bool:
+    keys = [o["Key"] for o in cloud.s3.list_objects_v2(Bucket="artifacts").get("Contents", [])]
+    return "lamctl/releases/app/live/lock.json" in keys
+
+
+def wait_for(predicate, what: str, limit: float = 60.0):
+    """Wait for another process to reach a state (bounded; a test-side wait, not a product wait)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def killed_at(cloud, point: str):
+    proc = lamctl(cloud, *SHIFT, LAMCTL_FAULT_KILL=point)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    saved = journal(cloud)
+    assert saved is not None and saved["state"] == "running"
+    return saved
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_killed_release_resumes_to_the_target(cloud, point):
+    killed_at(cloud, point)
+    r = lamctl(cloud, "--output", "json", "shift", "--resume", "--function", "app", "--alias", "live")
+    assert r.returncode == 0, r.stderr
+    assert alias_of(cloud) == ("2", {})
+    saved = journal(cloud)
+    assert saved["state"] == "succeeded" and sorted(saved["completed"]) == list(range(STEPS))
+    assert saved["pending"] is None and saved["snapshot"]["version"] == "1"
+    assert not lock_present(cloud)
+    # a hook is never skipped: each ran at least once across the two processes
+    assert json.loads(r.stdout.splitlines()[-1])["state"] == "succeeded"
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_killed_release_rolls_back_to_the_snapshot(cloud, point):
+    killed_at(cloud, point)
+    r = lamctl(cloud, "rollback", "--function", "app", "--alias", "live")
+    assert r.returncode == 0, r.stderr
+    assert alias_of(cloud) == ("1", {})
+    saved = journal(cloud)
+    assert saved["state"] == "rolled_back" and saved["reason"] == "rollback requested by an operator"
+    assert saved["finished"] is not None and not lock_present(cloud)
+    archived = cloud.s3.get_object(Bucket="artifacts", Key=f"lamctl/releases/app/live/{saved['id']}.json")
+    assert json.loads(archived["Body"].read())["state"] == "rolled_back"
+
+
+def test_two_concurrent_shifts_exactly_one_proceeds(cloud):
+    args = ["shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%3s"]
+    procs = [start(cloud, *args), start(cloud, *args)]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    codes = sorted(r[0] for r in results)
+    assert codes == [0, 1], results
+    loser = [r for r in results if r[0] == 1][0]
+    assert "is running on app:live" in loser[2]
+    winner_id = journal(cloud)["id"]
+    assert f"release {winner_id}" in loser[2]
+    assert alias_of(cloud) == ("2", {})
+
+
+def test_promote_a_running_release_skips_its_hold(cloud):
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1h",
+                 "--alarm", "errors", "--after-hook", "post", "--poll-interval", "0.5")
+    try:
+        wait_for(lambda: alias_of(cloud)[1] == {"2": 0.1}, "the 10% weight")
+        r = lamctl(cloud, "promote", "--function", "app", "--alias", "live")
+        assert r.returncode == 0, r.stderr
+        assert "succeeded" in r.stdout
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert alias_of(cloud) == ("2", {})
+    saved = journal(cloud)
+    assert saved["state"] == "succeeded" and any(e["kind"] == "promote" for e in saved["events"])
+    assert any(e["kind"] == "hook" and "AfterAllowTraffic" in e["message"] for e in saved["events"])
+
+
+def test_rollback_a_running_release_from_another_process(cloud):
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1h",
+                 "--alarm", "errors", "--poll-interval", "0.5")
+    try:
+        wait_for(lambda: alias_of(cloud)[1] == {"2": 0.1}, "the 10% weight")
+        r = lamctl(cloud, "rollback", "--function", "app", "--alias", "live")
+        assert r.returncode == 0, r.stderr
+        assert proc.wait(timeout=60) == 3  # the release itself reports it was rolled back
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert alias_of(cloud) == ("1", {})
+    assert journal(cloud)["state"] == "rolled_back"
+
+
+def test_an_alarm_during_a_real_hold_rolls_back_with_exit_3(cloud):
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1h",
+                 "--alarm", "errors", "--poll-interval", "0.5")
+    try:
+        wait_for(lambda: alias_of(cloud)[1] == {"2": 0.1}, "the 10% weight")
+        cloud.cw.set_alarm_state(AlarmName="errors", StateValue="ALARM", StateReason="errors > 1")
+        assert proc.wait(timeout=60) == 3
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "alarm in ALARM: errors (errors > 1)" in err
+    assert alias_of(cloud) == ("1", {})
+
+
+def test_killed_from_outside_during_a_long_hold_then_resumed(cloud):
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1h",
+                 "--poll-interval", "0.5")
+    wait_for(lambda: alias_of(cloud)[1] == {"2": 0.1}, "the 10% weight")
+    proc.kill()
+    proc.wait()
+    # a new shift is refused and says what to do
+    r = lamctl(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2")
+    assert r.returncode == 2 and "unfinished" in r.stderr and "--resume" in r.stderr
+    # resume promotes through `promote` (the hold has 59 minutes left)
+    r = lamctl(cloud, "promote", "--function", "app", "--alias", "live")
+    assert r.returncode == 0, r.stderr
+    assert alias_of(cloud) == ("2", {}) and journal(cloud)["state"] == "succeeded"
