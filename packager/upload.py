@@ -218,7 +218,7 @@ class Uploader:
         import botocore.exceptions
 
         try:
-            head = self.s3.head_object(Bucket=self.bucket, Key=key)
+            head = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
         except botocore.exceptions.ClientError as exc:
             code, status = _error_code(exc), _status(exc)
             if status == 404 or code in ("404", "NoSuchKey", "NotFound"):
@@ -236,8 +236,14 @@ class Uploader:
             raise CloudError(f"cannot reach S3 to check s3://{self.bucket}/{key}: {exc}",
                              where=artifact.resource) from None
         size = os.path.getsize(artifact.zip_path)
-        # The key names the content; a different length can only be a damaged object: replace it.
-        if int(head.get("ContentLength", -1)) != size:
+        # The key names the content; another length or SHA-256 can only be a damaged object: replace it.
+        stored = head.get("ChecksumSHA256") or ""
+        # A multipart object's checksum is of its parts (S3: "...-N", ChecksumType COMPOSITE; its ETag ends
+        # "-N" too): comparable with the zip's SHA-256 only for an object sent whole.
+        whole_object = (stored and "-" not in stored and "-" not in str(head.get("ETag", ""))
+                        and head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT")
+        if int(head.get("ContentLength", -1)) != size or (whole_object and stored != _b64(bytes.fromhex(
+                artifact.sha256))):
             self._damaged.add(key)
             return False
         return True

@@ -139,6 +139,8 @@ def test_big_zip_goes_up_in_parts_and_progress_adds_up(tmp_path, s3):
     [result] = upload_artifacts(s3, [big], BUCKET, "p", progress=events.append,
                                 multipart_threshold=5 * MB, part_size=5 * MB)
     assert result.uploaded and result.parts == 3
+    [again] = upload_artifacts(s3, [big], BUCKET, "p", multipart_threshold=5 * MB, part_size=5 * MB)
+    assert again.uploaded is False  # a multipart object's checksum (of its parts) is not taken for damage
     assert calls.count("UploadPart") == 3 and calls.count("PutObject") == 0
     plan = [e for e in events if e.event == "plan"]
     assert plan == [UploadProgress("plan", "", os.path.getsize(big.zip_path))]
@@ -285,3 +287,17 @@ def test_without_list_permission_head_403_still_uploads_only_what_is_missing(tmp
     assert {u.resource: u.uploaded for u in result} == {"Present": False, "Missing": True}
     assert calls.count("PutObject") == 2  # both tried; the existing one answered 412 and was left alone
     assert keys(s3) == sorted([s3_key(present.sha256), s3_key(missing.sha256)])
+
+
+def test_an_object_of_the_same_size_but_other_bytes_is_replaced(tmp_path, s3):
+    art = make_artifact(tmp_path, "Fn", {"a.py": b"x = 7\n"})
+    key = s3_key(art.sha256)
+    good = open(art.zip_path, "rb").read()
+    bad = bytes(b ^ 0xFF for b in good)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=bad, ChecksumAlgorithm="SHA256")
+    [result] = upload_artifacts(s3, [art], BUCKET)
+    assert result.uploaded
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == good
+    # and once right, it is left alone
+    [again] = upload_artifacts(s3, [art], BUCKET)
+    assert again.uploaded is False
