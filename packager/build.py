@@ -285,6 +285,12 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         extra = f"{p.kind}\0{ZIP_LEVEL}\0{p.spec.key if p.spec else ''}"
         p.fingerprint = cache_mod.fingerprint(p.entries, extra)
         p.record = bcache.lookup(p.zip_path, p.fingerprint)
+        if p.record is not None and p.record.racy:
+            # verified by content just now; a file whose mtime is older than the racy window is settled
+            still = cache_mod.racy_names(p.entries, start_ns)
+            if len(still) < len(p.record.racy):
+                p.record.racy = {n: v for n, v in p.record.racy.items() if n in still}
+                bcache.store(p.record)
 
     # 3. dependencies, for what must be rebuilt
     if any(p.record is None for p in plans):
