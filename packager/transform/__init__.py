@@ -104,6 +104,7 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
                             hint="supported: " + ", ".join(sorted(KNOWN)))
         if not lid.isalnum() or not lid.isascii():
             raise ctx.error(f"logical ID {lid!r} must be alphanumeric (A-Z, a-z, 0-9)", keys)
+        _check_attributes(ctx, lid, res)
         res = dict(res)
         props = res.get("Properties")
         if props is None:
@@ -122,7 +123,7 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
 
     api_events: list[ApiEvent] = []
     for lid, res in functions:
-        transform_function(ctx, lid, res, api_events)
+        _guard(ctx, lid, transform_function, ctx, lid, res, api_events)
 
     api = _api_module()
     if api is not None:
@@ -134,9 +135,9 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     from .layers import transform_layer, transform_table
 
     for lid, res in layers:
-        transform_layer(ctx, lid, res)
+        _guard(ctx, lid, transform_layer, ctx, lid, res)
     for lid, res in tables:
-        transform_table(ctx, lid, res)
+        _guard(ctx, lid, transform_table, ctx, lid, res)
 
     from .deployment import finish
 
@@ -148,6 +149,37 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     from .intrinsics import Rewriter
 
     return Rewriter(ctx.changed_ids, ctx.property_refs, ctx._ref_rewrites, ctx._getatt_rewrites).template(out)
+
+
+def _check_attributes(ctx: Context, lid: str, res: dict) -> None:
+    keys = ("Resources", lid)
+    for attr in ("Condition", "DeletionPolicy", "UpdateReplacePolicy"):
+        if attr in res and not isinstance(res[attr], str):
+            raise ctx.error(f"resource {lid}: {attr} must be a string", keys + (attr,),
+                            hint="Condition names a condition of the Conditions section" if attr == "Condition"
+                            else "Delete, Retain or Snapshot")
+    deps = res.get("DependsOn")
+    if deps is not None and not isinstance(deps, str) and not (
+            isinstance(deps, list) and all(isinstance(d, str) for d in deps)):
+        raise ctx.error(f"resource {lid}: DependsOn must be a logical ID or a list of them", keys + ("DependsOn",))
+    if "Metadata" in res and not isinstance(res["Metadata"], dict):
+        raise ctx.error(f"resource {lid}: Metadata must be a mapping", keys + ("Metadata",))
+
+
+def _guard(ctx: Context, lid: str, step: Callable, *args) -> None:
+    """Run one resource's step; whatever goes wrong is reported at that resource, never as a traceback."""
+    try:
+        step(*args)
+    except TemplateError as exc:
+        if not exc.where:
+            exc.where = ctx.where(("Resources", lid)) or f"Resources.{lid}"
+            exc.message = f"resource {lid}: {exc.message}" if lid not in exc.message else exc.message
+        raise
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+        raise ctx.error(f"resource {lid}: a property value has the wrong shape ({type(exc).__name__}: {exc})",
+                        ("Resources", lid),
+                        hint="compare its properties with the AWS::Serverless reference; "
+                             "lamctl validate reports the offending property") from None
 
 
 def _implicit_api_ids(resources: dict) -> set:

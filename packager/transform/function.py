@@ -163,6 +163,9 @@ class Function:
             if not isinstance(event, dict):
                 raise ctx.error(f"function {self.lid}: event {name} must be a mapping with Type and Properties", keys)
             etype = event.get("Type")
+            if not isinstance(etype, str):
+                raise ctx.error(f"function {self.lid}: event {name} needs a Type (Schedule, SQS, Api, ...)",
+                                keys + ("Type",))
             eprops = event.get("Properties", {})
             if eprops is None:
                 eprops = {}

@@ -82,7 +82,7 @@ class Globals:
             if isinstance(ignore, list):
                 section = dict(section)
                 for key in ignore:
-                    if key not in section:
+                    if not isinstance(key, str) or key not in section:
                         raise GlobalsError(
                             f"resource {logical_id}: IgnoreGlobals names '{key}', which Globals.{kind} does not set",
                             ("Resources", logical_id, "IgnoreGlobals"))
