@@ -20,9 +20,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build one reproducible zip per function and layer with local code; nothing is uploaded."""
         from lamctl.cli.app import get_app
-        from lamctl.cli.render import human_bytes
+        from lamctl.cli.render import human_bytes, markdown_table
         from lamctl.packager.build import build_template, explain_path
-        from lamctl.packager.limits import LABELS, mb
+        from lamctl.packager.limits import LABELS, UNZIPPED, mb
         from lamctl.schemas.template import find_template, load_template
 
         app = get_app(ctx)
@@ -71,6 +71,13 @@ def register(app: typer.Typer) -> None:
         out.table(["artifact", "kind", "files", "unzipped", "zipped", "sha256"]
                   + [f"left of {LABELS.get(lim, lim)}" for lim in limits_seen] + ["state"], rows,
                   type_="artifact", records=records)
+        if result.artifacts:
+            out.summary("### lamctl build\n\n" + markdown_table(
+                ["artifact", "kind", "files", "unzipped", "zipped", "sha256", "left of 250 MB unzipped", "state"],
+                [[a.resource, a.kind, a.files, human_bytes(a.unzipped_bytes), human_bytes(a.zipped_bytes),
+                  f"`{a.sha256[:16]}`",
+                  next((mb(h.left) for h in result.headroom.get(a.resource, []) if h.limit == UNZIPPED), "-"),
+                  "reused" if a.reused else "built"] for a in result.artifacts]))
         built = sum(1 for a in result.artifacts if not a.reused)
         human = (f"{len(result.artifacts)} artifact(s) in {result.build_dir}: {built} built, "
                  f"{len(result.artifacts) - built} unchanged")

@@ -124,3 +124,12 @@ def test_the_whole_process_rebuild_of_an_unchanged_tree_imports_no_aws_sdk(tmp_p
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip().splitlines()[-1] == "RC=0 HEAVY="
+
+
+def test_a_github_job_summary_lists_the_artifacts(cli, tmp_path, monkeypatch):
+    _project(tmp_path)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert cli("build", cwd=tmp_path).exit_code == 0
+    text = summary.read_text()
+    assert text.startswith("### lamctl build") and "| Api | function | 1 |" in text and "| Shared | layer |" in text
