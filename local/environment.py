@@ -21,8 +21,10 @@ its pool starts a fresh one for the next invocation.
 
 from __future__ import annotations
 
+import array
 import datetime as _dt
 import errno
+import fcntl
 import functools
 import json
 import math
@@ -32,6 +34,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 import uuid
@@ -180,12 +183,36 @@ class Environment:
         self._sel = selectors.DefaultSelector()
         self._stopped = False
         self._stop_lock = threading.Lock()
+        self._io_lock = threading.Lock()
+        self._read_total = 0
+        self._init_boundary: int | None = None
 
     # -- life cycle -----------------------------------------------------------------
 
     @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
+
+    def _mark_init_end(self) -> None:
+        """At the runtime's first /next everything it printed during init is in the pipe: remember where
+        init output ends (bytes read so far plus bytes waiting), so that it is logged before START."""
+        with self._io_lock:
+            pending = 0
+            if self._out_fd is not None:
+                buf = array.array("i", [0])
+                try:
+                    fcntl.ioctl(self._out_fd, termios.FIONREAD, buf, True)
+                    pending = buf[0]
+                except OSError:
+                    pending = 0
+            self._init_boundary = self._read_total + pending
+
+    def _read_out(self) -> bytes | None:
+        with self._io_lock:
+            chunk = _read_available(self._out_fd)
+            if chunk:
+                self._read_total += len(chunk)
+            return chunk
 
     def _notify(self) -> None:
         try:
@@ -241,7 +268,7 @@ class Environment:
 
     def start(self) -> None:
         """Start the process (the cold start). Raises OSError when the entry point cannot be run."""
-        self.api = RuntimeAPI(notify=self._notify)
+        self.api = RuntimeAPI(notify=self._notify, on_ready=self._mark_init_end)
         env = self.process_env(self.api.address)
         self.spawned_at = time.monotonic()
         read_fd, write_fd = os.pipe()
@@ -355,18 +382,19 @@ class Environment:
                 if key.data == "wake":
                     _drain(self._wake_r)
                 else:
-                    chunk = _read_available(self._out_fd)
+                    chunk = self._read_out()
                     if chunk is None:
                         eof = True
-                    elif inv.started is None:
-                        init_log += chunk
                     else:
                         out += chunk
         # Whatever the function wrote before it answered is in the pipe by now.
         if self._out_fd is not None:
-            rest = _read_available(self._out_fd)
+            rest = self._read_out()
             if rest:
-                (out if inv.started is not None or not cold else init_log).extend(rest)
+                out.extend(rest)
+        if cold:  # split what the process printed into init output and the invocation's own
+            boundary = self._init_boundary if self._init_boundary is not None else len(out)
+            init_log, out = out[:boundary], out[boundary:]
         end = time.monotonic()
         init_ms = None
         if cold and self.api.ready_at is not None and self.spawned_at is not None:

@@ -20,9 +20,7 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import threading
-import zipfile
 from typing import Any
 
 from lamctl.schemas.errors import TemplateError, UsageError, location
@@ -268,9 +266,10 @@ class TemplateFunctions:
             raise TemplateError(f"function {name} has no Runtime", where=self.template.where(base, key=False),
                                 hint="set Runtime (for example python3.12) on the function or in Globals.Function")
         handler = self.resolve(props.get("Handler"), base + ["Handler"])
-        built = self._build(name) if self.build else {}
+        signature = self.signature(name)
+        built = self._built_dirs(name, signature) if self.build else {}
         if name in built:
-            code_dir = unzip_artifact(built[name].zip_path, self.build_dir, built[name].sha256)
+            code_dir = built[name]
         else:
             code_dir = self._code_dir(name, kind, props, base)
         layer_dirs = tuple(self._layer_dirs(name, props.get("Layers") or [], base + ["Layers"], built))
@@ -292,7 +291,7 @@ class TemplateFunctions:
             reserved_concurrency=int(self.resolve(reserved, base)) if reserved is not None else None,
             architecture=str(arch),
             credentials=tuple(sorted(self.credentials.items())) if self.credentials else None,
-            code_sha256=self.signature(name),
+            code_sha256=signature,
         )
 
     def _source(self, value: Any, where: list, what: str) -> str:
@@ -336,17 +335,40 @@ class TemplateFunctions:
         """A folder stays itself; a zip is unpacked once into a folder named by its sha256."""
         if os.path.isdir(src):
             return src
+        import zipfile
+
         if not zipfile.is_zipfile(src):
             raise UsageError(f"{src} is neither a folder nor a zip file", where=src)
         return unzip_artifact(src, self.build_dir)
 
-    def _build(self, name: str) -> dict:
-        """Build the function (and the layers it uses) with the build cache; artifacts by logical ID."""
+    def _built_dirs(self, name: str, signature: str) -> dict[str, str]:
+        """The unzipped build of the function and of the layers it uses, by logical ID.
+
+        When nothing under the template, the code or the layers changed since the last local run
+        (same stat signature), the record of that run answers without loading the build at all;
+        otherwise ``build_template`` (with its own cache) builds and the zips are unpacked per sha256."""
+        record_path = os.path.join(self.build_dir, "local", f"{name}.json")
+        try:
+            with open(record_path, encoding="utf-8") as fh:
+                record = json.load(fh)
+            if record.get("signature") == signature and all(os.path.isdir(d) for d in record["dirs"].values()):
+                self.warnings.extend(record.get("warnings") or [])
+                return dict(record["dirs"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
         from lamctl.packager.build import build_template
 
         result = build_template(self.template, self.build_dir, only={name})
         self.warnings.extend(result.warnings)
-        return {a.resource: a for a in result.artifacts}
+        dirs = {a.resource: unzip_artifact(a.zip_path, self.build_dir, a.sha256) for a in result.artifacts}
+        tmp = f"{record_path}.tmp{os.getpid()}-{threading.get_ident()}"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump({"signature": signature, "dirs": dirs, "warnings": list(result.warnings)}, fh)
+            os.replace(tmp, record_path)
+        except OSError:
+            pass  # only a shortcut for the next run
+        return dirs
 
     def _layer_dirs(self, name: str, layers: list, where: list, built: dict | None = None) -> list[str]:
         out = []
@@ -354,7 +376,7 @@ class TemplateFunctions:
             if isinstance(layer, dict) and set(layer) == {"Ref"} and layer["Ref"] in self.resources:
                 lid = layer["Ref"]
                 if built and lid in built:
-                    out.append(unzip_artifact(built[lid].zip_path, self.build_dir, built[lid].sha256))
+                    out.append(built[lid])
                     continue
                 res = self.resources[lid]
                 if res.get("Type") not in LAYER_TYPES:
@@ -426,6 +448,9 @@ def unzip_artifact(zip_path: str, build_dir: str, sha256: str | None = None) -> 
     folder = os.path.join(build_dir, "local", sha256)
     if os.path.isdir(folder):
         return folder
+    import shutil
+    import zipfile
+
     tmp = folder + f".tmp{os.getpid()}-{threading.get_ident()}"
     os.makedirs(tmp, exist_ok=True)
     with zipfile.ZipFile(zip_path) as zf:
@@ -448,6 +473,8 @@ def unzip_artifact(zip_path: str, build_dir: str, sha256: str | None = None) -> 
 
 
 def _publish(tmp: str, folder: str) -> None:
+    import shutil
+
     try:
         os.rename(tmp, folder)
     except OSError:  # another process got there first: its copy is identical

@@ -67,8 +67,9 @@ class RuntimeAPI:
     (init is over), an invocation got its result, or init failed.
     """
 
-    def __init__(self, notify=None, host: str = "127.0.0.1"):
+    def __init__(self, notify=None, host: str = "127.0.0.1", on_ready=None):
         self._notify = notify or (lambda: None)
+        self._on_ready = on_ready  # called in the server thread at the first /next, before any handoff
         self._lock = threading.Condition()
         self._pending: Invocation | None = None  # handed over by the environment, not yet taken
         self._current: Invocation | None = None  # taken by the runtime, no result yet
@@ -191,6 +192,8 @@ class RuntimeAPI:
             else:
                 first = False
         if first:
+            if self._on_ready is not None:
+                self._on_ready()
             self._notify()
         with self._lock:
             while self._pending is None and not self._closed:
