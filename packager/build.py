@@ -203,6 +203,12 @@ def _local_location(template: Template, name: str, rtype: str, prop: str, props:
     import zipfile
 
     if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                zf.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise TemplateError(f"{name}: {prop} {value} is a damaged zip ({exc})", where=where((prop,)),
+                                hint="build the zip again, or point at the folder") from None
         return path, True
     raise TemplateError(f"{name}: {prop} {value} is a file but not a zip", where=where((prop,)),
                         hint="point it at the folder holding the code, or at a .zip")

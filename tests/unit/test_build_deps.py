@@ -177,3 +177,11 @@ def test_requirements_with_a_non_python_runtime_is_refused_for_a_layer(tmp_path,
     with pytest.raises(UsageError) as err:
         build_template(load_template(str(tmp_path / "template.yaml")))
     assert "Deps" in err.value.message and err.value.where.endswith("template.yaml:19:27")
+
+
+def test_a_requirements_file_that_is_not_utf8_is_exit_2_with_its_line(tmp_path, wheels):
+    tpl = _project(tmp_path, {})
+    (tmp_path / "intel" / "requirements.txt").write_bytes(b"tinylib==1.0\n# caf\xe9\n")
+    with pytest.raises(UsageError) as err:
+        build_template(tpl, only={"Intel"})
+    assert err.value.exit_code == 2 and err.value.where.endswith("intel/requirements.txt:2")

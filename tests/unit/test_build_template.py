@@ -162,3 +162,18 @@ def test_malformed_templates_are_exit_2_with_file_line_and_column(tmp_path, case
     assert message in err.value.message
     assert err.value.where == f"{tmp_path / 'template.yaml'}:{position}"
     assert not (tmp_path / ".lamctl" / "build").exists() or not os.listdir(tmp_path / ".lamctl" / "build")
+
+
+def test_a_damaged_zip_as_code_location_is_exit_2_at_its_line(tmp_path):
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w") as zf:
+        zf.writestr("app.py", "x" * 1000)
+    raw = bytearray(good.read_bytes())
+    cd = raw.rfind(b"PK\x01\x02")
+    raw[cd:cd + 4] = b"XXXX"  # the central directory no longer parses
+    (tmp_path / "bad.zip").write_bytes(bytes(raw))
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: bad.zip\n")
+    with pytest.raises(TemplateError) as err:
+        build_template(load_template(str(tmp_path / "template.yaml")))
+    assert err.value.where == f"{tmp_path / 'template.yaml'}:5:13" and "damaged zip" in err.value.message
