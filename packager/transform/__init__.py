@@ -154,7 +154,10 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
 def _check_attributes(ctx: Context, lid: str, res: dict) -> None:
     keys = ("Resources", lid)
     for attr in ("Condition", "DeletionPolicy", "UpdateReplacePolicy"):
-        if attr in res and not isinstance(res[attr], str):
+        value = res.get(attr)
+        if attr != "Condition" and isinstance(value, dict) and len(value) == 1:
+            continue  # an intrinsic function (AWS::LanguageExtensions resolves it)
+        if attr in res and not isinstance(value, str):
             raise ctx.error(f"resource {lid}: {attr} must be a string", keys + (attr,),
                             hint="Condition names a condition of the Conditions section" if attr == "Condition"
                             else "Delete, Retain or Snapshot")
