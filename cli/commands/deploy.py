@@ -116,7 +116,18 @@ class _CliListener:
     def confirm(self, cs, plan) -> bool:
         if self.yes or not _can_prompt(self.app):
             return True
-        return typer.confirm(f"Deploy this change set to stack {plan.stack}?", default=False, err=True)
+        return _ask(f"Deploy this change set to stack {plan.stack}?")
+
+
+def _ask(question: str) -> bool:
+    """Yes or no on the terminal; Ctrl-C or end of input is a no (the caller then cleans up)."""
+    import click
+
+    try:
+        return typer.confirm(question, default=False, err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt, EOFError):
+        sys.stderr.write("\n")
+        return False
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -161,32 +172,16 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
     data: dict = template.data
     where = template.where
     if _needs_build(template):
-        from lamctl.packager.build import build_template
-        from lamctl.packager.package import package
+        from lamctl.cli.commands.package import run_package
 
-        if not bucket and app.target_local:
-            bucket = LOCAL_BUCKET
         if not bucket:
             raise UsageError("deploy uploads code to S3, and no bucket is set",
                              hint="pass --s3-bucket BUCKET or set s3_bucket in lamctl.toml "
                                   "(or deploy to the local cloud with --local)")
         build_dir = build_dir or os.path.join(template.folder, ".lamctl", "build")
-        out.event("progress", f"building {os.path.basename(template_path)}", message="build", phase="build")
-        built = build_template(template, build_dir, notify=out.info)
-        for warning in getattr(built, "warnings", []) or []:
-            out.warn(str(warning))
-        s3 = app.aws().client("s3")
-        if app.target_local:
-            from lamctl.local.cloud import ensure_bucket
-
-            if ensure_bucket(s3, bucket, app.aws().region):
-                out.info(f"created bucket {bucket} on the local cloud")
-        artifacts = list(built.artifacts)
-        reused = sum(1 for a in artifacts if getattr(a, "reused", False))
-        out.event("progress", f"packaging {len(artifacts)} artifact(s) to s3://{bucket}/{prefix or ''} "
-                  f"({reused} unchanged build(s) reused)", message="package", phase="package",
-                  artifacts=len(artifacts), bucket=bucket)
-        packaged = package(s3, template, artifacts, bucket, prefix)
+        out.event("progress", f"building and packaging {os.path.basename(template_path)} to s3://{bucket}/"
+                  f"{(prefix or '').strip('/')}", message="package", phase="package", bucket=bucket, prefix=prefix)
+        packaged = run_package(app, template, bucket, prefix, build_dir)
         data = packaged.data
         where = None
     if _is_sam(data):
@@ -291,6 +286,12 @@ def deploy_command(
         if caps_source else None
 
     bucket = app.setting("s3_bucket", s3_bucket)
+    if not bucket and app.target_local:
+        bucket = LOCAL_BUCKET  # the local cloud's artifact bucket, created when missing
+    if bucket:
+        from lamctl.packager.upload import check_bucket_name
+
+        bucket = check_bucket_name(bucket)
     prefix = app.setting("s3_prefix", s3_prefix)
     data, body, bucket = _prepare(app, template_path, app.setting("build_dir", build_dir), bucket, prefix, overrides)
 
@@ -313,7 +314,7 @@ def deploy_command(
     recreate = yes
     if existing is not None and existing.status == "ROLLBACK_COMPLETE" and not yes and _can_prompt(app):
         out.warn(f"stack {stack_name} is in ROLLBACK_COMPLETE: its first creation failed and it cannot be updated")
-        recreate = typer.confirm(f"Delete stack {stack_name} and create it again?", default=False, err=True)
+        recreate = _ask(f"Delete stack {stack_name} and create it again?")
     request = DeployRequest(
         stack=stack_name, template=data, template_body=body, parameters=tuple(overrides), tags=tag_values,
         capabilities=caps, on_failure=on_failure_value, s3_bucket=bucket, s3_prefix=prefix,
@@ -468,8 +469,7 @@ def delete_command(
         if not _can_prompt(app):
             raise UsageError(f"deleting stack {name} needs --yes when lamctl cannot ask (not a terminal, CI, "
                              "or --output json)", hint=f"lamctl delete --stack {name} --yes")
-        if not typer.confirm(f"Delete stack {name} ({info.status}) and every resource it holds?", default=False,
-                             err=True):
+        if not _ask(f"Delete stack {name} ({info.status}) and every resource it holds?"):
             out.result(True, "Not deleted", stack=name, status=info.status)
             return
     deployer = StackDeployer(gateway, _clock(), _CliListener(app, True), emulator=_emulator(app),

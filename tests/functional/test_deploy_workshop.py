@@ -31,7 +31,7 @@ def test_workshop_deploys_to_the_local_cloud(cli, aws, workshop):
     r = cli("--endpoint-url", aws.endpoint, "deploy", cwd=workshop)
     assert r.exit_code == 0, r
     assert "CREATE_COMPLETE" in r.stdout
-    assert "created bucket lamctl-local-artifacts" in r.stderr  # the local cloud's artifact bucket, made on demand
+    assert "lamctl-local-artifacts on the local cloud" in r.stderr  # the local cloud's artifact bucket, made on demand
     assert "outputs unavailable: HelloWorldFunctionArn, CustomRuntimeFunctionArn" in r.stderr
 
     functions = stack_functions(aws)
