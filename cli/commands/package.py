@@ -161,6 +161,12 @@ def register(app: typer.Typer) -> None:
         target = _check_output_path(output_template_file, tpl.path) if output_template_file else None
         packaged = run_package(a, tpl, bucket, prefix, a.setting("build_dir", build_dir))
 
+        from lamctl.cli.render import human_bytes, markdown_table
+
+        out.summary("### lamctl package\n\n" + markdown_table(
+            ["artifact", "size", "state", "location"],
+            [[u.resource, human_bytes(u.size), "uploaded" if u.uploaded else "already there", f"`{u.uri}`"]
+             for u in packaged.uploads]))
         uploaded = sum(1 for u in packaged.uploads if u.uploaded)
         present = len(packaged.uploads) - uploaded
         summary = (f"{len(packaged.uploads)} artifact(s): {uploaded} uploaded, {present} already in "

@@ -221,3 +221,17 @@ def test_a_template_with_no_local_code_comes_out_unchanged(tmp_path, cli, aws):
     assert result.stdout == text
     assert "0 uploaded" in result.stderr
     assert aws.client("s3").list_objects_v2(Bucket="art-bucket").get("KeyCount") == 0
+
+
+def test_github_job_summary_lists_each_artifact(project, cli, aws, monkeypatch, tmp_path):
+    aws.client("s3").create_bucket(Bucket="art-bucket")
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("CI", "true")
+    assert cli("package", "--s3-bucket", "art-bucket", cwd=project).exit_code == 0
+    assert cli("package", "--s3-bucket", "art-bucket", cwd=project).exit_code == 0
+    text = summary.read_text()
+    assert text.count("### lamctl package") == 2
+    first, second = text.split("### lamctl package")[1:]
+    assert "| HelloFunction |" in first and "| uploaded |" in first and "`s3://art-bucket/" in first
+    assert "| uploaded |" not in second and second.count("| already there |") == 2
