@@ -121,20 +121,28 @@ class Context:
         self.deployment_preferences: dict[str, Any] = {}  # function ID -> resolved DeploymentPreference
 
     # -- errors -------------------------------------------------------------------------------
-    def where(self, keys: Iterable[Any] = ()) -> str | None:
+    def where(self, keys: Iterable[Any] = (), key: bool = False) -> str | None:
+        """``file:line:col`` of the value at ``keys`` (of its key with ``key=True``), when known."""
         if self._where is None:
             return None
         try:
+            if key:
+                try:
+                    return self._where(list(keys), key=True)
+                except TypeError:  # a where() that knows values only
+                    pass
             return self._where(list(keys))
         except Exception:  # a position is a courtesy; never let it hide the real error
             return None
 
-    def error(self, message: str, keys: Iterable[Any] = (), hint: str | None = None) -> TemplateError:
-        """A TemplateError located at ``keys`` (e.g. ``("Resources", "Fn", "Properties", "Runtime")``).
+    def error(self, message: str, keys: Iterable[Any] = (), hint: str | None = None,
+              key: bool = False) -> TemplateError:
+        """A TemplateError located at ``keys`` (e.g. ``("Resources", "Fn", "Properties", "Runtime")``),
+        at the key itself with ``key=True`` (an unknown property).
 
         The message should name the resource and property; use ``raise ctx.error(...)``."""
         keys = tuple(keys)
-        where = self.where(keys)
+        where = self.where(keys, key)
         if where is None and len(keys) >= 2 and keys[0] == "Resources":
             where = "Resources." + ".".join(str(k) for k in keys[1:])
         return TemplateError(message, hint=hint, where=where)

@@ -39,7 +39,7 @@ def _check(ctx: Context, fn: FunctionInfo, name: str, etype: str, props: dict, k
     for key, value in props.items():
         if key not in allowed:
             raise ctx.error(f"function {fn.lid}: event {name} ({etype}) has unknown property {key}",
-                            keys + ("Properties", key), hint="allowed: " + ", ".join(sorted(allowed)))
+                            keys + ("Properties", key), hint="allowed: " + ", ".join(sorted(allowed)), key=True)
         want = allowed[key]
         if want is not None and value is not None and not isinstance(value, want):
             if isinstance(value, dict) and len(value) == 1 and want is not dict:

@@ -71,7 +71,7 @@ class Function:
         for name, value in props.items():
             if name not in PROPERTIES:
                 raise ctx.error(f"function {lid}: unknown property {name}", self.pkeys(name),
-                                hint="see the AWS::Serverless::Function reference for the properties it takes")
+                                hint=_suggest(name, PROPERTIES), key=True)
             want = _TYPES.get(name)
             if want is not None and value is not None and not isinstance(value, want):
                 if not (isinstance(value, dict) and is_intrinsic(value) and name not in ("Events", "Tags")):
@@ -629,6 +629,15 @@ def s3_location(ctx: Context, uri: Any, owner: str, prop: str, keys: tuple) -> d
     if "StorageMode" in pointer:
         code["S3ObjectStorageMode"] = pointer["StorageMode"]
     return code
+
+
+def _suggest(name: str, known) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(name), sorted(known), n=1)
+    if close:
+        return f"did you mean {close[0]}?"
+    return "see the AWS::Serverless::Function reference for the properties it takes"
 
 
 def _sortable(value: Any) -> str:

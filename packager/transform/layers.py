@@ -24,7 +24,7 @@ def _props(ctx: Context, lid: str, res: dict, allowed: set, kind: str) -> dict:
     for name in props:
         if name not in allowed:
             raise ctx.error(f"{kind} {lid}: unknown property {name}", ("Resources", lid, "Properties", name),
-                            hint="allowed: " + ", ".join(sorted(allowed)))
+                            hint="allowed: " + ", ".join(sorted(allowed)), key=True)
     return props
 
 

@@ -1,0 +1,122 @@
+"""``lamctl transform`` at the command line: JSON on stdout, JSON/YAML files, regions, parameters, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import yaml
+
+TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage: {Type: String, Default: dev}
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://bucket/app.zip
+      Handler: app.handler
+      Runtime: python3.12
+      AutoPublishAlias: !Ref Stage
+      Events:
+        Tick: {Type: Schedule, Properties: {Schedule: rate(5 minutes)}}
+Outputs:
+  Alias: {Value: !Ref Fn.Alias}
+"""
+
+
+def _write(tmp_path, text=TEMPLATE, name="template.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_json_on_stdout_with_no_transform_left(cli, tmp_path):
+    _write(tmp_path)
+    result = cli("transform", cwd=tmp_path)
+    assert result.exit_code == 0, result
+    out = json.loads(result.stdout)
+    assert "Transform" not in out
+    assert out["Resources"]["Fn"]["Type"] == "AWS::Lambda::Function"
+    assert out["Resources"]["FnAliasdev"]["Properties"]["Name"] == "dev"
+    assert out["Outputs"]["Alias"]["Value"] == {"Ref": "FnAliasdev"}
+    assert out["Resources"]["FnTick"]["Type"] == "AWS::Events::Rule"
+
+
+def test_parameter_overrides_and_region(cli, tmp_path):
+    path = _write(tmp_path)
+    result = cli("transform", "-t", path, "--region", "cn-north-1", "--parameter-overrides", "Stage=prod")
+    assert result.exit_code == 0, result
+    out = json.loads(result.stdout)
+    assert "FnAliasprod" in out["Resources"] and "FnAliasdev" not in out["Resources"]
+    arns = out["Resources"]["FnRole"]["Properties"]["ManagedPolicyArns"]
+    assert arns == ["arn:aws-cn:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+
+
+def test_yaml_file_when_the_name_says_so_and_json_otherwise(cli, tmp_path):
+    path = _write(tmp_path)
+    result = cli("transform", "-t", path, "-o", tmp_path / "out" / "cfn.yaml")
+    assert result.exit_code == 0, result
+    assert result.stdout == ""
+    assert "wrote" in result.stderr
+    text = (tmp_path / "out" / "cfn.yaml").read_text()
+    assert not text.lstrip().startswith("{")
+    as_yaml = yaml.safe_load(text)
+    result = cli("transform", "-t", path, "-o", tmp_path / "cfn.json")
+    assert result.exit_code == 0, result
+    assert json.loads((tmp_path / "cfn.json").read_text()) == as_yaml
+
+
+def test_json_output_mode_reports_the_file_written(cli, tmp_path):
+    path = _write(tmp_path)
+    result = cli("--output", "json", "transform", "-t", path, "-o", tmp_path / "cfn.json")
+    assert result.exit_code == 0, result
+    last = result.json_lines()[-1]
+    assert last["type"] == "result" and last["ok"] is True and last["resources"] >= 4
+
+
+def test_plain_cloudformation_passes_through_unchanged(cli, tmp_path):
+    text = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Sub '${AWS::StackName}-t'\n"
+    path = _write(tmp_path, text)
+    result = cli("transform", "-t", path)
+    assert result.exit_code == 0, result
+    assert json.loads(result.stdout) == {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {
+        "TopicName": {"Fn::Sub": "${AWS::StackName}-t"}}}}}
+
+
+def test_bad_property_is_reported_at_its_line_with_exit_2(cli, tmp_path):
+    text = TEMPLATE.replace("      Runtime: python3.12\n", "      Runtime: python3.12\n      MemorySise: 128\n")
+    path = _write(tmp_path, text)
+    result = cli("transform", "-t", path, "-o", tmp_path / "out.json")
+    assert result.exit_code == 2, result
+    assert f"{path}:11:7" in result.stderr
+    assert "MemorySise" in result.stderr and "did you mean MemorySize?" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out.json").exists(), "nothing half-done"
+
+
+def test_unknown_event_type_is_located(cli, tmp_path):
+    path = _write(tmp_path, TEMPLATE.replace("Type: Schedule", "Type: Shedule"))
+    result = cli("transform", "-t", path)
+    assert result.exit_code == 2, result
+    assert f"{path}:13:" in result.stderr and "Shedule" in result.stderr
+    assert "hint:" in result.stderr
+
+
+def test_bad_yaml_and_undeclared_parameter(cli, tmp_path):
+    path = _write(tmp_path, TEMPLATE + "  Broken: [\n")
+    result = cli("transform", "-t", path)
+    assert result.exit_code == 2 and str(path) in result.stderr and "Traceback" not in result.stderr
+    path = _write(tmp_path, TEMPLATE, "ok.yaml")
+    result = cli("transform", "-t", path, "--parameter-overrides", "Nope=1")
+    assert result.exit_code == 2 and "Nope" in result.stderr
+
+
+def test_runs_as_a_process(tmp_path):
+    path = _write(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "lamctl.cli", "transform", "-t", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["Resources"]["FnRole"]["Type"] == "AWS::IAM::Role"
