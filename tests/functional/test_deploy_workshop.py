@@ -92,3 +92,52 @@ def test_workshop_custom_runtime_answers(cli, workshop):
     r = cli("local", "invoke", "CustomRuntimeFunction", cwd=workshop)
     assert r.exit_code == 0, r
     assert "Hello from a custom runtime" in r.stdout
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _lamctl(*args, cwd, env, timeout=180):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "lamctl.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_readme_quick_start_on_a_fresh_machine(workshop, monkeypatch):
+    """`cd samples/workshop && lamctl deploy` with no AWS settings at all: a local cloud process is started,
+    the app deployed to it, and `lamctl local stop` leaves no process behind."""
+    import json
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMCTL_"))}
+    env["LAMCTL_LOCAL_PORT"] = str(_free_port())
+    pid = None
+    try:
+        r = _lamctl("deploy", cwd=workshop, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "Stack workshop: CREATE_COMPLETE" in r.stdout
+        assert "lamctl local stop" in r.stderr  # the user is told how to stop what was started
+
+        st = _lamctl("--output", "json", "local", "status", cwd=workshop, env=env)
+        status = json.loads(st.stdout.strip().splitlines()[-1])
+        assert status["running"] is True
+        pid = status["pid"]
+
+        s = _lamctl("--output", "json", "status", "--stack", "workshop", cwd=workshop, env=env)
+        assert s.returncode == 0, s.stdout + s.stderr
+        assert json.loads(s.stdout.strip().splitlines()[-1])["status"] == "CREATE_COMPLETE"
+
+        again = _lamctl("deploy", cwd=workshop, env=env)
+        assert again.returncode == 0 and "No changes" in again.stdout, again.stdout + again.stderr
+    finally:
+        stop = _lamctl("local", "stop", cwd=workshop, env=env)
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+    assert pid is not None
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
