@@ -346,6 +346,8 @@ class _View:
             return
         if ev.type == "step" and "weight" in ev.data:
             self._state["weight"] = ev.data["weight"]
+            self._state["remaining"] = None
+            self._refresh()
         offset = self.svc.clock.now() - self._t0
         if self.out.json:
             self.out.emit(ev.type, message=ev.message, t=round(offset, 3), **ev.data)
@@ -364,6 +366,8 @@ class _View:
         from rich.live import Live
         from rich.text import Text
 
+        from lamctl.release.strategy import format_duration
+
         w = float(self._state.get("weight") or 0.0)
         bar_len = 30
         filled = int(round(w * bar_len))
@@ -375,7 +379,9 @@ class _View:
         text.append(f" v{self.target} {w * 100:g}%\n", style="bold")
         rem = self._state.get("remaining")
         if rem is not None:
-            text.append(f"next: {self._state.get('next')} in {int(rem)}s\n")
+            import math
+
+            text.append(f"next: {self._state.get('next')} in {format_duration(math.ceil(rem))}\n")
         alarms = self._state.get("alarms") or {}
         if alarms:
             text.append("alarms: " + "  ".join(f"{k} {v}" for k, v in alarms.items()))

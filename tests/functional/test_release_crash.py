@@ -215,3 +215,33 @@ def test_killed_from_outside_during_a_long_hold_then_resumed(cloud):
     r = lamctl(cloud, "promote", "--function", "app", "--alias", "live")
     assert r.returncode == 0, r.stderr
     assert alias_of(cloud) == ("2", {}) and journal(cloud)["state"] == "succeeded"
+
+
+def test_a_terminal_gets_a_live_view(cloud):
+    import pty
+
+    master, slave = pty.openpty()
+    environ = env(TERM="xterm", COLUMNS="120")
+    environ.pop("CI")
+    proc = subprocess.Popen([sys.executable, "-m", "lamctl.cli", "shift", "--function", "app", "--alias", "live",
+                             "--to-version", "2", "--canary", "10%2s", "--alarm", "errors", "--poll-interval", "1"],
+                            stdin=slave, stdout=slave, stderr=slave, env=environ, cwd=cloud.cwd)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    text = seen.decode("utf-8", "replace")
+    assert "app:live" in text and "v1 90%" in text and "v2 10%" in text
+    assert "next: route 100% to version 2, empty routing in 2s" in text or \
+        "next: route 100% to version 2, empty routing in 1s" in text
+    assert "alarms: errors OK" in text
+    assert "\x1b[" in text  # redrawn in place, not appended lines
+    assert "app:live now serves version 2 at 100%" in text

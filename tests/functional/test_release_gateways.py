@@ -213,3 +213,24 @@ def test_codedeploy_follow_until_the_end(statuses, outcome):
         assert submit_and_follow(fake, clock, plan, "a", "g", "arn:role", lambda e: None).status == "Succeeded"
     assert fake.configs == {"lamctl.Linear20PercentEvery2Minutes": {
         "type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 20, "linearInterval": 2}}}
+
+
+def test_a_412_from_update_alias_is_a_revision_mismatch(aws):
+    # the emulator accepts stale RevisionIds (DESIGN §5): botocore's Stubber answers as Lambda does
+    from botocore.stub import Stubber
+
+    from lamctl.release.aws import RevisionMismatch
+
+    client = aws.client("lambda")
+    gw = LambdaGateway(client)
+    with Stubber(client) as stub:
+        stub.add_client_error("update_alias", service_error_code="PreconditionFailedException",
+                              service_message="The Revision Id provided does not match the latest Revision Id.",
+                              http_status_code=412,
+                              expected_params={"FunctionName": "app", "Name": "live", "FunctionVersion": "1",
+                                               "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.1}},
+                                               "RevisionId": "rev-seen"})
+        with pytest.raises(RevisionMismatch) as err:
+            gw.update_alias("app", "live", "1", {"2": 0.1}, "rev-seen")
+    assert "changed by someone else (RevisionId rev-seen is stale)" in err.value.message
+    assert "did not overwrite" in err.value.hint
