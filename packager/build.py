@@ -31,6 +31,7 @@ from lamctl.schemas.template import Template
 ZIP_LEVEL = 3  # lamctl.packager.archive.LEVEL (a test keeps them equal); part of every fingerprint
 DEFAULT_BUILD_DIR = os.path.join(".lamctl", "build")
 LAYER_DEPS_PREFIX = "python/"
+DEPS_EXCLUDES = ("__pycache__", "*.pyc")
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
 
@@ -307,7 +308,8 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         sources = archive.sources_from(p.entries)
         if p.spec is not None:
             folder = deps_mod.install(p.spec, cache_root, owner=p.resource, notify=notify)
-            dmatcher = files_mod.matcher_for(folder, None)
+            # installed packages keep everything but byte code (a package may well hold a "venv" or ".env")
+            dmatcher = files_mod.Matcher([files_mod.compile_pattern(x, "default") for x in DEPS_EXCLUDES])
             dwalk = files_mod.walk(folder, dmatcher, owner=f"{p.resource} (dependencies)")
             prefix = LAYER_DEPS_PREFIX if p.kind == LAYER else ""
             own = {e.arcname for e in p.entries}

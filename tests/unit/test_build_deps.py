@@ -44,7 +44,7 @@ def wheels(tmp_path, monkeypatch):
     folder.mkdir()
     _wheel(folder, "tinylib", "1.0", requires=("helperlib>=0.1",))
     _wheel(folder, "tinylib", "1.1", requires=("helperlib>=0.1",))
-    _wheel(folder, "helperlib", "0.2")
+    _wheel(folder, "helperlib", "0.2", files={"helperlib/__init__.py": "", "helperlib/venv/__init__.py": "V = 1\n"})
     for arch in ("x86_64", "aarch64"):
         _wheel(folder, "native", "2.0", tag=f"cp312-cp312-manylinux2014_{arch}",
                files={"native/__init__.py": "", "native/ARCH": arch})
@@ -102,6 +102,7 @@ def test_requirements_are_installed_for_the_lambda_platform_and_architecture(tmp
     assert graviton["native/ARCH"] == b"aarch64"
     assert intel["tinylib/__init__.py"] == b"VERSION = '1.0'\n"
     assert "helperlib/__init__.py" in intel, "dependencies of dependencies are installed too"
+    assert "helperlib/venv/__init__.py" in intel, "the code folder's excludes do not apply to installed packages"
     assert "app.py" in intel and "requirements.txt" in intel
     assert not any(n.endswith(".pyc") for n in intel), "no byte code compiled by the host's Python"
     # a layer's dependencies go under python/, its own files stay where they are
