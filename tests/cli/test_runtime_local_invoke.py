@@ -261,3 +261,54 @@ def test_start_lambda_refuses_a_busy_port(cli, project):
         r = cli("local", "start-lambda", "--port", str(port), "--parameter-overrides", "Secret=x", cwd=project)
     assert r.exit_code == 2, r
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
+CREDS_APP = """
+import os
+def handler(event, context):
+    return {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+"""
+
+
+def test_dummy_credentials_unless_aws_credentials_is_given(cli, tmp_path, monkeypatch):
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text(textwrap.dedent(CREDS_APP))
+    (tmp_path / "template.yaml").write_text(textwrap.dedent("""\
+        Resources:
+          Creds:
+            Type: AWS::Serverless::Function
+            Properties: {CodeUri: fn/, Handler: app.handler, Runtime: python3.12}
+    """))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFROMTHESHELL")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "shell-secret")
+    r = cli("local", "invoke", "Creds", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout) == {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                                    "AWS_SESSION_TOKEN": "testing"}
+    r = cli("local", "invoke", "Creds", "--aws-credentials", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout) == {"AWS_ACCESS_KEY_ID": "AKIAFROMTHESHELL", "AWS_SECRET_ACCESS_KEY": "shell-secret",
+                                    "AWS_SESSION_TOKEN": None}
+    assert "shell-secret" not in r.stderr
+
+
+def test_code_start_sample_environments_equal_workers_when_the_handler_sleeps(tmp_path):
+    """samples/code_start/invoke.py against start-lambda: with a sleeping handler each worker gets its own."""
+    from lamctl.local.functions import TemplateFunctions
+    from lamctl.local.invoke_api import InvokeServer
+    from lamctl.local.pool import Pool
+    from lamctl.local.service import LocalLambda
+
+    sample = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "code_start")
+    fns = TemplateFunctions(os.path.join(sample, "template.yaml"), parameter_overrides={"SleepSeconds": "1"},
+                            build_dir=str(tmp_path / "build"))
+    server = InvokeServer(LocalLambda(fns, Pool(idle_timeout=None)), "127.0.0.1", 0).start()
+    try:
+        out = subprocess.run([sys.executable, os.path.join(sample, "invoke.py"), "-mw", "3", "-it", "6",
+                              "-l", "Counter", "--endpoint-url", server.url],
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        server.close()
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()]
+    assert len(rows) == 3 and all(calls == "2" for calls, _ in rows), out.stdout
