@@ -27,7 +27,7 @@ import base64
 import hashlib
 import os
 import threading
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
@@ -334,7 +334,7 @@ class Uploader:
                     futures.append(self._parts_pool.submit(self._part, key, upload_id, number, data))
                     # Keep at most a few parts in memory at once.
                     while sum(1 for f in futures if not f.done()) >= self.max_workers:
-                        wait([f for f in futures if not f.done()], return_when=FIRST_EXCEPTION)
+                        wait([f for f in futures if not f.done()], return_when=FIRST_COMPLETED)
                         if any(f.done() and f.exception() for f in futures):
                             break
                     if any(f.done() and f.exception() for f in futures):
