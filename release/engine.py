@@ -141,6 +141,12 @@ class Engine:
         if info is not None:
             current_cfg = self.lam.get_function_config(plan.function, info.version)
             self._same_runtime_config(plan, current_cfg, target_cfg)
+        for event, hook in plan.hooks:
+            try:
+                self.lam.get_function_config(hook)
+            except UsageError as exc:
+                raise PreflightError(f"the {event} hook {hook} does not exist", where=hook,
+                                     hint=exc.hint) from None
         if plan.alarms:
             firing = [a for a in self.alarms.states(plan.alarms) if a.state == "ALARM"]
             if firing:

@@ -400,8 +400,7 @@ class _View:
             release = svc.journal.load(self.function, self.alias)
         except Exception:  # the summary must never hide the real outcome
             release = None
-        if release is not None and release.id == self.release_id or (release is not None and self.release_id is None
-                                                                      and exc is None):
+        if release is not None and self.release_id is not None and release.id == self.release_id:
             self.out.summary(_markdown(release, exc))
 
 
@@ -544,6 +543,7 @@ def _codedeploy(app, svc, eng, plan, info, application, group, role, wait_timeou
             app.out.result(True, f"{plan.function} has not changed since version {plan.target}: nothing to shift",
                            changed=False)
             return
+    role = app.setting("codedeploy_role", role)
     application = app.setting("codedeploy_app", application) or f"lamctl-{plan.function}"
     group = app.setting("codedeploy_group", group) or f"{plan.function}-{plan.alias}"
     gw = CodeDeployGateway(app.aws().client("codedeploy"))

@@ -334,3 +334,11 @@ def test_calls_per_step_stay_within_two_besides_alarm_polling(world):
     # pre-flight reads (2) + lock (put, get, delete = 3) + per write (save + update) x2 + final save + archive
     assert lam.calls["UpdateAlias"] == 2 and store.calls["PutObject"] == 1 + 2 + 2
     assert during - 2 - 3 <= 2 * len(plan.steps) + 2
+
+
+def test_a_missing_hook_function_is_refused_before_any_write(world):
+    clock, lam, alarms, store, engine, events = world
+    with pytest.raises(PreflightError) as err:
+        shift(engine, strategy=S.canary("10%1m"), hooks={AFTER: "no-such-hook"})
+    assert "the AfterAllowTraffic hook no-such-hook does not exist" in err.value.message
+    assert lam.writes == [] and store.objects == {}
