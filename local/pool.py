@@ -128,8 +128,8 @@ class Pool:
             self._in_flight -= 1
             if fn is not None:
                 fn.busy.discard(env)
-            if fn is None or env.dead or self._closed or env.spec != fn.spec:
-                stop = True
+            if fn is None or env.dead or self._closed or env.spec != fn.spec or self.idle_timeout == 0:
+                stop = True  # idle_timeout 0: no warm reuse, every invocation is a cold start
             else:
                 fn.idle.append((env, time.monotonic()))
             self._lock.notify_all()

@@ -211,3 +211,12 @@ def test_close_stops_every_process(pool, spec):
     assert len(pids) == 3 and all(_alive(pid) for pid in pids)
     p.close()
     assert not any(_alive(pid) for pid in pids)
+
+
+def test_idle_timeout_zero_means_no_warm_reuse(pool, spec):
+    p = pool(idle_timeout=0)
+    p.replace(spec)
+    first, second = _call(p, {}), _call(p, {})
+    assert first["container"] != second["container"] and second["uses"] == 1
+    assert not _alive(first["pid"])
+    assert p.stats("Fn") == {"idle": 0, "busy": 0, "started": 2}
