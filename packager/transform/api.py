@@ -40,10 +40,6 @@ REST_TYPE = "AWS::Serverless::Api"
 HTTP_TYPE = "AWS::Serverless::HttpApi"
 IMPLICIT_REST = "ServerlessRestApi"
 IMPLICIT_HTTP = "ServerlessHttpApi"
-API_EVENT_PROPERTIES = {"Path", "Method", "RestApiId", "Stage", "Auth", "RequestModel", "RequestParameters",
-                        "TimeoutInMillis", "ResponseTransferMode"}
-HTTP_EVENT_PROPERTIES = {"Path", "Method", "ApiId", "Stage", "Auth", "TimeoutInMillis", "RouteSettings",
-                         "PayloadFormatVersion"}
 REQUEST_PARAMETER_PROPERTIES = ("Required", "Caching")
 GLOBAL_KEYS = {
     REST_TYPE: ("Auth", "Name", "DefinitionUri", "CacheClusterEnabled", "CacheClusterSize", "MergeDefinitions",
@@ -53,6 +49,50 @@ GLOBAL_KEYS = {
     HTTP_TYPE: ("Auth", "AccessLogSettings", "StageVariables", "Tags", "CorsConfiguration", "DefaultRouteSettings",
                 "Domain", "RouteSettings", "FailOnWarnings", "PropagateTags"),
 }
+_STR, _DICT, _LIST, _BOOL, _INT = (str,), (dict,), (list,), (bool,), (int,)
+# The property types the reference checks (an intrinsic function is accepted for any of them).
+PROPERTY_TYPES = {
+    REST_TYPE: {
+        "Name": _STR + _DICT, "StageName": _STR + _DICT, "Tags": _DICT, "PropagateTags": _BOOL,
+        "DefinitionBody": _DICT, "DefinitionUri": _STR + _DICT, "MergeDefinitions": _BOOL,
+        "CacheClusterEnabled": _BOOL, "CacheClusterSize": _STR, "Variables": _DICT,
+        "EndpointConfiguration": _STR + _DICT, "MethodSettings": _LIST, "BinaryMediaTypes": _LIST,
+        "MinimumCompressionSize": _INT, "Cors": _STR + _DICT, "Auth": _DICT, "GatewayResponses": _DICT,
+        "AccessLogSetting": _DICT, "CanarySetting": _DICT, "TracingEnabled": _BOOL, "OpenApiVersion": _STR + (float, int),
+        "Models": _DICT, "Domain": _DICT, "FailOnWarnings": _BOOL, "Description": _STR, "Mode": _STR,
+        "DisableExecuteApiEndpoint": _BOOL, "ApiKeySourceType": _STR, "AlwaysDeploy": _BOOL,
+        "Policy": _STR + _DICT, "SecurityPolicy": _STR, "EndpointAccessMode": _STR,
+    },
+    HTTP_TYPE: {
+        "Name": None, "StageName": _STR + _DICT, "Tags": _DICT, "PropagateTags": _BOOL, "DefinitionBody": _DICT,
+        "DefinitionUri": _STR + _DICT, "StageVariables": _DICT, "CorsConfiguration": _BOOL + _DICT,
+        "AccessLogSettings": _DICT, "DefaultRouteSettings": _DICT, "Auth": _DICT, "RouteSettings": _DICT,
+        "Domain": _DICT, "FailOnWarnings": _BOOL, "Description": _STR, "DisableExecuteApiEndpoint": _BOOL,
+    },
+    "Api": {"Path": _STR, "Method": _STR, "RestApiId": _STR + _DICT, "Stage": _STR, "Auth": _DICT,
+            "RequestModel": _DICT, "RequestParameters": _LIST, "TimeoutInMillis": _INT,
+            "ResponseTransferMode": _STR},
+    "HttpApi": {"Path": _STR, "Method": _STR, "ApiId": _STR + _DICT, "Stage": _STR, "Auth": _DICT,
+                "TimeoutInMillis": _INT, "RouteSettings": _DICT, "PayloadFormatVersion": _STR},
+}
+TYPE_NAMES = {str: "a string", dict: "a map", list: "a list", bool: "true or false", int: "an integer",
+              float: "a number"}
+
+
+def type_problem(kind: str, props: dict) -> tuple[str, str] | None:
+    """(property, message) for the first property of the wrong type or not known at all, else None."""
+    table = PROPERTY_TYPES[kind]
+    for key, value in props.items():
+        if key not in table:
+            return key, f"unknown property {key!r} (known: {', '.join(sorted(table))})"
+        expected = table[key]
+        if expected is None or value is None or _is_intrinsic_map(value):
+            continue
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+            return key, f"{key} must be {' or '.join(TYPE_NAMES[t] for t in expected)}"
+    return None
+
+
 ATTRIBUTE_KEYS = ("DeletionPolicy", "UpdatePolicy", "Condition", "UpdateReplacePolicy", "Metadata")
 
 
@@ -139,6 +179,9 @@ class _Transform:
                 props = {}
             if not isinstance(props, dict):
                 raise self.ctx.error(f"{logical_id}: Properties must be a map", keys + ("Properties",))
+            problem = type_problem(rtype, props)
+            if problem:
+                raise self.ctx.error(f"{logical_id}: {problem[1]}", keys + ("Properties", problem[0]))
             props = dict(props)
             if isinstance(props.get("DefinitionBody"), dict):
                 props["DefinitionBody"] = copy.deepcopy(props["DefinitionBody"])
@@ -204,6 +247,10 @@ class _Transform:
             api.props.clear()
             api.props.update(merged)
         api.editor = None
+        problem = type_problem(api.type, api.props)
+        if problem:
+            section = "Api" if api.type == REST_TYPE else "HttpApi"
+            raise self.ctx.error(f"Globals.{section}: {problem[1]}", ("Globals", section, problem[0]))
 
     # -- step 2: paths from events -------------------------------------------------------------------
     def add_paths(self, rtype: str) -> None:
@@ -218,11 +265,9 @@ class _Transform:
                 raise self.event_error(ev, "Properties with Path and Method are required")
             if not isinstance(props, dict):
                 raise self.event_error(ev, "Properties must be a map")
-            allowed = API_EVENT_PROPERTIES if rtype == REST_TYPE else HTTP_EVENT_PROPERTIES
-            for key in props:
-                if key not in allowed:
-                    raise self.event_error(ev, f"unknown property {key!r} (an {event_type} event takes "
-                                               f"{', '.join(sorted(allowed))})", (key,))
+            problem = type_problem(event_type, props)
+            if problem:
+                raise self.event_error(ev, problem[1], (problem[0],))
             if id_prop not in props:
                 self.propagate_function_tags(ev, rtype)
                 props[id_prop] = {"Ref": implicit_id}
@@ -528,6 +573,9 @@ class _Transform:
         out = []
         for parameter in values:
             if isinstance(parameter, dict):
+                if len(parameter) != 1:
+                    raise self.event_error(ev, "invalid RequestParameters: each map names one parameter, e.g. "
+                                               "{method.request.header.X: {Required: true}}", ("RequestParameters",))
                 name, value = next(iter(parameter.items()))
                 if not re.match(r"method\.request\.(querystring|path|header)\.", name):
                     raise self.event_error(ev, bad_key, ("RequestParameters",))
