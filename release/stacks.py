@@ -218,8 +218,6 @@ class StackGateway:
         except LamctlError:
             raise
         except Exception as exc:  # botocore's ClientError / BotoCoreError and friends
-            if type(exc).__name__ in ("KeyboardInterrupt",):
-                raise
             raise _cloud_error(exc, action, stack) from None
 
     # -- reads
@@ -336,14 +334,14 @@ class StackGateway:
                           template_url: str | None = None, parameters: Iterable[dict] = (),
                           capabilities: Iterable[str] = (), tags: dict[str, str] | None = None,
                           description: str | None = None, on_stack_failure: str | None = None) -> tuple[str, str]:
-        kwargs: dict[str, Any] = {
-            "StackName": stack,
-            "ChangeSetName": name,
-            "ChangeSetType": change_set_type,
-            "Parameters": list(parameters),
-            "Capabilities": list(capabilities),
-            "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
-        }
+        kwargs: dict[str, Any] = {"StackName": stack, "ChangeSetName": name, "ChangeSetType": change_set_type}
+        # Empty lists are left out: an empty Tags value would strip the tags a stack already has.
+        if parameters := list(parameters):
+            kwargs["Parameters"] = parameters
+        if capabilities := list(capabilities):
+            kwargs["Capabilities"] = capabilities
+        if tags:
+            kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
         if template_url:
             kwargs["TemplateURL"] = template_url
         else:

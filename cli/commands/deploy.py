@@ -405,7 +405,10 @@ def _summary(out, plan, cs, status: str) -> None:
 
 
 def _declared_outputs(gateway, stack: str) -> list[str]:
-    body = gateway.template_body(stack)
+    try:
+        body = gateway.template_body(stack)
+    except LamctlError:
+        return []
     if not body:
         return []
     from lamctl.schemas.template import parse_text
@@ -437,7 +440,7 @@ def outputs_command(
     if info.outputs and not out.json:
         out.table(["Key", "Value", "Description"], [(o.key, o.value, o.description or "") for o in info.outputs],
                   title=f"Outputs of {name}")
-    if unavailable:
+    if unavailable and not out.json:  # in json mode the one result object lists them
         why = ("the local cloud does not report outputs for stacks made through change sets" if _emulator(app)
                else "CloudFormation did not report them")
         out.warn(f"outputs unavailable: {', '.join(unavailable)} ({why})")

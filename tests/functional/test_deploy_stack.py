@@ -335,3 +335,40 @@ def test_capabilities_are_inferred_and_sent(cli, aws, tmp_path):
             cwd=tmp_path)
     cs = next(x for x in r.json_lines() if x["type"] == "change_set")
     assert cs["capabilities"] == ["CAPABILITY_IAM"]
+
+
+def test_a_deploy_without_tags_sends_no_tags_so_the_stack_keeps_its_own():
+    """CloudFormation reads an empty Tags value as "remove every tag": the gateway must leave it out."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from lamctl.release.stacks import StackGateway
+
+    client = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    with Stubber(client) as stub:
+        stub.add_response("create_change_set", {"Id": "arn:cs", "StackId": "arn:stack"},
+                          {"StackName": "app", "ChangeSetName": "c1", "ChangeSetType": "UPDATE",
+                           "TemplateBody": "{}"})
+        stub.add_response("create_change_set", {"Id": "arn:cs2", "StackId": "arn:stack"},
+                          {"StackName": "app", "ChangeSetName": "c2", "ChangeSetType": "UPDATE",
+                           "TemplateBody": "{}", "Tags": [{"Key": "team", "Value": "core"}],
+                           "Capabilities": ["CAPABILITY_IAM"],
+                           "Parameters": [{"ParameterKey": "Env", "UsePreviousValue": True}]})
+        gw = StackGateway(client)
+        assert gw.create_change_set(stack="app", name="c1", change_set_type="UPDATE", template_body="{}",
+                                    tags={}, parameters=[], capabilities=()) == ("arn:cs", "arn:stack")
+        gw.create_change_set(stack="app", name="c2", change_set_type="UPDATE", template_body="{}",
+                             tags={"team": "core"}, capabilities=("CAPABILITY_IAM",),
+                             parameters=[{"ParameterKey": "Env", "UsePreviousValue": True}])
+        stub.assert_no_pending_responses()
+
+
+def test_outputs_json_is_one_object_even_when_some_are_unavailable(cli, aws, tmp_path):
+    queue_template(tmp_path)
+    assert cli("deploy", "--stack", "app", cwd=tmp_path).exit_code == 0
+    r = cli("--output", "json", "outputs", "--stack", "app")
+    assert r.exit_code == 0, r
+    lines = r.json_lines()
+    assert len(lines) == 1 and lines[0]["type"] == "result"
+    assert lines[0]["outputs"] == {} and lines[0]["unavailable"] == ["QueueName"]
