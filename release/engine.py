@@ -177,7 +177,9 @@ class Engine:
                                         "nothing to shift")
         release_id = _new_id(self.clock)
         ttl = self._ttl(plan)
-        self.lock.acquire(plan.function, plan.alias, release_id, ttl)
+        # pre-flight found no live holder and no unfinished release: a stale lock (a process that died
+        # before its first journal save) may be taken over
+        self.lock.acquire(plan.function, plan.alias, release_id, ttl, takeover=True)
         try:
             return self._start(release_id, plan, info, description)
         finally:

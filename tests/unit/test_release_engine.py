@@ -342,3 +342,12 @@ def test_a_missing_hook_function_is_refused_before_any_write(world):
         shift(engine, strategy=S.canary("10%1m"), hooks={AFTER: "no-such-hook"})
     assert "the AfterAllowTraffic hook no-such-hook does not exist" in err.value.message
     assert lam.writes == [] and store.objects == {}
+
+
+def test_a_lock_left_by_a_process_that_died_before_its_first_save_does_not_block(world):
+    clock, lam, alarms, store, engine, events = world
+    dead = Engine(lam, alarms, store, clock, owner="host-a:1")
+    dead.lock.acquire("app", "live", "r-died-early", ttl=3600)
+    clock.advance(3601)  # its lease ran out (a process elsewhere cannot be asked whether it lives)
+    out = shift(engine, strategy=S.all_at_once())
+    assert out.changed and lam.aliases[("app", "live")].version == "2"
