@@ -234,7 +234,7 @@ class Engine:
                     self._record(release, "promote", "the remaining holds were skipped")
                 elif action == "rollback":
                     return self._rollback(release, "rollback requested by an operator")
-        except RevisionMismatch as exc:
+        except ConflictError as exc:  # someone else wrote the alias: stop, never overwrite it
             release.state = J.CONFLICT
             release.reason = exc.message
             self._finish(release)
@@ -436,7 +436,7 @@ class Engine:
             info = self.lam.update_alias(release.function, release.alias, snap["version"], {}, self._revision)
             self._revision = info.revision_id
             release.revision_id = info.revision_id
-        except RevisionMismatch as exc:
+        except ConflictError as exc:  # someone else wrote the alias: stop, never overwrite it
             release.state = J.CONFLICT
             release.reason = f"{release.reason}; the rollback found the alias moved by someone else: {exc.message}"
             self._finish(release)

@@ -174,6 +174,12 @@ def register(app: typer.Typer) -> None:
         eng = svc.engine(view)
         try:
             outcome = eng.shift(plan, info, description or "")
+        except KeyboardInterrupt:
+            if view.release_id:
+                app.out.warn(f"release {view.release_id} was interrupted and left as it was; continue it with "
+                             f"'lamctl shift --resume --function {function} --alias {alias}' or undo it with "
+                             f"'lamctl rollback --function {function} --alias {alias}'")
+            raise
         except Exception as exc:
             view.finish(svc, exc)
             raise

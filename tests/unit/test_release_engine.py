@@ -351,3 +351,14 @@ def test_a_lock_left_by_a_process_that_died_before_its_first_save_does_not_block
     clock.advance(3601)  # its lease ran out (a process elsewhere cannot be asked whether it lives)
     out = shift(engine, strategy=S.all_at_once())
     assert out.changed and lam.aliases[("app", "live")].version == "2"
+
+
+def test_an_alias_created_by_someone_else_meanwhile_is_left_alone(world):
+    clock, lam, alarms, store, engine, events = world
+    plan, info = engine.plan("app", "beta", "2", S.all_at_once())
+    assert info is None
+    engine.fault = lambda point, index: lam.set_alias("app", "beta", "1") if point == "before-write" else None
+    with pytest.raises(ConflictError):
+        engine.shift(plan, info)
+    assert lam.aliases[("app", "beta")].version == "1"  # not deleted by a rollback
+    assert Journal(store).load("app", "beta").state == "conflict"
