@@ -236,3 +236,35 @@ def test_codedeploy_engine_submits_the_release(cloud, cli, monkeypatch):
     r = cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", "--steps", "5%1m,50%1m",
             "--engine", "codedeploy")
     assert r.exit_code == 2 and "CodeDeploy cannot run --steps" in r.stderr
+
+
+def test_the_default_strategy_and_alarms_come_from_lamctl_toml(cloud, cli, tmp_path):
+    cw = cloud.client("cloudwatch")
+    cw.put_metric_alarm(AlarmName="errors", MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName="errors", StateValue="OK", StateReason="fine")
+    (tmp_path / "lamctl.toml").write_text('[default]\nstrategy = "CodeDeployDefault.LambdaLinear10PercentEvery1Minute"\n'
+                                          'alarms = ["errors"]\nfunction = "app"\nalias = "live"\n')
+    r = cli("--output", "json", "shift", "--to-version", "2", "--dry-run", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    lines = r.json_lines()
+    weights = [l["weights"] for l in lines if l["type"] == "plan-step" and l["kind"] == "weights"]
+    assert weights == [f"v1 {100 - p}% / v2 {p}%" for p in range(10, 100, 10)]
+    assert lines[-1]["strategy"] == "linear 10%1m" and lines[-1]["total_seconds"] == 540
+    assert all("errors" in l["checks"] for l in lines if l["type"] == "plan-step" and l["kind"] == "alarms")
+    # a flag wins over the file
+    r = cli("--output", "json", "shift", "--to-version", "2", "--all-at-once", "--dry-run", cwd=tmp_path)
+    assert r.json_lines()[-1]["strategy"] == "all-at-once"
+
+
+def test_a_successful_release_appends_a_job_summary(cloud, cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    r = cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", "--after-hook", "post")
+    assert r.exit_code == 0, r
+    text = summary.read_text()
+    assert text.startswith("earlier step\n")
+    assert "succeeded" in text and "`app:live`: version 1 → 2, all-at-once" in text
+    assert "| +0s | AfterAllowTraffic hook: invoke post |  | Succeeded expected | done |" in text
