@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from lamctl.schemas.errors import LamctlError
 
 from .pool import TooManyRequests
-from .runtime_api import _read_request, _write_response
+from .runtime_api import RequestReader, _write_response
 from .service import FunctionNotFound, LocalLambda
 
 SYNC_LIMIT = 6 * 1024 * 1024
@@ -91,10 +91,10 @@ class InvokeServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        rfile = conn.makefile("rb", buffering=65536)
+        reader = RequestReader(conn)
         try:
             while True:
-                request = _read_request(rfile, conn)
+                request = reader.read()
                 if request is None:
                     return
                 method, target, headers, body = request
@@ -108,7 +108,6 @@ class InvokeServer:
             with self._lock:
                 self._conns.discard(conn)
             try:
-                rfile.close()
                 conn.close()
             except OSError:
                 pass

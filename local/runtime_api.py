@@ -140,10 +140,10 @@ class RuntimeAPI:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        rfile = conn.makefile("rb", buffering=65536)
+        reader = RequestReader(conn)
         try:
             while True:
-                request = _read_request(rfile, conn)
+                request = reader.read()
                 if request is None:
                     return
                 method, path, headers, body = request
@@ -159,7 +159,6 @@ class RuntimeAPI:
             with self._lock:
                 self._conns.discard(conn)
             try:
-                rfile.close()
                 conn.close()
             except OSError:
                 pass
@@ -296,53 +295,107 @@ def _write_response(conn: socket.socket, status: int, headers, body: bytes) -> N
     conn.sendall(data)
 
 
-MAX_LINE = 65536
+MAX_HEAD = 65536
 MAX_BODY = 64 * 1024 * 1024
 
 
-def _read_request(rfile, conn=None):
-    """(method, path, headers with lower-case names, body) or None at the end of the connection."""
-    line = rfile.readline(MAX_LINE + 1)
-    while line in (b"\r\n", b"\n"):  # tolerate stray blank lines between requests
-        line = rfile.readline(MAX_LINE + 1)
-    if not line:
-        return None
-    parts = line.decode("latin-1").split()
-    if len(parts) != 3:
-        raise ValueError("bad request line")
-    method, path, _version = parts
-    headers: dict[str, str] = {}
-    while True:
-        h = rfile.readline(MAX_LINE + 1)
-        if not h:
-            return None
-        if h in (b"\r\n", b"\n"):
-            break
-        name, _, value = h.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
-    if headers.get("expect", "").lower() == "100-continue" and conn is not None:
-        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it before sending a large body
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        chunks = []
-        total = 0
+class RequestReader:
+    """Reads HTTP/1.1 requests off one connection: the header block in one piece, then the body.
+
+    Fewer calls than a line-by-line file reader, which matters at a millisecond per invocation."""
+
+    __slots__ = ("sock", "buf")
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buf = bytearray()
+
+    def _fill(self) -> bool:
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            return False
+        self.buf += chunk
+        return True
+
+    def _line(self) -> bytes | None:
         while True:
-            size_line = rfile.readline(MAX_LINE + 1)
-            size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while rfile.readline(MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
-                    pass
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                line = bytes(self.buf[:i])
+                del self.buf[:i + 2]
+                return line
+            if len(self.buf) > MAX_HEAD or not self._fill():
+                return None
+
+    def _exactly(self, n: int) -> bytes | None:
+        while len(self.buf) < n:
+            if not self._fill():
+                return None
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+    def read(self):
+        """(method, path, headers with lower-case names, body), or None at the end of the connection."""
+        buf = self.buf
+        while buf.startswith(b"\r\n"):  # tolerate stray blank lines between requests
+            del buf[:2]
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            if end >= 0:
                 break
-            total += size
-            if total > MAX_BODY:
+            if len(buf) > MAX_HEAD:
+                raise ValueError("header block too large")
+            if not self._fill():
+                return None
+            while buf.startswith(b"\r\n"):
+                del buf[:2]
+        head = buf[:end].decode("latin-1")
+        del buf[:end + 4]
+        request_line, _, rest = head.partition("\r\n")
+        parts = request_line.split()
+        if len(parts) != 3:
+            raise ValueError("bad request line")
+        method, path, _version = parts
+        headers: dict[str, str] = {}
+        if rest:
+            for line in rest.split("\r\n"):
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            self._continue(headers)
+            chunks = []
+            total = 0
+            while True:
+                size_line = self._line()
+                if size_line is None:
+                    return None
+                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while True:  # trailers, up to the empty line
+                        trailer = self._line()
+                        if not trailer:
+                            break
+                    break
+                total += size
+                if total > MAX_BODY:
+                    raise ValueError("body too large")
+                data = self._exactly(size + 2)
+                if data is None:
+                    return None
+                chunks.append(data[:-2])
+            body = b"".join(chunks)
+        else:
+            length = int(headers.get("content-length") or 0)
+            if length > MAX_BODY:
                 raise ValueError("body too large")
-            chunks.append(rfile.read(size))
-            rfile.readline(MAX_LINE + 1)
-        body = b"".join(chunks)
-    else:
-        length = int(headers.get("content-length") or 0)
-        if length > MAX_BODY:
-            raise ValueError("body too large")
-        body = rfile.read(length) if length else b""
-        if len(body) < length:
-            return None
-    return method, path, headers, body
+            if length and len(buf) < length:
+                self._continue(headers)
+            body = self._exactly(length) if length else b""
+            if body is None:
+                return None
+        return method, path, headers, body
+
+    def _continue(self, headers: dict) -> None:
+        if headers.get("expect", "").lower() == "100-continue" and not self.buf:
+            self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it before a large body
