@@ -12,6 +12,7 @@ from typing import Any, Callable
 from .context import Context, logical_id_hash
 
 TAGGABLE = {"AWS::Lambda::Function", "AWS::IAM::Role", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::S3::Bucket",
+            "AWS::IoT::TopicRule",
             "AWS::DynamoDB::Table", "AWS::CodeDeploy::Application", "AWS::CodeDeploy::DeploymentGroup"}
 
 
@@ -330,23 +331,40 @@ _ESM_PASS = ["StartingPosition", "StartingPositionTimestamp", "BatchSize", "Enab
              "MetricsConfig", "LoggingConfig"]
 
 
-def _pull(ctx, fn, name, props, keys, etype, source_key, policy, rid=None):
+def _pull(ctx, fn, name, props, keys, etype, source_key, policy, rid=None, statements=None, extra=None,
+          more_props=None):
     allowed = dict(_PULL)
-    allowed[source_key] = None
-    required = (source_key, "StartingPosition") if etype in ("Kinesis", "DynamoDB") else (source_key,)
+    if source_key:
+        allowed[source_key] = None
+    allowed.update(more_props or {})
+    required = tuple(k for k in (source_key,) if k)
+    if etype in ("Kinesis", "DynamoDB", "MSK"):
+        required += ("StartingPosition",)
     _check(ctx, fn, name, etype, props, keys, allowed, required)
     rid = rid or fn.lid + name
-    esm = {"FunctionName": copy.deepcopy(fn.name), "EventSourceArn": props[source_key]}
+    esm = {"FunctionName": copy.deepcopy(fn.name), "EventSourceArn": props.get(source_key) if source_key else None}
     for key in _ESM_PASS:
         esm[key] = props.get(key)
     fc = props.get("FilterCriteria")
     if fc and not (isinstance(fc, dict) and len(fc) == 1 and next(iter(fc)).startswith("Fn::")):
+        if etype not in ("DocumentDB", "DynamoDB", "Kinesis", "MQ", "MSK", "SelfManagedKafka", "SQS"):
+            raise ctx.error(f"function {fn.lid}: event {name}: FilterCriteria is not available for {etype} events",
+                            keys + ("Properties", "FilterCriteria"))
         if list(fc.keys()) not in ([], ["Filters"]):
             raise ctx.error(f"function {fn.lid}: event {name}: FilterCriteria takes only Filters",
                             keys + ("Properties", "FilterCriteria"))
+    if props.get("KafkaBootstrapServers"):
+        esm["SelfManagedEventSource"] = {"Endpoints": {"KafkaBootstrapServers": props["KafkaBootstrapServers"]}}
+    kafka_config = {"MSK": "AmazonManagedKafkaEventSourceConfig",
+                    "SelfManagedKafka": "SelfManagedKafkaEventSourceConfig"}.get(etype)
     if props.get("ConsumerGroupId"):
-        raise ctx.error(f"function {fn.lid}: event {name}: ConsumerGroupId is not a property of {etype} events",
-                        keys + ("Properties", "ConsumerGroupId"))
+        if kafka_config is None:
+            raise ctx.error(f"function {fn.lid}: event {name}: ConsumerGroupId is not a property of {etype} events",
+                            keys + ("Properties", "ConsumerGroupId"))
+        esm[kafka_config] = {"ConsumerGroupId": props["ConsumerGroupId"]}
+    if props.get("SchemaRegistryConfig") and kafka_config:
+        esm.setdefault(kafka_config, {})
+        esm[kafka_config]["SchemaRegistryConfig"] = props["SchemaRegistryConfig"]
     dest_policy = None
     dc = props.get("DestinationConfig")
     if dc:
@@ -367,11 +385,22 @@ def _pull(ctx, fn, name, props, keys, etype, source_key, policy, rid=None):
             elif dtype == "S3":
                 dest_policy = invoke_policy("S3Bucket", rid, dest)
         esm["DestinationConfig"] = dc
+    if extra is not None:
+        extra(esm, props)
+    docs = statements(ctx, fn, name, props, keys) if statements is not None else None
     role = fn.role
     if role is not None:
-        arn = f"arn:{ctx.partition}:iam::aws:policy/service-role/{policy}"
-        if arn not in role["ManagedPolicyArns"]:
-            role["ManagedPolicyArns"].append(arn)
+        if policy is not None:
+            arn = f"arn:{ctx.partition}:iam::aws:policy/service-role/{policy}"
+            if arn not in role["ManagedPolicyArns"]:
+                role["ManagedPolicyArns"].append(arn)
+        if docs is not None:
+            if role.get("Policies") is None:
+                role["Policies"] = []
+            for doc in docs:
+                if doc not in role["Policies"] and doc.get("PolicyDocument") not in [
+                        d["PolicyDocument"] for d in role["Policies"]]:
+                    role["Policies"].append(doc)
         if dest_policy:
             if role.get("Policies") is None:
                 role["Policies"] = [dest_policy]
@@ -391,6 +420,273 @@ def kinesis(ctx, fn, name, props, keys):
 
 def dynamodb(ctx, fn, name, props, keys):
     return _pull(ctx, fn, name, props, keys, "DynamoDB", "Stream", "AWSLambdaDynamoDBExecutionRole")
+
+
+def _kms(key_id, as_list=True):
+    return {"Action": ["kms:Decrypt"] if as_list else "kms:Decrypt", "Effect": "Allow",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/" + key_id}}
+
+
+def _kms_id(ctx, fn, name, props, keys):
+    key = props.get("SecretsManagerKmsKeyId")
+    if key and not isinstance(key, str):
+        raise ctx.error(f"function {fn.lid}: event {name}: SecretsManagerKmsKeyId must be a string",
+                        keys + ("Properties", "SecretsManagerKmsKeyId"))
+    return key
+
+
+def _access_uri(ctx, fn, name, props, keys, etype, supported, required):
+    configs = props.get("SourceAccessConfigurations")
+    where = keys + ("Properties", "SourceAccessConfigurations")
+    if not configs:
+        raise ctx.error(f"function {fn.lid}: event {name}: {etype} events need SourceAccessConfigurations", where)
+    if not isinstance(configs, list):
+        raise ctx.error(f"function {fn.lid}: event {name}: SourceAccessConfigurations must be a list", where)
+    uri = None
+    for conf in configs:
+        if not isinstance(conf, dict) or not isinstance(conf.get("Type"), str):
+            raise ctx.error(f"function {fn.lid}: event {name}: each SourceAccessConfigurations item needs a Type",
+                            where)
+        if conf["Type"] not in supported:
+            raise ctx.error(f"function {fn.lid}: event {name}: SourceAccessConfigurations Type must be one of "
+                            + ", ".join(supported), where)
+        if conf["Type"] == required:
+            if uri:
+                raise ctx.error(f"function {fn.lid}: event {name}: more than one {required} access configuration",
+                                where)
+            uri = conf.get("URI")
+            if not uri:
+                raise ctx.error(f"function {fn.lid}: event {name}: the {required} access configuration needs a URI",
+                                where)
+    if not uri:
+        raise ctx.error(f"function {fn.lid}: event {name}: SourceAccessConfigurations needs a {required} entry",
+                        where)
+    return uri
+
+
+def _registry(ctx, props):
+    cfg = props.get("SchemaRegistryConfig")
+    if not cfg:
+        return None
+    if not isinstance(cfg, dict):
+        raise TypeError("SchemaRegistryConfig must be a mapping")
+    out = []
+    for conf in cfg.get("AccessConfigs", []) or []:
+        if isinstance(conf, dict) and "URI" in conf:
+            out.append({"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": conf["URI"]})
+    uri = cfg.get("SchemaRegistryURI")
+    arn = None
+    if isinstance(uri, str):
+        arn = uri
+    elif isinstance(uri, dict):
+        arn = ctx.resolve(uri).get("Fn::Sub")
+    arn = str(arn)
+    registry = None
+    if arn.startswith("arn"):
+        parts = arn.split(":")
+        if len(parts) >= 6 and parts[5].startswith("registry/"):
+            registry = parts[5][len("registry/"):]
+    if registry is not None:
+        out.append({"Action": ["glue:GetRegistry"], "Effect": "Allow", "Resource": uri})
+        out.append({"Action": ["glue:GetSchemaVersion"], "Effect": "Allow", "Resource": [
+            {"Fn::Sub": "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:schema/" + registry + "/*"}]})
+    return out
+
+
+def msk(ctx, fn, name, props, keys):
+    def statements(ctx, fn, name, props, keys):
+        out = list(_registry(ctx, props) or [])
+        for conf in props.get("SourceAccessConfigurations") or []:
+            if isinstance(conf, dict) and conf.get("Type") == "CLIENT_CERTIFICATE_TLS_AUTH" and conf.get("URI"):
+                out.append({"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": conf["URI"]})
+        return [{"PolicyName": "MSKExecutionRolePolicy", "PolicyDocument": {"Statement": out}}] if out else None
+    return _pull(ctx, fn, name, props, keys, "MSK", "Stream", "AWSLambdaMSKExecutionRole", statements=statements)
+
+
+def mq(ctx, fn, name, props, keys):
+    def statements(ctx, fn, name, props, keys):
+        uri = _access_uri(ctx, fn, name, props, keys, "MQ", ["BASIC_AUTH", "VIRTUAL_HOST"], "BASIC_AUTH")
+        doc = {"PolicyName": f"{fn.lid}{name}AMQPolicy" if props.get("DynamicPolicyName")
+               else "SamAutoGeneratedAMQPolicy",
+               "PolicyDocument": {"Statement": [
+                   {"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": uri},
+                   {"Action": ["mq:DescribeBroker"], "Effect": "Allow", "Resource": props["Broker"]}]}}
+        key = _kms_id(ctx, fn, name, props, keys)
+        if key:
+            doc["PolicyDocument"]["Statement"].append(_kms(key, as_list=False))
+        return [doc]
+    return _pull(ctx, fn, name, props, keys, "MQ", "Broker", None, statements=statements,
+                 more_props={"DynamicPolicyName": bool})
+
+
+_KAFKA_AUTH = ["SASL_SCRAM_256_AUTH", "SASL_SCRAM_512_AUTH", "BASIC_AUTH", "CLIENT_CERTIFICATE_TLS_AUTH",
+               "OAUTHBEARER_AUTH", "IAM_AUTH", "IAM_OAUTHBEARER_AUTH"]
+_KAFKA_OAUTH = ["OAUTHBEARER_SCOPE", "OAUTHBEARER_AUDIENCE", "OAUTHBEARER_LOGICAL_CLUSTER",
+                "OAUTHBEARER_IDENTITY_POOL"]
+
+
+def self_managed_kafka(ctx, fn, name, props, keys):
+    def statements(ctx, fn, name, props, keys):
+        where = keys + ("Properties",)
+        if not props.get("KafkaBootstrapServers"):
+            raise ctx.error(f"function {fn.lid}: event {name}: SelfManagedKafka needs KafkaBootstrapServers", where)
+        topics = props.get("Topics")
+        if not topics:
+            raise ctx.error(f"function {fn.lid}: event {name}: SelfManagedKafka needs Topics", where)
+        if len(topics) != 1:
+            raise ctx.error(f"function {fn.lid}: event {name}: SelfManagedKafka takes exactly one topic",
+                            where + ("Topics",))
+        configs = props.get("SourceAccessConfigurations")
+        if not configs:
+            raise ctx.error(f"function {fn.lid}: event {name}: SelfManagedKafka needs SourceAccessConfigurations",
+                            where)
+        if not isinstance(configs, list):
+            raise ctx.error(f"function {fn.lid}: event {name}: SourceAccessConfigurations must be a list", where)
+        auth = auth2 = None
+        subnet = group = has_auth = False
+        for conf in configs:
+            if not isinstance(conf, dict):
+                raise ctx.error(f"function {fn.lid}: event {name}: SourceAccessConfigurations items are mappings",
+                                where)
+            ctype, uri = conf.get("Type"), conf.get("URI")
+
+            def need_uri(label):
+                if not uri:
+                    raise ctx.error(f"function {fn.lid}: event {name}: the {label} access configuration needs a URI",
+                                    where)
+                if not isinstance(uri, (str, dict)):
+                    raise ctx.error(f"function {fn.lid}: event {name}: the {label} URI must be a string", where)
+            if ctype == "VPC_SUBNET":
+                need_uri("VPC_SUBNET")
+                subnet = True
+            elif ctype == "VPC_SECURITY_GROUP":
+                need_uri("VPC_SECURITY_GROUP")
+                group = True
+            elif ctype in _KAFKA_AUTH:
+                if has_auth:
+                    raise ctx.error(f"function {fn.lid}: event {name}: more than one authentication mechanism", where)
+                has_auth = True
+                if ctype not in ("IAM_AUTH", "IAM_OAUTHBEARER_AUTH"):
+                    need_uri("auth mechanism")
+                    auth = uri
+            elif ctype == "SERVER_ROOT_CA_CERTIFICATE":
+                need_uri("SERVER_ROOT_CA_CERTIFICATE")
+                auth2 = uri
+            elif ctype in _KAFKA_OAUTH:
+                need_uri(ctype)
+            else:
+                raise ctx.error(f"function {fn.lid}: event {name}: unknown SourceAccessConfigurations Type {ctype!r}",
+                                where)
+        if subnet != group:
+            raise ctx.error(f"function {fn.lid}: event {name}: VPC_SUBNET and VPC_SECURITY_GROUP go together", where)
+        out = []
+        for uri in (auth, auth2):
+            if uri:
+                out.append({"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": uri})
+        if subnet and group:
+            out.append({"Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+                                   "ec2:DeleteNetworkInterface", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
+                                   "ec2:DescribeSecurityGroups"], "Effect": "Allow", "Resource": "*"})
+        key = _kms_id(ctx, fn, name, props, keys)
+        if key:
+            out.append(_kms(key))
+        out.extend(_registry(ctx, props) or [])
+        if not out:
+            return None
+        return [{"PolicyDocument": {"Statement": out, "Version": "2012-10-17"},
+                 "PolicyName": "SelfManagedKafkaExecutionRolePolicy"}]
+    return _pull(ctx, fn, name, props, keys, "SelfManagedKafka", None, None, statements=statements)
+
+
+def document_db(ctx, fn, name, props, keys):
+    def statements(ctx, fn, name, props, keys):
+        uri = _access_uri(ctx, fn, name, props, keys, "DocumentDB", ["BASIC_AUTH"], "BASIC_AUTH")
+        out = [
+            {"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": uri},
+            {"Action": ["rds:DescribeDBClusterParameters"], "Effect": "Allow",
+             "Resource": {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster-pg:*"}},
+            {"Action": ["rds:DescribeDBSubnetGroups"], "Effect": "Allow",
+             "Resource": {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:subgrp:*"}},
+            {"Action": ["rds:DescribeDBClusters"], "Effect": "Allow", "Resource": props["Cluster"]},
+            {"Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+                        "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+             "Effect": "Allow", "Resource": "*"},
+        ]
+        key = _kms_id(ctx, fn, name, props, keys)
+        if key:
+            out.append(_kms(key))
+        return [{"PolicyName": "SamAutoGeneratedDocumentDBPolicy", "PolicyDocument": {"Statement": out}}]
+
+    def extra(esm, props):
+        cfg = {"DatabaseName": props.get("DatabaseName")}
+        if props.get("CollectionName"):
+            cfg["CollectionName"] = props["CollectionName"]
+        if props.get("FullDocument"):
+            cfg["FullDocument"] = props["FullDocument"]
+        esm["DocumentDBEventSourceConfig"] = cfg
+    if props.get("DatabaseName") is None:
+        raise ctx.error(f"function {fn.lid}: event {name} (DocumentDB) needs DatabaseName", keys + ("Properties",))
+    return _pull(ctx, fn, name, props, keys, "DocumentDB", "Cluster", None, statements=statements, extra=extra,
+                 more_props={"DatabaseName": None, "CollectionName": None, "FullDocument": None})
+
+
+# -- small push events ---------------------------------------------------------------------------------
+def alexa_skill(ctx, fn, name, props, keys):
+    _check(ctx, fn, name, "AlexaSkill", props, keys, {"SkillId": str})
+    return [permission(fn, fn.lid + name, "alexa-appkit.amazon.com", token=props.get("SkillId"))]
+
+
+def iot_rule(ctx, fn, name, props, keys):
+    _check(ctx, fn, name, "IoTRule", props, keys, {"Sql": str, "AwsIotSqlVersion": str}, ("Sql",))
+    rid = fn.lid + name
+    source = {"Fn::Sub": [f"arn:{ctx.partition}:iot:${{AWS::Region}}:${{AWS::AccountId}}:rule/${{RuleName}}",
+                          {"RuleName": {"Ref": rid}}]}
+    payload = {"Sql": props["Sql"], "RuleDisabled": False,
+               "Actions": [{"Lambda": {"FunctionArn": copy.deepcopy(fn.arn)}}]}
+    if props.get("AwsIotSqlVersion"):
+        payload["AwsIotSqlVersion"] = props["AwsIotSqlVersion"]
+    return [permission(fn, rid, "iot.amazonaws.com", source_arn=source,
+                       source_account={"Fn::Sub": "${AWS::AccountId}"}),
+            (rid, _res("AWS::IoT::TopicRule", {"TopicRulePayload": payload}, fn.attrs))]
+
+
+def cognito(ctx, fn, name, props, keys):
+    _check(ctx, fn, name, "Cognito", props, keys, {"UserPool": None, "Trigger": (str, list)}, ("UserPool", "Trigger"))
+    pool = props["UserPool"]
+    pool_id = pool.get("Ref") if isinstance(pool, dict) else None
+    resources = ctx.template.get("Resources", {})
+    if not isinstance(pool_id, str) or not isinstance(resources.get(pool_id), dict):
+        raise ctx.error(f"function {fn.lid}: event {name}: Cognito events must reference (!Ref) a user pool of the "
+                        "same template", keys + ("Properties", "UserPool"))
+    live = ctx.__dict__.setdefault("_cognito_pools", {})
+    if pool_id not in live:
+        live[pool_id] = copy.deepcopy(resources[pool_id])
+    userpool = live[pool_id]
+    pid, perm = permission(fn, fn.lid + "Cognito", "cognito-idp.amazonaws.com",
+                           source_arn={"Fn::GetAtt": [pool_id, "Arn"]})
+    triggers = props["Trigger"] if isinstance(props["Trigger"], list) else [props["Trigger"]]
+    uprops = userpool.get("Properties")
+    if uprops is None:
+        uprops = userpool["Properties"] = {}
+    config = uprops.get("LambdaConfig")
+    if config is None:
+        config = uprops["LambdaConfig"] = {}
+    if not isinstance(config, dict):
+        raise ctx.error(f"resource {pool_id}: LambdaConfig must be a mapping",
+                        ("Resources", pool_id, "Properties", "LambdaConfig"))
+    for trigger in triggers:
+        if trigger in config:
+            raise ctx.error(f"function {fn.lid}: event {name}: Cognito trigger {trigger} is defined more than once",
+                            keys + ("Properties", "Trigger"))
+        config[trigger] = copy.deepcopy(fn.arn)
+    out = {"Type": userpool.get("Type")}
+    if userpool.get("DependsOn"):
+        out["DependsOn"] = userpool["DependsOn"]
+    for attr in ("DeletionPolicy", "UpdatePolicy", "Condition", "UpdateReplacePolicy", "Metadata"):
+        if attr in userpool:
+            out[attr] = userpool[attr]
+    out["Properties"] = {k: v for k, v in uprops.items() if v is not None}
+    return [(pid, perm), (pool_id, Replace(copy.deepcopy(out)))]
 
 
 # -- ScheduleV2 (EventBridge Scheduler) --------------------------------------------------------------
@@ -460,4 +756,11 @@ HANDLERS: dict[str, Callable] = {
     "SQS": sqs,
     "Kinesis": kinesis,
     "DynamoDB": dynamodb,
+    "MSK": msk,
+    "MQ": mq,
+    "SelfManagedKafka": self_managed_kafka,
+    "DocumentDB": document_db,
+    "AlexaSkill": alexa_skill,
+    "IoTRule": iot_rule,
+    "Cognito": cognito,
 }

@@ -35,15 +35,8 @@ PARAMETERS = {"param1": "value1", "param2": "value2"}
 REGION = "us-east-1"
 
 # Features outside the scope of issue 3, by where they appear; a template using one is skipped.
-OUT_OF_SCOPE_EVENTS = {
-    "IoTRule": "IoTRule events", "AlexaSkill": "AlexaSkill events", "Cognito": "Cognito events",
-    "MSK": "MSK events", "MQ": "MQ events", "SelfManagedKafka": "SelfManagedKafka events",
-    "DocumentDB": "DocumentDB events",
-}
-OUT_OF_SCOPE_PROPERTIES = {
-    "CapacityProviderConfig": "Lambda managed instances (CapacityProviderConfig)",
-    "TenancyConfig": "TenancyConfig", "DurableConfig": "DurableConfig",
-}
+OUT_OF_SCOPE_EVENTS: dict[str, str] = {}
+OUT_OF_SCOPE_PROPERTIES: dict[str, str] = {}
 
 
 @dataclass
