@@ -170,6 +170,24 @@ def load_parameter_file(path: str) -> list[ParameterOverride]:
     raise UsageError("a parameter file holds an object or a list", where=at(root), hint=shape_hint)
 
 
+def check_parameter_names(template: dict, overrides: Iterable[ParameterOverride]) -> None:
+    """Refuse a name the template does not declare (at its file:line:col, with the closest name)."""
+    declared = template.get("Parameters") or {}
+    if not isinstance(declared, dict):
+        declared = {}
+    for o in overrides:
+        if o.key in declared:
+            continue
+        close = difflib.get_close_matches(o.key, list(declared), n=1)
+        if close:
+            hint = f"did you mean {close[0]}?"
+        elif declared:
+            hint = "the template declares: " + ", ".join(declared)
+        else:
+            hint = "the template declares no parameters"
+        raise UsageError(f"unknown parameter {o.key!r}: the template does not declare it", where=o.where, hint=hint)
+
+
 def resolve_parameters(template: dict, overrides: Iterable[ParameterOverride], previous: dict[str, str],
                        stack: str | None = None) -> tuple:
     """What each declared parameter gets: override, previous value, or default. Refuses unknown names and
@@ -182,17 +200,7 @@ def resolve_parameters(template: dict, overrides: Iterable[ParameterOverride], p
     given: dict[str, ParameterOverride] = {}
     for o in overrides:
         given[o.key] = o  # last wins: lamctl.toml first, then flags in order
-    for key, o in given.items():
-        if key not in declared:
-            close = difflib.get_close_matches(key, list(declared), n=1)
-            if close:
-                hint = f"did you mean {close[0]}?"
-            elif declared:
-                hint = "the template declares: " + ", ".join(declared)
-            else:
-                hint = "the template declares no parameters"
-            raise UsageError(f"unknown parameter {key!r}: the template does not declare it", where=o.where,
-                             hint=hint)
+    check_parameter_names(template, given.values())
     choices = []
     missing = []
     for key, spec in declared.items():

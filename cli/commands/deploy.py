@@ -164,11 +164,13 @@ def _is_sam(data: dict) -> bool:
 def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None, prefix: str | None,
              overrides: list) -> tuple[dict, str, str | None]:
     """Build, package, transform and validate: (CloudFormation dict, its body, the bucket used)."""
-    from lamctl.schemas.template import load_template, plain
+    from lamctl.release.stack_params import check_parameter_names
+    from lamctl.schemas.template import Template, load_template, plain
 
     out = app.out
     template = load_template(template_path)
     _validate(app, template)
+    check_parameter_names(template.data, overrides)  # a typo is reported before anything is built
     data: dict = template.data
     where = template.where
     if _needs_build(template):
@@ -183,7 +185,9 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
                   f"{(prefix or '').strip('/')}", message="package", phase="package", bucket=bucket, prefix=prefix)
         packaged = run_package(app, template, bucket, prefix, build_dir)
         data = packaged.data
-        where = None
+        # the packaged text keeps the source's layout (only code locations change): its positions
+        # point at the right lines of the source template
+        where = Template(path=template_path, data=packaged.data).where
     if _is_sam(data):
         from lamctl.packager import transform as transform_module
 
@@ -192,10 +196,7 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
                              where=template_path)
         params = {o.key: o.value for o in overrides}
         out.event("progress", "transforming SAM resources to CloudFormation", message="transform", phase="transform")
-        kwargs: dict[str, Any] = {"region": app.aws().region, "parameters": params}
-        if where is not None:
-            kwargs["where"] = where
-        data = transform_module.transform(plain(data), **kwargs)
+        data = transform_module.transform(plain(data), region=app.aws().region, parameters=params, where=where)
     else:
         data = plain(data)
     body = json.dumps(data, separators=(",", ":"), default=str)

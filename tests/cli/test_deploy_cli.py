@@ -160,3 +160,16 @@ def test_tags_and_stack_from_lamctl_toml(cli, aws, tmp_path):
     assert r.exit_code == 0, r
     st = aws.client("cloudformation").describe_stacks(StackName="from-config")["Stacks"][0]
     assert {t["Key"]: t["Value"] for t in st["Tags"]} == {"team": "core"}
+
+
+def test_an_unknown_parameter_is_refused_before_building(cli, aws, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(e, c):\n    return 1\n")
+    (tmp_path / "template.yaml").write_text(SAM.format(memory=128))
+    aws.client("s3").create_bucket(Bucket="artifacts")
+    r = cli("deploy", "--stack", "app", "--s3-bucket", "artifacts", "--parameter-overrides", "Stage=prod",
+            cwd=tmp_path)
+    assert r.exit_code == 2, r
+    assert "unknown parameter 'Stage'" in r.stderr
+    assert not (tmp_path / ".lamctl" / "build").exists()
+    assert "Contents" not in aws.client("s3").list_objects_v2(Bucket="artifacts")
