@@ -138,6 +138,17 @@ def _is_intrinsic_map(value: Any) -> bool:
         next(iter(value)) in ("Ref", "Condition") or str(next(iter(value))).startswith("Fn::"))
 
 
+def _fresh(value: Any) -> Any:
+    """A copy in which no dict or list appears twice: the documents are built in place and share values
+    (CORS origins, resource lists), and a YAML writer would turn shared nodes into aliases, which
+    CloudFormation refuses."""
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    return value
+
+
 def _event_order(ev: Any) -> str:
     """The reference orders a function's events by Path (so ``$default`` comes before ``/...``), else by name."""
     key = ev.properties.get("Path", ev.name) if isinstance(ev.properties, dict) else ev.name
@@ -449,8 +460,8 @@ class _Transform:
                         f"${{__ApiId__}}/${{__Stage__}}/{verb}{clean}", {"__ApiId__": raw_id, "__Stage__": "*"})
         prefix = ev.logical_id + "Permission"
         permission_id = prefix + suffix if suffix.isalnum() else prefix + hash_id(suffix)
-        ctx.add(permission_id, lambda_permission(self.permission_function_name(ev), source, dict(ev.attributes)),
-                ev.keys)
+        ctx.add(permission_id, _fresh(lambda_permission(self.permission_function_name(ev), source,
+                                                        dict(ev.attributes))), ev.keys)
         auth = props.get("Auth")
         if api is not None and (api.managed or api_props.get("MergeDefinitions")):
             self.rest_integration(ev, api, method, path, suffix)
@@ -667,8 +678,8 @@ class _Transform:
                 resource += f"/{verb}{clean}"
             source = fn_sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:" + resource,
                             {"__ApiId__": raw_id, "__Stage__": "*"})
-            ctx.add(ev.logical_id + "Permission", lambda_permission(self.permission_function_name(ev), source,
-                                                                    dict(ev.attributes)), ev.keys)
+            ctx.add(ev.logical_id + "Permission", _fresh(lambda_permission(self.permission_function_name(ev), source,
+                                                                           dict(ev.attributes))), ev.keys)
         if api is None or api.props.get("DefinitionBody") is None:
             return
         editor = self.http_editor(api, api_id, api.props)
@@ -781,7 +792,7 @@ class _Transform:
                 raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
             self.emit(api, resources)
         for logical_id, group in self.record_set_groups.items():
-            ctx.resources[logical_id] = group
+            ctx.resources[logical_id] = _fresh(group)
 
     def emit(self, api: _Api, resources: list) -> None:
         ctx = self.ctx
@@ -791,9 +802,9 @@ class _Transform:
             del ctx.resources[api.logical_id]
         for logical_id, resource in resources:
             if logical_id in shared_ids:
-                ctx.resources[logical_id] = resource
+                ctx.resources[logical_id] = _fresh(resource)
             else:
-                ctx.add(logical_id, resource, keys)
+                ctx.add(logical_id, _fresh(resource), keys)
         refs = {
             "AWS::ApiGateway::Stage": "Stage", "AWS::ApiGateway::Deployment": "Deployment",
             "AWS::ApiGateway::DomainName": "DomainName", "AWS::ApiGateway::DomainNameV2": "DomainNameV2",
