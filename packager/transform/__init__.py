@@ -7,6 +7,15 @@ its own canonical JSON of the API definition (see ``api.py``).
 
 The pipeline and the contract with the API step are described in
 :mod:`lamctl.packager.transform.context`.
+
+Deliberate differences from the reference (``tests/conformance/run.py`` shows them):
+
+* the REST API deployment ID (see above);
+* a resource whose ``Type`` is not a string is an error (the reference passes it through
+  for CloudFormation to reject);
+* the ``Fn::And`` made for a conditional invoke destination of a conditional function lists
+  ``{"Condition": name}`` items; the reference nests ``{"Condition": {"Condition": name}}``,
+  which CloudFormation rejects.
 """
 
 from __future__ import annotations
