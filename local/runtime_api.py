@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -296,6 +297,7 @@ def _write_response(conn: socket.socket, status: int, headers, body: bytes) -> N
 
 
 MAX_HEAD = 65536
+_HEADER = re.compile(r"^([^:\r\n]+?)[ \t]*:[ \t]*(.*?)[ \t]*\r?$", re.M)
 MAX_BODY = 64 * 1024 * 1024
 
 
@@ -357,11 +359,7 @@ class RequestReader:
         if len(parts) != 3:
             raise ValueError("bad request line")
         method, path, _version = parts
-        headers: dict[str, str] = {}
-        if rest:
-            for line in rest.split("\r\n"):
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
+        headers = {name.lower(): value for name, value in _HEADER.findall(rest)} if rest else {}
         if headers.get("transfer-encoding", "").lower() == "chunked":
             self._continue(headers)
             chunks = []
