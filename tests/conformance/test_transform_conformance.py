@@ -65,3 +65,11 @@ def test_rest_api_deployment_hash_is_the_one_tolerated_difference():
 def test_floor_file_is_sane():
     floor = json.loads((HERE / "floor.json").read_text())
     assert 0 < floor["resource_share"] <= 1 and floor["identical_templates"] > 0
+
+
+def test_bundled_data_matches_the_installed_reference(capsys):
+    """managed policy names and policy templates are the reference's, byte for byte after reduction."""
+    spec = importlib.util.spec_from_file_location("refresh_data", HERE / "refresh_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--check"]) == 0, capsys.readouterr().err
