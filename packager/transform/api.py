@@ -321,11 +321,20 @@ class _Transform:
                 self.add_route_settings(api, ev, props)
 
     def propagate_function_tags(self, ev: Any, rtype: str) -> None:
-        fn = self.ctx.sam_resources.get(ev.function_id) or {}
-        fprops = fn.get("Properties") if isinstance(fn, dict) else None
-        if not isinstance(fprops, dict):
-            return
-        tags, propagate = fprops.get("Tags"), fprops.get("PropagateTags")
+        """PropagateTags on a function copies its Tags onto the implicit API. As in the reference, the
+        function's own Tags win whole over Globals.Function.Tags (no merge): the implicit API is made before
+        Globals apply."""
+        raw = self.template_resources.get(ev.function_id)
+        local = raw.get("Properties") if isinstance(raw, dict) else None
+        local = local if isinstance(local, dict) else {}
+        sections = getattr(getattr(self.ctx, "globals", None), "sections", None)
+        glb = sections.get("Function") if isinstance(sections, dict) else None
+        if not isinstance(glb, dict):
+            g = self.ctx.template.get("Globals")
+            glb = g.get("Function") if isinstance(g, dict) else None
+        glb = glb if isinstance(glb, dict) else {}
+        tags = local.get("Tags") or glb.get("Tags")
+        propagate = local.get("PropagateTags") or glb.get("PropagateTags")
         if tags and propagate and isinstance(tags, dict):
             api = self.implicit_api(rtype, ev)
             api.props.setdefault("Tags", {}).update(tags)

@@ -536,3 +536,21 @@ def test_conformance_corpus_api_templates_match_the_reference(name, region_env):
     for lid in want["Resources"]:
         assert got["Resources"][lid] == want["Resources"][lid], lid
     assert got.get("Conditions") == want.get("Conditions")
+
+
+def test_function_propagate_tags_reach_implicit_apis_and_local_tags_win_over_globals(region_env):
+    got = assert_same("""
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Tags: {a: '1'}
+    PropagateTags: true
+Resources:
+""" + fn("Fn", """\
+        A: {Type: Api, Properties: {Path: /a, Method: get}}
+        H: {Type: HttpApi, Properties: {Path: /a, Method: get}}
+""", extra="      Tags: {b: '2'}\n") + fn("Other", """\
+        A: {Type: Api, Properties: {Path: /b, Method: get}}
+"""))
+    assert got["Resources"]["ServerlessHttpApiApiGatewayDefaultStage"]["Properties"]["Tags"] == {
+        "b": "2", "httpapi:createdBy": "SAM"}
