@@ -25,7 +25,7 @@ from typing import Any, Callable
 # an unchanged rebuild stays lean.
 from lamctl.packager import cache as cache_mod, deps as deps_mod, files as files_mod, limits
 from lamctl.packager.artifacts import CODE_PROPERTIES, FUNCTION, LAYER, Artifact
-from lamctl.schemas.errors import TemplateError, UsageError
+from lamctl.schemas.errors import BuildError, TemplateError, UsageError
 from lamctl.schemas.template import Template
 
 ZIP_LEVEL = 3  # lamctl.packager.archive.LEVEL (a test keeps them equal); part of every fingerprint
@@ -344,7 +344,11 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         headroom[p.resource] = [limits.check_unzipped(p.resource, own, layer_sizes, parts)]
 
     # 5. zip what the cache could not vouch for
-    os.makedirs(build_dir, exist_ok=True)
+    try:
+        os.makedirs(build_dir, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"cannot create the build folder {build_dir}: {exc.strerror}", where=build_dir,
+                         hint="choose another one with --build-dir") from None
     artifacts = []
     for p in plans:
         reused = p.record is not None
@@ -353,16 +357,21 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         else:
             if notify:
                 notify(f"{p.resource}: zipping {len(p.sources) if not p.is_zip else 1} file(s)")
-            if p.is_zip:
-                z = archive.copy_zip(p.source, p.zip_path)
-                racy_map = {}
-            else:
-                z = archive.write_zip(p.zip_path, p.sources, threads=threads, digests_for=p.racy)
-                paths = {s.arcname: s.path for s in p.sources}
-                racy_map = {n: [paths[n], d] for n, d in z.digests.items()}
+            try:
+                if p.is_zip:
+                    z = archive.copy_zip(p.source, p.zip_path)
+                    racy_map = {}
+                else:
+                    z = archive.write_zip(p.zip_path, p.sources, threads=threads, digests_for=p.racy)
+                    paths = {s.arcname: s.path for s in p.sources}
+                    racy_map = {n: [paths[n], d] for n, d in z.digests.items()}
+            except OSError as exc:  # writing the zip (reading a file is a BuildError of its own)
+                raise BuildError(f"cannot write {p.zip_path}: {exc.strerror or exc}", where=p.resource,
+                                 hint="check the free space and permissions of the build folder") from None
             rec = cache_mod.Record(p.fingerprint, p.zip_path, [], z.sha256, z.zipped_bytes, z.unzipped_bytes,
                                    z.files, racy_map, [list(x) for x in p.parts])
-            bcache.store(rec)
+            if not bcache.store(rec):
+                warnings.append(f"cannot write the build cache in {bcache.root}; the next build starts over")
         headroom[p.resource].append(limits.check_direct(p.resource, rec.zipped_bytes,
                                                         p.parts or _record_parts(rec), direct_upload))
         artifacts.append(Artifact(

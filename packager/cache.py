@@ -41,13 +41,18 @@ def fingerprint(entries, extra: str = "") -> str:
 
 
 def fs_now_ns(folder: str) -> int:
-    """The file system's idea of now (the clock that stamps mtimes), read by touching a file."""
-    os.makedirs(folder, exist_ok=True)
+    """The file system's idea of now (the clock that stamps mtimes), read by touching a file.
+
+    0 when the cache folder cannot be written (then nothing is recorded anyway)."""
     stamp = os.path.join(folder, ".stamp")
-    with open(stamp, "ab"):
-        pass
-    os.utime(stamp, None)
-    return os.stat(stamp).st_mtime_ns
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(stamp, "ab"):
+            pass
+        os.utime(stamp, None)
+        return os.stat(stamp).st_mtime_ns
+    except OSError:
+        return 0
 
 
 def racy_names(entries, start_ns: int) -> set[str]:
@@ -105,17 +110,22 @@ class BuildCache:
                 return None
         return rec
 
-    def store(self, rec: Record) -> None:
+    def store(self, rec: Record) -> bool:
+        """Record ``rec``; False when the cache cannot be written (the build itself still stands)."""
         rec.zip_stat = _stat_of(rec.zip_path) or []
-        os.makedirs(self.root, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        try:
+            os.makedirs(self.root, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        except OSError:
+            return False
         try:
             with os.fdopen(fd, "w") as fh:
                 json.dump(rec.__dict__, fh)
             os.replace(tmp, self._file(rec.zip_path))
-        except BaseException:
+            return True
+        except OSError:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
-            raise
+            return False

@@ -127,3 +127,30 @@ def test_a_new_ignore_rule_rebuilds_without_the_file(tmp_path):
     (tmp_path / "src" / ".lamctlignore").write_text("pkg/\n")
     again = build_template(tpl).artifact("Fn")
     assert not again.reused and again.files == 1
+
+
+
+def test_an_unwritable_cache_still_builds_with_a_warning(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+    tpl = _project(tmp_path)
+    result = build_template(tpl)
+    assert os.path.isfile(result.artifact("Fn").zip_path)
+    assert any("cannot write the build cache" in w for w in result.warnings)
+    assert not build_template(tpl).artifact("Fn").reused
+
+
+def test_an_unwritable_build_folder_is_a_build_error_naming_it(tmp_path):
+    from lamctl.schemas.errors import BuildError
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    tpl = _project(tmp_path)
+    try:
+        build_template(tpl, str(blocker / "build"))
+    except BuildError as exc:
+        assert exc.exit_code == 1 and "cannot create the build folder" in exc.message
+        assert exc.where == str(blocker / "build")
+    else:
+        raise AssertionError("expected a BuildError")
