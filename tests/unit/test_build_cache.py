@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import zipfile
 
+import pytest
+
 from lamctl.packager.build import build_template
 from lamctl.schemas.template import load_template
 
@@ -147,10 +149,7 @@ def test_an_unwritable_build_folder_is_a_build_error_naming_it(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     tpl = _project(tmp_path)
-    try:
+    with pytest.raises(BuildError) as err:
         build_template(tpl, str(blocker / "build"))
-    except BuildError as exc:
-        assert exc.exit_code == 1 and "cannot create the build folder" in exc.message
-        assert exc.where == str(blocker / "build")
-    else:
-        raise AssertionError("expected a BuildError")
+    assert err.value.exit_code == 1 and "cannot create the build folder" in err.value.message
+    assert err.value.where == str(blocker / "build")
