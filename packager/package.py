@@ -9,7 +9,11 @@ built artifact's local location replaced by where it was uploaded:
   ``Content`` become ``{S3Bucket: bucket, S3Key: key}``;
 * ``Globals.Function.CodeUri`` becomes the URI of the functions that inherit it
   (when those functions were built into different zips, each gets its own
-  ``CodeUri`` and Globals points at the first one).
+  ``CodeUri`` and Globals points at the first one);
+* other local files (an API's ``DefinitionUri`` or ``BodyS3Location``, a state
+  machine's definition, AppSync schemas and templates: :data:`FILE_PROPERTIES`)
+  are uploaded as they are, to ``<sha256><extension>``, and named by URI or by
+  ``{Bucket, Key}`` as each property expects.
 
 The rewrite edits the text in place: comments, key order, quoting, short-form
 tags (``!Ref``, ``!Sub``, ...) and blank lines are kept byte for byte; only the
@@ -21,7 +25,9 @@ replaced values differ. JSON templates stay JSON.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -29,7 +35,7 @@ from typing import Any, Iterable
 import yaml
 
 from lamctl.packager.artifacts import CODE_PROPERTIES, Artifact
-from lamctl.packager.upload import ProgressCallback, S3Location, Upload, upload_artifacts
+from lamctl.packager.upload import FILE, ProgressCallback, S3Location, Upload, upload_artifacts
 from lamctl.schemas.errors import TemplateError
 from lamctl.schemas.template import Template, parse_text
 
@@ -39,6 +45,25 @@ except AttributeError:  # pragma: no cover
     _ComposeLoader = yaml.SafeLoader
 
 SAM_TYPES = {"AWS::Serverless::Function", "AWS::Serverless::LayerVersion"}
+
+URI, BUCKET_KEY = "uri", "bucket_key"
+# Other properties naming a local file that is uploaded as it is (as ``aws cloudformation package`` does):
+# resource type -> {property: the form its S3 location takes}.
+_APPSYNC_TEMPLATES = {"RequestMappingTemplateS3Location": URI, "ResponseMappingTemplateS3Location": URI,
+                      "CodeS3Location": URI}
+FILE_PROPERTIES: dict[str, dict[str, str]] = {
+    "AWS::Serverless::Api": {"DefinitionUri": URI},
+    "AWS::Serverless::HttpApi": {"DefinitionUri": URI},
+    "AWS::Serverless::StateMachine": {"DefinitionUri": URI},
+    "AWS::ApiGateway::RestApi": {"BodyS3Location": BUCKET_KEY},
+    "AWS::ApiGatewayV2::Api": {"BodyS3Location": BUCKET_KEY},
+    "AWS::StepFunctions::StateMachine": {"DefinitionS3Location": BUCKET_KEY},
+    "AWS::AppSync::GraphQLSchema": {"DefinitionS3Location": URI},
+    "AWS::AppSync::Resolver": _APPSYNC_TEMPLATES,
+    "AWS::AppSync::FunctionConfiguration": _APPSYNC_TEMPLATES,
+}
+# Nested templates would need packaging of their own: refused while local, with the way out.
+NESTED_TEMPLATES = {"AWS::Serverless::Application": "Location", "AWS::CloudFormation::Stack": "TemplateURL"}
 
 
 @dataclass
@@ -56,6 +81,58 @@ def code_location(resource_type: str, location: S3Location) -> Any:
     if resource_type in SAM_TYPES:
         return location.uri
     return {"S3Bucket": location.bucket, "S3Key": location.key}
+
+
+def file_location(resource_type: str, prop: str, location: S3Location) -> Any:
+    """The value a file property (DefinitionUri, BodyS3Location, ...) takes for an S3 location."""
+    if FILE_PROPERTIES.get(resource_type, {}).get(prop) == BUCKET_KEY:
+        return {"Bucket": location.bucket, "Key": location.key}
+    return location.uri
+
+
+def _is_local_path(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and not re.match(r"(?i)^(s3|https?)://", value)
+
+
+def local_files(template: Template) -> list[Artifact]:
+    """One :class:`Artifact` (kind ``file``) for each local file named by a property of
+    :data:`FILE_PROPERTIES` (paths are relative to the template's folder).
+
+    A path that is not a file, or a nested template given as a local path, is a
+    :class:`TemplateError` with the template's file:line:col."""
+    out: list[Artifact] = []
+    resources = template.data.get("Resources")
+    if not isinstance(resources, dict):
+        return out
+    for name, resource in resources.items():
+        if not isinstance(resource, dict) or not isinstance(resource.get("Properties"), dict):
+            continue
+        rtype, props = resource.get("Type"), resource["Properties"]
+        nested = NESTED_TEMPLATES.get(rtype)
+        if nested and _is_local_path(props.get(nested)):
+            raise TemplateError(f"{name}: {nested} {props[nested]!r} is a local nested template, which lamctl "
+                                "package does not package", where=template.where(["Resources", name, "Properties",
+                                                                                  nested]),
+                                hint="package the nested template on its own and give its https:// S3 URL here")
+        for prop in FILE_PROPERTIES.get(rtype, {}):
+            value = props.get(prop)
+            if not _is_local_path(value):
+                continue
+            path = os.path.join(template.folder, value)
+            if not os.path.isfile(path):
+                what = "a folder" if os.path.isdir(path) else "not a file"
+                raise TemplateError(f"{name}: {prop} {value!r} is {what}",
+                                    where=template.where(["Resources", name, "Properties", prop]),
+                                    hint="give a file path relative to the template's folder, or an s3:// URI")
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            size = os.path.getsize(path)
+            out.append(Artifact(resource=name, resource_type=rtype, kind=FILE, prop=prop, source=os.path.abspath(path),
+                                zip_path=os.path.abspath(path), sha256=digest.hexdigest(), files=1,
+                                unzipped_bytes=size, zipped_bytes=size))
+    return out
 
 
 # -- the text edit -----------------------------------------------------------------------------
@@ -136,7 +213,8 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
     resource logical ID). Resources without an artifact are left as they are."""
     artifacts = list(artifacts)
     uploads = list(uploads)
-    where_of = {u.resource: u.location for u in uploads}
+    where_of: dict[Any, S3Location] = {u.resource: u.location for u in uploads}
+    where_of.update({(u.resource, u.prop): u.location for u in uploads if u.prop})
     text = template.text
     is_json = text.lstrip().startswith("{")
     try:
@@ -148,7 +226,7 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
 
     inherit: list[tuple[Artifact, S3Location, Any]] = []  # functions taking CodeUri from Globals
     for artifact in artifacts:
-        location = where_of.get(artifact.resource)
+        location = where_of.get((artifact.resource, artifact.prop)) or where_of.get(artifact.resource)
         if location is None:
             raise TemplateError(f"no upload recorded for {artifact.resource}", where=artifact.resource,
                                 hint="this is a bug in lamctl; run with --debug and report it")
@@ -158,10 +236,14 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
                                 hint="build and package the same template")
         _, type_node = _get(resource, "Type")
         resource_type = _scalar(type_node) or artifact.resource_type
-        prop = CODE_PROPERTIES.get(resource_type, (None, artifact.prop))[1]
+        if artifact.kind == FILE:
+            prop = artifact.prop
+            new = file_location(resource_type, prop, location)
+        else:
+            prop = CODE_PROPERTIES.get(resource_type, (None, artifact.prop))[1]
+            new = code_location(resource_type, location)
         _, props = _get(resource, "Properties")
         _, value = _get(props, prop)
-        new = code_location(resource_type, location)
         if value is not None:
             editor.replace(value, new, in_flow=bool(props.flow_style))
         elif resource_type == "AWS::Serverless::Function":
@@ -207,8 +289,12 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
 
 
 def package(s3: Any, template: Template, artifacts: Iterable[Artifact], bucket: str, prefix: str | None = None, *,
-            progress: ProgressCallback | None = None, **upload_options: Any) -> PackagedTemplate:
-    """Upload what S3 lacks, then rewrite the template (see :func:`upload_artifacts`)."""
-    artifacts = list(artifacts)
+            progress: ProgressCallback | None = None, files: Iterable[Artifact] | None = None,
+            **upload_options: Any) -> PackagedTemplate:
+    """Upload what S3 lacks, then rewrite the template (see :func:`upload_artifacts`).
+
+    ``artifacts`` are the build's zips; the template's other local files (``files``,
+    found with :func:`local_files` when not given) go up with them."""
+    artifacts = list(artifacts) + list(local_files(template) if files is None else files)
     uploads = upload_artifacts(s3, artifacts, bucket, prefix, progress=progress, **upload_options)
     return package_template(template, uploads, artifacts)

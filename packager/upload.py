@@ -62,6 +62,7 @@ class Upload:
     size: int
     uploaded: bool  # False: the key already held these bytes
     parts: int = 0  # 0 for a single PutObject, else the number of multipart parts
+    prop: str = ""  # the template property the artifact belongs to (CodeUri, DefinitionUri, ...)
 
     @property
     def uri(self) -> str:
@@ -84,10 +85,29 @@ class UploadProgress:
 ProgressCallback = Callable[[UploadProgress], None]
 
 
-def s3_key(sha256: str, prefix: str | None = None) -> str:
-    """``<prefix>/<sha256>.zip`` (no leading or doubled slashes)."""
+FILE = "file"  # Artifact.kind of a local file uploaded as it is (an OpenAPI document, a state machine definition)
+
+
+def s3_key(sha256: str, prefix: str | None = None, suffix: str = ".zip") -> str:
+    """``<prefix>/<sha256><suffix>`` (no leading or doubled slashes)."""
     prefix = (prefix or "").strip("/")
-    return f"{prefix}/{sha256}.zip" if prefix else f"{sha256}.zip"
+    return f"{prefix}/{sha256}{suffix}" if prefix else f"{sha256}{suffix}"
+
+
+def artifact_key(artifact: Artifact, prefix: str | None = None) -> str:
+    """The key of an artifact: its sha256, then ``.zip`` (or a plain file's own extension)."""
+    if artifact.kind == FILE:
+        return s3_key(artifact.sha256, prefix, os.path.splitext(artifact.zip_path)[1].lower())
+    return s3_key(artifact.sha256, prefix)
+
+
+def _content_type(artifact: Artifact) -> str:
+    if artifact.kind != FILE:
+        return "application/zip"
+    ext = os.path.splitext(artifact.zip_path)[1].lower()
+    return {".json": "application/json", ".yaml": "application/yaml", ".yml": "application/yaml",
+            ".graphql": "application/graphql", ".js": "text/javascript", ".vtl": "text/plain",
+            ".txt": "text/plain"}.get(ext, "application/octet-stream")
 
 
 def check_bucket_name(bucket: str | None) -> str:
@@ -152,39 +172,45 @@ class Uploader:
     def upload(self, artifacts: Iterable[Artifact]) -> list[Upload]:
         """Upload what S3 lacks; one :class:`Upload` per artifact, in the order given."""
         artifacts = list(artifacts)
-        by_sha: dict[str, Artifact] = {}
+        by_sha: dict[str, Artifact] = {}  # by key, in fact: the sha256 and the suffix
         for artifact in artifacts:  # identical zips (same code for two functions) go up once
-            by_sha.setdefault(artifact.sha256, artifact)
+            by_sha.setdefault(self._key(artifact), artifact)
         for artifact in by_sha.values():
             if not os.path.isfile(artifact.zip_path):
+                if artifact.kind == FILE:
+                    raise UsageError(f"{artifact.prop} names {artifact.zip_path}, which is not a file",
+                                     where=artifact.resource, hint="check the path (relative to the template)")
                 raise UsageError(f"the built zip {artifact.zip_path} is missing", where=artifact.resource,
                                  hint="run lamctl build again")
 
         # Phase 1: which keys exist (HEAD, in parallel; read only).
-        exists = self._map(lambda a: self._exists(s3_key(a.sha256, self.prefix), a), list(by_sha.values()))
+        exists = self._map(lambda a: self._exists(self._key(a), a), list(by_sha.values()))
         todo = [a for a, present in zip(by_sha.values(), exists) if not present]
         self._report("plan", "", sum(os.path.getsize(a.zip_path) for a in todo))
         for artifact, present in zip(by_sha.values(), exists):
             if present:
-                self._report("skip", s3_key(artifact.sha256, self.prefix), 0)
+                self._report("skip", self._key(artifact), 0)
 
         # Phase 2: upload the missing ones (parts of big ones in their own pool, so nothing waits on itself).
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="lamctl-part") as parts_pool:
             self._parts_pool = parts_pool
             results = self._map(self._upload_one, todo)
-        done = {a.sha256: r for a, r in zip(todo, results)}
+        done = {self._key(a): r for a, r in zip(todo, results)}
         out = []
         for artifact in artifacts:
-            key = s3_key(artifact.sha256, self.prefix)
-            if artifact.sha256 in done:
-                first = done[artifact.sha256]
-                uploaded = first.uploaded and by_sha[artifact.sha256] is artifact
+            key = self._key(artifact)
+            if key in done:
+                first = done[key]
+                uploaded = first.uploaded and by_sha[key] is artifact
                 out.append(Upload(artifact.resource, artifact.sha256, first.location, first.size, uploaded,
-                                  first.parts if uploaded else 0))
+                                  first.parts if uploaded else 0, artifact.prop))
             else:
                 out.append(Upload(artifact.resource, artifact.sha256, S3Location(self.bucket, key),
-                                  os.path.getsize(artifact.zip_path), False))
+                                  os.path.getsize(artifact.zip_path), False, 0, artifact.prop))
         return out
+
+    def _key(self, artifact: Artifact) -> str:
+        return artifact_key(artifact, self.prefix)
 
     def _map(self, fn: Callable[[Artifact], Any], items: Sequence[Artifact]) -> list[Any]:
         """``fn`` over ``items`` in a pool; the first failure cancels the rest, and is raised
@@ -280,7 +306,7 @@ class Uploader:
 
         if self._cancel.is_set():
             raise _Cancelled()
-        key = s3_key(artifact.sha256, self.prefix)
+        key = self._key(artifact)
         size = os.path.getsize(artifact.zip_path)
         self._report("start", key, size)
         try:
@@ -312,15 +338,15 @@ class Uploader:
         if digest.hex() != artifact.sha256:
             raise UsageError(f"{artifact.zip_path} changed since it was built (its sha256 differs)",
                              where=artifact.resource, hint="run lamctl build again")
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/zip",
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=_content_type(artifact),
                            ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(digest), **self._only_if_new(key))
         self._report("bytes", key, len(body))
 
     def _multipart(self, artifact: Artifact, key: str, size: int) -> int:
         part_size = max(self.part_size, -(-size // MAX_PARTS))
         count = -(-size // part_size)
-        created = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType="application/zip",
-                                                  ChecksumAlgorithm="SHA256")
+        created = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key,
+                                                  ContentType=_content_type(artifact), ChecksumAlgorithm="SHA256")
         upload_id = created["UploadId"]
         whole = hashlib.sha256()
         try:

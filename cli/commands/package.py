@@ -54,13 +54,14 @@ class _Progress:
 def _upload_events(app: App, packaged, artifacts) -> None:
     from lamctl.cli.render import human_bytes
 
-    by_resource = {a.resource: a for a in artifacts}
+    kinds = {(a.resource, a.prop): a.kind for a in artifacts}
     for u in packaged.uploads:
-        a = by_resource[u.resource]
+        kind = kinds.get((u.resource, u.prop), "file")
+        name = u.resource if kind != "file" else f"{u.resource} {u.prop}"
         state = "uploaded" if u.uploaded else "present"
-        human = (f"uploaded {u.resource} ({human_bytes(u.size)}) to {u.uri}" if u.uploaded
-                 else f"{u.resource}: {u.uri} is already there")
-        app.out.event("upload", human, resource=u.resource, kind=a.kind, sha256=u.sha256, uri=u.uri,
+        human = (f"uploaded {name} ({human_bytes(u.size)}) to {u.uri}" if u.uploaded
+                 else f"{name}: {u.uri} is already there")
+        app.out.event("upload", human, resource=u.resource, prop=u.prop, kind=kind, sha256=u.sha256, uri=u.uri,
                       bucket=u.location.bucket, key=u.location.key, size=u.size, state=state, parts=u.parts)
 
 
@@ -79,15 +80,16 @@ def run_package(app: App, template: Any, bucket: str, prefix: str | None = None,
     """Build (unless ``build_result`` is given), upload, rewrite: a :class:`PackagedTemplate`.
 
     Progress and per-artifact events go to ``app.out``; on the local cloud the bucket is created when missing."""
-    from lamctl.packager.package import package
+    from lamctl.packager.package import local_files, package
 
+    files = local_files(template)  # a bad file path is reported before anything is built
     if build_result is None:
         from lamctl.packager.build import build_template
 
         build_result = build_template(template, build_dir, notify=app.out.info)
         for warning in build_result.warnings:
             app.out.warn(warning)
-    artifacts = list(build_result.artifacts)
+    artifacts = list(build_result.artifacts) + files
     clients = app.aws()
     s3 = clients.client("s3")
     if app.target_local:
@@ -96,7 +98,7 @@ def run_package(app: App, template: Any, bucket: str, prefix: str | None = None,
         if ensure_bucket(s3, bucket, clients.region):
             app.out.info(f"created the bucket {bucket} on the local cloud")
     with _Progress(app) as progress:
-        packaged = package(s3, template, artifacts, bucket, prefix, progress=progress)
+        packaged = package(s3, template, artifacts, bucket, prefix, progress=progress, files=[])
     _upload_events(app, packaged, artifacts)
     return packaged
 

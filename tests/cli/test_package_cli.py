@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import textwrap
 import zipfile
@@ -235,3 +236,83 @@ def test_github_job_summary_lists_each_artifact(project, cli, aws, monkeypatch, 
     first, second = text.split("### lamctl package")[1:]
     assert "| HelloFunction |" in first and "| uploaded |" in first and "`s3://art-bucket/" in first
     assert "| uploaded |" not in second and second.count("| already there |") == 2
+
+
+FILES_TEMPLATE = textwrap.dedent("""\
+    Transform: AWS::Serverless-2016-10-31
+    Resources:
+      HelloFunction:
+        Type: AWS::Serverless::Function
+        Properties:
+          CodeUri: hello/
+          Handler: app.handler
+          Runtime: python3.12
+      Api:
+        Type: AWS::Serverless::Api
+        Properties:
+          StageName: prod
+          DefinitionUri: api/openapi.yaml
+      Machine:
+        Type: AWS::StepFunctions::StateMachine
+        Properties:
+          RoleArn: arn:aws:iam::123456789012:role/x
+          DefinitionS3Location: machine.json
+      Resolver:
+        Type: AWS::AppSync::Resolver
+        Properties:
+          ApiId: abc
+          TypeName: Query
+          FieldName: hello
+          RequestMappingTemplateS3Location: vtl/request.vtl
+          ResponseMappingTemplateS3Location: s3://already/there.vtl
+    """)
+
+
+def test_other_local_files_are_uploaded_as_they_are(project, cli, aws):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="art-bucket")
+    (project / "api").mkdir()
+    (project / "api" / "openapi.yaml").write_text("openapi: 3.0.1\npaths: {}\n")
+    (project / "machine.json").write_text('{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}')
+    (project / "vtl").mkdir()
+    (project / "vtl" / "request.vtl").write_text('{"version": "2018-05-29"}')
+    (project / "template.yaml").write_text(FILES_TEMPLATE)
+
+    result = cli("--output", "json", "package", "--s3-bucket", "art-bucket", "--s3-prefix", "f", cwd=project)
+    assert result.exit_code == 0, result
+    text = result.json_lines()[-1]["template"]
+    sha = {name: hashlib.sha256((project / name).read_bytes()).hexdigest()
+           for name in ("api/openapi.yaml", "machine.json", "vtl/request.vtl")}
+    assert f"DefinitionUri: s3://art-bucket/f/{sha['api/openapi.yaml']}.yaml" in text
+    assert f"DefinitionS3Location: {{Bucket: art-bucket, Key: f/{sha['machine.json']}.json}}" in text
+    assert f"RequestMappingTemplateS3Location: s3://art-bucket/f/{sha['vtl/request.vtl']}.vtl" in text
+    assert "ResponseMappingTemplateS3Location: s3://already/there.vtl" in text
+    for name, digest in sha.items():
+        key = f"f/{digest}{os.path.splitext(name)[1]}"
+        assert s3.get_object(Bucket="art-bucket", Key=key)["Body"].read() == (project / name).read_bytes()
+    events = {(e["resource"], e["prop"]): e for e in result.json_lines() if e["type"] == "upload"}
+    assert events[("Api", "DefinitionUri")]["kind"] == "file" and events[("Api", "DefinitionUri")]["state"] == "uploaded"
+
+    again = cli("--output", "json", "package", "--s3-bucket", "art-bucket", "--s3-prefix", "f", cwd=project)
+    assert {e["state"] for e in again.json_lines() if e["type"] == "upload"} == {"present"}
+
+
+def test_a_local_file_that_is_missing_is_reported_at_its_line_before_building(project, cli, aws):
+    aws.client("s3").create_bucket(Bucket="art-bucket")
+    (project / "template.yaml").write_text(FILES_TEMPLATE)
+    result = cli("package", "--s3-bucket", "art-bucket", cwd=project)
+    assert result.exit_code == 2, result
+    assert f"{project / 'template.yaml'}:13:" in result.stderr or "template.yaml:13:" in result.stderr
+    assert "Api: DefinitionUri 'api/openapi.yaml' is not a file" in result.stderr
+    assert not (project / ".lamctl").exists()
+    assert aws.client("s3").list_objects_v2(Bucket="art-bucket").get("KeyCount") == 0
+
+
+def test_a_local_nested_template_is_refused_with_the_way_out(project, cli, aws):
+    (project / "child.yaml").write_text("Resources: {}\n")
+    (project / "template.yaml").write_text(
+        TEMPLATE + "  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: child.yaml\n")
+    result = cli("package", "--s3-bucket", "art-bucket", cwd=project)
+    assert result.exit_code == 2, result
+    assert "TemplateURL 'child.yaml' is a local nested template" in result.stderr
+    assert "https://" in result.stderr
