@@ -200,6 +200,10 @@ def _cloud_error(exc: Exception, action: str, stack: str | None = None) -> Lamct
     m = re.search(r"\"message\":\s*\"((?:[^\"\\]|\\.)*)\"", text)
     if m and "Unable to parse response" in text:
         return CloudError(f"{action}: {m.group(1)}", where=stack)
+    if "Unable to parse response" in text and "Internal Server Error" in text:
+        return CloudError(f"{action}: the service failed with an internal error (HTTP 500)", where=stack,
+                          hint="on the local cloud this usually means a resource type or property it does not "
+                               "emulate; its log is named by lamctl local status")
     if "Could not connect" in text or "Connect timeout" in text:
         return CloudError(f"{action}: cannot reach CloudFormation: {text}",
                           hint="check the network, --endpoint-url, or that the local cloud is running", where=stack)
@@ -752,17 +756,23 @@ class StackDeployer:
         # leaves a half-made stack behind. Do what CloudFormation does on a failed creation.
         events = tuple(self.gw.events(stack_ref, after=marker))
         try:
-            created = {r.logical_id for r in self.gw.resources(stack_ref)}
+            created: set[str] | None = {r.logical_id for r in self.gw.resources(stack_ref)}
         except CloudError:
-            created = set()  # the emulator may fail to list a half-made stack
+            created = None  # the emulator may fail to list a half-made stack: which resource failed is unknown
         types = dict((lid, typ) for lid, typ, _c in plan.declared_resources)
-        missing = [lid for lid, _t, cond in plan.declared_resources if lid not in created and not cond]
+        unconditional = [lid for lid, _t, cond in plan.declared_resources if not cond]
+        if created is None:
+            missing = unconditional if len(unconditional) == 1 else []
+        else:
+            missing = [lid for lid in unconditional if lid not in created]
         failure = StackEvent(event_id="", timestamp="", logical_id=", ".join(missing) or plan.stack,
                              resource_type=types[missing[0]] if len(missing) == 1 else
                              ("" if missing else "AWS::CloudFormation::Stack"),
                              status="CREATE_FAILED" if plan.change_set_type == "CREATE" else "UPDATE_FAILED",
                              reason=exc.message.split(": ", 1)[-1])
         notes = []
+        if exc.hint:
+            notes.append(exc.hint)
         if plan.change_set_type == "CREATE":
             try:
                 self.gw.delete_stack(stack_ref)

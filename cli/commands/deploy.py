@@ -354,9 +354,12 @@ def _report_deploy(app, plan, result) -> None:
     if not result.ok:
         f = result.failure
         if f is not None:
-            kind = f" ({f.resource_type})" if f.resource_type and not f.is_stack else ""
-            message = (f"deploy of stack {plan.stack} failed ({result.status}): {f.logical_id}{kind} "
-                       f"{f.status}: {f.reason or 'no reason given'}")
+            if f.is_stack:
+                message = f"deploy of stack {plan.stack} failed ({result.status}): {f.reason or f.status}"
+            else:
+                kind = f" ({f.resource_type})" if f.resource_type else ""
+                message = (f"deploy of stack {plan.stack} failed ({result.status}): {f.logical_id}{kind} "
+                           f"{f.status}: {f.reason or 'no reason given'}")
         else:
             message = f"deploy of stack {plan.stack} failed ({result.status})"
         if result.status == "ROLLBACK_COMPLETE":

@@ -372,3 +372,24 @@ def test_outputs_json_is_one_object_even_when_some_are_unavailable(cli, aws, tmp
     lines = r.json_lines()
     assert len(lines) == 1 and lines[0]["type"] == "result"
     assert lines[0]["outputs"] == {} and lines[0]["unavailable"] == ["QueueName"]
+
+
+def test_an_emulator_crash_is_reported_plainly_and_cleaned_up(cli, aws, tmp_path):
+    """The emulator answers HTTP 500 for a RestApi without Name (SAM's implicit API): the user gets a plain
+    message, not an HTML page, and no half-made stack."""
+    write(tmp_path / "template.yaml", """\
+    Resources:
+      Queue:
+        Type: AWS::SQS::Queue
+      Api:
+        Type: AWS::ApiGateway::RestApi
+        Properties:
+          Body: {swagger: "2.0", info: {title: t}, paths: {}}
+    """)
+    r = cli("deploy", "--stack", "app", cwd=tmp_path)
+    assert r.exit_code == 1, r
+    assert "internal error (HTTP 500)" in r.stderr and "<html" not in r.stderr
+    assert "does not roll back; lamctl deleted the half-created stack" in r.stderr
+    live = [s for s in aws.client("cloudformation").list_stacks()["StackSummaries"]
+            if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert live == []
