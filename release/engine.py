@@ -194,7 +194,7 @@ class Engine:
         completed: list[int] = []
         if plan.steps and isinstance(plan.steps[0], PublishVersion):
             published = self.lam.publish_version(plan.function, description)
-            self._emit("step", f"published {plan.function} version {published.version}", index=0, kind="publish",
+            self._emit("publish", f"published {plan.function} version {published.version}", index=0, kind="publish",
                        version=published.version)
             if info is not None and published.version == info.version:
                 return Outcome(None, False, f"{plan.function} has not changed since version {published.version}, "
