@@ -301,3 +301,28 @@ def test_an_object_of_the_same_size_but_other_bytes_is_replaced(tmp_path, s3):
     # and once right, it is left alone
     [again] = upload_artifacts(s3, [art], BUCKET)
     assert again.uploaded is False
+
+
+@pytest.mark.parametrize("name, says", [
+    (None, "no S3 bucket"),
+    ("", "no S3 bucket"),
+    ("ab", "not a valid S3 bucket name"),
+    ("My_Bucket", "not a valid S3 bucket name"),
+    ("bucket-", "not a valid S3 bucket name"),
+    ("a..b", "not a valid S3 bucket name"),
+    ("s3://bucket/path", "not a URI"),
+])
+def test_bad_bucket_names_are_usage_errors(name, says):
+    from lamctl.packager.upload import check_bucket_name
+
+    with pytest.raises(UsageError) as err:
+        check_bucket_name(name)
+    assert says in err.value.message and err.value.hint
+    assert err.value.exit_code == 2
+
+
+def test_good_bucket_names_pass():
+    from lamctl.packager.upload import check_bucket_name
+
+    for name in ("abc", "my.artifacts-bucket", "a" * 63, "123bucket"):
+        assert check_bucket_name(name) == name
