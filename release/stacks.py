@@ -742,6 +742,10 @@ class StackDeployer:
             self.gw.execute_change_set(cs.arn, disable_rollback=plan.on_failure == "DO_NOTHING")
         except CloudError as exc:
             return self._execute_refused(exc, cs, plan, stack_ref, marker)
+        except KeyboardInterrupt:
+            raise OperationInterrupted(
+                f"interrupted while asking CloudFormation to execute change set {cs.name}; it may be running",
+                hint=f"follow it with: lamctl status --stack {plan.stack}", where=plan.stack) from None
         final = self._wait_terminal(stack_ref, marker, started, what=f"the {plan.change_set_type.lower()} of "
                                     f"{plan.stack}", operation=plan.change_set_type)
         events = tuple(self.gw.events(stack_ref, after=marker))

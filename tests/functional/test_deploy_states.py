@@ -367,3 +367,18 @@ def test_first_failure_skips_cancellations_and_the_stack_itself():
     assert first_failure(events, "app").logical_id == "B"
     only_stack = [stack_ev("app", "ROLLBACK_IN_PROGRESS", "Insufficient permissions")]
     assert first_failure(only_stack, "app").reason == "Insufficient permissions"
+
+
+def test_ctrl_c_during_the_execute_call_says_it_may_be_running():
+    class Interrupted(FakeCloudFormation):
+        def execute_change_set(self, arn, disable_rollback=False):
+            super().execute_change_set(arn, disable_rollback)
+            raise KeyboardInterrupt
+
+    cf = Interrupted()
+    cf.on_execute = create_ok()
+    deployer = StackDeployer(cf, FakeClock())
+    with pytest.raises(OperationInterrupted) as err:
+        deployer.deploy(deployer.plan(request(), None))
+    assert "may be running" in err.value.message and "lamctl status --stack app" in err.value.hint
+    assert cf.writes() == ["create_change_set", "execute_change_set"]
