@@ -9,6 +9,7 @@ import subprocess
 import zipfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from lamctl.packager import archive
 from lamctl.packager.build import build_template
@@ -164,3 +165,32 @@ def test_the_cache_fingerprint_knows_the_compression_level():
     from lamctl.packager import build
 
     assert build.ZIP_LEVEL == archive.LEVEL
+
+_NAME = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\\x00"),
+                min_size=1, max_size=12).filter(lambda n: n not in (".", ".."))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.dictionaries(st.lists(_NAME, min_size=1, max_size=3).map("/".join),
+                             st.tuples(st.binary(max_size=3000), st.booleans()), min_size=1, max_size=12))
+def test_any_files_round_trip_in_sorted_order(tmp_path_factory, files):
+    arcnames = list(files)
+    if any(a != b and b.startswith(a + "/") for a in arcnames for b in arcnames):
+        return  # a name cannot be both a file and a folder
+    folder = tmp_path_factory.mktemp("src")
+    sources = []
+    for i, (name, (data, exe)) in enumerate(files.items()):
+        path = folder / f"f{i}"
+        path.write_bytes(data)
+        sources.append(archive.Source(name, str(path), exe, len(data)))
+    r = archive.write_zip(str(folder / "out.zip"), list(reversed(sources)))
+    with zipfile.ZipFile(folder / "out.zip") as zf:
+        infos = zf.infolist()
+        assert [i.filename for i in infos] == sorted(files, key=lambda n: n.encode("utf-8"))
+        for info in infos:
+            data, exe = files[info.filename]
+            assert zf.read(info) == data
+            assert info.external_attr >> 16 == (0o100755 if exe else 0o100644)
+    assert r.unzipped_bytes == sum(len(d) for d, _ in files.values())
+    again = archive.write_zip(str(folder / "again.zip"), sources, threads=1)
+    assert again.sha256 == r.sha256
