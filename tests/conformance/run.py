@@ -108,11 +108,15 @@ def load(path: str) -> dict:
 
 
 def reference(template: dict) -> dict:
-    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    os.environ["AWS_DEFAULT_REGION"] = REGION
+    os.environ["AWS_REGION"] = REGION
     import logging
 
     logging.getLogger("samtranslator").setLevel(logging.CRITICAL)  # its metrics chatter, not our business
+    from samtranslator.translator.arn_generator import ArnGenerator
     from samtranslator.translator.transform import transform
+
+    ArnGenerator.BOTO_SESSION_REGION_NAME = REGION  # its own region lookup is cached once per process
 
     class _NoIam:  # offline: the bundled managed policy map is all there is
         def load(self):
@@ -216,7 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="run the templates whose file name contains this")
     ap.add_argument("--quiet", action="store_true", help="only the summary")
     ap.add_argument("--max-lines", type=int, default=12, help="differences printed per template")
+    ap.add_argument("--region", default="us-east-1", help="region for both transforms (partition, AWS::Region)")
     args = ap.parse_args(argv)
+    global REGION
+    REGION = args.region
     if not os.path.isdir(args.folder):
         print(f"no such folder: {args.folder}", file=sys.stderr)
         return 2
