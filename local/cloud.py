@@ -164,9 +164,9 @@ def _http(method: str, url: str, body: dict | None = None, timeout: float = 2.0)
     return json.loads(raw) if raw else None
 
 
-def _config(endpoint: str) -> dict | None:
+def _config(endpoint: str, timeout: float = 5.0) -> dict | None:
     try:
-        value = _http("GET", endpoint + "/moto-api/config")
+        value = _http("GET", endpoint + "/moto-api/config", timeout=timeout)
     except (urllib.error.URLError, OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
@@ -265,7 +265,7 @@ def _spawn(port: int, timeout: float) -> CloudStatus:
             if child.poll() is not None:
                 raise CloudError(f"the local cloud exited during start-up (exit code {child.returncode})",
                                  hint=f"see its log: {log_path}\n{_tail(log_path)}")
-            if _config(endpoint) is not None:
+            if _config(endpoint, timeout=1.0) is not None:
                 break
             if time.monotonic() > deadline:
                 raise CloudError(f"the local cloud did not answer on {endpoint} within {timeout:.0f} s",
