@@ -187,7 +187,7 @@ def register(app: typer.Typer) -> None:
         rel = outcome.release
         app.out.result(True, outcome.message, changed=outcome.changed, release=rel.id if rel else None,
                        state=rel.state if rel else "unchanged", function=function, alias=alias,
-                       version=rel.target if rel else (info.version if info else None))
+                       version=rel.target if rel else (info.version if info else None), aws_calls=svc.calls())
 
     @app.command("promote")
     def promote(
@@ -244,7 +244,7 @@ def register(app: typer.Typer) -> None:
 
 class _Services:
     def __init__(self, app: Any, hook_timeout: float = 3600.0, poll: float = 10.0):
-        from lamctl.release.aws import AlarmGateway, LambdaGateway, LocalObjectStore, S3ObjectStore
+        from lamctl.release.aws import LambdaGateway, LocalObjectStore, S3ObjectStore
         from lamctl.release.clock import SystemClock
         from lamctl.release.journal import Journal
         from lamctl.release.lock import AliasLock
@@ -282,7 +282,7 @@ class _Services:
     def calls(self) -> dict:
         from lamctl.release.aws import total_calls
 
-        return dict(total_calls(self.lam, self.store, *( [self._alarms] if self._alarms else [])))
+        return dict(sorted(total_calls(self.lam, self.store, *([self._alarms] if self._alarms else [])).items()))
 
 
 class _LazyAlarms:

@@ -268,3 +268,20 @@ def test_a_successful_release_appends_a_job_summary(cloud, cli, monkeypatch, tmp
     assert text.startswith("earlier step\n")
     assert "succeeded" in text and "`app:live`: version 1 → 2, all-at-once" in text
     assert "| +0s | AfterAllowTraffic hook: invoke post |  | Succeeded expected | done |" in text
+
+
+def test_without_to_version_latest_is_published_then_shifted(cloud, cli, monkeypatch):
+    monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    cloud.lam.update_function_code(FunctionName="app", ZipFile=_zip("v3"))
+    r = cli("--output", "json", "shift", "--function", "app", "--alias", "live", "--description", "third")
+    assert r.exit_code == 0, r
+    lines = r.json_lines()
+    assert lines[0]["type"] == "publish" and lines[0]["version"] == "3"
+    result = lines[-1]
+    assert result["version"] == "3" and result["state"] == "succeeded"
+    assert result["aws_calls"]["PublishVersion"] == 1 and result["aws_calls"]["UpdateAlias"] == 1
+    assert alias_of(cloud) == ("3", {})
+    assert cloud.lam.get_function_configuration(FunctionName="app", Qualifier="3")["Description"] == "third"
+    # nothing changed since: no new version, nothing to shift, exit 0
+    r = cli("shift", "--function", "app", "--alias", "live")
+    assert r.exit_code == 0 and "has not changed since version 3" in r.stdout
