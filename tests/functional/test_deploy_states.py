@@ -382,3 +382,28 @@ def test_ctrl_c_during_the_execute_call_says_it_may_be_running():
         deployer.deploy(deployer.plan(request(), None))
     assert "may be running" in err.value.message and "lamctl status --stack app" in err.value.hint
     assert cf.writes() == ["create_change_set", "execute_change_set"]
+
+
+def test_delete_failed_names_the_resource_that_blocked_it():
+    cf = FakeCloudFormation()
+    cf.add_stack("app", "UPDATE_COMPLETE")
+    cf.on_delete = [
+        ("DELETE_IN_PROGRESS", [stack_ev("app", "DELETE_IN_PROGRESS", "User Initiated")]),
+        ("DELETE_FAILED", [ev("Bucket", "DELETE_FAILED", "The bucket you tried to delete is not empty",
+                              "AWS::S3::Bucket"), stack_ev("app", "DELETE_FAILED")]),
+    ]
+    result = StackDeployer(cf, FakeClock()).delete("app")
+    assert not result.ok and result.status == "DELETE_FAILED"
+    assert (result.failure.logical_id, result.failure.reason) == ("Bucket", "The bucket you tried to delete is not empty")
+
+
+def test_delete_waits_for_a_running_operation_first():
+    cf = FakeCloudFormation()
+    cf.add_stack("app", "UPDATE_IN_PROGRESS", script=[("UPDATE_IN_PROGRESS", []), ("UPDATE_COMPLETE", [])])
+    clock = FakeClock()
+    result = StackDeployer(cf, clock).delete("app")
+    assert result.ok and result.status == "DELETE_COMPLETE"
+    first_write = next(i for i, (name, _) in enumerate(cf.calls) if name == "delete_stack")
+    statuses_seen_before = [name for name, _ in cf.calls[:first_write] if name == "describe"]
+    assert len(statuses_seen_before) >= 3  # it polled until UPDATE_COMPLETE before deleting
+    assert clock.sleeps
