@@ -82,6 +82,7 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     credentials: tuple[tuple[str, str], ...] | None = None  # real credentials, only when asked for
     code_sha256: str = ""  # changes when the code is rebuilt
+    own_code: bool = False  # code and layers are lamctl's unpacked copies (byte code may be cached in them)
 
     @property
     def physical_name(self) -> str:
@@ -90,6 +91,17 @@ class FunctionSpec:
     @property
     def arn(self) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.physical_name}"
+
+
+@functools.lru_cache(maxsize=1)
+def _runtime_paths() -> tuple[str, ...]:
+    """The folder holding awslambdaric (site-packages of the Python running lamctl), for the function's path."""
+    import importlib.util
+
+    found = importlib.util.find_spec("awslambdaric")
+    if found is None or not found.origin:
+        return ()
+    return (os.path.dirname(os.path.dirname(found.origin)),)
 
 
 @functools.lru_cache(maxsize=1)
@@ -256,14 +268,18 @@ class Environment:
             py_path = [spec.code_dir]
             for d in reversed(spec.layer_dirs):  # a later layer wins, as when layers are unpacked into /opt in order
                 py_path += [os.path.join(d, "python", "lib", version, "site-packages"), os.path.join(d, "python")]
+            # The runtime's own packages (awslambdaric, and boto3 as on Lambda) come last, as /var/runtime does.
+            py_path += _runtime_paths()
             env["PYTHONPATH"] = ":".join(py_path)
-            env["PYTHONDONTWRITEBYTECODE"] = "1"  # keep the (content-addressed) code folder untouched
+            if not spec.own_code:  # a source folder: leave no __pycache__ behind in it
+                env["PYTHONDONTWRITEBYTECODE"] = "1"
         return env
 
     def _command(self) -> list[str]:
         spec = self.spec
         if _PYTHON.match(spec.runtime):
-            return [sys.executable, "-m", "awslambdaric", spec.handler or ""]
+            # -S: no site processing (.pth files of lamctl's own environment); the paths are given explicitly.
+            return [sys.executable, "-S", "-m", "awslambdaric", spec.handler or ""]
         return [os.path.join(spec.code_dir, "bootstrap")]
 
     def start(self) -> None:

@@ -292,6 +292,7 @@ class TemplateFunctions:
             architecture=str(arch),
             credentials=tuple(sorted(self.credentials.items())) if self.credentials else None,
             code_sha256=signature,
+            own_code=name in built,
         )
 
     def _source(self, value: Any, where: list, what: str) -> str:
