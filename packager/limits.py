@@ -27,7 +27,7 @@ TIMEOUT_MIN, TIMEOUT_MAX = 1, 900
 
 UNZIPPED = "unzipped"  # function + layers, 250 MB
 DIRECT = "direct_upload"  # zipped, 50 MB
-LABELS = {UNZIPPED: "250 MB unzipped", DIRECT: "50 MB direct upload"}
+LABELS = {UNZIPPED: "250MB left", DIRECT: "50MB direct left"}  # column headers: room left under each quota
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         for a in result.artifacts:
             heads = {h.limit: h for h in result.headroom.get(a.resource, [])}
             rows.append([a.resource, a.kind, a.files, human_bytes(a.unzipped_bytes), human_bytes(a.zipped_bytes),
-                         a.sha256[:16] if out.interactive else a.sha256]
+                         a.sha256[:12] if out.interactive else a.sha256]
                         + [mb(heads[lim].left) if lim in heads else "-" for lim in limits_seen]
                         + ["reused" if a.reused else "built"])
             records.append({"resource": a.resource, "kind": a.kind, "resource_type": a.resource_type,
@@ -69,11 +69,11 @@ def register(app: typer.Typer) -> None:
                             "headroom": {h.limit: {"used": h.used, "limit": h.maximum, "left": h.left}
                                          for h in heads.values()}})
         out.table(["artifact", "kind", "files", "unzipped", "zipped", "sha256"]
-                  + [f"left of {LABELS.get(lim, lim)}" for lim in limits_seen] + ["state"], rows,
+                  + [LABELS.get(lim, lim) for lim in limits_seen] + ["state"], rows,
                   type_="artifact", records=records)
         if result.artifacts:
             out.summary("### lamctl build\n\n" + markdown_table(
-                ["artifact", "kind", "files", "unzipped", "zipped", "sha256", "left of 250 MB unzipped", "state"],
+                ["artifact", "kind", "files", "unzipped", "zipped", "sha256", LABELS[UNZIPPED], "state"],
                 [[a.resource, a.kind, a.files, human_bytes(a.unzipped_bytes), human_bytes(a.zipped_bytes),
                   f"`{a.sha256[:16]}`",
                   next((mb(h.left) for h in result.headroom.get(a.resource, []) if h.limit == UNZIPPED), "-"),

@@ -39,7 +39,7 @@ def test_plain_output_lists_each_artifact_with_sizes_sha_and_headroom(cli, tmp_p
     assert result.exit_code == 0, result
     lines = result.stdout.splitlines()
     assert lines[0].split()[:6] == ["artifact", "kind", "files", "unzipped", "zipped", "sha256"]
-    assert "left of 250 MB unzipped" in lines[0] and "left of 50 MB direct upload" in lines[0]
+    assert lines[0].split()[6:] == ["250MB", "left", "50MB", "direct", "left", "state"]
     api = next(line.split() for line in lines if line.startswith("Api "))
     assert api[1:3] == ["function", "1"] and api[-1] == "built"
     assert len(api[7]) == 64  # full sha256 when not on a terminal
