@@ -188,3 +188,27 @@ def test_start_takes_its_port_from_lamctl_local_port(cli, monkeypatch, stopped_a
     monkeypatch.setenv("LAMCTL_LOCAL_PORT", "not-a-port")
     bad = cli("local", "start")
     assert bad.exit_code == 2 and "LAMCTL_LOCAL_PORT" in bad.stderr
+
+
+def test_two_commands_starting_it_at_once_get_one_emulator(monkeypatch, stopped_afterwards):
+    monkeypatch.setenv("LAMCTL_LOCAL_PORT", str(free_port()))
+    code = "from lamctl.local import cloud; print(cloud.ensure_running(print))"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    endpoints = {out.strip().splitlines()[-1] for out, _ in outputs}
+    assert len(endpoints) == 1
+    started = [out for out, _ in outputs if "started the local cloud" in out]
+    assert len(started) == 1  # one started it, the other found it running
+    pid = cloud.status().pid
+    emulators = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()
+                 and b"moto.server" in _cmdline(e) and f"{cloud.configured_port()}".encode() in _cmdline(e)]
+    assert emulators == [pid]
+
+
+def _cmdline(entry: Path) -> bytes:
+    try:
+        return (entry / "cmdline").read_bytes()
+    except OSError:
+        return b""
