@@ -43,15 +43,15 @@ def rel(t):
 
 def test_a_30_minute_linear_release_sets_every_weight_at_its_time(world):
     clock, lam, alarms, store, engine, events = world
-    out = shift(engine, strategy=S.linear("10%3m"), alarms=["errors"])
+    out = shift(engine, strategy=S.linear("10%200s"), alarms=["errors"])  # 9 holds of 200 s: 30 minutes
     assert out.changed
     assert [(rel(t), v, w) for t, v, w in lam.writes] == (
-        [(180.0 * k, "1", {"2": round(0.1 * (k + 1), 6)}) for k in range(9)] + [(1620.0, "2", {})])
+        [(200.0 * k, "1", {"2": round(0.1 * (k + 1), 6)}) for k in range(9)] + [(1800.0, "2", {})])
     # alarms polled at least every 10 s during every hold
     polls = [rel(p) for p in alarms.polls]
     gaps = [b - a for a, b in zip([0.0] + polls, polls)]
     assert max(gaps) <= 10.0 + 1e-9
-    assert rel(clock.now()) == 1620.0
+    assert rel(clock.now()) == 1800.0
     journal = Journal(store).load("app", "live")
     assert journal.state == "succeeded"
     assert journal.completed == list(range(len(journal.plan["steps"])))
