@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .api_editor import (DEFAULT_PATH, OPENAPI3_RE, X_ANY_METHOD, DefinitionError, OpenApiEditor, SwaggerEditor,
-                         deep_get, fn_sub, make_conditional, matches, normalize_method, path_without_trailing_slash,
+                         fn_sub, make_conditional, matches, normalize_method, path_without_trailing_slash,
                          shorthand)
 from .api_http import HttpApiGenerator
 from .api_rest import ApiError, RestApiGenerator, SharedUsagePlan, hash_id, lambda_permission
@@ -41,14 +41,6 @@ HTTP_TYPE = "AWS::Serverless::HttpApi"
 IMPLICIT_REST = "ServerlessRestApi"
 IMPLICIT_HTTP = "ServerlessHttpApi"
 REQUEST_PARAMETER_PROPERTIES = ("Required", "Caching")
-GLOBAL_KEYS = {
-    REST_TYPE: ("Auth", "Name", "DefinitionUri", "CacheClusterEnabled", "CacheClusterSize", "MergeDefinitions",
-                "Variables", "EndpointConfiguration", "MethodSettings", "BinaryMediaTypes", "MinimumCompressionSize",
-                "Cors", "GatewayResponses", "AccessLogSetting", "CanarySetting", "TracingEnabled", "OpenApiVersion",
-                "Domain", "AlwaysDeploy", "PropagateTags", "SecurityPolicy", "EndpointAccessMode"),
-    HTTP_TYPE: ("Auth", "AccessLogSettings", "StageVariables", "Tags", "CorsConfiguration", "DefaultRouteSettings",
-                "Domain", "RouteSettings", "FailOnWarnings", "PropagateTags"),
-}
 _STR, _DICT, _LIST, _BOOL, _INT = (str,), (dict,), (list,), (bool,), (int,)
 # The property types the reference checks (an intrinsic function is accepted for any of them).
 PROPERTY_TYPES = {
@@ -118,19 +110,6 @@ class _Api:
             cls = SwaggerEditor if self.type == REST_TYPE else OpenApiEditor
             self.editor = cls(self.props.get("DefinitionBody"))
         return self.editor
-
-
-def _merge_global(global_value: Any, local_value: Any) -> Any:
-    """The reference's Globals rule: maps merge (local wins), lists concatenate (global first), else local."""
-    if isinstance(global_value, dict) and isinstance(local_value, dict) and not _is_intrinsic_map(local_value) \
-            and not _is_intrinsic_map(global_value):
-        out = dict(global_value)
-        for key, value in local_value.items():
-            out[key] = _merge_global(global_value[key], value) if key in global_value else value
-        return out
-    if isinstance(global_value, list) and isinstance(local_value, list):
-        return global_value + local_value
-    return local_value
 
 
 def _is_intrinsic_map(value: Any) -> bool:
@@ -218,22 +197,6 @@ class _Transform:
                 api.managed = True
             self.apis[logical_id] = api
 
-    def globals_of(self, rtype: str) -> dict:
-        glb = getattr(self.ctx, "globals", None)
-        section = "Api" if rtype == REST_TYPE else "HttpApi"
-        data = None
-        for attr in ("raw", "data", "sections"):
-            value = getattr(glb, attr, None)
-            if isinstance(value, dict):
-                data = value.get(section)
-                break
-        if data is None:
-            g = self.ctx.template.get("Globals")
-            data = g.get(section) if isinstance(g, dict) else None
-        if not isinstance(data, dict):
-            return {}
-        return {k: v for k, v in data.items() if k in GLOBAL_KEYS[rtype]}
-
     def implicit_api(self, rtype: str, ev: Any) -> _Api:
         logical_id = IMPLICIT_REST if rtype == REST_TYPE else IMPLICIT_HTTP
         api = self.apis.get(logical_id)
@@ -246,14 +209,12 @@ class _Transform:
         return api
 
     def finish_implicit(self, api: _Api) -> None:
-        """Globals, then the OpenApiVersion fix-up the reference applies to managed REST documents."""
+        """Globals.Api / Globals.HttpApi apply to the implicit APIs too (after their paths are known)."""
         glb = getattr(self.ctx, "globals", None)
-        if glb is not None and hasattr(glb, "merge"):
-            merged = glb.merge(api.type, api.props, api.logical_id)
-        else:
-            merged = dict(self.globals_of(api.type))
-            for key, value in api.props.items():
-                merged[key] = _merge_global(merged[key], value) if key in merged else value
+        try:
+            merged = glb.merge(api.type, api.props, api.logical_id) if glb is not None else api.props
+        except ValueError as exc:  # the pipeline's GlobalsError
+            raise self.ctx.error(getattr(exc, "message", str(exc)), getattr(exc, "keys", ("Globals",))) from None
         if merged is not api.props:
             api.props.clear()
             api.props.update(merged)
@@ -536,26 +497,24 @@ class _Transform:
             editor.finish()
 
     def merge_definitions(self, ev: Any, api: _Api, editor: SwaggerEditor, method: str, path: str) -> None:
+        """MergeDefinitions: the route built for this event (on a fresh skeleton) is merged into the user's
+        DefinitionBody, the generated keys winning over the user's for that path and method. As in the
+        reference, the result sits under the method name as written (``any`` stays ``any``)."""
         source = api.props["DefinitionBody"]
         merged = dict(source)
         paths = merged.get("paths") or {}
-        try:
-            existing = deep_get(paths, "") if False else None
-            item = paths.get(path) if isinstance(paths, dict) else None
-            if item is not None and not isinstance(item, dict):
-                raise DefinitionError(f"paths.{path} must be a map")
-            existing = (item or {}).get(method) if isinstance(item, dict) else None
-            existing = existing or {}
-        except DefinitionError as exc:
-            raise self.api_error(api, f"Property 'DefinitionBody' is invalid: {exc.message}",
-                                 ("DefinitionBody",)) from None
+        if not isinstance(paths, dict):
+            raise self.api_error(api, "DefinitionBody.paths must be a map", ("DefinitionBody",))
+        item = paths.get(path)
+        if item is not None and not isinstance(item, dict):
+            raise self.api_error(api, f"DefinitionBody.paths.{path} must be a map", ("DefinitionBody",))
+        existing = (item or {}).get(method) or {}
         if not isinstance(existing, dict):
             raise self.api_error(api, f"DefinitionBody.paths.{path}.{method} must be a map", ("DefinitionBody",))
         generated = editor.finish()["paths"][path][normalize_method(method)]
-        combined = {**existing, **generated}
         if path not in paths:
-            paths[path] = {method: combined}
-        paths[path][method] = combined
+            paths[path] = {}
+        paths[path][method] = {**existing, **generated}
         api.props["DefinitionBody"] = merged
 
     def request_model(self, ev: Any, api: _Api, editor: SwaggerEditor, method: str, path: str, model: Any) -> None:
