@@ -362,3 +362,14 @@ def test_an_alias_created_by_someone_else_meanwhile_is_left_alone(world):
         engine.shift(plan, info)
     assert lam.aliases[("app", "beta")].version == "1"  # not deleted by a rollback
     assert Journal(store).load("app", "beta").state == "conflict"
+
+
+def test_rolling_back_a_release_that_created_the_alias_removes_it(world):
+    clock, lam, alarms, store, engine, events = world
+    lam.hooks["post-hook"] = lambda p: {"status": "Failed"}
+    plan, info = engine.plan("app", "beta", "2", S.all_at_once(), hooks={AFTER: "post-hook"})
+    with pytest.raises(RolledBack) as err:
+        engine.shift(plan, info)
+    assert "reported status Failed" in err.value.message and "it did not exist before" in err.value.hint
+    assert ("app", "beta") not in lam.aliases
+    assert [w[1] for w in lam.writes] == ["2", ""]  # created, then deleted
