@@ -747,7 +747,8 @@ class StackDeployer:
                 f"interrupted while asking CloudFormation to execute change set {cs.name}; it may be running",
                 hint=f"follow it with: lamctl status --stack {plan.stack}", where=plan.stack) from None
         final = self._wait_terminal(stack_ref, marker, started, what=f"the {plan.change_set_type.lower()} of "
-                                    f"{plan.stack}", operation=plan.change_set_type)
+                                    f"{plan.stack}", operation=plan.change_set_type,
+                                    stale_status=plan.status if plan.change_set_type == "UPDATE" else None)
         events = tuple(self.gw.events(stack_ref, after=marker))
         return self._result(plan, cs, final, events)
 
@@ -840,19 +841,27 @@ class StackDeployer:
         return events[-1].event_id if events else None
 
     def _wait_terminal(self, stack_ref: str, marker: str | None, started: float, *, what: str,
-                       operation: str) -> StackInfo:
-        """Stream new events until the stack leaves every *_IN_PROGRESS state (and REVIEW_IN_PROGRESS)."""
+                       operation: str, stale_status: str | None = None) -> StackInfo:
+        """Stream new events until the stack leaves every *_IN_PROGRESS state (and REVIEW_IN_PROGRESS).
+
+        ``stale_status``: the status from before the operation was started; seen again with no new stack
+        event, it may predate the operation, so it is accepted only after a few more polls."""
         seen = marker
         delay = 1.0
+        stale_polls = 0
         try:
             while True:
                 for ev in self.gw.events(stack_ref, after=seen):
                     self.listener.stack_event(ev)
+                    if ev.is_stack:
+                        stale_status = None  # the operation has shown itself
                     seen = ev.event_id
                 info = self.gw.describe(stack_ref)
                 if info is None:  # deleted and no longer visible by this reference
                     return StackInfo(name=stack_ref, stack_id=stack_ref, status="DELETE_COMPLETE")
-                if not info.status.endswith("_IN_PROGRESS"):
+                if info.status == stale_status and stale_polls < 3:
+                    stale_polls += 1
+                elif not info.status.endswith("_IN_PROGRESS"):
                     for ev in self.gw.events(stack_ref, after=seen):
                         self.listener.stack_event(ev)
                         seen = ev.event_id

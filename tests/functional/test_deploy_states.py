@@ -407,3 +407,18 @@ def test_delete_waits_for_a_running_operation_first():
     statuses_seen_before = [name for name, _ in cf.calls[:first_write] if name == "describe"]
     assert len(statuses_seen_before) >= 3  # it polled until UPDATE_COMPLETE before deleting
     assert clock.sleeps
+
+
+def test_a_status_from_before_the_execution_is_not_taken_for_its_result():
+    cf = FakeCloudFormation()
+    cf.add_stack("app", "UPDATE_COMPLETE", params={"Env": "prod"})
+    cf.on_execute = [
+        ("UPDATE_COMPLETE", []),  # CloudFormation has not started yet: the old status, no new event
+        ("UPDATE_IN_PROGRESS", [stack_ev("app", "UPDATE_IN_PROGRESS", "User Initiated"),
+                                ev("Queue", "UPDATE_FAILED", "Access denied")]),
+        ("UPDATE_ROLLBACK_COMPLETE", [stack_ev("app", "UPDATE_ROLLBACK_COMPLETE")]),
+    ]
+    deployer = StackDeployer(cf, FakeClock())
+    result = deployer.deploy(deployer.plan(request(), deployer.settle("app")))
+    assert not result.ok and result.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert result.failure.logical_id == "Queue"
