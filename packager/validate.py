@@ -529,6 +529,30 @@ def _in_events_target(path: tuple, targets: dict) -> bool:
     return False
 
 
+# -- the transformed template
+MAX_RESOURCES = 500
+MAX_PARAMETERS = 200
+MAX_OUTPUTS = 200
+MAX_TEMPLATE_BYTES = 1_000_000  # from S3; lamctl uploads templates above the 51,200 bytes of an inline body
+
+
+def transformed_findings(template: Template, transformed: dict) -> list[Finding]:
+    """CloudFormation's stack quotas (DESIGN §5) checked on the transform's output."""
+    out = []
+    for section, limit in (("Resources", MAX_RESOURCES), ("Parameters", MAX_PARAMETERS), ("Outputs", MAX_OUTPUTS)):
+        body = transformed.get(section)
+        if isinstance(body, dict) and len(body) > limit:
+            out.append(finding_at(template, (section,), f"the transformed template has {len(body):,} "
+                                  f"{section.lower()}; CloudFormation allows {limit} per stack", key=True,
+                                  hint="split the application into several stacks", code="limit"))
+    size = len(json.dumps(transformed, separators=(",", ":"), default=str).encode())
+    if size > MAX_TEMPLATE_BYTES:
+        out.append(finding_at(template, (), f"the transformed template takes {size:,} bytes; CloudFormation "
+                              f"accepts at most {MAX_TEMPLATE_BYTES:,}", hint="split the application into several "
+                              "stacks", code="limit"))
+    return out
+
+
 # -- cfn-lint on the transformed template (optional extra ``lint``)
 def lint_available() -> bool:
     import importlib.util
@@ -540,7 +564,6 @@ def transform_for_lint(template: Template, region: str, parameters: dict | None 
     """The template after lamctl's transform, or None when the transform is not part of this build.
 
     A TemplateError of the transform propagates (the caller reports it as a finding)."""
-    import copy
     import inspect
 
     try:
@@ -558,7 +581,36 @@ def transform_for_lint(template: Template, region: str, parameters: dict | None 
         kwargs["parameters"] = dict(parameters or {})
     if "where" in accepted:
         kwargs["where"] = template.where
-    return transform(copy.deepcopy(template.data), **kwargs)
+    return transform(with_placeholder_code(template.data), **kwargs)
+
+
+# Properties naming local files that ``lamctl package`` uploads; validate runs before packaging.
+LOCAL_FILE_PROPERTIES = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri",
+                         "AWS::Serverless::Api": "DefinitionUri", "AWS::Serverless::HttpApi": "DefinitionUri"}
+PLACEHOLDER_BUCKET = "lamctl-validate-placeholder"
+
+
+def with_placeholder_code(data: dict) -> dict:
+    """A copy of ``data`` whose local paths (``CodeUri: src/``) are placeholder S3 URIs, as after packaging.
+
+    The transform only accepts S3 locations; validating a source template must not fail on that."""
+    import copy
+
+    out = copy.deepcopy(data)
+
+    def swap(props: Any, prop: str) -> None:
+        if isinstance(props, dict) and isinstance(props.get(prop), str) and not props[prop].startswith("s3://"):
+            props[prop] = f"s3://{PLACEHOLDER_BUCKET}/{props[prop].strip('/') or 'code'}"
+
+    resources = out.get("Resources") if isinstance(out.get("Resources"), dict) else {}
+    for res in resources.values():
+        if isinstance(res, dict) and res.get("Type") in LOCAL_FILE_PROPERTIES:
+            swap(res.get("Properties"), LOCAL_FILE_PROPERTIES[res["Type"]])
+    glob = out.get("Globals") if isinstance(out.get("Globals"), dict) else {}
+    for section, rtype in GLOBALS_SECTIONS.items():
+        if rtype in LOCAL_FILE_PROPERTIES:
+            swap(glob.get(section), LOCAL_FILE_PROPERTIES[rtype])
+    return out
 
 
 def lint_findings(template: Template, transformed: dict, region: str) -> list[Finding]:

@@ -70,8 +70,17 @@ def register(app: typer.Typer) -> None:
                         if transformed is None:
                             lint_note = "cfn-lint skipped: this lamctl has no transform"
                     if transformed is not None:
-                        findings.extend(checks.lint_findings(tpl, transformed, region))
-                        lint_note = "cfn-lint ran on the transformed template"
+                        quota = checks.transformed_findings(tpl, transformed)
+                        findings.extend(quota)
+                        if quota:
+                            lint_note = "cfn-lint skipped: the transformed template exceeds CloudFormation's quotas"
+                        else:
+                            count = len(transformed.get("Resources") or {})
+                            if count > 100 and not out.json:
+                                out.info(f"running cfn-lint on {count} resources (--no-lint skips it) ...")
+                            findings.extend(checks.lint_findings(tpl, transformed, region))
+                            lint_note = "cfn-lint ran on the transformed template"
+        findings.sort(key=lambda f: (f.file != path, f.line or 0, f.col or 0))
         _report(out, findings)
         errors = sum(1 for f in findings if f.severity == "error")
         warnings = len(findings) - errors
