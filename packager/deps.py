@@ -84,9 +84,32 @@ def read_spec(requirements: str, runtime: str | None, architecture: str) -> Deps
     h = hashlib.sha256()
     h.update(f"deps-1\0{py}\0{architecture}\0".encode())
     h.update("\n".join(lines).encode())
+    _hash_included(h, requirements, lines, set())
     for var in _PIP_SOURCE_VARS:
         h.update(f"\0{var}={os.environ.get(var, '')}".encode())
     return DepsSpec(os.path.abspath(requirements), tuple(lines), py, architecture, h.hexdigest()[:32])
+
+
+_INCLUDE_RX = re.compile(r"^(?:-r|--requirement|-c|--constraint)(?:\s*=?\s*)(\S+)")
+
+
+def _hash_included(h, requirements: str, lines, seen: set) -> None:
+    """Files pulled in with -r/-c count as part of the requirement set (their changes rebuild too)."""
+    for line in lines:
+        m = _INCLUDE_RX.match(line)
+        if not m or "://" in m.group(1):
+            continue
+        path = os.path.normpath(os.path.join(os.path.dirname(requirements), m.group(1)))
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue  # pip will say what is wrong with it
+        h.update(b"\0" + path.encode() + b"\0" + data)
+        _hash_included(h, path, data.decode("utf-8", "replace").splitlines(), seen)
 
 
 def deps_root(cache_root: str) -> str:

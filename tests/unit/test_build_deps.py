@@ -186,3 +186,14 @@ def test_a_requirements_file_that_is_not_utf8_is_exit_2_with_its_line(tmp_path, 
     with pytest.raises(UsageError) as err:
         build_template(tpl, only={"Intel"})
     assert err.value.exit_code == 2 and err.value.where.endswith("intel/requirements.txt:2")
+
+
+def test_a_change_in_an_included_requirements_file_rebuilds(tmp_path, wheels):
+    tpl = _project(tmp_path, {"intel": "-r base.txt\n"})
+    (tmp_path / "intel" / "base.txt").write_text("tinylib==1.0\n")
+    first = build_template(tpl, only={"Intel"}).artifact("Intel")
+    assert _zip(first)["tinylib/__init__.py"] == b"VERSION = '1.0'\n"
+    (tmp_path / "intel" / "base.txt").write_text("tinylib==1.1\n")
+    os.utime(tmp_path / "intel" / "base.txt", (1_600_000_000, 1_600_000_000))
+    second = build_template(tpl, only={"Intel"}).artifact("Intel")
+    assert _zip(second)["tinylib/__init__.py"] == b"VERSION = '1.1'\n"
