@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from lamctl.release import journal as J
-from lamctl.release.aws import AliasInfo, FunctionConfig, HookTimeout, RevisionMismatch
+from lamctl.release.aws import AliasInfo, FunctionConfig, HookTimeout
 from lamctl.release.journal import Journal, Release
 from lamctl.release.lock import AliasLock
-from lamctl.release.plan import (AFTER, ALIAS_WRITES, LATEST, Bake, CheckAlarms, CreateAlias, Finalize, Plan,
+from lamctl.release.plan import (AFTER, ALIAS_WRITES, LATEST, Bake, CheckAlarms, CreateAlias, Plan,
                                  PublishVersion, RunHook, SetAliasWeights, build_plan)
 from lamctl.release.strategy import Strategy, format_duration
 from lamctl.schemas.errors import CloudError, ConflictError, LamctlError, RolledBack, UsageError

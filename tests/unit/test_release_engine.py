@@ -373,3 +373,23 @@ def test_rolling_back_a_release_that_created_the_alias_removes_it(world):
     assert "reported status Failed" in err.value.message and "it did not exist before" in err.value.hint
     assert ("app", "beta") not in lam.aliases
     assert [w[1] for w in lam.writes] == ["2", ""]  # created, then deleted
+
+
+def test_a_rollback_that_finds_the_alias_moved_stops_without_overwriting(world):
+    clock, lam, alarms, store, engine, events = world
+    real_states = alarms.states
+
+    def alarm_and_move(names):
+        states = real_states(names)
+        if "lamctl/releases/app/live/lock.json" in store.objects:  # during the release, not at pre-flight
+            lam.move_alias_behind_our_back("app", "live", "2")
+            alarms.set("errors", "ALARM")
+            states = real_states(names)
+        return states
+
+    alarms.states = alarm_and_move
+    with pytest.raises(ConflictError):
+        shift(engine, strategy=S.canary("10%1m"), alarms=["errors"])
+    assert lam.aliases[("app", "live")].version == "2"  # as the other writer left it
+    saved = Journal(store).load("app", "live")
+    assert saved.state == "conflict" and "alarm in ALARM" in saved.reason and "moved by someone else" in saved.reason
