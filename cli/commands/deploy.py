@@ -505,6 +505,8 @@ def stack_status(app, stack: str, limit: int = 15) -> None:
         raise CloudError(f"stack {name} does not exist in {app.aws().region}", where=name,
                          hint="check --stack and --region")
     events = gateway.events(info.stack_id, limit=limit)
+    if events and not out.json:
+        out.info(f"{'time':<8}  {'status':<28} {'type':<32} logical ID   (last {len(events)} events, UTC)")
     for ev in events:
         out.event("stack_event", _event_line(ev), timestamp=ev.timestamp, logical_id=ev.logical_id,
                   resource_type=ev.resource_type, status=ev.status, reason=ev.reason)
