@@ -173,3 +173,27 @@ def test_an_unknown_parameter_is_refused_before_building(cli, aws, tmp_path):
     assert "unknown parameter 'Stage'" in r.stderr
     assert not (tmp_path / ".lamctl" / "build").exists()
     assert "Contents" not in aws.client("s3").list_objects_v2(Bucket="artifacts")
+
+
+def test_environment_and_config_feed_parameters_and_capabilities(cli, aws, tmp_path, monkeypatch):
+    (tmp_path / "template.yaml").write_text(textwrap.dedent("""\
+        Parameters:
+          Env:
+            Type: String
+        Resources:
+          Queue:
+            Type: AWS::SQS::Queue
+            Properties:
+              QueueName: !Sub "q-${Env}"
+    """))
+    (tmp_path / "lamctl.toml").write_text('[default]\ncapabilities = ["CAPABILITY_AUTO_EXPAND"]\n')
+    monkeypatch.setenv("LAMCTL_PARAMETER_OVERRIDES", "Env=from-env")
+    r = cli("--output", "json", "deploy", "--stack", "app", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    cs = next(x for x in r.json_lines() if x["type"] == "change_set")
+    assert cs["capabilities"] == ["CAPABILITY_AUTO_EXPAND"] and cs["parameters"] == {"Env": "from-env"}
+    r = cli("--output", "json", "deploy", "--stack", "app", "--parameter-overrides", "Env=from-flag",
+            cwd=tmp_path)
+    assert r.exit_code == 0, r
+    st = aws.client("cloudformation").describe_stacks(StackName="app")["Stacks"][0]
+    assert st["Parameters"] == [{"ParameterKey": "Env", "ParameterValue": "from-flag"}]
