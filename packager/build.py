@@ -282,6 +282,10 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         if os.path.isfile(req) and not matcher.excluded(deps_mod.REQUIREMENTS, False):
             runtime = p.runtime
             if deps_mod.python_version(runtime) is None:
+                if p.kind == FUNCTION and runtime is None:
+                    raise UsageError(f"{p.resource} has a requirements.txt but no Runtime lamctl can read, so no "
+                                     "Python version to install for", where=p.where(("Runtime",)),
+                                     hint="set Runtime: python3.X on the function or in Globals.Function")
                 if p.kind == LAYER:
                     raise UsageError(f"layer {p.resource} has a requirements.txt but no Python runtime to build for",
                                      where=p.where(("CompatibleRuntimes",)),

@@ -197,3 +197,15 @@ def test_a_change_in_an_included_requirements_file_rebuilds(tmp_path, wheels):
     os.utime(tmp_path / "intel" / "base.txt", (1_600_000_000, 1_600_000_000))
     second = build_template(tpl, only={"Intel"}).artifact("Intel")
     assert _zip(second)["tinylib/__init__.py"] == b"VERSION = '1.1'\n"
+
+
+def test_requirements_without_a_readable_runtime_is_exit_2_and_another_language_only_warns(tmp_path, wheels):
+    tpl = _project(tmp_path, {"intel": "tinylib\n"})
+    (tmp_path / "template.yaml").write_text(TEMPLATE.replace("    Runtime: python3.12\n", "    Runtime: !Ref Rt\n"))
+    with pytest.raises(UsageError) as err:
+        build_template(load_template(str(tmp_path / "template.yaml")), only={"Intel"})
+    assert "Intel" in err.value.message and err.value.where.endswith("template.yaml:3:14")
+    (tmp_path / "template.yaml").write_text(TEMPLATE.replace("Runtime: python3.12", "Runtime: nodejs20.x"))
+    result = build_template(load_template(str(tmp_path / "template.yaml")), only={"Intel"})
+    assert any("requirements.txt ignored" in w and "nodejs20.x" in w for w in result.warnings)
+    assert "tinylib/__init__.py" not in _zip(result.artifact("Intel"))
