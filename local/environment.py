@@ -349,6 +349,8 @@ class Environment:
     def invoke(self, payload: bytes, *, request_id: str | None = None, client_context: str | None = None,
                cognito_identity: str | None = None, trace_id: str | None = None,
                function_arn: str | None = None) -> InvokeResult:
+        if self.dead:
+            raise RuntimeError("this execution environment is stopped; take a fresh one from the pool")
         spec = self.spec
         rid = request_id or _request_id()
         inv = Invocation(

@@ -267,7 +267,8 @@ class TemplateFunctions:
                                 hint="set Runtime (for example python3.12) on the function or in Globals.Function")
         handler = self.resolve(props.get("Handler"), base + ["Handler"])
         signature = self.signature(name)
-        built = self._built_dirs(name, signature) if self.build else {}
+        inline = "InlineCode" in props or (isinstance(props.get("Code"), dict) and "ZipFile" in props["Code"])
+        built = self._built_dirs(name, signature) if self.build and not inline else {}
         if name in built:
             code_dir = built[name]
         else:
