@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
 
         app = get_app(ctx)
         out = app.out
-        path = find_template(app.setting("template", template))
+        path = os.path.normpath(find_template(app.setting("template", template)))  # ./template.yaml -> template.yaml
         findings: list[Finding] = []
         lint_note = None
         try:

@@ -1,0 +1,185 @@
+"""``lamctl validate``: what a developer and a CI job see (text, NDJSON, exit codes, annotations)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+GOOD = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 10
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Canary10Percent5Minutes
+      Events:
+        Get:
+          Type: Api
+          Properties: {Path: /hello, Method: get}
+Outputs:
+  Url:
+    Value: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod/hello"
+  Role:
+    Value: !GetAtt FnRole.Arn
+"""
+
+BAD = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      MemorySize: 64
+      Timout: 3
+      DeploymentPreference: {Type: AllAtOnce}
+"""
+
+
+def write(folder, text, name="template.yaml"):
+    path = folder / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_a_good_template_prints_one_ok_line_and_exits_0(cli, tmp_path):
+    write(tmp_path, GOOD)
+    r = cli("validate", "--no-lint", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert r.stdout == "template.yaml: OK (1 resource(s))\n"
+
+
+def test_each_finding_is_one_file_line_col_line_and_the_exit_code_is_2(cli, tmp_path):
+    write(tmp_path, BAD)
+    r = cli("validate", "--no-lint", cwd=tmp_path)
+    assert r.exit_code == 2, r
+    lines = [line for line in r.stdout.splitlines() if not line.startswith("  ")]
+    assert lines == [
+        "template.yaml:7:19: MemorySize of Fn is 64 MB; Lambda allows 128-10,240 MB",
+        "template.yaml:8:7: unknown property 'Timout' in AWS::Serverless::Function Fn",
+        "template.yaml:9:7: DeploymentPreference of Fn needs AutoPublishAlias",
+    ]
+    assert "  hint: did you mean Timeout?" in r.stdout.splitlines()
+    assert "template.yaml: 3 error(s)" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_json_output_is_one_finding_object_per_line_then_a_result(cli, tmp_path):
+    write(tmp_path, BAD, name="app.yaml")
+    r = cli("--output", "json", "validate", "-t", "app.yaml", "--no-lint", cwd=tmp_path)
+    assert r.exit_code == 2
+    objs = r.json_lines()
+    assert [o["type"] for o in objs] == ["finding", "finding", "finding", "result"]
+    assert objs[1] == {"type": "finding", "severity": "error", "code": "schema", "file": "app.yaml", "line": 8,
+                       "col": 7, "path": "Resources.Fn.Properties.Timout",
+                       "message": "unknown property 'Timout' in AWS::Serverless::Function Fn",
+                       "hint": "did you mean Timeout?"}
+    assert objs[0]["code"] == "limit"
+    assert objs[-1] == {"type": "result", "ok": False, "template": "app.yaml", "errors": 3, "warnings": 0,
+                        "lint": None, "exit_code": 2}
+    assert r.stderr == ""
+
+
+def test_json_output_of_a_good_template(cli, tmp_path):
+    write(tmp_path, GOOD)
+    r = cli("--output", "json", "validate", "--no-lint", cwd=tmp_path)
+    assert r.exit_code == 0
+    assert r.json_lines() == [{"type": "result", "ok": True, "template": "template.yaml", "errors": 0,
+                               "warnings": 0, "lint": None}]
+
+
+def test_a_yaml_syntax_error_is_a_finding_with_its_position(cli, tmp_path):
+    write(tmp_path, "Resources:\n  Fn:\n    Type: [AWS::Serverless::Function\n")
+    r = cli("validate", cwd=tmp_path)
+    assert r.exit_code == 2
+    first = r.stdout.splitlines()[0]
+    assert first.startswith("template.yaml:4:1: invalid YAML: ")
+
+
+def test_an_alias_bomb_is_refused_as_a_finding(cli, tmp_path):
+    lines = ["a0: &a0 [" + ", ".join(["x"] * 10) + "]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    write(tmp_path, "\n".join(lines) + "\nResources: {}\n")
+    r = cli("validate", cwd=tmp_path)
+    assert r.exit_code == 2
+    assert "a YAML alias bomb?" in r.stdout
+    assert r.stdout.startswith("template.yaml:")
+
+
+def test_a_missing_template_is_a_usage_error(cli, tmp_path):
+    r = cli("validate", cwd=tmp_path)
+    assert r.exit_code == 2
+    assert "no template found" in r.stderr
+
+
+def test_the_template_setting_comes_from_lamctl_toml(cli, tmp_path):
+    write(tmp_path, BAD, name="infra.yaml")
+    (tmp_path / "lamctl.toml").write_text('[default]\ntemplate = "infra.yaml"\n')
+    r = cli("validate", "--no-lint", cwd=tmp_path)
+    assert r.exit_code == 2
+    assert r.stdout.startswith("infra.yaml:7:19: ")
+
+
+def test_in_github_actions_each_finding_is_also_an_annotation(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    write(tmp_path, BAD)
+    r = cli("validate", "--no-lint", cwd=tmp_path)
+    assert "::error file=template.yaml,line=8,col=7::unknown property 'Timout' in AWS::Serverless::Function Fn" \
+        in r.stdout.splitlines()
+
+
+# -- cfn-lint on the transformed template (the `lint` extra is installed in the test environment)
+LINTED = """\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python2.7
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 99999999
+"""
+
+
+@pytest.mark.slow
+def test_cfn_lint_findings_on_the_transformed_template_point_at_the_source(cli, tmp_path):
+    write(tmp_path, LINTED)
+    r = cli("validate", cwd=tmp_path)
+    assert r.exit_code == 2, r
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("template.yaml:4:14: E2533 Resources.Fn.Properties.Runtime: Runtime 'python2.7' "
+                               "was deprecated")
+    assert lines[0].endswith("(set in Globals.Function)")
+    assert lines[1] == ("template.yaml:14:26: E3034 Resources.Queue.Properties.VisibilityTimeout: "
+                        "99999999 is greater than the maximum of 43200")
+    assert "cfn-lint ran on the transformed template" in r.stderr
+
+
+@pytest.mark.slow
+def test_a_valid_template_passes_cfn_lint_too(cli, tmp_path):
+    write(tmp_path, GOOD)
+    r = cli("--output", "json", "validate", "--lint", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert r.json_lines()[-1]["lint"] == "cfn-lint ran on the transformed template"
+
+
+def test_cfn_lint_waits_until_the_schema_errors_are_fixed(cli, tmp_path):
+    write(tmp_path, BAD)
+    r = cli("--output", "json", "validate", "--lint", cwd=tmp_path)
+    assert r.json_lines()[-1]["lint"] == "cfn-lint skipped: fix the errors above first"
