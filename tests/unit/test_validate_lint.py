@@ -59,7 +59,7 @@ def test_findings_are_mapped_to_the_source_resource_property_or_globals():
         ("t.yaml:15:26", "E3034"),  # Queue passes through: the very value
     ]
     assert found[0].message.endswith("(set in Globals.Function)")
-    assert by_code["E3002"].message == ("E3002 Resources.FnRole.Properties: Additional properties are not allowed "
+    assert by_code["E3002"].message == ("E3002 Resources.FnRole.Properties.Bogus: Additional properties are not allowed "
                                         "('Bogus' was unexpected) (FnRole is generated from Fn)")
     assert all(f.severity == "error" for f in found)
 
