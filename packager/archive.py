@@ -315,6 +315,27 @@ def copy_zip(src: str, dest: str) -> ZipResult:
     return ZipResult(h.hexdigest(), os.path.getsize(dest), len(infos), sum(i.file_size for i in infos), {})
 
 
+def copy_file(src: str, dest: str) -> None:
+    """``src`` to ``dest`` atomically (a temporary file renamed into place)."""
+    folder = os.path.dirname(os.path.abspath(dest)) or "."
+    tmp = tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-", suffix=".zip", delete=False)
+    try:
+        with tmp as out, open(src, "rb") as fh:
+            while True:
+                block = fh.read(CHUNK)
+                if not block:
+                    break
+                out.write(block)
+        os.chmod(tmp.name, 0o644)
+        os.replace(tmp.name, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp.name)
+        except OSError:
+            pass
+        raise
+
+
 def sha256_file(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -263,6 +263,7 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
     bcache = cache_mod.BuildCache(cache_root)
     start_ns = cache_mod.fs_now_ns(bcache.root)
     template_dir = template.folder
+    walks: dict[str, tuple] = {}
     for p in plans:
         if p.is_zip:
             p.fingerprint = _zip_fingerprint(p.source)
@@ -275,8 +276,10 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
                 p.unzipped = sum(i.file_size for i in infos)
                 p.parts = limits.largest_parts((i.filename, i.file_size) for i in infos)
             continue
-        matcher = files_mod.matcher_for(p.source, template_dir)
-        w = files_mod.walk(p.source, matcher, owner=p.resource, skip=[build_dir])
+        if p.source not in walks:  # functions sharing a folder share one walk
+            matcher = files_mod.matcher_for(p.source, template_dir)
+            walks[p.source] = (matcher, files_mod.walk(p.source, matcher, owner=p.resource, skip=[build_dir]))
+        matcher, w = walks[p.source]
         p.entries = w.entries
         req = os.path.join(p.source, deps_mod.REQUIREMENTS)
         if os.path.isfile(req) and not matcher.excluded(deps_mod.REQUIREMENTS, False):
@@ -354,19 +357,25 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         raise BuildError(f"cannot create the build folder {build_dir}: {exc.strerror}", where=build_dir,
                          hint="choose another one with --build-dir") from None
     artifacts = []
+    made: dict[str, tuple] = {}  # fingerprint -> (zip path, result): identical inputs are zipped once
     for p in plans:
         reused = p.record is not None
         if reused:
             rec = p.record
         else:
-            if notify:
-                notify(f"{p.resource}: zipping {len(p.sources) if not p.is_zip else 1} file(s)")
             try:
                 if p.is_zip:
                     z = archive.copy_zip(p.source, p.zip_path)
                     racy_map = {}
                 else:
-                    z = archive.write_zip(p.zip_path, p.sources, threads=threads, digests_for=p.racy)
+                    if p.fingerprint in made:
+                        first, z = made[p.fingerprint]
+                        archive.copy_file(first, p.zip_path)
+                    else:
+                        if notify:
+                            notify(f"{p.resource}: zipping {len(p.sources)} file(s)")
+                        z = archive.write_zip(p.zip_path, p.sources, threads=threads, digests_for=p.racy)
+                        made[p.fingerprint] = (p.zip_path, z)
                     paths = {s.arcname: s.path for s in p.sources}
                     racy_map = {n: [paths[n], d] for n, d in z.digests.items()}
             except OSError as exc:  # writing the zip (reading a file is a BuildError of its own)

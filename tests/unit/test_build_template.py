@@ -177,3 +177,19 @@ def test_a_damaged_zip_as_code_location_is_exit_2_at_its_line(tmp_path):
     with pytest.raises(TemplateError) as err:
         build_template(load_template(str(tmp_path / "template.yaml")))
     assert err.value.where == f"{tmp_path / 'template.yaml'}:5:13" and "damaged zip" in err.value.message
+
+
+def test_functions_sharing_a_folder_get_identical_zips_built_once(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def a(e, c): pass\ndef b(e, c): pass\n")
+    fns = "".join(f"  Fn{i}:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.{h}\n"
+                  for i, h in enumerate("abab"))
+    (tmp_path / "template.yaml").write_text("Globals:\n  Function:\n    CodeUri: src\n    Runtime: python3.12\n"
+                                            "Resources:\n" + fns)
+    messages: list[str] = []
+    result = build_template(load_template(str(tmp_path / "template.yaml")), notify=messages.append)
+    shas = {a.sha256 for a in result.artifacts}
+    assert len(result.artifacts) == 4 and len(shas) == 1
+    for a in result.artifacts:
+        assert open(a.zip_path, "rb").read() == open(result.artifacts[0].zip_path, "rb").read()
+    assert len([m for m in messages if "zipping" in m]) == 1
