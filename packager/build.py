@@ -255,9 +255,8 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
     by_name = {p.resource: p for p in plans}
 
     # 1. configuration limits (cheap, before any work)
-    for p in plans:
-        if p.kind == FUNCTION:
-            limits.check_function_config(p.resource, p.props, p.where)
+    config_headroom = {p.resource: limits.check_function_config(p.resource, p.props, p.where)
+                       for p in plans if p.kind == FUNCTION}
 
     # 2. walk (stat only) and ask the cache
     bcache = cache_mod.BuildCache(cache_root)
@@ -387,6 +386,7 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
                 warnings.append(f"cannot write the build cache in {bcache.root}; the next build starts over")
         headroom[p.resource].append(limits.check_direct(p.resource, rec.zipped_bytes,
                                                         p.parts or _record_parts(rec), direct_upload))
+        headroom[p.resource] += config_headroom.get(p.resource, [])
         artifacts.append(Artifact(
             resource=p.resource, resource_type=p.resource_type, kind=p.kind, prop=p.prop, source=p.source,
             zip_path=p.zip_path, sha256=rec.sha256, files=rec.files, unzipped_bytes=rec.unzipped_bytes,

@@ -27,7 +27,10 @@ TIMEOUT_MIN, TIMEOUT_MAX = 1, 900
 
 UNZIPPED = "unzipped"  # function + layers, 250 MB
 DIRECT = "direct_upload"  # zipped, 50 MB
-LABELS = {UNZIPPED: "250MB left", DIRECT: "50MB direct left"}  # column headers: room left under each quota
+LAYERS = "layers"  # at most 5
+ENVIRONMENT = "environment"  # 4 KB of variables
+LABELS = {UNZIPPED: "250MB left", DIRECT: "50MB direct left", LAYERS: "layers left",
+          ENVIRONMENT: "env 4KB left"}  # column headers: room left under each quota
 
 
 @dataclass(frozen=True)
@@ -92,15 +95,20 @@ def check_direct(owner: str, zipped: int, parts: list[tuple[str, int]], enforce:
     return Headroom(DIRECT, zipped, DIRECT_ZIPPED_MAX)
 
 
-def check_function_config(owner: str, props: dict, where: Callable[[tuple], str]) -> None:
-    """Layers, environment, memory and timeout of one function's (Globals-merged) properties.
+def check_function_config(owner: str, props: dict, where: Callable[[tuple], str]) -> list[Headroom]:
+    """Layers, environment, memory and timeout of one function's (Globals-merged) properties;
+    the headroom left in layers and environment bytes.
 
-    ``where(keys)`` answers file:line:col for a property path under the resource's Properties."""
+    ``where(keys)`` answers file:line:col for a property path under the resource's Properties.
+    A value written as an intrinsic counts as the JSON of the intrinsic (its real value is known at deploy)."""
+    out = []
     layers = props.get("Layers")
     if isinstance(layers, list) and len(layers) > MAX_LAYERS:
         raise LimitError(f"{owner} uses {len(layers)} layers; Lambda allows at most {MAX_LAYERS}",
                          where=where(("Layers",)), hint="merge layers, or move code into the function")
+    out.append(Headroom(LAYERS, len(layers) if isinstance(layers, list) else 0, MAX_LAYERS))
     env = props.get("Environment")
+    size = 0
     if isinstance(env, dict) and isinstance(env.get("Variables"), dict):
         variables = env["Variables"]
         measured = {str(k): (v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), sort_keys=True)
@@ -114,8 +122,10 @@ def check_function_config(owner: str, props: dict, where: Callable[[tuple], str]
                 where=where(("Environment", "Variables")),
                 hint="move large values to SSM Parameter Store or Secrets Manager and read them at start-up",
             )
+    out.append(Headroom(ENVIRONMENT, size, ENV_MAX))
     _range(owner, props, "MemorySize", MEMORY_MIN, MEMORY_MAX, "MB", where)
     _range(owner, props, "Timeout", TIMEOUT_MIN, TIMEOUT_MAX, "seconds", where)
+    return out
 
 
 def _range(owner: str, props: dict, key: str, lo: int, hi: int, unit: str, where) -> None:

@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
             heads = {h.limit: h for h in result.headroom.get(a.resource, [])}
             rows.append([a.resource, a.kind, a.files, human_bytes(a.unzipped_bytes), human_bytes(a.zipped_bytes),
                          a.sha256[:12] if out.interactive else a.sha256]
-                        + [mb(heads[lim].left) if lim in heads else "-" for lim in limits_seen]
+                        + [_left(heads[lim], mb) if lim in heads else "-" for lim in limits_seen]
                         + ["reused" if a.reused else "built"])
             records.append({"resource": a.resource, "kind": a.kind, "resource_type": a.resource_type,
                             "files": a.files, "unzipped_bytes": a.unzipped_bytes, "zipped_bytes": a.zipped_bytes,
@@ -85,3 +85,11 @@ def register(app: typer.Typer) -> None:
             human = "nothing to build: no function or layer with local code"
         out.info(human)
         out.result(ok=True, artifacts=len(result.artifacts), built=built, build_dir=result.build_dir)
+
+
+def _left(h, mb) -> str:
+    from lamctl.packager.limits import DIRECT, UNZIPPED
+
+    if h.limit in (UNZIPPED, DIRECT):
+        return mb(h.left)
+    return f"{h.left:,}"

@@ -39,9 +39,13 @@ def test_plain_output_lists_each_artifact_with_sizes_sha_and_headroom(cli, tmp_p
     assert result.exit_code == 0, result
     lines = result.stdout.splitlines()
     assert lines[0].split()[:6] == ["artifact", "kind", "files", "unzipped", "zipped", "sha256"]
-    assert lines[0].split()[6:] == ["250MB", "left", "50MB", "direct", "left", "state"]
+    assert lines[0].split()[6:] == ["250MB", "left", "50MB", "direct", "left", "layers", "left", "env", "4KB", "left",
+                                    "state"]
     api = next(line.split() for line in lines if line.startswith("Api "))
     assert api[1:3] == ["function", "1"] and api[-1] == "built"
+    assert api[-3:-1] == ["4", "4,096"]  # one layer of five; no environment variables
+    shared = next(line.split() for line in lines if line.startswith("Shared "))
+    assert shared[-3:] == ["-", "-", "built"]  # layers have no configuration of their own
     assert len(api[7]) == 64  # full sha256 when not on a terminal
     assert os.path.isfile(tmp_path / ".lamctl" / "build" / "Api.zip")
     assert "2 artifact(s)" in result.stderr and "2 built" in result.stderr
@@ -62,6 +66,8 @@ def test_json_output_is_one_artifact_object_per_line_then_a_result(cli, tmp_path
     assert api["zip_path"] == str(out / "Api.zip") and api["files"] == 1 and api["layers"] == ["Shared"]
     assert len(api["sha256"]) == 64 and api["code_sha256"].endswith("=")
     assert api["headroom"]["unzipped"]["limit"] == 250 * 1024 * 1024
+    assert api["headroom"]["layers"] == {"used": 1, "limit": 5, "left": 4}
+    assert api["headroom"]["environment"] == {"used": 0, "limit": 4096, "left": 4096}
     # the function's figure includes its layer
     assert api["headroom"]["unzipped"]["used"] == api["unzipped_bytes"] + arts[1]["unzipped_bytes"]
     assert objs[-1] == {"type": "result", "ok": True, "artifacts": 2, "built": 2, "build_dir": str(out)}

@@ -137,10 +137,11 @@ def test_environment_over_4_kb_names_the_largest_variables(tmp_path):
     assert err.value.where == f"{tmp_path / 'template.yaml'}:10:11"
 
 
-def test_environment_just_under_4_kb_passes(tmp_path):
+def test_environment_just_under_4_kb_passes_with_no_headroom_left(tmp_path):
     # {"V":"..."} is 8 bytes of JSON around the value
     tpl = _write(tmp_path, FN + f"      Environment:\n        Variables:\n          V: {'x' * (4096 - 8)}\n")
-    build_template(tpl)
+    heads = {h.limit: h for h in build_template(tpl).headroom["Fn"]}
+    assert (heads[limits.ENVIRONMENT].used, heads[limits.ENVIRONMENT].left) == (4096, 0)
 
 
 @pytest.mark.parametrize("key,value,message", [
