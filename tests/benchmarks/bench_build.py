@@ -30,8 +30,11 @@ import tempfile
 import time
 
 
-def run(cmd: list[str], cwd: str | None = None, env: dict | None = None) -> tuple[float, int]:
-    """Wall time (s) and peak RSS (KB) of one process."""
+CPU: dict[str, list[float]] = {}
+
+
+def run(cmd: list[str], cwd: str | None = None, env: dict | None = None, label: str = "") -> tuple[float, int]:
+    """Wall time (s) and peak RSS (KB) of one process; its CPU time (user + sys) goes to CPU[label]."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -41,6 +44,7 @@ def run(cmd: list[str], cwd: str | None = None, env: dict | None = None) -> tupl
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
+    CPU.setdefault(label, []).append(usage.ru_utime + usage.ru_stime)
     return elapsed, usage.ru_maxrss
 
 
@@ -84,7 +88,7 @@ def main() -> None:
     try:
         for i in range(args.runs):
             out = os.path.join(work, f"all-{i}.zip")
-            t, m = run(["zip", "-q", "-r", "-X", out, "."], cwd=tree)
+            t, m = run(["zip", "-q", "-r", "-X", out, "."], cwd=tree, label="zip")
             zip_all.append(t)
             mem_zip = max(mem_zip, m)
             zip_all_size = os.path.getsize(out)
@@ -97,11 +101,11 @@ def main() -> None:
             cache = os.path.join(work, f"cache-{i}")
             build_dir = os.path.join(work, f"build-{i}")
             env["XDG_CACHE_HOME"] = cache
-            t, m = run(lamctl + ["build", "--build-dir", build_dir], cwd=project, env=env)
+            t, m = run(lamctl + ["build", "--build-dir", build_dir], cwd=project, env=env, label="cold")
             cold.append(t)
             mem_cold = max(mem_cold, m)
             ours_size = os.path.getsize(os.path.join(build_dir, "Big.zip"))
-            t, m = run(lamctl + ["build", "--build-dir", build_dir], cwd=project, env=env)
+            t, m = run(lamctl + ["build", "--build-dir", build_dir], cwd=project, env=env, label="warm")
             warm.append(t)
             mem_warm = max(mem_warm, m)
             shutil.rmtree(build_dir)
@@ -118,6 +122,10 @@ def main() -> None:
     print(f"cold vs zip -r:            {za / c:5.1f}x faster   (goal >= 5x)   [vs same-file zip: {zs / c:.1f}x]")
     print(f"unchanged vs zip -r:       {za / w:5.1f}x faster   (goal >= 15x)  [vs same-file zip: {zs / w:.1f}x]")
     print(f"zip size vs zip's:         {100 * (ours_size / zip_same_size - 1):+5.1f} %        (goal <= +15 %, same files)")
+    cz, cc, cw = (statistics.median(CPU[k]) for k in ("zip", "cold", "warm"))
+    print(f"CPU time (user+sys):       zip -r {cz:.2f} s, cold {cc:.2f} s ({cz / cc:.1f}x less), "
+          f"unchanged {cw:.2f} s ({cz / cw:.1f}x less)")
+    print(f"load average at the end:   {open('/proc/loadavg').read().split()[0]} on {os.cpu_count()} CPUs")
     print(f"peak memory / tree size:   {mem_cold * 1024 / size:5.2f}           (bounded: the tree is never held whole)")
 
 
