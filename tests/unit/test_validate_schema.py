@@ -198,11 +198,11 @@ def test_an_unknown_event_type_gets_a_suggestion_and_the_list():
         """))
     assert f.where == "template.yaml:9:17"
     assert f.message == "unknown event type 'Schedul' in event Tick of Fn"
-    assert f.hint.startswith("did you mean Schedule? known event types: Api, ")
+    assert f.hint.startswith("did you mean Schedule? known event types: AlexaSkill, Api, ")
 
 
-def test_an_event_type_of_sam_that_lamctl_does_not_transform_says_so():
-    [f] = schema_findings(tpl("""\
+def test_the_less_common_event_types_lamctl_transforms_are_accepted():
+    assert found("""\
         Resources:
           Fn:
             Type: AWS::Serverless::Function
@@ -210,9 +210,14 @@ def test_an_event_type_of_sam_that_lamctl_does_not_transform_says_so():
               Events:
                 Login:
                   Type: Cognito
-                  Properties: {UserPool: !Ref Pool, Trigger: PreSignUp}
-        """))
-    assert f.message == "event type Cognito is not supported by lamctl"
+                  Properties: {UserPool: !Ref Pool, Trigger: [PreSignUp]}
+                Rule:
+                  Type: IoTRule
+                  Properties: {Sql: "SELECT * FROM 'topic'"}
+                Kafka:
+                  Type: MSK
+                  Properties: {Stream: !Ref Cluster, StartingPosition: LATEST, Topics: [t]}
+        """) == []
 
 
 def test_event_properties_are_checked_by_event_type():

@@ -1,0 +1,52 @@
+"""The schema accepts exactly what the transform accepts: validate must not reject a template that lamctl can
+deploy, nor pass one the transform will refuse. Compared by property names, type by type."""
+
+from __future__ import annotations
+
+import pytest
+
+from lamctl.schemas.validate import sam_schema
+
+transform = pytest.importorskip("lamctl.packager.transform.function", reason="the transform is not built yet")
+
+
+def accepted(def_name: str) -> set[str]:
+    schema = sam_schema()["$defs"][def_name]
+    if "anyOf" in schema:
+        schema = next(b for b in schema["anyOf"] if "properties" in b)
+    return set(schema["properties"])
+
+
+def test_function_properties():
+    from lamctl.packager.transform.function import PROPERTIES
+
+    assert accepted("AWS::Serverless::Function") == set(PROPERTIES)
+
+
+def test_layer_and_table_properties():
+    from lamctl.packager.transform.layers import LAYER_PROPERTIES, TABLE_PROPERTIES
+
+    assert accepted("AWS::Serverless::LayerVersion") == set(LAYER_PROPERTIES)
+    assert accepted("AWS::Serverless::SimpleTable") == set(TABLE_PROPERTIES)
+
+
+def test_api_properties():
+    from lamctl.packager.transform.api import HTTP_TYPE, PROPERTY_TYPES, REST_TYPE
+
+    assert accepted("AWS::Serverless::Api") == set(PROPERTY_TYPES[REST_TYPE])
+    assert accepted("AWS::Serverless::HttpApi") == set(PROPERTY_TYPES[HTTP_TYPE])
+    assert accepted("event.Api") == set(PROPERTY_TYPES["Api"])
+    assert accepted("event.HttpApi") == set(PROPERTY_TYPES["HttpApi"])
+
+
+def test_event_types():
+    from lamctl.packager.transform.events import HANDLERS
+
+    assert set(sam_schema()["$defs"]["event"]["properties"]["Type"]["enum"]) == set(HANDLERS) | {"Api", "HttpApi"}
+
+
+def test_globals_keys():
+    from lamctl.packager.transform.globals import SUPPORTED
+
+    for section in ("Function", "Api", "HttpApi", "SimpleTable", "LayerVersion"):
+        assert accepted(f"Globals.{section}") == set(SUPPORTED[section]), section
