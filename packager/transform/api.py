@@ -353,17 +353,23 @@ class _Transform:
         for api in self.apis.values():
             if api.type != rtype or not api.managed:
                 continue
-            editor = api.document_editor()
-            for path in editor.iter_paths():
-                methods = {c for c in api.conditions.get(path, {}).values()}
-                if methods and None not in methods:
-                    if len(methods) == 1:
-                        editor.make_path_conditional(path, next(iter(methods)))
-                    else:
-                        name = api.logical_id + path.replace("/", "SLASH").replace("{", "OB").replace(
-                            "}", "CB") + "PathCondition"
-                        self.add_combined_condition(name, methods)
-                        editor.make_path_conditional(path, name)
+            try:
+                self.path_conditions_of(api)
+            except DefinitionError as exc:
+                raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
+
+    def path_conditions_of(self, api: _Api) -> None:
+        editor = api.document_editor()
+        for path in editor.iter_paths():
+            methods = {c for c in api.conditions.get(path, {}).values()}
+            if methods and None not in methods:
+                if len(methods) == 1:
+                    editor.make_path_conditional(path, next(iter(methods)))
+                else:
+                    name = api.logical_id + path.replace("/", "SLASH").replace("{", "OB").replace(
+                        "}", "CB") + "PathCondition"
+                    self.add_combined_condition(name, methods)
+                    editor.make_path_conditional(path, name)
 
     def drop_empty_implicit(self) -> None:
         for logical_id in (IMPLICIT_REST, IMPLICIT_HTTP):
@@ -390,10 +396,14 @@ class _Transform:
         for function_id, events in by_function.items():
             events = sorted(events, key=_event_order)
             for ev in events:
-                if ev.type == "Api":
-                    self.rest_event(ev)
-                else:
-                    self.http_event(ev)
+                try:
+                    if ev.type == "Api":
+                        self.rest_event(ev)
+                    else:
+                        self.http_event(ev)
+                except DefinitionError as exc:
+                    raise self.event_error(ev, f"the definition of the API it names cannot take this route: "
+                                               f"{exc.message}") from None
 
     def permission_function_name(self, ev: Any) -> Any:
         if ev.function_ref is not None:

@@ -357,7 +357,10 @@ class SwaggerEditor(_Editor):
         doc = self.doc
         if doc.get("openapi") and matches(OPENAPI3_RE, doc["openapi"]):
             servers = doc.get("servers", [{}])
+            if not isinstance(servers, list):
+                raise DefinitionError("'servers' in the definition must be a list")
             for index, config in enumerate(servers):
+                _expect_dict(config, f"servers[{index}] in the definition must be a map")
                 _deep_set(config, [X_ENDPOINT_CONFIG, "disableExecuteApiEndpoint"], value,
                           f"servers[{index}]")
             doc["servers"] = servers
@@ -367,13 +370,13 @@ class SwaggerEditor(_Editor):
     # -- auth ----------------------------------------------------------------------------------------
     def add_authorizers(self, authorizers: dict) -> None:
         self.security_definitions = self.security_definitions or {}
-        if not isinstance(self.security_definitions, dict):
-            raise DefinitionError("securityDefinitions must be a map")
+        _expect_dict(self.security_definitions, "securityDefinitions in the definition must be a map")
         for name, authorizer in authorizers.items():
             self.security_definitions[name] = authorizer.generate_swagger()
 
     def add_awsiam_security_definition(self) -> None:
         self.security_definitions = self.security_definitions or {}
+        _expect_dict(self.security_definitions, "securityDefinitions in the definition must be a map")
         if "AWS_IAM" not in self.security_definitions:
             self.security_definitions["AWS_IAM"] = {
                 "x-amazon-apigateway-authtype": "awsSigv4", "type": "apiKey", "name": "Authorization", "in": "header"}
@@ -488,6 +491,7 @@ class SwaggerEditor(_Editor):
                 "params-only" if params else "no-validation")
         if not self.doc.get(X_REQUEST_VALIDATORS):
             self.doc[X_REQUEST_VALIDATORS] = {}
+        _expect_dict(self.doc[X_REQUEST_VALIDATORS], f"{X_REQUEST_VALIDATORS} in the definition must be a map")
         if not self.doc[X_REQUEST_VALIDATORS].get(name):
             self.doc[X_REQUEST_VALIDATORS][name] = {"validateRequestBody": body, "validateRequestParameters": params}
         for definition in self.method_definitions(path, method):
@@ -529,11 +533,13 @@ class SwaggerEditor(_Editor):
 
     def add_gateway_responses(self, responses: dict) -> None:
         self.gateway_responses = self.gateway_responses or {}
+        _expect_dict(self.gateway_responses, f"{X_GATEWAY_RESPONSES} in the definition must be a map")
         for kind, response in responses.items():
             self.gateway_responses[kind] = response
 
     def add_models(self, models: dict) -> None:
         self.definitions = self.definitions or {}
+        _expect_dict(self.definitions, "definitions in the definition must be a map")
         for name, schema in models.items():
             if not schema.get("type"):
                 raise DefinitionError("a schema in 'Models' is missing 'type'")
@@ -543,6 +549,7 @@ class SwaggerEditor(_Editor):
     def add_resource_policy(self, policy: Any, path: str, stage: Any) -> None:
         if policy is None:
             return
+        _expect_dict(self.resource_policy, f"{X_POLICY} in the definition must be a map")
         _expect_dict(policy, "ResourcePolicy must be a map")
         account_allow = policy.get("AwsAccountWhitelist")
         account_deny = policy.get("AwsAccountBlacklist")
@@ -575,6 +582,7 @@ class SwaggerEditor(_Editor):
         self.doc[X_POLICY] = self.resource_policy
 
     def add_custom_statements(self, statements: Any) -> None:
+        _expect_dict(self.resource_policy, f"{X_POLICY} in the definition must be a map")
         if statements is not None:
             self.resource_policy["Version"] = "2012-10-17"
             if self.resource_policy.get("Statement") is None:
@@ -709,6 +717,7 @@ class OpenApiEditor(_Editor):
             doc.setdefault("components", {})
             if not doc["components"]:
                 doc["components"] = {}
+            _expect_dict(doc["components"], "components in the definition must be a map")
             doc["components"]["securitySchemes"] = self.security_schemes
         if self.info:
             doc["info"] = self.info
@@ -767,6 +776,7 @@ class OpenApiEditor(_Editor):
 
     def add_authorizers(self, authorizers: dict) -> None:
         self.security_schemes = self.security_schemes or {}
+        _expect_dict(self.security_schemes, "components.securitySchemes in the definition must be a map")
         for name, authorizer in authorizers.items():
             self.security_schemes[name] = authorizer.generate_openapi()
 
@@ -821,10 +831,13 @@ class OpenApiEditor(_Editor):
 
     def add_endpoint_config(self, disable: Any) -> None:
         servers = self.doc.get("servers", [{}])
+        if not isinstance(servers, list):
+            raise DefinitionError("'servers' in the definition must be a list")
         for config in servers:
             if not isinstance(config, dict):
                 raise DefinitionError("each item of 'servers' must be a map")
             endpoint = config.get(X_ENDPOINT_CONFIG, {})
+            _expect_dict(endpoint, f"{X_ENDPOINT_CONFIG} in the definition must be a map")
             endpoint["disableExecuteApiEndpoint"] = disable
             config[X_ENDPOINT_CONFIG] = endpoint
         self.doc["servers"] = servers
@@ -856,9 +869,11 @@ class OpenApiEditor(_Editor):
         self.doc[X_CORS] = cors
 
     def add_description(self, description: Any) -> None:
+        _expect_dict(self.info, "info in the definition must be a map")
         if not self.info.get("description"):
             self.info["description"] = description
 
     def add_title(self, title: Any) -> None:
+        _expect_dict(self.info, "info in the definition must be a map")
         if self.info.get("title") == STACK_NAME:
             self.info["title"] = title

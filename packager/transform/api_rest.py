@@ -558,6 +558,8 @@ class RestApiGenerator:
             version = self.open_api_version
         if not (version and matches(OPENAPI3_RE, version)):
             return body
+        if body.get("components") and not isinstance(body.get("components"), dict):
+            raise ApiError("components in the definition must be a map", ("DefinitionBody",))
         if body.get("securityDefinitions"):
             components = body.get("components", {}) or {}
             components["securitySchemes"] = body["securityDefinitions"]

@@ -111,3 +111,82 @@ def test_any_api_shape_gives_a_template_or_a_located_template_error(rest, http, 
         assert "Transform" not in out
         assert not any(r.get("Type", "").startswith("AWS::Serverless::") for r in out["Resources"].values())
     assert template == before  # the input is never modified
+
+
+# -- user-written definitions of odd shapes, edited by CORS, auth, models and events -------------------------
+junk = st.one_of(st.none(), st.booleans(), st.integers(0, 3), st.sampled_from(["x", "get", ""]), st.just([]),
+                 st.just({}), st.just({"Fn::If": ["C", {"get": {}}, {"Ref": "AWS::NoValue"}]}),
+                 st.just({"Fn::If": "bad"}), st.just([{"a": []}]),
+                 st.just({"x-amazon-apigateway-integration": {"type": "mock"}}))
+security = st.one_of(junk, st.lists(st.one_of(junk, st.dictionaries(
+    st.sampled_from(["Tok", "AWS_IAM", "api_key", "NONE"]), st.just([]))), max_size=2))
+method_def = st.one_of(junk, st.fixed_dictionaries({}, optional={
+    "x-amazon-apigateway-integration": st.one_of(junk, st.just({"uri": "u"})), "security": security,
+    "parameters": junk, "responses": junk}))
+path_item = st.one_of(junk, st.dictionaries(st.sampled_from(
+    ["get", "post", "any", "x-amazon-apigateway-any-method", "options", "parameters", "summary"]), method_def,
+    max_size=3))
+documents = st.fixed_dictionaries({"paths": st.one_of(st.dictionaries(
+    st.sampled_from(["/a", "/b", "/a/", "/{proxy+}", "$default"]), path_item, max_size=3), junk)}, optional={
+    "swagger": st.sampled_from(["2.0", "", 2]), "openapi": st.sampled_from(["3.0.1", "3.0", "2.0", 3.0]),
+    "securityDefinitions": junk, "components": st.one_of(junk, st.fixed_dictionaries({}, optional={
+        "securitySchemes": junk})), "info": st.one_of(junk, st.just({"title": {"Ref": "AWS::StackName"}})),
+    "tags": junk, "servers": junk, "x-amazon-apigateway-policy": junk, "x-amazon-apigateway-cors": junk,
+    "definitions": junk, "x-amazon-apigateway-request-validators": junk})
+rest_settings = st.fixed_dictionaries({}, optional={
+    "Cors": st.sampled_from(["'*'", {"AllowOrigin": "'x'", "AllowCredentials": True}]),
+    "Auth": st.sampled_from([{"DefaultAuthorizer": "Tok", "Authorizers": {"Tok": {"FunctionArn": "a"}}},
+                             {"ApiKeyRequired": True, "AddApiKeyRequiredToCorsPreflight": False},
+                             {"ResourcePolicy": {"IpRangeWhitelist": ["1.1.1.1"], "SourceVpcWhitelist": ["vpc-1"]}},
+                             {"DefaultAuthorizer": "AWS_IAM", "InvokeRole": None}]),
+    "GatewayResponses": st.just({"DEFAULT_4XX": {"StatusCode": 400}}),
+    "Models": st.sampled_from([{"M": {"type": "object"}}, {"M": {}}]),
+    "OpenApiVersion": st.sampled_from(["3.0.1", "2.0"]), "MergeDefinitions": st.booleans(),
+    "BinaryMediaTypes": st.just(["a~1b"]), "DisableExecuteApiEndpoint": st.booleans()})
+http_settings = st.fixed_dictionaries({}, optional={
+    "CorsConfiguration": st.sampled_from([True, {"AllowOrigins": ["x"]}]),
+    "Auth": st.sampled_from([{"DefaultAuthorizer": "J", "Authorizers": {"J": {
+        "IdentitySource": "$request.header.A", "JwtConfiguration": {"Issuer": "i"}}}},
+        {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"}]),
+    "Name": st.just("n"), "Description": st.just("d"), "FailOnWarnings": st.booleans(),
+    "DisableExecuteApiEndpoint": st.booleans(), "Tags": st.just({"t": "v"})})
+routes = st.lists(st.tuples(
+    st.sampled_from(["Api", "HttpApi"]), st.sampled_from(["/a", "/b", "/a/", "$default", "/{proxy+}"]),
+    st.sampled_from(["get", "post", "any"]),
+    st.sampled_from([None, {"Authorizer": "Tok"}, {"Authorizer": "NONE"}, {"ApiKeyRequired": False},
+                     {"Authorizer": "AWS_IAM"}, {"Authorizer": "J", "AuthorizationScopes": ["s"]}]),
+    st.sampled_from([None, {"Model": "M", "ValidateBody": True}])), min_size=1, max_size=4)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(rest_doc=documents, http_doc=documents, rest=rest_settings, http=http_settings, events=routes,
+       conditional=st.booleans())
+def test_odd_user_definitions_give_a_template_or_a_located_error(rest_doc, http_doc, rest, http, events,
+                                                                  conditional):
+    evs = {}
+    for i, (kind, path, method, auth, model) in enumerate(events):
+        props = {"Path": path, "Method": method,
+                 ("RestApiId" if kind == "Api" else "ApiId"): {"Ref": "R" if kind == "Api" else "H"}}
+        if auth:
+            props["Auth"] = dict(auth)
+        if model and kind == "Api":
+            props["RequestModel"] = model
+        evs[f"E{i}"] = {"Type": kind, "Properties": props}
+    fn = {"Type": "AWS::Serverless::Function", "Properties": {
+        "CodeUri": "s3://b/k.zip", "Handler": "i.h", "Runtime": "python3.12", "Events": evs}}
+    if conditional:
+        fn["Condition"] = "C"
+    template = {"Transform": "AWS::Serverless-2016-10-31", "Conditions": {"C": {"Fn::Equals": ["a", "a"]}},
+                "Resources": {
+                    "R": {"Type": "AWS::Serverless::Api",
+                          "Properties": {"StageName": "Prod", "DefinitionBody": rest_doc, **rest}},
+                    "H": {"Type": "AWS::Serverless::HttpApi", "Properties": {"DefinitionBody": http_doc, **http}},
+                    "Fn": fn}}
+    before = copy.deepcopy(template)
+    try:
+        out = transform(template, "us-east-1", {})
+    except TemplateError as exc:
+        assert exc.message and exc.where
+    else:
+        assert {"R", "H", "Fn"} <= set(out["Resources"])
+    assert template == before
