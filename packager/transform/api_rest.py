@@ -7,7 +7,8 @@ JSON (``separators=(",", ":")``, ``sort_keys=True``) of ``{"definition": <Body o
 "stage": <StageName>}``, plus ``"openapi"``, ``"domain"`` and ``"functions"`` (the FunctionName values of the
 functions behind the API) when those are set. The Deployment's Description carries the full 40-digit sha1,
 as the reference's does. Any change to the definition or the stage name gives a new Deployment, so API
-Gateway redeploys; the same input always gives the same ID.
+Gateway redeploys; the same input always gives the same ID, except with ``AlwaysDeploy: true``, where a
+random nonce joins the hash so that every transform gives a new Deployment (the reference uses the clock).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlparse
 
@@ -617,6 +619,8 @@ class RestApiGenerator:
                 data["domain"] = self.domain
             if self.function_names:
                 data["functions"] = self.function_names
+            if self.props.get("AlwaysDeploy") is True:
+                data["always"] = uuid.uuid4().hex  # a new deployment on every transform, as asked
             text = json.dumps(data, separators=(",", ":"), sort_keys=True)
             digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
             logical_id += digest[:10]

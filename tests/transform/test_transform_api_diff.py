@@ -554,3 +554,20 @@ Resources:
 """))
     assert got["Resources"]["ServerlessHttpApiApiGatewayDefaultStage"]["Properties"]["Tags"] == {
         "b": "2", "httpapi:createdBy": "SAM"}
+
+
+def test_always_deploy_gives_a_new_deployment_every_time_and_matches_otherwise(region_env):
+    text = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties: {StageName: Prod, AlwaysDeploy: true}
+""" + fn("F", """\
+        G: {Type: Api, Properties: {Path: /a, Method: get, RestApiId: !Ref Api}}
+""")
+    assert_same(text)
+    template = plain(parse_text(text))
+    assert _deployment_id(template) != _deployment_id(template)
+    steady = plain(parse_text(text.replace("AlwaysDeploy: true", "AlwaysDeploy: false")))
+    assert _deployment_id(steady) == _deployment_id(steady)
