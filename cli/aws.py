@@ -81,15 +81,26 @@ class ClientFactory:
                 hint="run 'aws configure' or 'aws sso login', set AWS_PROFILE, or use --local for the local cloud",
             )
 
-    def client(self, service: str):
-        if service in self._clients:
-            return self._clients[service]
+    def client(self, service: str, *, read_timeout: float | None = None, max_attempts: int | None = None):
+        """A client for ``service``, made once per set of options.
+
+        ``read_timeout`` and ``max_attempts`` are for calls that may legitimately
+        run long and must not be repeated, such as a synchronous invoke of a hook
+        (botocore's defaults, 60 s and retries, would invoke it again)."""
+        key = (service, read_timeout, max_attempts)
+        if key in self._clients:
+            return self._clients[key]
         from botocore.config import Config
 
         self.check_credentials()
         config_kwargs: dict[str, Any] = {"user_agent_extra": f"lamctl/{lamctl_version()}"}
-        if not os.environ.get("AWS_RETRY_MODE"):
+        if max_attempts is not None:
+            config_kwargs["retries"] = {"mode": os.environ.get("AWS_RETRY_MODE") or "standard",
+                                        "total_max_attempts": max_attempts}
+        elif not os.environ.get("AWS_RETRY_MODE"):
             config_kwargs["retries"] = {"mode": "standard", "max_attempts": 5}
+        if read_timeout is not None:
+            config_kwargs["read_timeout"] = read_timeout
         if service == "s3" and (self.endpoint_url or self.local):
             config_kwargs["s3"] = {"addressing_style": "path"}
         kwargs: dict[str, Any] = {"region_name": self.region, "config": Config(**config_kwargs)}
@@ -99,5 +110,5 @@ class ClientFactory:
             client = self.session().client(service, **kwargs)
         except Exception as exc:  # botocore raises a few unrelated types here (bad endpoint, unknown service)
             raise CloudError(f"cannot create the {service} client: {exc}") from None
-        self._clients[service] = client
+        self._clients[key] = client
         return client

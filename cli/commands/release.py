@@ -252,7 +252,8 @@ class _Services:
         self.app = app
         factory = app.aws()
         self.clock = SystemClock()
-        self.lam = LambdaGateway(factory.client("lambda"))
+        self.lam = LambdaGateway(factory.client("lambda"), _LazyClient(
+            lambda: factory.client("lambda", read_timeout=hook_timeout + 30, max_attempts=1)))
         self._factory = factory
         self._alarms = None
         bucket = app.setting("s3_bucket")
@@ -283,6 +284,19 @@ class _Services:
         from lamctl.release.aws import total_calls
 
         return dict(sorted(total_calls(self.lam, self.store, *([self._alarms] if self._alarms else [])).items()))
+
+
+class _LazyClient:
+    """A client made on first use (hooks are rare; most releases never invoke one)."""
+
+    def __init__(self, make):
+        self._make = make
+        self._client = None
+
+    def __getattr__(self, name):
+        if self._client is None:
+            self._client = self._make()
+        return getattr(self._client, name)
 
 
 class _LazyAlarms:

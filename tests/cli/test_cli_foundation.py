@@ -131,3 +131,13 @@ def test_github_step_summary_is_appended(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     Output("text").summary(markdown_table(["a", "b"], [["x|y", 1]]))
     assert summary.read_text() == "before\n| a | b |\n|---|---|\n| x\\|y | 1 |\n\n"
+
+
+def test_hook_clients_wait_long_and_never_retry(aws):
+    factory = ClientFactory()
+    hook = factory.client("lambda", read_timeout=3630, max_attempts=1)
+    assert hook.meta.config.read_timeout == 3630
+    assert hook.meta.config.retries["total_max_attempts"] == 1
+    plain = factory.client("lambda")
+    assert plain is not hook and plain.meta.config.read_timeout == 60
+    assert factory.client("lambda") is plain
