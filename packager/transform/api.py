@@ -146,12 +146,25 @@ class _Transform:
 
     # -- errors --------------------------------------------------------------------------------------
     def api_error(self, api: _Api, message: str, prop: tuple = ()) -> Exception:
+        """A located error about an API: at the property in the resource, or in Globals when it came from
+        there, or (implicit APIs, made from events) at the first event that made the API."""
+        section = "Api" if api.type == REST_TYPE else "HttpApi"
+        raw = self.template_resources.get(api.logical_id)
+        raw_props = raw.get("Properties") if isinstance(raw, dict) and not api.implicit else None
+        globals_section = getattr(getattr(self.ctx, "globals", None), "sections", {}) or {}
+        from_globals = bool(prop) and prop[0] in (globals_section.get(section) or {}) and not (
+            isinstance(raw_props, dict) and prop[0] in raw_props)
         if api.implicit:
-            return self.ctx.error(f"{api.logical_id} (the API lamctl creates for {'Api' if api.type == REST_TYPE else 'HttpApi'} "
-                                  f"events without {'RestApiId' if api.type == REST_TYPE else 'ApiId'}): {message}",
-                                  api.keys)
+            name = (f"{api.logical_id} (the API lamctl creates for {'Api' if api.type == REST_TYPE else 'HttpApi'} "
+                    f"events without {'RestApiId' if api.type == REST_TYPE else 'ApiId'})")
+        else:
+            name = api.logical_id
+        if from_globals:
+            return self.ctx.error(f"{name}: {message} (set in Globals.{section})", ("Globals", section) + tuple(prop))
+        if api.implicit:
+            return self.ctx.error(f"{name}: {message}", api.keys)
         keys = ("Resources", api.logical_id, "Properties") + tuple(prop) if prop else ("Resources", api.logical_id)
-        return self.ctx.error(f"{api.logical_id}: {message}", keys)
+        return self.ctx.error(f"{name}: {message}", keys)
 
     def event_error(self, ev: Any, message: str, prop: tuple = ()) -> Exception:
         keys = tuple(ev.keys) + (("Properties",) + tuple(prop) if prop else ())

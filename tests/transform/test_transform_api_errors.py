@@ -137,3 +137,24 @@ def test_a_good_template_still_transforms(cli, tmp_path, method):
     result = cli("transform", "-t", str(path))
     assert result.exit_code == 0, result
     assert "ServerlessRestApi" in result.stdout and "FnGetPermissionProd" in result.stdout
+
+
+def test_a_bad_global_api_setting_points_at_globals(cli, tmp_path):
+    path = tmp_path / "template.yaml"
+    path.write_text("""\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Api:
+    Cors:
+      AllowOrigin: "'*'"
+      Bogus: 1
+Resources:
+""" + FUNCTION + """\
+        Get:
+          Type: Api
+          Properties: {Path: /a, Method: get}
+""", encoding="utf-8")
+    result = cli("transform", "-t", str(path))
+    assert result.exit_code == 2, result
+    assert "Bogus" in result.stderr and "Globals.Api" in result.stderr and "ServerlessRestApi" in result.stderr
+    assert _line_of(result.stderr, str(path)) == 6
