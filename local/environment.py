@@ -162,14 +162,19 @@ def _iso_now() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-def _max_memory_mb(pid: int) -> int:
-    """Peak resident memory of the process (``VmHWM``), in MB rounded up; 0 once it is gone."""
+def _max_memory_mb(pid: int, fd: int | None = None) -> int:
+    """Peak resident memory of the process (``VmHWM``), in MB rounded up; 0 once it is gone.
+
+    ``fd``: ``/proc/<pid>/status`` kept open (read again from offset 0 each time)."""
     try:
-        fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
-        try:
-            data = os.read(fd, 8192)
-        finally:
-            os.close(fd)
+        if fd is not None:
+            data = os.pread(fd, 8192, 0)
+        else:
+            fd2 = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+            try:
+                data = os.read(fd2, 8192)
+            finally:
+                os.close(fd2)
         i = data.index(b"VmHWM:")
         return math.ceil(int(data[i + 6:data.index(b"kB", i)]) / 1024)
     except (OSError, ValueError):
@@ -194,6 +199,9 @@ class Environment:
         os.set_blocking(self._wake_r, False)
         self._sel = selectors.DefaultSelector()
         self._stopped = False
+        self._cleaned = False
+        self._invoking: int | None = None  # thread ident of the invocation in progress
+        self._status_fd: int | None = None  # /proc/<pid>/status, kept open for Max Memory Used
         self._stop_lock = threading.Lock()
         self._io_lock = threading.Lock()
         self._read_total = 0
@@ -284,7 +292,9 @@ class Environment:
 
     def start(self) -> None:
         """Start the process (the cold start). Raises OSError when the entry point cannot be run."""
-        self.api = RuntimeAPI(notify=self._notify, on_ready=self._mark_init_end)
+        # The API's sockets join this environment's selector: the invoking thread serves the runtime itself.
+        # No notify: everything the API does happens inside this environment's own loop.
+        self.api = RuntimeAPI(on_ready=self._mark_init_end, selector=self._sel)
         env = self.process_env(self.api.address)
         self.spawned_at = time.monotonic()
         read_fd, write_fd = os.pipe()
@@ -306,26 +316,57 @@ class Environment:
         self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
 
     def stop(self) -> None:
-        """Kill the process (and anything it started), close the Runtime API. Idempotent."""
+        """Kill the process (and anything it started), close the Runtime API. Idempotent.
+
+        Called from another thread while an invocation runs, it kills the process and wakes the
+        invoking thread, which fails the invocation and closes what it was using."""
         with self._stop_lock:
             if self._stopped:
                 return
             self._stopped = True
             self.dead = True
+            foreign = self._invoking is not None and self._invoking != threading.get_ident()
         self._kill()
+        if foreign:
+            self._notify()
+            return
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        with self._stop_lock:
+            if self._cleaned:
+                return
+            self._cleaned = True
         if self.api is not None:
             self.api.close()
         try:
             self._sel.close()
         except (OSError, ValueError):
             pass
-        for fd in (self._out_fd, self._wake_r, self._wake_w):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._out_fd = None
+        with self._io_lock:
+            for fd in (self._out_fd, self._wake_r, self._wake_w, self._status_fd):
+                if fd is not None:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            self._out_fd = None
+            self._status_fd = None
+
+    def invoke(self, payload: bytes, **kwargs) -> InvokeResult:
+        """Run one invocation (see :meth:`_invoke` for the keywords)."""
+        with self._stop_lock:
+            if self.dead:
+                raise RuntimeError("this execution environment is stopped; take a fresh one from the pool")
+            self._invoking = threading.get_ident()
+        try:
+            return self._invoke(payload, **kwargs)
+        finally:
+            with self._stop_lock:
+                self._invoking = None
+                cleanup = self._stopped
+            if cleanup:
+                self._cleanup()
 
     def _kill(self) -> None:
         proc = self.proc
@@ -346,11 +387,9 @@ class Environment:
 
     # -- invoking -------------------------------------------------------------------
 
-    def invoke(self, payload: bytes, *, request_id: str | None = None, client_context: str | None = None,
-               cognito_identity: str | None = None, trace_id: str | None = None,
-               function_arn: str | None = None) -> InvokeResult:
-        if self.dead:
-            raise RuntimeError("this execution environment is stopped; take a fresh one from the pool")
+    def _invoke(self, payload: bytes, *, request_id: str | None = None, client_context: str | None = None,
+                cognito_identity: str | None = None, trace_id: str | None = None,
+                function_arn: str | None = None) -> InvokeResult:
         spec = self.spec
         rid = request_id or _request_id()
         inv = Invocation(
@@ -393,18 +432,20 @@ class Environment:
                 break
             try:
                 events = self._sel.select(deadline - now)
-            except (OSError, ValueError):
+            except (OSError, ValueError, KeyError, RuntimeError):
                 events = []
                 eof = True
             for key, _ in events:
-                if key.data == "wake":
-                    _drain(self._wake_r)
-                else:
+                if key.data == "out":
                     chunk = self._read_out()
                     if chunk is None:
                         eof = True
                     else:
                         out += chunk
+                elif key.data == "wake":
+                    _drain(self._wake_r)
+                else:
+                    self.api.on_readable(key.fileobj)
         # Whatever the function wrote before it answered is in the pipe by now.
         if self._out_fd is not None:
             rest = self._read_out()
@@ -439,7 +480,12 @@ class Environment:
             out += line.encode() + b"\n"
         pid = self.pid
         if pid is not None and not self.dead:
-            self.max_memory_mb = max(self.max_memory_mb, _max_memory_mb(pid))
+            if self._status_fd is None:
+                try:
+                    self._status_fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+                except OSError:
+                    pass
+            self.max_memory_mb = max(self.max_memory_mb, _max_memory_mb(pid, self._status_fd))
         if self.api is not None:
             self.api.abandon()
         billed = max(1, math.ceil(duration))
@@ -536,7 +582,12 @@ def _group_alive(pgid: int) -> bool:
 
 
 def _request_id() -> str:
-    return str(uuid.UUID(bytes=os.urandom(16), version=4))
+    """A random (version 4) UUID as text, without the cost of building a uuid.UUID."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    x = b.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def _trace_id() -> str:
