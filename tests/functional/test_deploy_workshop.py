@@ -126,6 +126,7 @@ def test_readme_quick_start_on_a_fresh_machine(workshop, monkeypatch):
         assert "lamctl local stop" in r.stderr  # the user is told how to stop what was started
 
         st = _lamctl("--output", "json", "local", "status", cwd=workshop, env=env)
+        assert st.returncode == 0, st.stdout + st.stderr
         status = json.loads(st.stdout.strip().splitlines()[-1])
         assert status["running"] is True
         pid = status["pid"]
@@ -140,4 +141,22 @@ def test_readme_quick_start_on_a_fresh_machine(workshop, monkeypatch):
         stop = _lamctl("local", "stop", cwd=workshop, env=env)
         assert stop.returncode == 0, stop.stdout + stop.stderr
     assert pid is not None
-    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert _gone(pid), f"the local cloud (pid {pid}) is still running after 'lamctl local stop': {stop.stdout}"
+
+
+def _gone(pid: int, within: float = 5.0) -> bool:
+    """The process has exited (a zombie awaiting its reaper counts as exited); allow the OS a moment."""
+    import time
+
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
