@@ -220,3 +220,23 @@ def test_idle_timeout_zero_means_no_warm_reuse(pool, spec):
     assert first["container"] != second["container"] and second["uses"] == 1
     assert not _alive(first["pid"])
     assert p.stats("Fn") == {"idle": 0, "busy": 0, "started": 2}
+
+
+def test_close_during_an_invocation_fails_it_and_leaves_no_process(pool, spec):
+    p = pool(idle_timeout=None)
+    p.replace(spec)
+    warm = _call(p, {})  # a warm environment, so that the next call starts its handler at once
+    results = []
+    t = threading.Thread(target=lambda: results.append(p.invoke("Fn", b'{"sleep": 4}')))
+    t.start()
+    for _ in range(200):  # until the handler runs (the environment is busy)
+        if p.stats("Fn")["busy"] == 1:
+            break
+        threading.Event().wait(0.01)
+    threading.Event().wait(0.2)
+    p.close()
+    t.join(10)
+    assert not t.is_alive()
+    assert results and results[0].error_type == "Runtime.ExitError"
+    assert "signal: killed" in json.loads(results[0].payload)["errorMessage"]
+    assert not _alive(warm["pid"])
