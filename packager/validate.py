@@ -112,8 +112,8 @@ class _Checker:
              if isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith("AWS::Serverless::")),
             key=len, reverse=True)
 
-    def at(self, path, message, *, key=False, hint=None, code="semantic") -> Finding:
-        return finding_at(self.t, path, message, key=key, hint=hint, code=code)
+    def at(self, path, message, *, key=False, hint=None, code="semantic", severity=ERROR) -> Finding:
+        return finding_at(self.t, path, message, key=key, hint=hint, code=code, severity=severity)
 
     # -- the checks
     def run(self) -> Iterator[Finding]:
@@ -134,12 +134,19 @@ class _Checker:
     def check_transform(self) -> Iterator[Finding]:
         if SAM_TRANSFORM in self.transforms:
             return
-        hint = f"add Transform: {SAM_TRANSFORM} at the top of the template"
-        if "Globals" in self.data:
-            yield self.at(("Globals",), f"Globals needs Transform: {SAM_TRANSFORM}", key=True, hint=hint)
-        for rid in self.serverless_ids:
-            rtype = self.resources[rid].get("Type")
-            yield self.at(("Resources", rid, "Type"), f"{rtype} {rid} needs Transform: {SAM_TRANSFORM}", hint=hint)
+        # lamctl transforms serverless resources whether or not the template says so; CloudFormation and the
+        # SAM CLI need the declaration, so it is a warning.
+        if not self.serverless_ids and "Globals" not in self.data:
+            return
+        first = ("Resources", self.serverless_ids[-1], "Type") if self.serverless_ids else ("Globals",)
+        if self.serverless_ids:
+            first = min((("Resources", rid, "Type") for rid in self.serverless_ids),
+                        key=lambda p: self.t.position(p))
+        yield self.at(first if "Globals" not in self.data else ("Globals",),
+                      f"the template uses SAM but does not declare Transform: {SAM_TRANSFORM}",
+                      key="Globals" in self.data, severity="warning",
+                      hint=f"add Transform: {SAM_TRANSFORM} at the top, so that CloudFormation and other "
+                           "tools read it too (lamctl transforms it either way)")
 
     def check_logical_ids(self) -> Iterator[Finding]:
         foreach = "AWS::LanguageExtensions" in self.transforms
@@ -216,8 +223,8 @@ class _Checker:
             alias = None  # a wrong type: the schema reports it
         dp, dp_path = eff.get("DeploymentPreference", (None, None))
         if isinstance(dp, dict) and not _is_intrinsic(dp):
-            enabled = dp.get("Enabled", True)
-            if enabled not in (False, "false", "False"):
+            enabled = self.resolve(dp.get("Enabled", True))
+            if enabled is not None and enabled not in (False, "false", "False"):
                 if alias is None:
                     yield self.at(dp_path, f"DeploymentPreference of {rid} needs AutoPublishAlias", key=True,
                                   hint="add AutoPublishAlias: live (traffic is shifted on that alias)")
@@ -257,6 +264,13 @@ class _Checker:
                 if isinstance(event, dict):
                     yield from self.check_event(rid, name, event)
 
+    def resolve(self, value: Any) -> Any:
+        """A literal, or ``!Ref Param`` with a Default (as the transform resolves it); None when unknown."""
+        if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("Ref"), str):
+            spec = self.parameters.get(value["Ref"])
+            return spec.get("Default") if isinstance(spec, dict) else None
+        return None if _is_intrinsic(value) else value
+
     def _range(self, eff, prop, rid, bounds, unit, what) -> Iterator[Finding]:
         value, path = eff.get(prop, (None, None))
         number = _number(value)
@@ -270,7 +284,7 @@ class _Checker:
     # -- events
     EVENT_TARGETS = {
         "Api": ("RestApiId", ("AWS::Serverless::Api",)),
-        "HttpApi": ("ApiId", ("AWS::Serverless::HttpApi",)),
+        "HttpApi": ("ApiId", ("AWS::Serverless::HttpApi", "AWS::Serverless::Api")),  # an OpenAPI 3 REST API too
         "S3": ("Bucket", ("AWS::S3::Bucket",)),
         "SNS": ("Topic", None),
         "SQS": ("Queue", None),

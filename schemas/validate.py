@@ -140,14 +140,14 @@ def _expected(schema: Any) -> str:
     if "x-expected" in schema:
         return schema["x-expected"]
     if "enum" in schema:
-        return "one of " + ", ".join(str(v) for v in schema["enum"])
+        return "one of " + ", ".join(str(v) for v in schema["enum"] if v is not None)
     if "const" in schema:
         return repr(schema["const"])
     if "anyOf" in schema:
         branches = [_resolve(b) for b in schema["anyOf"]]
         enums = [b for b in branches if isinstance(b, dict) and "enum" in b]
         if enums:
-            return "one of " + ", ".join(str(v) for b in enums for v in b["enum"])
+            return "one of " + ", ".join(str(v) for b in enums for v in b["enum"] if v is not None)
         return " or ".join(_expected(b) for b in branches if b is not _resolve({"$ref": "#/$defs/intrinsic"}))
     t = schema.get("type")
     names = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",

@@ -157,13 +157,17 @@ def test_logical_ids_must_be_alphanumeric_everywhere():
     assert check_template(t)[2].hint == "use only A-Z, a-z and 0-9, e.g. MyFn"
 
 
-def test_serverless_resources_need_the_transform():
-    assert semantic("""\
+def test_serverless_resources_without_the_transform_declared_are_a_warning():
+    t = tpl("""\
         Resources:
           Fn: {Type: AWS::Serverless::Function}
-        """, head="") == [
-        "t.yaml:2:14: AWS::Serverless::Function Fn needs Transform: AWS::Serverless-2016-10-31",
-    ]
+          Fn2: {Type: AWS::Serverless::Function}
+        """, head="")
+    [f] = check_template(t)
+    assert str(f) == ("t.yaml:2:14: warning: the template uses SAM but does not declare "
+                      "Transform: AWS::Serverless-2016-10-31")
+    assert f.severity == "warning"
+    raise_for_findings([f])  # a warning stops nothing
     assert semantic("Resources:\n  Q: {Type: AWS::SQS::Queue}\n", head="") == []
     assert semantic("Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]\n"
                     "Resources:\n  Fn: {Type: AWS::Serverless::Function}\n", head="") == []
@@ -195,7 +199,8 @@ def test_events_pointing_at_missing_resources():
     findings = check_template(t)
     assert [str(f) for f in findings] == [
         "t.yaml:9:72: RestApiId of event Get of Fn refers to MyApi, which is not a resource of this template",
-        "t.yaml:10:52: ApiId of event Route of Fn refers to Queue, a AWS::SQS::Queue, not AWS::Serverless::HttpApi",
+        "t.yaml:10:52: ApiId of event Route of Fn refers to Queue, a AWS::SQS::Queue, not AWS::Serverless::HttpApi "
+        "or AWS::Serverless::Api",
         "t.yaml:11:47: Queue of event Jobs of Fn refers to Queu, which is not a resource of this template",
         "t.yaml:12:45: the S3 event Up of Fn must name a bucket of this template with !Ref",
         "t.yaml:14:53: Stream of event Feed of Fn refers to Table, which is not a resource of this template",
