@@ -143,6 +143,7 @@ class _Transform:
         self.shared_usage_plan = SharedUsagePlan()
         self.record_set_groups: dict = {}
         self.function_names: dict[str, list] = {}
+        self.replaced: dict[str, _Api] = {}  # explicit APIs named like an implicit one, set aside
 
     # -- errors --------------------------------------------------------------------------------------
     def api_error(self, api: _Api, message: str, prop: tuple = ()) -> Exception:
@@ -218,6 +219,8 @@ class _Transform:
         props: dict = {"StageName": "Prod", "DefinitionBody": SwaggerEditor.skeleton()} if rtype == REST_TYPE \
             else {"DefinitionBody": OpenApiEditor.skeleton()}
         api = _Api(logical_id, rtype, props, {}, managed=True, implicit=True, keys=tuple(ev.keys))
+        if logical_id in self.apis:  # as in the reference, the implicit API takes the place of a resource of its name
+            self.replaced[logical_id] = self.apis[logical_id]
         self.apis[logical_id] = api
         return api
 
@@ -269,7 +272,7 @@ class _Transform:
             if not isinstance(api_id, str):
                 raise self.event_error(ev, f"{id_prop} must be a Ref to an {rtype} resource in this template",
                                        (id_prop,))
-            if api_id == implicit_id and (api_id not in self.apis or self.apis[api_id].implicit):
+            if api_id == implicit_id:
                 api = self.implicit_api(rtype, ev)
             else:
                 api = self.apis.get(api_id)
@@ -389,6 +392,8 @@ class _Transform:
             api = self.apis.get(logical_id)
             if api is not None and api.implicit and not api.props["DefinitionBody"]["paths"]:
                 del self.apis[logical_id]
+                if logical_id in self.replaced:  # no route after all: the template's own resource stays
+                    self.apis[logical_id] = self.replaced.pop(logical_id)
 
     # -- step 3: integrations and permissions --------------------------------------------------------------
     def api_props_for(self, api_id: str) -> tuple[_Api | None, dict]:

@@ -571,3 +571,21 @@ Resources:
     assert _deployment_id(template) != _deployment_id(template)
     steady = plain(parse_text(text.replace("AlwaysDeploy: true", "AlwaysDeploy: false")))
     assert _deployment_id(steady) == _deployment_id(steady)
+
+
+def test_an_api_named_like_the_implicit_one_is_replaced_only_when_events_use_it(region_env):
+    got = assert_same("""
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  ServerlessRestApi:
+    Type: AWS::Serverless::Api
+    Properties: {StageName: mine, Variables: {a: b}}
+  ServerlessHttpApi:
+    Type: AWS::Serverless::HttpApi
+    Properties: {StageName: kept}
+""" + fn("F", """\
+        A: {Type: Api, Properties: {Path: /a, Method: get}}
+        B: {Type: Api, Properties: {Path: /b, Method: get, RestApiId: !Ref ServerlessRestApi}}
+"""))
+    assert "ServerlessRestApiProdStage" in got["Resources"]  # the implicit API won, as in the reference
+    assert "ServerlessHttpApikeptStage" in got["Resources"]  # no HttpApi event: the template's own API stays
