@@ -278,9 +278,17 @@ class TemplateFunctions:
         variables = ((props.get("Environment") or {}).get("Variables") or {})
         for key, value in variables.items():
             env[key] = _scalar(self.resolve(value, base + ["Environment", "Variables", key]))
-        for section in ("Parameters", name):
-            env.update(self.env_vars.get(section, {}))
         fname = self.resolve(props.get("FunctionName"), base + ["FunctionName"]) if props.get("FunctionName") else None
+        # --env-vars, as SAM reads it: "Parameters" for every function, then the function's own section
+        # (by FunctionName, then by logical ID, which wins); only variables the template declares change.
+        for section in ("Parameters", fname, name):
+            values = self.env_vars.get(section) if section else None
+            for key, value in (values or {}).items():
+                if key in env:
+                    env[key] = value
+                elif section != "Parameters":
+                    self.warnings.append(f"--env-vars: {section}.{key} is not in the Environment of {name} in "
+                                         "the template, so it is not set (declare it in the template to use it)")
         reserved = props.get("ReservedConcurrentExecutions")
         arch = (props.get("Architectures") or ["x86_64"])[0]
         memory = int(self.resolve(props.get("MemorySize", 128), base + ["MemorySize"]))

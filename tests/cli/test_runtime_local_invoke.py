@@ -101,14 +101,16 @@ def test_invoke_prints_the_payload_on_stdout_and_logs_on_stderr(cli, project):
 
 def test_env_vars_file_overrides_per_function_and_for_all(cli, project):
     (project / "env.json").write_text(json.dumps({
-        "Parameters": {"EVERYWHERE": "all", "OVERRIDDEN": "from-parameters"},
-        "Hello": {"OVERRIDDEN": "from-function", "STAGE": 7},
+        "Parameters": {"EVERYWHERE": "all", "OVERRIDDEN": "from-parameters", "FROM_GLOBALS": "p"},
+        "Hello": {"OVERRIDDEN": "from-function", "STAGE": 7, "NOT_DECLARED": "x"},
     }))
     r = cli("local", "invoke", "Hello", "--env-vars", "env.json", "--parameter-overrides",
             "Secret=x Stage=prod", cwd=project)
     assert r.exit_code == 0, r
     env = json.loads(r.stdout)["env"]
-    assert env["EVERYWHERE"] == "all"
+    assert env["EVERYWHERE"] is None  # as SAM: only variables the template declares are overridden
+    assert env["FROM_GLOBALS"] == "p"
+    assert "Hello.NOT_DECLARED is not in the Environment of Hello" in r.stderr
     assert env["OVERRIDDEN"] == "from-function"
     assert env["STAGE"] == "7"
     assert env["NAME"] == "svc-prod-us-east-1"

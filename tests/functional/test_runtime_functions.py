@@ -96,10 +96,25 @@ def test_configuration_with_globals_and_intrinsics(project):
 
 def test_overrides_and_env_vars_file(project):
     fns = _fns(project, parameter_overrides={"Stage": "prod", "Mem": "1024"},
-               env_vars={"Parameters": {"A": "all"}, "Api": {"B": "api-only", "NEW": "x"}, "Plain": {"B": "no"}})
+               env_vars={"Parameters": {"A": "all", "UNDECLARED": "u"}, "Api": {"B": "api-only", "NEW": "x"},
+                         "Plain": {"B": "no"}})
     env = dict(fns.spec("Api").environment)
-    assert env["JOINED"].startswith("prod-") and env["A"] == "all" and env["B"] == "api-only" and env["NEW"] == "x"
+    assert env["JOINED"].startswith("prod-") and env["A"] == "all" and env["B"] == "api-only"
+    # as SAM: only variables the template declares are overridden
+    assert "NEW" not in env and "UNDECLARED" not in env
+    assert any("Api.NEW is not in the Environment of Api" in w for w in fns.warnings)
     assert fns.spec("Api").memory_size == 1024
+
+
+def test_env_vars_by_function_name_lose_to_the_logical_id(project):
+    fns = _fns(project, env_vars={"plain-fn": {"A": "by-name", "B": "by-name"}, "Plain": {"B": "by-id"}})
+    env = dict(fns.spec("Plain").environment)
+    assert env == {}  # Plain declares no variables: nothing to override
+    text = (project / "template.yaml").read_text().replace(
+        "      Code: src/", "      Code: src/\n      Environment: {Variables: {A: t, B: t}}")
+    (project / "template.yaml").write_text(text)
+    fns = _fns(project, env_vars={"plain-fn": {"A": "by-name", "B": "by-name"}, "Plain": {"B": "by-id"}})
+    assert dict(fns.spec("Plain").environment) == {"A": "by-name", "B": "by-id"}
 
 
 def test_unknown_parameter_override_is_refused(project):
