@@ -76,7 +76,7 @@ def _compress_file(src: Source, level: int, want_digest: bool, tmpdir: str) -> _
     try:
         with open(src.path, "rb") as fh:
             if src.size <= BIG_FILE:
-                data = fh.read()
+                data = fh.read(BIG_FILE + 1)  # bounded, even if the file grew since the walk
                 if len(data) <= BIG_FILE:
                     return _small(data, level, want_digest)
                 # it grew since the walk: fall through to streaming what we already read
