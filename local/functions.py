@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import threading
 from typing import Any
 
@@ -293,6 +294,10 @@ class TemplateFunctions:
         arch = (props.get("Architectures") or ["x86_64"])[0]
         memory = int(self.resolve(props.get("MemorySize", 128), base + ["MemorySize"]))
         timeout = float(self.resolve(props.get("Timeout", 3), base + ["Timeout"]))
+        m = re.fullmatch(r"python3\.(\d+)", str(runtime))
+        if m and int(m.group(1)) != sys.version_info.minor:
+            self.warnings.append(f"{name} declares {runtime}; locally it runs on the Python lamctl runs on, "
+                                 f"{sys.version_info.major}.{sys.version_info.minor}")
         return FunctionSpec(
             name=name, runtime=str(runtime), handler=str(handler) if handler else None, code_dir=code_dir,
             layer_dirs=layer_dirs, memory_size=memory, timeout=timeout, environment=tuple(sorted(env.items())),
