@@ -391,10 +391,10 @@ def _report_deploy(app, plan, result) -> None:
                outputs={o.key: o.value for o in result.outputs},
                outputs_unavailable=list(result.outputs_unavailable),
                skipped=[{"logical_id": lid, "resource_type": typ} for lid, typ in result.skipped])
-    _summary(out, plan, cs, result.status)
+    _summary(out, plan, cs, result.status, result)
 
 
-def _summary(out, plan, cs, status: str) -> None:
+def _summary(out, plan, cs, status: str, result=None) -> None:
     from lamctl.cli.render import markdown_table
 
     text = f"### lamctl deploy: {plan.stack}\n\n{status}\n"
@@ -402,6 +402,10 @@ def _summary(out, plan, cs, status: str) -> None:
         text += "\n" + markdown_table(["Action", "Logical ID", "Type", "Replacement"],
                                       [(c.action, c.logical_id, c.resource_type, c.replacement or "")
                                        for c in cs.changes])
+    if result is not None and (result.outputs or result.outputs_unavailable):
+        rows = [(o.key, o.value) for o in result.outputs]
+        rows += [(k, "(unavailable)") for k in result.outputs_unavailable]
+        text += "\n\n**Outputs**\n\n" + markdown_table(["Key", "Value"], rows)
     out.summary(text)
 
 
