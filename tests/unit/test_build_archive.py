@@ -194,3 +194,12 @@ def test_any_files_round_trip_in_sorted_order(tmp_path_factory, files):
     assert r.unzipped_bytes == sum(len(d) for d, _ in files.values())
     again = archive.write_zip(str(folder / "again.zip"), sources, threads=1)
     assert again.sha256 == r.sha256
+
+
+def test_a_file_that_grew_after_the_walk_is_archived_whole(tmp_path):
+    grown = tmp_path / "grown.bin"
+    grown.write_bytes(b"0123456789abcdef" * (archive.BIG_FILE // 16 + 4096))
+    r = archive.write_zip(str(tmp_path / "g.zip"), [archive.Source("grown.bin", str(grown), False, 10)])
+    with zipfile.ZipFile(tmp_path / "g.zip") as zf:
+        assert zf.read("grown.bin") == grown.read_bytes()
+    assert r.unzipped_bytes == grown.stat().st_size
