@@ -161,7 +161,10 @@ def main() -> None:
         server = subprocess.Popen(_lamctl() + ["local", "start-lambda", "--port", str(port)], cwd=root,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
-            server.stderr.readline()
+            for _ in range(20):  # warnings, then the "listening" line
+                line = server.stderr.readline()
+                if f"127.0.0.1:{port}" in line or not line:
+                    break
             threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()  # drain logs
             for label, caller in (("raw HTTP", _raw_caller), ("boto3", _boto_caller)):
                 for callers in (1, 2):

@@ -236,8 +236,12 @@ def test_start_lambda_serves_boto3_and_stops_every_process_on_sigterm(project):
                              "--parameter-overrides", "Secret=x"], cwd=project, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        line = proc.stderr.readline()  # the "listening" line comes once the socket is bound
-        assert f"127.0.0.1:{port}" in line, line
+        seen = []
+        for _ in range(20):  # warnings first, then the "listening" line once the socket is bound
+            seen.append(proc.stderr.readline())
+            if f"127.0.0.1:{port}" in seen[-1] or not seen[-1]:
+                break
+        assert f"127.0.0.1:{port}" in seen[-1], seen
         lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                            aws_access_key_id="testing", aws_secret_access_key="testing")
         resp = lam.invoke(FunctionName="Hello", Payload=b'{"via": "boto3"}')
