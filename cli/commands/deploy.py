@@ -299,16 +299,7 @@ def deploy_command(
     aws = app.aws()
     gateway = StackGateway(aws.client("cloudformation"))
     listener = _CliListener(app, yes)
-    emulator = _emulator(app)
-    store = None
-    if len(body.encode()) > 51_200 and bucket:
-        s3 = aws.client("s3")
-        if app.target_local:
-            from lamctl.local.cloud import ensure_bucket
-
-            ensure_bucket(s3, bucket, aws.region)
-        store = _S3TemplateStore(s3)
-    deployer = StackDeployer(gateway, _clock(), listener, store=store, emulator=emulator,
+    deployer = StackDeployer(gateway, _clock(), listener, emulator=_emulator(app),
                              wait_timeout=timeout_minutes * 60.0)
 
     existing = deployer.settle(stack_name)
@@ -321,8 +312,13 @@ def deploy_command(
         capabilities=caps, on_failure=on_failure_value, s3_bucket=bucket, s3_prefix=prefix,
         region=aws.region, recreate=recreate)
     plan = deployer.plan(request, existing)
-    if plan.upload is not None and deployer.store is None:
-        deployer.store = _S3TemplateStore(aws.client("s3"))
+    if plan.upload is not None:  # the template is too large to pass inline
+        s3 = aws.client("s3")
+        if app.target_local:
+            from lamctl.local.cloud import ensure_bucket
+
+            ensure_bucket(s3, plan.upload.bucket, aws.region)
+        deployer.store = _S3TemplateStore(s3)
     result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
     _report_deploy(app, plan, result)
 
