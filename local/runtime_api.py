@@ -18,9 +18,12 @@ and failure are told apart by the endpoint the runtime called, never by the
 body. Sockets set ``TCP_NODELAY``: a runtime keeps one connection open for all
 its calls, and Nagle's algorithm would otherwise hold each small reply back.
 
-The server is deliberately small (a blocking accept loop, a thread per
-connection, a minimal HTTP/1.1 parser): one connection per environment is the
-normal case, and the round trip has to cost well under a millisecond.
+The server is deliberately small and event driven (non-blocking accept, one
+parser per connection, a ``GET /next`` parked until there is something to
+hand over). An environment registers the API's sockets on its own selector,
+so the thread that waits for an invocation also serves the runtime: no
+hand-off between threads, which keeps a warm round trip well under a
+millisecond. Standing alone (no selector given), the API runs its own thread.
 """
 
 from __future__ import annotations
