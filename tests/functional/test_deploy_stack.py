@@ -393,3 +393,11 @@ def test_an_emulator_crash_is_reported_plainly_and_cleaned_up(cli, aws, tmp_path
     live = [s for s in aws.client("cloudformation").list_stacks()["StackSummaries"]
             if s["StackStatus"] != "DELETE_COMPLETE"]
     assert live == []
+
+
+def test_on_the_local_cloud_a_large_template_needs_no_bucket_flag(cli, aws, tmp_path):
+    (tmp_path / "template.yaml").write_text(_padded_template(60_000))
+    r = cli("--local", "--endpoint-url", aws.endpoint, "deploy", "--stack", "big", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket="lamctl-local-artifacts")["Contents"]]
+    assert len(keys) == 1 and keys[0].endswith(".template")
