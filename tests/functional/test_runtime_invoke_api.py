@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
+import subprocess
 import textwrap
 
 import boto3
@@ -293,3 +295,35 @@ def test_unknown_operation_is_a_named_error(start):
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(server.url + "/2015-03-31/functions/", timeout=5)
     assert info.value.code == 404 and info.value.headers["X-Amzn-ErrorType"] == "UnknownOperationException"
+
+
+def test_invoke_api_sockets_set_tcp_nodelay(start):
+    import socket
+
+    server = start()
+    _client(server).invoke(FunctionName="Hello")
+    conns = list(server._conns)
+    assert conns and all(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in conns)
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
+def test_the_aws_cli_works_with_endpoint_url(start, tmp_path):
+    server = start()
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_DEFAULT_REGION="us-east-1")
+    out_file = tmp_path / "out.json"
+    r = subprocess.run(["aws", "lambda", "invoke", "--endpoint-url", server.url, "--function-name", "Hello",
+                        "--payload", '{"from": "aws-cli"}', "--log-type", "Tail", str(out_file)],
+                       capture_output=True, text=True, env=env, timeout=60)
+    if r.returncode != 0 and "Invalid base64" in r.stderr:  # AWS CLI v2 wants --cli-binary-format raw-in-base64-out
+        r = subprocess.run(["aws", "lambda", "invoke", "--endpoint-url", server.url, "--function-name", "Hello",
+                            "--cli-binary-format", "raw-in-base64-out", "--payload", '{"from": "aws-cli"}',
+                            "--log-type", "Tail", str(out_file)], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    meta = json.loads(r.stdout)
+    assert meta["StatusCode"] == 200 and meta["ExecutedVersion"] == "$LATEST"
+    assert "REPORT RequestId" in base64.b64decode(meta["LogResult"]).decode()
+    assert json.loads(out_file.read_text())["event"] == {"from": "aws-cli"}
+    r = subprocess.run(["aws", "lambda", "invoke", "--endpoint-url", server.url, "--function-name", "Nope",
+                        str(out_file)], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode != 0 and "ResourceNotFoundException" in r.stderr
