@@ -160,3 +160,20 @@ def _gone(pid: int, within: float = 5.0) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
+
+
+def test_workshop_with_a_canary_lists_what_the_local_cloud_skipped(cli, aws, workshop):
+    template = workshop / "template.yaml"
+    template.write_text(template.read_text().replace(
+        "      Runtime: python3.12\n",
+        "      Runtime: python3.12\n      AutoPublishAlias: live\n"
+        "      DeploymentPreference:\n        Type: Canary10Percent5Minutes\n", 1))
+    r = cli("--endpoint-url", aws.endpoint, "--output", "json", "deploy", cwd=workshop)
+    assert r.exit_code == 0, r
+    result = r.json_lines()[-1]
+    assert result["status"] == "CREATE_COMPLETE"
+    skipped = {s["resource_type"] for s in result["skipped"]}
+    assert skipped == {"AWS::Lambda::Alias", "AWS::CodeDeploy::Application", "AWS::CodeDeploy::DeploymentGroup"}
+    # what the emulator did create is really there
+    functions = stack_functions(aws)
+    assert set(functions) == {"HelloWorldFunction", "CustomRuntimeFunction"}
