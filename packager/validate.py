@@ -59,6 +59,12 @@ EPHEMERAL_MB = (512, 10_240)
 MAX_LAYERS = 5
 MAX_ENVIRONMENT_BYTES = 4 * 1024
 MAX_LOGICAL_ID = 255
+ENV_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")  # the Lambda API's key pattern
+# Set by the Lambda runtime; a function may not set them (Lambda developer guide, "Reserved environment variables").
+RESERVED_ENV = {"AWS_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME",
+                "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"}
 ALIAS_NAME = re.compile(r"^(?![0-9]+$)[a-zA-Z0-9_-]{1,128}$")
 LOGICAL_ID = re.compile(r"^[A-Za-z0-9]+$")
 SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
@@ -107,6 +113,7 @@ class _Checker:
         g = self.data.get("Globals")
         self.globals: dict = g if isinstance(g, dict) else {}
         self.transforms = _transforms(self.data.get("Transform"))
+        self._reported: set = set()
         self.serverless_ids = sorted(
             (rid for rid, r in self.resources.items()
              if isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith("AWS::Serverless::")),
@@ -253,6 +260,7 @@ class _Checker:
         env, env_path = eff.get("Environment", (None, None))
         variables = env.get("Variables") if isinstance(env, dict) else None
         if isinstance(variables, dict) and not _is_intrinsic(variables):
+            yield from self._env_names(rid, res, variables)
             size = environment_size(variables)
             if size > MAX_ENVIRONMENT_BYTES:
                 yield self.at(env_path, f"the environment variables of {rid} take {size:,} bytes (with Globals); "
@@ -270,6 +278,25 @@ class _Checker:
             spec = self.parameters.get(value["Ref"])
             return spec.get("Default") if isinstance(spec, dict) else None
         return None if _is_intrinsic(value) else value
+
+    def _env_names(self, rid: str, res: dict, variables: dict) -> Iterator[Finding]:
+        local = _get(res, "Properties", "Environment", "Variables")
+        for name in variables:
+            if isinstance(local, dict) and name in local:
+                path = ("Resources", rid, "Properties", "Environment", "Variables", name)
+            else:
+                path = ("Globals", "Function", "Environment", "Variables", name)
+                if path in self._reported:
+                    continue  # a bad name in Globals is reported once, not once per function
+                self._reported.add(path)
+            text = str(name)
+            if not ENV_NAME.match(text):
+                yield self.at(path, f"environment variable name {text!r} of {rid} is not valid", key=True,
+                              hint="start with a letter; use at least 2 characters, letters, digits and _",
+                              code="limit")
+            elif text in RESERVED_ENV:
+                yield self.at(path, f"environment variable {text} of {rid} is reserved by the Lambda runtime",
+                              key=True, hint="choose another name; Lambda sets this one itself", code="limit")
 
     def _range(self, eff, prop, rid, bounds, unit, what) -> Iterator[Finding]:
         value, path = eff.get(prop, (None, None))

@@ -83,15 +83,15 @@ def test_layers_count_global_and_local_together():
 def test_environment_variables_are_measured_as_lambda_measures_them():
     # {"A":"..."} : 2 braces + 3 for "A" + 1 colon + 2 quotes = 8 bytes around the value
     assert environment_size({"A": "x" * 4088}) == 4096
-    assert semantic(function(f"Environment: {{Variables: {{A: {'x' * 4088}}}}}\n")) == []
-    result = semantic(function(f"Environment: {{Variables: {{A: {'x' * 4089}}}}}\n"))
+    assert semantic(function(f"Environment: {{Variables: {{AB: {'x' * 4087}}}}}\n")) == []
+    result = semantic(function(f"Environment: {{Variables: {{AB: {'x' * 4088}}}}}\n"))
     assert result == ["t.yaml:6:7: the environment variables of Fn take 4,097 bytes (with Globals); "
                       "Lambda allows 4,096 bytes together"]
 
 
 def test_environment_variables_merge_with_globals_before_measuring():
-    body = function("Environment: {Variables: {B: " + "y" * 2000 + "}}\n",
-                    globals_="Environment:\n  Variables:\n    A: " + "x" * 2100 + "\n")
+    body = function("Environment: {Variables: {BB: " + "y" * 2000 + "}}\n",
+                    globals_="Environment:\n  Variables:\n    AA: " + "x" * 2100 + "\n")
     [f] = check_template(tpl(body))
     assert f.message.startswith("the environment variables of Fn take 4,1")
     assert environment_size({"A": "é"}) == len('{"A":"é"}'.encode())  # bytes, not characters
@@ -220,14 +220,14 @@ def test_references_to_generated_resources_parameters_and_pseudo_parameters_are_
               AutoPublishAlias: live
               Environment:
                 Variables:
-                  A: !Sub "${Stage}-${AWS::Region}-${Fn.Version}-${Local}"
-                  B: !Sub ["${X}", {X: !Ref Stage}]
+                  AA: !Sub "${Stage}-${AWS::Region}-${Fn.Version}-${Local}"
+                  BB: !Sub ["${X}", {X: !Ref Stage}]
         Outputs:
           Role: {Value: !GetAtt FnRole.Arn}
           Alias: {Value: !Ref Fn.Alias}
           Api: {Value: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod"}
           Lit: {Value: !Sub "${!NotAVariable}"}
-        """) == ["t.yaml:11:14: !Sub Local: Local is not a resource or parameter of this template"]
+        """) == ["t.yaml:11:15: !Sub Local: Local is not a resource or parameter of this template"]
 
 
 def test_missing_references_depends_on_and_conditions():
@@ -282,3 +282,16 @@ def test_raise_for_findings_raises_the_first_error_located_and_counts_the_rest()
     with pytest.raises(TemplateError):
         raise_for_findings(validate_template(tpl(function("Timout: 3\n"))))
     raise_for_findings(validate_template(tpl(function("Timeout: 3\n"))))  # no error: returns
+
+
+def test_environment_variable_names_follow_the_lambda_api():
+    body = function("Environment:\n  Variables: {GOOD_1: a, X: b, 9LIVES: c, AWS_REGION: d, my-var: e}\n",
+                    globals_="Environment:\n  Variables: {_SECRET: z}\n")
+    body += "  Fn2:\n    Type: AWS::Serverless::Function\n"
+    assert semantic(body) == [
+        "t.yaml:5:19: environment variable name '_SECRET' of Fn is not valid",  # once, not once per function
+        "t.yaml:11:32: environment variable name 'X' of Fn is not valid",
+        "t.yaml:11:38: environment variable name '9LIVES' of Fn is not valid",
+        "t.yaml:11:49: environment variable AWS_REGION of Fn is reserved by the Lambda runtime",
+        "t.yaml:11:64: environment variable name 'my-var' of Fn is not valid",
+    ]
