@@ -119,6 +119,10 @@ function = st.fixed_dictionaries({}, optional={
 })
 
 
+def _unshared(value):
+    return json.loads(json.dumps(value))
+
+
 @st.composite
 def templates(draw):
     resources = {
@@ -147,12 +151,13 @@ def templates(draw):
         "MemorySize": st.just(256), "Environment": st.builds(lambda v: {"Variables": v}, env),
         "Tags": st.just({"owner": "x"}), "Layers": st.just([{"Ref": "Lib"}]),
         "AutoPublishAlias": st.just("glob")}))
-    return {"Transform": "AWS::Serverless-2016-10-31",
+    # a fresh object everywhere (deepcopy would keep the sharing): the reference mutates shared dicts in place
+    return _unshared({"Transform": "AWS::Serverless-2016-10-31",
             "Parameters": {"Stage": {"Type": "String", "Default": "dev"}, "Mem": {"Type": "Number", "Default": 1024}},
             "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}},
             "Globals": {"Function": globals_},
             "Resources": resources,
-            "Outputs": {"Alias": {"Value": {"Ref": "Hook.Alias"}}, "Layer": {"Value": {"Ref": "Lib"}}}}
+            "Outputs": {"Alias": {"Value": {"Ref": "Hook.Alias"}}, "Layer": {"Value": {"Ref": "Lib"}}}})
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
