@@ -301,7 +301,8 @@ def test_invoke_api_sockets_set_tcp_nodelay(start):
     import socket
 
     server = start()
-    _client(server).invoke(FunctionName="Hello")
+    lam = _client(server)  # kept: its kept-alive connection is the one to look at
+    lam.invoke(FunctionName="Hello")
     conns = list(server._conns)
     assert conns and all(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in conns)
 
