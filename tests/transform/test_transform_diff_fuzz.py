@@ -162,11 +162,14 @@ def templates(draw):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                          HealthCheck.function_scoped_fixture])
-@given(templates())
-def test_random_valid_templates_match_the_reference(monkeypatch, template):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # the same for every example
+@given(templates(), st.sampled_from(["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"]))
+def test_random_valid_templates_match_the_reference(monkeypatch, template, region):
+    from samtranslator.translator.arn_generator import ArnGenerator
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setattr(ArnGenerator, "BOTO_SESSION_REGION_NAME", region)
     want = normalise(reference(template))
-    got = normalise(transform(copy.deepcopy(template), "us-east-1", {}))
+    got = normalise(transform(copy.deepcopy(template), region, {}))
     for lid in sorted(set(want["Resources"]) | set(got["Resources"])):
         assert got["Resources"].get(lid) == want["Resources"].get(lid), f"resource {lid} differs"
     assert got == want
