@@ -119,6 +119,9 @@ class Context:
         # (logical ID, property) -> generated logical ID: !Ref Fn.Alias, !GetAtt Api.Stage..., ${Fn.Version}
         self.property_refs: dict[tuple[str, str], str] = {}
         self.deployment_preferences: dict[str, Any] = {}  # function ID -> resolved DeploymentPreference
+        # plain resources that several events modify in turn (an S3 bucket's notifications, a user pool's
+        # triggers): logical ID -> the resource being built up; its output replaces the pass-through copy
+        self.modified_resources: dict[str, dict] = {}
 
     # -- errors -------------------------------------------------------------------------------
     def where(self, keys: Iterable[Any] = (), key: bool = False) -> str | None:

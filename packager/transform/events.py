@@ -188,7 +188,7 @@ def s3(ctx, fn, name, props, keys):
     if not isinstance(bucket_id, str) or not isinstance(resources.get(bucket_id), dict):
         raise ctx.error(f"function {fn.lid}: event {name}: S3 events must reference (!Ref) an AWS::S3::Bucket of "
                         "the same template", keys + ("Properties", "Bucket"))
-    live = ctx.__dict__.setdefault("_s3_buckets", {})  # one bucket collects the notifications of every event
+    live = ctx.modified_resources  # one bucket collects the notifications of every event
     if bucket_id not in live:
         live[bucket_id] = copy.deepcopy(resources[bucket_id])
     bucket = live[bucket_id]
@@ -658,7 +658,7 @@ def cognito(ctx, fn, name, props, keys):
     if not isinstance(pool_id, str) or not isinstance(resources.get(pool_id), dict):
         raise ctx.error(f"function {fn.lid}: event {name}: Cognito events must reference (!Ref) a user pool of the "
                         "same template", keys + ("Properties", "UserPool"))
-    live = ctx.__dict__.setdefault("_cognito_pools", {})
+    live = ctx.modified_resources
     if pool_id not in live:
         live[pool_id] = copy.deepcopy(resources[pool_id])
     userpool = live[pool_id]

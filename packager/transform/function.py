@@ -9,7 +9,7 @@ from typing import Any
 
 from . import events as ev
 from .context import ApiEvent, Context, logical_id_hash
-from .intrinsics import find_in_map, is_if, is_intrinsic, is_no_value, resolve_parameter_refs
+from .intrinsics import find_in_map, is_if, is_intrinsic, is_no_value, logical_id_of, resolve_parameter_refs
 from .policies import (MANAGED, STATEMENT, PolicyError, aws_policy, expand_templates, kind_of,
                        managed_policy_arn)
 
@@ -295,7 +295,6 @@ class Function:
         if p.get("AutoPublishAliasAllProperties"):
             data = {k: v for k, v in fn_props.items() if v is not None}
             for layer in fn_props.get("Layers") or []:
-                from .intrinsics import logical_id_of
                 lid = logical_id_of(layer)
                 target = ctx.template.get("Resources", {}).get(lid) if lid else None
                 if isinstance(target, dict):
