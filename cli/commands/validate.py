@@ -54,32 +54,30 @@ def register(app: typer.Typer) -> None:
             elif want_lint and not checks.lint_available():
                 raise UsageError("--lint needs cfn-lint, which is not installed",
                                  hint="pip install 'lamctl[lint]', or run without --lint")
-            if want_lint:
-                if any(f.severity == "error" for f in findings):
-                    lint_note = "cfn-lint skipped: fix the errors above first"
-                else:
-                    region = app.opts.region or os.environ.get("AWS_REGION") or \
-                        os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-                    try:
-                        transformed = checks.transform_for_lint(tpl, region)
-                    except TemplateError as exc:
-                        findings.append(_from_error(exc, path, "transform"))
-                        transformed = None
-                        lint_note = "cfn-lint skipped: the transform failed"
+            transformed = None
+            if any(f.severity == "error" for f in findings):
+                lint_note = "transform and cfn-lint skipped: fix the errors above first" if want_lint else None
+            else:
+                # The transform itself is a check (duplicate routes, bad policy templates, ...), and its
+                # output has CloudFormation's stack quotas to respect; both run with or without cfn-lint.
+                region = app.opts.region or os.environ.get("AWS_REGION") or \
+                    os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+                try:
+                    transformed = checks.transform_for_lint(tpl, region)
+                except TemplateError as exc:
+                    findings.append(_from_error(exc, path, "transform"))
+                    lint_note = "cfn-lint skipped: the transform failed" if want_lint else None
+                quota = checks.transformed_findings(tpl, transformed) if transformed is not None else []
+                findings.extend(quota)
+                if want_lint and transformed is not None:
+                    if quota:
+                        lint_note = "cfn-lint skipped: the transformed template exceeds CloudFormation's quotas"
                     else:
-                        if transformed is None:
-                            lint_note = "cfn-lint skipped: this lamctl has no transform"
-                    if transformed is not None:
-                        quota = checks.transformed_findings(tpl, transformed)
-                        findings.extend(quota)
-                        if quota:
-                            lint_note = "cfn-lint skipped: the transformed template exceeds CloudFormation's quotas"
-                        else:
-                            count = len(transformed.get("Resources") or {})
-                            if count > 100 and not out.json:
-                                out.info(f"running cfn-lint on {count} resources (--no-lint skips it) ...")
-                            findings.extend(checks.lint_findings(tpl, transformed, region))
-                            lint_note = "cfn-lint ran on the transformed template"
+                        count = len(transformed.get("Resources") or {})
+                        if count > 100 and not out.json:
+                            out.info(f"running cfn-lint on {count} resources (--no-lint skips it) ...")
+                        findings.extend(checks.lint_findings(tpl, transformed, region))
+                        lint_note = "cfn-lint ran on the transformed template"
         findings.sort(key=lambda f: (f.file != path, f.line or 0, f.col or 0))
         _report(out, findings)
         errors = sum(1 for f in findings if f.severity == "error")

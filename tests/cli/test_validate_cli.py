@@ -182,4 +182,47 @@ def test_a_valid_template_passes_cfn_lint_too(cli, tmp_path):
 def test_cfn_lint_waits_until_the_schema_errors_are_fixed(cli, tmp_path):
     write(tmp_path, BAD)
     r = cli("--output", "json", "validate", "--lint", cwd=tmp_path)
-    assert r.json_lines()[-1]["lint"] == "cfn-lint skipped: fix the errors above first"
+    assert r.json_lines()[-1]["lint"] == "transform and cfn-lint skipped: fix the errors above first"
+
+
+DUPLICATE_ROUTE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  One:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: one/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Get: {Type: Api, Properties: {Path: /items, Method: get}}
+  Two:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: two/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Get: {Type: Api, Properties: {Path: /items, Method: GET}}
+"""
+
+
+def test_errors_only_the_transform_finds_are_reported_without_cfn_lint(cli, tmp_path):
+    write(tmp_path, DUPLICATE_ROUTE)
+    r = cli("validate", "--no-lint", cwd=tmp_path)
+    assert r.exit_code == 2, r
+    [line] = [x for x in r.stdout.splitlines() if not x.startswith("  ")]
+    assert line.startswith("template.yaml:18:")
+    assert 'is defined more than once for path "/items"' in line
+
+
+def test_stack_quotas_are_checked_without_cfn_lint(cli, tmp_path):
+    fns = "".join(f"  Fn{i}:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n"
+                  f"      Handler: app.handler\n      Runtime: python3.12\n      AutoPublishAlias: live\n"
+                  for i in range(130))
+    write(tmp_path, "Transform: AWS::Serverless-2016-10-31\nResources:\n" + fns)
+    r = cli("--output", "json", "validate", "--no-lint", cwd=tmp_path)
+    assert r.exit_code == 2
+    [finding] = [o for o in r.json_lines() if o["type"] == "finding"]
+    assert finding["message"] == "the transformed template has 520 resources; CloudFormation allows 500 per stack"
+    assert (finding["line"], finding["col"]) == (2, 1)
