@@ -84,6 +84,7 @@ def register(app: typer.Typer) -> None:
         warnings = len(findings) - errors
         if lint_note and not out.json:
             out.info(lint_note)
+        _summary(out, path, findings, errors, warnings)
         if errors:
             human = f"{path}: {errors} error(s)" + (f", {warnings} warning(s)" if warnings else "")
             if not out.json:
@@ -131,3 +132,16 @@ def _report(out, findings) -> None:
             lines.append(f"::{level} {props}::{text}")
         out.stdout.write("\n".join(lines) + "\n")
     out.stdout.flush()
+
+
+def _summary(out, path: str, findings, errors: int, warnings: int, limit: int = 50) -> None:
+    """The GitHub Actions job summary (written only when GITHUB_STEP_SUMMARY is set)."""
+    if not os.environ.get("GITHUB_STEP_SUMMARY"):
+        return
+    if not findings:
+        out.summary(f"### lamctl validate `{path}`\n\nOK")
+        return
+    head = f"### lamctl validate `{path}`: {errors} error(s), {warnings} warning(s)\n\n| where | severity | message |\n|---|---|---|"
+    rows = [f"| `{f.where}` | {f.severity} | {f.message.replace('|', chr(92) + '|')} |" for f in findings[:limit]]
+    more = [f"\n... and {len(findings) - limit} more"] if len(findings) > limit else []
+    out.summary("\n".join([head] + rows + more))

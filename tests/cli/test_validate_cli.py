@@ -226,3 +226,16 @@ def test_stack_quotas_are_checked_without_cfn_lint(cli, tmp_path):
     [finding] = [o for o in r.json_lines() if o["type"] == "finding"]
     assert finding["message"] == "the transformed template has 520 resources; CloudFormation allows 500 per stack"
     assert (finding["line"], finding["col"]) == (2, 1)
+
+
+def test_the_github_job_summary_lists_the_findings(cli, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    write(tmp_path, BAD)
+    cli("validate", "--no-lint", cwd=tmp_path)
+    text = summary.read_text()
+    assert text.startswith("### lamctl validate `template.yaml`: 3 error(s), 0 warning(s)\n")
+    assert "| `template.yaml:8:7` | error | unknown property 'Timout' in AWS::Serverless::Function Fn |" in text
+    write(tmp_path, GOOD)
+    cli("validate", "--no-lint", cwd=tmp_path)
+    assert summary.read_text().endswith("### lamctl validate `template.yaml`\n\nOK\n\n")
