@@ -239,3 +239,25 @@ def test_the_github_job_summary_lists_the_findings(cli, tmp_path, monkeypatch):
     write(tmp_path, GOOD)
     cli("validate", "--no-lint", cwd=tmp_path)
     assert summary.read_text().endswith("### lamctl validate `template.yaml`\n\nOK\n\n")
+
+
+def _without_cfn_lint(args: list[str], cwd) -> "subprocess.CompletedProcess":
+    """lamctl in a child process where cfn-lint cannot be imported (as when the `lint` extra is not installed)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['cfnlint'] = None\n"
+            "from lamctl.cli.app import main\n"
+            f"sys.exit(main({args!r}))\n")
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_without_cfn_lint_validate_still_checks_and_lint_on_request_is_a_usage_error(tmp_path):
+    write(tmp_path, GOOD)
+    plain = _without_cfn_lint(["--output", "json", "validate"], tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.strip().splitlines()[-1].startswith('{"type": "result", "ok": true')
+    asked = _without_cfn_lint(["validate", "--lint"], tmp_path)
+    assert asked.returncode == 2
+    assert "--lint needs cfn-lint, which is not installed" in asked.stderr
+    assert "pip install 'lamctl[lint]'" in asked.stderr
