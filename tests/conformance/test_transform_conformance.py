@@ -32,6 +32,22 @@ def test_corpus_stays_at_or_above_the_floor(capsys):
     assert "resources identical" in out.out
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no conformance corpus at {CORPUS}")
+@pytest.mark.parametrize("region", ["cn-north-1", "us-gov-west-1"])
+def test_other_partitions_stay_at_or_above_the_floor(region, capsys, monkeypatch):
+    run = _runner()
+    monkeypatch.setattr(run, "REGION", run.REGION)  # main() sets the module's region; restore it afterwards
+    from samtranslator.translator.arn_generator import ArnGenerator
+
+    monkeypatch.setattr(ArnGenerator, "BOTO_SESSION_REGION_NAME", ArnGenerator.BOTO_SESSION_REGION_NAME)
+    for var in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.setenv(var, "us-east-1")
+    code = run.main([str(CORPUS), "--floor", str(HERE / "floor.json"), "--quiet", "--region", region])
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+
+
 def test_a_difference_is_reported_by_resource_and_property(tmp_path, capsys):
     """The comparison itself: a lamctl output that differs in one property is named, resource and property."""
     run = _runner()
