@@ -307,7 +307,7 @@ GOOD = {
         "CodeUri": "s3://bucket/key.zip", "Handler": "app.handler", "Runtime": "python3.12", "MemorySize": 256,
         "Timeout": 30, "AutoPublishAlias": "live", "Layers": [{"Ref": "Layer"}],
         "DeploymentPreference": {"Type": "Canary10Percent5Minutes", "Alarms": [{"Ref": "Alarm"}]},
-        "Environment": {"Variables": {"A": "b"}}, "Policies": ["AWSLambdaBasicExecutionRole",
+        "Environment": {"Variables": {"STAGE": "b"}}, "Policies": ["AWSLambdaBasicExecutionRole",
                                                                {"SQSPollerPolicy": {"QueueName": "q"}}],
         "Tags": {"team": "x"}, "Tracing": "Active", "Architectures": ["arm64"], "EphemeralStorage": {"Size": 1024},
         "FunctionUrlConfig": {"AuthType": "NONE"}, "ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 1},
