@@ -298,13 +298,18 @@ def test_unknown_operation_is_a_named_error(start):
 
 
 def test_invoke_api_sockets_set_tcp_nodelay(start):
+    import http.client
     import socket
 
     server = start()
-    lam = _client(server)  # kept: its kept-alive connection is the one to look at
-    lam.invoke(FunctionName="Hello")
-    conns = list(server._conns)
-    assert conns and all(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in conns)
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    conn.request("POST", "/2015-03-31/functions/Hello/invocations", body=b"{}")
+    assert conn.getresponse().read()
+    mine = conn.sock.getsockname()
+    served = [c for c in list(server._conns) if c.fileno() != -1 and c.getpeername() == mine]
+    assert len(served) == 1
+    assert served[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    conn.close()
 
 
 @pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
