@@ -1,0 +1,33 @@
+"""A built zip is what Lambda takes: the emulator accepts it and reports our sha256 as CodeSha256, so a
+deploy can compare locally and skip unchanged code. (Running the code is the local runtime's business:
+the emulator without Docker does not execute handlers.)"""
+
+from __future__ import annotations
+
+import json
+
+from lamctl.packager.build import build_template
+from lamctl.schemas.template import load_template
+
+
+def test_lambda_reports_the_artifacts_code_sha256(tmp_path, aws):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(
+        "def handler(event, context):\n    return {'echo': event.get('x'), 'from': 'lamctl build'}\n")
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      CodeUri: src\n      Runtime: python3.12\n      Handler: app.handler\n")
+    art = build_template(load_template(str(tmp_path / "template.yaml"))).artifact("Fn")
+    iam = aws.client("iam")
+    role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                       "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    lam = aws.client("lambda")
+    with open(art.zip_path, "rb") as fh:
+        created = lam.create_function(FunctionName="fn", Runtime="python3.12", Handler="app.handler", Role=role,
+                                      Code={"ZipFile": fh.read()})
+    assert created["CodeSha256"] == art.code_sha256
+    assert created["CodeSize"] == art.zipped_bytes
+    got = lam.get_function(FunctionName="fn")["Configuration"]
+    assert got["CodeSha256"] == art.code_sha256
