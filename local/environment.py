@@ -38,7 +38,7 @@ import termios
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lamctl.schemas.errors import UsageError
 

@@ -29,7 +29,6 @@ millisecond. Standing alone (no selector given), the API runs its own thread.
 from __future__ import annotations
 
 import json
-import os
 import re
 import selectors
 import socket
