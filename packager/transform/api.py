@@ -34,6 +34,7 @@ from .api_editor import (DEFAULT_PATH, OPENAPI3_RE, X_ANY_METHOD, DefinitionErro
                          fn_sub, make_conditional, matches, normalize_method, path_without_trailing_slash,
                          shorthand)
 from .api_http import HttpApiGenerator
+from .api_py27 import Py27Keys, py27_order
 from .api_rest import ApiError, RestApiGenerator, SharedUsagePlan, hash_id, lambda_permission
 
 REST_TYPE = "AWS::Serverless::Api"
@@ -245,9 +246,7 @@ class _Transform:
         event_type = "Api" if rtype == REST_TYPE else "HttpApi"
         id_prop = "RestApiId" if rtype == REST_TYPE else "ApiId"
         implicit_id = IMPLICIT_REST if rtype == REST_TYPE else IMPLICIT_HTTP
-        for ev in self.events:
-            if ev.type != event_type:
-                continue
+        for ev in self.reference_event_order(event_type):
             props = ev.properties
             if rtype == REST_TYPE and not props:
                 raise self.event_error(ev, "Properties with Path and Method are required")
@@ -771,7 +770,7 @@ class _Transform:
     def generate(self) -> None:
         ctx = self.ctx
         conditions = ctx.conditions if ("Conditions" in ctx.template or ctx.conditions) else None
-        for api in list(self.apis.values()):
+        for api in self.reference_api_order():
             try:
                 if api.type == REST_TYPE:
                     names = self.function_names.get(api.logical_id)
@@ -815,6 +814,80 @@ class _Transform:
                     ctx.refer(api.logical_id, name, logical_id)
                 else:
                     ctx.rewrite_ref(f"{api.logical_id}.{name}", {"Ref": logical_id})
+
+    # -- the reference's iteration order -------------------------------------------------------------------
+    def py27_active(self) -> bool:
+        """Does the reference emulate Python 2.7 dicts for this template? (When it has a REST API or an Api
+        event, or an HttpApi with a DefaultAuthorizer.)"""
+        resources = self.template_resources
+        for res in resources.values():
+            if not isinstance(res, dict):
+                continue
+            if res.get("Type") == REST_TYPE:
+                return True
+            events = (res.get("Properties") or {}).get("Events") if isinstance(res.get("Properties"), dict) else None
+            if res.get("Type") == "AWS::Serverless::Function" and isinstance(events, dict):
+                if any(isinstance(e, dict) and e.get("Type") == "Api" for e in events.values()):
+                    return True
+        g = self.ctx.template.get("Globals")
+        gh = g.get("HttpApi") if isinstance(g, dict) else None
+        gauth = gh.get("Auth") if isinstance(gh, dict) else None
+        global_default = isinstance(gauth, dict) and bool(gauth.get("DefaultAuthorizer"))
+        for res in resources.values():
+            if isinstance(res, dict) and res.get("Type") == HTTP_TYPE:
+                props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+                auth = props.get("Auth")
+                if (isinstance(auth, dict) and auth.get("DefaultAuthorizer")) or global_default:
+                    return True
+        if global_default:
+            return any(ev.type == "HttpApi" for ev in self.events)
+        return False
+
+    def reference_event_order(self, event_type: str) -> list:
+        """The events of one type in the order the reference's implicit-API step meets them: functions in
+        resource order, then events in their (Python 2.7 when emulated) order."""
+        events = [ev for ev in self.events if ev.type == event_type]
+        if not events or not self.py27_active():
+            return events
+        implicit_id = IMPLICIT_REST if event_type == "Api" else IMPLICIT_HTTP
+        keys = Py27Keys(k for k in self.template_resources if isinstance(k, str))
+        if event_type == "HttpApi":
+            keys.add(IMPLICIT_REST)
+            if IMPLICIT_REST not in self.template_resources and not (
+                    IMPLICIT_REST in self.apis and self.apis[IMPLICIT_REST].implicit):
+                keys.remove(IMPLICIT_REST)
+        keys.add(implicit_id)
+        fn_rank = {k: i for i, k in enumerate(keys.keys())}
+        event_rank: dict[tuple, int] = {}
+        for fn in {ev.function_id for ev in events}:
+            raw = self.template_resources.get(fn)
+            props = raw.get("Properties") if isinstance(raw, dict) else None
+            raw_events = props.get("Events") if isinstance(props, dict) else None
+            if not isinstance(raw_events, dict):
+                continue
+            typed = [k for k in py27_order(raw_events)
+                     if isinstance(raw_events[k], dict) and raw_events[k].get("Type") == event_type]
+            for i, name in enumerate(py27_order(typed)):
+                event_rank[(fn, name)] = i
+        return sorted(events, key=lambda ev: (fn_rank.get(ev.function_id, len(fn_rank)),
+                                              event_rank.get((ev.function_id, ev.name), 0)))
+
+    def reference_api_order(self) -> list:
+        """The APIs in the order the reference translates them (it matters for what APIs share: the
+        SHARED usage plan and Route 53 record set groups)."""
+        original = [k for k in self.template_resources if isinstance(k, str)]
+        if self.py27_active():
+            keys = Py27Keys(original)
+            for implicit_id in (IMPLICIT_REST, IMPLICIT_HTTP):
+                keys.add(implicit_id)
+                used = implicit_id in self.apis and self.apis[implicit_id].implicit
+                if not used and implicit_id not in self.template_resources:
+                    keys.remove(implicit_id)
+            order = keys.keys()
+        else:
+            order = original + [k for k in (IMPLICIT_REST, IMPLICIT_HTTP) if k not in self.template_resources]
+        ranked = [self.apis[k] for k in order if k in self.apis]
+        return ranked + [api for api in self.apis.values() if api not in ranked]
 
     # -- the whole thing --------------------------------------------------------------------------------
     def run(self) -> None:

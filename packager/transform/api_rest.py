@@ -20,6 +20,7 @@ import uuid
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlparse
 
+from .api_py27 import py27_order
 from .api_editor import (OPENAPI3_RE, OPENAPI_ANY_RE, DefinitionError, SwaggerEditor, deep_get, fn_sub,
                          is_intrinsic, matches)
 
@@ -397,7 +398,7 @@ class RestApiGenerator:
                            "not set", ("Cors",))
         editor = self._editor()
         done: set = set()
-        for path in editor.iter_paths():
+        for path in py27_order(editor.iter_paths()):  # of "/a" and "/a/", the first in the reference's order
             normalized = path.rstrip("/") if path != "/" else path
             if normalized in done:
                 continue

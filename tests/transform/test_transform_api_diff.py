@@ -587,3 +587,49 @@ Resources:
 """))
     assert "ServerlessRestApiProdStage" in got["Resources"]  # the implicit API won, as in the reference
     assert "ServerlessHttpApikeptStage" in got["Resources"]  # no HttpApi event: the template's own API stays
+
+
+def test_shared_usage_plan_merge_definitions_and_trailing_slash_cors_follow_the_reference_order(region_env):
+    got = assert_same("""
+Transform: AWS::Serverless-2016-10-31
+Conditions:
+  C1: !Equals [a, a]
+  C2: !Equals [a, b]
+Resources:
+  Merged:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: dev-1
+      MergeDefinitions: true
+      DefinitionBody:
+        swagger: '2.0'
+        info: {title: t}
+        paths:
+          /m:
+            get: {summary: mine}
+  Shared1:
+    Type: AWS::Serverless::Api
+    Condition: C1
+    Properties:
+      StageName: s1
+      Auth:
+        ApiKeyRequired: true
+        UsagePlan: {CreateUsagePlan: SHARED, UsagePlanName: shared}
+  Shared2:
+    Type: AWS::Serverless::Api
+    Condition: C2
+    DeletionPolicy: Retain
+    Properties:
+      StageName: s2
+      Cors: "'*'"
+      Auth:
+        ApiKeyRequired: true
+        UsagePlan: {CreateUsagePlan: SHARED}
+""" + fn("Fn", """\
+        M: {Type: Api, Properties: {Path: /m, Method: get, RestApiId: !Ref Merged}}
+        N: {Type: Api, Properties: {Path: /n, Method: any, RestApiId: !Ref Merged}}
+        S1: {Type: Api, Properties: {Path: /s, Method: get, RestApiId: !Ref Shared1}}
+        S2: {Type: Api, Properties: {Path: /s, Method: get, RestApiId: !Ref Shared2, Auth: {ApiKeyRequired: false}}}
+        S3: {Type: Api, Properties: {Path: /s/, Method: post, RestApiId: !Ref Shared2}}
+"""))
+    assert {"ServerlessUsagePlan", "ServerlessApiKey", "ServerlessUsagePlanKey"} <= set(got["Resources"])
