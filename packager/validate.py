@@ -325,6 +325,13 @@ class _Checker:
     def check_event(self, rid: str, name: str, event: dict) -> Iterator[Finding]:
         etype = event.get("Type")
         props = event.get("Properties")
+        if isinstance(props, dict) and etype in ("Schedule", "ScheduleV2"):
+            prop = "Schedule" if etype == "Schedule" else "ScheduleExpression"
+            problem = schedule_problem(props.get(prop), allow_at=etype == "ScheduleV2")
+            if problem:
+                yield self.at(("Resources", rid, "Properties", "Events", name, "Properties", prop),
+                              f"{prop} of event {name} of {rid}: {problem}", code="schedule",
+                              hint="e.g. rate(1 hour), rate(5 minutes), cron(0 12 * * ? *)")
         if not isinstance(props, dict) or etype not in self.EVENT_TARGETS:
             return
         prop, types = self.EVENT_TARGETS[etype]
@@ -425,6 +432,46 @@ class _Checker:
 
 
 # -- helpers
+_RATE = re.compile(r"^rate\((?P<value>[^ )]+) (?P<unit>[^ )]+)\)$")
+_UNITS = {"minute", "minutes", "hour", "hours", "day", "days"}
+
+
+def schedule_problem(expr: Any, allow_at: bool = False) -> str | None:
+    """What is wrong with an EventBridge schedule expression (rate or cron), or None.
+
+    Rules of the EventBridge user guide: ``rate(value unit)`` with a positive whole value and a
+    singular unit for 1, plural above (``rate(1 hour)``, ``rate(5 hours)``); ``cron(...)`` with six
+    fields, ``?`` in day-of-month or day-of-week. Intrinsic functions are not checked."""
+    if not isinstance(expr, str):
+        return None
+    text = expr.strip()
+    if text.startswith("rate("):
+        m = _RATE.match(text)
+        if not m:
+            return f"{expr!r} is not rate(value unit)"
+        value, unit = m.group("value"), m.group("unit")
+        if not value.isdigit() or int(value) < 1:
+            return f"the value of {expr!r} must be a positive whole number"
+        if unit not in _UNITS:
+            return f"the unit of {expr!r} must be minute(s), hour(s) or day(s)"
+        if int(value) == 1 and unit.endswith("s"):
+            return f"{expr!r} takes a singular unit for 1: rate(1 {unit[:-1]})"
+        if int(value) > 1 and not unit.endswith("s"):
+            return f"{expr!r} takes a plural unit above 1: rate({value} {unit}s)"
+        return None
+    if text.startswith("cron(") and text.endswith(")"):
+        fields = text[5:-1].split()
+        if len(fields) != 6:
+            return (f"{expr!r} has {len(fields)} field(s); cron takes six: minutes hours day-of-month month "
+                    "day-of-week year")
+        if fields[2] != "?" and fields[4] != "?":
+            return f"{expr!r} must have ? in day-of-month or in day-of-week"
+        return None
+    if allow_at and text.startswith("at(") and text.endswith(")"):
+        return None
+    return f"{expr!r} is not a rate(...) or cron(...) expression" + (" (or at(...))" if allow_at else "")
+
+
 def environment_size(variables: dict) -> int:
     """Bytes Lambda counts against its 4 KB: the variables as compact JSON (intrinsic values count as empty)."""
     shown = {str(k): ("" if isinstance(v, (dict, list)) else _env_text(v)) for k, v in variables.items()}

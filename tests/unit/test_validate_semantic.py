@@ -295,3 +295,28 @@ def test_environment_variable_names_follow_the_lambda_api():
         "t.yaml:11:49: environment variable AWS_REGION of Fn is reserved by the Lambda runtime",
         "t.yaml:11:64: environment variable name 'my-var' of Fn is not valid",
     ]
+
+
+@pytest.mark.parametrize("expr,problem", [
+    ("rate(1 minute)", None), ("rate(5 minutes)", None), ("rate(1 day)", None), ("cron(0 12 * * ? *)", None),
+    ("cron(15 10 ? * 6L 2026-2030)", None),
+    ("rate(1 minutes)", "'rate(1 minutes)' takes a singular unit for 1: rate(1 minute)"),
+    ("rate(5 hour)", "'rate(5 hour)' takes a plural unit above 1: rate(5 hours)"),
+    ("rate(0 minutes)", "the value of 'rate(0 minutes)' must be a positive whole number"),
+    ("rate(2 weeks)", "the unit of 'rate(2 weeks)' must be minute(s), hour(s) or day(s)"),
+    ("cron(0 12 * * *)", "'cron(0 12 * * *)' has 5 field(s); cron takes six: minutes hours day-of-month month "
+                         "day-of-week year"),
+    ("cron(0 12 * * MON *)", "'cron(0 12 * * MON *)' must have ? in day-of-month or in day-of-week"),
+    ("every 5 minutes", "'every 5 minutes' is not a rate(...) or cron(...) expression"),
+])
+def test_schedule_expressions(expr, problem):
+    result = semantic(function(f"Events:\n  Tick:\n    Type: Schedule\n    Properties: {{Schedule: '{expr}'}}\n"))
+    assert result == ([] if problem is None else [f"t.yaml:9:34: Schedule of event Tick of Fn: {problem}"])
+
+
+def test_schedule_v2_takes_at_expressions_too():
+    ok = function("Events:\n  Once:\n    Type: ScheduleV2\n    Properties: {ScheduleExpression: 'at(2030-01-01T00:00:00)'}\n")
+    assert semantic(ok) == []
+    bad = function("Events:\n  Often:\n    Type: ScheduleV2\n    Properties: {ScheduleExpression: 'rate(1 hours)'}\n")
+    assert semantic(bad) == ["t.yaml:9:44: ScheduleExpression of event Often of Fn: 'rate(1 hours)' takes a singular "
+                             "unit for 1: rate(1 hour)"]
