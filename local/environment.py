@@ -22,6 +22,7 @@ its pool starts a fresh one for the next invocation.
 from __future__ import annotations
 
 import array
+import codecs
 import datetime as _dt
 import errno
 import fcntl
@@ -389,7 +390,9 @@ class Environment:
 
     def _invoke(self, payload: bytes, *, request_id: str | None = None, client_context: str | None = None,
                 cognito_identity: str | None = None, trace_id: str | None = None,
-                function_arn: str | None = None) -> InvokeResult:
+                function_arn: str | None = None, on_log=None) -> InvokeResult:
+        """``on_log(text)``: the log as it is produced (init output, START, the function's output as it
+        writes it, then END and REPORT); the whole log is in the result either way."""
         spec = self.spec
         rid = request_id or _request_id()
         inv = Invocation(
@@ -402,11 +405,15 @@ class Environment:
             try:
                 self.start()
             except OSError as exc:
-                return self._entrypoint_error(rid, exc)
+                result = self._entrypoint_error(rid, exc)
+                if on_log is not None:
+                    on_log(result.log)
+                return result
         assert self.api is not None
         self.invocations += 1
         self.api.submit(inv)
         out = bytearray()
+        stream = _LogStream(on_log, rid, spec.version, cold) if on_log is not None else None
         failure: tuple[str, str, str] | None = None  # (errorType, errorMessage, log line)
         init_error: dict | None = None
         eof = False
@@ -446,6 +453,8 @@ class Environment:
                     _drain(self._wake_r)
                 else:
                     self.api.on_readable(key.fileobj)
+            if stream is not None:
+                stream.update(out, self._init_boundary, inv.started is not None)
         # Whatever the function wrote before it answered is in the pipe by now.
         if self._out_fd is not None:
             rest = self._read_out()
@@ -494,12 +503,16 @@ class Environment:
         if init_ms is not None:
             report += f"Init Duration: {init_ms:.2f} ms\t"
         text = init_log.decode("utf-8", "replace")
+        if text and not text.endswith("\n"):
+            text += "\n"
         text += f"START RequestId: {rid} Version: {spec.version}\n"
         body_text = out.decode("utf-8", "replace")
         text += body_text
         if body_text and not body_text.endswith("\n"):
             text += "\n"
         text += f"END RequestId: {rid}\n{report}\n"
+        if stream is not None:
+            stream.finish(text)
         return InvokeResult(
             request_id=rid, payload=body, error_type=error_type, log=text, duration_ms=duration,
             billed_ms=billed, memory_size=spec.memory_size, max_memory_mb=self.max_memory_mb,
@@ -548,6 +561,54 @@ class Environment:
         self.stop()
         return InvokeResult(rid, body, "Runtime.InvalidEntrypoint", log, 0.0, 1, self.spec.memory_size, 0, None,
                             self.spec.version, self.id)
+
+
+class _LogStream:
+    """Passes an invocation's log on while it is produced, as the same text the result will hold."""
+
+    def __init__(self, sink, rid: str, version: str, cold: bool):
+        self.sink = sink
+        self.start_line = f"START RequestId: {rid} Version: {version}\n"
+        self.cold = cold
+        self.sent = 0  # bytes of the output buffer passed on
+        self.started = False  # START passed on
+        self.emitted: list[str] = []
+        self._init_decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def _emit(self, text: str) -> None:
+        if text:
+            self.emitted.append(text)
+            self.sink(text)
+
+    def update(self, out: bytearray, boundary: int | None, taken: bool) -> None:
+        if not self.started:
+            if self.cold:
+                limit = boundary if boundary is not None else len(out)
+                if self.sent < limit:
+                    self._emit(self._init_decoder.decode(bytes(out[self.sent:limit])))
+                    self.sent = limit
+                if boundary is None or not taken:
+                    return
+                tail = self._init_decoder.decode(b"", True)
+                self._emit(tail)
+                if self.emitted and not self.emitted[-1].endswith("\n"):
+                    self._emit("\n")
+            self._emit(self.start_line)
+            self.started = True
+        if self.sent < len(out):
+            self._emit(self._decoder.decode(bytes(out[self.sent:])))
+            self.sent = len(out)
+
+    def finish(self, text: str) -> None:
+        """Pass on the rest of ``text`` (the whole log): what was not passed on yet."""
+        done = "".join(self.emitted)
+        if text.startswith(done):
+            rest = text[len(done):]
+        else:  # the pieces were cut differently (an init failure, broken UTF-8): end cleanly
+            end = text.rfind("END RequestId: ")
+            rest = ("" if done.endswith("\n") else "\n") + text[end:]
+        self._emit(rest)
 
 
 def _error_body(body: bytes, error_type: str | None) -> bytes:

@@ -73,6 +73,11 @@ def _read_event(event: Optional[str]) -> bytes:
     return text.encode()
 
 
+def _to_stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
 def register(local_app: typer.Typer) -> None:
     @local_app.command("invoke")
     def invoke(
@@ -107,11 +112,9 @@ def register(local_app: typer.Typer) -> None:
             service.resolve(name)
             for warning in fns.warnings:
                 app.out.warn(warning)
-            result = service.pool.invoke(name, payload)
+            result = service.pool.invoke(name, payload, on_log=_to_stderr)  # logs as they are written
         finally:
             service.close()
-        sys.stderr.write(result.log)
-        sys.stderr.flush()
         text = result.payload.decode("utf-8", "replace")
         if app.out.json:
             try:

@@ -366,3 +366,52 @@ def test_python_shell_not_needed_for_provided(code, envs):
     text = open(os.path.join(folder, "..", "env.txt")).read()
     assert "PYTHONPATH=" not in text and "AWS_LAMBDA_RUNTIME_API=127.0.0.1:" in text
     assert shutil.which("sh")
+
+
+STREAMING = """
+import os, time
+print("init line")
+def handler(event, context):
+    print("waiting for", event["flag"], flush=True)
+    for _ in range(400):  # until the test has seen the line above (or the 3 s timeout)
+        if os.path.exists(event["flag"]):
+            print("flag seen")
+            return "streamed"
+        time.sleep(0.01)
+    return "never saw the flag"
+"""
+
+
+def test_logs_are_passed_on_while_the_function_runs(code, envs, tmp_path):
+    env = envs(_spec(code({"app.py": STREAMING}), timeout=3.0))
+    flag = tmp_path / "flag"
+    pieces = []
+
+    def on_log(text: str) -> None:
+        pieces.append(text)
+        if "waiting for" in "".join(pieces) and not flag.exists():
+            flag.write_text("seen")  # only possible if the line arrived while the handler still runs
+
+    result = env.invoke(json.dumps({"flag": str(flag)}).encode(), on_log=on_log)
+    assert json.loads(result.payload) == "streamed", result.log
+    assert "".join(pieces) == result.log  # the same text, in pieces
+    assert result.log.index("init line") < result.log.index("START RequestId") < result.log.index("flag seen")
+    # a warm invocation streams too, and a failing one ends with END and REPORT
+    flag.unlink()
+    pieces.clear()
+    again = env.invoke(json.dumps({"flag": str(flag)}).encode(), on_log=on_log)
+    assert json.loads(again.payload) == "streamed" and "".join(pieces) == again.log
+
+
+@pytest.mark.parametrize("files,event,error_type", [
+    ({"app.py": HANDLER}, b'{"sleep": 30}', "Sandbox.Timedout"),
+    ({"app.py": HANDLER}, b'{"exit": 2}', "Runtime.ExitError"),
+    ({"app.py": HANDLER}, b'{"fail": 1}', "ValueError"),
+    ({"app.py": "print('half a line', end='')\nimport nowhere_to_be_found\n"}, b"{}", "Runtime.ImportModuleError"),
+])
+def test_streamed_log_equals_the_result_log_on_failures(code, envs, files, event, error_type):
+    pieces = []
+    result = envs(_spec(code(files))).invoke(event, on_log=pieces.append)
+    assert result.error_type == error_type
+    assert "".join(pieces) == result.log
+    assert result.log.rstrip("\n").splitlines()[-1].startswith("REPORT RequestId: ")
