@@ -633,3 +633,38 @@ Resources:
         S3: {Type: Api, Properties: {Path: /s/, Method: post, RestApiId: !Ref Shared2}}
 """))
     assert {"ServerlessUsagePlan", "ServerlessApiKey", "ServerlessUsagePlanKey"} <= set(got["Resources"])
+
+
+@pytest.mark.parametrize("region", ["cn-north-1", "us-gov-west-1", "eu-west-1"])
+def test_partitions_and_the_regional_default_outside_the_aws_partition(region, monkeypatch):
+    from samtranslator.translator.arn_generator import ArnGenerator
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setattr(ArnGenerator, "BOTO_SESSION_REGION_NAME", region)  # the reference's own region setting
+    text = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      Auth:
+        DefaultAuthorizer: Tok
+        Authorizers:
+          Tok: {FunctionArn: !GetAtt F.Arn}
+""" + fn("F", """\
+        A: {Type: Api, Properties: {Path: /a, Method: get, RestApiId: !Ref Api}}
+        I: {Type: Api, Properties: {Path: /i, Method: get, Auth: {Authorizer: AWS_IAM}}}
+        H: {Type: HttpApi, Properties: {Path: /h, Method: get}}
+""")
+    template = plain(parse_text(text))
+    want = normalise(mask_deployments(reference(template)))
+    got = normalise(mask_deployments(transform(copy.deepcopy(template), region, {})))
+    assert sorted(got["Resources"]) == sorted(want["Resources"])
+    for lid in want["Resources"]:
+        assert got["Resources"][lid] == want["Resources"][lid], lid
+    api = got["Resources"]["Api"]["Properties"]
+    if region.startswith(("cn-", "us-gov-")):
+        assert api["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    else:
+        assert "EndpointConfiguration" not in api
