@@ -110,6 +110,15 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
+class FunctionNotFound(LookupError):
+    """No function of that name (logical ID, FunctionName or ARN) in the template."""
+
+    def __init__(self, name: str, known: list[str]):
+        super().__init__(name)
+        self.name = name
+        self.known = known
+
+
 class TemplateFunctions:
     """The functions of one template, resolved for the local runtime."""
 
@@ -447,7 +456,11 @@ class TemplateFunctions:
             if _stat(self.path) != self._template_stat:
                 self._load()
                 self._specs.clear()
-                name = self.require(name)
+                self._snapshots.clear()
+                found = self.find(name)
+                if found is None:
+                    raise FunctionNotFound(name, self.names())
+                name = found
             self._specs.pop(name, None)
             return self.spec(name)
 

@@ -9,15 +9,10 @@ code gets a fresh spec (and so fresh environments).
 from __future__ import annotations
 
 from .environment import InvokeResult
-from .functions import TemplateFunctions
+from .functions import FunctionNotFound, TemplateFunctions
 from .pool import Pool
 
-
-class FunctionNotFound(LookupError):
-    def __init__(self, name: str, known: list[str]):
-        super().__init__(name)
-        self.name = name
-        self.known = known
+__all__ = ["FunctionNotFound", "LocalLambda"]
 
 
 class LocalLambda:

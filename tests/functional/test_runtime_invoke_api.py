@@ -333,3 +333,15 @@ def test_the_aws_cli_works_with_endpoint_url(start, tmp_path):
     r = subprocess.run(["aws", "lambda", "invoke", "--endpoint-url", server.url, "--function-name", "Nope",
                         str(out_file)], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode != 0 and "ResourceNotFoundException" in r.stderr
+
+
+def test_a_function_removed_from_the_template_is_resource_not_found(start, project):
+    lam = _client(start())
+    assert lam.invoke(FunctionName="Limited")["StatusCode"] == 200
+    text = (project / "template.yaml").read_text()
+    start_at = text.index("  Limited:")
+    end_at = text.index("  Node:")
+    (project / "template.yaml").write_text(text[:start_at] + text[end_at:])
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName="Limited")
+    assert lam.invoke(FunctionName="Hello")["StatusCode"] == 200
