@@ -261,3 +261,20 @@ def test_without_cfn_lint_validate_still_checks_and_lint_on_request_is_a_usage_e
     assert asked.returncode == 2
     assert "--lint needs cfn-lint, which is not installed" in asked.stderr
     assert "pip install 'lamctl[lint]'" in asked.stderr
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[" * 200_000, "template.yaml:1:65: nesting deeper than 64 levels"),
+    ("Resources:\n  X:\n    " + "- " * 200_000 + "x\n", "template.yaml:3:129: nesting deeper than 64 levels"),
+    ("Resources:\n  X: !!int x\n", "template.yaml: a value the YAML loader cannot read: "),
+    ("Resources:\n  X: 1" + "0" * 5000 + "\n", "template.yaml: a value the YAML loader cannot read: "),
+])
+def test_absurd_templates_are_refused_by_validate_not_a_crash(tmp_path, text, message):
+    import subprocess
+    import sys
+
+    (tmp_path / "template.yaml").write_text(text)
+    code = "import sys\nfrom lamctl.cli.app import main\nsys.exit(main(['validate']))\n"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, f"exit {out.returncode}: {out.stderr[-400:]}"
+    assert out.stdout.startswith(message), out.stdout[:300]
