@@ -156,13 +156,15 @@ class _Checker:
                            "tools read it too (lamctl transforms it either way)")
 
     def check_logical_ids(self) -> Iterator[Finding]:
-        foreach = "AWS::LanguageExtensions" in self.transforms
         for section in ("Resources", "Parameters", "Outputs", "Conditions", "Mappings"):
             body = self.data.get(section)
             if not isinstance(body, dict):
                 continue
             for name in body:
-                if foreach and isinstance(name, str) and name.startswith("Fn::ForEach::"):
+                if isinstance(name, str) and name.startswith("Fn::ForEach::"):
+                    yield self.at((section, name), f"{name}: Fn::ForEach loops (AWS::LanguageExtensions) are not "
+                                  "supported by lamctl", key=True, code="semantic",
+                                  hint=f"write the {section.lower()} of the loop out one by one")
                     continue
                 yield from self._logical_id((section, name), name, section[:-1].lower() if section != "Mappings"
                                             else "mapping")

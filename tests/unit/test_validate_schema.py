@@ -318,3 +318,10 @@ def test_numbers_as_strings(value):
             Properties: {{MemorySize: "{value}"}}
         """)
     assert result == ([] if value == "128" else [f"template.yaml:6:30: Fn.MemorySize must be an integer, not '{value}'"])
+
+
+def test_a_resource_that_is_not_a_mapping_gets_one_clear_finding():
+    assert found("""\
+        Resources:
+          Q: [AWS::SQS::Queue]
+        """) == ["template.yaml:4:6: Q must be a mapping, not a list"]

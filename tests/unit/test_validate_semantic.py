@@ -320,3 +320,16 @@ def test_schedule_v2_takes_at_expressions_too():
     bad = function("Events:\n  Often:\n    Type: ScheduleV2\n    Properties: {ScheduleExpression: 'rate(1 hours)'}\n")
     assert semantic(bad) == ["t.yaml:9:44: ScheduleExpression of event Often of Fn: 'rate(1 hours)' takes a singular "
                              "unit for 1: rate(1 hour)"]
+
+
+def test_foreach_loops_are_named_as_unsupported_once():
+    t = tpl("""\
+        Resources:
+          Fn::ForEach::Topics:
+            - Name
+            - [A, B]
+            - Topic${Name}: {Type: AWS::SNS::Topic}
+        """, head="Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]\n")
+    assert [str(f) for f in validate_template(t)] == [
+        "t.yaml:3:3: Fn::ForEach::Topics: Fn::ForEach loops (AWS::LanguageExtensions) are not supported by lamctl",
+    ]
