@@ -58,7 +58,10 @@ def mask_deployments(template: dict) -> dict:
 
 @pytest.fixture
 def region_env(monkeypatch):
+    from samtranslator.translator.arn_generator import ArnGenerator
+
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)  # the reference reads its region from the environment
+    monkeypatch.setattr(ArnGenerator, "BOTO_SESSION_REGION_NAME", REGION)  # ... and caches it: say it outright
 
 
 def reference(template: dict, parameters: dict | None = None) -> dict:
