@@ -62,16 +62,40 @@ def _lamctl() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "lamctl.cli"]
 
 
-def cold(root: str, runs: int) -> list[float]:
+def _timed(cmd: list[str], root: str) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall ms, CPU ms of the command and its children, result)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    wall = (time.perf_counter() - t) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000
+    return wall, cpu, out
+
+
+def cold(root: str, runs: int) -> tuple[list[float], list[float]]:
     cmd = _lamctl() + ["local", "invoke", "Hello"]
     subprocess.run(cmd, cwd=root, check=True, capture_output=True)  # fills the build cache
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
-        t = time.perf_counter()
-        out = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
-        times.append((time.perf_counter() - t) * 1000)
+        wall, cpu, out = _timed(cmd, root)
         assert out.returncode == 0 and json.loads(out.stdout) == {"hello": "world"}, out
-    return times
+        walls.append(wall)
+        cpus.append(cpu)
+    return walls, cpus
+
+
+def cli_baseline(root: str, runs: int) -> tuple[list[float], list[float]]:
+    """``lamctl --version``: what starting the command line costs before any command runs."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        wall, cpu, out = _timed(_lamctl() + ["--version"], root)
+        assert out.returncode == 0, out
+        walls.append(wall)
+        cpus.append(cpu)
+    return walls, cpus
 
 
 def sam_cold(root: str, runs: int) -> list[float] | None:
@@ -147,10 +171,15 @@ def main() -> None:
     args = ap.parse_args()
     root = _project(tempfile.mkdtemp(prefix="lamctl-bench-runtime-"))
     try:
-        ours = cold(root, args.cold_runs)
+        ours, ours_cpu = cold(root, args.cold_runs)
+        base, base_cpu = cli_baseline(root, args.cold_runs)
         peer = sam_cold(root, 3)
         print(f"cold `lamctl local invoke` (whole process, {len(ours)} runs): median {statistics.median(ours):.0f} ms, "
-              f"min {min(ours):.0f} ms, max {max(ours):.0f} ms  (goal <= 300 ms)")
+              f"min {min(ours):.0f} ms, max {max(ours):.0f} ms; CPU median {statistics.median(ours_cpu):.0f} ms "
+              f"(goal <= 300 ms)")
+        print(f"  of which starting the CLI (`lamctl --version`): median {statistics.median(base):.0f} ms, "
+              f"CPU {statistics.median(base_cpu):.0f} ms")
+        print(f"load average at the start: {os.getloadavg()[0]:.1f}")
         if peer:
             print(f"cold `sam local invoke` (Docker): median {statistics.median(peer):.0f} ms; "
                   f"ratio sam/lamctl {statistics.median(peer) / statistics.median(ours):.1f}x")
