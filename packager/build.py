@@ -74,6 +74,7 @@ class _Plan:
     parts: list = field(default_factory=list)
     racy: set = field(default_factory=set)
     zip_path: str = ""
+    extra: str = ""  # what besides the files decides the bytes (kind, level, dependency set)
 
 
 def _is_intrinsic(value: Any) -> bool:
@@ -297,8 +298,11 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
                 warnings.append(f"{p.resource}: requirements.txt ignored, the runtime {runtime!r} is not Python")
         extra = f"{p.kind}\0{ZIP_LEVEL}\0{p.spec.key if p.spec else ''}"
         p.fingerprint = cache_mod.fingerprint(p.entries, extra)
+        p.extra = extra
         p.record = bcache.lookup(p.zip_path, p.fingerprint)
-        if p.record is not None and p.record.racy:
+        if p.record is None:
+            p.record = _same_contents(bcache, p, start_ns)
+        elif p.record.racy:
             # verified by content just now; a file whose mtime is older than the racy window is settled
             still = cache_mod.racy_names(p.entries, start_ns)
             if len(still) < len(p.record.racy):
@@ -376,14 +380,15 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
                         z = archive.write_zip(p.zip_path, p.sources, threads=threads, digests_for=p.racy)
                         made[p.fingerprint] = (p.zip_path, z)
                     paths = {s.arcname: s.path for s in p.sources}
-                    racy_map = {n: [paths[n], d] for n, d in z.digests.items()}
+                    racy_map = {n: [paths[n], z.digests[n]] for n in p.racy}
             except OSError as exc:  # writing the zip (reading a file is a BuildError of its own)
                 raise BuildError(f"cannot write {p.zip_path}: {exc.strerror or exc}", where=p.resource,
                                  hint="check the free space and permissions of the build folder") from None
             rec = cache_mod.Record(p.fingerprint, p.zip_path, [], z.sha256, z.zipped_bytes, z.unzipped_bytes,
-                                   z.files, racy_map, [list(x) for x in p.parts])
+                                   z.files, racy_map, [list(x) for x in p.parts], p.extra, len(p.entries))
             if not bcache.store(rec):
                 warnings.append(f"cannot write the build cache in {bcache.root}; the next build starts over")
+
         headroom[p.resource].append(limits.check_direct(p.resource, rec.zipped_bytes,
                                                         p.parts or _record_parts(rec), direct_upload))
         headroom[p.resource] += config_headroom.get(p.resource, [])
@@ -393,6 +398,23 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
             zipped_bytes=rec.zipped_bytes, runtime=p.runtime, architecture=p.architecture, reused=reused,
             layers=p.layer_refs))
     return BuildResult(artifacts, warnings, headroom, build_dir)
+
+
+def _same_contents(bcache: cache_mod.BuildCache, p: _Plan, start_ns: int) -> cache_mod.Record | None:
+    """The stat data changed (a checkout, a touch): reuse the zip when every file still holds the bytes
+    it was built from, and record the new stat data so the next build is a stat-only one again."""
+    rec = bcache.intact(p.zip_path)
+    if rec is None:
+        return None
+    racy = cache_mod.racy_names(p.entries, start_ns)
+    digests = bcache.same_contents(rec, p.extra, p.entries, racy)
+    if digests is None:
+        return None
+    paths = {e.arcname: e.path for e in p.entries}
+    rec.racy = {n: [paths[n], d] for n, d in digests.items()}  # digests of the very bytes compared
+    rec.fingerprint = p.fingerprint
+    bcache.store(rec)
+    return rec
 
 
 def _record_parts(rec: cache_mod.Record) -> list:

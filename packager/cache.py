@@ -8,7 +8,12 @@ the bytes (dependency set, layout, compression level), and the stat of the zip
 it produced. The next build walks the folder (stat only), recomputes the
 fingerprint, and reuses the zip when both agree.
 
-"When in doubt" (git's racily-clean problem): a file whose mtime falls within
+When the stat data changed (a checkout, a ``touch``), the zip itself is the
+second opinion: if every file still holds the bytes of its entry, the zip is
+reused after reading and comparing, without compressing, and the new stat data
+is recorded.
+
+"When in doubt" also covers git's racily-clean problem: a file whose mtime falls within
 :data:`RACY_NS` of the moment its build started may have changed again within
 the same timestamp tick; its content sha256 (computed from the very bytes that
 were archived) is kept in the record and checked on reuse.
@@ -70,6 +75,8 @@ class Record:
     files: int
     racy: dict = field(default_factory=dict)  # arcname -> [path, sha256 of the archived bytes]
     parts: list = field(default_factory=list)  # largest folders inside: [[name, bytes], ...] (for limit errors)
+    extra: str = ""  # what besides the files decided the bytes (kind, compression, dependency set)
+    code_files: int = 0  # how many of the entries came from the code folder
 
 
 def _stat_of(path: str) -> list | None:
@@ -78,6 +85,45 @@ def _stat_of(path: str) -> list | None:
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+_CHUNK = 1024 * 1024
+
+
+def _same_bytes(raw, info, path: str, isal_zlib, h=None) -> bool:
+    """Does the file at ``path`` hold exactly the bytes of zip entry ``info`` (read from ``raw``)?"""
+    raw.seek(info.header_offset)
+    header = raw.read(30)
+    if header[:4] != b"PK\x03\x04":
+        return False
+    name_len, extra_len = int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30], "little")
+    raw.seek(info.header_offset + 30 + name_len + extra_len)
+    left = info.compress_size
+    inflate = isal_zlib.decompressobj(-15) if info.compress_type == 8 else None
+    crc = 0
+    with open(path, "rb") as fh:
+        pending = b""
+        while left > 0 or pending:
+            if not pending:
+                block = raw.read(min(_CHUNK, left))
+                if not block:
+                    return False
+                left -= len(block)
+                pending = inflate.decompress(block) if inflate else block
+                if left == 0 and inflate:
+                    pending += inflate.flush()
+                if not pending:
+                    continue
+            mine = fh.read(len(pending))
+            if mine != pending:
+                return False
+            crc = isal_zlib.crc32(mine, crc)
+            if h is not None:
+                h.update(mine)
+            pending = b""
+        if fh.read(1):
+            return False
+    return crc == info.CRC
 
 
 class BuildCache:
@@ -90,15 +136,8 @@ class BuildCache:
 
     def lookup(self, zip_path: str, fp: str) -> Record | None:
         """The record when ``zip_path`` is still what an identical input produced; else None."""
-        try:
-            with open(self._file(zip_path), "rb") as fh:
-                data = json.loads(fh.read())
-            rec = Record(**data)
-        except (OSError, ValueError, TypeError):
-            return None
-        if rec.fingerprint != fp or rec.zip_path != os.path.abspath(zip_path):
-            return None
-        if _stat_of(zip_path) != rec.zip_stat:
+        rec = self.intact(zip_path)
+        if rec is None or rec.fingerprint != fp:
             return None
         for arcname, (path, digest) in rec.racy.items():
             try:
@@ -109,6 +148,50 @@ class BuildCache:
             if h.hexdigest() != digest:
                 return None
         return rec
+
+    def intact(self, zip_path: str) -> Record | None:
+        """The record of ``zip_path`` when the zip is still the one it describes (whatever its inputs)."""
+        try:
+            with open(self._file(zip_path), "rb") as fh:
+                data = json.loads(fh.read())
+            rec = Record(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+        if rec.zip_path != os.path.abspath(zip_path) or _stat_of(zip_path) != rec.zip_stat:
+            return None
+        return rec
+
+    # -- the second opinion when the stat data changed but the bytes may not have
+
+    def same_contents(self, rec: Record, extra: str, entries, want: set | frozenset = frozenset()) -> dict | None:
+        """When ``entries`` (whose stat data changed) hold exactly the bytes archived in ``rec``'s zip: the
+        sha256 of the compared bytes of the entries named in ``want``; else None.
+
+        The zip itself is the record of content: each file is compared with its entry (size, mode,
+        byte for byte after inflating, CRC-32), so the first build pays nothing for this check."""
+        if rec.extra != extra or rec.code_files != len(entries):
+            return None
+        import zipfile
+
+        from isal import isal_zlib
+
+        digests: dict[str, str] = {}
+        try:
+            with zipfile.ZipFile(rec.zip_path) as zf, open(rec.zip_path, "rb") as raw:
+                infos = {i.filename: i for i in zf.infolist()}
+                for e in entries:
+                    info = infos.get(e.arcname)
+                    if info is None or info.file_size != e.size or \
+                            bool((info.external_attr >> 16) & 0o111) != e.executable:
+                        return None
+                    h = hashlib.sha256() if e.arcname in want else None
+                    if not _same_bytes(raw, info, e.path, isal_zlib, h):
+                        return None
+                    if h is not None:
+                        digests[e.arcname] = h.hexdigest()
+        except (OSError, ValueError, zipfile.BadZipFile, isal_zlib.error):
+            return None
+        return digests
 
     def store(self, rec: Record) -> bool:
         """Record ``rec``; False when the cache cannot be written (the build itself still stands)."""

@@ -103,12 +103,35 @@ def test_added_removed_and_chmodded_files_rebuild(tmp_path):
     assert not chmodded.reused and chmodded.sha256 != base.sha256
 
 
-def test_a_touched_file_rebuilds_to_the_same_bytes(tmp_path):
+def test_touched_or_recreated_files_with_the_same_bytes_are_verified_by_content_not_rezipped(tmp_path):
     tpl = _project(tmp_path)
     first = build_template(tpl).artifact("Fn")
-    os.utime(tmp_path / "src" / "app.py", (OLD + 60, OLD + 60))
+    zip_stat = os.stat(first.zip_path)
+    app = tmp_path / "src" / "app.py"
+    os.utime(app, (OLD + 60, OLD + 60))  # touched
+    mod = tmp_path / "src" / "pkg" / "mod.py"
+    data = mod.read_bytes()
+    os.unlink(mod)  # recreated, as a checkout does: new inode, new mtime
+    mod.write_bytes(data)
+    os.utime(mod, (OLD + 90, OLD + 90))
     again = build_template(tpl).artifact("Fn")
-    assert not again.reused and again.sha256 == first.sha256
+    assert again.reused and again.sha256 == first.sha256
+    assert os.stat(again.zip_path).st_mtime_ns == zip_stat.st_mtime_ns, "the zip was not written again"
+    # the new stat data is recorded: the next build is stat-only again (it does not read app.py)
+    with open(app, "r+b") as fh:
+        fh.write(b"A = 7\n")
+    os.utime(app, (OLD + 60, OLD + 60))
+    assert build_template(tpl).artifact("Fn").reused
+
+
+def test_a_touched_file_with_new_bytes_of_the_same_size_rebuilds(tmp_path):
+    tpl = _project(tmp_path)
+    first = build_template(tpl).artifact("Fn")
+    app = tmp_path / "src" / "app.py"
+    app.write_text("A = 8\n")  # same size, new bytes
+    os.utime(app, (OLD + 60, OLD + 60))
+    again = build_template(tpl).artifact("Fn")
+    assert not again.reused and again.sha256 != first.sha256 and _read(again, "app.py") == b"A = 8\n"
 
 
 def test_a_missing_or_altered_zip_is_rebuilt(tmp_path):
@@ -153,3 +176,18 @@ def test_an_unwritable_build_folder_is_a_build_error_naming_it(tmp_path):
         build_template(tpl, str(blocker / "build"))
     assert err.value.exit_code == 1 and "cannot create the build folder" in err.value.message
     assert err.value.where == str(blocker / "build")
+
+
+def test_content_verification_of_a_large_file_catches_a_change_in_its_last_byte(tmp_path):
+    tpl = _project(tmp_path)
+    big = tmp_path / "src" / "model.bin"
+    data = bytes(range(256)) * (3 * 4096 + 7)  # ~3 MB: compared in several inflated chunks
+    big.write_bytes(data)
+    os.utime(big, (OLD, OLD))
+    first = build_template(tpl).artifact("Fn")
+    os.utime(big, (OLD + 5, OLD + 5))
+    assert build_template(tpl).artifact("Fn").reused
+    big.write_bytes(data[:-1] + b"\x00")
+    os.utime(big, (OLD + 9, OLD + 9))
+    again = build_template(tpl).artifact("Fn")
+    assert not again.reused and again.sha256 != first.sha256

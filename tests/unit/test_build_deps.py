@@ -209,3 +209,11 @@ def test_requirements_without_a_readable_runtime_is_exit_2_and_another_language_
     result = build_template(load_template(str(tmp_path / "template.yaml")), only={"Intel"})
     assert any("requirements.txt ignored" in w and "nodejs20.x" in w for w in result.warnings)
     assert "tinylib/__init__.py" not in _zip(result.artifact("Intel"))
+
+
+def test_a_touched_code_file_beside_installed_dependencies_is_verified_not_rebuilt(tmp_path, wheels):
+    tpl = _project(tmp_path, {"layer": "tinylib==1.0\n"})
+    first = build_template(tpl, only={"Deps"}).artifact("Deps")
+    os.utime(tmp_path / "layer" / "app.py", (1_600_000_000, 1_600_000_000))
+    again = build_template(tpl, only={"Deps"}).artifact("Deps")
+    assert again.reused and again.sha256 == first.sha256
