@@ -318,3 +318,13 @@ def test_code_start_sample_environments_equal_workers_when_the_handler_sleeps(tm
     assert out.returncode == 0, out.stderr
     rows = [line.split() for line in out.stdout.splitlines()]
     assert len(rows) == 3 and all(calls == "2" for calls, _ in rows), out.stdout
+
+
+def test_json_output_of_a_function_error(cli, project):
+    r = cli("--output", "json", "local", "invoke", "Other", "-e", "-", cwd=project, stdin='{"fail": true}')
+    assert r.exit_code == 1, r
+    result = r.json_lines()[-1]
+    assert result["type"] == "result" and result["ok"] is False
+    assert result["function_error"] == "Unhandled" and result["error_type"] == "KeyError"
+    assert result["payload"]["errorMessage"] == "'missing'"
+    assert "END RequestId" in r.stderr  # logs stay on stderr
