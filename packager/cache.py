@@ -175,23 +175,39 @@ class BuildCache:
 
         from isal import isal_zlib
 
-        digests: dict[str, str] = {}
         try:
-            with zipfile.ZipFile(rec.zip_path) as zf, open(rec.zip_path, "rb") as raw:
+            with zipfile.ZipFile(rec.zip_path) as zf:
                 infos = {i.filename: i for i in zf.infolist()}
-                for e in entries:
-                    info = infos.get(e.arcname)
-                    if info is None or info.file_size != e.size or \
-                            bool((info.external_attr >> 16) & 0o111) != e.executable:
-                        return None
-                    h = hashlib.sha256() if e.arcname in want else None
-                    if not _same_bytes(raw, info, e.path, isal_zlib, h):
-                        return None
-                    if h is not None:
-                        digests[e.arcname] = h.hexdigest()
-        except (OSError, ValueError, zipfile.BadZipFile, isal_zlib.error):
+        except (OSError, ValueError, zipfile.BadZipFile):
             return None
-        return digests
+        for e in entries:
+            info = infos.get(e.arcname)
+            if info is None or info.file_size != e.size or bool((info.external_attr >> 16) & 0o111) != e.executable:
+                return None
+
+        def compare(part) -> dict | None:
+            digests: dict[str, str] = {}
+            try:
+                with open(rec.zip_path, "rb") as raw:
+                    for e in part:
+                        h = hashlib.sha256() if e.arcname in want else None
+                        if not _same_bytes(raw, infos[e.arcname], e.path, isal_zlib, h):
+                            return None
+                        if h is not None:
+                            digests[e.arcname] = h.hexdigest()
+            except (OSError, ValueError, isal_zlib.error):
+                return None
+            return digests
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        n = max(1, min(4, os.cpu_count() or 1))  # reads, inflation and CRC release the GIL
+        parts = [entries[i::n] for i in range(n)]
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            results = list(pool.map(compare, parts))
+        if any(r is None for r in results):
+            return None
+        return {k: v for r in results for k, v in r.items()}
 
     def store(self, rec: Record) -> bool:
         """Record ``rec``; False when the cache cannot be written (the build itself still stands)."""
