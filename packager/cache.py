@@ -61,6 +61,9 @@ def fs_now_ns(folder: str) -> int:
 
 
 def racy_names(entries, start_ns: int) -> set[str]:
+    """Files whose mtime is too close to ``start_ns`` for their stat data to be trusted later."""
+    if not start_ns:  # no cache to record into
+        return set()
     return {e.arcname for e in entries if e.mtime_ns >= start_ns - RACY_NS}
 
 
