@@ -126,3 +126,22 @@ def test_nothing_is_modified_when_it_fails():
     with pytest.raises(TemplateError):
         transform(data)
     assert repr(data) == before
+
+
+def test_conditional_destination_of_a_conditional_function_gets_a_valid_and():
+    """The reference writes {"Condition": {"Condition": name}} items here, which CloudFormation rejects."""
+    text = BASE.format(extra="") .replace("  Fn:\n    Type: AWS::Serverless::Function\n",
+                                          "  Fn:\n    Type: AWS::Serverless::Function\n    Condition: IsProd\n")
+    text += textwrap.indent(textwrap.dedent("""\
+        EventInvokeConfig:
+          DestinationConfig:
+            OnFailure: {Type: SQS, Destination: !If [UseOwn, !Ref AWS::NoValue, arn:aws:sqs:us-east-1:1:q]}
+    """), "      ")
+    text += "Conditions:\n  IsProd: !Equals [a, a]\n  UseOwn: !Equals [b, b]\n"
+    out = transform(parse_text(text))
+    ands = {k: v for k, v in out["Conditions"].items() if "AND" in k}
+    assert len(ands) == 1
+    (name, cond), = ands.items()
+    assert cond == {"Fn::And": [{"Condition": "IsProd"}, {"Condition": "UseOwn"}]}
+    queue = out["Resources"]["FnEventInvokeConfigOnFailureQueue"]
+    assert queue["Condition"] == name
