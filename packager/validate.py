@@ -143,15 +143,15 @@ class _Checker:
             return
         # lamctl transforms serverless resources whether or not the template says so; CloudFormation and the
         # SAM CLI need the declaration, so it is a warning.
-        if not self.serverless_ids and "Globals" not in self.data:
+        if "Globals" in self.data:
+            where = ("Globals",)
+        elif self.serverless_ids:  # the first serverless resource in the file
+            where = min((("Resources", rid, "Type") for rid in self.serverless_ids),
+                        key=lambda p: tuple(x or 0 for x in self.t.position(p)))
+        else:
             return
-        first = ("Resources", self.serverless_ids[-1], "Type") if self.serverless_ids else ("Globals",)
-        if self.serverless_ids:
-            first = min((("Resources", rid, "Type") for rid in self.serverless_ids),
-                        key=lambda p: self.t.position(p))
-        yield self.at(first if "Globals" not in self.data else ("Globals",),
-                      f"the template uses SAM but does not declare Transform: {SAM_TRANSFORM}",
-                      key="Globals" in self.data, severity="warning",
+        yield self.at(where, f"the template uses SAM but does not declare Transform: {SAM_TRANSFORM}",
+                      key=where == ("Globals",), severity="warning",
                       hint=f"add Transform: {SAM_TRANSFORM} at the top, so that CloudFormation and other "
                            "tools read it too (lamctl transforms it either way)")
 

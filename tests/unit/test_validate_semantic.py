@@ -333,3 +333,14 @@ def test_foreach_loops_are_named_as_unsupported_once():
     assert [str(f) for f in validate_template(t)] == [
         "t.yaml:3:3: Fn::ForEach::Topics: Fn::ForEach loops (AWS::LanguageExtensions) are not supported by lamctl",
     ]
+
+
+def test_a_template_built_in_memory_without_positions_is_validated_too():
+    t = Template(path="x.yaml", data={
+        "Globals": {"Function": {"Timeout": 1000}},
+        "Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Memory": 1}}}})
+    assert [str(f) for f in validate_template(t)] == [
+        "x.yaml: Timeout of Fn is 1,000 seconds; Lambda allows 1-900 seconds",
+        "x.yaml: warning: the template uses SAM but does not declare Transform: AWS::Serverless-2016-10-31",
+        "x.yaml: unknown property 'Memory' in AWS::Serverless::Function Fn",
+    ]
