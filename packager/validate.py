@@ -553,7 +553,7 @@ def _fmt(n: float) -> str:
     return f"{n:,}" if isinstance(n, int) else f"{n:g}"
 
 
-def _walk(node: Any, path: tuple, depth: int = 0) -> Iterator[tuple[tuple, Any]]:
+def _walk(node: Any, path: tuple) -> Iterator[tuple[tuple, Any]]:
     """Every (path, value) under ``node``, parents first (iterative: any nesting is safe)."""
     stack = [(node, path)]
     while stack:

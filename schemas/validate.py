@@ -205,7 +205,7 @@ def _shape(err, template: Template) -> list[Finding]:
                 hint = "remove it; lamctl supports: " + ", ".join(sorted(allowed))
                 if path[:1] == ("Globals",) and len(path) == 2:
                     msg = f"{key} cannot be set in Globals.{path[1]}"
-                    hint = f"set it on each resource instead"
+                    hint = "set it on each resource instead"
                 elif path == ("Globals",):
                     msg = f"Globals.{key} is not supported by lamctl"
                     hint = "Globals sections: " + ", ".join(sorted(allowed))

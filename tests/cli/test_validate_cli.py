@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -241,11 +243,8 @@ def test_the_github_job_summary_lists_the_findings(cli, tmp_path, monkeypatch):
     assert summary.read_text().endswith("### lamctl validate `template.yaml`\n\nOK\n\n")
 
 
-def _without_cfn_lint(args: list[str], cwd) -> "subprocess.CompletedProcess":
+def _without_cfn_lint(args: list[str], cwd) -> subprocess.CompletedProcess:
     """lamctl in a child process where cfn-lint cannot be imported (as when the `lint` extra is not installed)."""
-    import subprocess
-    import sys
-
     code = ("import sys; sys.modules['cfnlint'] = None\n"
             "from lamctl.cli.app import main\n"
             f"sys.exit(main({args!r}))\n")
@@ -270,9 +269,6 @@ def test_without_cfn_lint_validate_still_checks_and_lint_on_request_is_a_usage_e
     ("Resources:\n  X: 1" + "0" * 5000 + "\n", "template.yaml: a value the YAML loader cannot read: "),
 ])
 def test_absurd_templates_are_refused_by_validate_not_a_crash(tmp_path, text, message):
-    import subprocess
-    import sys
-
     (tmp_path / "template.yaml").write_text(text)
     code = "import sys\nfrom lamctl.cli.app import main\nsys.exit(main(['validate']))\n"
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
