@@ -85,6 +85,14 @@ class Function:
         self.role: dict | None = None  # the generated role's Properties (events may add to it)
 
     def pkeys(self, *more) -> tuple:
+        """Key path of a property for error locations: the resource's own, else where Globals set it."""
+        if more:
+            src = self.ctx.template.get("Resources", {}).get(self.lid, {})
+            own = src.get("Properties") if isinstance(src, dict) else None
+            if not (isinstance(own, dict) and more[0] in own):
+                section = self.ctx.globals.sections.get("Function", {}) if self.ctx.globals else {}
+                if more[0] in section:
+                    return ("Globals", "Function") + more
         return self.keys + ("Properties",) + more
 
     def error(self, message: str, *more, hint: str | None = None):

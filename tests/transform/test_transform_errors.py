@@ -145,3 +145,13 @@ def test_conditional_destination_of_a_conditional_function_gets_a_valid_and():
     assert cond == {"Fn::And": [{"Condition": "IsProd"}, {"Condition": "UseOwn"}]}
     queue = out["Resources"]["FnEventInvokeConfigOnFailureQueue"]
     assert queue["Condition"] == name
+
+
+def test_a_bad_value_set_in_globals_is_located_in_globals():
+    text = "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    AutoPublishAlias: not.valid\n" \
+           + BASE.format(extra="").split("\n", 1)[1]
+    tpl = Template("t.yaml", parse_text(text, "t.yaml"), text)
+    with pytest.raises(TemplateError) as info:
+        transform(tpl.data, where=tpl.where)
+    assert "AutoPublishAlias" in info.value.message and "Fn" in info.value.message
+    assert info.value.where == "t.yaml:4:23"
