@@ -48,6 +48,15 @@ def mb(n: int) -> str:
     return f"{n / MB:,.1f} MB"
 
 
+def size(n: int) -> str:
+    """Bytes in the units Lambda's quotas use (1 MB = 1,048,576 bytes, as in "250 MB")."""
+    if abs(n) < 1024:
+        return f"{n} B"
+    if abs(n) < MB:
+        return f"{n / 1024:,.1f} KB"
+    return mb(n)
+
+
 def largest_parts(sizes: Iterable[tuple[str, int]], depth_prefixes: tuple[str, ...] = ("python/",),
                   top: int = 5) -> list[tuple[str, int]]:
     """Bytes per top-level folder (or per package under ``python/``), largest first."""

@@ -20,9 +20,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build one reproducible zip per function and layer with local code; nothing is uploaded."""
         from lamctl.cli.app import get_app
-        from lamctl.cli.render import human_bytes, markdown_table
+        from lamctl.cli.render import markdown_table
         from lamctl.packager.build import build_template, explain_path
-        from lamctl.packager.limits import LABELS, UNZIPPED, mb
+        from lamctl.packager.limits import LABELS, UNZIPPED, mb, size
         from lamctl.schemas.template import find_template, load_template
 
         app = get_app(ctx)
@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         rows, records = [], []
         for a in result.artifacts:
             heads = {h.limit: h for h in result.headroom.get(a.resource, [])}
-            rows.append([a.resource, a.kind, a.files, human_bytes(a.unzipped_bytes), human_bytes(a.zipped_bytes),
+            rows.append([a.resource, a.kind, a.files, size(a.unzipped_bytes), size(a.zipped_bytes),
                          a.sha256[:12] if out.interactive else a.sha256]
                         + [_left(heads[lim], mb) if lim in heads else "-" for lim in limits_seen]
                         + ["reused" if a.reused else "built"])
@@ -68,13 +68,14 @@ def register(app: typer.Typer) -> None:
                             "layers": list(a.layers), "reused": a.reused,
                             "headroom": {h.limit: {"used": h.used, "limit": h.maximum, "left": h.left}
                                          for h in heads.values()}})
-        out.table(["artifact", "kind", "files", "unzipped", "zipped", "sha256"]
-                  + [LABELS.get(lim, lim) for lim in limits_seen] + ["state"], rows,
-                  type_="artifact", records=records)
+        if result.artifacts:
+            out.table(["artifact", "kind", "files", "unzipped", "zipped", "sha256"]
+                      + [LABELS.get(lim, lim) for lim in limits_seen] + ["state"], rows,
+                      type_="artifact", records=records)
         if result.artifacts:
             out.summary("### lamctl build\n\n" + markdown_table(
                 ["artifact", "kind", "files", "unzipped", "zipped", "sha256", LABELS[UNZIPPED], "state"],
-                [[a.resource, a.kind, a.files, human_bytes(a.unzipped_bytes), human_bytes(a.zipped_bytes),
+                [[a.resource, a.kind, a.files, size(a.unzipped_bytes), size(a.zipped_bytes),
                   f"`{a.sha256[:16]}`",
                   next((mb(h.left) for h in result.headroom.get(a.resource, []) if h.limit == UNZIPPED), "-"),
                   "reused" if a.reused else "built"] for a in result.artifacts]))

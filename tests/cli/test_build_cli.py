@@ -139,3 +139,11 @@ def test_a_github_job_summary_lists_the_artifacts(cli, tmp_path, monkeypatch):
     assert cli("build", cwd=tmp_path).exit_code == 0
     text = summary.read_text()
     assert text.startswith("### lamctl build") and "| Api | function | 1 |" in text and "| Shared | layer |" in text
+
+
+def test_a_template_without_local_code_says_so(cli, tmp_path):
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: s3://b/k.zip\n")
+    result = cli("build", cwd=tmp_path)
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "nothing to build" in result.stderr
