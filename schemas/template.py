@@ -122,15 +122,20 @@ def _construct(loader: _Loader, node, depth: int = 0):
     if isinstance(node, yaml.MappingNode):
         if tag.startswith("!"):
             return _intrinsic(loader, node, depth)
+        own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
         loader.flatten_mapping(node)
         out = LocDict()
         out.loc = _mark(node)
+        written_here: set = set()  # keys written in this mapping itself (not brought in by a `<<` merge)
         for key_node, value_node in node.value:
             key = _construct(loader, key_node, depth + 1)
-            if isinstance(key, (dict, list)):
+            if isinstance(key, (dict, list, set)):
                 raise _Refused(key_node, "a mapping key must be a plain value")
-            if key in out:
+            if key in out and id(key_node) in own and key in written_here:
                 raise _Refused(key_node, f"duplicate key {key!r}")
+            if id(key_node) in own:
+                written_here.add(key)
+            out.pop(key, None)  # a key of the mapping overrides a merged one (YAML merge keys)
             out[key] = _construct(loader, value_node, depth + 1)
             out.key_locs[key] = _mark(key_node)
             out.value_locs[key] = _mark(value_node)
@@ -146,7 +151,12 @@ def _construct(loader: _Loader, node, depth: int = 0):
         return out
     if tag.startswith("!"):
         return _intrinsic(loader, node, depth)
-    return loader.construct_object(node, deep=False)
+    try:
+        return loader.construct_object(node, deep=False)
+    except (ValueError, IndexError, KeyError, AttributeError, TypeError, OverflowError):
+        # PyYAML's constructors fail with plain exceptions on e.g. `!!int x`, `!!bool ""`, 5,000-digit integers
+        kind = tag.rsplit(":", 1)[-1]
+        raise _Refused(node, f"{str(node.value)[:40]!r} is not a valid {kind}") from None
 
 
 def _refuse_bombs(root) -> None:
@@ -176,6 +186,26 @@ def _refuse_bombs(root) -> None:
         open_.add(id(node))
         stack.append((node, True))
         stack.extend((c, False) for c in children if id(c) not in sizes)
+
+
+def _refuse_deep(text: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH from the event stream, before anything is composed.
+
+    libyaml produces events iteratively, but its composer recurses once per level in C:
+    about 100,000 nested ``[`` overflow the C stack (a crash, not an exception)."""
+    scanner = _BaseLoader(text)
+    depth = 0
+    try:
+        while scanner.check_event():
+            event = scanner.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _Refused(event, f"nesting deeper than {MAX_DEPTH} levels")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    finally:
+        scanner.dispose()
 
 
 def _intrinsic(loader: _Loader, node, depth: int):
@@ -276,6 +306,7 @@ def parse_text(text: str, path: str = "<template>") -> dict:
         raise TemplateError(f"the template is {len(text):,} bytes; lamctl reads at most {MAX_BYTES:,}", where=path)
     loader = _Loader(text)
     try:
+        _refuse_deep(text)
         node = loader.get_single_node()
         if node is None:
             raise TemplateError("the template is empty", where=location(path, 1, 1),
