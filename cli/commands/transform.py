@@ -56,7 +56,13 @@ def register(app: typer.Typer) -> None:
             if output_file.endswith((".yaml", ".yml")):
                 import yaml
 
-                text = yaml.safe_dump(result, sort_keys=False, default_flow_style=False, width=120)
+                class _NoAliases(yaml.SafeDumper):
+                    """CloudFormation refuses YAML anchors and aliases: repeat shared values instead."""
+
+                    def ignore_aliases(self, data):
+                        return True
+
+                text = yaml.dump(result, Dumper=_NoAliases, sort_keys=False, default_flow_style=False, width=120)
             else:
                 text = json.dumps(result, indent=2) + "\n"
             folder = os.path.dirname(os.path.abspath(output_file))
