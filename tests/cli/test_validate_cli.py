@@ -265,8 +265,8 @@ def test_without_cfn_lint_validate_still_checks_and_lint_on_request_is_a_usage_e
 @pytest.mark.parametrize("text,message", [
     ("[" * 200_000, "template.yaml:1:65: nesting deeper than 64 levels"),
     ("Resources:\n  X:\n    " + "- " * 200_000 + "x\n", "template.yaml:3:129: nesting deeper than 64 levels"),
-    ("Resources:\n  X: !!int x\n", "template.yaml: a value the YAML loader cannot read: "),
-    ("Resources:\n  X: 1" + "0" * 5000 + "\n", "template.yaml: a value the YAML loader cannot read: "),
+    ("Resources:\n  X: !!int x\n", "template.yaml:2:6: 'x' is not a valid int"),
+    ("Resources:\n  X: 1" + "0" * 5000 + "\n", "template.yaml:2:6: '1000000000000000000000000000000000000000' is not a valid int"),
 ])
 def test_absurd_templates_are_refused_by_validate_not_a_crash(tmp_path, text, message):
     (tmp_path / "template.yaml").write_text(text)
