@@ -148,44 +148,7 @@ def _summary(out, path: str, findings, errors: int, warnings: int, limit: int = 
 
 
 def _load(path: str):
-    """load_template, guarded against two weaknesses of the YAML layer underneath it.
+    """The template, or a located TemplateError: the loader refuses absurd nesting and bad tags itself."""
+    from lamctl.schemas.template import load_template
 
-    * libyaml composes nested collections recursively in C: ~100,000 nested ``[`` overflow the
-      C stack (a crash). The event stream is produced iteratively, so the depth is measured on it
-      first and anything deeper than the loader's MAX_DEPTH is refused here.
-    * PyYAML's constructors raise plain ValueError/IndexError/KeyError/AttributeError on values such
-      as ``!!int x`` or a 5,000-digit integer; they become a TemplateError.
-    Both belong in schemas/template.py; once it handles them this wrapper changes nothing."""
-    import yaml
-
-    from lamctl.schemas.errors import TemplateError, location
-    from lamctl.schemas.template import MAX_BYTES, MAX_DEPTH, load_template
-
-    try:
-        with open(path, "rb") as fh:
-            text = fh.read(MAX_BYTES + 1).decode("utf-8-sig", errors="replace")
-    except OSError:
-        text = ""  # load_template reports it
-    if len(text) <= MAX_BYTES:
-        scanner = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
-        depth = 0
-        try:
-            while scanner.check_event():
-                event = scanner.get_event()
-                if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                    depth += 1
-                    if depth > MAX_DEPTH:
-                        mark = event.start_mark
-                        raise TemplateError(f"nesting deeper than {MAX_DEPTH} levels",
-                                            where=location(path, mark.line + 1, mark.column + 1))
-                elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                    depth -= 1
-        except yaml.YAMLError:
-            pass  # load_template reports syntax errors with their position
-        finally:
-            scanner.dispose()
-    try:
-        return load_template(path)
-    except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
-        raise TemplateError(f"a value the YAML loader cannot read: {exc}", where=path,
-                            hint="check explicit tags such as !!int and very long numbers") from None
+    return load_template(path)
