@@ -1,15 +1,17 @@
 """The local cloud: an AWS emulator (moto's server) in a background process on 127.0.0.1.
 
-* :func:`start` runs ``python -m moto.server`` bound to 127.0.0.1 only, in its
-  own session (process group), so Ctrl-C in the terminal that started it does
-  not stop it and :func:`stop` can stop it with everything it spawned. Once it
-  answers, Lambda invokes are switched to the Docker-free backend
-  (``POST /moto-api/config {"lambda": {"use_docker": false}}``).
+* :func:`start` runs ``python -m lamctl.local.emulator`` (moto's server, with
+  Lambda invokes run by lamctl's local runtime: see :mod:`lamctl.local.emulator`)
+  bound to 127.0.0.1 only, in its own session (process group), so Ctrl-C in the
+  terminal that started it does not stop it and :func:`stop` can stop it with
+  everything it spawned. Once it answers, moto's own Lambda is told not to look
+  for Docker (``POST /moto-api/config {"lambda": {"use_docker": false}}``).
 * Its pid, port and endpoint are recorded in ``$XDG_STATE_HOME/lamctl/cloud.json``
   (default ``~/.local/state/lamctl``); the log goes beside it (``cloud.log``).
 * :func:`status` reads that file and checks the process is alive and is ours.
-* :func:`stop` sends SIGTERM to the process group, waits, then SIGKILL: no orphan
-  is left.
+* :func:`stop` sends SIGTERM to the process group (the emulator then stops its
+  function processes), waits, then SIGKILL, and kills any function process
+  still alive: no orphan is left.
 * :func:`ensure_running` is what ``--local`` uses: the endpoint of the running
   local cloud, starting one first when there is none (and saying how to stop it).
 * :func:`ensure_bucket` creates the artifact bucket on the local cloud when missing.
@@ -60,6 +62,8 @@ class CloudStatus:
     log_file: str | None = None
     started_at: float | None = None
     lambda_docker: bool | None = None  # False: Lambda invokes run without Docker
+    lambda_runtime: str | None = None  # "lamctl": invokes run the deployed code through lamctl's local runtime
+    environments: int | None = None  # function processes (execution environments) alive
     stale: bool = False  # a state file was found whose process is gone (it has been cleaned up)
     already: bool = False  # start() found one running and did not start another
 
@@ -139,7 +143,8 @@ def _is_emulator(pid: int) -> bool:
     cmdline = Path(f"/proc/{pid}/cmdline")
     if cmdline.exists():
         try:
-            return b"moto.server" in cmdline.read_bytes()
+            data = cmdline.read_bytes()
+            return b"lamctl.local.emulator" in data or b"moto.server" in data
         except OSError:
             return False
     return True  # no /proc (macOS): the endpoint check in status() decides
@@ -210,11 +215,24 @@ def _status_unlocked() -> CloudStatus:
     endpoint = data.get("endpoint") or endpoint_for(port)
     config = _config(endpoint)
     lambda_docker = None
+    runtime = None
     if config is not None:
         lambda_docker = bool(config.get("lambda", {}).get("use_docker", True))
+        runtime = _runtime_status(endpoint)
     return CloudStatus(running=config is not None, pid=pid, port=port, endpoint=endpoint,
                        state_file=str(state_file()), log_file=data.get("log"), started_at=data.get("started_at"),
-                       lambda_docker=lambda_docker)
+                       lambda_docker=lambda_docker,
+                       lambda_runtime=(runtime or {}).get("lambda_runtime"),
+                       environments=len((runtime or {}).get("environments") or []) if runtime else None)
+
+
+def _runtime_status(endpoint: str, timeout: float = 2.0) -> dict | None:
+    """What the emulator's Lambda runtime says of itself (None from a plain moto server)."""
+    try:
+        value = _http("GET", endpoint + "/lamctl-api/status", timeout=timeout)
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) and value.get("lambda_runtime") else None
 
 
 def status() -> CloudStatus:
@@ -250,7 +268,7 @@ def _spawn(port: int, timeout: float) -> CloudStatus:
     with open(log_path, "wb") as log:  # a fresh log for each start
         try:
             child = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+                [sys.executable, "-m", "lamctl.local.emulator", "-H", HOST, "-p", str(port)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                 start_new_session=True, close_fds=True, cwd=str(folder),
             )
@@ -283,8 +301,10 @@ def _spawn(port: int, timeout: float) -> CloudStatus:
     _write_state({"pid": child.pid, "port": port, "endpoint": endpoint, "log": str(log_path),
                   "started_at": started, "python": sys.executable})
     lambda_docker = bool((config or {}).get("lambda", {}).get("use_docker", True))
+    runtime = _runtime_status(endpoint)
     return CloudStatus(running=True, pid=child.pid, port=port, endpoint=endpoint, state_file=str(state_file()),
-                       log_file=str(log_path), started_at=started, lambda_docker=lambda_docker)
+                       log_file=str(log_path), started_at=started, lambda_docker=lambda_docker,
+                       lambda_runtime=(runtime or {}).get("lambda_runtime"), environments=0 if runtime else None)
 
 
 def _tail(path: Path, lines: int = 8) -> str:
@@ -338,7 +358,13 @@ def _stop_unlocked(timeout: float) -> CloudStatus:
     current = _status_unlocked()
     if current.pid is None or current.stale:
         return current
+    runtime = _runtime_status(current.endpoint) if current.endpoint and current.running else None
+    functions = [p for p in (runtime or {}).get("environments") or [] if isinstance(p, int)]
     _kill_group(current.pid, timeout)
+    for pid in functions:  # the emulator stops them on SIGTERM; these are the ones a SIGKILL left behind
+        if _alive(pid):
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)  # each function process leads its own group
     if _alive(current.pid):
         raise CloudError(f"the local cloud (pid {current.pid}) did not stop", hint=f"kill it: kill -9 {current.pid}")
     _clear_state()

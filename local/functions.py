@@ -113,10 +113,12 @@ def _scalar(value: Any) -> str:
 class FunctionNotFound(LookupError):
     """No function of that name (logical ID, FunctionName or ARN) in the template."""
 
-    def __init__(self, name: str, known: list[str]):
+    def __init__(self, name: str, known: list[str] | None = None, arn: str | None = None, detail: str | None = None):
         super().__init__(name)
         self.name = name
-        self.known = known
+        self.known = known or []
+        self.arn = arn  # the ARN as Lambda would name it in its ResourceNotFoundException
+        self.detail = detail
 
 
 class TemplateFunctions:
@@ -465,13 +467,17 @@ class TemplateFunctions:
             return self.spec(name)
 
 
-def unzip_artifact(zip_path: str, build_dir: str, sha256: str | None = None) -> str:
-    """Unpack a zip once into ``<build_dir>/local/<sha256>/`` (modes kept: a bootstrap stays executable)."""
+def unzip_artifact(zip_path: str | bytes, build_dir: str, sha256: str | None = None) -> str:
+    """Unpack a zip (a path, or the zip's bytes) once into ``<build_dir>/local/<sha256>/``
+    (modes kept: a bootstrap stays executable)."""
     if sha256 is None:
         h = hashlib.sha256()
-        with open(zip_path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
+        if isinstance(zip_path, bytes):
+            h.update(zip_path)
+        else:
+            with open(zip_path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
         sha256 = h.hexdigest()
     folder = os.path.join(build_dir, "local", sha256)
     if os.path.isdir(folder):
@@ -481,12 +487,16 @@ def unzip_artifact(zip_path: str, build_dir: str, sha256: str | None = None) -> 
 
     tmp = folder + f".tmp{os.getpid()}-{threading.get_ident()}"
     os.makedirs(tmp, exist_ok=True)
-    with zipfile.ZipFile(zip_path) as zf:
+    import io
+
+    where = "the function's code" if isinstance(zip_path, bytes) else zip_path
+    with zipfile.ZipFile(io.BytesIO(zip_path) if isinstance(zip_path, bytes) else zip_path) as zf:
         root = os.path.realpath(tmp)
         for info in zf.infolist():
             target = os.path.realpath(os.path.join(tmp, info.filename))
             if not target.startswith(root + os.sep):
-                raise UsageError(f"{zip_path}: entry {info.filename!r} points outside the archive", where=zip_path)
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise UsageError(f"{where}: entry {info.filename!r} points outside the archive", where=where)
             if info.is_dir():
                 os.makedirs(target, exist_ok=True)
                 continue

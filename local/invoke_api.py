@@ -43,18 +43,165 @@ ACCOUNT_ID = "123456789012"
 DEFAULT_RETRY_DELAYS = (1.0, 2.0)
 
 
-class InvokeServer:
-    """The Invoke API over a small HTTP/1.1 server: a thread per kept-alive connection, TCP_NODELAY."""
+class InvokeHandler:
+    """The Invoke API's logic, apart from any server: :meth:`handle` answers one request.
 
-    def __init__(self, service: LocalLambda, host: str = "127.0.0.1", port: int = 3001,
-                 retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, region: str = "us-east-1",
-                 log=None):
+    ``service`` resolves names (``service.target(name, qualifier, headers)``) and owns the pool
+    of environments (``service.pool``): :class:`~lamctl.local.service.LocalLambda` serves a
+    template's functions (``start-lambda``), :class:`~lamctl.local.cloud_lambda.CloudLambda` the
+    functions deployed to the local cloud."""
+
+    def __init__(self, service, retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, log=None):
         self.service = service
         self.retry_delays = tuple(retry_delays)
-        self.region = region
         self.log = log or (lambda text: None)
         self._background: set[threading.Thread] = set()
         self._bg_lock = threading.Condition()
+        self._closed = threading.Event()
+
+    def wait_background(self, timeout: float = 30.0) -> bool:
+        """Wait for the asynchronous (Event) invocations in flight, retries included."""
+        deadline = time.monotonic() + timeout
+        with self._bg_lock:
+            while self._background:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._bg_lock.wait(left)
+        return True
+
+    def close(self) -> None:
+        """Stop every environment; background invocations end."""
+        self._closed.set()
+        self.service.close()
+        with self._bg_lock:
+            threads = list(self._background)
+        for t in threads:
+            t.join(timeout=5)
+
+    # -- asynchronous invocations ---------------------------------------------------------
+
+    def run_event(self, name: str, qualifier: str | None, headers: dict, payload: bytes, request_id: str) -> None:
+        t = threading.Thread(target=self._event, args=(name, qualifier, headers, payload, request_id), daemon=True,
+                             name=f"event-{request_id}")
+        with self._bg_lock:
+            self._background.add(t)
+        t.start()
+
+    def _event(self, name: str, qualifier: str | None, headers: dict, payload: bytes, request_id: str) -> None:
+        try:
+            attempts = 1 + len(self.retry_delays)
+            for attempt in range(attempts):
+                result = None
+                throttled_until = time.monotonic() + 60
+                while result is None:
+                    try:
+                        # resolved again for each attempt: an alias with weights picks a version each time
+                        target = self.service.target(name, qualifier, headers)
+                        result = self.service.pool.invoke(target.key, payload, request_id=request_id,
+                                                          function_arn=target.arn)
+                    except TooManyRequests:
+                        if time.monotonic() > throttled_until or self._closed.is_set():
+                            self.log(f"{name} {request_id}: throttled for a minute; the event is dropped\n")
+                            return
+                        time.sleep(0.05)  # Lambda keeps a throttled event queued and tries again
+                self.log(result.log)
+                if result.ok:
+                    return
+                if attempt < len(self.retry_delays):
+                    if self._closed.wait(self.retry_delays[attempt]):
+                        return
+        except Exception as exc:  # noqa: BLE001 - a background failure must not kill the server
+            if not self._closed.is_set():
+                self.log(f"{name} {request_id}: asynchronous invocation failed: {exc}\n")
+        finally:
+            with self._bg_lock:
+                self._background.discard(threading.current_thread())
+                self._bg_lock.notify_all()
+
+    # -- requests --------------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: dict, payload: bytes):
+        """(status, headers, body) for one request; ``headers`` has lower-case names."""
+        url = urlsplit(target)
+        parts = url.path.split("/")
+        if method != "POST" or len(parts) != 5 or parts[1] != "2015-03-31" or parts[2] != "functions" \
+                or parts[4] != "invocations":
+            return _error(404, "UnknownOperationException",
+                          f"lamctl's local Lambda serves only Invoke, not {method} {url.path}")
+        name = unquote(parts[3])
+        qualifier = (parse_qs(url.query).get("Qualifier") or [None])[0]
+        if ":" in name and not name.startswith("arn:"):
+            name, _, qualifier = name.partition(":")
+        elif name.startswith("arn:") and len(name.split(":")) > 7:
+            qualifier = name.split(":")[7]
+        kind = headers.get("x-amz-invocation-type") or "RequestResponse"
+        if kind not in ("RequestResponse", "Event", "DryRun"):
+            return _error(400, "InvalidParameterValueException",
+                          f"X-Amz-Invocation-Type {kind!r} is not one of RequestResponse, Event, DryRun")
+        limit = ASYNC_LIMIT if kind == "Event" else SYNC_LIMIT
+        if len(payload) > limit:
+            return _error(413, "RequestTooLargeException",
+                          f"{len(payload)} byte payload is too large for the {kind} invocation type "
+                          f"(limit {limit} bytes)")
+        try:
+            target = self.service.target(name, qualifier or None, headers)
+        except FunctionNotFound as exc:
+            return _error(404, "ResourceNotFoundException", f"Function not found: {exc.arn or name}"
+                          + (f" ({exc.detail})" if exc.detail else ""))
+        except LamctlError as exc:
+            self.log(f"{name}: {exc}\n" + (f"  hint: {exc.hint}\n" if exc.hint else ""))
+            status, etype = (502, "InvalidRuntimeException") if "not supported locally" in exc.message \
+                else (500, "ServiceException")
+            return _error(status, etype, str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+        if payload:
+            try:
+                json.loads(payload)
+            except ValueError:
+                return _error(400, "InvalidRequestContentException",
+                              "Could not parse request body into json: the payload is not valid JSON")
+        else:
+            payload = b"{}"
+        request_id = str(uuid.UUID(bytes=os.urandom(16), version=4))
+        if kind == "DryRun":
+            return 204, [("x-amzn-RequestId", request_id)], b""
+        if kind == "Event":
+            self.run_event(name, qualifier or None, headers, payload, request_id)
+            return 202, [("x-amzn-RequestId", request_id)], b""
+        client_context = None
+        raw_cc = headers.get("x-amz-client-context")
+        if raw_cc:
+            try:
+                client_context = base64.b64decode(raw_cc, validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return _error(400, "InvalidParameterValueException",
+                              "X-Amz-Client-Context must be base64-encoded JSON")
+        try:
+            result = self.service.pool.invoke(target.key, payload, request_id=request_id,
+                                              client_context=client_context, function_arn=target.arn)
+        except TooManyRequests as exc:
+            reason = "ReservedFunctionConcurrentInvocationLimitExceeded" \
+                if exc.reason == "ReservedConcurrentExecutions" else "ConcurrentInvocationLimitExceeded"
+            return _error(429, "TooManyRequestsException", "Rate Exceeded.",
+                          {"Reason": reason, "retryAfterSeconds": "1"})
+        self.log(result.log)
+        out = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", result.version),
+               ("x-amzn-RequestId", request_id)]
+        if not result.ok:
+            out.append(("X-Amz-Function-Error", result.function_error))
+        if (headers.get("x-amz-log-type") or "None") == "Tail":
+            tail = result.log.encode()[-LOG_TAIL:]
+            out.append(("X-Amz-Log-Result", base64.b64encode(tail).decode()))
+        return 200, out, result.payload
+
+
+
+class InvokeServer(InvokeHandler):
+    """The Invoke API over a small HTTP/1.1 server: a thread per kept-alive connection, TCP_NODELAY."""
+
+    def __init__(self, service: LocalLambda, host: str = "127.0.0.1", port: int = 3001,
+                 retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, log=None):
+        super().__init__(service, retry_delays=retry_delays, log=log)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -66,7 +213,6 @@ class InvokeServer:
         self.host, self.port = self._sock.getsockname()[:2]
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
-        self._closed = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
@@ -112,17 +258,6 @@ class InvokeServer:
             except OSError:
                 pass
 
-    def wait_background(self, timeout: float = 30.0) -> bool:
-        """Wait for the asynchronous (Event) invocations in flight, retries included."""
-        deadline = time.monotonic() + timeout
-        with self._bg_lock:
-            while self._background:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._bg_lock.wait(left)
-        return True
-
     def close(self) -> None:
         """Stop accepting, close every connection, stop every environment."""
         self._closed.set()
@@ -140,128 +275,7 @@ class InvokeServer:
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self.service.close()
-        with self._bg_lock:
-            threads = list(self._background)
-        for t in threads:
-            t.join(timeout=5)
-
-    # -- asynchronous invocations ---------------------------------------------------------
-
-    def run_event(self, name: str, payload: bytes, request_id: str) -> None:
-        t = threading.Thread(target=self._event, args=(name, payload, request_id), daemon=True,
-                             name=f"event-{request_id}")
-        with self._bg_lock:
-            self._background.add(t)
-        t.start()
-
-    def _event(self, name: str, payload: bytes, request_id: str) -> None:
-        try:
-            attempts = 1 + len(self.retry_delays)
-            for attempt in range(attempts):
-                result = None
-                throttled_until = time.monotonic() + 60
-                while result is None:
-                    try:
-                        result = self.service.invoke(name, payload, request_id=request_id)
-                    except TooManyRequests:
-                        if time.monotonic() > throttled_until or self._closed.is_set():
-                            self.log(f"{name} {request_id}: throttled for a minute; the event is dropped\n")
-                            return
-                        time.sleep(0.05)  # Lambda keeps a throttled event queued and tries again
-                self.log(result.log)
-                if result.ok:
-                    return
-                if attempt < len(self.retry_delays):
-                    if self._closed.wait(self.retry_delays[attempt]):
-                        return
-        except Exception as exc:  # noqa: BLE001 - a background failure must not kill the server
-            if not self._closed.is_set():
-                self.log(f"{name} {request_id}: asynchronous invocation failed: {exc}\n")
-        finally:
-            with self._bg_lock:
-                self._background.discard(threading.current_thread())
-                self._bg_lock.notify_all()
-
-    # -- requests --------------------------------------------------------------------------
-
-    def handle(self, method: str, target: str, headers: dict, payload: bytes):
-        """(status, headers, body) for one request; ``headers`` has lower-case names."""
-        url = urlsplit(target)
-        parts = url.path.split("/")
-        if method != "POST" or len(parts) != 5 or parts[1] != "2015-03-31" or parts[2] != "functions" \
-                or parts[4] != "invocations":
-            return _error(404, "UnknownOperationException",
-                          f"lamctl's local Lambda serves only Invoke, not {method} {url.path}")
-        name = unquote(parts[3])
-        qualifier = (parse_qs(url.query).get("Qualifier") or [None])[0]
-        if ":" in name and not name.startswith("arn:"):
-            name, _, qualifier = name.partition(":")
-        elif name.startswith("arn:") and len(name.split(":")) > 7:
-            qualifier = name.split(":")[7]
-        kind = headers.get("x-amz-invocation-type") or "RequestResponse"
-        if kind not in ("RequestResponse", "Event", "DryRun"):
-            return _error(400, "InvalidParameterValueException",
-                          f"X-Amz-Invocation-Type {kind!r} is not one of RequestResponse, Event, DryRun")
-        limit = ASYNC_LIMIT if kind == "Event" else SYNC_LIMIT
-        if len(payload) > limit:
-            return _error(413, "RequestTooLargeException",
-                          f"{len(payload)} byte payload is too large for the {kind} invocation type "
-                          f"(limit {limit} bytes)")
-        arn = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
-        try:
-            logical = self.service.resolve(name)
-        except FunctionNotFound:
-            return _error(404, "ResourceNotFoundException",
-                          f"Function not found: {arn}" + (f":{qualifier}" if qualifier else ""))
-        except LamctlError as exc:
-            self.log(f"{name}: {exc}\n" + (f"  hint: {exc.hint}\n" if exc.hint else ""))
-            status, etype = (502, "InvalidRuntimeException") if "not supported locally" in exc.message \
-                else (500, "ServiceException")
-            return _error(status, etype, str(exc))
-        if qualifier not in (None, "", "$LATEST"):
-            return _error(404, "ResourceNotFoundException",
-                          f"Function not found: {arn}:{qualifier} (the local runtime serves $LATEST only)")
-        if payload:
-            try:
-                json.loads(payload)
-            except ValueError:
-                return _error(400, "InvalidRequestContentException",
-                              "Could not parse request body into json: the payload is not valid JSON")
-        else:
-            payload = b"{}"
-        request_id = str(uuid.UUID(bytes=os.urandom(16), version=4))
-        if kind == "DryRun":
-            return 204, [("x-amzn-RequestId", request_id)], b""
-        if kind == "Event":
-            self.run_event(logical, payload, request_id)
-            return 202, [("x-amzn-RequestId", request_id)], b""
-        client_context = None
-        raw_cc = headers.get("x-amz-client-context")
-        if raw_cc:
-            try:
-                client_context = base64.b64decode(raw_cc, validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                return _error(400, "InvalidParameterValueException",
-                              "X-Amz-Client-Context must be base64-encoded JSON")
-        try:
-            result = self.service.pool.invoke(logical, payload, request_id=request_id,
-                                              client_context=client_context,
-                                              function_arn=arn + (f":{qualifier}" if qualifier else ""))
-        except TooManyRequests as exc:
-            reason = "ReservedFunctionConcurrentInvocationLimitExceeded" \
-                if exc.reason == "ReservedConcurrentExecutions" else "ConcurrentInvocationLimitExceeded"
-            return _error(429, "TooManyRequestsException", "Rate Exceeded.",
-                          {"Reason": reason, "retryAfterSeconds": "1"})
-        self.log(result.log)
-        out = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", result.version),
-               ("x-amzn-RequestId", request_id)]
-        if not result.ok:
-            out.append(("X-Amz-Function-Error", result.function_error))
-        if (headers.get("x-amz-log-type") or "None") == "Tail":
-            tail = result.log.encode()[-LOG_TAIL:]
-            out.append(("X-Amz-Log-Result", base64.b64encode(tail).decode()))
-        return 200, out, result.payload
+        super().close()
 
 
 def _error(status: int, error_type: str, message: str, extra: dict | None = None):

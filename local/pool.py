@@ -99,7 +99,8 @@ class Pool:
                     raise RuntimeError("the pool is closed")
                 fn = self._functions[name]
                 reserved = fn.spec.reserved_concurrency
-                if reserved is not None and len(fn.busy) >= reserved:
+                # reserved concurrency belongs to the function: its versions share it
+                if reserved is not None and self._busy_of(fn.spec.arn) >= reserved:
                     raise TooManyRequests(name, reserved, "ReservedConcurrentExecutions")
                 if self.max_concurrency is not None and self._in_flight >= self.max_concurrency:
                     raise TooManyRequests(name, self.max_concurrency, "--max-concurrency")
@@ -120,6 +121,9 @@ class Pool:
         finally:
             for env in stale:
                 env.stop()
+
+    def _busy_of(self, arn: str) -> int:
+        return sum(len(f.busy) for f in self._functions.values() if f.spec.arn == arn)
 
     def release(self, env: Environment) -> None:
         stop = False

@@ -8,11 +8,21 @@ code gets a fresh spec (and so fresh environments).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .environment import InvokeResult
-from .functions import FunctionNotFound, TemplateFunctions
+from .functions import ACCOUNT_ID, FunctionNotFound, TemplateFunctions
 from .pool import Pool
 
-__all__ = ["FunctionNotFound", "LocalLambda"]
+__all__ = ["FunctionNotFound", "LocalLambda", "Target"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one invocation runs: the pool's name for the function (version) and the ARN it was invoked by."""
+
+    key: str
+    arn: str
 
 
 class LocalLambda:
@@ -28,6 +38,20 @@ class LocalLambda:
         spec = self.functions.refresh(logical)
         self.pool.replace(spec)
         return logical
+
+    def target(self, name: str, qualifier: str | None = None, headers: dict | None = None) -> Target:
+        """The Invoke API's view: a template's functions exist as ``$LATEST`` only."""
+        unqualified = name.split(":")[6] if name.startswith("arn:") and len(name.split(":")) > 6 else name
+        arn = f"arn:aws:lambda:{self.functions.region}:{ACCOUNT_ID}:function:{unqualified}"
+        try:
+            logical = self.resolve(name)
+        except FunctionNotFound as exc:
+            exc.arn = arn + (f":{qualifier}" if qualifier else "")
+            raise
+        if qualifier not in (None, "", "$LATEST"):
+            raise FunctionNotFound(name, self.functions.names(), arn=f"{arn}:{qualifier}",
+                                   detail="the local runtime serves $LATEST only")
+        return Target(logical, arn + (f":{qualifier}" if qualifier else ""))
 
     def invoke(self, name: str, payload: bytes, **kwargs) -> InvokeResult:
         logical = self.resolve(name)

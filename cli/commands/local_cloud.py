@@ -16,14 +16,22 @@ def _when(ts: float | None) -> str:
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _lambda_row(st) -> str:
+    if st.lambda_runtime == "lamctl":
+        n = st.environments or 0
+        return f"runs the deployed code (lamctl local runtime, {n} environment{'s' if n != 1 else ''} warm)"
+    if st.lambda_docker is False:
+        return "echoes the payload (moto without Docker)"
+    return "with Docker" if st.lambda_docker else "-"
+
+
 def _rows(st) -> list[tuple[str, str]]:
     return [
         ("state", "running" if st.running else "stopped"),
         ("endpoint", st.endpoint or "-"),
         ("pid", str(st.pid) if st.pid else "-"),
         ("port", str(st.port) if st.port else "-"),
-        ("lambda invoke", "without Docker" if st.lambda_docker is False else
-         ("with Docker" if st.lambda_docker else "-")),
+        ("lambda invoke", _lambda_row(st)),
         ("started", _when(st.started_at)),
         ("log", st.log_file or "-"),
         ("state file", st.state_file or "-"),
@@ -37,7 +45,7 @@ def register(local_app: typer.Typer) -> None:
         port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default 4566, or "
                                                                 "LAMCTL_LOCAL_PORT)."),
     ) -> None:
-        """Start the local cloud in the background (moto's AWS emulator, bound to 127.0.0.1)."""
+        """Start the local cloud in the background (moto's AWS emulator with lamctl's Lambda runtime, on 127.0.0.1)."""
         from lamctl.local import cloud
 
         app = get_app(ctx)

@@ -170,7 +170,7 @@ def register(local_app: typer.Typer) -> None:
             app.out.warn(str(exc) + (f" ({exc.hint})" if exc.hint else ""))
         service = LocalLambda(fns, Pool(max_concurrency=max_concurrency, idle_timeout=idle_timeout))
         try:
-            server = InvokeServer(service, host, port, region=_region(app),
+            server = InvokeServer(service, host, port,
                                   log=lambda text: (sys.stderr.write(text), sys.stderr.flush()))
         except OSError as exc:
             service.close()

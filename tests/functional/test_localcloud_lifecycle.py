@@ -69,7 +69,7 @@ def test_start_status_stop_leaves_no_process(cli, stopped_afterwards):
     state = json.loads((Path(os.environ["XDG_STATE_HOME"]) / "lamctl" / "cloud.json").read_text())
     assert state["pid"] == pid and state["port"] == port
     assert not gone(pid)
-    assert b"moto.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    assert b"lamctl.local.emulator" in Path(f"/proc/{pid}/cmdline").read_bytes()
     # bound to loopback only
     listening = Path("/proc/net/tcp").read_text().splitlines()[1:]
     local_addrs = {line.split()[1] for line in listening if line.split()[3] == "0A"}  # 0A: LISTEN
@@ -79,7 +79,7 @@ def test_start_status_stop_leaves_no_process(cli, stopped_afterwards):
     status = cli("local", "status")
     assert status.exit_code == 0, status
     assert "running" in status.stdout and endpoint in status.stdout and str(pid) in status.stdout
-    assert "without Docker" in status.stdout
+    assert "runs the deployed code" in status.stdout
 
     stopped = cli("local", "stop")
     assert stopped.exit_code == 0, stopped
@@ -95,7 +95,7 @@ def test_start_status_stop_leaves_no_process(cli, stopped_afterwards):
     assert cli("local", "stop").stdout.strip() == "the local cloud is not running"
 
 
-def test_lambda_invoke_works_without_docker(cli, stopped_afterwards, tmp_path):
+def test_lambda_invokes_run_the_deployed_code_and_stop_leaves_no_function_process(cli, stopped_afterwards):
     import io
     import zipfile
 
@@ -110,14 +110,27 @@ def test_lambda_invoke_works_without_docker(cli, stopped_afterwards, tmp_path):
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", "def handler(event, context):\n    return event\n")
+        zf.writestr("app.py", "import os\n"
+                              "def handler(event, context):\n"
+                              "    return {'got': event, 'pid': os.getpid(), 'name': context.function_name}\n")
     lam = boto3.client("lambda", **kwargs)
     lam.create_function(FunctionName="fn", Runtime="python3.12", Role=role, Handler="app.handler",
                         Code={"ZipFile": buf.getvalue()})
     response = lam.invoke(FunctionName="fn", Payload=b'{"hello": "world"}')
-    assert response["StatusCode"] == 200
+    assert response["StatusCode"] == 200 and response["ExecutedVersion"] == "$LATEST"
     assert "FunctionError" not in response
-    assert json.loads(response["Payload"].read()) == {"hello": "world"}
+    answer = json.loads(response["Payload"].read())
+    assert answer["got"] == {"hello": "world"} and answer["name"] == "fn"  # the handler ran, not an echo
+    function_pid = answer["pid"]
+    assert not gone(function_pid)
+
+    status = cli("--output", "json", "local", "status").json_lines()[-1]
+    assert status["lambda_runtime"] == "lamctl" and status["environments"] == 1
+
+    emulator = status["pid"]
+    assert cli("local", "stop").exit_code == 0
+    assert gone(emulator) and gone(function_pid)
+    assert group_members(function_pid) == []
 
 
 def test_a_second_start_reuses_the_running_one(cli, stopped_afterwards):
@@ -203,7 +216,7 @@ def test_two_commands_starting_it_at_once_get_one_emulator(monkeypatch, stopped_
     assert len(started) == 1  # one started it, the other found it running
     pid = cloud.status().pid
     emulators = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()
-                 and b"moto.server" in _cmdline(e) and f"{cloud.configured_port()}".encode() in _cmdline(e)]
+                 and b"lamctl.local.emulator" in _cmdline(e) and f"{cloud.configured_port()}".encode() in _cmdline(e)]
     assert emulators == [pid]
 
 

@@ -1,0 +1,238 @@
+"""Lambda on the local cloud: the functions deployed to the emulator, run through lamctl's local runtime.
+
+The emulator (moto's backends, in this process) keeps what was deployed:
+functions, their published versions and aliases. :class:`CloudLambda`
+resolves an invocation the way Lambda does and hands it to a
+:class:`~lamctl.local.pool.Pool` of execution environments:
+
+* ``name``, ``name:qualifier``, a full or partial ARN, and ``Qualifier``;
+  ``$LATEST`` when there is no qualifier, a version number, or an alias;
+* an alias with ``RoutingConfig.AdditionalVersionWeights`` sends each
+  invocation to the additional version with that probability and to its
+  primary version otherwise; the executed version is what the caller sees in
+  ``X-Amz-Executed-Version`` (and what the function sees in
+  ``AWS_LAMBDA_FUNCTION_VERSION`` and in its ``START`` line);
+* each version runs its own code: the zip the emulator holds for it is
+  unpacked once per SHA-256 (layers likewise), so ``$LATEST`` updated with new
+  code gets fresh environments while published versions keep theirs;
+* the region comes from the request's signature and the account from its
+  access key, as the emulator decides them;
+* the function's SDK calls go to the local cloud too: ``AWS_ENDPOINT_URL`` is
+  set to the emulator's endpoint unless the function's Environment sets it.
+
+Nothing here knows about HTTP: :class:`~lamctl.local.invoke_api.InvokeHandler`
+answers the Invoke API with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import random
+import re
+import threading
+import zipfile
+from io import BytesIO
+from typing import Any
+
+from lamctl.schemas.errors import LamctlError, UsageError
+
+from .environment import FunctionSpec, InvokeResult
+from .functions import FunctionNotFound, unzip_artifact
+from .pool import Pool
+from .service import Target
+
+DEFAULT_REGION = "us-east-1"
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/")
+
+
+def request_context(headers: dict) -> tuple[str | None, str]:
+    """(access key, region) of a signed request (lower-case header names)."""
+    match = _CREDENTIAL.search(headers.get("authorization") or "")
+    if match:
+        return match.group(1), match.group(2)
+    return None, DEFAULT_REGION
+
+
+def pick_version(primary: str, weights: dict[str, float] | None, rng: random.Random) -> str:
+    """The version one invocation of an alias runs: an additional version with its weight, else the primary."""
+    if weights:
+        draw = rng.random()
+        total = 0.0
+        for version, weight in weights.items():
+            total += float(weight)
+            if draw < total:
+                return str(version)
+    return str(primary)
+
+
+class CloudLambda:
+    """The local cloud's Lambda service: resolves deployed functions, runs them in a pool of environments."""
+
+    def __init__(self, work_dir: str, endpoint: str | None = None, pool: Pool | None = None,
+                 rng: random.Random | None = None):
+        self.work_dir = os.path.abspath(work_dir)
+        self.endpoint = endpoint
+        self.pool = pool or Pool()
+        self.rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        self._code_dirs: dict[str, str] = {}  # code sha256 (hex) -> unpacked folder
+        self._lock = threading.Lock()
+
+    # -- the emulator's state ---------------------------------------------------------------
+
+    @staticmethod
+    def _account(headers: dict, access_key: str | None) -> str:
+        if os.environ.get("MOTO_ACCOUNT_ID"):
+            return os.environ["MOTO_ACCOUNT_ID"]
+        if headers.get("x-moto-account-id"):
+            return headers["x-moto-account-id"]
+        from moto.iam.models import get_account_id_from
+
+        return get_account_id_from(access_key or "AKIAEXAMPLE")
+
+    @staticmethod
+    def _backend(account: str, region: str):
+        from moto.awslambda.utils import get_backend  # moto's Docker-free backend when so configured
+
+        return get_backend(account, region)
+
+    def _storage(self, account: str, region: str):
+        return self._backend(account, region)._lambdas
+
+    def target(self, name: str, qualifier: str | None = None, headers: dict | None = None) -> Target:
+        """Resolve one invocation: the function version to run (chosen by the alias's weights) and the
+        ARN it was invoked by. Raises FunctionNotFound as Lambda's ResourceNotFoundException does."""
+        headers = headers or {}
+        access_key, region = request_context(headers)
+        account = self._account(headers, access_key)
+        fn, version, invoked_arn = self._find(name, qualifier, account, region)
+        spec = self._spec(fn, version, account, region)
+        self.pool.replace(spec)
+        return Target(spec.name, invoked_arn)
+
+    def _find(self, name: str, qualifier: str | None, account: str, region: str):
+        if name.startswith("arn:"):
+            parts = name.split(":")
+            if len(parts) < 7 or parts[5] != "function":
+                raise FunctionNotFound(name, arn=name, detail="not a function ARN")
+            region, account, fname = parts[3], parts[4], parts[6]
+            if len(parts) > 7 and parts[7]:
+                qualifier = parts[7]
+        else:
+            parts = name.split(":")
+            if len(parts) >= 3 and parts[1] == "function":  # partial ARN: 123456789012:function:name[:qualifier]
+                account, fname = parts[0], parts[2]
+                if len(parts) > 3 and parts[3]:
+                    qualifier = parts[3]
+            else:
+                fname = parts[0]
+                if len(parts) > 1 and parts[1]:
+                    qualifier = parts[1]
+        unqualified = f"arn:aws:lambda:{region}:{account}:function:{fname}"
+        invoked = unqualified + (f":{qualifier}" if qualifier else "")
+        try:
+            storage = self._storage(account, region)
+            entry = storage._functions.get(fname)
+        except KeyError:  # an unknown region or account
+            entry = None
+        if not entry or entry.get("latest") is None:
+            raise FunctionNotFound(fname, arn=invoked)
+        if qualifier in (None, "$LATEST"):
+            return entry["latest"], "$LATEST", invoked
+        versions = {str(v.version): v for v in entry.get("versions") or []}
+        if qualifier in versions:
+            return versions[qualifier], qualifier, invoked
+        alias = storage._aliases.get(unqualified, {}).get(qualifier)
+        if alias is None:
+            raise FunctionNotFound(fname, arn=invoked)
+        routing = alias.routing_config or {}
+        weights = routing.get("AdditionalVersionWeights") if isinstance(routing, dict) else None
+        with self._rng_lock:
+            chosen = pick_version(str(alias.function_version), weights, self.rng)
+        if chosen == "$LATEST":
+            return entry["latest"], "$LATEST", invoked
+        if chosen not in versions:
+            raise FunctionNotFound(fname, arn=invoked, detail=f"the alias points at version {chosen}, "
+                                                              "which does not exist")
+        return versions[chosen], chosen, invoked
+
+    # -- code and configuration -----------------------------------------------------------
+
+    def _unpack(self, data: bytes, digest_b64: str | None, what: str) -> str:
+        digest = None
+        if digest_b64:
+            try:
+                digest = base64.b64decode(digest_b64, validate=True).hex()
+            except (binascii.Error, ValueError):
+                digest = None
+        with self._lock:
+            if digest and digest in self._code_dirs:
+                return self._code_dirs[digest]
+        if not data:
+            raise LamctlError(f"the local cloud holds no code for {what}",
+                              hint="deploy it again (its S3 object may have been deleted before it was created)")
+        if not zipfile.is_zipfile(BytesIO(data)):
+            raise UsageError(f"the code of {what} is not a zip file", where=what,
+                             hint="deploy a zip (lamctl build makes one)")
+        folder = unzip_artifact(data, self.work_dir, digest)
+        with self._lock:
+            if digest:
+                self._code_dirs[digest] = folder
+        return folder
+
+    def _layers(self, fn: Any, account: str, region: str) -> tuple[str, ...]:
+        dirs = []
+        for layer in getattr(fn, "layers", None) or []:
+            arn = layer.get("Arn") if isinstance(layer, dict) else str(layer)
+            parts = arn.split(":")
+            layer_region, layer_account = (parts[3], parts[4]) if len(parts) > 4 else (region, account)
+            try:
+                version = self._backend(layer_account, layer_region).layers_versions_by_arn(arn)
+            except (KeyError, ValueError):
+                version = None
+            if version is None:
+                raise LamctlError(f"layer {arn} of function {fn.function_name} is not in the local cloud",
+                                  hint="publish the layer to the local cloud (deploy its stack) first")
+            dirs.append(self._unpack(version.code_bytes, getattr(version, "code_sha_256", None), f"layer {arn}"))
+        return tuple(dirs)
+
+    def _spec(self, fn: Any, version: str, account: str, region: str) -> FunctionSpec:
+        what = f"function {fn.function_name}" + (f" version {version}" if version != "$LATEST" else "")
+        if getattr(fn, "package_type", "Zip") == "Image":
+            raise UsageError(f"{what} is a container image, which is not supported locally", where=what,
+                             hint="lamctl's local runtime runs zip functions (python3.x, provided.al2023)")
+        code_dir = self._unpack(getattr(fn, "code_bytes", b""), getattr(fn, "code_sha_256", None), what)
+        env = {str(k): str(v) for k, v in (fn.environment_vars or {}).items()}
+        if self.endpoint and "AWS_ENDPOINT_URL" not in env:
+            env["AWS_ENDPOINT_URL"] = self.endpoint
+        latest = self._latest(fn, account, region)
+        reserved = getattr(latest, "reserved_concurrency", None)
+        arch = (getattr(fn, "architectures", None) or ["x86_64"])[0]
+        return FunctionSpec(
+            name=f"arn:aws:lambda:{region}:{account}:function:{fn.function_name}:{version}",
+            runtime=str(fn.run_time or ""), handler=fn.handler, code_dir=code_dir,
+            layer_dirs=self._layers(fn, account, region), memory_size=int(fn.memory_size or 128),
+            timeout=float(fn.timeout or 3), environment=tuple(sorted(env.items())),
+            function_name=fn.function_name, version=version, region=region, account_id=account,
+            architecture=str(arch), reserved_concurrency=int(reserved) if reserved is not None else None,
+            code_sha256=str(getattr(fn, "code_sha_256", "")), own_code=True,
+        )
+
+    def _latest(self, fn: Any, account: str, region: str) -> Any:
+        try:
+            return self._storage(account, region)._functions[fn.function_name]["latest"] or fn
+        except KeyError:
+            return fn
+
+    # -- the service's other half ---------------------------------------------------------
+
+    def invoke(self, name: str, payload: bytes, qualifier: str | None = None, headers: dict | None = None,
+               **kwargs) -> InvokeResult:
+        target = self.target(name, qualifier, headers)
+        kwargs.setdefault("function_arn", target.arn)
+        return self.pool.invoke(target.key, payload, **kwargs)
+
+    def close(self) -> None:
+        self.pool.close()
