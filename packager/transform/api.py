@@ -30,12 +30,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .api_common import ApiError, hash_id, lambda_permission
 from .api_editor import (DEFAULT_PATH, OPENAPI3_RE, X_ANY_METHOD, DefinitionError, OpenApiEditor, SwaggerEditor,
                          fn_sub, make_conditional, matches, normalize_method, path_without_trailing_slash,
                          shorthand)
 from .api_http import HttpApiGenerator
 from .api_py27 import Py27Keys, py27_order
-from .api_rest import ApiError, RestApiGenerator, SharedUsagePlan, hash_id, lambda_permission
+from .api_rest import RestApiGenerator, SharedUsagePlan
 
 REST_TYPE = "AWS::Serverless::Api"
 HTTP_TYPE = "AWS::Serverless::HttpApi"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .api_rest import ApiError, hash_id, make_resource
+from .api_common import ApiError, hash_id, make_resource
 
 DOMAIN_MTLS_FIELDS = ("TruststoreUri", "TruststoreVersion")
 
@@ -138,7 +138,7 @@ def rest_domain(gen: Any) -> list[tuple[str, dict]]:
     if cert is None:
         raise ApiError("Domain.CertificateArn is required", ("Domain",))
     private = domain.get("EndpointConfiguration") == "PRIVATE"
-    api, stage_ref = gen.logical_id, {"Ref": gen._stage_id()}
+    api, stage_ref = gen.logical_id, {"Ref": gen.stage_id()}
     out: list[tuple[str, dict]] = []
     if private:
         domain_id = "ApiGatewayDomainNameV2" + hash_id(name)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .api_editor import DefinitionError, OpenApiEditor, STACK_NAME, deep_get, fn_sub, is_intrinsic, is_no_value
-from .api_rest import (PASSTHROUGH_ATTRIBUTES, RESOURCE_ATTRIBUTES, ApiError, body_s3_location, hash_id,
-                       lambda_permission, make_resource)
+from .api_common import (ApiError, ApiGeneratorBase, authorizer_configs, authorizer_permissions, authorizer_role,
+                         body_s3_location, check_authorizer_flag, check_authorizer_scopes, check_cors_keys,
+                         lambda_authorizer_uri, make_resource)
+from .api_editor import DefinitionError, OpenApiEditor, STACK_NAME, deep_get, is_intrinsic, is_no_value
 
 CORS_FIELDS = ("AllowMethods", "AllowHeaders", "AllowOrigins", "MaxAge", "ExposeHeaders", "AllowCredentials")
 AUTH_FIELDS = ("Authorizers", "DefaultAuthorizer", "EnableIamAuthorizer")
@@ -51,8 +52,7 @@ class HttpAuthorizer:
         self.simple_responses = config.get("EnableSimpleResponses")
         self.default_permissions = config.get("EnableFunctionDefaultPermissions")
         kind = self.kind()
-        if self.authorization_scopes is not None and not isinstance(self.authorization_scopes, list):
-            raise ApiError(f"Authorizers.{name}.AuthorizationScopes must be a list", where + ("AuthorizationScopes",))
+        check_authorizer_scopes(name, self.authorization_scopes)
         for key, allowed_for in self.DISPLAY.items():
             value = self.jwt if key == "JwtConfiguration" else config.get(key)
             if value is not None and key not in self.ALLOWED[kind]:
@@ -64,9 +64,10 @@ class HttpAuthorizer:
                 raise ApiError(f"{name} Lambda Authorizer must define 'FunctionArn'", where)
             if not self.payload_version:
                 raise ApiError(f"{name} Lambda Authorizer must define 'AuthorizerPayloadFormatVersion'", where)
-        if self.default_permissions is not None and not isinstance(self.default_permissions, bool):
-            raise ApiError(f"Authorizers.{name}.EnableFunctionDefaultPermissions must be true or false",
-                           where + ("EnableFunctionDefaultPermissions",))
+        check_authorizer_flag(name, "EnableFunctionDefaultPermissions", self.default_permissions)
+
+    def wants_permission(self) -> bool:
+        return bool(self.function_arn and self.default_permissions)
 
     def kind(self) -> str:
         if self.is_iam:
@@ -85,10 +86,8 @@ class HttpAuthorizer:
             return {"type": "oauth2", key: {"jwtConfiguration": self.jwt, "identitySource": self.id_source,
                                             "type": "jwt"}}
         out: dict = {"type": "apiKey", "name": "Unused", "in": "header", key: {"type": "request"}}
-        out[key]["authorizerUri"] = fn_sub(
-            f"arn:{self.partition}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/"
-            "${__FunctionArn__}/invocations", {"__FunctionArn__": self.function_arn})
-        role = self.invoke_role if self.invoke_role and self.invoke_role != "NONE" else None
+        out[key]["authorizerUri"] = lambda_authorizer_uri(self.partition, self.function_arn)
+        role = authorizer_role(self.invoke_role)
         if role:
             out[key]["authorizerCredentials"] = role
         if self.identity:
@@ -120,11 +119,7 @@ def http_authorizers(api_id: str, partition: str, config: Any, enable_iam: Any =
         out["AWS_IAM"] = HttpAuthorizer(api_id, "AWS_IAM", partition, is_iam=True)
     if not config:
         return out
-    if not isinstance(config, dict):
-        raise ApiError("Auth.Authorizers must be a map", ("Auth", "Authorizers"))
-    for name, a in config.items():
-        if not isinstance(a, dict):
-            raise ApiError(f"Auth.Authorizers.{name} must be a map", ("Auth", "Authorizers", name))
+    for name, a in authorizer_configs(config):
         if "OpenIdConnectUrl" in a:
             raise ApiError(f"'OpenIdConnectUrl' is no longer supported for authorizer '{name}'; use "
                            "JwtConfiguration.issuer", ("Auth", "Authorizers", name, "OpenIdConnectUrl"))
@@ -132,28 +127,24 @@ def http_authorizers(api_id: str, partition: str, config: Any, enable_iam: Any =
     return out
 
 
-class HttpApiGenerator:
+class HttpApiGenerator(ApiGeneratorBase):
+    """Builds the CloudFormation of one AWS::Serverless::HttpApi from its (Globals-merged) properties."""
+
+    EDITOR = OpenApiEditor
+    DOCUMENT = "OpenAPI"
+    DEFAULT_STAGE = DEFAULT_STAGE
+
     def __init__(self, logical_id: str, props: dict, attributes: dict, depends_on: Any, partition: str,
                  resolve: Callable[[Any], Any], record_set_groups: dict):
-        self.logical_id = logical_id
-        self.props = props
-        self.partition = partition
-        self.resource_attributes = {k: attributes[k] for k in RESOURCE_ATTRIBUTES if k in attributes}
-        self.passthrough = {k: attributes[k] for k in PASSTHROUGH_ATTRIBUTES if k in attributes}
-        self.depends_on = depends_on
-        self.record_set_groups = record_set_groups
+        super().__init__(logical_id, props, attributes, depends_on, partition, record_set_groups)
         p = props
-        self.definition_body = p.get("DefinitionBody")
-        self.definition_uri = p.get("DefinitionUri")
         self.stage_name = p.get("StageName") or DEFAULT_STAGE
-        self.tags = p.get("Tags")
         self.auth = p.get("Auth")
         self.cors = resolve(p.get("CorsConfiguration"))
         self.domain = resolve(p.get("Domain"))
         self.name = p.get("Name")
         self.description = p.get("Description")
         self.fail_on_warnings = p.get("FailOnWarnings")
-        self.disable_execute_api_endpoint = p.get("DisableExecuteApiEndpoint")
 
     def generate(self) -> list[tuple[str, dict]]:
         api = self._http_api()
@@ -170,15 +161,8 @@ class HttpApiGenerator:
                     resource["Properties"]["Tags"] = self.props["Tags"]
         return out
 
-    def _editor(self) -> OpenApiEditor:
-        try:
-            return OpenApiEditor(self.definition_body)
-        except DefinitionError as exc:
-            raise ApiError(exc.message, ("DefinitionBody",)) from None
-
     def _http_api(self) -> dict:
-        if self.definition_uri and self.definition_body:
-            raise ApiError("give either 'DefinitionUri' or 'DefinitionBody', not both")
+        self._check_definition_source()
         if self.cors:
             self._add_cors()
         self._add_auth()
@@ -215,22 +199,16 @@ class HttpApiGenerator:
     def _add_cors(self) -> None:
         cors = self.cors
         where = ("CorsConfiguration",)
-        if not self.definition_body:
-            raise ApiError("CorsConfiguration works only with an inline OpenAPI in 'DefinitionBody'", where)
+        self._needs_body("CorsConfiguration")
         if isinstance(cors, bool):
             fields: dict = {"AllowOrigins": ["*"]}
         elif is_intrinsic(cors):
             fields = {"AllowOrigins": cors}
         elif isinstance(cors, dict):
-            for key in cors:
-                if key not in CORS_FIELDS:
-                    raise ApiError(f"invalid key '{key}' in 'CorsConfiguration' (expected one of "
-                                   f"{', '.join(CORS_FIELDS)})", where + (key,))
-            fields = dict(cors)
+            fields = check_cors_keys(cors, CORS_FIELDS, "CorsConfiguration")
         else:
             raise ApiError("invalid value for 'CorsConfiguration': true or a map", where)
-        if not OpenApiEditor.is_valid(self.definition_body):
-            raise ApiError("cannot add CorsConfiguration: 'DefinitionBody' is not a valid OpenAPI definition", where)
+        self._needs_valid_body("CorsConfiguration")
         if fields.get("AllowCredentials", False) is True and fields.get("AllowOrigins") == ["*"]:
             raise ApiError("cannot add CorsConfiguration: 'AllowCredentials' cannot be true when 'AllowOrigins' is "
                            "'*' or not set", where)
@@ -246,12 +224,10 @@ class HttpApiGenerator:
         auth = self.auth
         if not auth:
             return
-        if not self.definition_body:
-            raise ApiError("Auth works only with an inline OpenAPI in 'DefinitionBody'", ("Auth",))
+        self._needs_body("Auth")
         if not isinstance(auth, dict) or not all(k in AUTH_FIELDS for k in auth):
             raise ApiError(f"invalid value for 'Auth' (expected keys: {', '.join(AUTH_FIELDS)})", ("Auth",))
-        if not OpenApiEditor.is_valid(self.definition_body):
-            raise ApiError("cannot add Auth: 'DefinitionBody' is not a valid OpenAPI definition", ("Auth",))
+        self._needs_valid_body("Auth")
         editor = self._editor()
         authorizers = http_authorizers(self.logical_id, self.partition, auth.get("Authorizers"),
                                        auth.get("EnableIamAuthorizer", False))
@@ -271,12 +247,12 @@ class HttpApiGenerator:
         self.definition_body = editor.finish()
 
     def _add_tags(self) -> None:
-        if self.tags and not self.definition_body:
-            raise ApiError("Tags works only with an inline OpenAPI in 'DefinitionBody'", ("Tags",))
+        if self.tags:
+            self._needs_body("Tags")
         if not self.definition_body:
             return
-        if self.tags and not OpenApiEditor.is_valid(self.definition_body):
-            raise ApiError("cannot add Tags: 'DefinitionBody' is not a valid OpenAPI definition", ("Tags",))
+        if self.tags:
+            self._needs_valid_body("Tags")
         if not OpenApiEditor.is_valid(self.definition_body):
             return
         if not self.tags:
@@ -292,8 +268,7 @@ class HttpApiGenerator:
     def _add_title(self) -> None:
         if not self.name:
             return
-        if not self.definition_body:
-            raise ApiError("Name works only with an inline OpenAPI in 'DefinitionBody'", ("Name",))
+        self._needs_body("Name")
         try:
             title = deep_get(self.definition_body, "info.title")
         except DefinitionError as exc:
@@ -308,8 +283,7 @@ class HttpApiGenerator:
     def _add_description(self) -> None:
         if not self.description:
             return
-        if not self.definition_body:
-            raise ApiError("Description works only with an inline OpenAPI in 'DefinitionBody'", ("Description",))
+        self._needs_body("Description")
         try:
             existing = deep_get(self.definition_body, "info.description")
         except DefinitionError as exc:
@@ -326,28 +300,13 @@ class HttpApiGenerator:
             return []
         authorizers = http_authorizers(self.logical_id, self.partition, self.auth.get("Authorizers"),
                                        self.auth.get("EnableIamAuthorizer", False))
-        out = []
-        for name, authorizer in authorizers.items():
-            if not authorizer.function_arn or not authorizer.default_permissions:
-                continue
-            source = fn_sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-                            "${__ApiId__}/authorizers/*", {"__ApiId__": {"Ref": self.logical_id}})
-            out.append((self.logical_id + name + "AuthorizerPermission",
-                        lambda_permission(authorizer.function_arn, source, self.passthrough)))
-        return out
+        return authorizer_permissions(self.logical_id, authorizers, "${AWS::Partition}", self.passthrough)
 
     def _stage(self) -> tuple[str, dict] | None:
         p = self.props
         if not (self.stage_name or p.get("StageVariables") or p.get("AccessLogSettings")
                 or p.get("DefaultRouteSettings") or p.get("RouteSettings")):
             return None
-        prefix = self.stage_name if isinstance(self.stage_name, str) else ""
-        if prefix.isalnum():
-            stage_id = self.logical_id + prefix + "Stage"
-        elif prefix == DEFAULT_STAGE:
-            stage_id = self.logical_id + "ApiGatewayDefaultStage"
-        else:
-            stage_id = self.logical_id + "Stage" + hash_id(prefix)
         props = {
             "ApiId": {"Ref": self.logical_id},
             "StageName": self.stage_name,
@@ -358,12 +317,4 @@ class HttpApiGenerator:
             "AutoDeploy": True,
             "RouteSettings": p.get("RouteSettings"),
         }
-        return stage_id, make_resource("AWS::ApiGatewayV2::Stage", props, self.passthrough)
-
-    def stage_id(self) -> str:
-        prefix = self.stage_name if isinstance(self.stage_name, str) else ""
-        if prefix.isalnum():
-            return self.logical_id + prefix + "Stage"
-        if prefix == DEFAULT_STAGE:
-            return self.logical_id + "ApiGatewayDefaultStage"
-        return self.logical_id + "Stage" + hash_id(prefix)
+        return self.stage_id(), make_resource("AWS::ApiGatewayV2::Stage", props, self.passthrough)

@@ -18,14 +18,13 @@ import json
 import re
 import uuid
 from typing import Any, Callable
-from urllib.parse import parse_qs, urlparse
 
+from .api_common import (ApiError, ApiGeneratorBase, authorizer_configs, authorizer_permissions, authorizer_role,
+                         body_s3_location, check_authorizer_flag, check_authorizer_scopes, check_cors_keys,
+                         lambda_authorizer_uri, make_resource)
 from .api_py27 import py27_order
-from .api_editor import (OPENAPI3_RE, OPENAPI_ANY_RE, DefinitionError, SwaggerEditor, deep_get, fn_sub,
-                         is_intrinsic, matches)
+from .api_editor import OPENAPI3_RE, OPENAPI_ANY_RE, DefinitionError, SwaggerEditor, deep_get, is_intrinsic, matches
 
-RESOURCE_ATTRIBUTES = ("DeletionPolicy", "UpdatePolicy", "Condition", "UpdateReplacePolicy", "Metadata")
-PASSTHROUGH_ATTRIBUTES = ("Condition", "DeletionPolicy", "UpdateReplacePolicy")
 CORS_FIELDS = ("AllowMethods", "AllowHeaders", "AllowOrigin", "MaxAge", "AllowCredentials")
 AUTH_FIELDS = ("Authorizers", "DefaultAuthorizer", "InvokeRole", "AddDefaultAuthorizerToCorsPreflight",
                "AddApiKeyRequiredToCorsPreflight", "ApiKeyRequired", "ResourcePolicy", "UsagePlan")
@@ -34,74 +33,10 @@ GATEWAY_RESPONSE_FIELDS = ("ResponseParameters", "ResponseTemplates", "StatusCod
 NO_EDGE_PARTITIONS = ("aws-us-gov", "aws-cn", "aws-eusc")
 
 
-class ApiError(Exception):
-    """A located problem of one API resource: ``prop`` is the property path under Properties, or None."""
-
-    def __init__(self, message: str, prop: tuple = ()):
-        super().__init__(message)
-        self.message = message
-        self.prop = prop
-
-
-def hash_id(data: Any, length: int = 10) -> str:
-    if not data:
-        return ""
-    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), sort_keys=True)
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:length]
-
-
 def tag_list(tags: dict | None) -> list:
     if tags is None:
         return []
     return [{"Key": k, "Value": v if v is not None else ""} for k, v in tags.items()]
-
-
-def parse_s3_uri(uri: Any) -> dict | None:
-    if not isinstance(uri, str):
-        return None
-    try:
-        url = urlparse(uri)
-    except ValueError:
-        return None
-    query = parse_qs(url.query)
-    if url.scheme == "s3" and url.netloc and url.path:
-        out = {"Bucket": url.netloc, "Key": url.path.lstrip("/")}
-        if "versionId" in query and len(query["versionId"]) == 1:
-            out["Version"] = query["versionId"][0]
-        return out
-    return None
-
-
-def body_s3_location(uri: Any, bucket_key_message: str) -> dict:
-    if isinstance(uri, dict):
-        if not uri.get("Bucket") or not uri.get("Key"):
-            raise ApiError(bucket_key_message, ("DefinitionUri",))
-        pointer = uri
-    else:
-        pointer = parse_s3_uri(uri)
-        if pointer is None:
-            raise ApiError("'DefinitionUri' is not a valid S3 URI of the form 's3://bucket/key' (with an optional "
-                           "versionId query parameter)", ("DefinitionUri",))
-    out = {"Bucket": pointer["Bucket"], "Key": pointer["Key"]}
-    if "Version" in pointer:
-        out["Version"] = pointer["Version"]
-    return out
-
-
-def make_resource(rtype: str, props: dict, attributes: dict | None = None, depends_on: Any = None) -> dict:
-    out: dict = {"Type": rtype}
-    if depends_on:
-        out["DependsOn"] = depends_on
-    if attributes:
-        out.update(attributes)
-    out["Properties"] = {k: v for k, v in props.items() if v is not None}
-    return out
-
-
-def lambda_permission(function_name: Any, source_arn: Any, attributes: dict) -> dict:
-    return make_resource("AWS::Lambda::Permission", {
-        "Action": "lambda:InvokeFunction", "FunctionName": function_name,
-        "Principal": "apigateway.amazonaws.com", "SourceArn": source_arn}, attributes)
 
 
 class RestAuthorizer:
@@ -122,11 +57,8 @@ class RestAuthorizer:
         if payload_type == "REQUEST" and self._missing_identity_source():
             raise ApiError(f"authorizer {name} must give Identity with at least one of Headers, QueryStrings, "
                            "StageVariables or Context", where + ("Identity",))
-        if not isinstance(self.authorization_scopes, list):
-            raise ApiError(f"Authorizers.{name}.AuthorizationScopes must be a list", where + ("AuthorizationScopes",))
-        if disable_permissions is not None and not isinstance(disable_permissions, bool):
-            raise ApiError(f"Authorizers.{name}.DisableFunctionDefaultPermissions must be true or false",
-                           where + ("DisableFunctionDefaultPermissions",))
+        check_authorizer_scopes(name, scopes)
+        check_authorizer_flag(name, "DisableFunctionDefaultPermissions", disable_permissions)
 
     def _missing_identity_source(self) -> bool:
         identity = self.identity
@@ -144,6 +76,9 @@ class RestAuthorizer:
         except (TypeError, ValueError):
             return missing
         return ttl_int > 0 and missing
+
+    def wants_permission(self) -> bool:
+        return bool(self.function_arn) and not self.disable_permissions
 
     def kind(self) -> str:
         if self.is_iam:
@@ -191,13 +126,11 @@ class RestAuthorizer:
             out[key] = {"type": "cognito_user_pools", "providerARNs": arns}
         elif kind == "LAMBDA":
             out[key] = {"type": "request" if self.payload() == "REQUEST" else "token"}
-            out[key]["authorizerUri"] = fn_sub(
-                f"arn:{self.partition}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/"
-                "${__FunctionArn__}/invocations", {"__FunctionArn__": self.function_arn})
+            out[key]["authorizerUri"] = lambda_authorizer_uri(self.partition, self.function_arn)
             ttl = self.identity.get("ReauthorizeEvery") if self.identity else None
             if ttl is not None:
                 out[key]["authorizerResultTtlInSeconds"] = ttl
-            role = self.invoke_role if self.invoke_role and self.invoke_role != "NONE" else None
+            role = authorizer_role(self.invoke_role)
             if role:
                 out[key]["authorizerCredentials"] = role
             if self.payload() == "REQUEST":
@@ -261,28 +194,22 @@ class SharedUsagePlan:
                 del conditions[self.CONDITION]
 
 
-class RestApiGenerator:
+class RestApiGenerator(ApiGeneratorBase):
     """Builds the CloudFormation of one AWS::Serverless::Api from its (Globals-merged) properties."""
+
+    EDITOR = SwaggerEditor
+    DOCUMENT = "swagger"
 
     def __init__(self, logical_id: str, props: dict, attributes: dict, depends_on: Any, partition: str,
                  resolve: Callable[[Any], Any], conditions: dict | None, shared: SharedUsagePlan,
                  record_set_groups: dict, function_names: str | None = None):
-        self.logical_id = logical_id
-        self.props = props
-        self.partition = partition
-        self.resource_attributes = {k: attributes[k] for k in RESOURCE_ATTRIBUTES if k in attributes}
-        self.passthrough = {k: attributes[k] for k in PASSTHROUGH_ATTRIBUTES if k in attributes}
-        self.depends_on = depends_on
+        super().__init__(logical_id, props, attributes, depends_on, partition, record_set_groups)
         self.conditions = conditions
         self.shared = shared
-        self.record_set_groups = record_set_groups
         self.function_names = function_names
         p = props
-        self.definition_body = p.get("DefinitionBody")
-        self.definition_uri = p.get("DefinitionUri")
         self.merge_definitions = p.get("MergeDefinitions")
         self.stage_name = p.get("StageName")
-        self.tags = p.get("Tags")
         self.endpoint_configuration = p.get("EndpointConfiguration")
         self.binary_media = resolve(p.get("BinaryMediaTypes"))
         self.domain = resolve(p.get("Domain"))
@@ -291,14 +218,13 @@ class RestApiGenerator:
         self.gateway_responses = p.get("GatewayResponses")
         self.models = p.get("Models")
         self.open_api_version = p.get("OpenApiVersion")
-        self.disable_execute_api_endpoint = p.get("DisableExecuteApiEndpoint")
 
     # -- entry point ---------------------------------------------------------------------------------
     def generate(self) -> list[tuple[str, dict]]:
         rest_api = self._rest_api()
         out: list[tuple[str, dict]] = [(self.logical_id, rest_api)]
         domain_resources = self._domain()
-        stage_id, stage = self._stage_id(), None
+        stage_id, stage = self.stage_id(), None
         deployment_id, deployment = self._deployment(rest_api)
         stage = self._stage(deployment_id)
         out.append((deployment_id, deployment))
@@ -315,8 +241,7 @@ class RestApiGenerator:
     # -- RestApi -------------------------------------------------------------------------------------
     def _rest_api(self) -> dict:
         p = self.props
-        if self.definition_uri and self.definition_body:
-            raise ApiError("give either 'DefinitionUri' or 'DefinitionBody', not both")
+        self._check_definition_source()
         if self.definition_uri and self.merge_definitions:
             raise ApiError("'MergeDefinitions' cannot be true with 'DefinitionUri'", ("MergeDefinitions",))
         if self.open_api_version and not matches(OPENAPI_ANY_RE, self.open_api_version):
@@ -352,12 +277,6 @@ class RestApiGenerator:
                 props[key] = p[key]
         return make_resource("AWS::ApiGateway::RestApi", props, self.resource_attributes, self.depends_on)
 
-    def _editor(self) -> SwaggerEditor:
-        try:
-            return SwaggerEditor(self.definition_body)
-        except DefinitionError as exc:
-            raise ApiError(exc.message, ("DefinitionBody",)) from None
-
     def _endpoint_configuration(self, props: dict, value: Any) -> None:
         if isinstance(value, dict) and value.get("Type"):
             props["Parameters"] = {"endpointConfigurationTypes": value.get("Type")}
@@ -378,21 +297,15 @@ class RestApiGenerator:
         cors = self.cors
         if not cors:
             return
-        if not self.definition_body:
-            raise ApiError("Cors works only with an inline swagger in 'DefinitionBody'", ("Cors",))
+        self._needs_body("Cors")
         if isinstance(cors, str) or is_intrinsic(cors):
             fields = {"AllowOrigin": cors}
         elif isinstance(cors, dict):
-            for key in cors:
-                if key not in CORS_FIELDS:
-                    raise ApiError(f"invalid key '{key}' in 'Cors' (expected one of {', '.join(CORS_FIELDS)})",
-                                   ("Cors", key))
-            fields = dict(cors)
+            fields = check_cors_keys(cors, CORS_FIELDS, "Cors")
         else:
             raise ApiError("invalid value for 'Cors': give a string of origins or a map", ("Cors",))
         origin = fields.get("AllowOrigin", "'*'")
-        if not SwaggerEditor.is_valid(self.definition_body):
-            raise ApiError("cannot add Cors: 'DefinitionBody' is not a valid swagger definition", ("Cors",))
+        self._needs_valid_body("Cors")
         if fields.get("AllowCredentials") is True and origin == "'*'":
             raise ApiError("cannot add Cors: 'AllowCredentials' cannot be true when 'AllowOrigin' is \"'*'\" or "
                            "not set", ("Cors",))
@@ -423,11 +336,7 @@ class RestApiGenerator:
             authorizers["AWS_IAM"] = RestAuthorizer(self.logical_id, "AWS_IAM", self.partition, is_iam=True)
         if not config:
             return authorizers if "AWS_IAM" in authorizers else None
-        if not isinstance(config, dict):
-            raise ApiError("Auth.Authorizers must be a map", ("Auth", "Authorizers"))
-        for name, a in config.items():
-            if not isinstance(a, dict):
-                raise ApiError(f"Auth.Authorizers.{name} must be a map", ("Auth", "Authorizers", name))
+        for name, a in authorizer_configs(config):
             authorizers[name] = RestAuthorizer(
                 self.logical_id, name, self.partition, user_pool_arn=a.get("UserPoolArn"),
                 function_arn=a.get("FunctionArn"), identity=a.get("Identity"),
@@ -444,14 +353,12 @@ class RestApiGenerator:
     def _add_auth(self) -> None:
         if not self.auth:
             return
-        if not self.definition_body:
-            raise ApiError("Auth works only with an inline swagger in 'DefinitionBody'", ("Auth",))
+        self._needs_body("Auth")
         if not isinstance(self.auth, dict) or not all(k in AUTH_FIELDS for k in self.auth):
             bad = [k for k in self.auth if k not in AUTH_FIELDS] if isinstance(self.auth, dict) else []
             raise ApiError(f"invalid value for 'Auth'{': unknown key ' + repr(bad[0]) if bad else ''} "
                            f"(expected keys: {', '.join(AUTH_FIELDS)})", ("Auth",))
-        if not SwaggerEditor.is_valid(self.definition_body):
-            raise ApiError("cannot add Auth: 'DefinitionBody' is not a valid swagger definition", ("Auth",))
+        self._needs_valid_body("Auth")
         editor = self._editor()
         auth = self._auth_fields()
         authorizers = self._authorizers(auth.get("Authorizers"), auth.get("DefaultAuthorizer"))
@@ -488,9 +395,7 @@ class RestApiGenerator:
         responses = self.gateway_responses
         if not responses:
             return
-        if not self.definition_body:
-            raise ApiError("GatewayResponses works only with an inline swagger in 'DefinitionBody'",
-                           ("GatewayResponses",))
+        self._needs_body("GatewayResponses")
         for key, value in responses.items():
             if is_intrinsic(value):
                 raise ApiError("GatewayResponses entries cannot be intrinsic functions", ("GatewayResponses", key))
@@ -501,9 +406,7 @@ class RestApiGenerator:
                 if sub not in GATEWAY_RESPONSE_FIELDS:
                     raise ApiError(f"invalid property '{sub}' in GatewayResponses.{key} (expected "
                                    f"{', '.join(GATEWAY_RESPONSE_FIELDS)})", ("GatewayResponses", key, sub))
-        if not SwaggerEditor.is_valid(self.definition_body):
-            raise ApiError("cannot add GatewayResponses: 'DefinitionBody' is not a valid swagger definition",
-                           ("GatewayResponses",))
+        self._needs_valid_body("GatewayResponses")
         editor = self._editor()
         generated = {}
         for kind, response in responses.items():
@@ -539,10 +442,8 @@ class RestApiGenerator:
     def _add_models(self) -> None:
         if not self.models:
             return
-        if not self.definition_body:
-            raise ApiError("Models works only with an inline swagger in 'DefinitionBody'", ("Models",))
-        if not SwaggerEditor.is_valid(self.definition_body):
-            raise ApiError("cannot add Models: 'DefinitionBody' is not a valid swagger definition", ("Models",))
+        self._needs_body("Models")
+        self._needs_valid_body("Models")
         if not isinstance(self.models, dict) or not all(isinstance(m, dict) for m in self.models.values()):
             raise ApiError("invalid value for 'Models': a map of model name to JSON schema", ("Models",))
         editor = self._editor()
@@ -628,12 +529,6 @@ class RestApiGenerator:
             props["Description"] = f"RestApi deployment id: {digest}"
         return logical_id, make_resource("AWS::ApiGateway::Deployment", props, self.passthrough)
 
-    def _stage_id(self) -> str:
-        prefix = self.stage_name if isinstance(self.stage_name, str) else ""
-        if prefix.isalnum():
-            return self.logical_id + prefix + "Stage"
-        return self.logical_id + "Stage" + hash_id(prefix)
-
     def _stage(self, deployment_id: str) -> dict:
         p = self.props
         props = {
@@ -657,15 +552,7 @@ class RestApiGenerator:
         if not self.auth:
             return []
         authorizers = self._authorizers(self.auth.get("Authorizers"))
-        out = []
-        for name, authorizer in (authorizers or {}).items():
-            if not authorizer.function_arn or authorizer.disable_permissions:
-                continue
-            source = fn_sub(f"arn:{self.partition}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:"
-                            "${__ApiId__}/authorizers/*", {"__ApiId__": {"Ref": self.logical_id}})
-            out.append((self.logical_id + name + "AuthorizerPermission",
-                        lambda_permission(authorizer.function_arn, source, self.passthrough)))
-        return out
+        return authorizer_permissions(self.logical_id, authorizers or {}, self.partition, self.passthrough)
 
     # -- usage plans ---------------------------------------------------------------------------------
     def _usage_plan(self, stage_id: str) -> list[tuple[str, dict]]:
