@@ -184,7 +184,7 @@ class HttpApiGenerator(ApiGeneratorBase):
         self._add_description()
         if self.fail_on_warnings and self.definition_body:
             paths = self.definition_body.get("paths", {})
-            if DEFAULT_STAGE in paths:
+            if isinstance(paths, dict) and DEFAULT_STAGE in paths:
                 paths[f"/{DEFAULT_STAGE}"] = paths.pop(DEFAULT_STAGE)
         if self.definition_uri:
             props["BodyS3Location"] = body_s3_location(self.definition_uri,

@@ -190,3 +190,15 @@ def test_odd_user_definitions_give_a_template_or_a_located_error(rest_doc, http_
     else:
         assert {"R", "H", "Fn"} <= set(out["Resources"])
     assert template == before
+
+
+def test_fail_on_warnings_with_paths_that_are_not_a_map_passes_the_definition_through():
+    """FailOnWarnings moves a ``$default`` path aside; a ``paths`` that is no map has none to move (it used to
+    crash with a TypeError)."""
+    for paths in (None, 5, ["$default"]):
+        template = {"Transform": "AWS::Serverless-2016-10-31", "Resources": {"H": {
+            "Type": "AWS::Serverless::HttpApi",
+            "Properties": {"FailOnWarnings": True, "DefinitionBody": {"openapi": "3.0.1", "paths": paths}}}}}
+        api = transform(template, "us-east-1", {})["Resources"]["H"]
+        assert api["Properties"]["FailOnWarnings"] is True
+        assert api["Properties"]["Body"]["paths"] == paths
