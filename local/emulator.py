@@ -82,6 +82,8 @@ class EmulatorApp:
             target = quote(path, safe="/:$") + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
             status, headers, body = self.handler.handle(method, target, _headers(environ), _body(environ))
             return self._reply(start_response, status, list(headers), body)
+        if path == "/moto-api/reset" and method == "POST":
+            self.handler.service.pool.clear()  # a reset emulator has no functions, so no warm environments
         if path == STATUS_PATH and method == "GET":
             body = json.dumps(self.status()).encode()
             return self._reply(start_response, 200, [("Content-Type", "application/json")], body)

@@ -159,6 +159,16 @@ class Pool:
 
     # -- stopping ----------------------------------------------------------------------------
 
+    def clear(self) -> int:
+        """Forget every function: idle environments stop now, busy ones when their invocation ends.
+        Returns how many were stopped now."""
+        with self._lock:
+            idle = [env for fn in self._functions.values() for env, _ in fn.idle]
+            self._functions.clear()
+        for env in idle:
+            env.stop()
+        return len(idle)
+
     def reap(self, now: float | None = None) -> int:
         """Stop environments idle for longer than ``idle_timeout``; returns how many were stopped."""
         if self.idle_timeout is None:

@@ -114,6 +114,28 @@ def moto_server():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def cloud_server():
+    """The local cloud's own server (moto with lamctl's Lambda runtime) in this process: invokes run code."""
+    from lamctl.local.emulator import EmulatorServer
+
+    server = EmulatorServer(idle_timeout=60.0, retry_delays=(0.0, 0.0)).start()
+    emulator = Emulator(server.endpoint)
+    emulator.server = server
+    yield emulator
+    server.stop()
+
+
+@pytest.fixture
+def local_cloud(cloud_server, monkeypatch):
+    """Like ``aws``, on the local cloud's server: Lambda invokes run the deployed code."""
+    cloud_server.reset()
+    for key, value in DUMMY_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", cloud_server.endpoint)
+    return cloud_server
+
+
 @pytest.fixture
 def aws(moto_server, monkeypatch):
     """A reset emulator, and an environment whose every AWS call goes to it over HTTP."""

@@ -1,9 +1,11 @@
 """The workshop sample, end to end: `lamctl deploy` in samples/workshop builds, packages, transforms and
-deploys both functions to the local cloud (here the in-process emulator, over HTTP)."""
+deploys both functions to the local cloud (here the local cloud's server in this process, over HTTP),
+and invoking them runs the deployed code."""
 
 from __future__ import annotations
 
 import io
+import json
 import pathlib
 import shutil
 import zipfile
@@ -26,7 +28,8 @@ def stack_functions(aws, stack="workshop") -> dict[str, str]:
             if r["ResourceType"] == "AWS::Lambda::Function"}
 
 
-def test_workshop_deploys_to_the_local_cloud(cli, aws, workshop):
+def test_workshop_deploys_to_the_local_cloud(cli, local_cloud, workshop):
+    aws = local_cloud
     # lamctl.toml says target = "local" and stack = "workshop": no flag needed but the emulator's address
     r = cli("--endpoint-url", aws.endpoint, "deploy", cwd=workshop)
     assert r.exit_code == 0, r
@@ -56,9 +59,17 @@ def test_workshop_deploys_to_the_local_cloud(cli, aws, workshop):
                     bootstrap_modes.append((info.external_attr >> 16) & 0o777)
     assert bootstrap_modes == [0o755]
 
-    # the emulator echoes invocations; what matters is that the function exists and does not fail
+    # invoking runs the deployed code: the Python handler and the shell bootstrap
     invoked = lam.invoke(FunctionName=functions["HelloWorldFunction"], Payload=b"{}")
     assert invoked["StatusCode"] == 200 and "FunctionError" not in invoked
+    assert json.loads(json.loads(invoked["Payload"].read())["body"]) == {"message": "Hello World"}
+    curl = shutil.which("curl") is not None  # the custom runtime's bootstrap uses it
+    if curl:
+        r = cli("--endpoint-url", aws.endpoint, "invoke", "CustomRuntimeFunction", "--stack", "workshop", "-e", "-",
+                stdin='{"name": "workshop"}', cwd=workshop)
+        assert r.exit_code == 0, r
+        assert "executed version: $LATEST" in r.stderr and "Hello from a custom runtime" in r.stdout
+        custom_answer = r.stdout
 
     # deploying again with nothing changed: no new upload, no change
     r = cli("--endpoint-url", aws.endpoint, "--output", "json", "deploy", cwd=workshop)
@@ -77,6 +88,14 @@ def test_workshop_deploys_to_the_local_cloud(cli, aws, workshop):
     assert ("Modify", "HelloWorldFunction") in changed
     assert ("Modify", "CustomRuntimeFunction") not in changed
     assert len(s3.list_objects_v2(Bucket="lamctl-local-artifacts")["Contents"]) == 3
+    # ... and the next invocation runs the new code (the custom runtime's is unchanged)
+    r = cli("--endpoint-url", aws.endpoint, "invoke", "HelloWorldFunction", "--stack", "workshop", cwd=workshop)
+    assert r.exit_code == 0, r
+    assert json.loads(json.loads(r.stdout)["body"]) == {"message": "Hello, workshop"}
+    if curl:
+        r = cli("--endpoint-url", aws.endpoint, "invoke", "CustomRuntimeFunction", "--stack", "workshop", "-e", "-",
+                stdin='{"name": "workshop"}', cwd=workshop)
+        assert r.exit_code == 0 and r.stdout == custom_answer
 
 
 def test_workshop_hello_world_answers_hello_world(cli, workshop):
@@ -130,6 +149,11 @@ def test_readme_quick_start_on_a_fresh_machine(workshop, monkeypatch):
         status = json.loads(st.stdout.strip().splitlines()[-1])
         assert status["running"] is True
         pid = status["pid"]
+
+        hello = _lamctl("invoke", "HelloWorldFunction", "--stack", "workshop", cwd=workshop, env=env)
+        assert hello.returncode == 0, hello.stdout + hello.stderr
+        assert json.loads(json.loads(hello.stdout)["body"]) == {"message": "Hello World"}  # the code ran
+        assert "executed version: $LATEST" in hello.stderr
 
         s = _lamctl("--output", "json", "status", "--stack", "workshop", cwd=workshop, env=env)
         assert s.returncode == 0, s.stdout + s.stderr
