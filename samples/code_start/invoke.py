@@ -1,9 +1,12 @@
 """Call a function concurrently through boto3 and count which execution environment served each call.
 
     python invoke.py -mw 4 -it 40 -l Counter [--endpoint-url http://127.0.0.1:3001]
+    python invoke.py -it 200 -l workshop-hello -q live --by version --endpoint-url http://127.0.0.1:4566
 
-Prints one line per environment, "calls container", most used first (like ``sort | uniq -c``).
-Point --endpoint-url at ``lamctl local start-lambda`` (the default) or at the local cloud.
+Prints one line per environment, "calls container", most used first (like ``sort | uniq -c``);
+with ``--by version``, one line per version that ran (``X-Amz-Executed-Version``), which shows an
+alias's traffic split during a canary. Point --endpoint-url at ``lamctl local start-lambda`` (the
+default) or at the local cloud.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ def main() -> None:
     ap.add_argument("-mw", "--max-workers", type=int, default=4, help="concurrent callers")
     ap.add_argument("-it", "--iterations", type=int, default=40, help="invocations in all")
     ap.add_argument("-l", "--lambda-function", default="Counter", help="function name")
+    ap.add_argument("-q", "--qualifier", default=None, help="version or alias to invoke")
+    ap.add_argument("--by", choices=("container", "version"), default="container",
+                    help="count calls per container (the function's answer) or per executed version")
     ap.add_argument("--endpoint-url", default="http://127.0.0.1:3001")
     ap.add_argument("--region", default="us-east-1")
     args = ap.parse_args()
@@ -33,10 +39,13 @@ def main() -> None:
     )
 
     def call(_: int) -> str:
-        resp = client.invoke(FunctionName=args.lambda_function, Payload=b"{}")
+        kwargs = {"Qualifier": args.qualifier} if args.qualifier else {}
+        resp = client.invoke(FunctionName=args.lambda_function, Payload=b"{}", **kwargs)
         body = json.loads(resp["Payload"].read())
         if resp.get("FunctionError"):
             raise SystemExit(f"the function failed: {body}")
+        if args.by == "version":
+            return resp["ExecutedVersion"]
         return body["container"]
 
     with ThreadPoolExecutor(max_workers=args.max_workers) as pool:
