@@ -6,7 +6,11 @@ Run: ``python tests/benchmarks/bench_runtime.py [--warm N]``. In one run it meas
   warm, a new function process each time), median of several runs;
 * N warm invocations (default 1,000) through ``lamctl local start-lambda``, over raw HTTP
   (one kept-alive connection per caller) and through boto3, with 1 and 2 concurrent
-  callers: p50 / p99 latency and invocations per second.
+  callers: p50 / p99 latency and invocations per second;
+* the same function deployed to the local cloud (``python -m lamctl.local.emulator``) and
+  invoked through boto3, next to moto's own server answering the same invocations by
+  echoing the payload (what the local cloud did before it ran code): the cost of really
+  running the function, on top of the emulator's own request handling.
 
 The peer is ``sam local invoke`` (Docker): run when ``sam`` is on PATH (or ``LAMCTL_BENCH_SAM``
 names it) and Docker answers; otherwise only our side is printed. Goals (issue 6): cold
@@ -135,7 +139,7 @@ def _raw_caller(port: int, n: int, out: list[float]) -> None:
     conn.close()
 
 
-def _boto_caller(port: int, n: int, out: list[float]) -> None:
+def _boto_caller(port: int, n: int, out: list[float], expect: bytes = b'{"hello": "bench"}') -> None:
     import boto3
 
     lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
@@ -145,7 +149,68 @@ def _boto_caller(port: int, n: int, out: list[float]) -> None:
         resp = lam.invoke(FunctionName="Hello", Payload=b'{"name": "bench"}')
         data = resp["Payload"].read()
         out.append((time.perf_counter() - t) * 1000)
-        assert data == b'{"hello": "bench"}'
+        assert data == expect, data
+
+
+def _echo_caller(port: int, n: int, out: list[float]) -> None:
+    _boto_caller(port, n, out, expect=b'{"name": "bench"}')
+
+
+def _wait_http(port: int, proc: subprocess.Popen, log: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            with open(log, errors="replace") as fh:
+                raise RuntimeError(f"the emulator exited ({proc.returncode}): {fh.read()[-2000:]}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/moto-api/config")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("the emulator did not answer")
+
+
+def _deploy_hello(port: int, docker_free: bool) -> None:
+    import io
+    import zipfile
+
+    import boto3
+
+    kw = dict(endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1", aws_access_key_id="testing",
+              aws_secret_access_key="testing")
+    if docker_free:  # moto's own server: invocations answered without Docker (echo)
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.request("POST", "/moto-api/config", body=json.dumps({"lambda": {"use_docker": False}}))
+        conn.getresponse().read()
+    role = boto3.client("iam", **kw).create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", textwrap.dedent(APP))
+    boto3.client("lambda", **kw).create_function(FunctionName="Hello", Runtime="python3.12", Role=role,
+                                                 Handler="app.handler", Code={"ZipFile": buf.getvalue()})
+
+
+def cloud(total: int) -> None:
+    for label, module, caller in (("lamctl local cloud (runs the code)", "lamctl.local.emulator", _boto_caller),
+                                  ("moto server (echoes the payload)", "moto.server", _echo_caller)):
+        port = _free_port()
+        log = tempfile.NamedTemporaryFile(prefix="lamctl-bench-emulator-", suffix=".log", delete=False)
+        proc = subprocess.Popen([sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_http(port, proc, log.name)
+            _deploy_hello(port, docker_free=module == "moto.server")
+            for callers in (1, 2):
+                r = warm(port, caller, total, callers)
+                print(f"warm via {label}, boto3 {callers} caller(s): {r['n']} invocations, "
+                      f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, {r['per_s']:.0f}/s")
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+            log.close()
+            os.unlink(log.name)
 
 
 def warm(port: int, caller, total: int, callers: int) -> dict:
@@ -203,6 +268,7 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=20)
+        cloud(args.warm)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"machine: {os.cpu_count()} CPUs; goals: warm p50 <= 2 ms raw HTTP, >= 1,000/s with 2 callers")
