@@ -9,6 +9,7 @@ names lamctl and its version. Everything below ``cli`` receives clients.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -18,7 +19,9 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 LOCAL_REGION = "us-east-1"
 
 
+@functools.cache
 def lamctl_version() -> str:
+    """The installed version (read once: every client's user agent names it)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

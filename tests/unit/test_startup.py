@@ -1,0 +1,154 @@
+"""Start-up cost: what a command imports before it does its work (DESIGN §3.8, fast start).
+
+typer converts option values through pydantic, whose import costs more than typer itself;
+lamctl passes values that are already of the option's type straight through
+(``lamctl.cli.app._skip_pydantic``). These tests check that the common start-up paths never
+import pydantic, and that the pass-through gives exactly what typer's own coercion gives.
+Checked through ``sys.modules`` in a fresh interpreter, never through timing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import typer
+
+SNIPPET = textwrap.dedent(
+    """
+    import sys
+    from lamctl.cli.app import main
+    try:
+        code = main(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code
+    print(f"EXIT={code}")
+    print("IMPORTED=" + ",".join(sorted({m.split('.')[0] for m in sys.modules} & {"pydantic", "pydantic_core"})))
+    """
+)
+
+
+def _run(args: list[str], cwd: str, **env_extra: str) -> tuple[int, list[str], subprocess.CompletedProcess]:
+    env = dict(os.environ, **env_extra)
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run([sys.executable, "-c", SNIPPET, *args], capture_output=True, text=True, env=env, cwd=cwd)
+    lines = out.stdout.strip().splitlines()
+    assert lines and lines[-1].startswith("IMPORTED="), out.stderr
+    code = int(lines[-2].removeprefix("EXIT="))
+    imported = [m for m in lines[-1].removeprefix("IMPORTED=").split(",") if m]
+    return code, imported, out
+
+
+@pytest.mark.parametrize("args", [
+    ["--version"],
+    ["--help"],
+    ["local", "invoke", "--help"],
+    ["shift", "--help"],
+    ["--region", "eu-west-1", "--output", "json", "local", "--help"],
+], ids=" ".join)
+def test_start_up_paths_do_not_import_pydantic(args, tmp_path):
+    code, imported, out = _run(args, str(tmp_path))
+    assert code == 0, out.stderr
+    assert "lamctl" in out.stdout  # the version or the help was printed
+    assert imported == [], f"`lamctl {' '.join(args)}` imported {imported}"
+
+
+def test_a_command_with_values_of_every_plain_type_does_not_import_pydantic(tmp_path):
+    """str, list[str] (repeated option), bool flags, and int/float options left at their defaults."""
+    (tmp_path / "template.yaml").write_text(textwrap.dedent("""\
+        Transform: AWS::Serverless-2016-10-31
+        Parameters:
+          Stage: {Type: String}
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              InlineCode: "def handler(e, c): return 1"
+              Handler: index.handler
+              Runtime: python3.12
+              FunctionName: !Sub "fn-${Stage}"
+        """))
+    code, imported, out = _run(["--no-color", "transform", "-t", "template.yaml", "--region", "eu-west-1",
+                                "--parameter-overrides", "Stage=prod", "-o", "out.json"], str(tmp_path))
+    assert code == 0, out.stderr
+    assert (tmp_path / "out.json").exists()
+    assert imported == []
+
+
+def test_a_bad_number_is_still_refused_by_typer_with_its_message(tmp_path):
+    """A value that is not already of the option's type goes to typer's own coercion, unchanged."""
+    code, imported, out = _run(["local", "start-lambda", "--port", "eighty"], str(tmp_path), COLUMNS="200")
+    assert code == 2
+    assert "Invalid value for '--port'" in out.stderr and "Input should be a valid integer" in out.stderr
+    assert imported == ["pydantic", "pydantic_core"]  # the fallback really ran
+
+
+# -- the pass-through against typer's own coercion, value by value
+
+def _params():
+    from lamctl.cli.app import _PlainParam, _skip_pydantic, app
+
+    command = _skip_pydantic(typer.main.get_command(app))
+    found, stack = [], [("lamctl", command)]
+    while stack:
+        path, cmd = stack.pop()
+        for p in cmd.params:
+            found.append((f"{path} --{p.name}", p))
+        stack.extend((f"{path} {n}", c) for n, c in getattr(cmd, "commands", {}).items())
+    return _PlainParam, found
+
+
+def test_every_option_of_lamctl_skips_pydantic_at_start_up():
+    """A new option whose type the pass-through does not know would bring pydantic back to every run."""
+    plain, params = _params()
+    missing = [name for name, p in params
+               if getattr(p, "type_descriptor", None) is not None and not isinstance(p._runtime_param, plain)]
+    assert missing == [], f"options coerced through pydantic at start-up: {missing}"
+
+
+SAMPLES = {
+    str: ["abc", "", " padded ", "é", "\udcff", "a\x00b", 5, b"bytes", None],
+    int: [0, 7, -3, 10**30, "7", " 8 ", "1_000", "1.0", "1.5", "x", 2.0, 2.5, True, None],
+    float: [2.5, 0.0, float("inf"), 2, "3", "2.5", "nan", "x", True, None],
+    bool: [True, False, None],
+}
+
+
+def _outcome(runtime, value, param):
+    try:
+        got = runtime.coerce(value, param=param, ctx=None)
+    except Exception as exc:  # typer's BadParameter (or anything else): compare the message
+        return ("error", type(exc).__name__, str(exc))
+    if isinstance(got, float) and math.isnan(got):
+        return ("nan",)
+    return (type(got).__name__, got)
+
+
+def test_pass_through_gives_what_typers_coercion_gives():
+    from typer._coercion import build_runtime_param
+
+    _, params = _params()
+    seen = set()
+    for name, p in params:
+        desc = getattr(p, "type_descriptor", None)
+        if desc is None:
+            continue
+        ann = desc.annotation
+        key = (repr(ann), p.multiple, desc.parameter_info.min, desc.parameter_info.max)
+        if key in seen:
+            continue
+        seen.add(key)
+        real = build_runtime_param(desc)
+        info = desc.parameter_info
+        if p.multiple:
+            values = [(), ("a",), ("a", "b"), ["a"], (1,), "a"]
+        else:
+            values = SAMPLES[ann] + [b for b in (info.min, info.max) if b is not None]
+            values += [b + d for b in (info.min, info.max) if b is not None for d in (-1, 1)]
+        for v in values:
+            assert _outcome(p._runtime_param, v, p) == _outcome(real, v, p), (name, v)
+    assert {k[0] for k in seen} >= {repr(str), repr(int), repr(float), repr(bool)}
