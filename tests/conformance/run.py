@@ -23,9 +23,14 @@ import argparse
 import copy
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass, field
+
+try:  # under pytest (importlib mode), tests/ is a package
+    from tests.helpers import mask_deployments, normalise, reference_transform
+except ImportError:  # run as a script: the helpers sit in the folder above
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from helpers import mask_deployments, normalise, reference_transform
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_FOLDER = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "conformance", "sam-translator",
@@ -60,52 +65,6 @@ class Result:
         return not self.skipped and not self.error and not self.diffs and self.total == self.identical
 
 
-# -- normalisation ---------------------------------------------------------------------------------
-def _sort_key(value) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def normalise(value):
-    """Sort every list (recursively), as the reference's own tests do."""
-    if isinstance(value, dict):
-        return {k: normalise(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return sorted((normalise(v) for v in value), key=_sort_key)
-    return value
-
-
-_DEPLOYMENT = re.compile(r"^(.*Deployment)([0-9a-f]{10})$")
-
-
-def hide_deployment_hashes(template: dict) -> dict:
-    """Replace REST API deployment IDs (and the digest in their Description) by a stable placeholder."""
-    resources = template.get("Resources") or {}
-    renames = {}
-    for lid, res in resources.items():
-        m = _DEPLOYMENT.match(lid)
-        if m and isinstance(res, dict) and res.get("Type") == "AWS::ApiGateway::Deployment":
-            renames[lid] = m.group(1) + "HASH"
-    if not renames:
-        return template
-
-    def walk(v):
-        if isinstance(v, dict):
-            return {renames.get(k, k): walk(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        if isinstance(v, str):
-            if v in renames:
-                return renames[v]
-            for old, new in renames.items():
-                if old in v:
-                    v = v.replace(old, new)
-            if v.startswith("RestApi deployment id: "):
-                return "RestApi deployment id: HASH"
-        return v
-
-    return walk(template)
-
-
 # -- the two transforms ------------------------------------------------------------------------------
 def load(path: str) -> dict:
     from lamctl.schemas.template import parse_text, plain
@@ -117,19 +76,10 @@ def load(path: str) -> dict:
 def reference(template: dict) -> dict:
     os.environ["AWS_DEFAULT_REGION"] = REGION
     os.environ["AWS_REGION"] = REGION
-    import logging
-
-    logging.getLogger("samtranslator").setLevel(logging.CRITICAL)  # its metrics chatter, not our business
     from samtranslator.translator.arn_generator import ArnGenerator
-    from samtranslator.translator.transform import transform
 
     ArnGenerator.BOTO_SESSION_REGION_NAME = REGION  # its own region lookup is cached once per process
-
-    class _NoIam:  # offline: the bundled managed policy map is all there is
-        def load(self):
-            return {}
-
-    return transform(copy.deepcopy(template), dict(PARAMETERS), _NoIam())
+    return reference_transform(template, PARAMETERS)  # offline: the bundled managed policy map is all there is
 
 
 def lamctl(template: dict) -> dict:
@@ -177,8 +127,8 @@ def _value_diff(path: str, want, got, out: list[str], depth: int = 0) -> None:
 
 
 def compare(name: str, want: dict, got: dict) -> Result:
-    want = normalise(hide_deployment_hashes(want))
-    got = normalise(hide_deployment_hashes(got))
+    want = normalise(mask_deployments(want, inside_strings=True))
+    got = normalise(mask_deployments(got, inside_strings=True))
     r = Result(name)
     wr, gr = want.get("Resources") or {}, got.get("Resources") or {}
     r.total = len(wr)

@@ -7,6 +7,8 @@ import json
 
 import yaml
 
+from tests.helpers import write_template
+
 TEMPLATE = """\
 Transform: AWS::Serverless-2016-10-31
 Resources:
@@ -36,8 +38,7 @@ Resources:
 
 
 def test_yaml_output_has_no_aliases_and_matches_the_json_output(cli, tmp_path):
-    src = tmp_path / "template.yaml"
-    src.write_text(TEMPLATE, encoding="utf-8")
+    src = write_template(tmp_path, TEMPLATE)
     out = tmp_path / "out.yaml"
     result = cli("transform", "-t", str(src), "-o", str(out))
     assert result.exit_code == 0, result

@@ -10,50 +10,17 @@ from __future__ import annotations
 import copy
 import json
 import os
-import re
 
 import pytest
 
 from lamctl.packager.transform import transform
 from lamctl.schemas.template import parse_text, plain
+from tests.helpers import mask_deployments, normalise, reference_transform
 
 REGION = "us-east-1"
 CORPUS = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "conformance",
                                        "sam-translator", "input"))
 CORPUS_KNOWN_DIFFERENT: set[str] = set()  # none at present; a known difference goes here, with its reason
-DEPLOYMENT_RE = re.compile(r"^(.*Deployment)([0-9a-f]{10})$")
-
-
-def _sort_key(value) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def normalise(value):
-    if isinstance(value, dict):
-        return {k: normalise(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return sorted((normalise(v) for v in value), key=_sort_key)
-    return value
-
-
-def mask_deployments(template: dict) -> dict:
-    renames = {lid: DEPLOYMENT_RE.match(lid).group(1) + "HASH"
-               for lid, res in template.get("Resources", {}).items()
-               if res.get("Type") == "AWS::ApiGateway::Deployment" and DEPLOYMENT_RE.match(lid)}
-
-    def walk(v):
-        if isinstance(v, dict):
-            return {renames.get(k, k): walk(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        if isinstance(v, str):
-            if v in renames:
-                return renames[v]
-            if v.startswith("RestApi deployment id: "):
-                return "RestApi deployment id: HASH"
-        return v
-
-    return walk(template)
 
 
 @pytest.fixture
@@ -64,22 +31,9 @@ def region_env(monkeypatch):
     monkeypatch.setattr(ArnGenerator, "BOTO_SESSION_REGION_NAME", REGION)  # ... and caches it: say it outright
 
 
-def reference(template: dict, parameters: dict | None = None) -> dict:
-    import logging
-
-    logging.getLogger("samtranslator").setLevel(logging.CRITICAL)
-    from samtranslator.translator.transform import transform as sam_transform
-
-    class _NoIam:
-        def load(self):
-            return {}
-
-    return sam_transform(copy.deepcopy(template), dict(parameters or {}), _NoIam())
-
-
 def both(text: str, parameters: dict | None = None) -> tuple[dict, dict]:
     template = plain(parse_text(text))
-    want = reference(template, parameters)
+    want = reference_transform(template, parameters)
     got = transform(copy.deepcopy(template), REGION, dict(parameters or {}))
     return normalise(mask_deployments(want)), normalise(mask_deployments(got))
 
@@ -528,7 +482,7 @@ def test_conformance_corpus_api_templates_match_the_reference(name, region_env):
         pytest.skip("known difference, listed in CORPUS_KNOWN_DIFFERENT")
     template = plain(parse_text(text))
     try:
-        want = reference(template, {"param1": "value1", "param2": "value2"})
+        want = reference_transform(template, {"param1": "value1", "param2": "value2"})
     except Exception as exc:  # noqa: BLE001 - the reference's own refusals are not lamctl's business
         pytest.skip(f"the reference rejects it offline: {str(exc)[:100]}")
     got = transform(copy.deepcopy(template), REGION, {"param1": "value1", "param2": "value2"})
@@ -661,7 +615,7 @@ Resources:
         H: {Type: HttpApi, Properties: {Path: /h, Method: get}}
 """)
     template = plain(parse_text(text))
-    want = normalise(mask_deployments(reference(template)))
+    want = normalise(mask_deployments(reference_transform(template)))
     got = normalise(mask_deployments(transform(copy.deepcopy(template), region, {})))
     assert sorted(got["Resources"]) == sorted(want["Resources"])
     for lid in want["Resources"]:

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from tests.helpers import write_template
+
 FUNCTION = """\
   Fn:
     Type: AWS::Serverless::Function
@@ -19,8 +21,7 @@ FUNCTION = """\
 
 
 def run_bad(cli, tmp_path, body: str):
-    path = tmp_path / "template.yaml"
-    path.write_text("Transform: AWS::Serverless-2016-10-31\nResources:\n" + body, encoding="utf-8")
+    path = write_template(tmp_path, "Transform: AWS::Serverless-2016-10-31\nResources:\n" + body)
     out = tmp_path / "out.yaml"
     result = cli("transform", "-t", str(path), "-o", str(out))
     assert result.exit_code == 2, result
@@ -128,20 +129,18 @@ def test_unknown_event_property_and_missing_stage_name(cli, tmp_path):
 
 @pytest.mark.parametrize("method", ["get", "ANY"])
 def test_a_good_template_still_transforms(cli, tmp_path, method):
-    path = tmp_path / "template.yaml"
-    path.write_text("Transform: AWS::Serverless-2016-10-31\nResources:\n" + FUNCTION + f"""\
+    path = write_template(tmp_path, "Transform: AWS::Serverless-2016-10-31\nResources:\n" + FUNCTION + f"""\
         Get:
           Type: Api
           Properties: {{Path: /a, Method: {method}}}
-""", encoding="utf-8")
+""")
     result = cli("transform", "-t", str(path))
     assert result.exit_code == 0, result
     assert "ServerlessRestApi" in result.stdout and "FnGetPermissionProd" in result.stdout
 
 
 def test_a_bad_global_api_setting_points_at_globals(cli, tmp_path):
-    path = tmp_path / "template.yaml"
-    path.write_text("""\
+    path = write_template(tmp_path, """\
 Transform: AWS::Serverless-2016-10-31
 Globals:
   Api:
@@ -153,7 +152,7 @@ Resources:
         Get:
           Type: Api
           Properties: {Path: /a, Method: get}
-""", encoding="utf-8")
+""")
     result = cli("transform", "-t", str(path))
     assert result.exit_code == 2, result
     assert "Bogus" in result.stderr and "Globals.Api" in result.stderr and "ServerlessRestApi" in result.stderr

@@ -7,45 +7,24 @@ sorting every list (the reference suite's own normalisation). Nothing else is ma
 from __future__ import annotations
 
 import copy
-import json
 import textwrap
 
 import pytest
 
 from lamctl.packager.transform import transform
 from lamctl.schemas.template import parse_text, plain
+from tests.helpers import normalise, reference_transform
 
 pytest.importorskip("samtranslator", reason="the reference transform is a test dependency")
 
 
-def _key(value) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def normalise(value):
-    if isinstance(value, dict):
-        return {k: normalise(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return sorted((normalise(v) for v in value), key=_key)
-    return value
-
-
 def reference(template: dict, parameters: dict, region: str, monkeypatch) -> dict:
-    import logging
-
     from samtranslator.translator.arn_generator import ArnGenerator
-    from samtranslator.translator.transform import transform as sam_transform
 
-    logging.getLogger("samtranslator").setLevel(logging.CRITICAL)
     monkeypatch.setenv("AWS_DEFAULT_REGION", region)
     monkeypatch.setenv("AWS_REGION", region)
     monkeypatch.setattr(ArnGenerator, "BOTO_SESSION_REGION_NAME", region)
-
-    class NoIam:
-        def load(self):
-            return {}
-
-    return sam_transform(copy.deepcopy(template), dict(parameters), NoIam())
+    return reference_transform(template, parameters)
 
 
 def assert_same(text: str, monkeypatch, parameters: dict | None = None, region: str = "us-east-1") -> dict:

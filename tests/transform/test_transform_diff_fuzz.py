@@ -12,34 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lamctl.packager.transform import transform
+from tests.helpers import normalise, reference_transform, sort_key
 
 pytest.importorskip("samtranslator", reason="the reference transform is a test dependency")
-
-
-def _key(v):
-    return json.dumps(v, sort_keys=True, default=str)
-
-
-def normalise(v):
-    if isinstance(v, dict):
-        return {k: normalise(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return sorted((normalise(x) for x in v), key=_key)
-    return v
-
-
-def reference(template):
-    import logging
-
-    from samtranslator.translator.transform import transform as sam_transform
-
-    logging.getLogger("samtranslator").setLevel(logging.CRITICAL)
-
-    class NoIam:
-        def load(self):
-            return {}
-
-    return sam_transform(copy.deepcopy(template), {}, NoIam())
 
 
 names = st.sampled_from(["A", "B", "Main", "Worker2"])
@@ -115,7 +90,7 @@ function = st.fixed_dictionaries({}, optional={
     "DeadLetterQueue": st.sampled_from([{"Type": "SQS", "TargetArn": "arn:aws:sqs:r:1:q"},
                                         {"Type": "SNS", "TargetArn": {"Ref": "Topic"}}]),
     "Layers": st.lists(st.sampled_from([{"Ref": "Lib"}, "arn:aws:lambda:us-east-1:1:layer:l:1"]), max_size=2,
-                       unique_by=_key),
+                       unique_by=sort_key),
     "Events": events,
     "Architectures": st.sampled_from([["arm64"], ["x86_64"]]),
     "SnapStart": st.sampled_from([{"ApplyOn": "PublishedVersions"}, {"ApplyOn": "None"}]),
@@ -196,7 +171,7 @@ def test_random_valid_templates_match_the_reference(monkeypatch, template, regio
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", region)
     monkeypatch.setattr(ArnGenerator, "BOTO_SESSION_REGION_NAME", region)
-    want = normalise(reference(template))
+    want = normalise(reference_transform(template))
     got = normalise(transform(copy.deepcopy(template), region, {}))
     for lid in sorted(set(want["Resources"]) | set(got["Resources"])):
         assert got["Resources"].get(lid) == want["Resources"].get(lid), f"resource {lid} differs"

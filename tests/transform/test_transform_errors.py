@@ -8,7 +8,8 @@ import pytest
 
 from lamctl.packager.transform import transform
 from lamctl.schemas.errors import TemplateError
-from lamctl.schemas.template import Template, parse_text
+from lamctl.schemas.template import parse_text
+from tests.helpers import template_from_text
 
 BASE = """\
 Transform: AWS::Serverless-2016-10-31
@@ -24,7 +25,7 @@ Resources:
 
 def _fail(extra: str, **kwargs) -> TemplateError:
     text = BASE.format(extra=textwrap.indent(textwrap.dedent(extra), "      "))
-    tpl = Template("template.yaml", parse_text(text, "template.yaml"), text)
+    tpl = template_from_text(text)
     with pytest.raises(TemplateError) as info:
         transform(tpl.data, where=tpl.where, **kwargs)
     assert info.value.exit_code == 2
@@ -102,7 +103,7 @@ def test_runtime_required_for_zip_and_forbidden_for_images():
 
 def test_bad_globals():
     text = "Globals:\n  Function:\n    Runtme: python3.12\n" + BASE.format(extra="")
-    tpl = Template("t.yaml", parse_text(text, "t.yaml"), text)
+    tpl = template_from_text(text, "t.yaml")
     with pytest.raises(TemplateError) as info:
         transform(tpl.data, where=tpl.where)
     assert "Runtme" in info.value.message and info.value.where.startswith("t.yaml:3:")
@@ -150,7 +151,7 @@ def test_conditional_destination_of_a_conditional_function_gets_a_valid_and():
 def test_a_bad_value_set_in_globals_is_located_in_globals():
     text = "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    AutoPublishAlias: not.valid\n" \
            + BASE.format(extra="").split("\n", 1)[1]
-    tpl = Template("t.yaml", parse_text(text, "t.yaml"), text)
+    tpl = template_from_text(text, "t.yaml")
     with pytest.raises(TemplateError) as info:
         transform(tpl.data, where=tpl.where)
     assert "AutoPublishAlias" in info.value.message and "Fn" in info.value.message

@@ -1,0 +1,152 @@
+"""Plain helpers that several test files share: templates and files on disk, zips, lamctl in a child process,
+and the comparison with the reference SAM transform.
+
+Import them as ``from tests.helpers import ...`` (pytest's importlib mode makes ``tests`` a package);
+``tests/conformance/run.py`` also runs as a script and imports them from this folder then.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+# One Python function, Fn, whose code is the folder src/ next to the template.
+ONE_FUNCTION = """\
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src
+      Runtime: python3.12
+      Handler: app.handler
+"""
+
+
+# -- templates and files -----------------------------------------------------------------------------------
+def write_template(folder, text: str, name: str = "template.yaml") -> Path:
+    """Write ``text`` to ``folder/name``; the path written."""
+    path = Path(folder) / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load_written(folder, text: str, name: str = "template.yaml"):
+    """Write a template like :func:`write_template`, then load it as lamctl does (``load_template``)."""
+    from lamctl.schemas.template import load_template
+
+    return load_template(str(write_template(folder, text, name)))
+
+
+def template_from_text(text: str, path: str = "template.yaml"):
+    """A ``Template`` parsed from ``text`` as if read from ``path`` (locations say ``path:line:col``)."""
+    from lamctl.schemas.template import Template, parse_text
+
+    return Template(path=path, data=parse_text(text, path), text=text)
+
+
+def write_files(root, files: dict[str, str]) -> None:
+    """Write each ``relative/path: text`` under ``root``, making folders as needed."""
+    for name, text in files.items():
+        path = Path(root) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+# -- zips --------------------------------------------------------------------------------------------------
+def write_zip(path, files: dict[str, str | bytes]) -> Path:
+    """A stored (uncompressed) zip of ``files`` in the order given, every entry dated 1980-01-01."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in files.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME), data)
+    return Path(path)
+
+
+def zip_names(path) -> list[str]:
+    with zipfile.ZipFile(path) as zf:
+        return zf.namelist()
+
+
+def zip_entries(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+# -- lamctl in a child process -----------------------------------------------------------------------------
+def lamctl_in_child(args: list[str], cwd, *, before: str = "", after: str = "sys.exit(rc)\n",
+                    timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``lamctl.cli.app.main(args)`` in a fresh Python process, for what only a whole process shows
+    (a crash, the modules imported, a module made unimportable). ``before`` runs first (``sys`` is
+    imported); ``after`` runs with the exit code in ``rc`` and by default exits with it."""
+    code = f"import sys\n{before}from lamctl.cli.app import main\nrc = main({list(args)!r})\n{after}"
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+# -- the reference SAM transform ---------------------------------------------------------------------------
+def sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def normalise(value: Any) -> Any:
+    """Sort every list (recursively), as the reference's own test suite does before comparing."""
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return sorted((normalise(v) for v in value), key=sort_key)
+    return value
+
+
+_DEPLOYMENT = re.compile(r"^(.*Deployment)([0-9a-f]{10})$")
+
+
+def mask_deployments(template: dict, *, inside_strings: bool = False) -> dict:
+    """Replace REST API Deployment logical IDs (``<Api>Deployment<10 hex>``), references to them and the digest
+    in their Description by a placeholder: the one documented difference from the reference. With
+    ``inside_strings``, IDs that stand inside a longer string (a ``Fn::Sub``) are replaced too."""
+    renames = {lid: _DEPLOYMENT.match(lid).group(1) + "HASH"
+               for lid, res in (template.get("Resources") or {}).items()
+               if isinstance(res, dict) and res.get("Type") == "AWS::ApiGateway::Deployment"
+               and _DEPLOYMENT.match(lid)}
+    if not renames:
+        return template
+
+    def walk(v):
+        if isinstance(v, dict):
+            return {renames.get(k, k): walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, str):
+            if v in renames:
+                return renames[v]
+            if inside_strings:
+                for old, new in renames.items():
+                    if old in v:
+                        v = v.replace(old, new)
+            if v.startswith("RestApi deployment id: "):
+                return "RestApi deployment id: HASH"
+        return v
+
+    return walk(template)
+
+
+def reference_transform(template: dict, parameters: dict | None = None) -> dict:
+    """The reference ``aws-sam-translator`` on a copy of ``template``, offline (its bundled managed policy map
+    only). Its region comes from the environment and ``ArnGenerator``: callers set those."""
+    import logging
+
+    from samtranslator.translator.transform import transform as sam_transform
+
+    logging.getLogger("samtranslator").setLevel(logging.CRITICAL)  # its metrics chatter
+
+    class NoIam:
+        def load(self):
+            return {}
+
+    return sam_transform(copy.deepcopy(template), dict(parameters or {}), NoIam())
