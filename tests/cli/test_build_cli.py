@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+
+from tests.helpers import lamctl_in_child
 
 TEMPLATE = """\
 Resources:
@@ -122,12 +122,11 @@ def test_no_template_is_exit_2(cli, tmp_path):
 
 def test_the_whole_process_rebuild_of_an_unchanged_tree_imports_no_aws_sdk(tmp_path):
     _project(tmp_path)
-    code = ("import sys\nfrom lamctl.cli.app import main\n"
-            "rc = main(['build'])\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'jsonschema', 'pathspec'))\n"
-            "print('RC=%d HEAVY=%s' % (rc, ','.join(heavy)))\n")
+    report = ("heavy = sorted(m for m in sys.modules\n"
+              "               if m.split('.')[0] in ('boto3', 'botocore', 'jsonschema', 'pathspec'))\n"
+              "print('RC=%d HEAVY=%s' % (rc, ','.join(heavy)))\n")
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+        out = lamctl_in_child(["build"], tmp_path, after=report)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip().splitlines()[-1] == "RC=0 HEAVY="
 

@@ -11,6 +11,8 @@ import zipfile
 import pytest
 import yaml
 
+from tests.helpers import write_files, write_template
+
 TEMPLATE = textwrap.dedent("""\
     AWSTemplateFormatVersion: '2010-09-09'
     Transform: AWS::Serverless-2016-10-31
@@ -41,11 +43,9 @@ TEMPLATE = textwrap.dedent("""\
 
 @pytest.fixture
 def project(tmp_path):
-    (tmp_path / "hello").mkdir()
-    (tmp_path / "hello" / "app.py").write_text("def handler(event, context):\n    return 'Hello World'\n")
-    (tmp_path / "plain").mkdir()
-    (tmp_path / "plain" / "index.py").write_text("def handler(event, context):\n    return 1\n")
-    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    write_files(tmp_path, {"hello/app.py": "def handler(event, context):\n    return 'Hello World'\n",
+                           "plain/index.py": "def handler(event, context):\n    return 1\n"})
+    write_template(tmp_path, TEMPLATE)
     return tmp_path
 
 
@@ -216,7 +216,7 @@ def test_a_template_with_no_local_code_comes_out_unchanged(tmp_path, cli, aws):
     aws.client("s3").create_bucket(Bucket="art-bucket")
     text = ("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
             "      CodeUri: s3://elsewhere/code.zip\n      Handler: a.b\n      Runtime: python3.12\n")
-    (tmp_path / "template.yaml").write_text(text)
+    write_template(tmp_path, text)
     result = cli("package", "--s3-bucket", "art-bucket", cwd=tmp_path)
     assert result.exit_code == 0, result
     assert result.stdout == text
@@ -271,12 +271,10 @@ FILES_TEMPLATE = textwrap.dedent("""\
 def test_other_local_files_are_uploaded_as_they_are(project, cli, aws):
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="art-bucket")
-    (project / "api").mkdir()
-    (project / "api" / "openapi.yaml").write_text("openapi: 3.0.1\npaths: {}\n")
-    (project / "machine.json").write_text('{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}')
-    (project / "vtl").mkdir()
-    (project / "vtl" / "request.vtl").write_text('{"version": "2018-05-29"}')
-    (project / "template.yaml").write_text(FILES_TEMPLATE)
+    write_files(project, {"api/openapi.yaml": "openapi: 3.0.1\npaths: {}\n",
+                          "machine.json": '{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}',
+                          "vtl/request.vtl": '{"version": "2018-05-29"}'})
+    write_template(project, FILES_TEMPLATE)
 
     result = cli("--output", "json", "package", "--s3-bucket", "art-bucket", "--s3-prefix", "f", cwd=project)
     assert result.exit_code == 0, result
@@ -299,7 +297,7 @@ def test_other_local_files_are_uploaded_as_they_are(project, cli, aws):
 
 def test_a_local_file_that_is_missing_is_reported_at_its_line_before_building(project, cli, aws):
     aws.client("s3").create_bucket(Bucket="art-bucket")
-    (project / "template.yaml").write_text(FILES_TEMPLATE)
+    write_template(project, FILES_TEMPLATE)
     result = cli("package", "--s3-bucket", "art-bucket", cwd=project)
     assert result.exit_code == 2, result
     assert f"{project / 'template.yaml'}:13:" in result.stderr or "template.yaml:13:" in result.stderr
@@ -309,9 +307,9 @@ def test_a_local_file_that_is_missing_is_reported_at_its_line_before_building(pr
 
 
 def test_a_local_nested_template_is_refused_with_the_way_out(project, cli, aws):
-    (project / "child.yaml").write_text("Resources: {}\n")
-    (project / "template.yaml").write_text(
-        TEMPLATE + "  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: child.yaml\n")
+    write_template(project, "Resources: {}\n", "child.yaml")
+    write_template(project, TEMPLATE + "  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n"
+                                       "      TemplateURL: child.yaml\n")
     result = cli("package", "--s3-bucket", "art-bucket", cwd=project)
     assert result.exit_code == 2, result
     assert "TemplateURL 'child.yaml' is a local nested template" in result.stderr

@@ -8,6 +8,8 @@ import sys
 
 import yaml
 
+from tests.helpers import write_template
+
 TEMPLATE = """\
 Transform: AWS::Serverless-2016-10-31
 Parameters:
@@ -27,14 +29,8 @@ Outputs:
 """
 
 
-def _write(tmp_path, text=TEMPLATE, name="template.yaml"):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
 def test_json_on_stdout_with_no_transform_left(cli, tmp_path):
-    _write(tmp_path)
+    write_template(tmp_path, TEMPLATE)
     result = cli("transform", cwd=tmp_path)
     assert result.exit_code == 0, result
     out = json.loads(result.stdout)
@@ -46,7 +42,7 @@ def test_json_on_stdout_with_no_transform_left(cli, tmp_path):
 
 
 def test_parameter_overrides_and_region(cli, tmp_path):
-    path = _write(tmp_path)
+    path = write_template(tmp_path, TEMPLATE)
     result = cli("transform", "-t", path, "--region", "cn-north-1", "--parameter-overrides", "Stage=prod")
     assert result.exit_code == 0, result
     out = json.loads(result.stdout)
@@ -56,7 +52,7 @@ def test_parameter_overrides_and_region(cli, tmp_path):
 
 
 def test_yaml_file_when_the_name_says_so_and_json_otherwise(cli, tmp_path):
-    path = _write(tmp_path)
+    path = write_template(tmp_path, TEMPLATE)
     result = cli("transform", "-t", path, "-o", tmp_path / "out" / "cfn.yaml")
     assert result.exit_code == 0, result
     assert result.stdout == ""
@@ -70,7 +66,7 @@ def test_yaml_file_when_the_name_says_so_and_json_otherwise(cli, tmp_path):
 
 
 def test_json_output_mode_reports_the_file_written(cli, tmp_path):
-    path = _write(tmp_path)
+    path = write_template(tmp_path, TEMPLATE)
     result = cli("--output", "json", "transform", "-t", path, "-o", tmp_path / "cfn.json")
     assert result.exit_code == 0, result
     last = result.json_lines()[-1]
@@ -79,7 +75,7 @@ def test_json_output_mode_reports_the_file_written(cli, tmp_path):
 
 def test_plain_cloudformation_passes_through_unchanged(cli, tmp_path):
     text = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Sub '${AWS::StackName}-t'\n"
-    path = _write(tmp_path, text)
+    path = write_template(tmp_path, text)
     result = cli("transform", "-t", path)
     assert result.exit_code == 0, result
     assert json.loads(result.stdout) == {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {
@@ -88,7 +84,7 @@ def test_plain_cloudformation_passes_through_unchanged(cli, tmp_path):
 
 def test_bad_property_is_reported_at_its_line_with_exit_2(cli, tmp_path):
     text = TEMPLATE.replace("      Runtime: python3.12\n", "      Runtime: python3.12\n      MemorySise: 128\n")
-    path = _write(tmp_path, text)
+    path = write_template(tmp_path, text)
     result = cli("transform", "-t", path, "-o", tmp_path / "out.json")
     assert result.exit_code == 2, result
     assert f"{path}:11:7" in result.stderr
@@ -98,7 +94,7 @@ def test_bad_property_is_reported_at_its_line_with_exit_2(cli, tmp_path):
 
 
 def test_unknown_event_type_is_located(cli, tmp_path):
-    path = _write(tmp_path, TEMPLATE.replace("Type: Schedule", "Type: Shedule"))
+    path = write_template(tmp_path, TEMPLATE.replace("Type: Schedule", "Type: Shedule"))
     result = cli("transform", "-t", path)
     assert result.exit_code == 2, result
     assert f"{path}:13:" in result.stderr and "Shedule" in result.stderr
@@ -106,16 +102,16 @@ def test_unknown_event_type_is_located(cli, tmp_path):
 
 
 def test_bad_yaml_and_undeclared_parameter(cli, tmp_path):
-    path = _write(tmp_path, TEMPLATE + "  Broken: [\n")
+    path = write_template(tmp_path, TEMPLATE + "  Broken: [\n")
     result = cli("transform", "-t", path)
     assert result.exit_code == 2 and str(path) in result.stderr and "Traceback" not in result.stderr
-    path = _write(tmp_path, TEMPLATE, "ok.yaml")
+    path = write_template(tmp_path, TEMPLATE, "ok.yaml")
     result = cli("transform", "-t", path, "--parameter-overrides", "Nope=1")
     assert result.exit_code == 2 and "Nope" in result.stderr
 
 
 def test_runs_as_a_process(tmp_path):
-    path = _write(tmp_path)
+    path = write_template(tmp_path, TEMPLATE)
     proc = subprocess.run([sys.executable, "-m", "lamctl.cli", "transform", "-t", str(path)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-import textwrap
 
 import pytest
+
+from tests.helpers import lamctl_in_child, write_template
 
 GOOD = """\
 AWSTemplateFormatVersion: '2010-09-09'
@@ -48,21 +48,15 @@ Resources:
 """
 
 
-def write(folder, text, name="template.yaml"):
-    path = folder / name
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
 def test_a_good_template_prints_one_ok_line_and_exits_0(cli, tmp_path):
-    write(tmp_path, GOOD)
+    write_template(tmp_path, GOOD)
     r = cli("validate", "--no-lint", cwd=tmp_path)
     assert r.exit_code == 0, r
     assert r.stdout == "template.yaml: OK (1 resource(s))\n"
 
 
 def test_each_finding_is_one_file_line_col_line_and_the_exit_code_is_2(cli, tmp_path):
-    write(tmp_path, BAD)
+    write_template(tmp_path, BAD)
     r = cli("validate", "--no-lint", cwd=tmp_path)
     assert r.exit_code == 2, r
     lines = [line for line in r.stdout.splitlines() if not line.startswith("  ")]
@@ -77,7 +71,7 @@ def test_each_finding_is_one_file_line_col_line_and_the_exit_code_is_2(cli, tmp_
 
 
 def test_json_output_is_one_finding_object_per_line_then_a_result(cli, tmp_path):
-    write(tmp_path, BAD, name="app.yaml")
+    write_template(tmp_path, BAD, name="app.yaml")
     r = cli("--output", "json", "validate", "-t", "app.yaml", "--no-lint", cwd=tmp_path)
     assert r.exit_code == 2
     objs = r.json_lines()
@@ -93,7 +87,7 @@ def test_json_output_is_one_finding_object_per_line_then_a_result(cli, tmp_path)
 
 
 def test_json_output_of_a_good_template(cli, tmp_path):
-    write(tmp_path, GOOD)
+    write_template(tmp_path, GOOD)
     r = cli("--output", "json", "validate", "--no-lint", cwd=tmp_path)
     assert r.exit_code == 0
     assert r.json_lines() == [{"type": "result", "ok": True, "template": "template.yaml", "errors": 0,
@@ -101,7 +95,7 @@ def test_json_output_of_a_good_template(cli, tmp_path):
 
 
 def test_a_yaml_syntax_error_is_a_finding_with_its_position(cli, tmp_path):
-    write(tmp_path, "Resources:\n  Fn:\n    Type: [AWS::Serverless::Function\n")
+    write_template(tmp_path, "Resources:\n  Fn:\n    Type: [AWS::Serverless::Function\n")
     r = cli("validate", cwd=tmp_path)
     assert r.exit_code == 2
     first = r.stdout.splitlines()[0]
@@ -111,7 +105,7 @@ def test_a_yaml_syntax_error_is_a_finding_with_its_position(cli, tmp_path):
 def test_an_alias_bomb_is_refused_as_a_finding(cli, tmp_path):
     lines = ["a0: &a0 [" + ", ".join(["x"] * 10) + "]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
-    write(tmp_path, "\n".join(lines) + "\nResources: {}\n")
+    write_template(tmp_path, "\n".join(lines) + "\nResources: {}\n")
     r = cli("validate", cwd=tmp_path)
     assert r.exit_code == 2
     assert "a YAML alias bomb?" in r.stdout
@@ -125,7 +119,7 @@ def test_a_missing_template_is_a_usage_error(cli, tmp_path):
 
 
 def test_the_template_setting_comes_from_lamctl_toml(cli, tmp_path):
-    write(tmp_path, BAD, name="infra.yaml")
+    write_template(tmp_path, BAD, name="infra.yaml")
     (tmp_path / "lamctl.toml").write_text('[default]\ntemplate = "infra.yaml"\n')
     r = cli("validate", "--no-lint", cwd=tmp_path)
     assert r.exit_code == 2
@@ -134,7 +128,7 @@ def test_the_template_setting_comes_from_lamctl_toml(cli, tmp_path):
 
 def test_in_github_actions_each_finding_is_also_an_annotation(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    write(tmp_path, BAD)
+    write_template(tmp_path, BAD)
     r = cli("validate", "--no-lint", cwd=tmp_path)
     assert "::error file=template.yaml,line=8,col=7::unknown property 'Timout' in AWS::Serverless::Function Fn" \
         in r.stdout.splitlines()
@@ -161,7 +155,7 @@ Resources:
 
 @pytest.mark.slow
 def test_cfn_lint_findings_on_the_transformed_template_point_at_the_source(cli, tmp_path):
-    write(tmp_path, LINTED)
+    write_template(tmp_path, LINTED)
     r = cli("validate", cwd=tmp_path)
     assert r.exit_code == 2, r
     lines = r.stdout.splitlines()
@@ -175,14 +169,14 @@ def test_cfn_lint_findings_on_the_transformed_template_point_at_the_source(cli, 
 
 @pytest.mark.slow
 def test_a_valid_template_passes_cfn_lint_too(cli, tmp_path):
-    write(tmp_path, GOOD)
+    write_template(tmp_path, GOOD)
     r = cli("--output", "json", "validate", "--lint", cwd=tmp_path)
     assert r.exit_code == 0, r
     assert r.json_lines()[-1]["lint"] == "cfn-lint ran on the transformed template"
 
 
 def test_cfn_lint_waits_until_the_schema_errors_are_fixed(cli, tmp_path):
-    write(tmp_path, BAD)
+    write_template(tmp_path, BAD)
     r = cli("--output", "json", "validate", "--lint", cwd=tmp_path)
     assert r.json_lines()[-1]["lint"] == "transform and cfn-lint skipped: fix the errors above first"
 
@@ -210,7 +204,7 @@ Resources:
 
 
 def test_errors_only_the_transform_finds_are_reported_without_cfn_lint(cli, tmp_path):
-    write(tmp_path, DUPLICATE_ROUTE)
+    write_template(tmp_path, DUPLICATE_ROUTE)
     r = cli("validate", "--no-lint", cwd=tmp_path)
     assert r.exit_code == 2, r
     [line] = [x for x in r.stdout.splitlines() if not x.startswith("  ")]
@@ -222,7 +216,7 @@ def test_stack_quotas_are_checked_without_cfn_lint(cli, tmp_path):
     fns = "".join(f"  Fn{i}:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n"
                   f"      Handler: app.handler\n      Runtime: python3.12\n      AutoPublishAlias: live\n"
                   for i in range(130))
-    write(tmp_path, "Transform: AWS::Serverless-2016-10-31\nResources:\n" + fns)
+    write_template(tmp_path, "Transform: AWS::Serverless-2016-10-31\nResources:\n" + fns)
     r = cli("--output", "json", "validate", "--no-lint", cwd=tmp_path)
     assert r.exit_code == 2
     [finding] = [o for o in r.json_lines() if o["type"] == "finding"]
@@ -233,26 +227,23 @@ def test_stack_quotas_are_checked_without_cfn_lint(cli, tmp_path):
 def test_the_github_job_summary_lists_the_findings(cli, tmp_path, monkeypatch):
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    write(tmp_path, BAD)
+    write_template(tmp_path, BAD)
     cli("validate", "--no-lint", cwd=tmp_path)
     text = summary.read_text()
     assert text.startswith("### lamctl validate `template.yaml`: 3 error(s), 0 warning(s)\n")
     assert "| `template.yaml:8:7` | error | unknown property 'Timout' in AWS::Serverless::Function Fn |" in text
-    write(tmp_path, GOOD)
+    write_template(tmp_path, GOOD)
     cli("validate", "--no-lint", cwd=tmp_path)
     assert summary.read_text().endswith("### lamctl validate `template.yaml`\n\nOK\n\n")
 
 
 def _without_cfn_lint(args: list[str], cwd) -> subprocess.CompletedProcess:
     """lamctl in a child process where cfn-lint cannot be imported (as when the `lint` extra is not installed)."""
-    code = ("import sys; sys.modules['cfnlint'] = None\n"
-            "from lamctl.cli.app import main\n"
-            f"sys.exit(main({args!r}))\n")
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return lamctl_in_child(args, cwd, before="sys.modules['cfnlint'] = None\n")
 
 
 def test_without_cfn_lint_validate_still_checks_and_lint_on_request_is_a_usage_error(tmp_path):
-    write(tmp_path, GOOD)
+    write_template(tmp_path, GOOD)
     plain = _without_cfn_lint(["--output", "json", "validate"], tmp_path)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.strip().splitlines()[-1].startswith('{"type": "result", "ok": true')
@@ -269,8 +260,7 @@ def test_without_cfn_lint_validate_still_checks_and_lint_on_request_is_a_usage_e
     ("Resources:\n  X: 1" + "0" * 5000 + "\n", "template.yaml:2:6: '1000000000000000000000000000000000000000' is not a valid int"),
 ])
 def test_absurd_templates_are_refused_by_validate_not_a_crash(tmp_path, text, message):
-    (tmp_path / "template.yaml").write_text(text)
-    code = "import sys\nfrom lamctl.cli.app import main\nsys.exit(main(['validate']))\n"
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    write_template(tmp_path, text)
+    out = lamctl_in_child(["validate"], tmp_path)
     assert out.returncode == 2, f"exit {out.returncode}: {out.stderr[-400:]}"
     assert out.stdout.startswith(message), out.stdout[:300]

@@ -7,17 +7,15 @@ from __future__ import annotations
 import json
 
 from lamctl.packager.build import build_template
-from lamctl.schemas.template import load_template
+from tests.helpers import load_written, write_files
 
 
 def test_lambda_reports_the_artifacts_code_sha256(tmp_path, aws):
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text(
-        "def handler(event, context):\n    return {'echo': event.get('x'), 'from': 'lamctl build'}\n")
-    (tmp_path / "template.yaml").write_text(
-        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
-        "      CodeUri: src\n      Runtime: python3.12\n      Handler: app.handler\n")
-    art = build_template(load_template(str(tmp_path / "template.yaml"))).artifact("Fn")
+    write_files(tmp_path, {
+        "src/app.py": "def handler(event, context):\n    return {'echo': event.get('x'), 'from': 'lamctl build'}\n"})
+    template = load_written(tmp_path, "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                                      "      CodeUri: src\n      Runtime: python3.12\n      Handler: app.handler\n")
+    art = build_template(template).artifact("Fn")
     iam = aws.client("iam")
     role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17",

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from lamctl.packager.artifacts import CODE_PROPERTIES, Artifact
 from lamctl.packager.package import code_location, package_template
 from lamctl.packager.upload import S3Location, Upload
-from lamctl.schemas.template import Template, parse_text, plain
+from lamctl.schemas.template import plain
+from tests.helpers import template_from_text
 
 TYPES = list(CODE_PROPERTIES)
 # S3 keys may hold characters that YAML reads as syntax when unquoted
@@ -95,7 +96,7 @@ def expected_data(original: dict, resources: list[dict], uploads: list[Upload]) 
 @given(st.lists(resource, min_size=1, max_size=5))
 def test_yaml_layouts(resources):
     text = yaml_text(resources)
-    template = Template(path="t.yaml", data=parse_text(text, "t.yaml"), text=text)
+    template = template_from_text(text, "t.yaml")
     arts, ups = artifacts_for(resources)
     packaged = package_template(template, ups, arts)
     assert plain(packaged.data) == expected_data(template.data, resources, ups)
@@ -111,7 +112,7 @@ def test_yaml_layouts(resources):
 @given(st.lists(resource, min_size=1, max_size=5), st.sampled_from([None, 2, 4]))
 def test_json_layouts(resources, indent):
     text = json_text(resources, indent)
-    template = Template(path="t.json", data=parse_text(text, "t.json"), text=text)
+    template = template_from_text(text, "t.json")
     arts, ups = artifacts_for(resources)
     packaged = package_template(template, ups, arts)
     assert json.loads(packaged.text) == expected_data(template.data, resources, ups)

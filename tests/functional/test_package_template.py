@@ -12,7 +12,7 @@ from lamctl.packager.artifacts import CODE_PROPERTIES, Artifact
 from lamctl.packager.package import package, package_template
 from lamctl.packager.upload import S3Location, Upload
 from lamctl.schemas.errors import TemplateError
-from lamctl.schemas.template import load_template
+from tests.helpers import load_written, write_zip
 
 SHA = {name: (f"{i:x}" * 64)[:64] for i, name in enumerate(
     ["HelloFunction", "ByeFunction", "DepsLayer", "PlainFunction", "PlainLayer", "A", "B"], start=1)}
@@ -90,14 +90,8 @@ YAML_TEMPLATE = textwrap.dedent("""\
     """)
 
 
-def write(tmp_path, text: str, name="template.yaml"):
-    path = tmp_path / name
-    path.write_text(text)
-    return load_template(str(path))
-
-
 def test_only_the_code_locations_change_in_a_yaml_template(tmp_path):
-    template = write(tmp_path, YAML_TEMPLATE)
+    template = load_written(tmp_path, YAML_TEMPLATE)
     arts = [artifact("HelloFunction", "AWS::Serverless::Function"),
             artifact("DepsLayer", "AWS::Serverless::LayerVersion"),
             artifact("PlainFunction", "AWS::Lambda::Function"),
@@ -137,7 +131,7 @@ def test_json_template_stays_json(tmp_path):
         },
     }
     text = json.dumps(doc, indent=2)
-    template = write(tmp_path, text, "template.json")
+    template = load_written(tmp_path, text, "template.json")
     arts = [artifact("HelloFunction", "AWS::Serverless::Function"),
             artifact("PlainFunction", "AWS::Lambda::Function")]
     packaged = package_template(template, uploads_for(arts, prefix="x/y"), arts)
@@ -169,7 +163,7 @@ GLOBALS_TEMPLATE = textwrap.dedent("""\
 
 
 def test_globals_codeuri_is_rewritten_when_the_functions_share_one_zip(tmp_path):
-    template = write(tmp_path, GLOBALS_TEMPLATE)
+    template = load_written(tmp_path, GLOBALS_TEMPLATE)
     arts = [artifact("A", "AWS::Serverless::Function", SHA["A"]),
             artifact("B", "AWS::Serverless::Function", SHA["A"])]
     packaged = package_template(template, uploads_for(arts), arts)
@@ -177,7 +171,7 @@ def test_globals_codeuri_is_rewritten_when_the_functions_share_one_zip(tmp_path)
 
 
 def test_functions_inheriting_globals_but_built_differently_each_name_their_zip(tmp_path):
-    template = write(tmp_path, GLOBALS_TEMPLATE)
+    template = load_written(tmp_path, GLOBALS_TEMPLATE)
     arts = [artifact("A", "AWS::Serverless::Function"), artifact("B", "AWS::Serverless::Function")]
     packaged = package_template(template, uploads_for(arts), arts)
     res = packaged.data["Resources"]
@@ -189,7 +183,7 @@ def test_functions_inheriting_globals_but_built_differently_each_name_their_zip(
 
 def test_a_function_with_no_codeuri_anywhere_is_an_error_naming_it(tmp_path):
     text = GLOBALS_TEMPLATE.replace("    CodeUri: src\n", "")
-    template = write(tmp_path, text)
+    template = load_written(tmp_path, text)
     arts = [artifact("A", "AWS::Serverless::Function")]
     with pytest.raises(TemplateError) as err:
         package_template(template, uploads_for(arts), arts)
@@ -200,17 +194,14 @@ def test_a_function_with_no_codeuri_anywhere_is_an_error_naming_it(tmp_path):
 
 def test_package_uploads_then_rewrites(tmp_path, aws):
     import hashlib
-    import zipfile
 
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="bkt")
-    zpath = tmp_path / "hello.zip"
-    with zipfile.ZipFile(zpath, "w") as zf:
-        zf.writestr(zipfile.ZipInfo("app.py", (1980, 1, 1, 0, 0, 0)), "def handler(e, c): return 1\n")
+    zpath = write_zip(tmp_path / "hello.zip", {"app.py": "def handler(e, c): return 1\n"})
     sha = hashlib.sha256(zpath.read_bytes()).hexdigest()
     art = Artifact("HelloFunction", "AWS::Serverless::Function", "function", "CodeUri", str(tmp_path / "src"),
                    str(zpath), sha, 1, 10, zpath.stat().st_size)
-    template = write(tmp_path, YAML_TEMPLATE)
+    template = load_written(tmp_path, YAML_TEMPLATE)
     packaged = package(s3, template, [art], "bkt", "apps")
     assert packaged.uploads[0].uploaded
     assert packaged.data["Resources"]["HelloFunction"]["Properties"]["CodeUri"] == f"s3://bkt/apps/{sha}.zip"

@@ -7,24 +7,20 @@ import base64
 import hashlib
 import os
 import random
-import zipfile
 
 import pytest
 
 from lamctl.packager.artifacts import Artifact
 from lamctl.packager.upload import MB, UploadProgress, s3_key, upload_artifacts
 from lamctl.schemas.errors import CloudError, UsageError
+from tests.helpers import write_zip
 
 BUCKET = "artifacts-bucket"
 
 
 def make_artifact(tmp_path, name: str, files: dict[str, bytes]) -> Artifact:
     """A real zip holding ``files``, described as the build would describe it."""
-    path = tmp_path / f"{name}.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
-        for arc, data in sorted(files.items()):
-            info = zipfile.ZipInfo(arc, date_time=(1980, 1, 1, 0, 0, 0))
-            zf.writestr(info, data)
+    path = write_zip(tmp_path / f"{name}.zip", dict(sorted(files.items())))
     data = path.read_bytes()
     return Artifact(resource=name, resource_type="AWS::Serverless::Function", kind="function", prop="CodeUri",
                     source=str(tmp_path / name), zip_path=str(path), sha256=hashlib.sha256(data).hexdigest(),

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import os
-import zipfile
 
 import pytest
 
 from lamctl.packager.build import build_template
-from lamctl.schemas.template import load_template
+from tests.helpers import ONE_FUNCTION, load_written, zip_entries
 
 OLD = 1_600_000_000  # mtimes well in the past: not "racily clean"
-
-TEMPLATE = """\
-Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: src
-      Runtime: python3.12
-      Handler: app.handler
-"""
 
 
 def _project(tmp_path, mtime: int | None = OLD):
@@ -30,13 +19,7 @@ def _project(tmp_path, mtime: int | None = OLD):
         (src / name).write_text(text)
         if mtime is not None:
             os.utime(src / name, (mtime, mtime))
-    (tmp_path / "template.yaml").write_text(TEMPLATE)
-    return load_template(str(tmp_path / "template.yaml"))
-
-
-def _read(art, name: str) -> bytes:
-    with zipfile.ZipFile(art.zip_path) as zf:
-        return zf.read(name)
+    return load_written(tmp_path, ONE_FUNCTION)
 
 
 def test_unchanged_inputs_are_reused_and_the_cache_lives_under_xdg_cache_home(tmp_path):
@@ -77,7 +60,7 @@ def test_a_racily_clean_file_is_checked_by_content(tmp_path):
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # the stat looks untouched
     again = build_template(tpl).artifact("Fn")
     assert not again.reused and again.sha256 != first.sha256
-    assert _read(again, "app.py") == b"A = 9\n"
+    assert zip_entries(again.zip_path)["app.py"] == b"A = 9\n"
 
 
 def test_a_changed_file_rebuilds(tmp_path):
@@ -86,7 +69,7 @@ def test_a_changed_file_rebuilds(tmp_path):
     (tmp_path / "src" / "pkg" / "mod.py").write_text("B = 3\n")
     again = build_template(tpl).artifact("Fn")
     assert not again.reused and again.sha256 != first.sha256
-    assert _read(again, "pkg/mod.py") == b"B = 3\n"
+    assert zip_entries(again.zip_path)["pkg/mod.py"] == b"B = 3\n"
 
 
 def test_added_removed_and_chmodded_files_rebuild(tmp_path):
@@ -131,7 +114,7 @@ def test_a_touched_file_with_new_bytes_of_the_same_size_rebuilds(tmp_path):
     app.write_text("A = 8\n")  # same size, new bytes
     os.utime(app, (OLD + 60, OLD + 60))
     again = build_template(tpl).artifact("Fn")
-    assert not again.reused and again.sha256 != first.sha256 and _read(again, "app.py") == b"A = 8\n"
+    assert not again.reused and again.sha256 != first.sha256 and zip_entries(again.zip_path)["app.py"] == b"A = 8\n"
 
 
 def test_a_missing_or_altered_zip_is_rebuilt(tmp_path):

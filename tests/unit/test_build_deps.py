@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import zipfile
 
 import pytest
 
 from lamctl.packager.build import build_template
 from lamctl.schemas.errors import BuildError, UsageError
-from lamctl.schemas.template import load_template
+from tests.helpers import load_written, write_zip, zip_entries
 
 
 def _wheel(folder, name: str, version: str, tag: str = "py3-none-any", files: dict[str, str] | None = None,
@@ -31,9 +30,7 @@ def _wheel(folder, name: str, version: str, tag: str = "py3-none-any", files: di
     record.append(f"{info}/RECORD,,")
     files[f"{info}/RECORD"] = "\n".join(record) + "\n"
     path = os.path.join(folder, f"{name}-{version}-{tag}.whl")
-    with zipfile.ZipFile(path, "w") as zf:
-        for p, text in files.items():
-            zf.writestr(p, text)
+    write_zip(path, files)
     return path
 
 
@@ -83,13 +80,7 @@ def _project(tmp_path, reqs: dict[str, str]):
         (tmp_path / folder / "app.py").write_text("def handler(e, c):\n    return 1\n")
         if folder in reqs:
             (tmp_path / folder / "requirements.txt").write_text(reqs[folder])
-    (tmp_path / "template.yaml").write_text(TEMPLATE)
-    return load_template(str(tmp_path / "template.yaml"))
-
-
-def _zip(art) -> dict[str, bytes]:
-    with zipfile.ZipFile(art.zip_path) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}
+    return load_written(tmp_path, TEMPLATE)
 
 
 def test_requirements_are_installed_for_the_lambda_platform_and_architecture(tmp_path, wheels):
@@ -97,7 +88,7 @@ def test_requirements_are_installed_for_the_lambda_platform_and_architecture(tmp
     tpl = _project(tmp_path, {"intel": req, "graviton": req, "layer": "tinylib==1.0\n"})
     messages: list[str] = []
     result = build_template(tpl, notify=messages.append)
-    intel, graviton, layer = (_zip(result.artifact(n)) for n in ("Intel", "Graviton", "Deps"))
+    intel, graviton, layer = (zip_entries(result.artifact(n).zip_path) for n in ("Intel", "Graviton", "Deps"))
     assert intel["native/ARCH"] == b"x86_64"
     assert graviton["native/ARCH"] == b"aarch64"
     assert intel["tinylib/__init__.py"] == b"VERSION = '1.0'\n"
@@ -114,13 +105,12 @@ def test_requirements_are_installed_for_the_lambda_platform_and_architecture(tmp
 
 def test_an_install_is_shared_between_functions_and_builds(tmp_path, wheels):
     tpl = _project(tmp_path, {"intel": "tinylib==1.0\n", "graviton": "tinylib==1.0\n"})
-    (tmp_path / "template.yaml").write_text(TEMPLATE.replace("      Architectures: [arm64]\n", ""))
     (tmp_path / "graviton" / "extra.py").write_text("")
-    tpl = load_template(str(tmp_path / "template.yaml"))
+    tpl = load_written(tmp_path, TEMPLATE.replace("      Architectures: [arm64]\n", ""))
     messages: list[str] = []
     result = build_template(tpl, notify=messages.append)
     assert len([m for m in messages if "installing" in m]) == 1
-    assert "tinylib/__init__.py" in _zip(result.artifact("Graviton"))
+    assert "tinylib/__init__.py" in zip_entries(result.artifact("Graviton").zip_path)
     cache = os.path.join(os.environ["XDG_CACHE_HOME"], "lamctl", "deps")
     assert len([d for d in os.listdir(cache) if not d.startswith(".")]) == 1
     # another build dir, nothing in the build cache for it: pip still does not run again
@@ -136,7 +126,7 @@ def test_a_changed_requirement_rebuilds_with_the_new_set(tmp_path, wheels):
     (tmp_path / "intel" / "requirements.txt").write_text("tinylib==1.1\n")
     second = build_template(tpl, only={"Intel"}).artifact("Intel")
     assert not second.reused and second.sha256 != first.sha256
-    files = _zip(second)
+    files = zip_entries(second.zip_path)
     assert files["tinylib/__init__.py"] == b"VERSION = '1.1'\n"
     assert "tinylib-1.1.dist-info/METADATA" in files and "tinylib-1.0.dist-info/METADATA" not in files
 
@@ -155,10 +145,10 @@ def test_an_unsatisfiable_requirement_fails_with_pips_reason_naming_the_function
 
 
 def test_a_wheel_for_another_python_is_not_taken(tmp_path, wheels):
-    tpl = _project(tmp_path, {"intel": "native\n"})
-    (tmp_path / "template.yaml").write_text(TEMPLATE.replace("Runtime: python3.12", "Runtime: python3.11"))
+    _project(tmp_path, {"intel": "native\n"})
     with pytest.raises(BuildError) as err:
-        build_template(load_template(str(tmp_path / "template.yaml")), only={"Intel"})
+        build_template(load_written(tmp_path, TEMPLATE.replace("Runtime: python3.12", "Runtime: python3.11")),
+                       only={"Intel"})
     assert "native" in err.value.message and "Python 3.11" in (err.value.hint or "")
 
 
@@ -172,11 +162,10 @@ def test_a_malformed_requirement_line_is_exit_2_with_file_and_line(tmp_path, whe
 
 
 def test_requirements_with_a_non_python_runtime_is_refused_for_a_layer(tmp_path, wheels):
-    tpl = _project(tmp_path, {"layer": "tinylib\n"})
-    (tmp_path / "template.yaml").write_text(TEMPLATE.replace("CompatibleRuntimes: [python3.12]",
-                                                             "CompatibleRuntimes: [nodejs20.x]"))
+    _project(tmp_path, {"layer": "tinylib\n"})
     with pytest.raises(UsageError) as err:
-        build_template(load_template(str(tmp_path / "template.yaml")))
+        build_template(load_written(tmp_path, TEMPLATE.replace("CompatibleRuntimes: [python3.12]",
+                                                               "CompatibleRuntimes: [nodejs20.x]")))
     assert "Deps" in err.value.message and err.value.where.endswith("template.yaml:19:27")
 
 
@@ -192,23 +181,23 @@ def test_a_change_in_an_included_requirements_file_rebuilds(tmp_path, wheels):
     tpl = _project(tmp_path, {"intel": "-r base.txt\n"})
     (tmp_path / "intel" / "base.txt").write_text("tinylib==1.0\n")
     first = build_template(tpl, only={"Intel"}).artifact("Intel")
-    assert _zip(first)["tinylib/__init__.py"] == b"VERSION = '1.0'\n"
+    assert zip_entries(first.zip_path)["tinylib/__init__.py"] == b"VERSION = '1.0'\n"
     (tmp_path / "intel" / "base.txt").write_text("tinylib==1.1\n")
     os.utime(tmp_path / "intel" / "base.txt", (1_600_000_000, 1_600_000_000))
     second = build_template(tpl, only={"Intel"}).artifact("Intel")
-    assert _zip(second)["tinylib/__init__.py"] == b"VERSION = '1.1'\n"
+    assert zip_entries(second.zip_path)["tinylib/__init__.py"] == b"VERSION = '1.1'\n"
 
 
 def test_requirements_without_a_readable_runtime_is_exit_2_and_another_language_only_warns(tmp_path, wheels):
-    tpl = _project(tmp_path, {"intel": "tinylib\n"})
-    (tmp_path / "template.yaml").write_text(TEMPLATE.replace("    Runtime: python3.12\n", "    Runtime: !Ref Rt\n"))
+    _project(tmp_path, {"intel": "tinylib\n"})
     with pytest.raises(UsageError) as err:
-        build_template(load_template(str(tmp_path / "template.yaml")), only={"Intel"})
+        build_template(load_written(tmp_path, TEMPLATE.replace("    Runtime: python3.12\n", "    Runtime: !Ref Rt\n")),
+                       only={"Intel"})
     assert "Intel" in err.value.message and err.value.where.endswith("template.yaml:3:14")
-    (tmp_path / "template.yaml").write_text(TEMPLATE.replace("Runtime: python3.12", "Runtime: nodejs20.x"))
-    result = build_template(load_template(str(tmp_path / "template.yaml")), only={"Intel"})
+    nodejs = load_written(tmp_path, TEMPLATE.replace("Runtime: python3.12", "Runtime: nodejs20.x"))
+    result = build_template(nodejs, only={"Intel"})
     assert any("requirements.txt ignored" in w and "nodejs20.x" in w for w in result.warnings)
-    assert "tinylib/__init__.py" not in _zip(result.artifact("Intel"))
+    assert "tinylib/__init__.py" not in zip_entries(result.artifact("Intel").zip_path)
 
 
 def test_a_touched_code_file_beside_installed_dependencies_is_verified_not_rebuilt(tmp_path, wheels):

@@ -11,37 +11,18 @@ import pytest
 from lamctl.packager import files
 from lamctl.packager.build import build_template, explain_path
 from lamctl.schemas.errors import UsageError
-from lamctl.schemas.template import load_template
-
-TEMPLATE = """\
-Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: src
-      Runtime: python3.12
-      Handler: app.handler
-"""
+from tests.helpers import ONE_FUNCTION, load_written, write_files, zip_names
 
 
 def _project(tmp_path, tree: dict[str, str], ignore: str | None = None, top_ignore: str | None = None):
     src = tmp_path / "src"
     src.mkdir(parents=True, exist_ok=True)
-    for name, text in tree.items():
-        p = src / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
+    write_files(src, tree)
     if ignore is not None:
         (src / ".lamctlignore").write_text(ignore)
     if top_ignore is not None:
         (tmp_path / ".lamctlignore").write_text(top_ignore)
-    (tmp_path / "template.yaml").write_text(TEMPLATE)
-    return load_template(str(tmp_path / "template.yaml"))
-
-
-def _names(art) -> list[str]:
-    with zipfile.ZipFile(art.zip_path) as zf:
-        return zf.namelist()
+    return load_written(tmp_path, ONE_FUNCTION)
 
 
 def test_default_excludes_leave_out_caches_venvs_and_secrets(tmp_path):
@@ -51,7 +32,7 @@ def test_default_excludes_leave_out_caches_venvs_and_secrets(tmp_path):
         ".aws/credentials": "x", ".lamctl/build/x.zip": "x", ".pytest_cache/v": "x", "environment.py": "x",
     })
     art = build_template(tpl).artifact("Fn")
-    assert _names(art) == ["app.py", "environment.py", "pkg/mod.py"]
+    assert zip_names(art.zip_path) == ["app.py", "environment.py", "pkg/mod.py"]
 
 
 def test_lamctlignore_in_the_code_folder_uses_gitignore_rules(tmp_path):
@@ -72,18 +53,18 @@ data/*.csv
 space\\ .txt
 """)
     art = build_template(tpl).artifact("Fn")
-    assert _names(art) == ["app.py", "data/small.csv", "keep/notes.md", "lib/build/keep.txt"]
+    assert zip_names(art.zip_path) == ["app.py", "data/small.csv", "keep/notes.md", "lib/build/keep.txt"]
 
 
 def test_ignore_file_beside_the_template_applies_and_the_code_folder_one_wins(tmp_path):
     tpl = _project(tmp_path, {"app.py": "x", "fixtures/a.json": "x", "README.txt": "x"},
                    ignore="!README.txt\n", top_ignore="fixtures/\n*.txt\n")
-    assert _names(build_template(tpl).artifact("Fn")) == ["README.txt", "app.py"]
+    assert zip_names(build_template(tpl).artifact("Fn").zip_path) == ["README.txt", "app.py"]
 
 
 def test_a_file_inside_an_excluded_folder_cannot_be_re_included(tmp_path):
     tpl = _project(tmp_path, {"app.py": "x", "vendor/keep.py": "x"}, ignore="vendor/\n!vendor/keep.py\n")
-    assert _names(build_template(tpl).artifact("Fn")) == ["app.py"]
+    assert zip_names(build_template(tpl).artifact("Fn").zip_path) == ["app.py"]
     [row] = explain_path(tpl, str(tmp_path / "src" / "vendor" / "keep.py"))
     assert not row.included
     assert "vendor/" in row.reason and "cannot be re-included" in row.reason
@@ -153,7 +134,7 @@ def test_symlinks_inside_the_folder_are_followed(tmp_path):
     src = tmp_path / "src"
     os.symlink("app.py", src / "alias.py")
     os.symlink("shared", src / "linked")
-    names = _names(build_template(tpl).artifact("Fn"))
+    names = zip_names(build_template(tpl).artifact("Fn").zip_path)
     assert names == ["alias.py", "app.py", "linked/util.py", "shared/util.py"]
     with zipfile.ZipFile(build_template(tpl).artifact("Fn").zip_path) as zf:
         assert zf.read("alias.py") == b"print(1)"
@@ -171,7 +152,7 @@ def test_a_symlink_leading_outside_is_an_error_naming_it(tmp_path):
     assert not (tmp_path / ".lamctl" / "build" / "Fn.zip").exists()
     # ignored, it is no longer a problem
     (tmp_path / "src" / ".lamctlignore").write_text("escape.txt\n")
-    assert _names(build_template(tpl).artifact("Fn")) == ["app.py"]
+    assert zip_names(build_template(tpl).artifact("Fn").zip_path) == ["app.py"]
 
 
 def test_a_symlinked_folder_leading_outside_and_a_dangling_link_are_errors(tmp_path):
@@ -219,4 +200,4 @@ def test_the_build_dir_inside_the_code_folder_is_never_archived(tmp_path):
     out = tmp_path / "src" / "out"
     art = build_template(tpl, str(out)).artifact("Fn")
     art = build_template(tpl, str(out)).artifact("Fn")
-    assert _names(art) == ["app.py"]
+    assert zip_names(art.zip_path) == ["app.py"]

@@ -10,7 +10,7 @@ import pytest
 from lamctl.packager import limits
 from lamctl.packager.build import build_template
 from lamctl.schemas.errors import LimitError, TemplateError
-from lamctl.schemas.template import load_template
+from tests.helpers import ONE_FUNCTION, load_written, write_files
 
 MB = 1024 * 1024
 
@@ -23,25 +23,12 @@ def _sparse(path, size: int) -> None:
 
 
 def _write(tmp_path, text: str):
-    (tmp_path / "template.yaml").write_text(text)
-    (tmp_path / "src").mkdir(exist_ok=True)
-    (tmp_path / "src" / "app.py").write_text("def handler(e, c):\n    return 1\n")
-    return load_template(str(tmp_path / "template.yaml"))
-
-
-FN = """\
-Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: src
-      Runtime: python3.12
-      Handler: app.handler
-"""
+    write_files(tmp_path, {"src/app.py": "def handler(e, c):\n    return 1\n"})
+    return load_written(tmp_path, text)
 
 
 def test_function_plus_its_layers_over_250_mb_is_refused_before_zipping(tmp_path):
-    tpl = _write(tmp_path, FN + """\
+    tpl = _write(tmp_path, ONE_FUNCTION + """\
       Layers:
         - !Ref Deps
   Deps:
@@ -81,7 +68,7 @@ Resources:
 
 
 def test_headroom_is_reported_for_each_limit(tmp_path):
-    tpl = _write(tmp_path, FN)
+    tpl = _write(tmp_path, ONE_FUNCTION)
     result = build_template(tpl)
     art = result.artifact("Fn")
     heads = {h.limit: h for h in result.headroom["Fn"]}
@@ -92,7 +79,7 @@ def test_headroom_is_reported_for_each_limit(tmp_path):
 
 
 def test_over_50_mb_zipped_is_refused_only_for_direct_upload(tmp_path):
-    tpl = _write(tmp_path, FN)
+    tpl = _write(tmp_path, ONE_FUNCTION)
     with open(tmp_path / "src" / "noise.bin", "wb") as fh:
         for _ in range(51):
             fh.write(os.urandom(MB))
@@ -107,7 +94,7 @@ def test_over_50_mb_zipped_is_refused_only_for_direct_upload(tmp_path):
 
 def test_more_than_five_layers_points_at_the_layers_line(tmp_path):
     arns = "".join(f"        - arn:aws:lambda:us-east-1:123456789012:layer:l{i}:1\n" for i in range(6))
-    tpl = _write(tmp_path, FN + "      Layers:\n" + arns)
+    tpl = _write(tmp_path, ONE_FUNCTION + "      Layers:\n" + arns)
     with pytest.raises(LimitError) as err:
         build_template(tpl)
     assert "6 layers" in err.value.message and "at most 5" in err.value.message
@@ -116,7 +103,8 @@ def test_more_than_five_layers_points_at_the_layers_line(tmp_path):
 
 def test_layers_from_globals_and_the_function_count_together(tmp_path):
     tpl = _write(tmp_path, "Globals:\n  Function:\n    Layers:\n"
-                 + "".join(f"      - arn:aws:lambda:us-east-1:1:layer:g{i}:1\n" for i in range(3)) + FN
+                 + "".join(f"      - arn:aws:lambda:us-east-1:1:layer:g{i}:1\n" for i in range(3))
+                 + ONE_FUNCTION
                  + "      Layers:\n" + "".join(f"        - arn:aws:lambda:us-east-1:1:layer:l{i}:1\n" for i in range(3)))
     with pytest.raises(LimitError) as err:
         build_template(tpl)
@@ -124,7 +112,7 @@ def test_layers_from_globals_and_the_function_count_together(tmp_path):
 
 
 def test_environment_over_4_kb_names_the_largest_variables(tmp_path):
-    tpl = _write(tmp_path, FN + f"""\
+    tpl = _write(tmp_path, ONE_FUNCTION + f"""\
       Environment:
         Variables:
           SMALL: x
@@ -139,7 +127,7 @@ def test_environment_over_4_kb_names_the_largest_variables(tmp_path):
 
 def test_environment_just_under_4_kb_passes_with_no_headroom_left(tmp_path):
     # {"V":"..."} is 8 bytes of JSON around the value
-    tpl = _write(tmp_path, FN + f"      Environment:\n        Variables:\n          V: {'x' * (4096 - 8)}\n")
+    tpl = _write(tmp_path, ONE_FUNCTION + f"      Environment:\n        Variables:\n          V: {'x' * (4096 - 8)}\n")
     heads = {h.limit: h for h in build_template(tpl).headroom["Fn"]}
     assert (heads[limits.ENVIRONMENT].used, heads[limits.ENVIRONMENT].left) == (4096, 0)
 
@@ -151,7 +139,7 @@ def test_environment_just_under_4_kb_passes_with_no_headroom_left(tmp_path):
     ("Timeout", "901", "Timeout is 901 seconds"),
 ])
 def test_memory_and_timeout_out_of_range(tmp_path, key, value, message):
-    tpl = _write(tmp_path, FN + f"      {key}: {value}\n")
+    tpl = _write(tmp_path, ONE_FUNCTION + f"      {key}: {value}\n")
     with pytest.raises(LimitError) as err:
         build_template(tpl)
     assert message in err.value.message
@@ -160,14 +148,14 @@ def test_memory_and_timeout_out_of_range(tmp_path, key, value, message):
 
 
 def test_a_limit_in_globals_points_at_globals(tmp_path):
-    tpl = _write(tmp_path, "Globals:\n  Function:\n    Timeout: 1000\n" + FN)
+    tpl = _write(tmp_path, "Globals:\n  Function:\n    Timeout: 1000\n" + ONE_FUNCTION)
     with pytest.raises(LimitError) as err:
         build_template(tpl)
     assert err.value.where == f"{tmp_path / 'template.yaml'}:3:14"
 
 
 def test_memory_that_is_not_a_number_is_a_template_error(tmp_path):
-    tpl = _write(tmp_path, FN + "      MemorySize: lots\n")
+    tpl = _write(tmp_path, ONE_FUNCTION + "      MemorySize: lots\n")
     with pytest.raises(TemplateError) as err:
         build_template(tpl)
     assert err.value.exit_code == 2 and "whole number" in err.value.message
@@ -175,13 +163,13 @@ def test_memory_that_is_not_a_number_is_a_template_error(tmp_path):
 
 
 def test_values_known_only_at_deploy_time_are_not_guessed(tmp_path):
-    tpl = _write(tmp_path, "Parameters:\n  Mem:\n    Type: Number\n" + FN + "      MemorySize: !Ref Mem\n")
+    tpl = _write(tmp_path, "Parameters:\n  Mem:\n    Type: Number\n" + ONE_FUNCTION + "      MemorySize: !Ref Mem\n")
     assert build_template(tpl).artifact("Fn").files == 1
 
 
 def test_a_layer_given_by_arn_counts_when_its_size_is_known_and_warns_otherwise(tmp_path):
     arn = "arn:aws:lambda:us-east-1:123456789012:layer:big:3"
-    tpl = _write(tmp_path, FN + f"      Layers:\n        - {arn}\n")
+    tpl = _write(tmp_path, ONE_FUNCTION + f"      Layers:\n        - {arn}\n")
     result = build_template(tpl)
     assert any("big:3" in w and "not known" in w for w in result.warnings)
     with pytest.raises(LimitError) as err:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import zipfile
 
 import pytest
 
 from lamctl.packager.build import build_template
 from lamctl.schemas.errors import TemplateError, UsageError
-from lamctl.schemas.template import load_template
+from tests.helpers import load_written, write_files, write_zip, zip_entries, zip_names
 
 ALL_KINDS = """\
 AWSTemplateFormatVersion: "2010-09-09"
@@ -68,11 +67,8 @@ def _all_kinds(tmp_path):
     for folder in ("shared", "own", "layers/sam", "plain"):
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "app.py").write_text(f"# {folder}\n")
-    with zipfile.ZipFile(tmp_path / "prebuilt.zip", "w") as zf:
-        zf.writestr("python/lib.py", "L = 1\n")
-        zf.writestr("python/other.py", "O = 2\n")
-    (tmp_path / "template.yaml").write_text(ALL_KINDS)
-    return load_template(str(tmp_path / "template.yaml"))
+    write_zip(tmp_path / "prebuilt.zip", {"python/lib.py": "L = 1\n", "python/other.py": "O = 2\n"})
+    return load_written(tmp_path, ALL_KINDS)
 
 
 def test_every_kind_of_local_code_location_is_built(tmp_path):
@@ -90,8 +86,7 @@ def test_every_kind_of_local_code_location_is_built(tmp_path):
     for a in result.artifacts:
         assert a.zip_path == str(tmp_path / ".lamctl" / "build" / f"{a.resource}.zip")
         assert os.path.isfile(a.zip_path)
-    with zipfile.ZipFile(by["FromGlobals"].zip_path) as zf:
-        assert zf.read("app.py") == b"# shared\n"
+    assert zip_entries(by["FromGlobals"].zip_path)["app.py"] == b"# shared\n"
 
 
 def test_only_builds_the_named_function_and_the_layers_it_uses(tmp_path):
@@ -105,20 +100,19 @@ def test_only_builds_the_named_function_and_the_layers_it_uses(tmp_path):
 
 
 def test_a_function_without_codeuri_uses_the_template_folder_as_sam_does(tmp_path):
-    (tmp_path / "template.yaml").write_text(
-        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n")
+    template = load_written(tmp_path, "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                                      "    Properties:\n      Runtime: python3.12\n")
     (tmp_path / "app.py").write_text("")
-    art = build_template(load_template(str(tmp_path / "template.yaml"))).artifact("Fn")
-    with zipfile.ZipFile(art.zip_path) as zf:
-        assert zf.namelist() == ["app.py", "template.yaml"]  # .lamctl (the build dir) stays out
+    art = build_template(template).artifact("Fn")
+    assert zip_names(art.zip_path) == ["app.py", "template.yaml"]  # .lamctl (the build dir) stays out
 
 
 def test_a_json_template_works_too(tmp_path):
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text("")
-    (tmp_path / "template.json").write_text(
-        '{"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Code": "src"}}}}')
-    assert build_template(load_template(str(tmp_path / "template.json"))).artifact("Fn").files == 1
+    write_files(tmp_path, {"src/app.py": ""})
+    template = load_written(
+        tmp_path, '{"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Code": "src"}}}}',
+        "template.json")
+    assert build_template(template).artifact("Fn").files == 1
 
 
 MALFORMED = [
@@ -155,9 +149,8 @@ MALFORMED = [
 @pytest.mark.parametrize("case,text,message,position", MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_malformed_templates_are_exit_2_with_file_line_and_column(tmp_path, case, text, message, position):
     (tmp_path / "notes.txt").write_text("not a zip")
-    (tmp_path / "template.yaml").write_text(text)
     with pytest.raises(TemplateError) as err:
-        build_template(load_template(str(tmp_path / "template.yaml")))
+        build_template(load_written(tmp_path, text))
     assert err.value.exit_code == 2
     assert message in err.value.message
     assert err.value.where == f"{tmp_path / 'template.yaml'}:{position}"
@@ -166,28 +159,25 @@ def test_malformed_templates_are_exit_2_with_file_line_and_column(tmp_path, case
 
 def test_a_damaged_zip_as_code_location_is_exit_2_at_its_line(tmp_path):
     good = tmp_path / "good.zip"
-    with zipfile.ZipFile(good, "w") as zf:
-        zf.writestr("app.py", "x" * 1000)
+    write_zip(good, {"app.py": "x" * 1000})
     raw = bytearray(good.read_bytes())
     cd = raw.rfind(b"PK\x01\x02")
     raw[cd:cd + 4] = b"XXXX"  # the central directory no longer parses
     (tmp_path / "bad.zip").write_bytes(bytes(raw))
-    (tmp_path / "template.yaml").write_text(
-        "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: bad.zip\n")
     with pytest.raises(TemplateError) as err:
-        build_template(load_template(str(tmp_path / "template.yaml")))
+        build_template(load_written(
+            tmp_path, "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: bad.zip\n"))
     assert err.value.where == f"{tmp_path / 'template.yaml'}:5:13" and "damaged zip" in err.value.message
 
 
 def test_functions_sharing_a_folder_get_identical_zips_built_once(tmp_path):
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text("def a(e, c): pass\ndef b(e, c): pass\n")
+    write_files(tmp_path, {"src/app.py": "def a(e, c): pass\ndef b(e, c): pass\n"})
     fns = "".join(f"  Fn{i}:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.{h}\n"
                   for i, h in enumerate("abab"))
-    (tmp_path / "template.yaml").write_text("Globals:\n  Function:\n    CodeUri: src\n    Runtime: python3.12\n"
-                                            "Resources:\n" + fns)
+    template = load_written(tmp_path, "Globals:\n  Function:\n    CodeUri: src\n    Runtime: python3.12\n"
+                                      "Resources:\n" + fns)
     messages: list[str] = []
-    result = build_template(load_template(str(tmp_path / "template.yaml")), notify=messages.append)
+    result = build_template(template, notify=messages.append)
     shas = {a.sha256 for a in result.artifacts}
     assert len(result.artifacts) == 4 and len(shas) == 1
     for a in result.artifacts:

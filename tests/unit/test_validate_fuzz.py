@@ -22,6 +22,7 @@ from lamctl.packager.validate import validate_template
 from lamctl.schemas.errors import TemplateError
 from lamctl.schemas.template import MAX_DEPTH, Template, parse_text
 from lamctl.schemas.validate import Finding
+from tests.helpers import template_from_text
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -83,7 +84,7 @@ def test_mutated_documents_give_a_mapping_or_a_located_template_error(doc, cut, 
                                                                max_size=6), st.booleans())
 def test_where_answers_for_any_path(doc, path, key):
     text = yaml.safe_dump(doc)
-    t = Template(path="fuzz.yaml", data=parse_text(text, "fuzz.yaml"), text=text)
+    t = template_from_text(text, "fuzz.yaml")
     where = t.where(path, key=key)
     assert where.startswith("fuzz.yaml:")
 
@@ -234,7 +235,7 @@ TEMPLATE = st.fixed_dictionaries(
 
 def _loaded(doc: dict) -> Template:
     text = yaml.safe_dump(doc, sort_keys=False)
-    return Template(path="fuzz.yaml", data=parse_text(text, "fuzz.yaml"), text=text)
+    return template_from_text(text, "fuzz.yaml")
 
 
 @FUZZ

@@ -9,6 +9,7 @@ import pytest
 from lamctl.packager.validate import (PLACEHOLDER_BUCKET, lint_findings, transform_for_lint, transformed_findings,
                                       with_placeholder_code)
 from lamctl.schemas.template import Template, parse_text
+from tests.helpers import template_from_text
 
 SOURCE = textwrap.dedent("""\
     Transform: AWS::Serverless-2016-10-31
@@ -30,7 +31,7 @@ SOURCE = textwrap.dedent("""\
 
 
 def source() -> Template:
-    return Template(path="t.yaml", data=parse_text(SOURCE, "t.yaml"), text=SOURCE)
+    return template_from_text(SOURCE, "t.yaml")
 
 
 def transformed(role_props: dict, queue_props: dict, memory=99999) -> dict:

@@ -8,15 +8,16 @@ import textwrap
 import jsonschema
 import pytest
 
-from lamctl.schemas.template import Template, parse_text
+from lamctl.schemas.template import Template
 from lamctl.schemas.validate import SCHEMA_FILE, schema_findings
+from tests.helpers import template_from_text
 
 HEAD = "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\n"
 
 
 def tpl(body: str, head: str = HEAD) -> Template:
     text = head + textwrap.dedent(body)
-    return Template(path="template.yaml", data=parse_text(text, "template.yaml"), text=text)
+    return template_from_text(text)
 
 
 def found(body: str) -> list[str]:
@@ -303,7 +304,7 @@ def test_line_numbers_survive_short_form_tags_and_flow_style():
 def test_a_json_template_is_located_as_well():
     text = json.dumps({"Transform": "AWS::Serverless-2016-10-31", "Resources": {
         "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Timeout": True}}}}, indent=2)
-    t = Template(path="template.json", data=parse_text(text, "template.json"), text=text)
+    t = template_from_text(text, "template.json")
     [f] = schema_findings(t)
     assert f.where == "template.json:7:20"
     assert f.message == "Fn.Timeout must be an integer, not True"

@@ -8,14 +8,15 @@ import pytest
 
 from lamctl.packager.validate import (check_template, environment_size, raise_for_findings, validate_template)
 from lamctl.schemas.errors import LimitError, TemplateError
-from lamctl.schemas.template import Template, parse_text
+from lamctl.schemas.template import Template
+from tests.helpers import template_from_text
 
 HEAD = "Transform: AWS::Serverless-2016-10-31\n"
 
 
 def tpl(body: str, head: str = HEAD) -> Template:
     text = head + textwrap.dedent(body)
-    return Template(path="t.yaml", data=parse_text(text, "t.yaml"), text=text)
+    return template_from_text(text, "t.yaml")
 
 
 def semantic(body: str, head: str = HEAD) -> list[str]:
