@@ -9,7 +9,8 @@ start`` runs in the background. Every request goes to moto's backends as with
 invoked version really runs (with alias weights), instead of moto's
 Docker-free Lambda echoing the payload back. Invocations that moto makes
 itself (an SNS subscription, an SQS event source mapping, ...) run the same
-way.
+way, and its CloudFormation creates Lambda versions and aliases
+(:mod:`lamctl.local.cloud_models`).
 
 ``GET /lamctl-api/status`` answers what the runtime is doing (environments,
 their process IDs), which ``lamctl local status`` and ``stop`` use.
@@ -141,6 +142,9 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
              log: Callable[[str], Any] | None = None) -> EmulatorApp:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from .cloud_models import register
+
+    register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
     return EmulatorApp(DomainDispatcherApplication(create_backend_app), handler)

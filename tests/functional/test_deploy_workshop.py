@@ -186,7 +186,10 @@ def _gone(pid: int, within: float = 5.0) -> bool:
         time.sleep(0.05)
 
 
-def test_workshop_with_a_canary_lists_what_the_local_cloud_skipped(cli, aws, workshop):
+def test_workshop_with_auto_publish_alias_gets_its_alias_on_the_local_cloud(cli, local_cloud, workshop):
+    """SAM's AutoPublishAlias on the local cloud: each deploy that changes the code publishes a version and
+    moves the alias to it; only CodeDeploy's resources are skipped (lamctl shift does the gradual part)."""
+    aws = local_cloud
     template = workshop / "template.yaml"
     template.write_text(template.read_text().replace(
         "      Runtime: python3.12\n",
@@ -197,7 +200,27 @@ def test_workshop_with_a_canary_lists_what_the_local_cloud_skipped(cli, aws, wor
     result = r.json_lines()[-1]
     assert result["status"] == "CREATE_COMPLETE"
     skipped = {s["resource_type"] for s in result["skipped"]}
-    assert skipped == {"AWS::Lambda::Alias", "AWS::CodeDeploy::Application", "AWS::CodeDeploy::DeploymentGroup"}
-    # what the emulator did create is really there
+    assert skipped == {"AWS::CodeDeploy::Application", "AWS::CodeDeploy::DeploymentGroup"}
     functions = stack_functions(aws)
     assert set(functions) == {"HelloWorldFunction", "CustomRuntimeFunction"}
+    lam = aws.client("lambda")
+    alias = lam.get_alias(FunctionName="workshop-hello", Name="live")
+    assert alias["FunctionVersion"] == "1"
+
+    r = cli("--endpoint-url", aws.endpoint, "invoke", "HelloWorldFunction:live", "--stack", "workshop", cwd=workshop)
+    assert r.exit_code == 0, r
+    assert "executed version: 1" in r.stderr and "Hello World" in r.stdout
+
+    app_py = workshop / "hello_world" / "app.py"
+    app_py.write_text(app_py.read_text().replace("Hello World", "Hello, version 2"))
+    r = cli("--endpoint-url", aws.endpoint, "deploy", cwd=workshop)
+    assert r.exit_code == 0, r
+    assert lam.get_alias(FunctionName="workshop-hello", Name="live")["FunctionVersion"] == "2"
+    r = cli("--endpoint-url", aws.endpoint, "invoke", "workshop-hello:live", cwd=workshop)
+    assert r.exit_code == 0 and "executed version: 2" in r.stderr and "Hello, version 2" in r.stdout, r
+    old = lam.invoke(FunctionName="workshop-hello", Qualifier="1", Payload=b"{}")
+    assert "Hello World" in old["Payload"].read().decode()  # the earlier version is kept, with its code
+
+    r = cli("--endpoint-url", aws.endpoint, "delete", "--stack", "workshop", "--yes", cwd=workshop)
+    assert r.exit_code == 0, r
+    assert not lam.list_functions()["Functions"]

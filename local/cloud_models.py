@@ -1,0 +1,168 @@
+"""CloudFormation resource types the local cloud adds to moto's: Lambda versions and aliases.
+
+moto's CloudFormation skips ``AWS::Lambda::Alias`` (with a warning) and its
+``AWS::Lambda::Version`` answers neither ``!Ref`` (the version ARN) nor
+``!GetAtt V.Version``, which is exactly what SAM's ``AutoPublishAlias``
+generates. With these two models a stack deployed to the local cloud gets
+its published version and its alias, moved to the new version on each
+deploy that changes the code, as CloudFormation does (without a
+``DeploymentPreference``: CodeDeploy resources are still skipped, so the
+alias moves at once; ``lamctl shift`` does the gradual part).
+
+:func:`register` installs them; it is called by the local cloud's server
+(:mod:`lamctl.local.emulator`) before it answers any request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_registered = False
+
+
+def _routing(value: Any) -> dict | None:
+    """CloudFormation's ``RoutingConfig`` (a list of ``{FunctionVersion, FunctionWeight}``) in the API's shape."""
+    if not isinstance(value, dict):
+        return None
+    weights = value.get("AdditionalVersionWeights")
+    if isinstance(weights, list):
+        return {"AdditionalVersionWeights": {str(w["FunctionVersion"]): float(w["FunctionWeight"])
+                                             for w in weights if isinstance(w, dict)}}
+    if isinstance(weights, dict):
+        return {"AdditionalVersionWeights": {str(k): float(v) for k, v in weights.items()}}
+    return None
+
+
+def _function_name(value: Any) -> str:
+    """A function name from a name, an ARN (``!GetAtt F.Arn``) or a partial ARN."""
+    text = str(value)
+    if ":function:" in text:
+        return text.split(":function:", 1)[1].split(":")[0]
+    return text
+
+
+def register() -> None:
+    """Make moto's CloudFormation create Lambda versions and aliases (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    from moto.awslambda.utils import get_backend
+    from moto.cloudformation import parsing
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.core.common_models import CloudFormationModel
+
+    class LambdaVersionModel(CloudFormationModel):
+        """``AWS::Lambda::Version``: publishes ``$LATEST``; Ref is the version ARN, GetAtt Version its number.
+
+        Publishing waits until the version is first looked at (a Ref, a GetAtt, the stack's resource
+        list): moto creates a stack update's new resources before it updates the changed ones, so
+        publishing at creation would publish the function's old code."""
+
+        def __init__(self, account_id: str, region: str, function_name: str, description: str):
+            self.account_id = account_id
+            self.region = region
+            self.function_name = function_name
+            self.description = description
+            self._version: str | None = None
+
+        @property
+        def version(self) -> str:
+            if self._version is None:
+                backend = get_backend(self.account_id, self.region)
+                fn = backend.publish_version(self.function_name, self.description)
+                self._version = str(fn.version)
+            return self._version
+
+        @property
+        def physical_resource_id(self) -> str:
+            return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}:{self.version}"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Lambda::Version"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("Version", "FunctionArn")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name == "Version":
+                return self.version
+            if attribute_name == "FunctionArn":
+                return self.physical_resource_id
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> "LambdaVersionModel":
+            props = cloudformation_json.get("Properties") or {}
+            get_backend(account_id, region_name).get_function(_function_name(props["FunctionName"]))  # must exist
+            return cls(account_id, region_name, _function_name(props["FunctionName"]), props.get("Description") or "")
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            return None  # a published version stays (SAM marks them DeletionPolicy: Retain anyway)
+
+    class LambdaAliasModel(CloudFormationModel):
+        """``AWS::Lambda::Alias``: created, moved and deleted with the stack; Ref is the alias ARN."""
+
+        def __init__(self, alias_arn: str, function_name: str, name: str):
+            self.alias_arn = alias_arn
+            self.function_name = function_name
+            self.name = name
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.alias_arn
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Lambda::Alias"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "AliasArn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name == "AliasArn":
+                return self.alias_arn
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> "LambdaAliasModel":
+            props = cloudformation_json.get("Properties") or {}
+            function_name = _function_name(props["FunctionName"])
+            backend = get_backend(account_id, region_name)
+            alias = backend.create_alias(props["Name"], function_name, str(props["FunctionVersion"]),
+                                         props.get("Description") or "", _routing(props.get("RoutingConfig")))
+            return cls(alias.arn, function_name, props["Name"])
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "LambdaAliasModel":
+            props = cloudformation_json.get("Properties") or {}
+            function_name = _function_name(props["FunctionName"])
+            backend = get_backend(account_id, region_name)
+            if (function_name, props["Name"]) != (original_resource.function_name, original_resource.name):
+                backend.delete_alias(original_resource.name, original_resource.function_name)
+                return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
+                                                           region_name)
+            alias = backend.update_alias(props["Name"], function_name, str(props["FunctionVersion"]),
+                                         props.get("Description") or "", _routing(props.get("RoutingConfig")) or {})
+            return cls(alias.arn, function_name, props["Name"])
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            props = cloudformation_json.get("Properties") or {}
+            try:
+                get_backend(account_id, region_name).delete_alias(props["Name"], _function_name(props["FunctionName"]))
+            except Exception:  # noqa: BLE001 - the function went first: its aliases went with it
+                pass
+
+    for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cache.cache_clear()  # the model lists are computed once; ours must be in them
+    _registered = True
