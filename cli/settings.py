@@ -93,9 +93,13 @@ def load_config(path: str | None, env: str | None) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read the config file: {exc.strerror}", where=path) from None
 
-    from lamctl.schemas.config import check_config
+    from lamctl.schemas.config import check_config, config_schema
 
-    for problem in check_config(data):
+    schema = config_schema()
+    # jsonschema costs ~200 ms to import, more than the rest of lamctl's start-up: a file that
+    # plainly conforms needs no validator; any doubt, and every problem, goes to check_config.
+    problems = [] if plainly_valid(data, schema, schema) is True else check_config(data)
+    for problem in problems:
         section, key = problem.section, problem.key
         line = (_line_of_key(text, section, key) if key else None) or (
             _line_of_section(text, section) if section else None)
@@ -109,6 +113,97 @@ def load_config(path: str | None, env: str | None) -> Config:
                               hint="add the section, or choose another with --env")
         values.update(data[env])
     return Config(path=path, env=env or "default", values=values, text=text)
+
+
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default", "examples"})
+_TYPES: dict[str, Any] = {
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
+    or (isinstance(v, float) and v.is_integer()),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "null": lambda v: v is None,
+}
+
+
+def plainly_valid(value: Any, schema: Any, root: dict) -> bool | None:
+    """JSON Schema (2020-12) validity of ``value`` for the keywords lamctl's config schema uses.
+
+    True or False exactly as jsonschema would answer; None when the schema uses a keyword (or a
+    type, or a ``$ref``) this does not know, or an enum is compared with a number, so that the
+    caller asks jsonschema. It never explains a problem: check_config does."""
+    if schema is True or schema == {}:
+        return True
+    if schema is False:
+        return False
+    if not isinstance(schema, dict):
+        return None
+    unsure = False
+    for word, arg in schema.items():
+        if word in _ANNOTATIONS or word == "$defs":
+            continue
+        if word == "$ref":
+            if not isinstance(arg, str) or not arg.startswith("#/"):
+                return None
+            target: Any = root
+            for part in arg[2:].split("/"):
+                if not isinstance(target, dict) or part not in target:
+                    return None
+                target = target[part]
+            ok = plainly_valid(value, target, root)
+        elif word == "type":
+            names = arg if isinstance(arg, list) else [arg]
+            if any(n not in _TYPES for n in names):
+                return None
+            ok = any(_TYPES[n](value) for n in names)
+        elif word == "enum":
+            ok = any(type(e) is type(value) and e == value for e in arg) if isinstance(value, (str, bool)) else None
+        elif word in ("pattern", "minLength", "maxLength"):
+            if not isinstance(value, str):
+                continue
+            ok = (bool(re.search(arg, value)) if word == "pattern"
+                  else len(value) >= arg if word == "minLength" else len(value) <= arg)
+        elif word in ("minimum", "maximum"):
+            if not _TYPES["number"](value):
+                continue
+            ok = not (value < arg) if word == "minimum" else not (value > arg)  # as jsonschema does (NaN passes)
+        elif word == "items":
+            if not isinstance(value, list):
+                continue
+            ok = _all(plainly_valid(v, arg, root) for v in value)
+        elif word == "properties":
+            if not isinstance(value, dict):
+                continue
+            ok = _all(plainly_valid(v, arg[k], root) for k, v in value.items() if k in arg)
+        elif word == "additionalProperties":
+            if not isinstance(value, dict):
+                continue
+            known = schema.get("properties", {})
+            if schema.get("patternProperties"):
+                return None
+            ok = _all(plainly_valid(v, arg, root) for k, v in value.items() if k not in known)
+        elif word == "oneOf":
+            results = [plainly_valid(value, sub, root) for sub in arg]
+            ok = None if None in results else results.count(True) == 1
+        else:
+            return None
+        if ok is False:
+            return False
+        if ok is None:
+            unsure = True
+    return None if unsure else True
+
+
+def _all(results) -> bool | None:
+    unsure = False
+    for r in results:
+        if r is False:
+            return False
+        if r is None:
+            unsure = True
+    return None if unsure else True
 
 
 def env_name(key: str) -> str:

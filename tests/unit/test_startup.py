@@ -152,3 +152,79 @@ def test_pass_through_gives_what_typers_coercion_gives():
         for v in values:
             assert _outcome(p._runtime_param, v, p) == _outcome(real, v, p), (name, v)
     assert {k[0] for k in seen} >= {repr(str), repr(int), repr(float), repr(bool)}
+
+
+# -- lamctl.toml: jsonschema (~200 ms to import) only when the file is not plainly valid
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_a_project_with_lamctl_toml_starts_without_jsonschema():
+    workshop = os.path.join(REPO, "samples", "workshop")
+    assert os.path.isfile(os.path.join(workshop, "lamctl.toml"))
+    code, imported, out = _run(["local", "invoke", "--help"], workshop)
+    assert code == 0, out.stderr
+    assert imported == []
+    check = subprocess.run([sys.executable, "-c", SNIPPET.replace('{"pydantic", "pydantic_core"}', '{"jsonschema"}'),
+                            "--env", "aws", "status", "--help"], capture_output=True, text=True, cwd=workshop)
+    assert check.stdout.strip().splitlines()[-2:] == ["EXIT=0", "IMPORTED="], check.stderr
+
+
+def test_a_bad_lamctl_toml_is_still_reported_with_its_line(tmp_path):
+    (tmp_path / "lamctl.toml").write_text('[default]\nstack = "workshop"\nwait_timeout = 0\n')
+    code, _, out = _run(["--output", "json", "status", "--function", "f", "--alias", "a"], str(tmp_path))
+    assert code == 2
+    assert "lamctl.toml:3" in out.stdout + out.stderr and "wait_timeout" in out.stdout + out.stderr
+
+
+EDGE_VALUES = ["local", "aws", "text", "json", "eu-west-1", "us-east-1x", "workshop", "9stack", "ab", "abc", "",
+               "CAPABILITY_IAM", "ROLLBACK", "lamctl", "codedeploy", "arn:aws:iam::123456789012:role/deployer", 1, 0, 3600, 3601, 1.0, 1.5, 0.5,
+               float("nan"), float("inf"), True, False, [], ["a"], [1], ["CAPABILITY_IAM"], ["CAPABILITY_NOPE"],
+               {}, {"A": "b"}, {"A": 1}, {"A": True}, {"A": [1]}]
+
+
+def _random_value(rng, valid: list):
+    """Half the time a value valid for the key at hand, else an edge value or a random one."""
+    if valid and rng.random() < 0.6:
+        return rng.choice(valid)
+    pick = rng.random()
+    if pick < 0.5:
+        return rng.choice(EDGE_VALUES)
+    scalar = [lambda: "".join(rng.choice("aZ-9_ é") for _ in range(rng.randrange(5))), lambda: rng.randint(-5, 4000),
+              lambda: rng.uniform(-10, 5000), lambda: rng.random() < 0.5]
+    if pick < 0.8:
+        return rng.choice(scalar)()
+    if pick < 0.9:
+        return [rng.choice(scalar)() for _ in range(rng.randrange(3))]
+    return {rng.choice("ABC"): rng.choice(scalar)() for _ in range(rng.randrange(3))}
+
+
+def test_plainly_valid_agrees_with_jsonschema():
+    """Seeded random configs, built so that about a third are valid; jsonschema is the reference."""
+    import random
+
+    import jsonschema
+
+    from lamctl.cli.settings import plainly_valid
+    from lamctl.schemas.config import config_schema, known_keys
+
+    schema = config_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    valid = {k: [v for v in EDGE_VALUES if validator.is_valid({"default": {k: v}})] for k in known_keys()}
+    valid["stak"] = valid["Region"] = []  # unknown keys
+    keys = sorted(valid)
+    rng = random.Random(20261122)
+    answers = {True: 0, False: 0, None: 0}
+    for _ in range(4000):
+        data = {}
+        for section in rng.sample(["default", "aws", "ci"], rng.randrange(3)):
+            if rng.random() < 0.05:
+                data[section] = _random_value(rng, [])  # not a section at all
+                continue
+            data[section] = {k: _random_value(rng, valid[k]) for k in rng.sample(keys, rng.randrange(4))}
+        ours = plainly_valid(data, schema, schema)
+        answers[ours] += 1
+        if ours is not None:
+            assert ours == validator.is_valid(data), data
+    # both answers were exercised, and rarely "ask jsonschema" (which costs a user ~200 ms)
+    assert answers[True] > 500 and answers[False] > 500 and answers[None] < answers[True], answers
