@@ -46,10 +46,22 @@ def register() -> None:
     global _registered
     if _registered:
         return
-    from moto.awslambda.utils import get_backend
-    from moto.cloudformation import parsing
-    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    import sys
+
+    import moto.awslambda.models  # noqa: F401 - first: of two models of one type, the one defined last is used
     from moto.core.common_models import CloudFormationModel
+
+    # Light imports only: moto's CloudFormation (which imports every model) is loaded on its first use,
+    # and then lists CloudFormationModel's subclasses, ours included.
+    def get_backend(account_id: str, region: str) -> Any:
+        from moto.awslambda.utils import get_backend as backend_for
+
+        return backend_for(account_id, region)
+
+    def UnformattedGetAttTemplateException() -> Exception:  # noqa: N802 - moto's exception, imported late
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException as exc
+
+        return exc()
 
     class LambdaVersionModel(CloudFormationModel):
         """``AWS::Lambda::Version``: publishes ``$LATEST``; Ref is the version ARN, GetAtt Version its number.
@@ -163,6 +175,8 @@ def register() -> None:
             except Exception:  # noqa: BLE001 - the function went first: its aliases went with it
                 pass
 
-    for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cache.cache_clear()  # the model lists are computed once; ours must be in them
+    parsing = sys.modules.get("moto.cloudformation.parsing")
+    if parsing is not None:  # already loaded (moto in this process served CloudFormation): recompute its lists
+        for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+            cache.cache_clear()
     _registered = True

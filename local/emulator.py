@@ -72,10 +72,9 @@ def _body(environ: dict) -> bytes:
 class EmulatorApp:
     """WSGI: the Invoke API to ``handler``, the status to lamctl, everything else to moto."""
 
-    def __init__(self, moto_app: Callable, handler: InvokeHandler, cloudformation_ready: threading.Event | None = None):
+    def __init__(self, moto_app: Callable, handler: InvokeHandler):
         self.moto_app = moto_app
         self.handler = handler
-        self.cloudformation_ready = cloudformation_ready
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -86,9 +85,6 @@ class EmulatorApp:
             return self._reply(start_response, status, list(headers), body)
         if path == "/moto-api/reset" and method == "POST":
             self.handler.service.pool.clear()  # a reset emulator has no functions, so no warm environments
-        if self.cloudformation_ready is not None and not self.cloudformation_ready.is_set() \
-                and "/cloudformation/" in environ.get("HTTP_AUTHORIZATION", ""):
-            self.cloudformation_ready.wait(120)  # its extra resource types are being registered
         if path == STATUS_PATH and method == "GET":
             body = json.dumps(self.status()).encode()
             return self._reply(start_response, 200, [("Content-Type", "application/json")], body)
@@ -148,20 +144,10 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
 
     from .cloud_models import register
 
-    # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias). Registering imports
-    # every moto model (seconds): it runs beside the server, and CloudFormation requests wait for it.
-    ready = threading.Event()
-
-    def _register() -> None:
-        try:
-            register()
-        finally:
-            ready.set()
-
-    threading.Thread(target=_register, name="lamctl-cfn-models", daemon=True).start()
+    register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
-    return EmulatorApp(DomainDispatcherApplication(create_backend_app), handler, ready)
+    return EmulatorApp(DomainDispatcherApplication(create_backend_app), handler)
 
 
 class EmulatorServer:
