@@ -153,7 +153,7 @@ class SharedUsagePlan:
         self.stage_keys: list = []
         self.api_stages: list = []
         self.depends_on: list = []
-        self.conditions: set = set()
+        self.conditions: list = []  # in the order the APIs are transformed: never in a set's hash order
         self.any_without_condition = False
         self.deletion_policy: Any = None
         self.update_replace_policy: Any = None
@@ -183,7 +183,7 @@ class SharedUsagePlan:
         if condition and condition not in self.conditions:
             if conditions is None:
                 raise ApiError("a Condition needs a 'Conditions' section in the template")
-            self.conditions.add(condition)
+            self.conditions.append(condition)
             if len(self.conditions) > 1:
                 conditions[self.CONDITION] = {"Fn::Or": [{"Condition": c} for c in self.conditions]}
             else:
