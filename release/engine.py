@@ -14,6 +14,12 @@
 * ``resume`` re-reads the journal and the alias, decides whether the
   in-flight write happened, checks the alarms, and continues; ``rollback``
   restores the snapshot; ``promote`` skips the remaining holds.
+* The lock is a short lease (:data:`~lamctl.release.lock.LEASE_SECONDS`)
+  renewed at least every third of it: before each step, at every wake-up of a
+  hold, and every ``heartbeat_seconds`` while a hook runs. A renewal that
+  finds the lock taken over or gone raises :class:`LeaseLost` (exit 1) at
+  once: no further alias write, no rollback, no journal save (the journal as
+  last saved is what resume / rollback, or the new owner, works from).
 
 Time comes from an injected :class:`~lamctl.release.clock.Clock`; AWS from
 gateways (:mod:`lamctl.release.aws`). Progress goes to ``on_event``.
@@ -23,13 +29,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from lamctl.release import journal as J
 from lamctl.release.aws import AliasInfo, FunctionConfig, HookTimeout
 from lamctl.release.journal import Journal, Release
-from lamctl.release.lock import AliasLock
+from lamctl.release.lock import LEASE_SECONDS, AliasLock, Lease, LeaseLost
 from lamctl.release.plan import (AFTER, ALIAS_WRITES, LATEST, Bake, CheckAlarms, CreateAlias, Plan,
                                  PublishVersion, RunHook, SetAliasWeights, build_plan)
 from lamctl.release.strategy import Strategy, format_duration
@@ -76,7 +83,10 @@ def _new_id(clock: Any) -> str:
 class Engine:
     def __init__(self, lam: Any, alarms: Any, store: Any, clock: Any, on_event: Callable[[Event], None] | None = None,
                  poll_seconds: float = MAX_POLL_SECONDS, tick_seconds: float | None = None,
-                 hook_timeout: float = DEFAULT_HOOK_TIMEOUT, fault: Fault | None = None, owner: str | None = None):
+                 hook_timeout: float = DEFAULT_HOOK_TIMEOUT, fault: Fault | None = None, owner: str | None = None,
+                 lease_seconds: float = LEASE_SECONDS, heartbeat_seconds: float = 1.0):
+        """``lease_seconds``: the lock's lease, renewed every third of it on ``clock``. ``heartbeat_seconds``:
+        how often (real time) the lease is looked at while a hook invocation blocks."""
         self.lam = lam
         self.alarms = alarms
         self.store = store
@@ -89,6 +99,9 @@ class Engine:
         self.hook_timeout = float(hook_timeout)
         self.fault = fault or (lambda point, index: None)
         self._revision: str | None = None
+        self.lease_seconds = float(lease_seconds)
+        self.heartbeat_seconds = float(heartbeat_seconds)
+        self._lease: Lease | None = None
 
     # ------------------------------------------------------------ events
 
@@ -176,18 +189,18 @@ class Engine:
             return Outcome(None, False, f"{plan.function}:{plan.alias} is already at version {plan.target}: "
                                         "nothing to shift")
         release_id = _new_id(self.clock)
-        ttl = self._ttl(plan)
         # pre-flight found no live holder and no unfinished release: a stale lock (a process that died
         # before its first journal save) may be taken over
-        self.lock.acquire(plan.function, plan.alias, release_id, ttl, takeover=True)
-        try:
+        with self._leased(plan.function, plan.alias, release_id):
             return self._start(release_id, plan, info, description)
-        finally:
-            self.lock.release(plan.function, plan.alias, release_id)
 
-    def _ttl(self, plan: Plan) -> float:
-        hooks = sum(1 for s in plan.steps if isinstance(s, RunHook))
-        return plan.total_seconds + hooks * self.hook_timeout + 900.0
+    def _leased(self, function: str, alias: str, release_id: str) -> "_Held":
+        return _Held(self, Lease.take(self.lock, function, alias, release_id, self.lease_seconds, takeover=True))
+
+    def _keep(self) -> None:
+        """Renew the lease when due; :class:`LeaseLost` when another process holds it now."""
+        if self._lease is not None:
+            self._lease.keep()
 
     def _start(self, release_id: str, plan: Plan, info: AliasInfo | None, description: str) -> Outcome:
         now = self.clock.now()
@@ -224,6 +237,7 @@ class Engine:
             for index, step in enumerate(plan.steps):
                 if index in release.completed:
                     continue
+                self._keep()
                 if promote and isinstance(step, (SetAliasWeights, Bake, CheckAlarms)):
                     self._complete(release, index, skipped=True)
                     continue
@@ -234,6 +248,8 @@ class Engine:
                     self._record(release, "promote", "the remaining holds were skipped")
                 elif action == "rollback":
                     return self._rollback(release, "rollback requested by an operator")
+        except LeaseLost:
+            raise  # another process drives the release now: write nothing, not even the journal
         except ConflictError as exc:  # someone else wrote the alias: stop, never overwrite it
             release.state = J.CONFLICT
             release.reason = exc.message
@@ -331,7 +347,9 @@ class Engine:
                    hook=step.function)
         started = self.clock.now()
         try:
-            result = self.lam.invoke(step.function, payload, timeout=self.hook_timeout)
+            result = self._invoke_keeping_lease(step.function, payload)
+        except LeaseLost:
+            raise
         except HookTimeout as exc:
             raise _Abort(f"{step.event} hook {step.function} timed out: {exc.message}") from None
         except LamctlError as exc:
@@ -352,6 +370,30 @@ class Engine:
         if status is not None and status != "Succeeded":
             raise _Abort(f"{step.event} hook {step.function} reported status {status}")
         self._record(release, "hook", f"{step.event} hook {step.function} succeeded", index=index)
+
+    def _invoke_keeping_lease(self, function: str, payload: dict) -> Any:
+        """Invoke a hook (which may take up to the hook timeout) while this thread keeps renewing the lease."""
+        lease = self._lease
+        if lease is None:
+            return self.lam.invoke(function, payload, timeout=self.hook_timeout)
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def call() -> None:
+            try:
+                box["result"] = self.lam.invoke(function, payload, timeout=self.hook_timeout)
+            except BaseException as exc:  # handed to the engine's thread below
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=call, daemon=True, name=f"hook-{function}").start()
+        heartbeat = max(min(self.heartbeat_seconds, lease.every), 0.001)
+        while not done.wait(heartbeat):
+            lease.keep()  # LeaseLost: stop waiting; the hook runs on but no traffic moves after it
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
 
     def _check_alarms(self, names: tuple[str, ...] | list[str]) -> None:
         if not names:
@@ -376,9 +418,12 @@ class Engine:
             if now >= end - 1e-9:
                 return None
             wake = min(end, next_poll)
+            if self._lease is not None:
+                wake = min(wake, max(self._lease.next_due, now))
             if self.tick_seconds:
                 wake = min(wake, now + self.tick_seconds)
             self.clock.sleep(wake - now)
+            self._keep()
             now = self.clock.now()
             if now >= next_poll - 1e-9 and now < end - 1e-9:
                 next_poll = now + self.poll_seconds
@@ -414,6 +459,7 @@ class Engine:
         release.reason = reason
         self._emit("rollback", f"rolling back {release.function}:{release.alias}: {reason}", release=release.id,
                    reason=reason)
+        self._keep()  # the lock must still be ours before the journal and the alias are written
         self._save(release)
         self._restore(release)
         release.state = J.ROLLED_BACK
@@ -497,8 +543,7 @@ class Engine:
     def resume(self, function: str, alias: str, promote: bool = False) -> Outcome:
         release = self._load_active(function, alias, "promote" if promote else "resume")
         plan = Plan.from_dict(release.plan)
-        self.lock.acquire(function, alias, release.id, self._ttl(plan), takeover=True)
-        try:
+        with self._leased(function, alias, release.id):
             if release.state == J.ROLLING_BACK:
                 self._reconcile_for_rollback(release)
                 return self._rollback(release, release.reason or "an interrupted rollback")
@@ -515,8 +560,6 @@ class Engine:
             if promote:
                 self._emit("request", "promoting: skipping the remaining holds", release=release.id)
             return self._run(release, plan, promote=promote)
-        finally:
-            self.lock.release(function, alias, release.id)
 
     def _reconcile_for_rollback(self, release: Release) -> None:
         info = self.lam.get_alias(release.function, release.alias)
@@ -534,8 +577,7 @@ class Engine:
         if release.state == J.CONFLICT:
             raise ConflictError(f"release {release.id} stopped because someone else moved the alias; lamctl will "
                                 "not overwrite it", where=where, hint="settle the alias with 'lamctl alias'")
-        self.lock.acquire(function, alias, release.id, 3600.0, takeover=True)
-        try:
+        with self._leased(function, alias, release.id):
             plan = Plan.from_dict(release.plan)
             if release.state == J.SUCCEEDED:
                 info = self.lam.get_alias(function, alias)
@@ -550,8 +592,6 @@ class Engine:
             else:
                 self._reconcile(release, plan)
             return self._rollback(release, "rollback requested by an operator")
-        finally:
-            self.lock.release(function, alias, release.id)
 
     def request(self, function: str, alias: str, action: str) -> Release:
         """Ask the process running the release to promote / roll back (it acts at its next poll)."""
@@ -570,3 +610,19 @@ class _Abort(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class _Held:
+    """The engine's lease for the duration of a ``with`` block; released at its end, whatever happens."""
+
+    def __init__(self, engine: Engine, lease: Lease):
+        self.engine = engine
+        self.lease = lease
+
+    def __enter__(self) -> Lease:
+        self.engine._lease = self.lease
+        return self.lease
+
+    def __exit__(self, *exc: Any) -> None:
+        self.engine._lease = None
+        self.lease.release()

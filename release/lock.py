@@ -9,6 +9,21 @@ Taking over is allowed in two cases only, and only for an explicit
 ``--resume`` / ``rollback`` / ``promote`` (``takeover=True``): the lease
 expired, or the owner is a process on this machine that no longer runs
 (killed, even with SIGKILL). A live owner elsewhere is never displaced.
+
+The lease is short (:data:`LEASE_SECONDS`) and the running release renews it
+(:class:`Lease`) at least every third of it, during holds and hook waits too.
+So a live owner's lease never runs out, and a crashed owner on another machine
+is detected one lease after its last renewal, not after the whole release. A
+renewal that finds the lock gone or held by someone else raises
+:class:`LeaseLost`: the release must stop writing at once (the journal as last
+saved stays as it was, for whoever took over, or for ``--resume`` /
+``rollback``).
+
+Renewal is read, compare (owner and release), write: the object stores have no
+compare-and-swap on an existing key. A takeover needs the lease to have run out
+first, so the race only opens for an owner that could not renew for a whole
+lease, and it lasts one store round trip; alias writes stay guarded by
+RevisionId.
 """
 
 from __future__ import annotations
@@ -17,10 +32,20 @@ import json
 import os
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from lamctl.release.journal import folder
-from lamctl.schemas.errors import ConflictError
+from lamctl.schemas.errors import ConflictError, LamctlError
+
+# 60 s: renewed every 20 s, a lease survives two missed renewals (a slow S3 call, a retried request)
+# and tolerates clock skew between machines far above what NTP leaves; a crashed owner elsewhere blocks
+# resume / rollback for at most a minute. Renewing costs one GET and one PUT every 20 s.
+LEASE_SECONDS = 60.0
+RENEW_FRACTION = 1 / 3
+
+
+class LeaseLost(ConflictError):
+    """The release lock was taken over by another process, or removed: stop writing at once."""
 
 
 def this_owner() -> str:
@@ -105,7 +130,84 @@ class AliasLock:
         raise ConflictError(f"could not take the release lock of {function}:{alias}", where=f"{function}:{alias}",
                             hint="another release is starting at the same moment; run again")
 
+    def renew(self, function: str, alias: str, release_id: str, ttl: float) -> LockInfo:
+        """Push the expiry of a lock this owner holds to now + ``ttl``; :class:`LeaseLost` when it is not ours."""
+        where = f"{function}:{alias}"
+        held = self.holder(function, alias)
+        if held is None:
+            raise LeaseLost(f"release {release_id} lost its lock on {where}: the lock was removed", where=where,
+                            hint=_lost_hint(function, alias))
+        if held.owner != self.owner or held.release != release_id:
+            now = (f"release {held.release} holds it now (owner {held.owner})" if held.release != release_id else
+                   f"{held.owner} took it over (a resume, promote or rollback of this release)")
+            raise LeaseLost(f"release {release_id} lost its lock on {where}: {now}", where=where,
+                            hint=_lost_hint(function, alias))
+        mine = LockInfo(self.owner, release_id, self.clock.now() + ttl)
+        self.store.put(self.key(function, alias), mine.to_json())
+        return mine
+
     def release(self, function: str, alias: str, release_id: str) -> None:
         held = self.holder(function, alias)
         if held is not None and held.release == release_id and held.owner == self.owner:
             self.store.delete(self.key(function, alias))
+
+
+def _lost_hint(function: str, alias: str) -> str:
+    return (f"lamctl stopped and wrote nothing more; the process that took the lock now drives the release. "
+            f"If none does, see 'lamctl status --function {function} --alias {alias}', then continue with "
+            f"'lamctl shift --resume --function {function} --alias {alias}' or undo with "
+            f"'lamctl rollback --function {function} --alias {alias}'")
+
+
+class Lease:
+    """A lock held by a running release, renewed at least every ``ttl / 3`` seconds of the clock.
+
+    :meth:`keep` renews when due (cheap to call often: it only reads the clock until then) and raises
+    :class:`LeaseLost` once the lock is someone else's. A failed renewal (the store did not answer) is
+    retried soon, and raises :class:`LeaseLost` only when the lease ran out before any retry worked.
+    """
+
+    def __init__(self, lock: AliasLock, function: str, alias: str, info: LockInfo, ttl: float = LEASE_SECONDS,
+                 on_renew: Callable[[LockInfo], None] | None = None):
+        self.lock = lock
+        self.function = function
+        self.alias = alias
+        self.info = info
+        self.ttl = float(ttl)
+        self.every = self.ttl * RENEW_FRACTION
+        self.next_due = lock.clock.now() + self.every
+        self.renewals = 0
+        self.on_renew = on_renew or (lambda info: None)
+
+    @classmethod
+    def take(cls, lock: AliasLock, function: str, alias: str, release_id: str, ttl: float = LEASE_SECONDS,
+             takeover: bool = False, on_renew: Callable[[LockInfo], None] | None = None) -> "Lease":
+        return cls(lock, function, alias, lock.acquire(function, alias, release_id, ttl, takeover=takeover), ttl,
+                   on_renew)
+
+    @property
+    def release_id(self) -> str:
+        return self.info.release
+
+    def keep(self) -> None:
+        now = self.lock.clock.now()
+        if now < self.next_due:
+            return
+        try:
+            self.info = self.lock.renew(self.function, self.alias, self.info.release, self.ttl)
+        except LeaseLost:
+            raise
+        except LamctlError as exc:
+            if now >= self.info.expires:
+                raise LeaseLost(f"release {self.info.release} could not renew its lock on {self.function}:"
+                                f"{self.alias} before the lease ran out: {exc.message}",
+                                where=f"{self.function}:{self.alias}", hint=_lost_hint(self.function, self.alias)) \
+                    from None
+            self.next_due = now + min(5.0, self.every)  # retry soon, while the lease still holds
+            return
+        self.renewals += 1
+        self.next_due = now + self.every
+        self.on_renew(self.info)
+
+    def release(self) -> None:
+        self.lock.release(self.function, self.alias, self.info.release)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import zipfile
 
@@ -234,3 +235,56 @@ def test_a_412_from_update_alias_is_a_revision_mismatch(aws):
             gw.update_alias("app", "live", "1", {"2": 0.1}, "rev-seen")
     assert "changed by someone else (RevisionId rev-seen is stale)" in err.value.message
     assert "did not overwrite" in err.value.hint
+
+
+def test_a_lease_taken_over_in_s3_stops_the_release_and_rollback_still_works(aws, cli, monkeypatch, tmp_path):
+    from lamctl.release.lock import LEASE_SECONDS, LeaseLost, LockInfo
+
+    make_function(aws)
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    lam = LambdaGateway(aws.client("lambda"))
+    lam.create_alias("app", "live", "1")
+    key = "lamctl/releases/app/live/lock.json"
+    clock = FakeClock()
+    seen = {"expires": []}
+
+    def lock():
+        return json.loads(s3.get_object(Bucket="artifacts", Key=key)["Body"].read())
+
+    class Watch(AlarmGateway):
+        def states(self, names):
+            at = clock.now() - 1_700_000_000.0
+            if at > 0:
+                seen["expires"].append(lock()["expires"] - clock.now())
+            if at >= 90 and "stolen" not in seen:  # a resume on another machine takes the lock over
+                seen["stolen"] = clock.now()
+                seen["journal"] = s3.get_object(Bucket="artifacts", Key="lamctl/releases/app/live/latest.json")[
+                    "Body"].read()
+                s3.put_object(Bucket="artifacts", Key=key,
+                              Body=LockInfo("ci-runner-2:200", lock()["release"], clock.now() + 60).to_json())
+            return super().states(names)
+
+    cw = aws.client("cloudwatch")
+    cw.put_metric_alarm(AlarmName="errors", MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName="errors", StateValue="OK", StateReason="fine")
+    engine = Engine(lam, Watch(cw), S3ObjectStore(s3, "artifacts"), clock, owner="ci-runner-1:100")
+    plan, info = engine.plan("app", "live", "2", S.canary("10%10m"), ["errors"])
+    with pytest.raises(LeaseLost, match="ci-runner-2:200 took it over"):
+        engine.shift(plan, info)
+    # renewed all along: never less than two thirds of the lease left at a poll
+    assert min(seen["expires"]) >= 2 * LEASE_SECONDS / 3 - 1e-6
+    assert clock.now() - seen["stolen"] <= LEASE_SECONDS / 3 + 1e-6
+    alias = lam.get_alias("app", "live")
+    assert alias.version == "1" and alias.weights == {"2": 0.1}  # no traffic moved after the takeover
+    assert s3.get_object(Bucket="artifacts", Key="lamctl/releases/app/live/latest.json")["Body"].read() == \
+        seen["journal"]
+    assert lock()["owner"] == "ci-runner-2:200"
+    # the thief's lease (on the fake clock's 2023 dates) has long run out: an operator rolls back for real
+    monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    r = cli("rollback", "--function", "app", "--alias", "live", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    alias = lam.get_alias("app", "live")
+    assert alias.version == "1" and alias.weights == {}
+    assert s3.list_objects_v2(Bucket="artifacts", Prefix=key)["KeyCount"] == 0
