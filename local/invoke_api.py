@@ -37,10 +37,23 @@ from .service import FunctionNotFound, LocalLambda
 SYNC_LIMIT = 6 * 1024 * 1024
 ASYNC_LIMIT = 1024 * 1024
 LOG_TAIL = 4096
-ACCOUNT_ID = "123456789012"
 # Lambda waits about one and then two minutes before its retries of a failed asynchronous
 # invocation; locally the waits are short (the number of retries is the same).
 DEFAULT_RETRY_DELAYS = (1.0, 2.0)
+
+
+def split_function_name(name: str) -> tuple[str, str | None]:
+    """(function, qualifier) from what Invoke accepts: ``name``, ``name:qualifier``, a full ARN or a partial
+    one (``123456789012:function:name``), each with an optional qualifier. An ARN stays whole (less its
+    qualifier); a plain name loses its qualifier."""
+    parts = name.split(":")
+    if name.startswith("arn:"):
+        return ":".join(parts[:7]), (parts[7] or None) if len(parts) > 7 else None
+    if len(parts) >= 3 and parts[1] == "function":
+        return ":".join(parts[:3]), (parts[3] or None) if len(parts) > 3 else None
+    if len(parts) == 2:
+        return parts[0], parts[1] or None
+    return name, None
 
 
 class InvokeHandler:
@@ -130,11 +143,12 @@ class InvokeHandler:
             return _error(404, "UnknownOperationException",
                           f"lamctl's local Lambda serves only Invoke, not {method} {url.path}")
         name = unquote(parts[3])
-        qualifier = (parse_qs(url.query).get("Qualifier") or [None])[0]
-        if ":" in name and not name.startswith("arn:"):
-            name, _, qualifier = name.partition(":")
-        elif name.startswith("arn:") and len(name.split(":")) > 7:
-            qualifier = name.split(":")[7]
+        given = (parse_qs(url.query).get("Qualifier") or [None])[0]
+        name, derived = split_function_name(name)
+        if given and derived and given != derived:
+            return _error(400, "InvalidParameterValueException",
+                          "The derived qualifier from the function name does not match the specified qualifier.")
+        qualifier = derived or given
         kind = headers.get("x-amz-invocation-type") or "RequestResponse"
         if kind not in ("RequestResponse", "Event", "DryRun"):
             return _error(400, "InvalidParameterValueException",

@@ -41,7 +41,13 @@ class LocalLambda:
 
     def target(self, name: str, qualifier: str | None = None, headers: dict | None = None) -> Target:
         """The Invoke API's view: a template's functions exist as ``$LATEST`` only."""
-        unqualified = name.split(":")[6] if name.startswith("arn:") and len(name.split(":")) > 6 else name
+        parts = name.split(":")
+        if name.startswith("arn:") and len(parts) > 6:
+            unqualified = parts[6]
+        elif len(parts) >= 3 and parts[1] == "function":  # a partial ARN: 123456789012:function:name
+            unqualified = name = parts[2]
+        else:
+            unqualified = name
         arn = f"arn:aws:lambda:{self.functions.region}:{ACCOUNT_ID}:function:{unqualified}"
         try:
             logical = self.resolve(name)

@@ -310,3 +310,15 @@ def test_lamctl_invoke_names_the_version_an_alias_ran(cloud, cli, monkeypatch):
     record = failed.json_lines()[-1]
     assert record["executed_version"] == v1 and record["function_error"] == "Unhandled"
     assert record["payload"]["errorMessage"] == "asked to fail"
+
+
+def test_partial_arns_and_a_qualifier_that_contradicts_the_name(cloud):
+    cloud.function()
+    (v1,) = published(cloud, "fn", "one")
+    resp, answer = cloud.invoke(FunctionName="123456789012:function:fn")
+    assert resp["ExecutedVersion"] == "$LATEST"
+    resp, answer = cloud.invoke(FunctionName=f"123456789012:function:fn:{v1}")
+    assert resp["ExecutedVersion"] == v1 and answer["mark"] == "one"
+    with pytest.raises(cloud.lam.exceptions.InvalidParameterValueException) as info:
+        cloud.lam.invoke(FunctionName=f"fn:{v1}", Qualifier="$LATEST", Payload=b"{}")
+    assert "does not match the specified qualifier" in str(info.value)
