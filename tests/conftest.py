@@ -126,21 +126,21 @@ def cloud_server():
     server.stop()
 
 
+def _reset_and_point_at(emulator: Emulator, monkeypatch) -> Emulator:
+    emulator.reset()
+    for key, value in DUMMY_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+    return emulator
+
+
 @pytest.fixture
 def local_cloud(cloud_server, monkeypatch):
     """Like ``aws``, on the local cloud's server: Lambda invokes run the deployed code."""
-    cloud_server.reset()
-    for key, value in DUMMY_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", cloud_server.endpoint)
-    return cloud_server
+    return _reset_and_point_at(cloud_server, monkeypatch)
 
 
 @pytest.fixture
 def aws(moto_server, monkeypatch):
     """A reset emulator, and an environment whose every AWS call goes to it over HTTP."""
-    moto_server.reset()
-    for key, value in DUMMY_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)
-    return moto_server
+    return _reset_and_point_at(moto_server, monkeypatch)
