@@ -49,10 +49,49 @@ def _stack_name(app, flag: str | None) -> str:
 
 
 def _emulator(app) -> bool:
-    """True when the calls go to an emulator (the local cloud, or an endpoint override)."""
-    if app.target_local or app.opts.endpoint_url:
+    """True when CloudFormation is the local cloud's emulator, whose gaps deploy works around (it lists the
+    resource types the emulator skips, deletes a half-created stack itself, explains missing outputs).
+
+    That is the target being the local cloud (``--local`` / ``target = "local"``), or the CloudFormation
+    endpoint being the one the running local cloud recorded (``lamctl local status``). Any other endpoint
+    (a VPC endpoint, a proxy, a FIPS endpoint) is AWS: it gets AWS's behaviour, never the emulator's."""
+    if app.target_local:
         return True
-    return bool(os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_CLOUDFORMATION"))
+    endpoint = app.aws().client("cloudformation").meta.endpoint_url
+    if not _loopback(endpoint):
+        return False  # the local cloud listens on 127.0.0.1 only: no need to look for it
+    from lamctl.local.cloud import status
+
+    try:
+        recorded = status().endpoint
+    except LamctlError:  # its state folder cannot be read: no local cloud can be running from it
+        return False
+    return recorded is not None and _same_endpoint(endpoint, recorded)
+
+
+def _url_parts(url: str) -> tuple[str, str, int | None]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def _loopback(url: str | None) -> bool:
+    if not url:
+        return False
+    host = _url_parts(url)[1]
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+def _same_endpoint(a: str, b: str) -> bool:
+    """The same server: scheme and port equal, hosts equal or both loopback names."""
+    sa, ha, pa = _url_parts(a)
+    sb, hb, pb = _url_parts(b)
+    return sa == sb and pa == pb and (ha == hb or (_loopback(a) and _loopback(b)))
 
 
 def _clock():
@@ -320,10 +359,10 @@ def deploy_command(
             ensure_bucket(s3, plan.upload.bucket, aws.region)
         deployer.store = _S3TemplateStore(s3)
     result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
-    _report_deploy(app, plan, result)
+    _report_deploy(app, plan, result, deployer.emulator)
 
 
-def _report_deploy(app, plan, result) -> None:
+def _report_deploy(app, plan, result, emulator: bool) -> None:
     out = app.out
     cs = result.change_set
     if result.status == "NO_CHANGES":
@@ -376,7 +415,7 @@ def _report_deploy(app, plan, result) -> None:
     if result.outputs_unavailable:
         out.warn("outputs unavailable: " + ", ".join(result.outputs_unavailable)
                  + (" (the local cloud does not report outputs for stacks made through change sets)"
-                    if _emulator(app) else " (not reported by CloudFormation; a false Condition?)"))
+                    if emulator else " (not reported by CloudFormation; a false Condition?)"))
     if result.skipped:
         out.warn("skipped by the local cloud (it does not create these types; they are not deployed): "
                  + ", ".join(f"{lid} ({typ})" for lid, typ in result.skipped))
