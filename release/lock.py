@@ -124,7 +124,10 @@ class AliasLock:
             hint = (f"resume it with 'lamctl shift --resume --function {function} --alias {alias}' "
                     f"or undo it with 'lamctl rollback --function {function} --alias {alias}'"
                     if alive is False or held.expires <= self.clock.now() else
-                    "wait for it to finish, or use 'lamctl promote' / 'lamctl rollback' on it")
+                    "wait for it to finish, or use 'lamctl promote' / 'lamctl rollback' on it; if its process "
+                    f"died on another machine, the lock can be taken over with 'lamctl shift --resume' or "
+                    f"'lamctl rollback' once its lease runs out ({max(held.expires - self.clock.now(), 0):.0f}s from now "
+                    "unless that process renews it)")
             raise ConflictError(f"release {held.release} is running on {function}:{alias} ({state})",
                                 where=f"{function}:{alias}", hint=hint)
         raise ConflictError(f"could not take the release lock of {function}:{alias}", where=f"{function}:{alias}",
@@ -138,7 +141,8 @@ class AliasLock:
             raise LeaseLost(f"release {release_id} lost its lock on {where}: the lock was removed", where=where,
                             hint=_lost_hint(function, alias))
         if held.owner != self.owner or held.release != release_id:
-            now = (f"release {held.release} holds it now (owner {held.owner})" if held.release != release_id else
+            now = ("the lock file is damaged" if held.release == "unknown" and held.owner == "unknown" else
+                   f"release {held.release} holds it now (owner {held.owner})" if held.release != release_id else
                    f"{held.owner} took it over (a resume, promote or rollback of this release)")
             raise LeaseLost(f"release {release_id} lost its lock on {where}: {now}", where=where,
                             hint=_lost_hint(function, alias))

@@ -189,8 +189,9 @@ def test_an_expired_lease_of_a_dead_owner_is_taken_over(world):
 
     other = Engine(lam, FakeAlarms(clock, errors="OK"), store, clock, owner="ci-runner-2:200")
     clock.advance(expires - clock.now() - 1)  # one second before the lease runs out: still the dead owner's
-    with pytest.raises(ConflictError, match="held by ci-runner-1:100"):
+    with pytest.raises(ConflictError, match="held by ci-runner-1:100") as err:
         other.resume("app", "live")
+    assert "once its lease runs out (1s from now" in err.value.hint
     clock.advance(1)
     out = other.resume("app", "live")
     assert out.changed and lam.aliases[("app", "live")].version == "2" and not lam.aliases[("app", "live")].weights
