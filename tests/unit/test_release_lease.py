@@ -247,3 +247,29 @@ def test_a_lease_lost_while_a_hook_runs_stops_before_any_traffic_moves(world):
         stopped.set()
     assert lam.writes == [] and lam.aliases[("app", "live")].version == "1"
     assert Journal(store).load("app", "live") is None  # the first save comes with the first alias write
+
+
+@pytest.mark.parametrize("outage", [30.0, 120.0])
+def test_a_store_outage_is_retried_while_the_lease_holds_and_stops_the_release_once_it_ran_out(world, outage):
+    from lamctl.schemas.errors import CloudError
+
+    clock, lam, alarms, store, engine = world
+    put = store.put
+
+    def flaky_put(key, body):
+        if key == LOCK and 0 < rel(clock.now()) <= outage:
+            raise CloudError(f"PutObject s3://artifacts/{key}: connection reset")
+        put(key, body)
+
+    store.put = flaky_put
+    if outage < LEASE_SECONDS:  # renewals fail for 30 s, then work again before the lease ran out
+        start(engine, S.canary("10%5m"))
+        assert lam.aliases[("app", "live")].version == "2"
+        assert [rel(w[0]) for w in store.lock_writes][1] == pytest.approx(35.0)  # retried 5 s after each failure
+        return
+    with pytest.raises(LeaseLost, match="could not renew its lock on app:live before the lease ran out: "
+                                        "PutObject s3://artifacts/lamctl/releases/app/live/lock.json"):
+        start(engine, S.canary("10%5m"))
+    assert LEASE_SECONDS <= rel(clock.now()) <= LEASE_SECONDS + 5
+    assert lam.aliases[("app", "live")].weights == {"2": 0.1}  # stopped as it was, not rolled back
+    assert Journal(store).load("app", "live").state == "running"
