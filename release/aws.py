@@ -375,8 +375,10 @@ class S3ObjectStore:
 class LocalObjectStore:
     """The same protocol over a folder (``.lamctl/`` when no bucket is configured).
 
-    Writes are atomic (temporary file + rename, fsync'd); ``put_if_absent`` uses
-    ``O_CREAT | O_EXCL``, so two processes on one machine cannot both win."""
+    Writes are atomic (temporary file + rename, fsync'd); ``put_if_absent`` writes a
+    temporary file and hard-links it into place, which fails when the key exists: two
+    processes on one machine cannot both win, and no reader ever sees a half-written
+    (empty) object, which a lock reader would take for an expired lease."""
 
     def __init__(self, root: str, strip_prefix: str = ""):
         self.root = root
@@ -409,14 +411,17 @@ class LocalObjectStore:
     def put_if_absent(self, key: str, body: bytes) -> bool:
         path = self._path(key)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "wb") as fh:
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.new"
+        with open(tmp, "wb") as fh:
             fh.write(body)
             fh.flush()
             os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and only when nothing is there: whole content or nothing
+        except FileExistsError:
+            return False
+        finally:
+            os.remove(tmp)
         return True
 
     def delete(self, key: str) -> None:

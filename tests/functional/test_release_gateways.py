@@ -144,6 +144,37 @@ def test_local_store_lock_and_journal_without_a_bucket(tmp_path):
     assert Journal(store).where("app", "live").endswith(".lamctl/releases/app/live/latest.json")
 
 
+def test_local_store_lock_racers_one_wins_and_a_reader_never_sees_half_a_lock(tmp_path):
+    import threading
+
+    store = LocalObjectStore(str(tmp_path / ".lamctl"), strip_prefix="lamctl/")
+    body = b'{"owner": "%d", "padding": "' + b"x" * 4096 + b'"}'
+    for round_ in range(30):
+        key = f"lamctl/releases/app/live{round_}/lock.json"
+        start = threading.Barrier(9)
+        wins, seen = [], []
+
+        def racer(i: int) -> None:
+            start.wait()
+            if store.put_if_absent(key, body % i):
+                wins.append(i)
+
+        def reader() -> None:
+            start.wait()
+            for _ in range(200):
+                seen.append(store.get(key))
+
+        threads = [threading.Thread(target=racer, args=(i,)) for i in range(8)] + [threading.Thread(target=reader)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(wins) == 1
+        assert all(v is None or v == body % wins[0] for v in seen)  # never empty, never another racer's
+        assert store.get(key) == body % wins[0]
+    assert not [p for p in (tmp_path / ".lamctl").rglob("*") if p.name.endswith((".new", ".tmp"))]
+
+
 def test_a_release_through_the_real_gateways(aws):
     make_function(aws)
     cw = aws.client("cloudwatch")
