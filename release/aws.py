@@ -11,6 +11,8 @@ overhead can be measured and asserted.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import threading
@@ -91,6 +93,12 @@ def _code(exc: Exception) -> str:
     return getattr(exc, "response", {}).get("Error", {}).get("Code", "") if hasattr(exc, "response") else ""
 
 
+def _lost_condition(exc: Exception) -> bool:
+    """A conditional S3 write that lost: the object changed (412), is gone (404) or is being written (409)."""
+    return (_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "NotFound")
+            or _status(exc) in (404, 409, 412))
+
+
 def _status(exc: Exception) -> int:
     return getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0) \
         if hasattr(exc, "response") else 0
@@ -138,6 +146,10 @@ class ObjectStore(Protocol):
     def put(self, key: str, body: bytes) -> None: ...
     def put_if_absent(self, key: str, body: bytes) -> bool: ...
     def delete(self, key: str) -> None: ...
+    # compare-and-swap on an existing key, for the release lock: ``tag`` is what get_tagged returned
+    def get_tagged(self, key: str) -> tuple[bytes, str] | None: ...
+    def put_if_match(self, key: str, body: bytes, tag: str) -> bool: ...
+    def delete_if_match(self, key: str, tag: str) -> bool: ...
 
 
 # ---------------------------------------------------------------- Lambda
@@ -371,6 +383,41 @@ class S3ObjectStore:
         except _client_error() as exc:
             raise _cloud(f"DeleteObject s3://{self.bucket}/{key}", exc) from None
 
+    # S3 conditional writes: PutObject and DeleteObject with ``If-Match: <ETag>`` fail with 412 when the object
+    # changed since it was read (404 when it is gone; 409 ConditionalRequestConflict when another conditional
+    # request on it is in flight). Each answer but success means "someone else wrote it": False.
+
+    def get_tagged(self, key: str) -> tuple[bytes, str] | None:
+        self.calls["GetObject"] += 1
+        try:
+            resp = self.client.get_object(Bucket=self.bucket, Key=key)
+            return resp["Body"].read(), resp["ETag"]
+        except _client_error() as exc:
+            if _code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise _cloud(f"GetObject s3://{self.bucket}/{key}", exc) from None
+
+    def put_if_match(self, key: str, body: bytes, tag: str) -> bool:
+        self.calls["PutObject"] += 1
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfMatch=tag,
+                                   ContentType="application/json")
+            return True
+        except _client_error() as exc:
+            if _lost_condition(exc):
+                return False
+            raise _cloud(f"PutObject s3://{self.bucket}/{key}", exc) from None
+
+    def delete_if_match(self, key: str, tag: str) -> bool:
+        self.calls["DeleteObject"] += 1
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=tag)
+            return True
+        except _client_error() as exc:
+            if _lost_condition(exc):
+                return False
+            raise _cloud(f"DeleteObject s3://{self.bucket}/{key}", exc) from None
+
 
 class LocalObjectStore:
     """The same protocol over a folder (``.lamctl/`` when no bucket is configured).
@@ -429,6 +476,47 @@ class LocalObjectStore:
             os.remove(self._path(key))
         except FileNotFoundError:
             pass
+
+    # Compare-and-swap: the tag is the SHA-256 of the content; the compare and the write happen under an
+    # exclusive flock of ``<key>.guard``, so two processes cannot both replace the version they read.
+    # ``put_if_absent`` needs no guard (link fails when the key exists) and readers none (whole files only).
+
+    def get_tagged(self, key: str) -> tuple[bytes, str] | None:
+        body = self.get(key)
+        return None if body is None else (body, _content_tag(body))
+
+    def put_if_match(self, key: str, body: bytes, tag: str) -> bool:
+        with self._guard(key):
+            current = self.get(key)
+            if current is None or _content_tag(current) != tag:
+                return False
+            self.put(key, body)
+            return True
+
+    def delete_if_match(self, key: str, tag: str) -> bool:
+        with self._guard(key):
+            current = self.get(key)
+            if current is None or _content_tag(current) != tag:
+                return False
+            self.delete(key)
+            return True
+
+    @contextlib.contextmanager
+    def _guard(self, key: str):
+        import fcntl
+
+        path = self._path(key) + ".guard"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _content_tag(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 # ---------------------------------------------------------------- CodeDeploy

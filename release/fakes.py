@@ -8,6 +8,7 @@ of the injected clock, so tests can assert every weight and when it was set.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections import Counter
@@ -213,6 +214,27 @@ class MemoryStore:
     def delete(self, key: str) -> None:
         self.calls["DeleteObject"] += 1
         self.objects.pop(key, None)
+
+    def get_tagged(self, key: str) -> tuple[bytes, str] | None:
+        body = self.get(key)
+        return None if body is None else (body, hashlib.sha256(body).hexdigest())
+
+    def put_if_match(self, key: str, body: bytes, tag: str) -> bool:
+        self.calls["PutObject"] += 1
+        current = self.objects.get(key)
+        if current is None or hashlib.sha256(current).hexdigest() != tag:
+            return False
+        self.puts.append(key)
+        self.objects[key] = bytes(body)
+        return True
+
+    def delete_if_match(self, key: str, tag: str) -> bool:
+        self.calls["DeleteObject"] += 1
+        current = self.objects.get(key)
+        if current is None or hashlib.sha256(current).hexdigest() != tag:
+            return False
+        del self.objects[key]
+        return True
 
 
 class FakeCodeDeploy:

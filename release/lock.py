@@ -19,11 +19,14 @@ renewal that finds the lock gone or held by someone else raises
 saved stays as it was, for whoever took over, or for ``--resume`` /
 ``rollback``).
 
-Renewal is read, compare (owner and release), write: the object stores have no
-compare-and-swap on an existing key. A takeover needs the lease to have run out
-first, so the race only opens for an owner that could not renew for a whole
-lease, and it lasts one store round trip; alias writes stay guarded by
-RevisionId.
+Every change of an existing lock is a compare-and-swap on the version that was
+read (S3 conditional writes: ``If-Match: <ETag>`` on PutObject and DeleteObject;
+on disk, a compare and replace under ``flock``): a renewal, a takeover and a
+release each apply only to the lock they looked at. So two ``--resume`` racing
+for a stale lock cannot both win, and an owner that wakes up after its lease ran
+out and was taken over cannot write its renewal over the new owner's lock, nor
+delete it. (An S3-compatible store that ignores ``If-Match`` loses this; the
+alias writes themselves stay guarded by RevisionId.)
 """
 
 from __future__ import annotations
@@ -93,14 +96,20 @@ class AliasLock:
         return folder(function, alias) + "lock.json"
 
     def holder(self, function: str, alias: str) -> LockInfo | None:
-        raw = self.store.get(self.key(function, alias))
-        if raw is None:
+        found = self._read(function, alias)
+        return None if found is None else found[0]
+
+    def _read(self, function: str, alias: str) -> tuple[LockInfo, str] | None:
+        """The lock and the tag of the version read (for a compare-and-swap on it)."""
+        found = self.store.get_tagged(self.key(function, alias))
+        if found is None:
             return None
+        raw, tag = found
         try:
             data = json.loads(raw)
-            return LockInfo(str(data["owner"]), str(data["release"]), float(data["expires"]))
+            return LockInfo(str(data["owner"]), str(data["release"]), float(data["expires"])), tag
         except (ValueError, KeyError, TypeError):
-            return LockInfo("unknown", "unknown", 0.0)  # damaged: treat as expired
+            return LockInfo("unknown", "unknown", 0.0), tag  # damaged: treat as expired
 
     def stale(self, info: LockInfo) -> bool:
         return info.expires <= self.clock.now() or owner_alive(info.owner) is False
@@ -112,12 +121,16 @@ class AliasLock:
         for _ in range(3):
             if self.store.put_if_absent(key, mine.to_json()):
                 return mine
-            held = self.holder(function, alias)
-            if held is None:
+            found = self._read(function, alias)
+            if found is None:
                 continue  # released meanwhile: try again
+            held, tag = found
+            if held == mine:
+                return mine  # our own create, retried after it had landed
             if takeover and self.stale(held):
-                self.store.delete(key)
-                continue
+                if self.store.put_if_match(key, mine.to_json(), tag):  # replaces exactly the stale lock read
+                    return mine
+                continue  # somebody else changed it first (another takeover, a late renewal): look again
             alive = owner_alive(held.owner)
             state = ("its process is gone" if alive is False else
                      "its lease expired" if held.expires <= self.clock.now() else f"held by {held.owner}")
@@ -135,25 +148,38 @@ class AliasLock:
 
     def renew(self, function: str, alias: str, release_id: str, ttl: float) -> LockInfo:
         """Push the expiry of a lock this owner holds to now + ``ttl``; :class:`LeaseLost` when it is not ours."""
+        for _ in range(2):
+            found = self._read(function, alias)
+            if found is None or not self._mine(found[0], release_id):
+                raise self._lost(function, alias, release_id, found)
+            mine = LockInfo(self.owner, release_id, self.clock.now() + ttl)
+            if self.store.put_if_match(self.key(function, alias), mine.to_json(), found[1]):
+                return mine
+            # changed between the read and the write: taken over (reported by the next read), or our own
+            # previous write when a retried request landed twice (ours still: renew on that version)
+        raise self._lost(function, alias, release_id, self._read(function, alias))
+
+    def _mine(self, held: LockInfo, release_id: str) -> bool:
+        return held.owner == self.owner and held.release == release_id
+
+    def _lost(self, function: str, alias: str, release_id: str, found: tuple[LockInfo, str] | None) -> LeaseLost:
         where = f"{function}:{alias}"
-        held = self.holder(function, alias)
-        if held is None:
-            raise LeaseLost(f"release {release_id} lost its lock on {where}: the lock was removed", where=where,
-                            hint=_lost_hint(function, alias))
-        if held.owner != self.owner or held.release != release_id:
+        if found is None:
+            now = "the lock was removed"
+        else:
+            held = found[0]
             now = ("the lock file is damaged" if held.release == "unknown" and held.owner == "unknown" else
                    f"release {held.release} holds it now (owner {held.owner})" if held.release != release_id else
-                   f"{held.owner} took it over (a resume, promote or rollback of this release)")
-            raise LeaseLost(f"release {release_id} lost its lock on {where}: {now}", where=where,
-                            hint=_lost_hint(function, alias))
-        mine = LockInfo(self.owner, release_id, self.clock.now() + ttl)
-        self.store.put(self.key(function, alias), mine.to_json())
-        return mine
+                   f"{held.owner} took it over (a resume, promote or rollback of this release)"
+                   if held.owner != self.owner else "it kept changing under this process")
+        return LeaseLost(f"release {release_id} lost its lock on {where}: {now}", where=where,
+                         hint=_lost_hint(function, alias))
 
     def release(self, function: str, alias: str, release_id: str) -> None:
-        held = self.holder(function, alias)
-        if held is not None and held.release == release_id and held.owner == self.owner:
-            self.store.delete(self.key(function, alias))
+        """Remove the lock if it is still this owner's (a conditional delete of the version read)."""
+        found = self._read(function, alias)
+        if found is not None and self._mine(found[0], release_id):
+            self.store.delete_if_match(self.key(function, alias), found[1])
 
 
 def _lost_hint(function: str, alias: str) -> str:

@@ -136,6 +136,103 @@ def test_concurrent_lock_attempts_exactly_one_wins(aws):
     assert sorted(r[0] for r in results) == ["lost"] * 5 + ["won"]
 
 
+@pytest.fixture(params=["s3", "folder"])
+def lock_store(request, tmp_path):
+    """Each store the release lock lives in: S3 over HTTP (conditional writes), or the local folder (flock)."""
+    if request.param == "s3":
+        aws = request.getfixturevalue("aws")
+        aws.client("s3").create_bucket(Bucket="artifacts")
+        return lambda: S3ObjectStore(aws.client("s3"), "artifacts")
+    return lambda: LocalObjectStore(str(tmp_path / ".lamctl"), strip_prefix="lamctl/")
+
+
+def test_racing_takeovers_of_a_stale_lock_exactly_one_wins(lock_store):
+    # a release died on another machine; its lease ran out; several `shift --resume` start at the same moment
+    for round_ in range(4):
+        alias = f"live{round_}"
+        AliasLock(lock_store(), FakeClock(0.0), owner="dead-host:1").acquire("app", alias, "r-dead", ttl=60)
+        barrier = threading.Barrier(5)
+        results = []
+
+        def resume(i):
+            lock = AliasLock(lock_store(), FakeClock(1000.0), owner=f"host-{i}:1")
+            barrier.wait()
+            try:
+                lock.acquire("app", alias, "r-dead", ttl=60, takeover=True)
+                results.append(i)
+            except ConflictError:
+                pass
+
+        threads = [threading.Thread(target=resume, args=(i,)) for i in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(results) == 1, results
+        assert AliasLock(lock_store(), FakeClock(1000.0)).holder("app", alias).owner == f"host-{results[0]}:1"
+
+
+class _TakenOverAfterRead:
+    """A store wrapper: right after the old owner reads the lock, another process takes it over."""
+
+    def __init__(self, store, takeover):
+        self.store, self.takeover, self.armed = store, takeover, True
+
+    def get_tagged(self, key):
+        found = self.store.get_tagged(key)
+        if self.armed:
+            self.armed = False
+            self.takeover()
+        return found
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_a_late_renewal_or_release_never_touches_the_lock_of_the_process_that_took_over(lock_store):
+    from lamctl.release.lock import LeaseLost
+
+    clock = FakeClock(0.0)
+    AliasLock(lock_store(), clock, owner="slow-host:1").acquire("app", "live", "r-1", ttl=60)
+    clock.advance(61)  # the owner stalled (a frozen VM) past its lease; another machine resumes the release
+    rescuer = AliasLock(lock_store(), clock, owner="rescuer:2")
+
+    def take_over():
+        rescuer.acquire("app", "live", "r-1", ttl=60, takeover=True)
+
+    slow = AliasLock(_TakenOverAfterRead(lock_store(), take_over), clock, owner="slow-host:1")
+    with pytest.raises(LeaseLost, match="rescuer:2 took it over"):
+        slow.renew("app", "live", "r-1", ttl=60)  # it read its own lock, then lost it before writing
+    assert rescuer.holder("app", "live").owner == "rescuer:2"
+
+    rescuer.release("app", "live", "r-1")
+    AliasLock(lock_store(), clock, owner="slow-host:1").acquire("app", "live", "r-2", ttl=60)
+    second = AliasLock(lock_store(), clock, owner="rescuer:3")
+    clock.advance(61)
+    late = AliasLock(_TakenOverAfterRead(lock_store(), lambda: second.acquire("app", "live", "r-2", ttl=60,
+                                                                               takeover=True)),
+                     clock, owner="slow-host:1")
+    late.release("app", "live", "r-2")  # finished late: its release must not delete the new owner's lock
+    assert second.holder("app", "live").owner == "rescuer:3"
+
+
+def test_a_create_retried_after_it_landed_is_still_ours(lock_store):
+    class LandsThenFails:
+        def __init__(self, store):
+            self.store = store
+
+        def put_if_absent(self, key, body):
+            self.store.put_if_absent(key, body)  # the first attempt landed, its answer was lost...
+            return self.store.put_if_absent(key, body)  # ...and the retry finds the key taken
+
+        def __getattr__(self, name):
+            return getattr(self.store, name)
+
+    clock = FakeClock(0.0)
+    mine = AliasLock(LandsThenFails(lock_store()), clock, owner="ci:1").acquire("app", "live", "r-1", ttl=60)
+    assert mine.owner == "ci:1" and AliasLock(lock_store(), clock).holder("app", "live") == mine
+
+
 def test_local_store_lock_and_journal_without_a_bucket(tmp_path):
     store = LocalObjectStore(str(tmp_path / ".lamctl"), strip_prefix="lamctl/")
     assert store.put_if_absent("lamctl/releases/app/live/lock.json", b"{}")

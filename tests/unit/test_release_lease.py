@@ -50,6 +50,12 @@ class LockLog(MemoryStore):
             self._log(key, body)
         return won
 
+    def put_if_match(self, key, body, tag):
+        won = super().put_if_match(key, body, tag)
+        if won:
+            self._log(key, body)
+        return won
+
     def lock(self) -> dict | None:
         raw = self.objects.get(LOCK)
         return None if raw is None else json.loads(raw)
@@ -254,14 +260,14 @@ def test_a_store_outage_is_retried_while_the_lease_holds_and_stops_the_release_o
     from lamctl.schemas.errors import CloudError
 
     clock, lam, alarms, store, engine = world
-    put = store.put
+    put = store.put_if_match  # a renewal is a conditional put on the version it read
 
-    def flaky_put(key, body):
+    def flaky_put(key, body, tag):
         if key == LOCK and 0 < rel(clock.now()) <= outage:
             raise CloudError(f"PutObject s3://artifacts/{key}: connection reset")
-        put(key, body)
+        return put(key, body, tag)
 
-    store.put = flaky_put
+    store.put_if_match = flaky_put
     if outage < LEASE_SECONDS:  # renewals fail for 30 s, then work again before the lease ran out
         start(engine, S.canary("10%5m"))
         assert lam.aliases[("app", "live")].version == "2"
