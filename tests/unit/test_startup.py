@@ -228,3 +228,17 @@ def test_plainly_valid_agrees_with_jsonschema():
             assert ours == validator.is_valid(data), data
     # both answers were exercised, and rarely "ask jsonschema" (which costs a user ~200 ms)
     assert answers[True] > 500 and answers[False] > 500 and answers[None] < answers[True], answers
+
+
+def test_the_version_lamctl_prints_is_the_one_installed(tmp_path):
+    import importlib.metadata
+    import tomllib
+
+    from lamctl.cli import __version__
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "pyproject.toml"), "rb") as fh:
+        declared = tomllib.load(fh)["project"]["version"]
+    assert __version__ == declared == importlib.metadata.version("lamctl")
+    out = subprocess.run([sys.executable, "-c", "from lamctl.cli.app import main; main()", "--version"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout.strip() == f"lamctl {declared}"
