@@ -137,12 +137,10 @@ def as_process(endpoint: str, bucket: bool) -> dict:
 
 
 def main() -> None:
-    from moto.server import ThreadedMotoServer
+    from lamctl.local.emulator import EmulatorServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    server = EmulatorServer().start()  # the local cloud's emulator, served from a thread, no access log
+    endpoint = server.endpoint
     try:
         for alarms in (False, True):
             m = in_process(endpoint, alarms)
