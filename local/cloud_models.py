@@ -5,9 +5,11 @@ moto's CloudFormation skips ``AWS::Lambda::Alias`` (with a warning) and its
 ``!GetAtt V.Version``, which is exactly what SAM's ``AutoPublishAlias``
 generates. With these two models a stack deployed to the local cloud gets
 its published version and its alias, moved to the new version on each
-deploy that changes the code, as CloudFormation does (without a
-``DeploymentPreference``: CodeDeploy resources are still skipped, so the
-alias moves at once; ``lamctl shift`` does the gradual part).
+deploy that changes the code, as CloudFormation does. An alias with a
+``DeploymentPreference`` (``UpdatePolicy: CodeDeployLambdaAliasUpdate``) is
+left where it was on update, as CloudFormation leaves it for CodeDeploy: the
+local cloud has no CodeDeploy, so ``lamctl deploy`` then shifts it with
+lamctl's release engine (:mod:`lamctl.release.preferences`).
 
 :func:`register` installs them; it is called by the local cloud's server
 (:mod:`lamctl.local.emulator`) before it answers any request.
@@ -162,6 +164,11 @@ def register() -> None:
                 backend.delete_alias(original_resource.name, original_resource.function_name)
                 return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
                                                            region_name)
+            # (the policy's Refs to the skipped CodeDeploy resources are dropped by moto: the key is what counts)
+            if "CodeDeployLambdaAliasUpdate" in (cloudformation_json.get("UpdatePolicy") or {}):
+                # CloudFormation leaves the move to CodeDeploy; here lamctl deploy shifts it afterwards
+                alias = backend.get_alias(props["Name"], function_name)
+                return cls(alias.arn, function_name, props["Name"])
             alias = backend.update_alias(props["Name"], function_name, str(props["FunctionVersion"]),
                                          props.get("Description") or "", _routing(props.get("RoutingConfig")) or {})
             return cls(alias.arn, function_name, props["Name"])

@@ -15,6 +15,11 @@ way, and its CloudFormation creates Lambda versions and aliases
 ``GET /lamctl-api/status`` answers what the runtime is doing (environments,
 their process IDs), which ``lamctl local status`` and ``stop`` use.
 
+CodeDeploy's ``PutLifecycleEventHookExecutionStatus`` (which moto lacks) is
+answered here: a traffic hook written for CodeDeploy reports its verdict that
+way, and lamctl's release engine reads it back from
+``GET /lamctl-api/hooks/{lifecycleEventHookExecutionId}``.
+
 :class:`EmulatorServer` runs the same application in a thread of the calling
 process (tests, and anything embedding the local cloud).
 """
@@ -41,6 +46,9 @@ from .pool import Pool
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations/?$")
 STATUS_PATH = "/lamctl-api/status"
+HOOKS_PATH = "/lamctl-api/hooks/"
+HOOK_STATUS_TARGET = "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus"
+HOOK_STATUSES = ("Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Unknown")
 IDLE_TIMEOUT = 300.0  # an idle environment is stopped after five minutes, as Lambda reclaims idle ones
 
 
@@ -75,6 +83,7 @@ class EmulatorApp:
     def __init__(self, moto_app: Callable, handler: InvokeHandler):
         self.moto_app = moto_app
         self.handler = handler
+        self.hook_reports: dict[str, str] = {}  # lifecycleEventHookExecutionId -> status
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -83,12 +92,37 @@ class EmulatorApp:
             target = quote(path, safe="/:$") + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
             status, headers, body = self.handler.handle(method, target, _headers(environ), _body(environ))
             return self._reply(start_response, status, list(headers), body)
+        if method == "POST" and environ.get("HTTP_X_AMZ_TARGET") == HOOK_STATUS_TARGET:
+            status, body = self._hook_status(_body(environ))
+            return self._reply(start_response, status, [("Content-Type", "application/x-amz-json-1.1")], body)
         if path == "/moto-api/reset" and method == "POST":
             self.handler.service.pool.clear()  # a reset emulator has no functions, so no warm environments
+            self.hook_reports.clear()
         if path == STATUS_PATH and method == "GET":
             body = json.dumps(self.status()).encode()
             return self._reply(start_response, 200, [("Content-Type", "application/json")], body)
+        if path.startswith(HOOKS_PATH) and method == "GET":
+            reported = self.hook_reports.get(path[len(HOOKS_PATH):])
+            body = json.dumps({"status": reported}).encode()
+            return self._reply(start_response, 200 if reported else 404, [("Content-Type", "application/json")], body)
         return self.moto_app(environ, start_response)
+
+    def _hook_status(self, raw: bytes) -> tuple[int, bytes]:
+        """CodeDeploy's PutLifecycleEventHookExecutionStatus: record the hook's verdict."""
+        try:
+            req = json.loads(raw or b"{}")
+        except ValueError:
+            req = None
+        execution_id = req.get("lifecycleEventHookExecutionId") if isinstance(req, dict) else None
+        status = req.get("status") if isinstance(req, dict) else None
+        if not isinstance(execution_id, str) or not execution_id:
+            return 400, json.dumps({"__type": "LifecycleEventHookExecutionIdRequiredException",
+                                    "message": "lifecycleEventHookExecutionId is required"}).encode()
+        if status not in HOOK_STATUSES:
+            return 400, json.dumps({"__type": "InvalidLifecycleEventHookExecutionStatusException",
+                                    "message": f"status must be one of {', '.join(HOOK_STATUSES)}"}).encode()
+        self.hook_reports[execution_id] = status
+        return 200, json.dumps({"lifecycleEventHookExecutionId": execution_id}).encode()
 
     @staticmethod
     def _reply(start_response: Callable, status: int, headers: list, body: bytes) -> list[bytes]:

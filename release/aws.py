@@ -175,6 +175,25 @@ class LambdaGateway:
         self.client = client
         self.invoke_client = invoke_client or client
         self.calls: Counter = Counter()
+        # the local cloud records the verdicts hooks report through CodeDeploy's
+        # PutLifecycleEventHookExecutionStatus; AWS has none to read outside a CodeDeploy deployment
+        self.hook_reports_url: str | None = None
+
+    def reported_hook_status(self, execution_id: str) -> str | None:
+        """The status a hook reported for ``execution_id`` through CodeDeploy's API (local cloud only)."""
+        if not self.hook_reports_url:
+            return None
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        url = self.hook_reports_url + urllib.parse.quote(execution_id, safe="")
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - the loopback local cloud
+                status = json.loads(resp.read() or b"{}").get("status")
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+        return str(status) if status else None
 
     def _not_found(self, function: str, qualifier: str | None = None) -> UsageError:
         name = f"{function}:{qualifier}" if qualifier and qualifier != "$LATEST" else function

@@ -369,6 +369,11 @@ class Engine:
             pass
         if status is not None and status != "Succeeded":
             raise _Abort(f"{step.event} hook {step.function} reported status {status}")
+        if status is None:  # a hook written for CodeDeploy reports through PutLifecycleEventHookExecutionStatus
+            reported = self.lam.reported_hook_status(payload["LifecycleEventHookExecutionId"])
+            if reported is not None and reported != "Succeeded":
+                raise _Abort(f"{step.event} hook {step.function} reported status {reported} "
+                             "(PutLifecycleEventHookExecutionStatus)")
         self._record(release, "hook", f"{step.event} hook {step.function} succeeded", index=index)
 
     def _invoke_keeping_lease(self, function: str, payload: dict) -> Any:

@@ -36,6 +36,10 @@ class FakeLambda:
         self.invocations: list[tuple[float, str, dict]] = []
         self.hooks: dict[str, Callable[[dict], Any]] = {}
         self.fail_update_at: int | None = None  # make the Nth UpdateAlias (1-based) fail with a CloudError
+        self.hook_reports: dict[str, str] = {}  # what hooks reported through PutLifecycleEventHookExecutionStatus
+
+    def reported_hook_status(self, execution_id: str) -> str | None:
+        return self.hook_reports.get(execution_id)
 
     # -- setup helpers
     def add_function(self, name: str, versions: int = 1, role: str = "arn:aws:iam::123456789012:role/app",

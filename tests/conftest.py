@@ -144,3 +144,37 @@ def local_cloud(cloud_server, monkeypatch):
 def aws(moto_server, monkeypatch):
     """A reset emulator, and an environment whose every AWS call goes to it over HTTP."""
     return _reset_and_point_at(moto_server, monkeypatch)
+
+
+class InstantClock:
+    """Stands for the system clock in an in-process command: ``sleep`` returns at once and moves time on,
+    so a release's five-minute hold (or stack polling) takes no real time. ``on_sleep`` callbacks run at each
+    sleep, while the command waits: the moment to look at the world in the middle of a hold."""
+
+    def __init__(self):
+        import time
+
+        self._now = time.time()
+        self.slept = 0.0
+        self.on_sleep: list = []
+
+    def now(self) -> float:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        for callback in list(self.on_sleep):
+            callback(self)
+        if seconds > 0:
+            self._now += seconds
+            self.slept += seconds
+
+
+@pytest.fixture
+def instant_clock(monkeypatch):
+    """The clock every in-process lamctl command gets (release holds, hook waits, stack polling)."""
+    clock = InstantClock()
+    monkeypatch.setattr("lamctl.release.clock.SystemClock", lambda: clock)
+    return clock

@@ -358,18 +358,79 @@ def deploy_command(
 
             ensure_bucket(s3, plan.upload.bucket, aws.region)
         deployer.store = _S3TemplateStore(s3)
+    shift_traffic = None
+    if deployer.emulator and not no_execute:
+        # The local cloud has no CodeDeploy: lamctl shifts the aliases a DeploymentPreference governs once the
+        # stack is up. What to do is read now, so that a config it cannot follow stops the deploy before it starts.
+        from lamctl.release.preferences import alias_shifts
+
+        params = {o.key: o.value for o in overrides}
+        shifts = alias_shifts(data, params, where=template_path)
+        if shifts:
+            def shift_traffic() -> list[dict]:
+                return _shift_traffic(app, gateway, stack_name, data, shifts, params)
     result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
-    _report_deploy(app, plan, result, deployer.emulator)
+    _report_deploy(app, plan, result, deployer.emulator, shift_traffic)
 
 
-def _report_deploy(app, plan, result, emulator: bool) -> None:
+def _shift_traffic(app, gateway, stack: str, data: dict, shifts: list, params: dict) -> list[dict]:
+    """On the local cloud: shift each alias with a DeploymentPreference to the version the stack published,
+    as CodeDeploy would on AWS, with lamctl's release engine (same strategy, hooks and alarms). An alias left
+    behind by an earlier rolled-back shift is shifted again by the next deploy, even with no stack change."""
+    from lamctl.cli.commands.release import _Services, run_release
+    from lamctl.release.preferences import resolve
+    from lamctl.schemas.errors import RolledBack
+
+    out = app.out
+    physical = {r.logical_id: r.physical_id for r in gateway.resources(stack)}
+    svc = _Services(app)
+    records = []
+    for shift in shifts:
+        r = resolve(shift, data, physical, params)
+        record = {"alias_id": r.alias_id, "function": r.function, "alias": r.alias, "target": r.target,
+                  "config": r.config, "strategy": r.strategy.describe()}
+        if r.missing or r.target is None:
+            out.warn(f"{r.alias_id}: traffic shifting skipped on the local cloud: " + "; ".join(r.missing))
+            records.append({**record, "state": "skipped", "reason": "; ".join(r.missing)})
+            continue
+        if r.unwatched:
+            out.warn(f"{r.function}:{r.alias}: alarm(s) {', '.join(r.unwatched)} not watched: the local cloud's "
+                     "CloudFormation does not create CloudWatch alarms")
+        info = svc.lam.get_alias(r.function, r.alias)
+        if info is not None and info.version == r.target and not info.weights:
+            records.append({**record, "state": "unchanged", "current": info.version})
+            continue
+        current = info.version if info is not None else None
+        out.event("progress", f"shifting {r.function}:{r.alias} from version {current or '-'} to {r.target}: "
+                  f"{r.config} ({r.strategy.describe()}), as CodeDeploy would on AWS; 'lamctl promote --function "
+                  f"{r.function} --alias {r.alias}' skips the holds", message="traffic", phase="traffic",
+                  function=r.function, alias=r.alias, current=current, target=r.target, config=r.config)
+        engine = svc.engine(None)
+        release_plan, info = engine.plan(r.function, r.alias, r.target, r.strategy, list(r.alarms), dict(r.hooks))
+        try:
+            outcome = run_release(app, svc, release_plan, info)
+        except RolledBack:
+            out.warn(f"stack {stack} is deployed, but {r.function}:{r.alias} stays on version {current}: its "
+                     f"traffic shift was rolled back (on AWS, CloudFormation would roll the stack back too). Fix the "
+                     "cause and deploy again: the next deploy shifts it again")
+            raise
+        rel = outcome.release
+        records.append({**record, "state": rel.state if rel else "unchanged", "current": current,
+                        "release": rel.id if rel else None})
+    return records
+
+
+def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None) -> None:
     out = app.out
     cs = result.change_set
     if result.status == "NO_CHANGES":
         message = f"No changes: stack {plan.stack} is up to date"
         if not result.ok:
             raise LamctlError(message + " (--fail-on-empty)", hint="drop --fail-on-empty to treat this as success")
-        out.result(True, message, stack=plan.stack, status="NO_CHANGES", changes=0)
+        traffic = shift_traffic() if shift_traffic is not None else []
+        message += "".join(f"; {t['function']}:{t['alias']} shifted to version {t['target']}"
+                           for t in traffic if t["state"] == "succeeded")
+        out.result(True, message, stack=plan.stack, status="NO_CHANGES", changes=0, traffic=traffic)
         out.summary(f"### lamctl deploy: {plan.stack}\n\nNo changes.")
         return
     if result.status == "CHANGE_SET_CREATED":
@@ -407,6 +468,7 @@ def _report_deploy(app, plan, result, emulator: bool) -> None:
         _summary(out, plan, cs, f"failed: {result.status}")
         raise CloudError(message, where=f.logical_id if f is not None and not f.is_stack else plan.stack, hint=hint)
 
+    traffic = shift_traffic() if shift_traffic is not None else []
     if result.outputs:
         out.table(["Key", "Value", "Description"], [(o.key, o.value, o.description or "") for o in result.outputs],
                   title=f"Outputs of {plan.stack}", type_="output",
@@ -420,12 +482,14 @@ def _report_deploy(app, plan, result, emulator: bool) -> None:
         out.warn("skipped by the local cloud (it does not create these types; they are not deployed): "
                  + ", ".join(f"{lid} ({typ})" for lid, typ in result.skipped))
     changes = len(cs.changes) if cs else 0
-    out.result(True, f"Stack {plan.stack}: {result.status} ({changes} change(s))", stack=plan.stack,
+    shifted = "".join(f"; {t['function']}:{t['alias']} shifted to version {t['target']}"
+                      for t in traffic if t["state"] == "succeeded")
+    out.result(True, f"Stack {plan.stack}: {result.status} ({changes} change(s)){shifted}", stack=plan.stack,
                status=result.status, stack_id=result.stack_id, change_set=cs.name if cs else None,
                arn=cs.arn if cs else None, changes=changes,
                outputs={o.key: o.value for o in result.outputs},
                outputs_unavailable=list(result.outputs_unavailable),
-               skipped=[{"logical_id": lid, "resource_type": typ} for lid, typ in result.skipped])
+               skipped=[{"logical_id": lid, "resource_type": typ} for lid, typ in result.skipped], traffic=traffic)
     _summary(out, plan, cs, result.status, result)
 
 

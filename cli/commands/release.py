@@ -170,20 +170,7 @@ def register(app: typer.Typer) -> None:
         if engine_name == "codedeploy":
             _codedeploy(app, svc, eng, plan, info, codedeploy_app, codedeploy_group, codedeploy_role, wait_timeout)
             return
-        view = _View(app, svc, function, alias)
-        eng = svc.engine(view)
-        try:
-            outcome = eng.shift(plan, info, description or "")
-        except KeyboardInterrupt:
-            if view.release_id:
-                app.out.warn(f"release {view.release_id} was interrupted and left as it was; continue it with "
-                             f"'lamctl shift --resume --function {function} --alias {alias}' or undo it with "
-                             f"'lamctl rollback --function {function} --alias {alias}'")
-            raise
-        except Exception as exc:
-            view.finish(svc, exc)
-            raise
-        view.finish(svc, None)
+        outcome = run_release(app, svc, plan, info, description or "")
         rel = outcome.release
         app.out.result(True, outcome.message, changed=outcome.changed, release=rel.id if rel else None,
                        state=rel.state if rel else "unchanged", function=function, alias=alias,
@@ -239,6 +226,27 @@ def register(app: typer.Typer) -> None:
         _render_status(app, function, alias, info, release, svc)
 
 
+def run_release(app: Any, svc: "_Services", plan: Any, info: Any, description: str = "") -> Any:
+    """Run a planned release with the live view / NDJSON events and the job summary; the engine's outcome.
+
+    Ctrl-C leaves the release as it stands and says how to resume or undo it."""
+    view = _View(app, svc, plan.function, plan.alias)
+    eng = svc.engine(view)
+    try:
+        outcome = eng.shift(plan, info, description)
+    except KeyboardInterrupt:
+        if view.release_id:
+            app.out.warn(f"release {view.release_id} was interrupted and left as it was; continue it with "
+                         f"'lamctl shift --resume --function {plan.function} --alias {plan.alias}' or undo it "
+                         f"with 'lamctl rollback --function {plan.function} --alias {plan.alias}'")
+        raise
+    except Exception as exc:
+        view.finish(svc, exc)
+        raise
+    view.finish(svc, None)
+    return outcome
+
+
 # ---------------------------------------------------------------- wiring
 
 
@@ -254,6 +262,9 @@ class _Services:
         self.clock = SystemClock()
         self.lam = LambdaGateway(factory.client("lambda"), _LazyClient(
             lambda: factory.client("lambda", read_timeout=hook_timeout + 30, max_attempts=1)))
+        endpoint = self.lam.client.meta.endpoint_url or ""
+        if endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):  # the local cloud
+            self.lam.hook_reports_url = endpoint.rstrip("/") + "/lamctl-api/hooks/"
         self._factory = factory
         self._alarms = None
         bucket = app.setting("s3_bucket")

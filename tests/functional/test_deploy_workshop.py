@@ -186,9 +186,11 @@ def _gone(pid: int, within: float = 5.0) -> bool:
         time.sleep(0.05)
 
 
-def test_workshop_with_auto_publish_alias_gets_its_alias_on_the_local_cloud(cli, local_cloud, workshop):
+def test_workshop_with_auto_publish_alias_gets_its_alias_on_the_local_cloud(cli, local_cloud, workshop,
+                                                                           instant_clock):
     """SAM's AutoPublishAlias on the local cloud: each deploy that changes the code publishes a version and
-    moves the alias to it; only CodeDeploy's resources are skipped (lamctl shift does the gradual part)."""
+    moves the alias to it. CodeDeploy's resources are skipped; lamctl deploy does the DeploymentPreference's
+    canary itself (on the injected clock here; see test_localcloud_deployment_preference.py)."""
     aws = local_cloud
     template = workshop / "template.yaml"
     template.write_text(template.read_text().replace(

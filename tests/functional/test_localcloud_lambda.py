@@ -322,3 +322,31 @@ def test_partial_arns_and_a_qualifier_that_contradicts_the_name(cloud):
     with pytest.raises(cloud.lam.exceptions.InvalidParameterValueException) as info:
         cloud.lam.invoke(FunctionName=f"fn:{v1}", Qualifier="$LATEST", Payload=b"{}")
     assert "does not match the specified qualifier" in str(info.value)
+
+
+def test_codedeploy_hook_status_reports_are_recorded_for_the_release_engine(local_cloud):
+    """A traffic hook written for CodeDeploy reports through PutLifecycleEventHookExecutionStatus, which moto
+    lacks: the local cloud records it, and lamctl's release engine reads it back."""
+    import urllib.request
+
+    from botocore.exceptions import ClientError
+
+    from lamctl.release.aws import LambdaGateway
+
+    codedeploy = local_cloud.client("codedeploy")
+    answer = codedeploy.put_lifecycle_event_hook_execution_status(
+        deploymentId="r-1", lifecycleEventHookExecutionId="r-1-BeforeAllowTraffic", status="Failed")
+    assert answer["lifecycleEventHookExecutionId"] == "r-1-BeforeAllowTraffic"
+    with pytest.raises(ClientError) as err:
+        codedeploy.put_lifecycle_event_hook_execution_status(
+            deploymentId="r-1", lifecycleEventHookExecutionId="r-1-AfterAllowTraffic", status="Done")
+    assert err.value.response["Error"]["Code"] == "InvalidLifecycleEventHookExecutionStatusException"
+
+    gateway = LambdaGateway(local_cloud.client("lambda"))
+    gateway.hook_reports_url = local_cloud.endpoint + "/lamctl-api/hooks/"
+    assert gateway.reported_hook_status("r-1-BeforeAllowTraffic") == "Failed"
+    assert gateway.reported_hook_status("r-1-AfterAllowTraffic") is None  # the refused report left nothing
+    local_cloud.reset()
+    assert gateway.reported_hook_status("r-1-BeforeAllowTraffic") is None  # a reset forgets them
+    with urllib.request.urlopen(local_cloud.endpoint + "/lamctl-api/status", timeout=10) as resp:
+        assert json.loads(resp.read())["lambda_runtime"] == "lamctl"

@@ -106,6 +106,28 @@ def test_a_failing_hook_rolls_back_with_the_reason(world, answer, needle):
     assert journal.state == "rolled_back" and needle in journal.reason
 
 
+@pytest.mark.parametrize("reported, rolled_back", [("Failed", True), ("Succeeded", False), (None, False)])
+def test_a_hook_written_for_codedeploy_is_judged_by_the_status_it_reported(world, reported, rolled_back):
+    """A SAM-style hook returns nothing and reports through PutLifecycleEventHookExecutionStatus (the local
+    cloud records it); its report decides, and a hook that reports nothing and does not fail passes."""
+    clock, lam, alarms, store, engine, events = world
+
+    def hook(payload):
+        if reported:
+            lam.hook_reports[payload["LifecycleEventHookExecutionId"]] = reported
+        return None
+
+    lam.hooks["pre-hook"] = hook
+    if rolled_back:
+        with pytest.raises(RolledBack, match="BeforeAllowTraffic hook pre-hook reported status Failed "
+                                             r"\(PutLifecycleEventHookExecutionStatus\)"):
+            shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
+        assert all(version == "1" and not weights for _, version, weights in lam.writes)  # no traffic to 2
+    else:
+        shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
+        assert lam.aliases[("app", "live")].version == "2"
+
+
 def test_an_alarm_mid_hold_rolls_back_within_ten_seconds(world):
     clock, lam, alarms, store, engine, events = world
     alarms.schedule("errors", T0 + 95, "ALARM")

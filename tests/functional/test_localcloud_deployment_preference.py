@@ -1,0 +1,174 @@
+"""SAM's DeploymentPreference on the local cloud, which has no CodeDeploy: `lamctl deploy` shifts the alias
+itself once the stack is up, with the preference's strategy, hooks and alarms, as CodeDeploy would on AWS.
+
+The local cloud's server runs in this process; lamctl runs in-process on an instant clock (a five-minute
+canary hold takes no real time), and the world is looked at from inside the hold."""
+
+from __future__ import annotations
+
+import collections
+import json
+import shutil
+
+import pytest
+
+from tests.functional.test_deploy_workshop import SAMPLE
+
+PREFERENCE = """\
+      Runtime: python3.12
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: {type}
+"""
+
+HOOK_FUNCTION = """\
+  PreTrafficHook:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: CodeDeployHook_workshop_pre
+      CodeUri: hook/
+      Handler: hook.handler
+      Runtime: python3.12
+      Timeout: 30
+"""
+
+# A pre-traffic hook as SAM users write them: it checks the new version, then reports its verdict to
+# CodeDeploy (PutLifecycleEventHookExecutionStatus) instead of returning it.
+HOOK = """\
+import json, os, boto3
+
+def handler(event, context):
+    lam = boto3.client("lambda")
+    answer = lam.invoke(FunctionName=os.environ["TARGET"], Qualifier="live", Payload=b"{{}}")
+    verdict = {verdict!r}
+    boto3.client("codedeploy").put_lifecycle_event_hook_execution_status(
+        deploymentId=event["DeploymentId"], lifecycleEventHookExecutionId=event["LifecycleEventHookExecutionId"],
+        status=verdict)
+"""
+
+
+@pytest.fixture
+def workshop(tmp_path):
+    dest = tmp_path / "workshop"
+    shutil.copytree(SAMPLE, dest, ignore=shutil.ignore_patterns(".lamctl"))
+    return dest
+
+
+def with_preference(workshop, type_: str, hook_verdict: str | None = None) -> None:
+    template = workshop / "template.yaml"
+    text = template.read_text().replace("      Runtime: python3.12\n", PREFERENCE.format(type=type_), 1)
+    if hook_verdict is not None:
+        text = text.replace(f"        Type: {type_}\n",
+                            f"        Type: {type_}\n        Hooks:\n          PreTraffic: !Ref PreTrafficHook\n", 1)
+        text = text.replace("\nOutputs:\n", "\n" + HOOK_FUNCTION + "\nOutputs:\n", 1)
+        text = text.replace("      Handler: hook.handler\n",
+                            "      Handler: hook.handler\n      Environment:\n        Variables:\n"
+                            "          TARGET: workshop-hello\n", 1)
+        set_hook(workshop, hook_verdict)
+    template.write_text(text)
+
+
+def set_hook(workshop, verdict: str) -> None:
+    (workshop / "hook").mkdir(exist_ok=True)
+    (workshop / "hook" / "hook.py").write_text(HOOK.format(verdict=verdict))
+
+
+def new_hello(workshop, text: str) -> None:
+    app_py = workshop / "hello_world" / "app.py"
+    app_py.write_text(app_py.read_text().replace("Hello World", text))
+
+
+def deploy(cli, cloud, workshop, json_output=True):
+    return cli("--endpoint-url", cloud.endpoint, *(["--output", "json"] if json_output else []), "deploy", cwd=workshop)
+
+
+def test_a_canary_preference_splits_traffic_for_its_hold_then_moves_the_alias(cli, local_cloud, workshop,
+                                                                             instant_clock):
+    with_preference(workshop, "Canary10Percent5Minutes")
+    r = deploy(cli, local_cloud, workshop)
+    assert r.exit_code == 0, r
+    first = r.json_lines()[-1]
+    assert first["status"] == "CREATE_COMPLETE"
+    assert first["traffic"][0]["state"] == "unchanged"  # a new alias is created at its version: nothing to shift
+    lam = local_cloud.client("lambda")
+    assert lam.get_alias(FunctionName="workshop-hello", Name="live")["FunctionVersion"] == "1"
+
+    new_hello(workshop, "Hello, version 2")
+    during = collections.Counter()
+    weights_seen = []
+
+    def look(clock):  # runs while lamctl deploy waits: in the canary's hold, invoke the alias as clients do
+        routing = lam.get_alias(FunctionName="workshop-hello", Name="live").get("RoutingConfig") or {}
+        if routing.get("AdditionalVersionWeights") and not during:
+            weights_seen.append(routing["AdditionalVersionWeights"])
+            for _ in range(200):
+                during[lam.invoke(FunctionName="workshop-hello", Qualifier="live", Payload=b"{}")["ExecutedVersion"]] += 1
+
+    instant_clock.on_sleep.append(look)
+    r = deploy(cli, local_cloud, workshop)
+    assert r.exit_code == 0, r
+    assert weights_seen == [{"2": pytest.approx(0.1)}]  # 10 % to the new version, as the canary's first step
+    assert set(during) == {"1", "2"} and 5 <= during["2"] <= 45, during  # about one call in ten
+    assert instant_clock.slept >= 300  # the five-minute hold was held (on the injected clock)
+    result = r.json_lines()[-1]
+    assert result["status"] == "UPDATE_COMPLETE"
+    (shift,) = result["traffic"]
+    assert shift["state"] == "succeeded" and shift["current"] == "1" and shift["target"] == "2"
+    assert shift["config"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+    alias = lam.get_alias(FunctionName="workshop-hello", Name="live")
+    assert alias["FunctionVersion"] == "2" and not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+    body = json.loads(lam.invoke(FunctionName="workshop-hello", Qualifier="live", Payload=b"{}")["Payload"].read())
+    assert json.loads(body["body"]) == {"message": "Hello, version 2"}
+    steps = [e for e in r.json_lines() if e.get("type") == "step"]
+    assert steps, "the release's steps are reported as lamctl shift reports them"
+
+
+def test_a_hook_that_reports_failure_to_codedeploy_rolls_back_and_the_next_deploy_shifts_again(
+        cli, local_cloud, workshop, instant_clock):
+    with_preference(workshop, "Linear10PercentEvery1Minute", hook_verdict="Failed")
+    assert deploy(cli, local_cloud, workshop).exit_code == 0
+    lam = local_cloud.client("lambda")
+
+    new_hello(workshop, "Hello, version 2")
+    r = deploy(cli, local_cloud, workshop, json_output=False)
+    assert r.exit_code == 3, r  # rolled back
+    assert "BeforeAllowTraffic hook CodeDeployHook_workshop_pre reported status Failed" in r.stderr
+    assert "workshop-hello:live stays on version 1" in r.stderr
+    alias = lam.get_alias(FunctionName="workshop-hello", Name="live")
+    assert alias["FunctionVersion"] == "1" and not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+    assert instant_clock.slept < 60  # stopped before any traffic moved: no linear step was held
+
+    # deploying again without a fix: the stack has nothing to change, the shift is tried again (and fails again)
+    r = deploy(cli, local_cloud, workshop, json_output=False)
+    assert r.exit_code == 3, r
+    assert "No changes" not in r.stdout and "reported status Failed" in r.stderr
+    assert lam.get_alias(FunctionName="workshop-hello", Name="live")["FunctionVersion"] == "1"
+
+    set_hook(workshop, "Succeeded")  # the fix: only the hook changes, the alias still owes its shift
+    r = deploy(cli, local_cloud, workshop, json_output=False)
+    assert r.exit_code == 0, r
+    assert "Stack workshop: UPDATE_COMPLETE (1 change(s)); workshop-hello:live shifted to version 2" in r.stdout
+    assert "shifting workshop-hello:live from version 1 to 2: CodeDeployDefault.LambdaLinear10PercentEvery1Minute" \
+        in r.stderr
+    assert instant_clock.slept >= 9 * 60  # ten linear steps a minute apart
+    assert lam.get_alias(FunctionName="workshop-hello", Name="live")["FunctionVersion"] == "2"
+
+
+def test_an_unknown_preference_type_stops_the_deploy_before_anything_is_created(cli, local_cloud, workshop):
+    with_preference(workshop, "Canary10Percent7Minutes")
+    r = deploy(cli, local_cloud, workshop, json_output=False)
+    assert r.exit_code == 2, r
+    assert "Canary10Percent7Minutes" in r.stderr and "not a predefined CodeDeploy Lambda configuration" in r.stderr
+    assert not local_cloud.client("cloudformation").list_stacks()["StackSummaries"]
+
+
+def test_on_aws_the_alias_is_left_to_codedeploy(cli, local_cloud, workshop, instant_clock):
+    """Against a CloudFormation that is not the local cloud, deploy never shifts aliases itself: there,
+    CloudFormation and CodeDeploy do (lamctl deploy only reports the stack)."""
+    with_preference(workshop, "Canary10Percent5Minutes")
+    (workshop / "lamctl.toml").write_text('[default]\nstack = "workshop"\ns3_bucket = "artifacts"\n')
+    local_cloud.client("s3").create_bucket(Bucket="artifacts")
+    # the emulator's address given as any custom endpoint: lamctl takes it for AWS (no local-cloud record)
+    r = deploy(cli, local_cloud, workshop)
+    assert r.exit_code == 0, r
+    assert r.json_lines()[-1]["traffic"] == []
