@@ -472,6 +472,18 @@ def _render_plan(app: Any, plan, info) -> None:
                steps=len(plan.steps))
 
 
+def _landed(step: Any, plan: Any, info: Any) -> bool:
+    """Whether the alias already shows what ``step`` writes."""
+    from lamctl.release.plan import ALIAS_WRITES, SetAliasWeights
+
+    if info is None or not isinstance(step, ALIAS_WRITES):
+        return False
+    if isinstance(step, SetAliasWeights):
+        got = info.weights.get(step.version)
+        return info.version == plan.current and got is not None and abs(got - step.weight) < 1e-6
+    return info.version == step.version and not info.weights
+
+
 def _render_status(app: Any, function: str, alias: str, info, release, svc: _Services) -> None:
     from lamctl.release.plan import Plan, plan_lines
 
@@ -489,8 +501,14 @@ def _render_status(app: Any, function: str, alias: str, info, release, svc: _Ser
     if release is not None:
         plan = Plan.from_dict(release.plan)
         rows = []
+        done = set(release.completed)
+        if release.pending is not None and _landed(plan.steps[release.pending], plan, info):
+            done.add(release.pending)  # the journal is saved before a write, the next save comes later
+        current = next((i for i in range(len(plan.steps)) if i not in done), None) \
+            if release.state == "running" else None
         for i, (offset, what, w, checks) in enumerate(plan_lines(plan)):
-            state = "done" if i in release.completed else ("in flight" if release.pending == i else "")
+            state = ("done" if i in done else "in flight" if release.pending == i else
+                     "in progress" if i == current else "")
             rows.append([i, offset, what, w, state])
         out.table(["#", "at", "step", "weights", "state"], rows,
                   title=f"release {release.id}: {release.state} ({release.strategy}, {plan.current or '-'} -> "

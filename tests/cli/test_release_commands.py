@@ -221,6 +221,29 @@ def test_status_shows_weights_and_the_last_release(cloud, cli, monkeypatch):
     assert "release r-" in r.stdout and "rolled_back" in r.stdout
 
 
+def test_status_in_the_middle_of_a_canary_shows_the_split_step_done_and_the_hold_in_progress(
+        cloud, cli, monkeypatch, instant_clock):
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    seen = []
+
+    def look(clock):  # while the shift holds 10 %, another process asks for the status
+        if not seen and alias_of(cloud)[1]:
+            out = subprocess.run([sys.executable, "-m", "lamctl.cli", "--output", "json", "status", "--function",
+                                  "app", "--alias", "live"], capture_output=True, text=True, env=dict(os.environ))
+            seen.append([json.loads(line) for line in out.stdout.splitlines()])
+
+    instant_clock.on_sleep.append(look)
+    assert cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%5m").exit_code == 0
+    steps = [(l["step"], l["state"]) for l in seen[0] if l["type"] == "release-step"]
+    assert steps == [("route 10% to version 2", "done"), ("hold 10% for 5m", "in progress"),
+                     ("route 100% to version 2, empty routing", "")]
+    assert seen[0][-1]["release"]["state"] == "running"
+
+
 def test_codedeploy_engine_submits_the_release(cloud, cli, monkeypatch):
     r = cli("--output", "json", "shift", "--function", "app", "--alias", "live", "--to-version", "2",
             "--canary", "10%5m", "--engine", "codedeploy", "--codedeploy-role", "arn:aws:iam::123456789012:role/cd",
