@@ -1,4 +1,4 @@
-"""CloudFormation resource types the local cloud adds to moto's: Lambda versions and aliases.
+"""CloudFormation resource types the local cloud adds to moto's: Lambda versions and aliases, CloudWatch alarms.
 
 moto's CloudFormation skips ``AWS::Lambda::Alias`` (with a warning) and its
 ``AWS::Lambda::Version`` answers neither ``!Ref`` (the version ARN) nor
@@ -10,6 +10,11 @@ deploy that changes the code, as CloudFormation does. An alias with a
 left where it was on update, as CloudFormation leaves it for CodeDeploy: the
 local cloud has no CodeDeploy, so ``lamctl deploy`` then shifts it with
 lamctl's release engine (:mod:`lamctl.release.preferences`).
+
+moto's CloudFormation skips ``AWS::CloudWatch::Alarm`` too; created here, the
+alarms a template declares exist on the local cloud, so a release (or a
+``DeploymentPreference``) watches them, and ``aws cloudwatch set-alarm-state``
+rehearses a rollback.
 
 :func:`register` installs them; it is called by the local cloud's server
 (:mod:`lamctl.local.emulator`) before it answers any request.
@@ -181,6 +186,77 @@ def register() -> None:
                 get_backend(account_id, region_name).delete_alias(props["Name"], _function_name(props["FunctionName"]))
             except Exception:  # noqa: BLE001 - the function went first: its aliases went with it
                 pass
+
+    class CloudWatchAlarmModel(CloudFormationModel):
+        """``AWS::CloudWatch::Alarm`` (a metric alarm): Ref is its name, GetAtt Arn its ARN."""
+
+        def __init__(self, account_id: str, region: str, name: str, arn: str):
+            self.account_id = account_id
+            self.region = region
+            self.name = name
+            self.arn = arn
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CloudWatch::Alarm"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "AlarmName"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Arn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name == "Arn":
+                return self.arn
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> "CloudWatchAlarmModel":
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            props = cloudformation_json.get("Properties") or {}
+            name = str(props.get("AlarmName") or resource_name)
+            alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+                name=name, namespace=props.get("Namespace"), metric_name=props.get("MetricName"),
+                comparison_operator=props.get("ComparisonOperator"),
+                evaluation_periods=int(props.get("EvaluationPeriods") or 1), period=int(props.get("Period") or 60),
+                threshold=float(props.get("Threshold") or 0), statistic=props.get("Statistic"),
+                description=props.get("AlarmDescription") or "", dimensions=list(props.get("Dimensions") or []),
+                alarm_actions=list(props.get("AlarmActions") or []),
+                datapoints_to_alarm=props.get("DatapointsToAlarm"),
+                extended_statistic=props.get("ExtendedStatistic"), ok_actions=list(props.get("OKActions") or []),
+                insufficient_data_actions=list(props.get("InsufficientDataActions") or []), unit=props.get("Unit"),
+                actions_enabled=props.get("ActionsEnabled", True) not in (False, "false"),
+                treat_missing_data=props.get("TreatMissingData"))
+            return cls(account_id, region_name, name, alarm.alarm_arn)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "CloudWatchAlarmModel":
+            props = cloudformation_json.get("Properties") or {}
+            new_name = str(props.get("AlarmName") or original_resource.name)
+            if new_name != original_resource.name:  # a new name replaces the alarm
+                cls.delete_from_cloudformation_json(original_resource.name, {}, account_id, region_name)
+            return cls.create_from_cloudformation_json(new_name, cloudformation_json, account_id, region_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])  # the physical ID: its name
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            self.delete_from_cloudformation_json(self.name, {}, account_id, region_name)
 
     parsing = sys.modules.get("moto.cloudformation.parsing")
     if parsing is not None:  # already loaded (moto in this process served CloudFormation): recompute its lists

@@ -95,15 +95,15 @@ def test_ndjson_stream_is_one_object_per_line_ending_with_result(cli, aws, tmp_p
 
 
 def test_emulator_gaps_are_reported_not_hidden(cli, aws, tmp_path):
-    queue_template(tmp_path, extra="  Alarm:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n"
-                                   "      MetricName: Errors\n")
+    queue_template(tmp_path, extra="  Deployments:\n    Type: AWS::CodeDeploy::Application\n    Properties:\n"
+                                   "      ComputePlatform: Lambda\n")
     r = cli(*local(aws), "--output", "json", "deploy", "--stack", "app", cwd=tmp_path)
     assert r.exit_code == 0, r
     result = r.json_lines()[-1]
-    assert result["skipped"] == [{"logical_id": "Alarm", "resource_type": "AWS::CloudWatch::Alarm"}]
+    assert result["skipped"] == [{"logical_id": "Deployments", "resource_type": "AWS::CodeDeploy::Application"}]
     assert result["outputs_unavailable"] == ["QueueName"]
     warnings = [x["message"] for x in r.json_lines() if x["type"] == "warning"]
-    assert any("Alarm" in w and "skipped" in w for w in warnings)
+    assert any("Deployments" in w and "skipped" in w for w in warnings)
     assert any("QueueName" in w and "unavailable" in w for w in warnings)
 
     r = cli(*local(aws), "outputs", "--stack", "app", cwd=tmp_path)

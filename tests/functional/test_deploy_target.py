@@ -15,10 +15,10 @@ Resources:
     Type: AWS::SQS::Queue
     Properties:
       QueueName: orders
-  Alarm:
-    Type: AWS::CloudWatch::Alarm
+  Deployments:
+    Type: AWS::CodeDeploy::Application
     Properties:
-      MetricName: Errors
+      ComputePlatform: Lambda
 Outputs:
   QueueName:
     Value: !GetAtt Queue.QueueName
@@ -113,7 +113,7 @@ def test_the_endpoint_the_local_cloud_recorded_gets_them_without_local(cli, runn
             cwd=tmp_path)
     assert r.exit_code == 0, r
     result = r.json_lines()[-1]
-    assert result["skipped"] == [{"logical_id": "Alarm", "resource_type": "AWS::CloudWatch::Alarm"}]
+    assert result["skipped"] == [{"logical_id": "Deployments", "resource_type": "AWS::CodeDeploy::Application"}]
     warnings = [x["message"] for x in r.json_lines() if x["type"] == "warning"]
     assert any("skipped by the local cloud" in w for w in warnings), warnings
     cf = boto3.client("cloudformation", endpoint_url=running_local_cloud.endpoint, region_name="us-east-1")

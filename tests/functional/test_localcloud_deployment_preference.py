@@ -172,3 +172,59 @@ def test_on_aws_the_alias_is_left_to_codedeploy(cli, local_cloud, workshop, inst
     r = deploy(cli, local_cloud, workshop)
     assert r.exit_code == 0, r
     assert r.json_lines()[-1]["traffic"] == []
+
+
+ALARM = """\
+  HelloErrors:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmDescription: errors of the hello function's live alias
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions:
+        - Name: FunctionName
+          Value: workshop-hello
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+"""
+
+
+def test_an_alarm_of_the_template_going_off_mid_canary_rolls_the_alias_back(cli, local_cloud, workshop,
+                                                                           instant_clock):
+    with_preference(workshop, "Canary10Percent5Minutes")
+    template = workshop / "template.yaml"
+    template.write_text(template.read_text()
+                        .replace("        Type: Canary10Percent5Minutes\n",
+                                 "        Type: Canary10Percent5Minutes\n        Alarms:\n"
+                                 "          - !Ref HelloErrors\n", 1)
+                        .replace("\nOutputs:\n", "\n" + ALARM + "\nOutputs:\n", 1))
+    assert deploy(cli, local_cloud, workshop).exit_code == 0
+    cw = local_cloud.client("cloudwatch")
+    (alarm,) = cw.describe_alarms()["MetricAlarms"]  # the local cloud creates the template's alarms
+    assert alarm["AlarmName"].startswith("workshop-HelloErrors-") and alarm["MetricName"] == "Errors"
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": "workshop-hello"}]
+
+    new_hello(workshop, "Hello, version 2")
+    fired = []
+
+    def fire(clock):  # a minute into the canary's hold, the errors alarm goes off
+        lam = local_cloud.client("lambda")
+        split = (lam.get_alias(FunctionName="workshop-hello", Name="live").get("RoutingConfig") or {})
+        if split.get("AdditionalVersionWeights") and not fired and clock.slept >= 60:
+            cw.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue="ALARM", StateReason="3 errors in 1 minute")
+            fired.append(clock.slept)
+
+    instant_clock.on_sleep.append(fire)
+    r = deploy(cli, local_cloud, workshop, json_output=False)
+    assert r.exit_code == 3, r
+    assert f"rolled back: alarm in ALARM: {alarm['AlarmName']} (3 errors in 1 minute)" in r.stderr
+    assert fired and instant_clock.slept - fired[0] <= 10  # stopped within one alarm poll, not after the hold
+    alias = local_cloud.client("lambda").get_alias(FunctionName="workshop-hello", Name="live")
+    assert alias["FunctionVersion"] == "1" and not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+
+    assert cli("--endpoint-url", local_cloud.endpoint, "delete", "--stack", "workshop", "--yes",
+               cwd=workshop).exit_code == 0
+    assert cw.describe_alarms()["MetricAlarms"] == []  # deleted with the stack
