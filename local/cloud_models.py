@@ -258,6 +258,125 @@ def register() -> None:
         def delete(self, account_id: str, region_name: str) -> None:
             self.delete_from_cloudformation_json(self.name, {}, account_id, region_name)
 
+    import moto.apigateway.models as apigateway
+
+    class RestApiModel(apigateway.RestAPI, CloudFormationModel):  # a direct subclass: moto lists only those
+        """``AWS::ApiGateway::RestApi`` as SAM writes it: an OpenAPI/Swagger ``Body`` (whose ``info.title`` names
+        the API when ``Name`` is absent) with its paths, methods and Lambda integrations. moto's own model wants
+        ``Name`` and ignores ``Body``; its importer takes OpenAPI 3 only, and the paths walk is the same for
+        Swagger 2, so the body is handed to it with the version key it accepts."""
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> Any:
+            props = cloudformation_json.get("Properties") or {}
+            body = props.get("Body") if isinstance(props.get("Body"), dict) else None
+            name = props.get("Name") or ((body or {}).get("info") or {}).get("title") or resource_name
+            backend = apigateway.apigateway_backends[account_id][region_name]
+            api = backend.create_rest_api(name=str(name), description=props.get("Description") or "",
+                                          endpoint_configuration=props.get("EndpointConfiguration"))
+            if body is not None:
+                _import_body(backend, api.id, body)
+            return api
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> Any:
+            props = cloudformation_json.get("Properties") or {}
+            body = props.get("Body") if isinstance(props.get("Body"), dict) else None
+            backend = apigateway.apigateway_backends[account_id][region_name]
+            api = backend.get_rest_api(original_resource.id)
+            api.name = str(props.get("Name") or ((body or {}).get("info") or {}).get("title") or api.name)
+            api.description = props.get("Description") or ""
+            if body is not None:
+                _import_body(backend, api.id, body, mode="overwrite")
+            return api
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            try:
+                apigateway.apigateway_backends[account_id][region_name].delete_rest_api(resource_name)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+    class ApiStageModel(CloudFormationModel):
+        """``AWS::ApiGateway::Stage`` (SAM's ``Prod``): a stage of a REST API on a deployment; Ref is its name."""
+
+        def __init__(self, api_id: str, name: str):
+            self.api_id = api_id
+            self.name = name
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApiGateway::Stage"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "StageName"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> "ApiStageModel":
+            props = cloudformation_json.get("Properties") or {}
+            api_id, name = str(props["RestApiId"]), str(props.get("StageName") or resource_name)
+            backend = apigateway.apigateway_backends[account_id][region_name]
+            backend.create_stage(api_id, name, _id_of(props.get("DeploymentId")),
+                                 variables=dict(props.get("Variables") or {}),
+                                 description=props.get("Description") or "",
+                                 tracing_enabled=props.get("TracingEnabled"))
+            return cls(api_id, name)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "ApiStageModel":
+            props = cloudformation_json.get("Properties") or {}
+            backend = apigateway.apigateway_backends[account_id][region_name]
+            api_id, name = str(props["RestApiId"]), str(props.get("StageName") or original_resource.name)
+            if (api_id, name) != (original_resource.api_id, original_resource.name):
+                original_resource.delete(account_id, region_name)
+                return cls.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
+            stage = backend.get_stage(api_id, name)
+            stage.deployment_id = _id_of(props.get("DeploymentId")) or stage.deployment_id  # a new deployment
+            stage.variables = dict(props.get("Variables") or {})
+            stage.description = props.get("Description") or ""
+            return cls(api_id, name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            try:
+                apigateway.apigateway_backends[account_id][region_name].delete_stage(self.api_id, self.name)
+            except Exception:  # noqa: BLE001 - the API went first, with its stages
+                pass
+
+    def _id_of(value: Any) -> str:
+        """A Ref's value: moto hands some resources (an API deployment) over as the object, not its ID."""
+        if value is None or isinstance(value, str):
+            return value or ""
+        return str(getattr(value, "physical_resource_id", None) or getattr(value, "id", value))
+
+    methods = {"get", "put", "post", "delete", "options", "head", "patch"}
+
+    def _import_body(backend: Any, api_id: str, body: dict, mode: str = "merge") -> None:
+        doc = {k: v for k, v in body.items() if k != "swagger"}
+        doc["openapi"] = "3.0.1"
+        paths = {}
+        for path, operations in (body.get("paths") or {}).items():
+            if not isinstance(operations, dict):
+                continue
+            # API Gateway's extension for ANY; path-level keys (parameters, ...) are not methods
+            paths[path] = {("ANY" if verb == "x-amazon-apigateway-any-method" else verb): op
+                           for verb, op in operations.items()
+                           if isinstance(op, dict) and (verb.lower() in methods
+                                                        or verb == "x-amazon-apigateway-any-method")}
+        doc["paths"] = paths
+        backend.put_rest_api(api_id, doc, fail_on_warnings=False, mode=mode)
+
     parsing = sys.modules.get("moto.cloudformation.parsing")
     if parsing is not None:  # already loaded (moto in this process served CloudFormation): recompute its lists
         for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):

@@ -40,6 +40,7 @@ import threading
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
+from .cloud_api import USER_REQUEST, RestApiProxy
 from .cloud_lambda import CloudLambda
 from .invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from .pool import Pool
@@ -59,6 +60,18 @@ def _headers(environ: dict) -> dict[str, str]:
             out[key[5:].replace("_", "-").lower()] = value
     if environ.get("CONTENT_TYPE"):
         out["content-type"] = environ["CONTENT_TYPE"]
+    return out
+
+
+def _client_headers(environ: dict) -> list[tuple[str, str]]:
+    """The request's headers as a client sends them (WSGI keeps no case: ``User-Agent`` style)."""
+    out = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            out.append(("-".join(w.capitalize() for w in key[5:].split("_")), value))
+    for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
+        if environ.get(key):
+            out.append((name, environ[key]))
     return out
 
 
@@ -84,14 +97,24 @@ class EmulatorApp:
         self.moto_app = moto_app
         self.handler = handler
         self.hook_reports: dict[str, str] = {}  # lifecycleEventHookExecutionId -> status
+        self.apis = RestApiProxy(handler.service.invoke, log=handler.log)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if not _patched["outputs"]:
+            _patch_change_set_outputs()
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "POST" and _INVOKE.match(path):
             target = quote(path, safe="/:$") + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
             status, headers, body = self.handler.handle(method, target, _headers(environ), _body(environ))
             return self._reply(start_response, status, list(headers), body)
+        api_call = USER_REQUEST.match(path)
+        if api_call is not None:
+            status, headers, body = self.apis.handle(
+                method, api_call.group("api"), api_call.group("stage"), api_call.group("path") or "/",
+                environ.get("QUERY_STRING") or "", _client_headers(environ), _body(environ),
+                environ.get("REMOTE_ADDR") or "127.0.0.1")
+            return self._reply(start_response, status, headers, body)
         if method == "POST" and environ.get("HTTP_X_AMZ_TARGET") == HOOK_STATUS_TARGET:
             status, body = self._hook_status(_body(environ))
             return self._reply(start_response, status, [("Content-Type", "application/x-amz-json-1.1")], body)
@@ -137,6 +160,46 @@ class EmulatorApp:
     def status(self) -> dict[str, Any]:
         pool = self.handler.service.pool
         return {"lambda_runtime": "lamctl", "pid": os.getpid(), "environments": pool.pids()}
+
+
+_patched = {"outputs": False}
+
+
+def _patch_change_set_outputs(load: bool = False) -> None:
+    """moto's ExecuteChangeSet keeps the stack's outputs of before (none for a stack it creates): rebuild them
+    from the template just applied, as CloudFormation reports them. Done once moto's CloudFormation is loaded
+    (by the first request that uses it), so the emulator starts without importing it; ``load`` imports it now."""
+    if _patched["outputs"]:
+        return
+    if load:
+        import moto.cloudformation.models  # noqa: F401
+    models = sys.modules.get("moto.cloudformation.models")
+    if models is None:
+        return
+    backend_class = models.CloudFormationBackend
+    original = backend_class.execute_change_set
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        original(self, change_set_name, stack_name)
+        change_set = self.change_sets.get(change_set_name) or next(
+            (cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name), None)
+        stack = self.stacks.get(change_set.stack_id) if change_set is not None else None
+        if stack is not None:
+            stack._parse_template()
+            stack.output_map = stack._create_output_map()
+
+    backend_class.execute_change_set = execute_change_set
+    _patched["outputs"] = True
+
+
+def prepare_moto() -> None:
+    """Give moto in this process the local cloud's CloudFormation behaviour now (its resource models, outputs
+    after change sets): for a process that also serves moto another way (tests), so that it behaves alike
+    whichever server started first."""
+    from .cloud_models import register
+
+    register()
+    _patch_change_set_outputs(load=True)
 
 
 def patch_internal_invokes(service: CloudLambda, log: Callable[[str], Any] | None = None) -> Callable[[], None]:

@@ -105,6 +105,12 @@ class Emulator:
 def moto_server():
     from moto.server import ThreadedMotoServer
 
+    from lamctl.local.emulator import prepare_moto
+
+    # moto's models are shared by every server of this process: give them the local cloud's CloudFormation
+    # behaviour from the start, so no test depends on whether the local cloud's server was started before it
+    prepare_moto()
+
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -369,8 +369,31 @@ def deploy_command(
         if shifts:
             def shift_traffic() -> list[dict]:
                 return _shift_traffic(app, gateway, stack_name, data, shifts, params)
+    api_urls = None
+    if deployer.emulator and any(isinstance(r, dict) and r.get("Type") == "AWS::ApiGateway::Stage"
+                                 for r in (data.get("Resources") or {}).values()):
+        def api_urls() -> list[dict]:
+            return _local_api_urls(gateway, stack_name, data)
     result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
-    _report_deploy(app, plan, result, deployer.emulator, shift_traffic)
+    _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
+
+
+def _local_api_urls(gateway, stack: str, data: dict) -> list[dict]:
+    """Where each REST API stage of the stack answers on the local cloud (its execute-api stand-in)."""
+    physical = {r.logical_id: r.physical_id for r in gateway.resources(stack)}
+    endpoint = gateway.client.meta.endpoint_url.rstrip("/")
+    urls = []
+    for logical_id, res in (data.get("Resources") or {}).items():
+        if not isinstance(res, dict) or res.get("Type") != "AWS::ApiGateway::Stage":
+            continue
+        api_ref = (res.get("Properties") or {}).get("RestApiId")
+        api_logical = api_ref.get("Ref") if isinstance(api_ref, dict) else None
+        api_id = physical.get(api_logical) if api_logical else None
+        stage = physical.get(logical_id)
+        if api_id and stage:
+            urls.append({"api": api_logical, "api_id": api_id, "stage": stage,
+                         "url": f"{endpoint}/restapis/{api_id}/{stage}/_user_request_/"})
+    return urls
 
 
 def _shift_traffic(app, gateway, stack: str, data: dict, shifts: list, params: dict) -> list[dict]:
@@ -420,7 +443,16 @@ def _shift_traffic(app, gateway, stack: str, data: dict, shifts: list, params: d
     return records
 
 
-def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None) -> None:
+def _show_apis(out, plan, api_urls) -> list[dict]:
+    apis = api_urls() if api_urls is not None else []
+    if apis:
+        out.table(["API", "Stage", "URL"], [(a["api"], a["stage"], a["url"]) for a in apis],
+                  title=f"REST APIs of {plan.stack} on the local cloud (API Gateway's execute-api stand-in)",
+                  type_="api", records=apis)
+    return apis
+
+
+def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None, api_urls=None) -> None:
     out = app.out
     cs = result.change_set
     if result.status == "NO_CHANGES":
@@ -428,6 +460,7 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None) -> Non
         if not result.ok:
             raise LamctlError(message + " (--fail-on-empty)", hint="drop --fail-on-empty to treat this as success")
         traffic = shift_traffic() if shift_traffic is not None else []
+        _show_apis(out, plan, api_urls)
         message += "".join(f"; {t['function']}:{t['alias']} shifted to version {t['target']}"
                            for t in traffic if t["state"] == "succeeded")
         out.result(True, message, stack=plan.stack, status="NO_CHANGES", changes=0, traffic=traffic)
@@ -469,6 +502,7 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None) -> Non
         raise CloudError(message, where=f.logical_id if f is not None and not f.is_stack else plan.stack, hint=hint)
 
     traffic = shift_traffic() if shift_traffic is not None else []
+    apis = _show_apis(out, plan, api_urls)
     if result.outputs:
         out.table(["Key", "Value", "Description"], [(o.key, o.value, o.description or "") for o in result.outputs],
                   title=f"Outputs of {plan.stack}", type_="output",
@@ -476,7 +510,7 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None) -> Non
                             "export_name": o.export_name} for o in result.outputs])
     if result.outputs_unavailable:
         out.warn("outputs unavailable: " + ", ".join(result.outputs_unavailable)
-                 + (" (the local cloud does not report outputs for stacks made through change sets)"
+                 + (" (the local cloud could not work them out: they name a resource it does not create)"
                     if emulator else " (not reported by CloudFormation; a false Condition?)"))
     if result.skipped:
         out.warn("skipped by the local cloud (it does not create these types; they are not deployed): "
@@ -489,7 +523,8 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None) -> Non
                arn=cs.arn if cs else None, changes=changes,
                outputs={o.key: o.value for o in result.outputs},
                outputs_unavailable=list(result.outputs_unavailable),
-               skipped=[{"logical_id": lid, "resource_type": typ} for lid, typ in result.skipped], traffic=traffic)
+               skipped=[{"logical_id": lid, "resource_type": typ} for lid, typ in result.skipped], traffic=traffic,
+               apis=apis)
     _summary(out, plan, cs, result.status, result)
 
 
@@ -548,7 +583,7 @@ def outputs_command(
         out.table(["Key", "Value", "Description"], [(o.key, o.value, o.description or "") for o in info.outputs],
                   title=f"Outputs of {name}")
     if unavailable and not out.json:  # in json mode the one result object lists them
-        why = ("the local cloud does not report outputs for stacks made through change sets" if _emulator(app)
+        why = ("the local cloud could not work them out: they name a resource it does not create" if _emulator(app)
                else "CloudFormation did not report them")
         out.warn(f"outputs unavailable: {', '.join(unavailable)} ({why})")
     human = None if info.outputs else (f"stack {name} has no outputs" if not unavailable else None)

@@ -95,20 +95,23 @@ def test_ndjson_stream_is_one_object_per_line_ending_with_result(cli, aws, tmp_p
 
 
 def test_emulator_gaps_are_reported_not_hidden(cli, aws, tmp_path):
-    queue_template(tmp_path, extra="  Deployments:\n    Type: AWS::CodeDeploy::Application\n    Properties:\n"
-                                   "      ComputePlatform: Lambda\n")
+    template = queue_template(tmp_path, extra="  Deployments:\n    Type: AWS::CodeDeploy::Application\n"
+                                              "    Properties:\n      ComputePlatform: Lambda\n")
+    template.write_text(template.read_text() + "  DeploymentsApp:\n    Value: !Ref Deployments\n")
     r = cli(*local(aws), "--output", "json", "deploy", "--stack", "app", cwd=tmp_path)
     assert r.exit_code == 0, r
     result = r.json_lines()[-1]
     assert result["skipped"] == [{"logical_id": "Deployments", "resource_type": "AWS::CodeDeploy::Application"}]
-    assert result["outputs_unavailable"] == ["QueueName"]
+    assert result["outputs"] == {"QueueName": "orders-dev"}  # reported after a change set, as on AWS
+    assert result["outputs_unavailable"] == ["DeploymentsApp"]  # it names the skipped resource
     warnings = [x["message"] for x in r.json_lines() if x["type"] == "warning"]
     assert any("Deployments" in w and "skipped" in w for w in warnings)
-    assert any("QueueName" in w and "unavailable" in w for w in warnings)
+    assert any("DeploymentsApp" in w and "unavailable" in w for w in warnings)
 
     r = cli(*local(aws), "outputs", "--stack", "app", cwd=tmp_path)
     assert r.exit_code == 0, r
-    assert "unavailable: QueueName (the local cloud does not report outputs" in r.stderr
+    assert "orders-dev" in r.stdout
+    assert "unavailable: DeploymentsApp (the local cloud could not work them out" in r.stderr
 
 
 def test_outputs_where_the_emulator_provides_them(cli, aws, tmp_path):
@@ -372,26 +375,28 @@ def test_a_deploy_without_tags_sends_no_tags_so_the_stack_keeps_its_own():
 
 
 def test_outputs_json_is_one_object_even_when_some_are_unavailable(cli, aws, tmp_path):
-    queue_template(tmp_path)
+    template = queue_template(tmp_path, extra="  Deployments:\n    Type: AWS::CodeDeploy::Application\n"
+                                              "    Properties:\n      ComputePlatform: Lambda\n")
+    template.write_text(template.read_text() + "  DeploymentsApp:\n    Value: !Ref Deployments\n")
     assert cli("deploy", "--stack", "app", cwd=tmp_path).exit_code == 0
     r = cli("--output", "json", "outputs", "--stack", "app")
     assert r.exit_code == 0, r
     lines = r.json_lines()
     assert len(lines) == 1 and lines[0]["type"] == "result"
-    assert lines[0]["outputs"] == {} and lines[0]["unavailable"] == ["QueueName"]
+    assert lines[0]["outputs"] == {"QueueName": "orders-dev"} and lines[0]["unavailable"] == ["DeploymentsApp"]
 
 
 def test_an_emulator_crash_is_reported_plainly_and_cleaned_up(cli, aws, tmp_path):
-    """The emulator answers HTTP 500 for a RestApi without Name (SAM's implicit API): the user gets a plain
-    message, not an HTML page, and no half-made stack."""
+    """The emulator answers HTTP 500 for an API deployment without RestApiId (its model indexes the property):
+    the user gets a plain message, not an HTML page, and no half-made stack."""
     write(tmp_path / "template.yaml", """\
     Resources:
       Queue:
         Type: AWS::SQS::Queue
-      Api:
-        Type: AWS::ApiGateway::RestApi
+      Deployment:
+        Type: AWS::ApiGateway::Deployment
         Properties:
-          Body: {swagger: "2.0", info: {title: t}, paths: {}}
+          Description: no API named
     """)
     r = cli(*local(aws), "deploy", "--stack", "app", cwd=tmp_path)
     assert r.exit_code == 1, r

@@ -7,7 +7,9 @@ from __future__ import annotations
 import io
 import json
 import pathlib
+import re
 import shutil
+import urllib.request
 import zipfile
 
 import pytest
@@ -35,7 +37,12 @@ def test_workshop_deploys_to_the_local_cloud(cli, local_cloud, workshop):
     assert r.exit_code == 0, r
     assert "CREATE_COMPLETE" in r.stdout
     assert "lamctl-local-artifacts on the local cloud" in r.stderr  # the local cloud's artifact bucket, made on demand
-    assert "outputs unavailable: HelloWorldFunctionArn, CustomRuntimeFunctionArn" in r.stderr
+    assert "outputs unavailable" not in r.stderr
+    api_id = aws.client("apigateway").get_rest_apis()["items"][0]["id"]
+    assert re.search(rf"HelloWorldApi +https://{api_id}\.execute-api\.us-east-1\.amazonaws\.com/Prod/hello/ ", r.stdout)
+    assert re.search(r"HelloWorldFunctionArn +arn:aws:lambda:us-east-1:123456789012:function:workshop-hello ", r.stdout)
+    api_url = f"{aws.endpoint}/restapis/{api_id}/Prod/_user_request_/"
+    assert re.search(rf"ServerlessRestApi +Prod +{re.escape(api_url)}\n", r.stdout)  # where it answers locally
 
     functions = stack_functions(aws)
     assert set(functions) == {"HelloWorldFunction", "CustomRuntimeFunction"}
@@ -58,6 +65,11 @@ def test_workshop_deploys_to_the_local_cloud(cli, local_cloud, workshop):
                 if info.filename == "bootstrap":
                     bootstrap_modes.append((info.external_attr >> 16) & 0o777)
     assert bootstrap_modes == [0o755]
+
+    # the REST API runs the function, as API Gateway's Lambda proxy integration does
+    with urllib.request.urlopen(api_url + "hello", timeout=30) as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"] == "application/json"
+        assert json.loads(resp.read()) == {"message": "Hello World"}
 
     # invoking runs the deployed code: the Python handler and the shell bootstrap
     invoked = lam.invoke(FunctionName=functions["HelloWorldFunction"], Payload=b"{}")
@@ -143,6 +155,9 @@ def test_readme_quick_start_on_a_fresh_machine(workshop, monkeypatch):
         assert r.returncode == 0, r.stdout + r.stderr
         assert "Stack workshop: CREATE_COMPLETE" in r.stdout
         assert "lamctl local stop" in r.stderr  # the user is told how to stop what was started
+        (api_url,) = [w for line in r.stdout.splitlines() for w in line.split() if "/_user_request_/" in w]
+        with urllib.request.urlopen(api_url + "hello", timeout=60) as resp:  # curl it, as the README says
+            assert json.loads(resp.read()) == {"message": "Hello World"}
 
         st = _lamctl("--output", "json", "local", "status", cwd=workshop, env=env)
         assert st.returncode == 0, st.stdout + st.stderr

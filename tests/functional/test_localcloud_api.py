@@ -1,0 +1,203 @@
+"""SAM REST APIs on the local cloud: `lamctl deploy` creates them (implicit and explicit), and calling
+`/restapis/{id}/{stage}/_user_request_/{path}` runs the function with API Gateway's proxy event (1.0),
+its answer becoming the HTTP response; API Gateway's own answers for what the API lacks or a failing function."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from lamctl.local.cloud_api import match_resource
+
+TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    CodeUri: src/
+    Timeout: 10
+Resources:
+  Echo:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.echo
+      Events:
+        Item:
+          Type: Api
+          Properties: {Path: "/items/{id}", Method: get}
+        NewItem:
+          Type: Api
+          Properties: {Path: /items, Method: post}
+        Files:
+          Type: Api
+          Properties: {Path: "/files/{proxy+}", Method: any}
+        Latest:
+          Type: Api
+          Properties: {Path: /items/latest, Method: get}
+  Odd:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.odd
+      Events:
+        Boom:
+          Type: Api
+          Properties: {Path: /boom, Method: get}
+        NotAString:
+          Type: Api
+          Properties: {Path: /malformed, Method: get}
+        Png:
+          Type: Api
+          Properties: {Path: /pixel, Method: get}
+"""
+
+APP = """\
+import base64, json
+
+def echo(event, context):
+    return {"statusCode": 201 if event["httpMethod"] == "POST" else 200,
+            "headers": {"X-Route": event["resource"]},
+            "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+            "body": json.dumps(event)}
+
+def odd(event, context):
+    if event["path"] == "/boom":
+        raise RuntimeError("boom")
+    if event["path"] == "/malformed":
+        return {"statusCode": 200, "body": {"not": "a string"}}
+    return {"statusCode": 200, "headers": {"Content-Type": "image/png"}, "isBase64Encoded": True,
+            "body": base64.b64encode(b"\\x89PNG fake").decode()}
+"""
+
+
+@pytest.fixture
+def api(cli, local_cloud, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(APP)
+    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    r = cli("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--stack", "shop",
+            cwd=tmp_path)
+    assert r.exit_code == 0, r
+    (entry,) = r.json_lines()[-1]["apis"]
+    assert entry["api"] == "ServerlessRestApi" and entry["stage"] == "Prod"
+    assert entry["url"] == f"{local_cloud.endpoint}/restapis/{entry['api_id']}/Prod/_user_request_/"
+    local_cloud.base = entry["url"]
+    local_cloud.folder = tmp_path
+    return local_cloud
+
+
+def call(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+def test_a_route_with_a_path_parameter_gets_the_proxy_event(api):
+    status, headers, body = call(api.base + "items/42?color=red&size=m&size=l", headers={"X-Trace": "t-1"})
+    assert status == 200
+    event = json.loads(body)
+    assert event["resource"] == "/items/{id}" and event["path"] == "/items/42" and event["httpMethod"] == "GET"
+    assert event["pathParameters"] == {"id": "42"}
+    assert event["queryStringParameters"] == {"color": "red", "size": "l"}
+    assert event["multiValueQueryStringParameters"] == {"color": ["red"], "size": ["m", "l"]}
+    assert event["headers"]["X-Trace"] == "t-1"
+    assert event["requestContext"]["stage"] == "Prod" and event["requestContext"]["path"] == "/Prod/items/42"
+    assert event["requestContext"]["resourcePath"] == "/items/{id}"
+    assert event["body"] is None and event["isBase64Encoded"] is False
+    assert headers["X-Route"] == "/items/{id}"
+    assert headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+
+
+def test_a_literal_path_wins_over_a_parameter_and_a_greedy_path_takes_the_rest(api):
+    status, _, body = call(api.base + "items/latest")
+    assert status == 200 and json.loads(body)["resource"] == "/items/latest"
+    status, _, body = call(api.base + "files/reports/2026/q3.csv", method="DELETE")  # ANY takes every method
+    event = json.loads(body)
+    assert status == 200 and event["resource"] == "/files/{proxy+}" and event["httpMethod"] == "DELETE"
+    assert event["pathParameters"] == {"proxy": "reports/2026/q3.csv"}
+
+
+def test_a_post_body_reaches_the_function_and_its_status_code_comes_back(api):
+    status, _, body = call(api.base + "items", method="POST", body=b'{"name": "lamp"}',
+                           headers={"Content-Type": "application/json"})
+    event = json.loads(body)
+    assert status == 201 and event["body"] == '{"name": "lamp"}' and event["isBase64Encoded"] is False
+    status, _, body = call(api.base + "items", method="POST", body=b"\xff\xfe\x00binary")
+    event = json.loads(body)
+    assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == b"\xff\xfe\x00binary"
+
+
+def test_a_base64_answer_is_sent_as_bytes(api):
+    status, headers, body = call(api.base + "pixel")
+    assert status == 200 and headers["Content-Type"] == "image/png" and body == b"\x89PNG fake"
+
+
+def test_api_gateways_own_answers(api):
+    # a function error, and an answer that is not a proxy response: 502, as API Gateway
+    for path in ("boom", "malformed"):
+        status, _, body = call(api.base + path)
+        assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
+    # a path or a method the API lacks
+    for path, method in (("nowhere", "GET"), ("items/42", "DELETE")):
+        status, headers, body = call(api.base + path, method=method)
+        assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"})
+        assert headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    # a stage the API lacks
+    status, _, body = call(api.base.replace("/Prod/", "/Dev/") + "items/1")
+    assert (status, json.loads(body)) == (403, {"message": "Forbidden"})
+
+
+def test_a_redeploy_with_a_new_route_serves_it_and_a_deleted_stack_takes_its_api(cli, api):
+    template = api.folder / "template.yaml"
+    template.write_text(template.read_text().replace(
+        "        Latest:\n", "        Health:\n          Type: Api\n"
+                            "          Properties: {Path: /health, Method: get}\n        Latest:\n", 1))
+    r = cli("--local", "--endpoint-url", api.endpoint, "deploy", "--stack", "shop", cwd=api.folder)
+    assert r.exit_code == 0, r
+    status, _, body = call(api.base + "health")
+    assert status == 200 and json.loads(body)["resource"] == "/health"
+    assert call(api.base + "items/7")[0] == 200  # the routes it had still answer
+
+    assert cli("--local", "--endpoint-url", api.endpoint, "delete", "--stack", "shop", "--yes",
+               cwd=api.folder).exit_code == 0
+    assert api.client("apigateway").get_rest_apis()["items"] == []
+    status, _, _ = call(api.base + "items/7")
+    assert status == 404
+
+
+class _Res:
+    def __init__(self, path):
+        self.path = path
+
+    def get_path(self):
+        return self.path
+
+
+class _Api:
+    def __init__(self, *paths):
+        self.resources = {p: _Res(p) for p in paths}
+
+
+@pytest.mark.parametrize("path, template, params", [
+    ("/", "/", {}),
+    ("/users", "/users", {}),
+    ("/users/me", "/users/me", {}),
+    ("/users/7", "/users/{id}", {"id": "7"}),
+    ("/users/7/orders", "/users/{id}/orders", {"id": "7"}),
+    ("/users/7/avatar/big.png", "/{proxy+}", {"proxy": "users/7/avatar/big.png"}),
+    ("/a%20b", "/{proxy+}", {"proxy": "a b"}),
+])
+def test_resource_precedence_is_api_gateways(path, template, params):
+    api = _Api("/", "/users", "/users/me", "/users/{id}", "/users/{id}/orders", "/{proxy+}")
+    resource, got = match_resource(api, path)
+    assert (resource.get_path(), got) == (template, params)
+
+
+def test_no_resource_matches_an_unknown_path_without_a_greedy_one():
+    assert match_resource(_Api("/", "/users/{id}"), "/users/7/orders") is None
