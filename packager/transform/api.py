@@ -540,7 +540,7 @@ class _Transform:
         if not isinstance(existing, dict):
             raise self.api_error(api, f"DefinitionBody.paths.{path}.{method} must be a map", ("DefinitionBody",))
         generated = editor.finish()["paths"][path][normalize_method(method)]
-        if path not in paths:
+        if paths.get(path) is None:  # absent, or an empty (null) path item
             paths[path] = {}
         paths[path][method] = {**existing, **generated}
         api.props["DefinitionBody"] = merged

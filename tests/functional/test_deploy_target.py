@@ -22,6 +22,8 @@ Resources:
 Outputs:
   QueueName:
     Value: !GetAtt Queue.QueueName
+  DeploymentsApp:
+    Value: !Ref Deployments
 """
 
 BROKEN = """\
@@ -61,10 +63,10 @@ def test_a_custom_endpoint_that_is_not_the_local_cloud_gets_no_emulator_workarou
     assert result["skipped"] == []  # no "skipped by the local cloud" list built from the emulator's gaps
     warnings = [x["message"] for x in lines if x["type"] == "warning"]
     assert not any("local cloud" in w for w in warnings), warnings
-    assert any("unavailable: QueueName (not reported by CloudFormation" in w for w in warnings), warnings
+    assert any("unavailable: DeploymentsApp (not reported by CloudFormation" in w for w in warnings), warnings
     r = cli(*args, "outputs", "--stack", "app", cwd=tmp_path)
     assert r.exit_code == 0, r
-    assert "QueueName (CloudFormation did not report them)" in r.stderr
+    assert "DeploymentsApp (CloudFormation did not report them)" in r.stderr
 
     # a failed creation is left to CloudFormation (which rolls it back on AWS): lamctl deletes nothing itself
     (tmp_path / "template.yaml").write_text(BROKEN)

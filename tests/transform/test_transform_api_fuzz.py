@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lamctl.packager.transform import transform
@@ -161,6 +161,9 @@ routes = st.lists(st.tuples(
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(rest_doc=documents, http_doc=documents, rest=rest_settings, http=http_settings, events=routes,
        conditional=st.booleans())
+# found by this test: a null path item in a body that MergeDefinitions merges into (crashed the transform)
+@example(rest_doc={"paths": {"/a": None}}, http_doc={"paths": None}, rest={"MergeDefinitions": True}, http={},
+         events=[("Api", "/a", "get", None, None)], conditional=False)
 def test_odd_user_definitions_give_a_template_or_a_located_error(rest_doc, http_doc, rest, http, events,
                                                                   conditional):
     evs = {}
