@@ -1,4 +1,4 @@
-"""REST APIs deployed to the local cloud, called over HTTP: a request runs the Lambda function behind it.
+"""APIs deployed to the local cloud, called over HTTP: a request runs the Lambda function behind it.
 
 API Gateway's ``execute-api`` endpoint is not part of moto's server. The local
 cloud answers it at
@@ -14,6 +14,13 @@ any invoke. API Gateway's answers are kept: ``403 Missing Authentication
 Token`` for a path or method the API lacks, ``502 Internal server error`` for
 a function error or a malformed answer. Other integration types are not
 emulated and answer ``501`` saying so.
+
+HTTP APIs (API Gateway v2, SAM's ``HttpApi``) answer at the same address (their
+``$default`` stage too): the route is picked as API Gateway does (the most
+specific path, the method before ``ANY``, ``$default`` last), and the function
+gets payload format 2.0 (or 1.0 when the integration says so); an answer
+without ``statusCode`` is the body of a ``200``. ``404 Not Found`` for a route
+the API lacks, ``500 Internal Server Error`` for a function error.
 """
 
 from __future__ import annotations
@@ -39,16 +46,45 @@ def _message(status: int, text: str, error_type: str | None = None) -> Reply:
     return status, headers, json.dumps({"message": text}).encode()
 
 
-def find_api(api_id: str) -> tuple[Any, str, str] | None:
-    """moto's RestAPI with that ID, and its account and region."""
+def find_api(api_id: str) -> tuple[str, Any, str, str] | None:
+    """("rest" or "http", moto's API with that ID, its account, its region)."""
     from moto.apigateway.models import apigateway_backends
+    from moto.apigatewayv2.models import apigatewayv2_backends
 
-    for account, regions in list(apigateway_backends.items()):
-        for region, backend in list(regions.items()):
-            api = backend.apis.get(api_id)
-            if api is not None:
-                return api, account, region
+    for kind, backends in (("rest", apigateway_backends), ("http", apigatewayv2_backends)):
+        for account, regions in list(backends.items()):
+            for region, backend in list(regions.items()):
+                api = backend.apis.get(api_id)
+                if api is not None:
+                    return kind, api, account, region
     return None
+
+
+def match_route(api: Any, method: str, path: str) -> tuple[Any, dict[str, str]] | None:
+    """An HTTP API's route for ``method path``, as API Gateway picks it: the most specific path (literal
+    parts, then the fewest greedy ones), a route of the method before ``ANY``, and ``$default`` last."""
+    parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+    best: tuple[tuple[int, int, int], Any, dict[str, str]] | None = None
+    default = None
+    for route in list(api.routes.values()):
+        key = str(route.route_key)
+        verb, _, template = key.partition(" ")
+        if key == "$default" or template == "$default":
+            default = route
+            continue
+        if verb.upper() not in (method.upper(), "ANY"):
+            continue
+        tparts = template.strip("/").split("/") if template.strip("/") else []
+        params = _match(tparts, parts)
+        if params is None:
+            continue
+        rank = (sum(1 for t in tparts if not t.startswith("{")), -sum(1 for t in tparts if t.endswith("+}")),
+                int(verb.upper() != "ANY"))
+        if best is None or rank > best[0]:
+            best = (rank, route, params)
+    if best is not None:
+        return best[1], best[2]
+    return (default, {}) if default is not None else None
 
 
 def match_resource(api: Any, path: str) -> tuple[Any, dict[str, str]] | None:
@@ -101,8 +137,10 @@ class RestApiProxy:
                body: bytes, source_ip: str = "127.0.0.1") -> Reply:
         found = find_api(api_id)
         if found is None:
-            return _message(404, f"no REST API {api_id} on the local cloud", "NotFoundException")
-        api, account, region = found
+            return _message(404, f"no API {api_id} on the local cloud", "NotFoundException")
+        kind, api, account, region = found
+        if kind == "http":
+            return self._http_api(method, api, account, region, stage, path or "/", query, headers, body, source_ip)
         stage_obj = api.stages.get(stage)
         if stage_obj is None:
             return _message(403, "Forbidden", "ForbiddenException")
@@ -120,25 +158,64 @@ class RestApiProxy:
         if kind != "AWS_PROXY" or target is None:
             return _message(501, f"the local cloud runs Lambda proxy integrations (AWS_PROXY) only; "
                                  f"{method.upper()} {resource.get_path()} is {kind or 'not integrated'}")
-        event = self._event(method.upper(), api_id, account, stage, stage_obj, resource, path or "/", path_params,
-                            query, headers, body, source_ip)
-        auth = f"Credential=apigateway/00000000/{region}/lambda/aws4_request"
-        try:
-            result = self.invoke(target.group("arn"), json.dumps(event).encode(),
-                                 headers={"x-moto-account-id": account, "authorization": auth})
-        except Exception as exc:  # noqa: BLE001 - a function that is gone, a runtime that cannot start
-            if self.log is not None:
-                self.log(f"{method.upper()} {path}: the function could not be invoked: {exc}")
-            return _message(502, "Internal server error")
-        if self.log is not None and getattr(result, "log", None):
-            self.log(result.log)
-        if not result.ok:
+        event = self._event(method.upper(), api_id, account, stage, stage_obj, resource.get_path(), resource.id,
+                            path or "/", path_params, query, headers, body, source_ip)
+        result = self._run(target.group("arn"), event, account, region, f"{method.upper()} {path}")
+        if result is None or not result.ok:
             return _message(502, "Internal server error")
         return self._response(result.payload)
 
-    def _event(self, method: str, api_id: str, account: str, stage: str, stage_obj: Any, resource: Any, path: str,
-               path_params: dict[str, str], query: str, headers: list[tuple[str, str]], body: bytes,
-               source_ip: str) -> dict:
+    def _run(self, arn: str, event: dict, account: str, region: str, what: str) -> Any:
+        auth = f"Credential=apigateway/00000000/{region}/lambda/aws4_request"
+        try:
+            result = self.invoke(arn, json.dumps(event).encode(),
+                                 headers={"x-moto-account-id": account, "authorization": auth})
+        except Exception as exc:  # noqa: BLE001 - a function that is gone, a runtime that cannot start
+            if self.log is not None:
+                self.log(f"{what}: the function could not be invoked: {exc}\n")
+            return None
+        if self.log is not None and getattr(result, "log", None):
+            self.log(result.log)
+        return result
+
+    def _http_api(self, method: str, api: Any, account: str, region: str, stage: str, path: str, query: str,
+                  headers: list[tuple[str, str]], body: bytes, source_ip: str) -> Reply:
+        """An HTTP API (API Gateway v2): its route, then the Lambda proxy with payload format 2.0 (or 1.0)."""
+        stage_obj = api.stages.get(stage)
+        if stage_obj is None:
+            return _message(404, "Not Found", "NotFoundException")
+        matched = match_route(api, method, path)
+        if matched is None:
+            return _message(404, "Not Found", "NotFoundException")
+        route, path_params = matched
+        target = str(getattr(route, "target", "") or "")
+        integration = api.integrations.get(target.split("/", 1)[1]) if target.startswith("integrations/") else None
+        uri = str(getattr(integration, "integration_uri", "") or "")
+        found = _LAMBDA_URI.match(uri)
+        arn = found.group("arn") if found else (uri if ":function:" in uri else None)
+        kind = str(getattr(integration, "integration_type", "") or "").upper()
+        if integration is None or kind != "AWS_PROXY" or arn is None:
+            return _message(501, f"the local cloud runs Lambda proxy integrations (AWS_PROXY) only; route "
+                                 f"{route.route_key} is {kind or 'not integrated'}")
+        version = str(getattr(integration, "payload_format_version", None) or "2.0")
+        if version == "1.0":
+            resource = route.route_key.partition(" ")[2] or route.route_key
+            event = self._event(method.upper(), api.api_id, account, stage, None, resource, route.route_id, path,
+                                path_params, query, headers, body, source_ip,
+                                variables=getattr(stage_obj, "stage_variables", None))
+        else:
+            event = self._event_v2(method.upper(), api.api_id, account, stage, stage_obj, route.route_key, path,
+                                   path_params, query, headers, body, source_ip)
+        result = self._run(arn, event, account, region, f"{method.upper()} {path}")
+        if result is None or not result.ok:
+            return _message(500, "Internal Server Error")
+        if version == "1.0":
+            return self._response(result.payload)
+        return self._response_v2(result.payload)
+
+    def _event(self, method: str, api_id: str, account: str, stage: str, stage_obj: Any, resource_path: str,
+               resource_id: str, path: str, path_params: dict[str, str], query: str, headers: list[tuple[str, str]],
+               body: bytes, source_ip: str, variables: dict | None = None) -> dict:
         single: dict[str, str] = {}
         multi: dict[str, list[str]] = {}
         for name, value in headers:
@@ -149,18 +226,13 @@ class RestApiProxy:
         for name, value in parse_qsl(query, keep_blank_values=True):
             qs_single[name] = value
             qs_multi.setdefault(name, []).append(value)
-        text: str | None = None
-        encoded = False
-        if body:
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                text, encoded = base64.b64encode(body).decode(), True
+        text, encoded = _body_text(body)
         now = self.clock()
         host = next((v for k, v in headers if k.lower() == "host"), "127.0.0.1")
         agent = next((v for k, v in headers if k.lower() == "user-agent"), None)
+        variables = variables if variables is not None else getattr(stage_obj, "variables", None)
         return {
-            "resource": resource.get_path(),
+            "resource": resource_path,
             "path": path,
             "httpMethod": method,
             "headers": single or None,
@@ -168,10 +240,10 @@ class RestApiProxy:
             "queryStringParameters": qs_single or None,
             "multiValueQueryStringParameters": qs_multi or None,
             "pathParameters": path_params or None,
-            "stageVariables": dict(getattr(stage_obj, "variables", None) or {}) or None,
+            "stageVariables": dict(variables or {}) or None,
             "requestContext": {
-                "resourceId": resource.id,
-                "resourcePath": resource.get_path(),
+                "resourceId": resource_id,
+                "resourcePath": resource_path,
                 "httpMethod": method,
                 "path": f"/{stage}{path}",
                 "stage": stage,
@@ -189,18 +261,86 @@ class RestApiProxy:
             "isBase64Encoded": encoded,
         }
 
-    @staticmethod
-    def _response(payload: bytes) -> Reply:
+    def _event_v2(self, method: str, api_id: str, account: str, stage: str, stage_obj: Any, route_key: str,
+                  path: str, path_params: dict[str, str], query: str, headers: list[tuple[str, str]], body: bytes,
+                  source_ip: str) -> dict:
+        """API Gateway's payload format 2.0: lower-case headers joined with commas, cookies apart."""
+        joined: dict[str, str] = {}
+        cookies: list[str] = []
+        for name, value in headers:
+            if name.lower() == "cookie":
+                cookies += [c.strip() for c in value.split(";") if c.strip()]
+                continue
+            key = name.lower()
+            joined[key] = f"{joined[key]},{value}" if key in joined else value
+        params: dict[str, str] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            params[name] = f"{params[name]},{value}" if name in params else value
+        text, encoded = _body_text(body)
+        now = self.clock()
+        host = joined.get("host", "127.0.0.1")
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": joined,
+            "requestContext": {
+                "accountId": account,
+                "apiId": api_id,
+                "domainName": host,
+                "domainPrefix": host.split(".")[0],
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
+                         "userAgent": joined.get("user-agent", "")},
+                "requestId": str(uuid.uuid4()),
+                "routeKey": route_key,
+                "stage": stage,
+                "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "timeEpoch": int(now * 1000),
+            },
+            "isBase64Encoded": encoded,
+        }
+        if cookies:
+            event["cookies"] = cookies
+        if params:
+            event["queryStringParameters"] = params
+        if path_params:
+            event["pathParameters"] = path_params
+        variables = getattr(stage_obj, "stage_variables", None)
+        if variables:
+            event["stageVariables"] = dict(variables)
+        if text is not None:
+            event["body"] = text
+        return event
+
+    @classmethod
+    def _response_v2(cls, payload: bytes) -> Reply:
+        """Format 2.0: an object with ``statusCode`` is a response as in 1.0 (plus ``cookies``); anything else
+        valid JSON is the body of a 200 ``application/json`` response, as API Gateway infers it."""
         try:
             answer = json.loads(payload or b"null")
         except ValueError:
-            return _message(502, "Internal server error")
+            return _message(500, "Internal Server Error")
+        if isinstance(answer, dict) and "statusCode" in answer:
+            status, headers, body = cls._response(payload, error=(500, "Internal Server Error"))
+            for cookie in answer.get("cookies") or []:
+                headers.append(("Set-Cookie", str(cookie)))
+            return status, headers, body
+        text = answer if isinstance(answer, str) else json.dumps(answer)
+        return 200, [("Content-Type", "application/json")], text.encode()
+
+    @staticmethod
+    def _response(payload: bytes, error: tuple[int, str] = (502, "Internal server error")) -> Reply:
+        try:
+            answer = json.loads(payload or b"null")
+        except ValueError:
+            return _message(*error)
         if not isinstance(answer, dict):
-            return _message(502, "Internal server error")
+            return _message(*error)
         try:
             status = int(answer.get("statusCode", 200))
         except (TypeError, ValueError):
-            return _message(502, "Internal server error")
+            return _message(*error)
         out: list[tuple[str, str]] = []
         for name, value in (answer.get("headers") or {}).items():
             out.append((str(name), str(value)))
@@ -214,11 +354,21 @@ class RestApiProxy:
             try:
                 data = base64.b64decode(str(body))
             except ValueError:
-                return _message(502, "Internal server error")
+                return _message(*error)
         elif isinstance(body, str):
             data = body.encode()
         else:  # API Gateway: "Malformed Lambda proxy response"
-            return _message(502, "Internal server error")
+            return _message(*error)
         if not any(k.lower() == "content-type" for k, _ in out):
             out.append(("Content-Type", "application/json"))
         return status, out, data
+
+
+def _body_text(body: bytes) -> tuple[str | None, bool]:
+    """A request body as the event carries it: text, or base64 when it is not UTF-8."""
+    if not body:
+        return None, False
+    try:
+        return body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(body).decode(), True

@@ -22,9 +22,11 @@ rehearses a rollback.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 _registered = False
+_METHODS = {"get", "put", "post", "delete", "options", "head", "patch"}  # OpenAPI operations (path-level keys aside)
 
 
 def _routing(value: Any) -> dict | None:
@@ -354,13 +356,136 @@ def register() -> None:
             except Exception:  # noqa: BLE001 - the API went first, with its stages
                 pass
 
+    import moto.apigatewayv2.models as apigatewayv2
+
+    def _v2_backend(account_id: str, region_name: str) -> Any:
+        return apigatewayv2.apigatewayv2_backends[account_id][region_name]
+
+    def _import_v2_body(api: Any, body: dict) -> None:
+        """moto's importer, with API Gateway's ANY extension as ``ANY`` and path-level keys left out; the
+        API's stages survive a re-import (moto's clears them with the routes)."""
+        paths = {}
+        for path, operations in (body.get("paths") or {}).items():
+            if isinstance(operations, dict):
+                paths[path] = {("ANY" if verb == "x-amazon-apigateway-any-method" else verb): op
+                               for verb, op in operations.items()
+                               if isinstance(op, dict) and (verb.lower() in _METHODS
+                                                            or verb == "x-amazon-apigateway-any-method")}
+        stages = dict(api.stages)
+        api.import_api(json.dumps({**body, "paths": paths}, default=str), False)
+        api.stages.update(stages)
+
+    class HttpApiModel(CloudFormationModel):
+        """``AWS::ApiGatewayV2::Api`` as SAM writes it for ``HttpApi``: an OpenAPI ``Body`` with its routes and
+        Lambda integrations. Ref is the API ID; GetAtt ApiEndpoint / ApiId."""
+
+        def __init__(self, api: Any):
+            self.api = api
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.api.api_id
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApiGatewayV2::Api"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("ApiEndpoint", "ApiId")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name == "ApiEndpoint":
+                return self.api.api_endpoint
+            if attribute_name == "ApiId":
+                return self.api.api_id
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> "HttpApiModel":
+            props = cloudformation_json.get("Properties") or {}
+            body = props.get("Body") if isinstance(props.get("Body"), dict) else None
+            name = props.get("Name") or ((body or {}).get("info") or {}).get("title") or resource_name
+            api = _v2_backend(account_id, region_name).create_api(
+                api_key_selection_expression=None, cors_configuration=props.get("CorsConfiguration"),
+                description=props.get("Description") or "", disable_schema_validation=None,
+                disable_execute_api_endpoint=props.get("DisableExecuteApiEndpoint"), name=str(name),
+                protocol_type=props.get("ProtocolType") or "HTTP", route_selection_expression=None,
+                tags=dict(props.get("Tags") or {}), version=None)
+            if body is not None:
+                _import_v2_body(api, body)
+            return cls(api)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "HttpApiModel":
+            props = cloudformation_json.get("Properties") or {}
+            body = props.get("Body") if isinstance(props.get("Body"), dict) else None
+            api = _v2_backend(account_id, region_name).get_api(original_resource.api.api_id)
+            if body is not None:
+                _import_v2_body(api, body)
+            api.name = str(props.get("Name") or ((body or {}).get("info") or {}).get("title") or api.name)
+            return cls(api)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            _v2_backend(account_id, region_name).delete_api(self.api.api_id)
+
+    class HttpApiStageModel(CloudFormationModel):
+        """``AWS::ApiGatewayV2::Stage`` (SAM's ``$default``, auto-deployed); Ref is its name."""
+
+        def __init__(self, api_id: str, name: str):
+            self.api_id = api_id
+            self.name = name
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApiGatewayV2::Stage"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "StageName"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> "HttpApiStageModel":
+            props = cloudformation_json.get("Properties") or {}
+            api_id, name = _id_of(props["ApiId"]), str(props.get("StageName") or resource_name)
+            _v2_backend(account_id, region_name).create_stage(api_id, {
+                "stageName": name, "autoDeploy": props.get("AutoDeploy"),
+                "stageVariables": dict(props.get("StageVariables") or {}),
+                "description": props.get("Description")})
+            return cls(api_id, name)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "HttpApiStageModel":
+            original_resource.delete(account_id, region_name)
+            props = cloudformation_json.get("Properties") or {}
+            return cls.create_from_cloudformation_json(str(props.get("StageName") or original_resource.name),
+                                                       cloudformation_json, account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            try:
+                _v2_backend(account_id, region_name).delete_stage(self.api_id, self.name)
+            except Exception:  # noqa: BLE001 - the API went first, with its stages
+                pass
+
     def _id_of(value: Any) -> str:
         """A Ref's value: moto hands some resources (an API deployment) over as the object, not its ID."""
         if value is None or isinstance(value, str):
             return value or ""
         return str(getattr(value, "physical_resource_id", None) or getattr(value, "id", value))
-
-    methods = {"get", "put", "post", "delete", "options", "head", "patch"}
 
     def _import_body(backend: Any, api_id: str, body: dict, mode: str = "merge") -> None:
         doc = {k: v for k, v in body.items() if k != "swagger"}
@@ -372,7 +497,7 @@ def register() -> None:
             # API Gateway's extension for ANY; path-level keys (parameters, ...) are not methods
             paths[path] = {("ANY" if verb == "x-amazon-apigateway-any-method" else verb): op
                            for verb, op in operations.items()
-                           if isinstance(op, dict) and (verb.lower() in methods
+                           if isinstance(op, dict) and (verb.lower() in _METHODS
                                                         or verb == "x-amazon-apigateway-any-method")}
         doc["paths"] = paths
         backend.put_rest_api(api_id, doc, fail_on_warnings=False, mode=mode)

@@ -370,7 +370,7 @@ def deploy_command(
             def shift_traffic() -> list[dict]:
                 return _shift_traffic(app, gateway, stack_name, data, shifts, params)
     api_urls = None
-    if deployer.emulator and any(isinstance(r, dict) and r.get("Type") == "AWS::ApiGateway::Stage"
+    if deployer.emulator and any(isinstance(r, dict) and r.get("Type") in _STAGE_TYPES
                                  for r in (data.get("Resources") or {}).values()):
         def api_urls() -> list[dict]:
             return _local_api_urls(gateway, stack_name, data)
@@ -378,15 +378,18 @@ def deploy_command(
     _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
 
 
+_STAGE_TYPES = {"AWS::ApiGateway::Stage": "RestApiId", "AWS::ApiGatewayV2::Stage": "ApiId"}
+
+
 def _local_api_urls(gateway, stack: str, data: dict) -> list[dict]:
-    """Where each REST API stage of the stack answers on the local cloud (its execute-api stand-in)."""
+    """Where each API stage of the stack (REST or HTTP API) answers on the local cloud (execute-api's stand-in)."""
     physical = {r.logical_id: r.physical_id for r in gateway.resources(stack)}
     endpoint = gateway.client.meta.endpoint_url.rstrip("/")
     urls = []
     for logical_id, res in (data.get("Resources") or {}).items():
-        if not isinstance(res, dict) or res.get("Type") != "AWS::ApiGateway::Stage":
+        if not isinstance(res, dict) or res.get("Type") not in _STAGE_TYPES:
             continue
-        api_ref = (res.get("Properties") or {}).get("RestApiId")
+        api_ref = (res.get("Properties") or {}).get(_STAGE_TYPES[res["Type"]])
         api_logical = api_ref.get("Ref") if isinstance(api_ref, dict) else None
         api_id = physical.get(api_logical) if api_logical else None
         stage = physical.get(logical_id)
@@ -447,7 +450,7 @@ def _show_apis(out, plan, api_urls) -> list[dict]:
     apis = api_urls() if api_urls is not None else []
     if apis:
         out.table(["API", "Stage", "URL"], [(a["api"], a["stage"], a["url"]) for a in apis],
-                  title=f"REST APIs of {plan.stack} on the local cloud (API Gateway's execute-api stand-in)",
+                  title=f"APIs of {plan.stack} on the local cloud (API Gateway's execute-api stand-in)",
                   type_="api", records=apis)
     return apis
 
@@ -460,10 +463,10 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None, api_ur
         if not result.ok:
             raise LamctlError(message + " (--fail-on-empty)", hint="drop --fail-on-empty to treat this as success")
         traffic = shift_traffic() if shift_traffic is not None else []
-        _show_apis(out, plan, api_urls)
+        apis = _show_apis(out, plan, api_urls)
         message += "".join(f"; {t['function']}:{t['alias']} shifted to version {t['target']}"
                            for t in traffic if t["state"] == "succeeded")
-        out.result(True, message, stack=plan.stack, status="NO_CHANGES", changes=0, traffic=traffic)
+        out.result(True, message, stack=plan.stack, status="NO_CHANGES", changes=0, traffic=traffic, apis=apis)
         out.summary(f"### lamctl deploy: {plan.stack}\n\nNo changes.")
         return
     if result.status == "CHANGE_SET_CREATED":

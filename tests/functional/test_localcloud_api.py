@@ -201,3 +201,119 @@ def test_resource_precedence_is_api_gateways(path, template, params):
 
 def test_no_resource_matches_an_unknown_path_without_a_greedy_one():
     assert match_resource(_Api("/", "/users/{id}"), "/users/7/orders") is None
+
+
+HTTP_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    CodeUri: src/
+    Timeout: 10
+Resources:
+  Users:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.users
+      Events:
+        One:
+          Type: HttpApi
+          Properties: {Path: "/users/{id}", Method: get}
+        Any:
+          Type: HttpApi
+          Properties: {Path: "/users/{id}", Method: any}
+        Files:
+          Type: HttpApi
+          Properties: {Path: "/files/{proxy+}", Method: get}
+        Old:
+          Type: HttpApi
+          Properties: {Path: /legacy, Method: get, PayloadFormatVersion: "1.0"}
+        Boom:
+          Type: HttpApi
+          Properties: {Path: /boom, Method: get}
+"""
+
+HTTP_APP = """\
+import json
+
+def users(event, context):
+    if event.get("version") != "2.0":
+        return {"statusCode": 200, "body": json.dumps({"format": "1.0", "resource": event["resource"]})}
+    if event["rawPath"] == "/boom":
+        raise RuntimeError("boom")
+    if event["rawPath"].startswith("/files/"):
+        return {"file": event["pathParameters"]["proxy"]}  # no statusCode: API Gateway infers 200 JSON
+    return {"statusCode": 200, "cookies": ["session=abc; HttpOnly"], "headers": {"X-Route": event["routeKey"]},
+            "body": json.dumps(event)}
+"""
+
+
+@pytest.fixture
+def http_api(cli, local_cloud, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(HTTP_APP)
+    (tmp_path / "template.yaml").write_text(HTTP_TEMPLATE)
+    r = cli("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--stack", "people",
+            cwd=tmp_path)
+    assert r.exit_code == 0, r
+    (entry,) = r.json_lines()[-1]["apis"]
+    assert entry["api"] == "ServerlessHttpApi" and entry["stage"] == "$default"
+    local_cloud.base = entry["url"]
+    local_cloud.folder = tmp_path
+    return local_cloud
+
+
+def test_an_http_api_route_gets_the_2_0_event(http_api):
+    status, headers, body = call(http_api.base + "users/7?tag=a&tag=b",
+                                 headers={"Cookie": "theme=dark; lang=fr", "X-Trace": "t-2"})
+    assert status == 200
+    event = json.loads(body)
+    assert event["version"] == "2.0" and event["routeKey"] == "GET /users/{id}"  # the method's route before ANY
+    assert event["rawPath"] == "/users/7" and event["rawQueryString"] == "tag=a&tag=b"
+    assert event["queryStringParameters"] == {"tag": "a,b"} and event["pathParameters"] == {"id": "7"}
+    assert event["cookies"] == ["theme=dark", "lang=fr"] and event["headers"]["x-trace"] == "t-2"
+    assert event["requestContext"]["http"]["method"] == "GET" and event["requestContext"]["stage"] == "$default"
+    assert headers["X-Route"] == "GET /users/{id}" and headers.get_all("Set-Cookie") == ["session=abc; HttpOnly"]
+
+    status, _, body = call(http_api.base + "users/7", method="PUT", body=b"{}")
+    assert status == 200 and json.loads(body)["routeKey"] == "ANY /users/{id}"
+
+
+def test_an_http_api_infers_a_response_and_keeps_its_own_answers(http_api):
+    status, headers, body = call(http_api.base + "files/a/b.txt")
+    assert (status, headers["Content-Type"], json.loads(body)) == (200, "application/json", {"file": "a/b.txt"})
+    status, _, body = call(http_api.base + "legacy")  # PayloadFormatVersion 1.0: the REST event and answer
+    assert status == 200 and json.loads(body) == {"format": "1.0", "resource": "/legacy"}
+    status, _, body = call(http_api.base + "boom")
+    assert (status, json.loads(body)) == (500, {"message": "Internal Server Error"})
+    status, _, body = call(http_api.base + "nowhere")
+    assert (status, json.loads(body)) == (404, {"message": "Not Found"})
+
+
+def test_an_http_api_keeps_its_stage_through_a_redeploy_with_a_new_route(cli, http_api):
+    template = http_api.folder / "template.yaml"
+    template.write_text(template.read_text() + "        Ping:\n          Type: HttpApi\n"
+                                               "          Properties: {Path: /ping, Method: get}\n")
+    r = cli("--local", "--endpoint-url", http_api.endpoint, "deploy", "--stack", "people", cwd=http_api.folder)
+    assert r.exit_code == 0, r
+    assert call(http_api.base + "ping")[0] == 200 and call(http_api.base + "users/1")[0] == 200
+
+
+class _Route:
+    def __init__(self, key):
+        self.route_key = key
+
+
+@pytest.mark.parametrize("method, path, key", [
+    ("GET", "/users/me", "GET /users/me"),
+    ("GET", "/users/7", "GET /users/{id}"),
+    ("POST", "/users/7", "ANY /users/{id}"),
+    ("GET", "/users/7/photos/1.jpg", "ANY /{proxy+}"),
+    ("DELETE", "/", "$default"),
+])
+def test_http_api_route_precedence_is_api_gateways(method, path, key):
+    api = type("Api", (), {"routes": {k: _Route(k) for k in (
+        "GET /users/me", "GET /users/{id}", "ANY /users/{id}", "ANY /{proxy+}", "$default")}})()
+    from lamctl.local.cloud_api import match_route
+
+    assert match_route(api, method, path)[0].route_key == key
