@@ -158,12 +158,13 @@ class RestApiProxy:
         if kind != "AWS_PROXY" or target is None:
             return _message(501, f"the local cloud runs Lambda proxy integrations (AWS_PROXY) only; "
                                  f"{method.upper()} {resource.get_path()} is {kind or 'not integrated'}")
-        event = self._event(method.upper(), api_id, account, stage, stage_obj, resource.get_path(), resource.id,
-                            path or "/", path_params, query, headers, body, source_ip)
+        event = rest_event(method.upper(), api_id, account, stage, resource.get_path(), resource.id, path or "/",
+                           path_params, query, headers, body, source_ip, getattr(stage_obj, "variables", None),
+                           self.clock())
         result = self._run(target.group("arn"), event, account, region, f"{method.upper()} {path}")
         if result is None or not result.ok:
             return _message(502, "Internal server error")
-        return self._response(result.payload)
+        return rest_response(result.payload)
 
     def _run(self, arn: str, event: dict, account: str, region: str, what: str) -> Any:
         auth = f"Credential=apigateway/00000000/{region}/lambda/aws4_request"
@@ -200,168 +201,167 @@ class RestApiProxy:
         version = str(getattr(integration, "payload_format_version", None) or "2.0")
         if version == "1.0":
             resource = route.route_key.partition(" ")[2] or route.route_key
-            event = self._event(method.upper(), api.api_id, account, stage, None, resource, route.route_id, path,
-                                path_params, query, headers, body, source_ip,
-                                variables=getattr(stage_obj, "stage_variables", None))
+            event = rest_event(method.upper(), api.api_id, account, stage, resource, route.route_id, path,
+                               path_params, query, headers, body, source_ip,
+                               getattr(stage_obj, "stage_variables", None), self.clock())
         else:
-            event = self._event_v2(method.upper(), api.api_id, account, stage, stage_obj, route.route_key, path,
-                                   path_params, query, headers, body, source_ip)
+            event = http_event(method.upper(), api.api_id, account, stage, route.route_key, path, path_params,
+                               query, headers, body, source_ip, getattr(stage_obj, "stage_variables", None),
+                               self.clock())
         result = self._run(arn, event, account, region, f"{method.upper()} {path}")
         if result is None or not result.ok:
             return _message(500, "Internal Server Error")
         if version == "1.0":
-            return self._response(result.payload)
-        return self._response_v2(result.payload)
+            return rest_response(result.payload)
+        return http_response(result.payload)
 
-    def _event(self, method: str, api_id: str, account: str, stage: str, stage_obj: Any, resource_path: str,
-               resource_id: str, path: str, path_params: dict[str, str], query: str, headers: list[tuple[str, str]],
-               body: bytes, source_ip: str, variables: dict | None = None) -> dict:
-        single: dict[str, str] = {}
-        multi: dict[str, list[str]] = {}
-        for name, value in headers:
-            single[name] = value
-            multi.setdefault(name, []).append(value)
-        qs_single: dict[str, str] = {}
-        qs_multi: dict[str, list[str]] = {}
-        for name, value in parse_qsl(query, keep_blank_values=True):
-            qs_single[name] = value
-            qs_multi.setdefault(name, []).append(value)
-        text, encoded = _body_text(body)
-        now = self.clock()
-        host = next((v for k, v in headers if k.lower() == "host"), "127.0.0.1")
-        agent = next((v for k, v in headers if k.lower() == "user-agent"), None)
-        variables = variables if variables is not None else getattr(stage_obj, "variables", None)
-        return {
-            "resource": resource_path,
-            "path": path,
+
+
+def rest_event(method: str, api_id: str, account: str, stage: str, resource_path: str, resource_id: str, path: str,
+               path_params: dict[str, str], query: str, headers: list[tuple[str, str]], body: bytes, source_ip: str,
+               variables: dict | None, now: float) -> dict:
+    """API Gateway's REST proxy event (payload format 1.0)."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in headers:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    qs_single: dict[str, str] = {}
+    qs_multi: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        qs_single[name] = value
+        qs_multi.setdefault(name, []).append(value)
+    text, encoded = _body_text(body)
+    host = next((v for k, v in headers if k.lower() == "host"), "127.0.0.1")
+    agent = next((v for k, v in headers if k.lower() == "user-agent"), None)
+    return {
+        "resource": resource_path,
+        "path": path,
+        "httpMethod": method,
+        "headers": single or None,
+        "multiValueHeaders": multi or None,
+        "queryStringParameters": qs_single or None,
+        "multiValueQueryStringParameters": qs_multi or None,
+        "pathParameters": path_params or None,
+        "stageVariables": dict(variables or {}) or None,
+        "requestContext": {
+            "resourceId": resource_id,
+            "resourcePath": resource_path,
             "httpMethod": method,
-            "headers": single or None,
-            "multiValueHeaders": multi or None,
-            "queryStringParameters": qs_single or None,
-            "multiValueQueryStringParameters": qs_multi or None,
-            "pathParameters": path_params or None,
-            "stageVariables": dict(variables or {}) or None,
-            "requestContext": {
-                "resourceId": resource_id,
-                "resourcePath": resource_path,
-                "httpMethod": method,
-                "path": f"/{stage}{path}",
-                "stage": stage,
-                "accountId": account,
-                "apiId": api_id,
-                "requestId": str(uuid.uuid4()),
-                "extendedRequestId": str(uuid.uuid4()),
-                "protocol": "HTTP/1.1",
-                "domainName": host,
-                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-                "requestTimeEpoch": int(now * 1000),
-                "identity": {"sourceIp": source_ip, "userAgent": agent},
-            },
-            "body": text,
-            "isBase64Encoded": encoded,
-        }
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "accountId": account,
+            "apiId": api_id,
+            "requestId": str(uuid.uuid4()),
+            "extendedRequestId": str(uuid.uuid4()),
+            "protocol": "HTTP/1.1",
+            "domainName": host,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "requestTimeEpoch": int(now * 1000),
+            "identity": {"sourceIp": source_ip, "userAgent": agent},
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
 
-    def _event_v2(self, method: str, api_id: str, account: str, stage: str, stage_obj: Any, route_key: str,
-                  path: str, path_params: dict[str, str], query: str, headers: list[tuple[str, str]], body: bytes,
-                  source_ip: str) -> dict:
-        """API Gateway's payload format 2.0: lower-case headers joined with commas, cookies apart."""
-        joined: dict[str, str] = {}
-        cookies: list[str] = []
-        for name, value in headers:
-            if name.lower() == "cookie":
-                cookies += [c.strip() for c in value.split(";") if c.strip()]
-                continue
-            key = name.lower()
-            joined[key] = f"{joined[key]},{value}" if key in joined else value
-        params: dict[str, str] = {}
-        for name, value in parse_qsl(query, keep_blank_values=True):
-            params[name] = f"{params[name]},{value}" if name in params else value
-        text, encoded = _body_text(body)
-        now = self.clock()
-        host = joined.get("host", "127.0.0.1")
-        event: dict[str, Any] = {
-            "version": "2.0",
+def http_event(method: str, api_id: str, account: str, stage: str, route_key: str, path: str,
+               path_params: dict[str, str], query: str, headers: list[tuple[str, str]], body: bytes, source_ip: str,
+               variables: dict | None, now: float) -> dict:
+    """API Gateway's payload format 2.0: lower-case headers joined with commas, cookies apart."""
+    joined: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        if name.lower() == "cookie":
+            cookies += [c.strip() for c in value.split(";") if c.strip()]
+            continue
+        key = name.lower()
+        joined[key] = f"{joined[key]},{value}" if key in joined else value
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        params[name] = f"{params[name]},{value}" if name in params else value
+    text, encoded = _body_text(body)
+    host = joined.get("host", "127.0.0.1")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": joined,
+        "requestContext": {
+            "accountId": account,
+            "apiId": api_id,
+            "domainName": host,
+            "domainPrefix": host.split(".")[0],
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
+                     "userAgent": joined.get("user-agent", "")},
+            "requestId": str(uuid.uuid4()),
             "routeKey": route_key,
-            "rawPath": path,
-            "rawQueryString": query,
-            "headers": joined,
-            "requestContext": {
-                "accountId": account,
-                "apiId": api_id,
-                "domainName": host,
-                "domainPrefix": host.split(".")[0],
-                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                         "userAgent": joined.get("user-agent", "")},
-                "requestId": str(uuid.uuid4()),
-                "routeKey": route_key,
-                "stage": stage,
-                "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-                "timeEpoch": int(now * 1000),
-            },
-            "isBase64Encoded": encoded,
-        }
-        if cookies:
-            event["cookies"] = cookies
-        if params:
-            event["queryStringParameters"] = params
-        if path_params:
-            event["pathParameters"] = path_params
-        variables = getattr(stage_obj, "stage_variables", None)
-        if variables:
-            event["stageVariables"] = dict(variables)
-        if text is not None:
-            event["body"] = text
-        return event
+            "stage": stage,
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": encoded,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if params:
+        event["queryStringParameters"] = params
+    if path_params:
+        event["pathParameters"] = path_params
+    if variables:
+        event["stageVariables"] = dict(variables)
+    if text is not None:
+        event["body"] = text
+    return event
 
-    @classmethod
-    def _response_v2(cls, payload: bytes) -> Reply:
-        """Format 2.0: an object with ``statusCode`` is a response as in 1.0 (plus ``cookies``); anything else
-        valid JSON is the body of a 200 ``application/json`` response, as API Gateway infers it."""
-        try:
-            answer = json.loads(payload or b"null")
-        except ValueError:
-            return _message(500, "Internal Server Error")
-        if isinstance(answer, dict) and "statusCode" in answer:
-            status, headers, body = cls._response(payload, error=(500, "Internal Server Error"))
-            for cookie in answer.get("cookies") or []:
-                headers.append(("Set-Cookie", str(cookie)))
-            return status, headers, body
-        text = answer if isinstance(answer, str) else json.dumps(answer)
-        return 200, [("Content-Type", "application/json")], text.encode()
+def http_response(payload: bytes) -> Reply:
+    """Format 2.0: an object with ``statusCode`` is a response as in 1.0 (plus ``cookies``); anything else
+    valid JSON is the body of a 200 ``application/json`` response, as API Gateway infers it."""
+    try:
+        answer = json.loads(payload or b"null")
+    except ValueError:
+        return _message(500, "Internal Server Error")
+    if isinstance(answer, dict) and "statusCode" in answer:
+        status, headers, body = rest_response(payload, error=(500, "Internal Server Error"))
+        for cookie in answer.get("cookies") or []:
+            headers.append(("Set-Cookie", str(cookie)))
+        return status, headers, body
+    text = answer if isinstance(answer, str) else json.dumps(answer)
+    return 200, [("Content-Type", "application/json")], text.encode()
 
-    @staticmethod
-    def _response(payload: bytes, error: tuple[int, str] = (502, "Internal server error")) -> Reply:
-        try:
-            answer = json.loads(payload or b"null")
-        except ValueError:
-            return _message(*error)
-        if not isinstance(answer, dict):
-            return _message(*error)
-        try:
-            status = int(answer.get("statusCode", 200))
-        except (TypeError, ValueError):
-            return _message(*error)
-        out: list[tuple[str, str]] = []
-        for name, value in (answer.get("headers") or {}).items():
+def rest_response(payload: bytes, error: tuple[int, str] = (502, "Internal server error")) -> Reply:
+    """A proxy integration's answer as the HTTP response (``error`` when it is not a valid one)."""
+    try:
+        answer = json.loads(payload or b"null")
+    except ValueError:
+        return _message(*error)
+    if not isinstance(answer, dict):
+        return _message(*error)
+    try:
+        status = int(answer.get("statusCode", 200))
+    except (TypeError, ValueError):
+        return _message(*error)
+    out: list[tuple[str, str]] = []
+    for name, value in (answer.get("headers") or {}).items():
+        out.append((str(name), str(value)))
+    for name, values in (answer.get("multiValueHeaders") or {}).items():
+        for value in values if isinstance(values, list) else [values]:
             out.append((str(name), str(value)))
-        for name, values in (answer.get("multiValueHeaders") or {}).items():
-            for value in values if isinstance(values, list) else [values]:
-                out.append((str(name), str(value)))
-        body = answer.get("body")
-        if body is None:
-            data = b""
-        elif answer.get("isBase64Encoded"):
-            try:
-                data = base64.b64decode(str(body))
-            except ValueError:
-                return _message(*error)
-        elif isinstance(body, str):
-            data = body.encode()
-        else:  # API Gateway: "Malformed Lambda proxy response"
+    body = answer.get("body")
+    if body is None:
+        data = b""
+    elif answer.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(str(body))
+        except ValueError:
             return _message(*error)
-        if not any(k.lower() == "content-type" for k, _ in out):
-            out.append(("Content-Type", "application/json"))
-        return status, out, data
+    elif isinstance(body, str):
+        data = body.encode()
+    else:  # API Gateway: "Malformed Lambda proxy response"
+        return _message(*error)
+    if not any(k.lower() == "content-type" for k, _ in out):
+        out.append(("Content-Type", "application/json"))
+    return status, out, data
 
 
 def _body_text(body: bytes) -> tuple[str | None, bool]:
