@@ -366,8 +366,17 @@ _REASONS = {200: "OK", 202: "Accepted", 204: "No Content", 400: "Bad Request", 4
             500: "Internal Server Error", 502: "Bad Gateway"}
 
 
+def _reason(status: int) -> str:
+    import http
+
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
 def _write_response(conn: socket.socket, status: int, headers, body: bytes) -> None:
-    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}"]
+    head = [f"HTTP/1.1 {status} {_REASONS.get(status) or _reason(status)}"]
     head.extend(f"{k}: {v}" for k, v in headers)
     head.append(f"Content-Length: {len(body)}")
     data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body

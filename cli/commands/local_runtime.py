@@ -1,4 +1,4 @@
-"""``lamctl local invoke`` and ``lamctl local start-lambda``: Lambda functions as local processes.
+"""``lamctl local invoke``, ``start-lambda`` and ``start-api``: Lambda functions as local processes.
 
 No Docker: each execution environment is a process speaking the Lambda Runtime
 API (``lamctl.local``). ``invoke`` runs one invocation and stops; ``start-lambda``
@@ -169,27 +169,72 @@ def register(local_app: typer.Typer) -> None:
         for exc in problems:
             app.out.warn(str(exc) + (f" ({exc.hint})" if exc.hint else ""))
         service = LocalLambda(fns, Pool(max_concurrency=max_concurrency, idle_timeout=idle_timeout))
-        try:
-            server = InvokeServer(service, host, port,
-                                  log=lambda text: (sys.stderr.write(text), sys.stderr.flush()))
-        except OSError as exc:
-            service.close()
-            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}",
-                             hint="pick another --port (or 0 for any free one)") from None
+        server = _listen(service, host, port, lambda log: InvokeServer(service, host, port, log=log))
+        _serve(app, server, f"local Lambda at {server.url} serving {', '.join(fns.names())}\n"
+                            f"  aws lambda invoke --endpoint-url {server.url} --function-name NAME out.json",
+               functions=fns.names())
 
-        def _stop(signum, frame):
-            raise KeyboardInterrupt
+    @local_app.command("start-api")
+    def start_api(
+        ctx: typer.Context,
+        port: int = typer.Option(3000, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (keep it on loopback)."),
+        template: Optional[str] = typer.Option(None, "--template", "-t", help=TEMPLATE_HELP),
+        env_vars: Optional[str] = typer.Option(None, "--env-vars", "-n",
+                                               help="JSON file of environment overrides (SAM's format)."),
+        parameter_overrides: Optional[List[str]] = typer.Option(None, "--parameter-overrides",
+                                                                help="Template parameters: Key=Value ..."),
+        idle_timeout: float = typer.Option(300.0, "--idle-timeout",
+                                           help="Seconds an idle environment is kept warm."),
+        build_dir: Optional[str] = typer.Option(None, "--build-dir", help="Where built code is kept."),
+        aws_credentials: bool = typer.Option(False, "--aws-credentials",
+                                             help="Give functions your AWS credentials (default: dummy ones)."),
+    ) -> None:
+        """Serve the template's Api and HttpApi events on 127.0.0.1, each route running its function locally."""
+        from lamctl.local.pool import Pool
+        from lamctl.local.service import LocalLambda
+        from lamctl.local.start_api import ApiServer, routes_of
 
-        previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-        app.out.event("listening", f"local Lambda at {server.url} serving {', '.join(fns.names())}\n"
-                                   f"  aws lambda invoke --endpoint-url {server.url} --function-name NAME out.json",
-                      url=server.url, functions=fns.names())
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            server.close()
-        app.out.result(True, None, url=server.url)
+        app = get_app(ctx)
+        fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
+        routes, skipped = routes_of(fns.resources, fns.names())
+        for text in fns.warnings + skipped:
+            app.out.warn(text)
+        if not routes:
+            raise UsageError("the template has no Api or HttpApi events to serve", where=fns.path,
+                             hint="give a function an event of Type Api or HttpApi, or use 'lamctl local "
+                                  "start-lambda' to serve the Invoke API")
+        service = LocalLambda(fns, Pool(idle_timeout=idle_timeout))
+        server = _listen(service, host, port, lambda log: ApiServer(service, routes, host, port, log=log))
+        lines = "\n".join(f"  {r.key:<32} -> {r.function}" for r in routes)
+        _serve(app, server, f"local API at {server.url}\n{lines}",
+               routes=[{"route": r.key, "function": r.function, "kind": r.kind, "payload": r.payload}
+                       for r in routes])
+
+
+def _listen(service, host: str, port: int, make):
+    try:
+        return make(lambda text: (sys.stderr.write(text), sys.stderr.flush()))
+    except OSError as exc:
+        service.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}",
+                         hint="pick another --port (or 0 for any free one)") from None
+
+
+def _serve(app, server, message: str, **data) -> None:
+    """Serve until Ctrl-C or SIGTERM, then stop every function process."""
+
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    app.out.event("listening", message, url=server.url, **data)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.close()
+    app.out.result(True, None, url=server.url)
