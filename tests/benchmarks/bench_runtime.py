@@ -45,9 +45,18 @@ Resources:
       Handler: app.handler
       Runtime: python3.12
       Timeout: 10
+      Events:
+        Get:
+          Type: Api
+          Properties: {Path: /hello, Method: get}
 """
 APP = """
+import json
+
 def handler(event, context):
+    if "httpMethod" in event:  # through start-api: a proxy answer
+        name = (event.get("queryStringParameters") or {}).get("name", "world")
+        return {"statusCode": 200, "body": json.dumps({"hello": name})}
     return {"hello": event.get("name", "world")}
 """
 
@@ -136,6 +145,20 @@ def _raw_caller(port: int, n: int, out: list[float]) -> None:
         data = resp.read()
         out.append((time.perf_counter() - t) * 1000)
         assert resp.status == 200 and data == b'{"hello": "bench"}', (resp.status, data)
+    conn.close()
+
+
+def _api_caller(port: int, n: int, out: list[float]) -> None:
+    """GET /hello through `lamctl local start-api` (the function answers a plain object: a 502 from the API
+    would mean a malformed proxy answer, so the handler's dict is checked as the response body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    for _ in range(n):
+        t = time.perf_counter()
+        conn.request("GET", "/hello?name=bench")
+        resp = conn.getresponse()
+        data = resp.read()
+        out.append((time.perf_counter() - t) * 1000)
+        assert resp.status == 200 and json.loads(data) == {"hello": "bench"}, (resp.status, data)
     conn.close()
 
 
@@ -265,6 +288,23 @@ def main() -> None:
                     r = warm(port, caller, args.warm, callers)
                     print(f"warm via start-lambda, {label:8s} {callers} caller(s): {r['n']} invocations, "
                           f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, {r['per_s']:.0f}/s")
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=20)
+        port = _free_port()
+        server = subprocess.Popen(_lamctl() + ["local", "start-api", "--port", str(port)], cwd=root,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            for _ in range(20):
+                line = server.stderr.readline()
+                if f"127.0.0.1:{port}" in line or not line:
+                    break
+            threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
+            for callers in (1, 2):
+                r = warm(port, _api_caller, args.warm, callers)
+                print(f"warm via start-api, GET /hello {callers} caller(s): {r['n']} requests, "
+                      f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, {r['per_s']:.0f}/s "
+                      f"(sam local start-api: a Docker container per request)")
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=20)
