@@ -50,6 +50,39 @@ def _function_name(value: Any) -> str:
     return text
 
 
+class _Declared:
+    """What every CloudFormation model says about itself, from class attributes (a mixin: moto lists only the
+    direct subclasses of its ``CloudFormationModel``, so each model names both)."""
+
+    TYPE = ""
+    NAME_PROPERTY = ""  # the property that names the resource (else CloudFormation generates a name)
+    PHYSICAL = "name"  # the attribute that is its physical ID (what Ref gives)
+    ATTRS: dict[str, str] = {}  # GetAtt name -> attribute
+
+    @property
+    def physical_resource_id(self) -> str:
+        return getattr(self, self.PHYSICAL)
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRS
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name in self.ATTRS:
+            return getattr(self, self.ATTRS[attribute_name])
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        raise UnformattedGetAttTemplateException()
+
+
 def register() -> None:
     """Make moto's CloudFormation create Lambda versions and aliases (idempotent)."""
     global _registered
@@ -67,17 +100,15 @@ def register() -> None:
 
         return backend_for(account_id, region)
 
-    def UnformattedGetAttTemplateException() -> Exception:  # noqa: N802 - moto's exception, imported late
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException as exc
-
-        return exc()
-
-    class LambdaVersionModel(CloudFormationModel):
+    class LambdaVersionModel(_Declared, CloudFormationModel):
         """``AWS::Lambda::Version``: publishes ``$LATEST``; Ref is the version ARN, GetAtt Version its number.
 
         Publishing waits until the version is first looked at (a Ref, a GetAtt, the stack's resource
         list): moto creates a stack update's new resources before it updates the changed ones, so
         publishing at creation would publish the function's old code."""
+
+        TYPE = "AWS::Lambda::Version"
+        ATTRS = {"Version": "version", "FunctionArn": "physical_resource_id"}
 
         def __init__(self, account_id: str, region: str, function_name: str, description: str):
             self.account_id = account_id
@@ -98,20 +129,6 @@ def register() -> None:
         def physical_resource_id(self) -> str:
             return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}:{self.version}"
 
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::Lambda::Version"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr in ("Version", "FunctionArn")
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            if attribute_name == "Version":
-                return self.version
-            if attribute_name == "FunctionArn":
-                return self.physical_resource_id
-            raise UnformattedGetAttTemplateException()
 
         @classmethod
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
@@ -125,30 +142,15 @@ def register() -> None:
                                             account_id: str, region_name: str) -> None:
             return None  # a published version stays (SAM marks them DeletionPolicy: Retain anyway)
 
-    class LambdaAliasModel(CloudFormationModel):
+    class LambdaAliasModel(_Declared, CloudFormationModel):
         """``AWS::Lambda::Alias``: created, moved and deleted with the stack; Ref is the alias ARN."""
+
+        TYPE, PHYSICAL, ATTRS = "AWS::Lambda::Alias", "alias_arn", {"AliasArn": "alias_arn"}
 
         def __init__(self, alias_arn: str, function_name: str, name: str):
             self.alias_arn = alias_arn
             self.function_name = function_name
             self.name = name
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.alias_arn
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::Lambda::Alias"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "AliasArn"
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            if attribute_name == "AliasArn":
-                return self.alias_arn
-            raise UnformattedGetAttTemplateException()
 
         @classmethod
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
@@ -189,35 +191,16 @@ def register() -> None:
             except Exception:  # noqa: BLE001 - the function went first: its aliases went with it
                 pass
 
-    class CloudWatchAlarmModel(CloudFormationModel):
+    class CloudWatchAlarmModel(_Declared, CloudFormationModel):
         """``AWS::CloudWatch::Alarm`` (a metric alarm): Ref is its name, GetAtt Arn its ARN."""
+
+        TYPE, NAME_PROPERTY, ATTRS = "AWS::CloudWatch::Alarm", "AlarmName", {"Arn": "arn"}
 
         def __init__(self, account_id: str, region: str, name: str, arn: str):
             self.account_id = account_id
             self.region = region
             self.name = name
             self.arn = arn
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.name
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::CloudWatch::Alarm"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "AlarmName"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "Arn"
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            if attribute_name == "Arn":
-                return self.arn
-            raise UnformattedGetAttTemplateException()
 
         @classmethod
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
@@ -303,24 +286,14 @@ def register() -> None:
             except Exception:  # noqa: BLE001 - already gone
                 pass
 
-    class ApiStageModel(CloudFormationModel):
+    class ApiStageModel(_Declared, CloudFormationModel):
         """``AWS::ApiGateway::Stage`` (SAM's ``Prod``): a stage of a REST API on a deployment; Ref is its name."""
+
+        TYPE, NAME_PROPERTY = "AWS::ApiGateway::Stage", "StageName"
 
         def __init__(self, api_id: str, name: str):
             self.api_id = api_id
             self.name = name
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.name
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApiGateway::Stage"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "StageName"
 
         @classmethod
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
@@ -375,35 +348,23 @@ def register() -> None:
         api.import_api(json.dumps({**body, "paths": paths}, default=str), False)
         api.stages.update(stages)
 
-    class HttpApiModel(CloudFormationModel):
+    class HttpApiModel(_Declared, CloudFormationModel):
         """``AWS::ApiGatewayV2::Api`` as SAM writes it for ``HttpApi``: an OpenAPI ``Body`` with its routes and
         Lambda integrations. Ref is the API ID; GetAtt ApiEndpoint / ApiId."""
+
+        TYPE, NAME_PROPERTY, PHYSICAL = "AWS::ApiGatewayV2::Api", "Name", "api_id"
+        ATTRS = {"ApiEndpoint": "api_endpoint", "ApiId": "api_id"}
 
         def __init__(self, api: Any):
             self.api = api
 
         @property
-        def physical_resource_id(self) -> str:
+        def api_id(self) -> str:
             return self.api.api_id
 
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApiGatewayV2::Api"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "Name"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr in ("ApiEndpoint", "ApiId")
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            if attribute_name == "ApiEndpoint":
-                return self.api.api_endpoint
-            if attribute_name == "ApiId":
-                return self.api.api_id
-            raise UnformattedGetAttTemplateException()
+        @property
+        def api_endpoint(self) -> str:
+            return self.api.api_endpoint
 
         @classmethod
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
@@ -436,24 +397,14 @@ def register() -> None:
         def delete(self, account_id: str, region_name: str) -> None:
             _v2_backend(account_id, region_name).delete_api(self.api.api_id)
 
-    class HttpApiStageModel(CloudFormationModel):
+    class HttpApiStageModel(_Declared, CloudFormationModel):
         """``AWS::ApiGatewayV2::Stage`` (SAM's ``$default``, auto-deployed); Ref is its name."""
+
+        TYPE, NAME_PROPERTY = "AWS::ApiGatewayV2::Stage", "StageName"
 
         def __init__(self, api_id: str, name: str):
             self.api_id = api_id
             self.name = name
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.name
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApiGatewayV2::Stage"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "StageName"
 
         @classmethod
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
