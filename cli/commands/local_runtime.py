@@ -20,6 +20,16 @@ from lamctl.schemas.errors import UsageError, location
 
 TEMPLATE_HELP = "Template (default: template.yaml in the current folder)."
 
+# Options the three commands share (typer reads an option's declaration; one object serves them all).
+_TEMPLATE = typer.Option(None, "--template", "-t", help=TEMPLATE_HELP)
+_ENV_VARS = typer.Option(None, "--env-vars", "-n", help="JSON file of environment overrides (SAM's format).")
+_OVERRIDES = typer.Option(None, "--parameter-overrides", help="Template parameters: Key=Value ...")
+_BUILD_DIR = typer.Option(None, "--build-dir", help="Where built code is kept.")
+_CREDENTIALS = typer.Option(False, "--aws-credentials",
+                            help="Give functions your AWS credentials (default: dummy ones).")
+_HOST = typer.Option("127.0.0.1", "--host", help="Address to bind (keep it on loopback).")
+_IDLE = typer.Option(300.0, "--idle-timeout", help="Seconds an idle environment is kept warm.")
+
 
 def _region(app) -> str:
     return app.opts.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
@@ -83,15 +93,12 @@ def register(local_app: typer.Typer) -> None:
     def invoke(
         ctx: typer.Context,
         function: Optional[str] = typer.Argument(None, help="Logical ID (optional when the template has one)."),
-        template: Optional[str] = typer.Option(None, "--template", "-t", help=TEMPLATE_HELP),
+        template: Optional[str] = _TEMPLATE,
         event: Optional[str] = typer.Option(None, "--event", "-e", help="Event JSON file, or - for stdin (default {})."),
-        env_vars: Optional[str] = typer.Option(None, "--env-vars", "-n",
-                                               help="JSON file of environment overrides (SAM's format)."),
-        parameter_overrides: Optional[List[str]] = typer.Option(None, "--parameter-overrides",
-                                                                help="Template parameters: Key=Value ..."),
-        build_dir: Optional[str] = typer.Option(None, "--build-dir", help="Where built code is kept."),
-        aws_credentials: bool = typer.Option(False, "--aws-credentials",
-                                             help="Give the function your AWS credentials (default: dummy ones)."),
+        env_vars: Optional[str] = _ENV_VARS,
+        parameter_overrides: Optional[List[str]] = _OVERRIDES,
+        build_dir: Optional[str] = _BUILD_DIR,
+        aws_credentials: bool = _CREDENTIALS,
     ) -> None:
         """Run one invocation of a function as a local process: payload on stdout, logs on stderr."""
         from lamctl.local.pool import Pool
@@ -136,19 +143,15 @@ def register(local_app: typer.Typer) -> None:
     def start_lambda(
         ctx: typer.Context,
         port: int = typer.Option(3001, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (keep it on loopback)."),
-        template: Optional[str] = typer.Option(None, "--template", "-t", help=TEMPLATE_HELP),
-        env_vars: Optional[str] = typer.Option(None, "--env-vars", "-n",
-                                               help="JSON file of environment overrides (SAM's format)."),
-        parameter_overrides: Optional[List[str]] = typer.Option(None, "--parameter-overrides",
-                                                                help="Template parameters: Key=Value ..."),
+        host: str = _HOST,
+        template: Optional[str] = _TEMPLATE,
+        env_vars: Optional[str] = _ENV_VARS,
+        parameter_overrides: Optional[List[str]] = _OVERRIDES,
         max_concurrency: Optional[int] = typer.Option(None, "--max-concurrency", min=1,
                                                       help="Invocations in flight at most (then 429)."),
-        idle_timeout: float = typer.Option(300.0, "--idle-timeout",
-                                           help="Seconds an idle environment is kept warm."),
-        build_dir: Optional[str] = typer.Option(None, "--build-dir", help="Where built code is kept."),
-        aws_credentials: bool = typer.Option(False, "--aws-credentials",
-                                             help="Give functions your AWS credentials (default: dummy ones)."),
+        idle_timeout: float = _IDLE,
+        build_dir: Optional[str] = _BUILD_DIR,
+        aws_credentials: bool = _CREDENTIALS,
     ) -> None:
         """Serve the Lambda Invoke API on 127.0.0.1 (use boto3 or the AWS CLI with --endpoint-url)."""
         from lamctl.local.environment import check_supported
@@ -178,17 +181,13 @@ def register(local_app: typer.Typer) -> None:
     def start_api(
         ctx: typer.Context,
         port: int = typer.Option(3000, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (keep it on loopback)."),
-        template: Optional[str] = typer.Option(None, "--template", "-t", help=TEMPLATE_HELP),
-        env_vars: Optional[str] = typer.Option(None, "--env-vars", "-n",
-                                               help="JSON file of environment overrides (SAM's format)."),
-        parameter_overrides: Optional[List[str]] = typer.Option(None, "--parameter-overrides",
-                                                                help="Template parameters: Key=Value ..."),
-        idle_timeout: float = typer.Option(300.0, "--idle-timeout",
-                                           help="Seconds an idle environment is kept warm."),
-        build_dir: Optional[str] = typer.Option(None, "--build-dir", help="Where built code is kept."),
-        aws_credentials: bool = typer.Option(False, "--aws-credentials",
-                                             help="Give functions your AWS credentials (default: dummy ones)."),
+        host: str = _HOST,
+        template: Optional[str] = _TEMPLATE,
+        env_vars: Optional[str] = _ENV_VARS,
+        parameter_overrides: Optional[List[str]] = _OVERRIDES,
+        idle_timeout: float = _IDLE,
+        build_dir: Optional[str] = _BUILD_DIR,
+        aws_credentials: bool = _CREDENTIALS,
     ) -> None:
         """Serve the template's Api and HttpApi events on 127.0.0.1, each route running its function locally."""
         from lamctl.local.pool import Pool

@@ -19,15 +19,9 @@ from lamctl.local.pool import Pool
 from lamctl.local.service import LocalLambda
 from lamctl.local.start_api import ApiServer, Route, match, routes_of
 from tests.functional.test_deploy_workshop import SAMPLE
+from tests.functional.test_localcloud_api import HEADER
 
-TEMPLATE = """\
-Transform: AWS::Serverless-2016-10-31
-Globals:
-  Function:
-    Runtime: python3.12
-    CodeUri: src/
-    Timeout: 10
-Resources:
+TEMPLATE = HEADER + """\
   Shop:
     Type: AWS::Serverless::Function
     Properties:

@@ -13,7 +13,7 @@ import pytest
 
 from lamctl.local.cloud_api import match_resource
 
-TEMPLATE = """\
+HEADER = """\
 Transform: AWS::Serverless-2016-10-31
 Globals:
   Function:
@@ -21,6 +21,9 @@ Globals:
     CodeUri: src/
     Timeout: 10
 Resources:
+"""
+
+TEMPLATE = HEADER + """\
   Echo:
     Type: AWS::Serverless::Function
     Properties:
@@ -73,19 +76,24 @@ def odd(event, context):
 """
 
 
-@pytest.fixture
-def api(cli, local_cloud, tmp_path):
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text(APP)
-    (tmp_path / "template.yaml").write_text(TEMPLATE)
-    r = cli("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--stack", "shop",
-            cwd=tmp_path)
+def deployed(cli, cloud, folder, template: str, app: str, stack: str) -> dict:
+    """Deploy ``template`` (code ``app``) to the local cloud; the one API stage deploy reports."""
+    (folder / "src").mkdir()
+    (folder / "src" / "app.py").write_text(app)
+    (folder / "template.yaml").write_text(template)
+    r = cli("--local", "--endpoint-url", cloud.endpoint, "--output", "json", "deploy", "--stack", stack, cwd=folder)
     assert r.exit_code == 0, r
     (entry,) = r.json_lines()[-1]["apis"]
+    assert entry["url"] == f"{cloud.endpoint}/restapis/{entry['api_id']}/{entry['stage']}/_user_request_/"
+    cloud.base = entry["url"]
+    cloud.folder = folder
+    return entry
+
+
+@pytest.fixture
+def api(cli, local_cloud, tmp_path):
+    entry = deployed(cli, local_cloud, tmp_path, TEMPLATE, APP, "shop")
     assert entry["api"] == "ServerlessRestApi" and entry["stage"] == "Prod"
-    assert entry["url"] == f"{local_cloud.endpoint}/restapis/{entry['api_id']}/Prod/_user_request_/"
-    local_cloud.base = entry["url"]
-    local_cloud.folder = tmp_path
     return local_cloud
 
 
@@ -203,14 +211,7 @@ def test_no_resource_matches_an_unknown_path_without_a_greedy_one():
     assert match_resource(_Api("/", "/users/{id}"), "/users/7/orders") is None
 
 
-HTTP_TEMPLATE = """\
-Transform: AWS::Serverless-2016-10-31
-Globals:
-  Function:
-    Runtime: python3.12
-    CodeUri: src/
-    Timeout: 10
-Resources:
+HTTP_TEMPLATE = HEADER + """\
   Users:
     Type: AWS::Serverless::Function
     Properties:
@@ -250,16 +251,8 @@ def users(event, context):
 
 @pytest.fixture
 def http_api(cli, local_cloud, tmp_path):
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text(HTTP_APP)
-    (tmp_path / "template.yaml").write_text(HTTP_TEMPLATE)
-    r = cli("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--stack", "people",
-            cwd=tmp_path)
-    assert r.exit_code == 0, r
-    (entry,) = r.json_lines()[-1]["apis"]
+    entry = deployed(cli, local_cloud, tmp_path, HTTP_TEMPLATE, HTTP_APP, "people")
     assert entry["api"] == "ServerlessHttpApi" and entry["stage"] == "$default"
-    local_cloud.base = entry["url"]
-    local_cloud.folder = tmp_path
     return local_cloud
 
 
