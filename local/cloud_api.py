@@ -34,6 +34,8 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote
 
 USER_REQUEST = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
+# AWS's own address shape, on loopback: http://{api id}.execute-api.localhost:4566/{stage}/{path}
+EXECUTE_API_HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.localhost(?::\d+)?$", re.IGNORECASE)
 _LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>.+)/invocations$")
 
 Reply = tuple[int, list[tuple[str, str]], bytes]
@@ -58,6 +60,16 @@ def find_api(api_id: str) -> tuple[str, Any, str, str] | None:
                 if api is not None:
                     return kind, api, account, region
     return None
+
+
+def split_stage(api_id: str, path: str) -> tuple[str, str]:
+    """(stage, path) of a request to ``{api id}.execute-api.localhost``: the first path segment names the stage,
+    except for an HTTP API's ``$default`` stage, which AWS serves without a prefix."""
+    first, _, rest = path.lstrip("/").partition("/")
+    found = find_api(api_id)
+    if found is not None and found[0] == "http" and first not in found[1].stages and "$default" in found[1].stages:
+        return "$default", path or "/"
+    return first, "/" + rest
 
 
 def match_route(api: Any, method: str, path: str) -> tuple[Any, dict[str, str]] | None:

@@ -40,7 +40,7 @@ import threading
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
-from .cloud_api import USER_REQUEST, RestApiProxy
+from .cloud_api import EXECUTE_API_HOST, USER_REQUEST, RestApiProxy, split_stage
 from .cloud_lambda import CloudLambda
 from .invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from .pool import Pool
@@ -109,11 +109,16 @@ class EmulatorApp:
             status, headers, body = self.handler.handle(method, target, _headers(environ), _body(environ))
             return self._reply(start_response, status, list(headers), body)
         api_call = USER_REQUEST.match(path)
-        if api_call is not None:
+        by_host = EXECUTE_API_HOST.match(environ.get("HTTP_HOST") or "") if api_call is None else None
+        if api_call is not None or by_host is not None:
+            if api_call is not None:
+                api_id, stage, api_path = api_call.group("api"), api_call.group("stage"), api_call.group("path")
+            else:
+                api_id = by_host.group("api")
+                stage, api_path = split_stage(api_id, path)
             status, headers, body = self.apis.handle(
-                method, api_call.group("api"), api_call.group("stage"), api_call.group("path") or "/",
-                environ.get("QUERY_STRING") or "", _client_headers(environ), _body(environ),
-                environ.get("REMOTE_ADDR") or "127.0.0.1")
+                method, api_id, stage, api_path or "/", environ.get("QUERY_STRING") or "",
+                _client_headers(environ), _body(environ), environ.get("REMOTE_ADDR") or "127.0.0.1")
             return self._reply(start_response, status, headers, body)
         if method == "POST" and environ.get("HTTP_X_AMZ_TARGET") == HOOK_STATUS_TARGET:
             status, body = self._hook_status(_body(environ))

@@ -78,7 +78,8 @@ def odd(event, context):
 
 def deployed(cli, cloud, folder, template: str, app: str, stack: str) -> dict:
     """Deploy ``template`` (code ``app``) to the local cloud; the one API stage deploy reports."""
-    (folder / "src").mkdir()
+    folder = folder / stack
+    (folder / "src").mkdir(parents=True)
     (folder / "src" / "app.py").write_text(app)
     (folder / "template.yaml").write_text(template)
     r = cli("--local", "--endpoint-url", cloud.endpoint, "--output", "json", "deploy", "--stack", stack, cwd=folder)
@@ -94,6 +95,7 @@ def deployed(cli, cloud, folder, template: str, app: str, stack: str) -> dict:
 def api(cli, local_cloud, tmp_path):
     entry = deployed(cli, local_cloud, tmp_path, TEMPLATE, APP, "shop")
     assert entry["api"] == "ServerlessRestApi" and entry["stage"] == "Prod"
+    local_cloud.rest_base = entry["url"]
     return local_cloud
 
 
@@ -310,3 +312,22 @@ def test_http_api_route_precedence_is_api_gateways(method, path, key):
     from lamctl.local.cloud_api import match_route
 
     assert match_route(api, method, path)[0].route_key == key
+
+
+def test_aws_s_address_shape_on_localhost_reaches_the_same_api(api, http_api):
+    """http://{api id}.execute-api.localhost:PORT/{stage}/{path}, as on AWS (an HTTP API's $default stage has no
+    prefix); the Host header is what counts, so any client that sends it gets there."""
+    port = api.endpoint.rsplit(":", 1)[1]
+
+    def via_host(url: str, path: str):
+        api_id = url.split("/restapis/", 1)[1].split("/", 1)[0]
+        req = urllib.request.Request(f"{api.endpoint}{path}",
+                                     headers={"Host": f"{api_id}.execute-api.localhost:{port}"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read())
+
+    rest_url = api.rest_base
+    status, event = via_host(rest_url, "/Prod/items/9")
+    assert status == 200 and event["pathParameters"] == {"id": "9"} and event["requestContext"]["stage"] == "Prod"
+    status, event = via_host(http_api.base, "/users/3")
+    assert status == 200 and event["routeKey"] == "GET /users/{id}" and event["requestContext"]["stage"] == "$default"
