@@ -226,11 +226,13 @@ def register(app: typer.Typer) -> None:
         _render_status(app, function, alias, info, release, svc)
 
 
-def run_release(app: Any, svc: "_Services", plan: Any, info: Any, description: str = "") -> Any:
+def run_release(app: Any, svc: "_Services", plan: Any, info: Any, description: str = "",
+                label: str | None = None) -> Any:
     """Run a planned release with the live view / NDJSON events and the job summary; the engine's outcome.
+    ``label`` (releases running side by side): plain lines that start with it, events that name the alias.
 
     Ctrl-C leaves the release as it stands and says how to resume or undo it."""
-    view = _View(app, svc, plan.function, plan.alias)
+    view = _View(app, svc, plan.function, plan.alias, label=label)
     eng = svc.engine(view)
     try:
         outcome = eng.shift(plan, info, description)
@@ -345,12 +347,13 @@ def _fault_from_env():
 class _View:
     """Renders engine events: live panel (TTY), plain lines (CI/pipes), NDJSON (json)."""
 
-    def __init__(self, app: Any, svc: _Services, function: str, alias: str):
+    def __init__(self, app: Any, svc: _Services, function: str, alias: str, label: str | None = None):
         self.out = app.out
         self.app = app
         self.svc = svc
         self.function, self.alias = function, alias
-        self.live = bool(self.out.interactive)
+        self.label = label
+        self.live = bool(self.out.interactive) and label is None  # one live panel at a time
         self._live = None
         self._state: dict[str, Any] = {"weights": "", "next": "", "remaining": None, "alarms": {}}
         self._t0 = None
@@ -381,11 +384,13 @@ class _View:
             self._refresh()
         offset = self.svc.clock.now() - self._t0
         if self.out.json:
-            self.out.emit(ev.type, message=ev.message, t=round(offset, 3), **ev.data)
+            data = {**ev.data, "function": self.function, "alias": self.alias} if self.label else ev.data
+            self.out.emit(ev.type, message=ev.message, t=round(offset, 3), **data)
             return
         if not ev.message:
             return
-        line = f"[{int(offset) // 60:02d}:{int(offset) % 60:02d}] {ev.message}"
+        line = f"[{int(offset) // 60:02d}:{int(offset) % 60:02d}] " + (f"{self.label}: " if self.label else "") \
+            + ev.message
         if self._live is not None:
             self._live.console.print(line, markup=False, highlight=False)
         else:

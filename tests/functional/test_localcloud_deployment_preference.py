@@ -228,3 +228,95 @@ def test_an_alarm_of_the_template_going_off_mid_canary_rolls_the_alias_back(cli,
     assert cli("--endpoint-url", local_cloud.endpoint, "delete", "--stack", "workshop", "--yes",
                cwd=workshop).exit_code == 0
     assert cw.describe_alarms()["MetricAlarms"] == []  # deleted with the stack
+
+
+TWO = """\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 10
+    AutoPublishAlias: live
+Resources:
+  Orders:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: two-orders
+      CodeUri: orders/
+      Handler: app.handler
+      DeploymentPreference:
+        Type: Canary10Percent5Minutes
+  Billing:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: two-billing
+      CodeUri: billing/
+      Handler: app.handler
+      DeploymentPreference:
+        Type: Canary10Percent5Minutes
+@@HOOKS@@
+  Gate:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: two-gate
+      CodeUri: gate/
+      Handler: app.handler
+"""
+
+
+def two_functions(tmp_path, gate: str, billing_hook: bool):
+    for name, answer in (("orders", "orders v1"), ("billing", "billing v1")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "app.py").write_text(f"def handler(event, context):\n    return {answer!r}\n")
+    (tmp_path / "gate").mkdir()
+    (tmp_path / "gate" / "app.py").write_text(f"def handler(event, context):\n    return {{'status': {gate!r}}}\n")
+    hooks = "        Hooks:\n          PreTraffic: !Ref Gate" if billing_hook else ""
+    (tmp_path / "template.yaml").write_text(TWO.replace("@@HOOKS@@", hooks))
+
+
+def bump(tmp_path) -> None:
+    for name in ("orders", "billing"):
+        app = tmp_path / name / "app.py"
+        app.write_text(app.read_text().replace("v1", "v2"))
+
+
+def test_two_aliases_shift_at_the_same_time_as_cloudformation_updates_them(cli, local_cloud, tmp_path,
+                                                                            instant_clock):
+    two_functions(tmp_path, "Succeeded", billing_hook=False)
+    args = ("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--stack", "two")
+    assert cli(*args, cwd=tmp_path).exit_code == 0
+    lam = local_cloud.client("lambda")
+    bump(tmp_path)
+    both_split = []
+
+    def look(clock):
+        weights = [(lam.get_alias(FunctionName=f, Name="live").get("RoutingConfig") or {})
+                   .get("AdditionalVersionWeights") for f in ("two-orders", "two-billing")]
+        if all(weights) and not both_split:
+            both_split.append(weights)
+
+    instant_clock.on_sleep.append(look)
+    r = cli(*args, cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert both_split == [[{"2": pytest.approx(0.1)}, {"2": pytest.approx(0.1)}]]  # in their holds together
+    traffic = {t["function"]: t["state"] for t in r.json_lines()[-1]["traffic"]}
+    assert traffic == {"two-orders": "succeeded", "two-billing": "succeeded"}
+    steps = [e for e in r.json_lines() if e.get("type") == "step"]
+    assert {e["function"] for e in steps} == {"two-orders", "two-billing"}  # each event names its alias
+    for f in ("two-orders", "two-billing"):
+        assert lam.get_alias(FunctionName=f, Name="live")["FunctionVersion"] == "2"
+
+
+def test_when_one_shift_fails_every_alias_goes_back(cli, local_cloud, tmp_path, instant_clock):
+    two_functions(tmp_path, "Failed", billing_hook=True)
+    args = ("--local", "--endpoint-url", local_cloud.endpoint, "deploy", "--stack", "two")
+    assert cli(*args, cwd=tmp_path).exit_code == 0
+    bump(tmp_path)
+    r = cli(*args, cwd=tmp_path)
+    assert r.exit_code == 3, r
+    assert "two-billing:live: " in r.stderr and "BeforeAllowTraffic hook two-gate reported status Failed" in r.stderr
+    lam = local_cloud.client("lambda")
+    for f in ("two-orders", "two-billing"):
+        alias = lam.get_alias(FunctionName=f, Name="live")
+        assert alias["FunctionVersion"] == "1" and not (alias.get("RoutingConfig") or {}).get(
+            "AdditionalVersionWeights"), f
