@@ -28,6 +28,26 @@ def lamctl_version() -> str:
     return __version__
 
 
+def url_parts(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of an endpoint URL, lower-cased, with the scheme's default port."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def is_loopback(url: str | None) -> bool:
+    """An endpoint on this machine (where the local cloud listens)."""
+    if not url:
+        return False
+    host = url_parts(url)[1]
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
 class ClientFactory:
     def __init__(self, profile: str | None = None, region: str | None = None, endpoint_url: str | None = None,
                  local: bool = False):

@@ -30,7 +30,7 @@ import json
 import re
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, unquote
 
 USER_REQUEST = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
@@ -41,7 +41,13 @@ _LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/[^/]+/functio
 Reply = tuple[int, list[tuple[str, str]], bytes]
 
 
-def _message(status: int, text: str, error_type: str | None = None) -> Reply:
+def client_case(name: str) -> str:
+    """A header name as clients write it (``user-agent``, ``USER_AGENT`` -> ``User-Agent``): servers that lost
+    the case (WSGI, lower-cased parsers) hand the function headers spelled as sent."""
+    return "-".join(w.capitalize() for w in name.replace("_", "-").split("-"))
+
+
+def error_reply(status: int, text: str, error_type: str | None = None) -> Reply:
     headers = [("Content-Type", "application/json")]
     if error_type:
         headers.append(("x-amzn-ErrorType", error_type))
@@ -72,50 +78,42 @@ def split_stage(api_id: str, path: str) -> tuple[str, str]:
     return first, "/" + rest
 
 
-def match_route(api: Any, method: str, path: str) -> tuple[Any, dict[str, str]] | None:
-    """An HTTP API's route for ``method path``, as API Gateway picks it: the most specific path (literal
-    parts, then the fewest greedy ones), a route of the method before ``ANY``, and ``$default`` last."""
+def best_match(candidates: Iterable[tuple[str, str | None, Any]], path: str,
+               method: str | None = None) -> tuple[Any, dict[str, str]] | None:
+    """API Gateway's choice among ``(path template, method, item)``: a template that matches ``path``, the one
+    with the most literal parts, then the fewest greedy ``{proxy+}`` ones, then a method's own before ``ANY``.
+    ``method`` None: the candidates are resources (their methods are looked at afterwards)."""
     parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
     best: tuple[tuple[int, int, int], Any, dict[str, str]] | None = None
-    default = None
-    for route in list(api.routes.values()):
-        key = str(route.route_key)
-        verb, _, template = key.partition(" ")
-        if key == "$default" or template == "$default":
-            default = route
-            continue
-        if verb.upper() not in (method.upper(), "ANY"):
+    for template, verb, item in candidates:
+        if method is not None and verb not in (method.upper(), "ANY"):
             continue
         tparts = template.strip("/").split("/") if template.strip("/") else []
         params = _match(tparts, parts)
         if params is None:
             continue
         rank = (sum(1 for t in tparts if not t.startswith("{")), -sum(1 for t in tparts if t.endswith("+}")),
-                int(verb.upper() != "ANY"))
+                int(verb != "ANY"))
         if best is None or rank > best[0]:
-            best = (rank, route, params)
-    if best is not None:
-        return best[1], best[2]
-    return (default, {}) if default is not None else None
+            best = (rank, item, params)
+    return None if best is None else (best[1], best[2])
+
+
+def match_route(api: Any, method: str, path: str) -> tuple[Any, dict[str, str]] | None:
+    """An HTTP API's route for ``method path`` (:func:`best_match`), ``$default`` when none matches."""
+    routes, default = [], None
+    for route in list(api.routes.values()):
+        verb, _, template = str(route.route_key).partition(" ")
+        if route.route_key == "$default" or template == "$default":
+            default = route
+        else:
+            routes.append((template, verb.upper(), route))
+    return best_match(routes, path, method) or ((default, {}) if default is not None else None)
 
 
 def match_resource(api: Any, path: str) -> tuple[Any, dict[str, str]] | None:
-    """The resource whose path template matches ``path``, and the path parameters; API Gateway's
-    precedence: the template with the most literal parts, then the fewest greedy ones."""
-    parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
-    best: tuple[tuple[int, int], Any, dict[str, str]] | None = None
-    for resource in list(api.resources.values()):
-        template = resource.get_path()
-        tparts = template.strip("/").split("/") if template.strip("/") else []
-        params = _match(tparts, parts)
-        if params is None:
-            continue
-        literal = sum(1 for t in tparts if not t.startswith("{"))
-        greedy = sum(1 for t in tparts if t.endswith("+}"))
-        rank = (literal, -greedy)
-        if best is None or rank > best[0]:
-            best = (rank, resource, params)
-    return None if best is None else (best[1], best[2])
+    """The REST API resource whose path template matches ``path`` (:func:`best_match`), with its parameters."""
+    return best_match(((r.get_path(), None, r) for r in list(api.resources.values())), path)
 
 
 def _match(template: list[str], parts: list[str]) -> dict[str, str] | None:
@@ -149,33 +147,33 @@ class RestApiProxy:
                body: bytes, source_ip: str = "127.0.0.1") -> Reply:
         found = find_api(api_id)
         if found is None:
-            return _message(404, f"no API {api_id} on the local cloud", "NotFoundException")
+            return error_reply(404, f"no API {api_id} on the local cloud", "NotFoundException")
         kind, api, account, region = found
         if kind == "http":
             return self._http_api(method, api, account, region, stage, path or "/", query, headers, body, source_ip)
         stage_obj = api.stages.get(stage)
         if stage_obj is None:
-            return _message(403, "Forbidden", "ForbiddenException")
+            return error_reply(403, "Forbidden", "ForbiddenException")
         matched = match_resource(api, path or "/")
         if matched is None:
-            return _message(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+            return error_reply(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
         resource, path_params = matched
         api_method = resource.resource_methods.get(method.upper()) or resource.resource_methods.get("ANY")
         if api_method is None:
-            return _message(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+            return error_reply(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
         integration = api_method.method_integration
         kind = str(getattr(integration, "integration_type", "") or "").upper()
         uri = str(getattr(integration, "uri", "") or "")
         target = _LAMBDA_URI.match(uri)
         if kind != "AWS_PROXY" or target is None:
-            return _message(501, f"the local cloud runs Lambda proxy integrations (AWS_PROXY) only; "
+            return error_reply(501, f"the local cloud runs Lambda proxy integrations (AWS_PROXY) only; "
                                  f"{method.upper()} {resource.get_path()} is {kind or 'not integrated'}")
         event = rest_event(method.upper(), api_id, account, stage, resource.get_path(), resource.id, path or "/",
                            path_params, query, headers, body, source_ip, getattr(stage_obj, "variables", None),
                            self.clock())
         result = self._run(target.group("arn"), event, account, region, f"{method.upper()} {path}")
         if result is None or not result.ok:
-            return _message(502, "Internal server error")
+            return error_reply(502, "Internal server error")
         return rest_response(result.payload)
 
     def _run(self, arn: str, event: dict, account: str, region: str, what: str) -> Any:
@@ -196,10 +194,10 @@ class RestApiProxy:
         """An HTTP API (API Gateway v2): its route, then the Lambda proxy with payload format 2.0 (or 1.0)."""
         stage_obj = api.stages.get(stage)
         if stage_obj is None:
-            return _message(404, "Not Found", "NotFoundException")
+            return error_reply(404, "Not Found", "NotFoundException")
         matched = match_route(api, method, path)
         if matched is None:
-            return _message(404, "Not Found", "NotFoundException")
+            return error_reply(404, "Not Found", "NotFoundException")
         route, path_params = matched
         target = str(getattr(route, "target", "") or "")
         integration = api.integrations.get(target.split("/", 1)[1]) if target.startswith("integrations/") else None
@@ -208,7 +206,7 @@ class RestApiProxy:
         arn = found.group("arn") if found else (uri if ":function:" in uri else None)
         kind = str(getattr(integration, "integration_type", "") or "").upper()
         if integration is None or kind != "AWS_PROXY" or arn is None:
-            return _message(501, f"the local cloud runs Lambda proxy integrations (AWS_PROXY) only; route "
+            return error_reply(501, f"the local cloud runs Lambda proxy integrations (AWS_PROXY) only; route "
                                  f"{route.route_key} is {kind or 'not integrated'}")
         version = str(getattr(integration, "payload_format_version", None) or "2.0")
         if version == "1.0":
@@ -222,7 +220,7 @@ class RestApiProxy:
                                self.clock())
         result = self._run(arn, event, account, region, f"{method.upper()} {path}")
         if result is None or not result.ok:
-            return _message(500, "Internal Server Error")
+            return error_reply(500, "Internal Server Error")
         if version == "1.0":
             return rest_response(result.payload)
         return http_response(result.payload)
@@ -332,7 +330,7 @@ def http_response(payload: bytes) -> Reply:
     try:
         answer = json.loads(payload or b"null")
     except ValueError:
-        return _message(500, "Internal Server Error")
+        return error_reply(500, "Internal Server Error")
     if isinstance(answer, dict) and "statusCode" in answer:
         status, headers, body = rest_response(payload, error=(500, "Internal Server Error"))
         for cookie in answer.get("cookies") or []:
@@ -346,13 +344,13 @@ def rest_response(payload: bytes, error: tuple[int, str] = (502, "Internal serve
     try:
         answer = json.loads(payload or b"null")
     except ValueError:
-        return _message(*error)
+        return error_reply(*error)
     if not isinstance(answer, dict):
-        return _message(*error)
+        return error_reply(*error)
     try:
         status = int(answer.get("statusCode", 200))
     except (TypeError, ValueError):
-        return _message(*error)
+        return error_reply(*error)
     out: list[tuple[str, str]] = []
     for name, value in (answer.get("headers") or {}).items():
         out.append((str(name), str(value)))
@@ -366,11 +364,11 @@ def rest_response(payload: bytes, error: tuple[int, str] = (502, "Internal serve
         try:
             data = base64.b64decode(str(body))
         except ValueError:
-            return _message(*error)
+            return error_reply(*error)
     elif isinstance(body, str):
         data = body.encode()
     else:  # API Gateway: "Malformed Lambda proxy response"
-        return _message(*error)
+        return error_reply(*error)
     if not any(k.lower() == "content-type" for k, _ in out):
         out.append(("Content-Type", "application/json"))
     return status, out, data

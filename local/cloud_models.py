@@ -1,4 +1,5 @@
-"""CloudFormation resource types the local cloud adds to moto's: Lambda versions and aliases, CloudWatch alarms.
+"""CloudFormation resource types the local cloud adds to moto's: Lambda versions and aliases, CloudWatch
+alarms, REST and HTTP APIs.
 
 moto's CloudFormation skips ``AWS::Lambda::Alias`` (with a warning) and its
 ``AWS::Lambda::Version`` answers neither ``!Ref`` (the version ARN) nor
@@ -16,6 +17,13 @@ alarms a template declares exist on the local cloud, so a release (or a
 ``DeploymentPreference``) watches them, and ``aws cloudwatch set-alarm-state``
 rehearses a rollback.
 
+moto's ``AWS::ApiGateway::RestApi`` wants ``Name`` and ignores ``Body``, and
+it has no ``AWS::ApiGateway::Stage`` nor any ``AWS::ApiGatewayV2`` model: SAM's
+``Api`` and ``HttpApi`` events failed or were skipped. Here an API takes its
+name, paths, methods and integrations from its OpenAPI body (updated in place
+on a redeploy), and stages are created, moved and deleted, so that
+:mod:`lamctl.local.cloud_api` can answer calls to them.
+
 :func:`register` installs them; it is called by the local cloud's server
 (:mod:`lamctl.local.emulator`) before it answers any request.
 """
@@ -27,6 +35,7 @@ from typing import Any
 
 _registered = False
 _METHODS = {"get", "put", "post", "delete", "options", "head", "patch"}  # OpenAPI operations (path-level keys aside)
+_ANY = "x-amazon-apigateway-any-method"
 
 
 def _routing(value: Any) -> dict | None:
@@ -48,6 +57,17 @@ def _function_name(value: Any) -> str:
     if ":function:" in text:
         return text.split(":function:", 1)[1].split(":")[0]
     return text
+
+
+def _operations(body: dict) -> dict:
+    """An OpenAPI body's paths for moto's importers: API Gateway's ANY extension as ``ANY``, and path-level keys
+    (``parameters``, ...) left out, as they are not methods."""
+    paths = {}
+    for path, operations in (body.get("paths") or {}).items():
+        if isinstance(operations, dict):
+            paths[path] = {("ANY" if verb == _ANY else verb): op for verb, op in operations.items()
+                           if isinstance(op, dict) and (verb.lower() in _METHODS or verb == _ANY)}
+    return paths
 
 
 class _Declared:
@@ -337,15 +357,8 @@ def register() -> None:
     def _import_v2_body(api: Any, body: dict) -> None:
         """moto's importer, with API Gateway's ANY extension as ``ANY`` and path-level keys left out; the
         API's stages survive a re-import (moto's clears them with the routes)."""
-        paths = {}
-        for path, operations in (body.get("paths") or {}).items():
-            if isinstance(operations, dict):
-                paths[path] = {("ANY" if verb == "x-amazon-apigateway-any-method" else verb): op
-                               for verb, op in operations.items()
-                               if isinstance(op, dict) and (verb.lower() in _METHODS
-                                                            or verb == "x-amazon-apigateway-any-method")}
         stages = dict(api.stages)
-        api.import_api(json.dumps({**body, "paths": paths}, default=str), False)
+        api.import_api(json.dumps({**body, "paths": _operations(body)}, default=str), False)
         api.stages.update(stages)
 
     class HttpApiModel(_Declared, CloudFormationModel):
@@ -441,16 +454,7 @@ def register() -> None:
     def _import_body(backend: Any, api_id: str, body: dict, mode: str = "merge") -> None:
         doc = {k: v for k, v in body.items() if k != "swagger"}
         doc["openapi"] = "3.0.1"
-        paths = {}
-        for path, operations in (body.get("paths") or {}).items():
-            if not isinstance(operations, dict):
-                continue
-            # API Gateway's extension for ANY; path-level keys (parameters, ...) are not methods
-            paths[path] = {("ANY" if verb == "x-amazon-apigateway-any-method" else verb): op
-                           for verb, op in operations.items()
-                           if isinstance(op, dict) and (verb.lower() in _METHODS
-                                                        or verb == "x-amazon-apigateway-any-method")}
-        doc["paths"] = paths
+        doc["paths"] = _operations(body)
         backend.put_rest_api(api_id, doc, fail_on_warnings=False, mode=mode)
 
     parsing = sys.modules.get("moto.cloudformation.parsing")

@@ -40,7 +40,7 @@ import threading
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
-from .cloud_api import EXECUTE_API_HOST, USER_REQUEST, RestApiProxy, split_stage
+from .cloud_api import EXECUTE_API_HOST, USER_REQUEST, RestApiProxy, client_case, split_stage
 from .cloud_lambda import CloudLambda
 from .invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from .pool import Pool
@@ -68,7 +68,7 @@ def _client_headers(environ: dict) -> list[tuple[str, str]]:
     out = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
-            out.append(("-".join(w.capitalize() for w in key[5:].split("_")), value))
+            out.append((client_case(key[5:]), value))
     for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
         if environ.get(key):
             out.append((name, environ[key]))

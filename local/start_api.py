@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
-from .cloud_api import _match, _message, http_event, http_response, rest_event, rest_response
+from .cloud_api import best_match, error_reply, client_case, http_event, http_response, rest_event, rest_response
 from .functions import ACCOUNT_ID
 from .invoke_api import InvokeServer
 from .pool import TooManyRequests
@@ -40,8 +40,10 @@ class Route:
         return self.path if self.path == "$default" else f"{self.method} {self.path}"
 
 
-def routes_of(resources: dict, names: list[str]) -> tuple[list[Route], list[str]]:
-    """The routes of the functions ``names`` (their ``Api`` / ``HttpApi`` events), and what was left out."""
+def routes_of(resources: dict, names: list[str],
+              where: Callable[[list[str]], str] | None = None) -> tuple[list[Route], list[str]]:
+    """The routes of the functions ``names`` (their ``Api`` / ``HttpApi`` events), and what was left out
+    (each said with ``where(keys)``, the template's file:line, when given)."""
     routes: list[Route] = []
     skipped: list[str] = []
     for logical in names:
@@ -58,7 +60,9 @@ def routes_of(resources: dict, names: list[str]) -> tuple[list[Route], list[str]
                 routes.append(Route(HTTP, "ANY", "$default", logical, "2.0", name))
                 continue
             if not isinstance(path, str) or not isinstance(method, str):
-                skipped.append(f"{logical}.Events.{name}: Path and Method must be plain strings to be served locally")
+                at = where(["Resources", logical, "Properties", "Events", name]) + ": " if where else ""
+                skipped.append(f"{at}{logical}.Events.{name}: Path and Method must be plain strings to be served "
+                               "locally (this route is left out)")
                 continue
             verb = "ANY" if method.lower() in ("any", "x-amazon-apigateway-any-method") else method.upper()
             payload = "1.0" if kind == REST else str(props.get("PayloadFormatVersion") or "2.0")
@@ -67,30 +71,11 @@ def routes_of(resources: dict, names: list[str]) -> tuple[list[Route], list[str]
 
 
 def match(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    """The route for ``method path``: the most specific path, then the method's own route before ``ANY``;
-    an HTTP API's ``$default`` when nothing else matches."""
-    from urllib.parse import unquote
-
-    parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
-    best: tuple[tuple[int, int, int], Route, dict[str, str]] | None = None
-    default = None
-    for route in routes:
-        if route.path == "$default":
-            default = default or route
-            continue
-        if route.method not in (method.upper(), "ANY"):
-            continue
-        tparts = route.path.strip("/").split("/") if route.path.strip("/") else []
-        params = _match(tparts, parts)
-        if params is None:
-            continue
-        rank = (sum(1 for t in tparts if not t.startswith("{")), -sum(1 for t in tparts if t.endswith("+}")),
-                int(route.method != "ANY"))
-        if best is None or rank > best[0]:
-            best = (rank, route, params)
-    if best is not None:
-        return best[1], best[2]
-    return (default, {}) if default is not None else None
+    """The route for ``method path`` as API Gateway picks it (:func:`best_match`); an HTTP API's
+    ``$default`` when nothing else matches."""
+    default = next((r for r in routes if r.path == "$default"), None)
+    found = best_match(((r.path, r.method, r) for r in routes if r.path != "$default"), path, method)
+    return found or ((default, {}) if default is not None else None)
 
 
 class ApiServer(InvokeServer):
@@ -107,10 +92,10 @@ class ApiServer(InvokeServer):
         found = match(self.routes, method, path or "/")
         if found is None:
             if self.rest_only:
-                return _message(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
-            return _message(404, "Not Found", "NotFoundException")
+                return error_reply(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+            return error_reply(404, "Not Found", "NotFoundException")
         route, params = found
-        header_list = [("-".join(w.capitalize() for w in k.split("-")), v) for k, v in headers.items()]
+        header_list = [(client_case(k), v) for k, v in headers.items()]
         now = time.time()
         if route.payload == "1.0":
             event = rest_event(method.upper(), "local", ACCOUNT_ID, "Prod" if route.kind == REST else "$default",
@@ -123,13 +108,13 @@ class ApiServer(InvokeServer):
         try:
             result = self.service.invoke(route.function, json.dumps(event).encode())
         except TooManyRequests:
-            return _message(429, "Too Many Requests", "TooManyRequestsException")
+            return error_reply(429, "Too Many Requests", "TooManyRequestsException")
         except Exception as exc:  # noqa: BLE001 - a build that fails, a runtime that cannot start: say so
             self.log(f"{method.upper()} {path}: {route.function} could not run: {exc}\n")
-            return _message(*failed)
+            return error_reply(*failed)
         self.log(result.log)
         if not result.ok:
-            return _message(*failed)
+            return error_reply(*failed)
         if route.payload == "1.0":
             return rest_response(result.payload, error=failed)
         return http_response(result.payload)

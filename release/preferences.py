@@ -34,7 +34,6 @@ class AliasShift:
     """One alias the template shifts through CodeDeploy (logical IDs, not yet physical names)."""
 
     alias_id: str
-    group_id: str | None
     config: str  # the CodeDeploy config as named, e.g. CodeDeployDefault.LambdaCanary10Percent5Minutes
     strategy: S.Strategy
     alarms: tuple[Any, ...] = ()  # each an alarm name, or {"Ref": logical id}
@@ -72,7 +71,7 @@ def alias_shifts(template: Mapping[str, Any], parameters: Mapping[str, str] | No
             continue
         group_id = _ref(policy.get("DeploymentGroupName"))
         group = resources.get(group_id) if group_id else None
-        props = (group or {}).get("Properties") or {} if isinstance(group, dict) else {}
+        props = (group.get("Properties") or {}) if isinstance(group, dict) else {}
         config, strategy = _config(props.get("DeploymentConfigName"), resources, params,
                                    f"{where}: {group_id or logical_id}")
         alarms: tuple[Any, ...] = ()
@@ -80,7 +79,7 @@ def alias_shifts(template: Mapping[str, Any], parameters: Mapping[str, str] | No
         if isinstance(alarm_conf, dict) and alarm_conf.get("Enabled", True) not in (False, "false", "False"):
             alarms = tuple(a.get("Name") for a in alarm_conf.get("Alarms") or [] if isinstance(a, dict))
         hooks = {event: policy[key] for key, event in HOOK_KEYS.items() if policy.get(key) is not None}
-        shifts.append(AliasShift(logical_id, group_id, config, strategy, alarms, hooks))
+        shifts.append(AliasShift(logical_id, config, strategy, alarms, hooks))
     return shifts
 
 

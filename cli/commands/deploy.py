@@ -12,6 +12,7 @@ module resolves settings, renders, asks, and maps results to exit codes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -57,8 +58,10 @@ def _emulator(app) -> bool:
     (a VPC endpoint, a proxy, a FIPS endpoint) is AWS: it gets AWS's behaviour, never the emulator's."""
     if app.target_local:
         return True
+    from lamctl.cli.aws import is_loopback
+
     endpoint = app.aws().client("cloudformation").meta.endpoint_url
-    if not _loopback(endpoint):
+    if not is_loopback(endpoint):
         return False  # the local cloud listens on 127.0.0.1 only: no need to look for it
     from lamctl.local.cloud import status
 
@@ -69,29 +72,13 @@ def _emulator(app) -> bool:
     return recorded is not None and _same_endpoint(endpoint, recorded)
 
 
-def _url_parts(url: str) -> tuple[str, str, int | None]:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url if "://" in url else "http://" + url)
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    except ValueError:
-        port = None
-    return parts.scheme.lower(), (parts.hostname or "").lower(), port
-
-
-def _loopback(url: str | None) -> bool:
-    if not url:
-        return False
-    host = _url_parts(url)[1]
-    return host == "localhost" or host == "::1" or host.startswith("127.")
-
-
 def _same_endpoint(a: str, b: str) -> bool:
     """The same server: scheme and port equal, hosts equal or both loopback names."""
-    sa, ha, pa = _url_parts(a)
-    sb, hb, pb = _url_parts(b)
-    return sa == sb and pa == pb and (ha == hb or (_loopback(a) and _loopback(b)))
+    from lamctl.cli.aws import is_loopback, url_parts
+
+    sa, ha, pa = url_parts(a)
+    sb, hb, pb = url_parts(b)
+    return sa == sb and pa == pb and (ha == hb or (is_loopback(a) and is_loopback(b)))
 
 
 def _clock():
@@ -358,6 +345,10 @@ def deploy_command(
 
             ensure_bucket(s3, plan.upload.bucket, aws.region)
         deployer.store = _S3TemplateStore(s3)
+    @functools.cache
+    def physical() -> dict:  # the stack's logical -> physical IDs, listed once after the stack operation
+        return {r.logical_id: r.physical_id for r in gateway.resources(stack_name)}
+
     shift_traffic = None
     if deployer.emulator and not no_execute:
         # The local cloud has no CodeDeploy: lamctl shifts the aliases a DeploymentPreference governs once the
@@ -368,12 +359,12 @@ def deploy_command(
         shifts = alias_shifts(data, params, where=template_path)
         if shifts:
             def shift_traffic() -> list[dict]:
-                return _shift_traffic(app, gateway, stack_name, data, shifts, params)
+                return _shift_traffic(app, physical(), stack_name, data, shifts, params)
     api_urls = None
     if deployer.emulator and any(isinstance(r, dict) and r.get("Type") in _STAGE_TYPES
                                  for r in (data.get("Resources") or {}).values()):
         def api_urls() -> list[dict]:
-            return _local_api_urls(gateway, stack_name, data)
+            return _local_api_urls(gateway.client.meta.endpoint_url, physical(), data)
     result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
     _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
 
@@ -381,10 +372,9 @@ def deploy_command(
 _STAGE_TYPES = {"AWS::ApiGateway::Stage": "RestApiId", "AWS::ApiGatewayV2::Stage": "ApiId"}
 
 
-def _local_api_urls(gateway, stack: str, data: dict) -> list[dict]:
+def _local_api_urls(endpoint: str, physical: dict, data: dict) -> list[dict]:
     """Where each API stage of the stack (REST or HTTP API) answers on the local cloud (execute-api's stand-in)."""
-    physical = {r.logical_id: r.physical_id for r in gateway.resources(stack)}
-    endpoint = gateway.client.meta.endpoint_url.rstrip("/")
+    endpoint = endpoint.rstrip("/")
     urls = []
     for logical_id, res in (data.get("Resources") or {}).items():
         if not isinstance(res, dict) or res.get("Type") not in _STAGE_TYPES:
@@ -399,7 +389,7 @@ def _local_api_urls(gateway, stack: str, data: dict) -> list[dict]:
     return urls
 
 
-def _shift_traffic(app, gateway, stack: str, data: dict, shifts: list, params: dict) -> list[dict]:
+def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, params: dict) -> list[dict]:
     """On the local cloud: shift each alias with a DeploymentPreference to the version the stack published,
     as CodeDeploy would on AWS, with lamctl's release engine (same strategy, hooks and alarms). Several aliases
     shift at the same time, as CloudFormation updates them; when one shift fails, the others are rolled back
@@ -409,7 +399,6 @@ def _shift_traffic(app, gateway, stack: str, data: dict, shifts: list, params: d
     from lamctl.release.preferences import resolve
 
     out = app.out
-    physical = {r.logical_id: r.physical_id for r in gateway.resources(stack)}
     svc = _Services(app)
     records: list[dict] = []
     pending = []
@@ -466,6 +455,8 @@ def _shift_together(app, svc, stack: str, pending: list) -> None:
     back, and those already done are rolled back after, so that no alias is left on the new version alone."""
     import threading
 
+    from lamctl.schemas.errors import RolledBack
+
     failed = threading.Event()
     errors: list[BaseException] = []
 
@@ -501,8 +492,11 @@ def _shift_together(app, svc, stack: str, pending: list) -> None:
                          "reverts every alias it moved")
             try:
                 svc.engine(None).rollback(r.function, r.alias)
-            except Exception as exc:  # noqa: BLE001 - a completed rollback raises RolledBack
-                record["state"] = "rolled_back" if type(exc).__name__ == "RolledBack" else record["state"]
+            except RolledBack:  # what a completed rollback raises
+                record["state"] = "rolled_back"
+            except LamctlError as exc:
+                app.out.warn(f"{r.function}:{r.alias} could not be rolled back: {exc.message}; undo it with "
+                             f"'lamctl rollback --function {r.function} --alias {r.alias}'")
     raise errors[0]
 
 

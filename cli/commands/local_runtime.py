@@ -196,7 +196,7 @@ def register(local_app: typer.Typer) -> None:
 
         app = get_app(ctx)
         fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
-        routes, skipped = routes_of(fns.resources, fns.names())
+        routes, skipped = routes_of(fns.resources, fns.names(), fns.template.where)
         for text in fns.warnings + skipped:
             app.out.warn(text)
         if not routes:

@@ -254,6 +254,7 @@ def run_release(app: Any, svc: "_Services", plan: Any, info: Any, description: s
 
 class _Services:
     def __init__(self, app: Any, hook_timeout: float = 3600.0, poll: float = 10.0):
+        from lamctl.cli.aws import is_loopback
         from lamctl.release.aws import LambdaGateway, LocalObjectStore, S3ObjectStore
         from lamctl.release.clock import SystemClock
         from lamctl.release.journal import Journal
@@ -264,8 +265,8 @@ class _Services:
         self.clock = SystemClock()
         self.lam = LambdaGateway(factory.client("lambda"), _LazyClient(
             lambda: factory.client("lambda", read_timeout=hook_timeout + 30, max_attempts=1)))
-        endpoint = self.lam.client.meta.endpoint_url or ""
-        if endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):  # the local cloud
+        endpoint = self.lam.client.meta.endpoint_url
+        if is_loopback(endpoint):  # the local cloud, which records what CodeDeploy-style hooks report
             self.lam.hook_reports_url = endpoint.rstrip("/") + "/lamctl-api/hooks/"
         self._factory = factory
         self._alarms = None

@@ -119,7 +119,10 @@ def test_an_event_with_a_computed_path_is_named_and_left_out(tmp_path):
         "Queue": {"Type": "SQS", "Properties": {"Queue": "arn"}}}}}}
     routes, skipped = routes_of(resources, ["Fn"])
     assert routes == [Route("rest", "POST", "/ok", "Fn", "1.0", "Ok")]
-    assert skipped == ["Fn.Events.Odd: Path and Method must be plain strings to be served locally"]
+    assert skipped == ["Fn.Events.Odd: Path and Method must be plain strings to be served locally (this route is "
+                       "left out)"]
+    _, located = routes_of(resources, ["Fn"], where=lambda keys: "template.yaml:12:9")
+    assert located[0].startswith("template.yaml:12:9: Fn.Events.Odd: ")
 
 
 def test_the_workshop_api_from_the_command_line(tmp_path):
