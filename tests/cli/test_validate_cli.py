@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -253,14 +254,23 @@ def test_without_cfn_lint_validate_still_checks_and_lint_on_request_is_a_usage_e
     assert "pip install 'lamctl[lint]'" in asked.stderr
 
 
-@pytest.mark.parametrize("text,message", [
-    ("[" * 200_000, "template.yaml:1:65: nesting deeper than 64 levels"),
-    ("Resources:\n  X:\n    " + "- " * 200_000 + "x\n", "template.yaml:3:129: nesting deeper than 64 levels"),
-    ("Resources:\n  X: !!int x\n", "template.yaml:2:6: 'x' is not a valid int"),
-    ("Resources:\n  X: 1" + "0" * 5000 + "\n", "template.yaml:2:6: '1000000000000000000000000000000000000000' is not a valid int"),
+# Absurd input is refused with exit 2, its location and no traceback, and nothing is written. Where the
+# refusal comes from (lamctl's own depth limit, or a YAML library that now has one of its own) and how it is
+# worded are not what a user relies on; for the values lamctl itself checks, the wording is asserted.
+@pytest.mark.parametrize("text,where,message", [
+    ("[" * 200_000, r"template\.yaml:1:\d+: \S", None),
+    ("Resources:\n  X:\n    " + "- " * 200_000 + "x\n", r"template\.yaml:3:\d+: \S", None),
+    ("Resources:\n  X: !!int x\n", r"template\.yaml:2:6: ", "'x' is not a valid int"),
+    ("Resources:\n  X: 1" + "0" * 5000 + "\n", r"template\.yaml:2:6: ",
+     "'1000000000000000000000000000000000000000' is not a valid int"),
 ])
-def test_absurd_templates_are_refused_by_validate_not_a_crash(tmp_path, text, message):
+def test_absurd_templates_are_refused_by_validate_not_a_crash(tmp_path, text, where, message):
     write_template(tmp_path, text)
+    before = sorted(p.name for p in tmp_path.iterdir())
     out = lamctl_in_child(["validate"], tmp_path)
     assert out.returncode == 2, f"exit {out.returncode}: {out.stderr[-400:]}"
-    assert out.stdout.startswith(message), out.stdout[:300]
+    assert re.match(where, out.stdout), out.stdout[:300]
+    if message:
+        assert out.stdout.split(": ", 1)[1].startswith(message), out.stdout[:300]
+    assert "Traceback" not in out.stderr + out.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

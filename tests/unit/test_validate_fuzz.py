@@ -9,6 +9,7 @@ out of memory instead of passing if it were expanded).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -162,9 +163,10 @@ def _parse_in_child(text_expr: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("text_expr", ['"[" * 200_000', '"- " * 200_000 + "x"', '"{a: " * 200_000'])
 def test_absurd_nesting_is_refused_not_a_crash(text_expr):
     out = _parse_in_child(text_expr)
+    # Refused as a located template error, not a crash. The wording is not asserted: lamctl's depth check or
+    # the YAML library's own nesting limit (PyYAML >= 6.0.3 has one) may be the first to see it.
     assert out.returncode == 0, f"the loader crashed (exit {out.returncode}): {out.stderr[-500:]}"
-    assert out.stdout.startswith("REFUSED deep.yaml:"), out.stdout
-    assert f"nesting deeper than {MAX_DEPTH} levels" in out.stdout
+    assert re.match(r"REFUSED deep\.yaml:\d+:\d+: \S", out.stdout), out.stdout
 
 
 @pytest.mark.parametrize("text", ["a: 1" + "0" * 5000 + "\n", "a: !!int\n", "a: !!int x\n", "a: !!float\n",
