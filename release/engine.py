@@ -129,16 +129,13 @@ class Engine:
         """Everything that can be refused before the first write (DESIGN §5). Returns the target's config
         (or $LATEST's when it is still to be published)."""
         where = f"{plan.function}:{plan.alias}"
-        held = self.lock.holder(plan.function, plan.alias)
-        if held is not None and not self.lock.stale(held):
-            raise ConflictError(f"release {held.release} is running on {where} (held by {held.owner})", where=where,
-                                hint="wait for it to finish, or use 'lamctl promote' / 'lamctl rollback' on it")
+        self._refuse_live_holder(plan)
+        self.fault("checked-lock", 0)
         active = self.journal.load(plan.function, plan.alias)
         if active is not None and active.active:
-            raise PreflightError(
-                f"release {active.id} on {where} is unfinished (state {active.state})", where=where,
-                hint=f"resume it with 'lamctl shift --resume --function {plan.function} --alias {plan.alias}' "
-                     f"or undo it with 'lamctl rollback --function {plan.function} --alias {plan.alias}'")
+            # A release that started after the lock was read holds it now: it is running, not unfinished.
+            self._refuse_live_holder(plan)
+            raise self._unfinished(plan, active)
         if info is not None:
             if info.version == LATEST:
                 raise PreflightError(f"alias {where} points at $LATEST; traffic can only be shifted between "
@@ -168,6 +165,42 @@ class Engine:
                                      where="--alarm", hint="fix what it reports first, or wait for it to return to OK")
         return target_cfg
 
+    def _refuse_live_holder(self, plan: Plan) -> None:
+        where = f"{plan.function}:{plan.alias}"
+        held = self.lock.holder(plan.function, plan.alias)
+        if held is not None and not self.lock.stale(held):
+            raise ConflictError(f"release {held.release} is running on {where} (held by {held.owner})", where=where,
+                                hint="wait for it to finish, or use 'lamctl promote' / 'lamctl rollback' on it")
+
+    @staticmethod
+    def _unfinished(plan: Plan, active: Release) -> PreflightError:
+        return PreflightError(
+            f"release {active.id} on {plan.function}:{plan.alias} is unfinished (state {active.state})",
+            where=f"{plan.function}:{plan.alias}",
+            hint=f"resume it with 'lamctl shift --resume --function {plan.function} --alias {plan.alias}' "
+                 f"or undo it with 'lamctl rollback --function {plan.function} --alias {plan.alias}'")
+
+    def _recheck_under_lock(self, plan: Plan, info: AliasInfo | None) -> str | None:
+        """What pre-flight read, read again now that the lock is ours: another release may have started and
+        finished (or died) between the two. An active journal now belongs to an owner that lost the lock (it
+        died): unfinished. An alias that moved since the plan was made is not written over; when it moved to
+        the target already, there is nothing to do (the message is returned)."""
+        active = self.journal.load(plan.function, plan.alias)
+        if active is not None and active.active:
+            raise self._unfinished(plan, active)
+        now = self.lam.get_alias(plan.function, plan.alias)
+        before = None if info is None else (info.version, info.weights, info.revision_id)
+        after = None if now is None else (now.version, now.weights, now.revision_id)
+        if before == after:
+            return None
+        where = f"{plan.function}:{plan.alias}"
+        if now is not None and not now.weights and now.version == plan.target:
+            return f"{where} moved to version {plan.target} while this release was starting: nothing to shift"
+        raise ConflictError(f"{where} changed while this release was starting: it was "
+                            f"{info.describe() if info else 'absent'}, it is {now.describe() if now else 'absent'}",
+                            where=where, hint="another release or a manual change moved it; look at 'lamctl status' "
+                                              "and run the shift again")
+
     def _same_runtime_config(self, plan: Plan, current: FunctionConfig, target: FunctionConfig) -> None:
         v = "$LATEST (to be published)" if plan.target == LATEST else f"version {plan.target}"
         if (current.role or "") != (target.role or ""):
@@ -189,9 +222,13 @@ class Engine:
             return Outcome(None, False, f"{plan.function}:{plan.alias} is already at version {plan.target}: "
                                         "nothing to shift")
         release_id = _new_id(self.clock)
+        self.fault("before-lock", 0)
         # pre-flight found no live holder and no unfinished release: a stale lock (a process that died
         # before its first journal save) may be taken over
         with self._leased(plan.function, plan.alias, release_id):
+            moved = self._recheck_under_lock(plan, info)
+            if moved:
+                return Outcome(None, False, moved)
             return self._start(release_id, plan, info, description)
 
     def _leased(self, function: str, alias: str, release_id: str) -> "_Held":

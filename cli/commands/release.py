@@ -13,9 +13,12 @@ from typing import Any, List, Optional
 
 import typer
 
-# A test seam for crash-safety tests: LAMCTL_FAULT_KILL=after:N (or before-write:N) makes the process
-# SIGKILL itself at that point of a release, exactly as an outside kill would.
+# Test seams for crash-safety and race tests: LAMCTL_FAULT_KILL=after:N (or before-write:N) makes the process
+# SIGKILL itself at that point of a release, exactly as an outside kill would. LAMCTL_FAULT_PAUSE=POINT:N:FIFO
+# stops it at that point until the named pipe FIFO, opened for reading there, is closed by its writer (the
+# test opening it learns that the process got there): two processes interleave exactly as a test needs.
 FAULT_ENV = "LAMCTL_FAULT_KILL"
+PAUSE_ENV = "LAMCTL_FAULT_PAUSE"
 
 
 def register(app: typer.Typer) -> None:
@@ -328,16 +331,20 @@ class _LazyAlarms:
 
 
 def _fault_from_env():
-    spec = os.environ.get(FAULT_ENV)
-    if not spec:
+    kill, pause = os.environ.get(FAULT_ENV), os.environ.get(PAUSE_ENV)
+    if not kill and not pause:
         return None
-    point, _, index = spec.partition(":")
+    kill_at = tuple(kill.split(":", 1)) if kill else None
+    pause_at, fifo = (tuple(pause.split(":", 2)[:2]), pause.split(":", 2)[2]) if pause else (None, "")
 
     def fault(at: str, i: int) -> None:
-        if at == point and str(i) == index:
+        if (at, str(i)) == kill_at:
             import signal
 
             os.kill(os.getpid(), signal.SIGKILL)
+        if (at, str(i)) == pause_at:
+            with open(fifo, encoding="utf-8") as gate:  # blocks until the test opens it, then until it closes it
+                gate.read()
 
     return fault
 

@@ -151,6 +151,91 @@ def test_two_concurrent_shifts_exactly_one_proceeds(cloud):
     assert alias_of(cloud) == ("2", {})
 
 
+class Gate:
+    """A named pipe that a lamctl process, started with LAMCTL_FAULT_PAUSE, waits at: ``reached()`` returns once
+    the process is there, ``open_()`` lets it go on."""
+
+    def __init__(self, folder, name: str):
+        self.path = str(folder / f"{name}.fifo")
+        os.mkfifo(self.path)
+        self.fd: int | None = None
+
+    def env(self, point: str) -> dict:
+        return {"LAMCTL_FAULT_PAUSE": f"{point}:{self.path}"}
+
+    def reached(self, proc: subprocess.Popen) -> None:
+        def opened():
+            assert proc.poll() is None, f"exited {proc.returncode} before the gate: {proc.communicate()}"
+            try:  # a FIFO opens for writing (non-blocking) only once a reader has it open
+                self.fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                return False
+            return True
+        wait_for(opened, "the process to reach its gate")
+
+    def open_(self) -> None:
+        os.close(self.fd)
+
+
+def test_a_shift_that_read_no_lock_just_before_another_took_it_is_refused_as_running(cloud, tmp_path):
+    """The race seen under load: B read no lock, A then took it and saved its journal, B read A's journal. B
+    must say A is running (exit 1), never that A is unfinished and should be resumed."""
+    args = ["shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1h",
+            "--poll-interval", "0.5"]
+    gate = Gate(tmp_path, "b")
+    b = start(cloud, *args, **gate.env("checked-lock:0"))
+    try:
+        gate.reached(b)
+        a = start(cloud, *args)
+        wait_for(lambda: alias_of(cloud)[1] == {"2": 0.1}, "A's 10% weight")
+        gate.open_()
+        code, out, err = b.wait(timeout=60), *b.communicate()
+        assert code == 1, err
+        assert f"release {journal(cloud)['id']} is running on app:live" in err
+        assert "--resume" not in err
+        assert lamctl(cloud, "rollback", "--function", "app", "--alias", "live").returncode == 0
+        assert a.wait(timeout=60) == 3
+    finally:
+        for p in (a, b) if "a" in dir() else (b,):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert alias_of(cloud) == ("1", {})
+
+
+def test_a_shift_whose_alias_moved_while_it_was_starting_writes_nothing(cloud, tmp_path):
+    """B passed pre-flight, then A ran to the end before B took the lock: B finds the alias at the target and
+    changes nothing; a B for another target is refused (exit 1) instead of writing over A's result."""
+    cloud.lam.update_function_code(FunctionName="app", ZipFile=_zip("v3"))
+    assert cloud.lam.publish_version(FunctionName="app")["Version"] == "3"
+    gate, other = Gate(tmp_path, "b"), Gate(tmp_path, "c")
+    same = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--all-at-once",
+                 **gate.env("before-lock:0"))
+    back = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "3", "--all-at-once",
+                 **other.env("before-lock:0"))
+    try:
+        gate.reached(same)
+        other.reached(back)
+        r = lamctl(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1s")
+        assert r.returncode == 0, r.stderr
+        gate.open_()
+        code, out, err = same.wait(timeout=60), *same.communicate()
+        assert code == 0, err
+        assert "nothing to shift" in out + err
+        winner = journal(cloud)["id"]
+        other.open_()
+        code, out, err = back.wait(timeout=60), *back.communicate()
+    finally:
+        for p in (same, back):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert code == 1, err
+    assert "changed while this release was starting" in err
+    assert alias_of(cloud) == ("2", {})
+    assert journal(cloud)["id"] == winner and not lock_present(cloud)
+
+
 def test_promote_a_running_release_skips_its_hold(cloud):
     proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1h",
                  "--alarm", "errors", "--after-hook", "post", "--poll-interval", "0.5")
