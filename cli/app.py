@@ -73,7 +73,7 @@ class App:
 
             endpoint = self.opts.endpoint_url
             if self.target_local and not endpoint:
-                from lamctl.local.cloud import ensure_running
+                from lamctl.local.cloud.lifecycle import ensure_running
 
                 endpoint = ensure_running(notify=self.out.info)
             self._clients = ClientFactory(

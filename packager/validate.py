@@ -657,7 +657,7 @@ def transform_for_lint(template: Template, region: str, parameters: dict | None 
     import inspect
 
     try:
-        from lamctl.packager.transform import transform
+        from lamctl.transform import transform
     except ImportError:
         return None
     kwargs: dict[str, Any] = {}

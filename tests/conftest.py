@@ -105,7 +105,7 @@ class Emulator:
 def moto_server():
     from moto.server import ThreadedMotoServer
 
-    from lamctl.local.emulator import prepare_moto
+    from lamctl.local.cloud.emulator import prepare_moto
 
     # moto's models are shared by every server of this process: give them the local cloud's CloudFormation
     # behaviour from the start, so no test depends on whether the local cloud's server was started before it
@@ -123,7 +123,7 @@ def moto_server():
 @pytest.fixture(scope="session")
 def cloud_server():
     """The local cloud's own server (moto with lamctl's Lambda runtime) in this process: invokes run code."""
-    from lamctl.local.emulator import EmulatorServer
+    from lamctl.local.cloud.emulator import EmulatorServer
 
     server = EmulatorServer(idle_timeout=60.0, retry_delays=(0.0, 0.0)).start()
     emulator = Emulator(server.endpoint)

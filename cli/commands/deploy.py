@@ -63,7 +63,7 @@ def _emulator(app) -> bool:
     endpoint = app.aws().client("cloudformation").meta.endpoint_url
     if not is_loopback(endpoint):
         return False  # the local cloud listens on 127.0.0.1 only: no need to look for it
-    from lamctl.local.cloud import status
+    from lamctl.local.cloud.lifecycle import status
 
     try:
         recorded = status().endpoint
@@ -215,7 +215,7 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
         # point at the right lines of the source template
         where = Template(path=template_path, data=packaged.data).where
     if _is_sam(data):
-        from lamctl.packager import transform as transform_module
+        import lamctl.transform as transform_module
 
         if not hasattr(transform_module, "transform"):
             raise UsageError("this template uses the SAM transform, which this build of lamctl lacks",
@@ -341,7 +341,7 @@ def deploy_command(
     if plan.upload is not None:  # the template is too large to pass inline
         s3 = aws.client("s3")
         if app.target_local:
-            from lamctl.local.cloud import ensure_bucket
+            from lamctl.local.cloud.lifecycle import ensure_bucket
 
             ensure_bucket(s3, plan.upload.bucket, aws.region)
         deployer.store = _S3TemplateStore(s3)

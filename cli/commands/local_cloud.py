@@ -46,7 +46,7 @@ def register(local_app: typer.Typer) -> None:
                                                                 "LAMCTL_LOCAL_PORT)."),
     ) -> None:
         """Start the local cloud in the background (moto's AWS emulator with lamctl's Lambda runtime, on 127.0.0.1)."""
-        from lamctl.local import cloud
+        from lamctl.local.cloud import lifecycle as cloud
 
         app = get_app(ctx)
         # not the lamctl.toml key "port": that one belongs to the local Lambda endpoint (start-lambda)
@@ -64,7 +64,7 @@ def register(local_app: typer.Typer) -> None:
     @local_app.command("stop")
     def stop(ctx: typer.Context) -> None:
         """Stop the local cloud and every process it started."""
-        from lamctl.local import cloud
+        from lamctl.local.cloud import lifecycle as cloud
 
         app = get_app(ctx)
         st = cloud.stop()
@@ -77,7 +77,7 @@ def register(local_app: typer.Typer) -> None:
     @local_app.command("status")
     def status(ctx: typer.Context) -> None:
         """Say whether the local cloud is running, where, and since when."""
-        from lamctl.local import cloud
+        from lamctl.local.cloud import lifecycle as cloud
 
         app = get_app(ctx)
         st = cloud.status()

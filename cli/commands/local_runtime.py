@@ -50,7 +50,7 @@ def _credentials(app) -> dict[str, str] | None:
 
 def _functions(app, template: Optional[str], env_vars: Optional[str], overrides: Optional[List[str]],
                build_dir: Optional[str], aws_credentials: bool):
-    from lamctl.local.functions import TemplateFunctions, load_env_vars, parse_parameter_overrides
+    from lamctl.local.runtime.functions import TemplateFunctions, load_env_vars, parse_parameter_overrides
     from lamctl.schemas.template import find_template
 
     path = find_template(template)
@@ -101,8 +101,8 @@ def register(local_app: typer.Typer) -> None:
         aws_credentials: bool = _CREDENTIALS,
     ) -> None:
         """Run one invocation of a function as a local process: payload on stdout, logs on stderr."""
-        from lamctl.local.pool import Pool
-        from lamctl.local.service import LocalLambda
+        from lamctl.local.runtime.pool import Pool
+        from lamctl.local.runtime.service import LocalLambda
 
         app = get_app(ctx)
         fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
@@ -154,10 +154,10 @@ def register(local_app: typer.Typer) -> None:
         aws_credentials: bool = _CREDENTIALS,
     ) -> None:
         """Serve the Lambda Invoke API on 127.0.0.1 (use boto3 or the AWS CLI with --endpoint-url)."""
-        from lamctl.local.environment import check_supported
-        from lamctl.local.invoke_api import InvokeServer
-        from lamctl.local.pool import Pool
-        from lamctl.local.service import LocalLambda
+        from lamctl.local.runtime.environment import check_supported
+        from lamctl.local.runtime.invoke_api import InvokeServer
+        from lamctl.local.runtime.pool import Pool
+        from lamctl.local.runtime.service import LocalLambda
 
         app = get_app(ctx)
         fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
@@ -190,9 +190,9 @@ def register(local_app: typer.Typer) -> None:
         aws_credentials: bool = _CREDENTIALS,
     ) -> None:
         """Serve the template's Api and HttpApi events on 127.0.0.1, each route running its function locally."""
-        from lamctl.local.pool import Pool
-        from lamctl.local.service import LocalLambda
-        from lamctl.local.start_api import ApiServer, routes_of
+        from lamctl.local.runtime.pool import Pool
+        from lamctl.local.runtime.service import LocalLambda
+        from lamctl.local.runtime.start_api import ApiServer, routes_of
 
         app = get_app(ctx)
         fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)

@@ -93,7 +93,7 @@ def run_package(app: App, template: Any, bucket: str, prefix: str | None = None,
     clients = app.aws()
     s3 = clients.client("s3")
     if app.target_local:
-        from lamctl.local.cloud import ensure_bucket
+        from lamctl.local.cloud.lifecycle import ensure_bucket
 
         if ensure_bucket(s3, bucket, clients.region):
             app.out.info(f"created the bucket {bucket} on the local cloud")

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         """Turn a SAM template into plain CloudFormation (no AWS calls)."""
         import json
 
-        from lamctl.packager.transform import transform
+        from lamctl.transform import transform
         from lamctl.release.stack_params import parse_overrides
         from lamctl.schemas.errors import UsageError
         from lamctl.schemas.template import find_template, load_template

@@ -137,7 +137,7 @@ def as_process(endpoint: str, bucket: bool) -> dict:
 
 
 def main() -> None:
-    from lamctl.local.emulator import EmulatorServer
+    from lamctl.local.cloud.emulator import EmulatorServer
 
     server = EmulatorServer().start()  # the local cloud's emulator, served from a thread, no access log
     endpoint = server.endpoint

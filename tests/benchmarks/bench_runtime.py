@@ -7,7 +7,7 @@ Run: ``python tests/benchmarks/bench_runtime.py [--warm N]``. In one run it meas
 * N warm invocations (default 1,000) through ``lamctl local start-lambda``, over raw HTTP
   (one kept-alive connection per caller) and through boto3, with 1 and 2 concurrent
   callers: p50 / p99 latency and invocations per second;
-* the same function deployed to the local cloud (``python -m lamctl.local.emulator``) and
+* the same function deployed to the local cloud (``python -m lamctl.local.cloud.emulator``) and
   invoked through boto3, next to moto's own server answering the same invocations by
   echoing the payload (what the local cloud did before it ran code): the cost of really
   running the function, on top of the emulator's own request handling.
@@ -216,7 +216,7 @@ def _deploy_hello(port: int, docker_free: bool) -> None:
 
 
 def cloud(total: int) -> None:
-    for label, module, caller in (("lamctl local cloud (runs the code)", "lamctl.local.emulator", _boto_caller),
+    for label, module, caller in (("lamctl local cloud (runs the code)", "lamctl.local.cloud.emulator", _boto_caller),
                                   ("moto server (echoes the payload)", "moto.server", _echo_caller)):
         port = _free_port()
         log = tempfile.NamedTemporaryFile(prefix="lamctl-bench-emulator-", suffix=".log", delete=False)

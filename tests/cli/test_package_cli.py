@@ -184,7 +184,7 @@ def test_local_creates_the_bucket_when_missing(project, cli, aws):
 def test_local_target_starts_the_local_cloud_when_none_runs(project, cli, monkeypatch):
     import boto3
 
-    from lamctl.local import cloud
+    from lamctl.local.cloud import lifecycle as cloud
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -9,10 +9,10 @@ import textwrap
 import pytest
 
 from lamctl.cli.commands.invoke import split_qualifier
-from lamctl.local.functions import TemplateFunctions
-from lamctl.local.invoke_api import InvokeServer
-from lamctl.local.pool import Pool
-from lamctl.local.service import LocalLambda
+from lamctl.local.runtime.functions import TemplateFunctions
+from lamctl.local.runtime.invoke_api import InvokeServer
+from lamctl.local.runtime.pool import Pool
+from lamctl.local.runtime.service import LocalLambda
 
 TEMPLATE = """\
 Resources:

@@ -300,10 +300,10 @@ def test_dummy_credentials_unless_aws_credentials_is_given(cli, tmp_path, monkey
 
 def test_code_start_sample_environments_equal_workers_when_the_handler_sleeps(tmp_path):
     """samples/code_start/invoke.py against start-lambda: with a sleeping handler each worker gets its own."""
-    from lamctl.local.functions import TemplateFunctions
-    from lamctl.local.invoke_api import InvokeServer
-    from lamctl.local.pool import Pool
-    from lamctl.local.service import LocalLambda
+    from lamctl.local.runtime.functions import TemplateFunctions
+    from lamctl.local.runtime.invoke_api import InvokeServer
+    from lamctl.local.runtime.pool import Pool
+    from lamctl.local.runtime.service import LocalLambda
 
     sample = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "code_start")
     fns = TemplateFunctions(os.path.join(sample, "template.yaml"), parameter_overrides={"SleepSeconds": "1"},

@@ -1,6 +1,6 @@
 """Regenerate the transform's data files from the installed reference (aws-sam-translator):
 
-    python tests/conformance/refresh_data.py          # rewrite packager/transform/data/*.json
+    python tests/conformance/refresh_data.py          # rewrite transform/data/*.json
     python tests/conformance/refresh_data.py --check  # exit 1 when they differ from the reference's
 
 The managed policy map becomes ``{partition: {name: path}}`` (ARN = ``arn:<partition>:iam::aws:policy/<path><name>``);

@@ -83,7 +83,7 @@ def reference(template: dict) -> dict:
 
 
 def lamctl(template: dict) -> dict:
-    from lamctl.packager.transform import transform
+    from lamctl.transform import transform
 
     return transform(copy.deepcopy(template), REGION, dict(PARAMETERS))
 

@@ -96,7 +96,7 @@ def _free_port() -> int:
 @pytest.fixture
 def running_local_cloud(aws):
     """A real local cloud process (``lamctl local start``), recorded in this test's private state folder."""
-    from lamctl.local import cloud
+    from lamctl.local.cloud import lifecycle as cloud
 
     status = cloud.start(port=_free_port())
     try:

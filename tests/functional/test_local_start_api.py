@@ -14,10 +14,10 @@ import urllib.request
 
 import pytest
 
-from lamctl.local.functions import TemplateFunctions
-from lamctl.local.pool import Pool
-from lamctl.local.service import LocalLambda
-from lamctl.local.start_api import ApiServer, Route, match, routes_of
+from lamctl.local.runtime.functions import TemplateFunctions
+from lamctl.local.runtime.pool import Pool
+from lamctl.local.runtime.service import LocalLambda
+from lamctl.local.runtime.start_api import ApiServer, Route, match, routes_of
 from tests.functional.test_deploy_workshop import SAMPLE
 from tests.functional.test_localcloud_api import HEADER
 

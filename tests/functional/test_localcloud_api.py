@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from lamctl.local.cloud_api import match_resource
+from lamctl.local.cloud.apis import match_resource
 
 HEADER = """\
 Transform: AWS::Serverless-2016-10-31
@@ -309,7 +309,7 @@ class _Route:
 def test_http_api_route_precedence_is_api_gateways(method, path, key):
     api = type("Api", (), {"routes": {k: _Route(k) for k in (
         "GET /users/me", "GET /users/{id}", "ANY /users/{id}", "ANY /{proxy+}", "$default")}})()
-    from lamctl.local.cloud_api import match_route
+    from lamctl.local.cloud.apis import match_route
 
     assert match_route(api, method, path)[0].route_key == key
 

@@ -1,7 +1,7 @@
 """Lambda on the local cloud: invokes sent to the emulator run the deployed code of the invoked version
 through lamctl's local runtime (real function processes), and an alias with routing weights splits
 invocations between its two versions at those odds. Everything goes over real HTTP to an
-:class:`~lamctl.local.emulator.EmulatorServer` in this process."""
+:class:`~lamctl.local.cloud.emulator.EmulatorServer` in this process."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from lamctl.local.cloud_lambda import pick_version
-from lamctl.local.emulator import EmulatorServer
+from lamctl.local.cloud.lambdas import pick_version
+from lamctl.local.cloud.emulator import EmulatorServer
 
 CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 

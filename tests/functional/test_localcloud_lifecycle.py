@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lamctl.local import cloud
+from lamctl.local.cloud import lifecycle as cloud
 
 
 def free_port() -> int:
@@ -69,7 +69,7 @@ def test_start_status_stop_leaves_no_process(cli, stopped_afterwards):
     state = json.loads((Path(os.environ["XDG_STATE_HOME"]) / "lamctl" / "cloud.json").read_text())
     assert state["pid"] == pid and state["port"] == port
     assert not gone(pid)
-    assert b"lamctl.local.emulator" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    assert b"lamctl.local.cloud.emulator" in Path(f"/proc/{pid}/cmdline").read_bytes()
     # bound to loopback only
     listening = Path("/proc/net/tcp").read_text().splitlines()[1:]
     local_addrs = {line.split()[1] for line in listening if line.split()[3] == "0A"}  # 0A: LISTEN
@@ -205,7 +205,7 @@ def test_start_takes_its_port_from_lamctl_local_port(cli, monkeypatch, stopped_a
 
 def test_two_commands_starting_it_at_once_get_one_emulator(monkeypatch, stopped_afterwards):
     monkeypatch.setenv("LAMCTL_LOCAL_PORT", str(free_port()))
-    code = "from lamctl.local import cloud; print(cloud.ensure_running(print))"
+    code = "from lamctl.local.cloud import lifecycle as cloud; print(cloud.ensure_running(print))"
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in procs]
@@ -216,7 +216,7 @@ def test_two_commands_starting_it_at_once_get_one_emulator(monkeypatch, stopped_
     assert len(started) == 1  # one started it, the other found it running
     pid = cloud.status().pid
     emulators = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()
-                 and b"lamctl.local.emulator" in _cmdline(e) and f"{cloud.configured_port()}".encode() in _cmdline(e)]
+                 and b"lamctl.local.cloud.emulator" in _cmdline(e) and f"{cloud.configured_port()}".encode() in _cmdline(e)]
     assert emulators == [pid]
 
 

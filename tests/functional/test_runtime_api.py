@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from lamctl.local.runtime_api import MAX_RESPONSE_BYTES, Invocation, RuntimeAPI
+from lamctl.local.runtime.runtime_api import MAX_RESPONSE_BYTES, Invocation, RuntimeAPI
 
 
 @pytest.fixture

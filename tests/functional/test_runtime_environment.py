@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from lamctl.local.environment import Environment, FunctionSpec, check_supported
+from lamctl.local.runtime.environment import Environment, FunctionSpec, check_supported
 from lamctl.schemas.errors import UsageError
 
 PY = "python3.12"

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from lamctl.local.environment import Environment
-from lamctl.local.functions import TemplateFunctions, load_env_vars, parse_parameter_overrides
+from lamctl.local.runtime.environment import Environment
+from lamctl.local.runtime.functions import TemplateFunctions, load_env_vars, parse_parameter_overrides
 from lamctl.schemas.errors import TemplateError, UsageError
 
 TEMPLATE = """\

@@ -13,10 +13,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from lamctl.local.functions import TemplateFunctions
-from lamctl.local.invoke_api import InvokeServer
-from lamctl.local.pool import Pool
-from lamctl.local.service import LocalLambda
+from lamctl.local.runtime.functions import TemplateFunctions
+from lamctl.local.runtime.invoke_api import InvokeServer
+from lamctl.local.runtime.pool import Pool
+from lamctl.local.runtime.service import LocalLambda
 
 TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from lamctl.local.environment import FunctionSpec
-from lamctl.local.pool import Pool, TooManyRequests
+from lamctl.local.runtime.environment import FunctionSpec
+from lamctl.local.runtime.pool import Pool, TooManyRequests
 
 APP = """
 import os, time, uuid

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from lamctl.packager.transform import transform
+from lamctl.transform import transform
 from lamctl.schemas.template import parse_text, plain
 from tests.helpers import mask_deployments, normalise, reference_transform
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lamctl.packager.transform import transform
+from lamctl.transform import transform
 from lamctl.schemas.errors import TemplateError
 from tests.helpers import mask_deployments, normalise, reference_transform
 

@@ -8,7 +8,7 @@ import copy
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from lamctl.packager.transform import transform
+from lamctl.transform import transform
 from lamctl.schemas.errors import TemplateError
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lamctl.packager.transform.api_py27 import Py27Keys, py27_order, string_hash
+from lamctl.transform.api_py27 import Py27Keys, py27_order, string_hash
 
 keys = st.text(alphabet="abcdefgXYZ0123/{}+_-$", min_size=0, max_size=14)
 

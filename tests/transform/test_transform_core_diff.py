@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from lamctl.packager.transform import transform
+from lamctl.transform import transform
 from lamctl.schemas.template import parse_text, plain
 from tests.helpers import normalise, reference_transform
 

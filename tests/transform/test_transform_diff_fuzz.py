@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lamctl.packager.transform import transform
+from lamctl.transform import transform
 from tests.helpers import normalise, reference_transform, sort_key
 
 pytest.importorskip("samtranslator", reason="the reference transform is a test dependency")

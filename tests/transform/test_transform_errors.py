@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from lamctl.packager.transform import transform
+from lamctl.transform import transform
 from lamctl.schemas.errors import TemplateError
 from lamctl.schemas.template import parse_text
 from tests.helpers import template_from_text

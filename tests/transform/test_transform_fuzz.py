@@ -12,8 +12,8 @@ import copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lamctl.packager.transform import transform
-from lamctl.packager.transform.function import PROPERTIES
+from lamctl.transform import transform
+from lamctl.transform.function import PROPERTIES
 from lamctl.schemas.errors import TemplateError
 from lamctl.schemas.template import parse_text
 

@@ -10,7 +10,7 @@ import sys
 import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-LAYERS = ["cli", "local", "release", "packager", "schemas"]  # each may import only those after it
+LAYERS = ["cli", "local", "release", "packager", "transform", "schemas"]  # each may import only those after it
 RANK = {name: i for i, name in enumerate(LAYERS)}
 CLI_ONLY = {"typer", "rich", "click"}
 HEAVY_AT_TOP = {"boto3", "botocore", "moto"}

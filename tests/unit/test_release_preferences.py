@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lamctl.packager.transform import transform
+from lamctl.transform import transform
 from lamctl.release.preferences import alias_shifts, resolve
 from lamctl.schemas.errors import UsageError
 

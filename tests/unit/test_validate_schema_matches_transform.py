@@ -7,7 +7,7 @@ import pytest
 
 from lamctl.schemas.validate import sam_schema
 
-transform = pytest.importorskip("lamctl.packager.transform.function", reason="the transform is not built yet")
+transform = pytest.importorskip("lamctl.transform.function", reason="the transform is not built yet")
 
 
 def accepted(def_name: str) -> set[str]:
@@ -18,20 +18,20 @@ def accepted(def_name: str) -> set[str]:
 
 
 def test_function_properties():
-    from lamctl.packager.transform.function import PROPERTIES
+    from lamctl.transform.function import PROPERTIES
 
     assert accepted("AWS::Serverless::Function") == set(PROPERTIES)
 
 
 def test_layer_and_table_properties():
-    from lamctl.packager.transform.layers import LAYER_PROPERTIES, TABLE_PROPERTIES
+    from lamctl.transform.layers import LAYER_PROPERTIES, TABLE_PROPERTIES
 
     assert accepted("AWS::Serverless::LayerVersion") == set(LAYER_PROPERTIES)
     assert accepted("AWS::Serverless::SimpleTable") == set(TABLE_PROPERTIES)
 
 
 def test_api_properties():
-    from lamctl.packager.transform.api import HTTP_TYPE, PROPERTY_TYPES, REST_TYPE
+    from lamctl.transform.api import HTTP_TYPE, PROPERTY_TYPES, REST_TYPE
 
     assert accepted("AWS::Serverless::Api") == set(PROPERTY_TYPES[REST_TYPE])
     assert accepted("AWS::Serverless::HttpApi") == set(PROPERTY_TYPES[HTTP_TYPE])
@@ -40,13 +40,13 @@ def test_api_properties():
 
 
 def test_event_types():
-    from lamctl.packager.transform.events import HANDLERS
+    from lamctl.transform.events import HANDLERS
 
     assert set(sam_schema()["$defs"]["event"]["properties"]["Type"]["enum"]) == set(HANDLERS) | {"Api", "HttpApi"}
 
 
 def test_globals_keys():
-    from lamctl.packager.transform.globals import SUPPORTED
+    from lamctl.transform.globals import SUPPORTED
 
     for section in ("Function", "Api", "HttpApi", "SimpleTable", "LayerVersion"):
         assert accepted(f"Globals.{section}") == set(SUPPORTED[section]), section

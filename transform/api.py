@@ -16,7 +16,7 @@ follow the reference transform's order, because later steps see what earlier one
 
 Every logical ID, type and property matches the reference, with one documented exception: the REST API
 Deployment ID, ``<Api>Deployment<hash>``, where ``hash`` is the first 10 hex digits of the sha1 of the
-canonical JSON of the API definition plus the stage name (details in :mod:`lamctl.packager.transform.api_rest`).
+canonical JSON of the API definition plus the stage name (details in :mod:`lamctl.transform.api_rest`).
 The reference hashes a Python-2 rendering of its swagger, which cannot be reproduced portably.
 
 Cost: each document is edited in place, once per event, so N events cost O(N) (the reference copies the

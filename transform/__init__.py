@@ -6,7 +6,7 @@ only intended difference is the REST API deployment ID, which lamctl hashes over
 its own canonical JSON of the API definition (see ``api.py``).
 
 The pipeline and the contract with the API step are described in
-:mod:`lamctl.packager.transform.context`.
+:mod:`lamctl.transform.context`.
 
 Deliberate differences from the reference (``tests/conformance/run.py`` shows them):
 

@@ -1,7 +1,7 @@
 """The functions of a template, as the local runtime runs them.
 
 :class:`TemplateFunctions` reads a SAM / CloudFormation template and answers
-a :class:`~lamctl.local.environment.FunctionSpec` per function: runtime,
+a :class:`~lamctl.local.runtime.environment.FunctionSpec` per function: runtime,
 handler, memory, timeout (``Globals.Function`` merged in), the Environment
 with ``!Ref`` / ``!Sub`` / ``!Join`` on parameters and pseudo parameters
 resolved, ``--env-vars`` overrides (SAM's file format: an object per function

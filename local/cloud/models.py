@@ -22,10 +22,10 @@ it has no ``AWS::ApiGateway::Stage`` nor any ``AWS::ApiGatewayV2`` model: SAM's
 ``Api`` and ``HttpApi`` events failed or were skipped. Here an API takes its
 name, paths, methods and integrations from its OpenAPI body (updated in place
 on a redeploy), and stages are created, moved and deleted, so that
-:mod:`lamctl.local.cloud_api` can answer calls to them.
+:mod:`lamctl.local.cloud.apis` can answer calls to them.
 
 :func:`register` installs them; it is called by the local cloud's server
-(:mod:`lamctl.local.emulator`) before it answers any request.
+(:mod:`lamctl.local.cloud.emulator`) before it answers any request.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 An :class:`Environment` is what Lambda calls an execution environment: a
 process started from the function's code (and layers), given Lambda's
 environment variables, and fed one invocation at a time through its own
-:class:`~lamctl.local.runtime_api.RuntimeAPI`.
+:class:`~lamctl.local.runtime.runtime_api.RuntimeAPI`.
 
 * ``python3.x`` runs AWS's runtime interface client, ``python -m awslambdaric
   <handler>``, in the code folder, so handler loading, the context object and

@@ -2,7 +2,7 @@
 
 Every ``Api`` (REST) and ``HttpApi`` (HTTP API) event of the template's
 functions becomes a route; a request is matched as API Gateway matches it
-(:mod:`lamctl.local.cloud_api`: literal path parts before ``{param}`` before
+(:mod:`lamctl.local.cloud.apis`: literal path parts before ``{param}`` before
 ``{proxy+}``, the method before ``ANY``, an HTTP API's ``$default`` last), the
 function runs in the local runtime with the proxy event (1.0 for ``Api``, 2.0
 for ``HttpApi`` unless its ``PayloadFormatVersion`` says 1.0), and its answer is
@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .cloud_api import best_match, error_reply, client_case, http_event, http_response, rest_event, rest_response
+from .apigateway import best_match, error_reply, client_case, http_event, http_response, rest_event, rest_response
 from .functions import ACCOUNT_ID
 from .invoke_api import InvokeServer
 from .pool import TooManyRequests

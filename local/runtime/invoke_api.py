@@ -60,8 +60,8 @@ class InvokeHandler:
     """The Invoke API's logic, apart from any server: :meth:`handle` answers one request.
 
     ``service`` resolves names (``service.target(name, qualifier, headers)``) and owns the pool
-    of environments (``service.pool``): :class:`~lamctl.local.service.LocalLambda` serves a
-    template's functions (``start-lambda``), :class:`~lamctl.local.cloud_lambda.CloudLambda` the
+    of environments (``service.pool``): :class:`~lamctl.local.runtime.service.LocalLambda` serves a
+    template's functions (``start-lambda``), :class:`~lamctl.local.cloud.lambdas.CloudLambda` the
     functions deployed to the local cloud."""
 
     def __init__(self, service, retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, log=None):

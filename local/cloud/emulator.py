@@ -1,16 +1,16 @@
 """The local cloud's server: moto's AWS emulator, with Lambda invokes run by lamctl's local runtime.
 
-``python -m lamctl.local.emulator -H 127.0.0.1 -p 4566`` is what ``lamctl local
+``python -m lamctl.local.cloud.emulator -H 127.0.0.1 -p 4566`` is what ``lamctl local
 start`` runs in the background. Every request goes to moto's backends as with
 ``python -m moto.server``, except the Lambda Invoke API
 (``POST /2015-03-31/functions/{name}/invocations``): that one is answered by
-:class:`~lamctl.local.invoke_api.InvokeHandler` over a
-:class:`~lamctl.local.cloud_lambda.CloudLambda`, so the deployed code of the
+:class:`~lamctl.local.runtime.invoke_api.InvokeHandler` over a
+:class:`~lamctl.local.cloud.lambdas.CloudLambda`, so the deployed code of the
 invoked version really runs (with alias weights), instead of moto's
 Docker-free Lambda echoing the payload back. Invocations that moto makes
 itself (an SNS subscription, an SQS event source mapping, ...) run the same
 way, and its CloudFormation creates Lambda versions and aliases
-(:mod:`lamctl.local.cloud_models`).
+(:mod:`lamctl.local.cloud.models`).
 
 ``GET /lamctl-api/status`` answers what the runtime is doing (environments,
 their process IDs), which ``lamctl local status`` and ``stop`` use.
@@ -40,10 +40,11 @@ import threading
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
-from .cloud_api import EXECUTE_API_HOST, USER_REQUEST, RestApiProxy, client_case, split_stage
-from .cloud_lambda import CloudLambda
-from .invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
-from .pool import Pool
+from ..runtime.apigateway import client_case
+from .apis import EXECUTE_API_HOST, USER_REQUEST, RestApiProxy, split_stage
+from .lambdas import CloudLambda
+from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
+from ..runtime.pool import Pool
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations/?$")
 STATUS_PATH = "/lamctl-api/status"
@@ -201,7 +202,7 @@ def prepare_moto() -> None:
     """Give moto in this process the local cloud's CloudFormation behaviour now (its resource models, outputs
     after change sets): for a process that also serves moto another way (tests), so that it behaves alike
     whichever server started first."""
-    from .cloud_models import register
+    from .models import register
 
     register()
     _patch_change_set_outputs(load=True)
@@ -244,7 +245,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
              log: Callable[[str], Any] | None = None) -> EmulatorApp:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from .cloud_models import register
+    from .models import register
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
@@ -306,7 +307,7 @@ def _exit(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lamctl.local.emulator",
+    parser = argparse.ArgumentParser(prog="python -m lamctl.local.cloud.emulator",
                                      description="lamctl's local cloud: moto's AWS emulator with a real Lambda runtime")
     parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("MOTO_PORT", 4566)))

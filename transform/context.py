@@ -1,6 +1,6 @@
 """The state handed through the SAM transform pipeline, and the record of an API event.
 
-The pipeline (``lamctl.packager.transform.transform``) runs in this order:
+The pipeline (``lamctl.transform.transform``) runs in this order:
 
 1. parse: copy the input, resolve Globals (``globals.py``), fill parameter defaults
    and pseudo parameters into :attr:`Context.parameters`;
@@ -9,7 +9,7 @@ The pipeline (``lamctl.packager.transform.transform``) runs in this order:
    its non-API events (``events.py``). Each ``Api`` / ``HttpApi`` event is *not*
    translated there: it is recorded as an :class:`ApiEvent`, in template order
    (functions in template order, events sorted by name as the reference does);
-3. APIs: when ``lamctl.packager.transform.api`` exists and defines
+3. APIs: when ``lamctl.transform.api`` exists and defines
    ``transform_apis``, the pipeline calls exactly::
 
        api.transform_apis(ctx, api_events)   # ctx: Context, api_events: list[ApiEvent]

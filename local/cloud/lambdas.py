@@ -3,7 +3,7 @@
 The emulator (moto's backends, in this process) keeps what was deployed:
 functions, their published versions and aliases. :class:`CloudLambda`
 resolves an invocation the way Lambda does and hands it to a
-:class:`~lamctl.local.pool.Pool` of execution environments:
+:class:`~lamctl.local.runtime.pool.Pool` of execution environments:
 
 * ``name``, ``name:qualifier``, a full or partial ARN, and ``Qualifier``;
   ``$LATEST`` when there is no qualifier, a version number, or an alias;
@@ -20,7 +20,7 @@ resolves an invocation the way Lambda does and hands it to a
 * the function's SDK calls go to the local cloud too: ``AWS_ENDPOINT_URL`` is
   set to the emulator's endpoint unless the function's Environment sets it.
 
-Nothing here knows about HTTP: :class:`~lamctl.local.invoke_api.InvokeHandler`
+Nothing here knows about HTTP: :class:`~lamctl.local.runtime.invoke_api.InvokeHandler`
 answers the Invoke API with it.
 """
 
@@ -38,10 +38,10 @@ from typing import Any
 
 from lamctl.schemas.errors import LamctlError, UsageError
 
-from .environment import FunctionSpec, InvokeResult
-from .functions import FunctionNotFound, unzip_artifact
-from .pool import Pool
-from .service import Target
+from ..runtime.environment import FunctionSpec, InvokeResult
+from ..runtime.functions import FunctionNotFound, unzip_artifact
+from ..runtime.pool import Pool
+from ..runtime.service import Target
 
 DEFAULT_REGION = "us-east-1"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/")

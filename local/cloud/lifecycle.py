@@ -1,7 +1,7 @@
 """The local cloud: an AWS emulator (moto's server) in a background process on 127.0.0.1.
 
-* :func:`start` runs ``python -m lamctl.local.emulator`` (moto's server, with
-  Lambda invokes run by lamctl's local runtime: see :mod:`lamctl.local.emulator`)
+* :func:`start` runs ``python -m lamctl.local.cloud.emulator`` (moto's server, with
+  Lambda invokes run by lamctl's local runtime: see :mod:`lamctl.local.cloud.emulator`)
   bound to 127.0.0.1 only, in its own session (process group), so Ctrl-C in the
   terminal that started it does not stop it and :func:`stop` can stop it with
   everything it spawned. Once it answers, moto's own Lambda is told not to look
@@ -144,7 +144,7 @@ def _is_emulator(pid: int) -> bool:
     if cmdline.exists():
         try:
             data = cmdline.read_bytes()
-            return b"lamctl.local.emulator" in data or b"moto.server" in data
+            return b"lamctl.local.cloud.emulator" in data or b"moto.server" in data
         except OSError:
             return False
     return True  # no /proc (macOS): the endpoint check in status() decides
@@ -268,7 +268,7 @@ def _spawn(port: int, timeout: float) -> CloudStatus:
     with open(log_path, "wb") as log:  # a fresh log for each start
         try:
             child = subprocess.Popen(
-                [sys.executable, "-m", "lamctl.local.emulator", "-H", HOST, "-p", str(port)],
+                [sys.executable, "-m", "lamctl.local.cloud.emulator", "-H", HOST, "-p", str(port)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                 start_new_session=True, close_fds=True, cwd=str(folder),
             )
