@@ -15,14 +15,8 @@ from typing import Any, Optional
 
 import typer
 
+from lamctl.cli.typer_compat import skip_pydantic
 from lamctl.schemas.errors import EXIT_FAILURE, LamctlError, UsageError
-
-try:  # typer's private coercion layer (typer >= 0.2x); with any other typer, nothing below applies
-    from typer._coercion import RuntimeParam as _RuntimeParam
-    from typer._coercion import build_runtime_param as _build_runtime_param
-    from typer.core import _TyperParameter
-except ImportError:  # pragma: no cover - another typer
-    _RuntimeParam = None
 
 # Command modules, in the order --help lists them.
 COMMANDS = [
@@ -83,85 +77,6 @@ class App:
                 local=self.target_local,
             )
         return self._clients
-
-
-# -- start-up cost: typer (0.2x) coerces option values through pydantic TypeAdapters, and building
-# the first one imports pydantic (~80-100 ms, more than typer itself), even for an option left at
-# None (the help option included). Our options are str, bool, int, float and list[str]; a value
-# that is already of that exact type (and inside min/max) comes back unchanged from those
-# adapters, so it is passed through here; any other value (a number given as text, for
-# instance) goes to typer's own coercion, built on first need, with its own messages.
-# tests/unit/test_startup.py checks both halves against typer's coercion.
-
-if _RuntimeParam is not None:
-    from dataclasses import dataclass as _dataclass
-
-    @_dataclass(frozen=True)
-    class _PlainParam(_RuntimeParam):
-        descriptor: Any = None
-        str_list: bool = False
-
-        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            if self.str_list:
-                if isinstance(value, (list, tuple)) and all(type(v) is str for v in value):
-                    return list(value)
-            elif type(value) is self.annotation and self._in_range(value):
-                return value
-            full = self.__dict__.get("_full")
-            if full is None:
-                full = _build_runtime_param(self.descriptor)
-                object.__setattr__(self, "_full", full)
-            return full._coerce_value(value, param=param, ctx=ctx)
-
-        def _in_range(self, value: Any) -> bool:
-            low, high = self.parameter_info.min, self.parameter_info.max
-            return (low is None or value >= low) and (high is None or value <= high)
-
-
-def _plain_kind(param: Any) -> str | None:
-    """``"exact"`` or ``"str_list"`` when the parameter's value can skip pydantic, else None."""
-    if not isinstance(param, _TyperParameter) or getattr(param, "_runtime_param", False) is not None:
-        return None
-    desc = getattr(param, "type_descriptor", None)
-    info = getattr(desc, "parameter_info", None)
-    if desc is None or info is None or desc.file_annotation is not None or getattr(info, "parser", None) is not None:
-        return None
-    ann = desc.annotation
-    if ann in (str, bool):
-        return "exact"
-    if ann in (int, float):  # a value inside min/max comes back unchanged, clamped or not
-        return "exact"
-    if getattr(ann, "__origin__", None) is list and getattr(ann, "__args__", None) == (str,):
-        return "str_list"
-    return None
-
-
-def _plain(param: Any) -> Any:
-    kind = _plain_kind(param)
-    if kind is not None:
-        desc = param.type_descriptor
-        param._runtime_param = _PlainParam(parameter_info=desc.parameter_info, annotation=desc.annotation,
-                                           descriptor=desc, str_list=kind == "str_list")
-    return param
-
-
-def _skip_pydantic(command: Any) -> Any:
-    """Give every plain option of ``command`` and its subcommands the pass-through coercion.
-
-    The help option is made on first use (its value is None unless given), so each
-    command's ``get_help_option`` is wrapped to treat it the same way."""
-    if _RuntimeParam is None:  # pragma: no cover - another typer
-        return command
-    stack = [command]
-    while stack:
-        cmd = stack.pop()
-        for param in getattr(cmd, "params", ()):
-            _plain(param)
-        make_help = getattr(cmd, "get_help_option", None)
-        if make_help is not None:
-            cmd.get_help_option = lambda ctx, _make=make_help: _plain(_make(ctx))
-        stack.extend(getattr(cmd, "commands", {}).values())
-    return command
 
 
 def get_app(ctx: typer.Context) -> App:
@@ -259,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     Usage errors of the command line itself (unknown option, missing argument)
     are click's, reported by typer, exit 2."""
     args = list(sys.argv[1:] if argv is None else argv)
-    command = _skip_pydantic(typer.main.get_command(app))
+    command = skip_pydantic(typer.main.get_command(app))
     _current.clear()
     _argv[:] = args
     try:
