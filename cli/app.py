@@ -1,8 +1,9 @@
 """The composition root: the typer app, global options, one App object per run, one exit path.
 
-Every command module in ``lamctl.cli.commands`` has ``register(app)``; it
-imports heavy things (boto3, the transform) inside the command body only, so
-``lamctl --help`` stays fast.
+``COMMANDS`` lists every command as ``(name, "module:function")`` of
+``lamctl.cli.commands``, in the order ``--help`` shows them; the functions are
+plain module-level typer commands that import heavy things (boto3, the
+transform) inside their body only, so ``lamctl --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -10,80 +11,42 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
+from lamctl.cli.application import App, GlobalOptions
 from lamctl.cli.typer_compat import skip_pydantic
 from lamctl.schemas.errors import EXIT_FAILURE, LamctlError, UsageError
 
-# Command modules, in the order --help lists them.
+# Every command: (name, "module:function" in lamctl.cli.commands), in the order --help lists them. A name of
+# two words is a subcommand of the group named by the first (GROUPS gives its help). Command modules import
+# boto3, the transform and other heavy modules inside the function body only, so that --help stays fast.
 COMMANDS = [
-    "build",
-    "package",
-    "transform",
-    "validate",
-    "deploy",
-    "release",
-    "local",
-    "invoke",
+    ("build", "build:build"),
+    ("package", "package:package_cmd"),
+    ("transform", "transform:transform_cmd"),
+    ("validate", "validate:validate"),
+    ("deploy", "deploy:deploy_command"),
+    ("outputs", "outputs:outputs_command"),
+    ("delete", "delete:delete_command"),
+    ("publish", "publish:publish"),
+    ("alias", "alias:alias_cmd"),
+    ("shift", "shift:shift"),
+    ("promote", "control:promote"),
+    ("rollback", "control:rollback"),
+    ("status", "status:status"),
+    ("local start", "local_cloud:start"),
+    ("local stop", "local_cloud:stop"),
+    ("local status", "local_cloud:status"),
+    ("local invoke", "local_runtime:invoke"),
+    ("local start-lambda", "local_runtime:start_lambda"),
+    ("local start-api", "local_runtime:start_api"),
+    ("invoke", "invoke:invoke"),
 ]
-
-
-@dataclass
-class GlobalOptions:
-    profile: Optional[str] = None
-    region: Optional[str] = None
-    endpoint_url: Optional[str] = None
-    local: bool = False
-    env: Optional[str] = None
-    config: Optional[str] = None
-    output: str = "text"
-    no_color: bool = False
-    debug: bool = False
-
-
-@dataclass
-class App:
-    """What every command receives: settings, output, and the AWS client factory."""
-
-    opts: GlobalOptions
-    settings: Any
-    out: Any
-    _clients: Any = field(default=None, repr=False)
-
-    def setting(self, key: str, flag: Any = None, default: Any = None, kind: type | None = None) -> Any:
-        return self.settings.get(key, flag, default, kind)
-
-    @property
-    def target_local(self) -> bool:
-        return bool(self.opts.local or self.settings.get("target") == "local")
-
-    def aws(self):
-        """The client factory; with --local (or target = "local") it points at the local cloud."""
-        if self._clients is None:
-            from lamctl.cli.aws import ClientFactory
-
-            endpoint = self.opts.endpoint_url
-            if self.target_local and not endpoint:
-                from lamctl.local.cloud.lifecycle import ensure_running
-
-                endpoint = ensure_running(notify=self.out.info)
-            self._clients = ClientFactory(
-                profile=self.opts.profile,
-                region=self.opts.region,
-                endpoint_url=endpoint,
-                local=self.target_local,
-            )
-        return self._clients
-
-
-def get_app(ctx: typer.Context) -> App:
-    root = ctx.find_root()
-    if not isinstance(root.obj, App):  # pragma: no cover - only when a command is invoked without the callback
-        raise RuntimeError("lamctl's global options were not processed")
-    return root.obj
+GROUPS = {
+    "local": "The local cloud: an AWS emulator and a Lambda runtime on this machine, no Docker.",
+}
 
 
 app = typer.Typer(
@@ -154,14 +117,23 @@ def _global(
     ctx.obj = _current["app"] = App(opts, settings, Output(opts.output, color=not opts.no_color))
 
 
-for _name in COMMANDS:
-    try:
-        _module = importlib.import_module(f"lamctl.cli.commands.{_name}")
-    except ModuleNotFoundError as _exc:  # a command module not written yet
-        if _exc.name != f"lamctl.cli.commands.{_name}":
-            raise
-        continue
-    _module.register(app)
+def _register(root: typer.Typer) -> None:
+    """Add every command of COMMANDS to ``root`` (groups as they first appear)."""
+    groups: dict[str, typer.Typer] = {}
+    for name, target in COMMANDS:
+        module_name, _, function = target.partition(":")
+        command = getattr(importlib.import_module(f"lamctl.cli.commands.{module_name}"), function)
+        *group, verb = name.split()
+        parent = root
+        if group:
+            if group[0] not in groups:
+                groups[group[0]] = typer.Typer(help=GROUPS[group[0]], no_args_is_help=True)
+                root.add_typer(groups[group[0]], name=group[0])
+            parent = groups[group[0]]
+        parent.command(verb)(command)
+
+
+_register(app)
 
 
 _current: dict[str, App] = {}

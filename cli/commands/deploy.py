@@ -1,5 +1,4 @@
-"""``lamctl deploy --stack``, ``lamctl outputs --stack``, ``lamctl delete --stack``, and
-:func:`stack_status` (behind ``lamctl status --stack``).
+"""``lamctl deploy --stack NAME``: build, package, transform, validate, change set, traffic.
 
 Deploy = build + package + transform + validate + change set::
 
@@ -15,145 +14,131 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sys
-from typing import Any, List, Optional
+from typing import List, Optional
 
 import typer
 
-from lamctl.cli.app import get_app
+from lamctl.cli.application import get_app
+from lamctl.cli.views import StackListener, ask, can_prompt, run_release
+from lamctl.cli.wiring import Services, is_emulator, resolve_stack, run_package, system_clock
 from lamctl.schemas.errors import CloudError, LamctlError, UsageError
 
 LOCAL_BUCKET = "lamctl-local-artifacts"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 
-def register(app: typer.Typer) -> None:
-    app.command("deploy", help="Build, package, transform and deploy a stack through a CloudFormation change set.")(
-        deploy_command)
-    app.command("outputs", help="Print a stack's outputs.")(outputs_command)
-    app.command("delete", help="Delete a stack and wait until it is gone.")(delete_command)
+def deploy_command(
+    ctx: typer.Context,
+    stack: Optional[str] = typer.Option(None, "--stack", help="Stack name (else stack in lamctl.toml)."),
+    template: Optional[str] = typer.Option(None, "-t", "--template", help="Template (default: template.yaml)."),
+    build_dir: Optional[str] = typer.Option(None, "--build-dir", help="Build folder (default: .lamctl/build)."),
+    s3_bucket: Optional[str] = typer.Option(None, "--s3-bucket", help="Bucket for code and large templates."),
+    s3_prefix: Optional[str] = typer.Option(None, "--s3-prefix", help="Key prefix in the bucket."),
+    parameter_overrides: Optional[List[str]] = typer.Option(
+        None, "--parameter-overrides",
+        help="K=V, ParameterKey=K,ParameterValue=V or file://params.json|yaml; repeatable, space-separated."),
+    tags: Optional[List[str]] = typer.Option(None, "--tags", help="Stack tags K=V (repeatable)."),
+    capabilities: Optional[List[str]] = typer.Option(
+        None, "--capabilities", help="CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND (default: inferred)."),
+    no_execute: bool = typer.Option(False, "--no-execute", help="Create the change set and stop (for review)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; also recreate a ROLLBACK_COMPLETE stack."),
+    fail_on_empty: Optional[bool] = typer.Option(None, "--fail-on-empty", help="Exit 1 when there is nothing to change."),
+    on_failure: Optional[str] = typer.Option(None, "--on-failure", help="ROLLBACK (default), DELETE or DO_NOTHING."),
+    wait_timeout: Optional[int] = typer.Option(None, "--wait-timeout", help="Minutes to follow the stack (default 60)."),
+) -> None:
+    """Build, package, transform and deploy a stack through a CloudFormation change set."""
+    from lamctl.release.stack_params import (overrides_from_config, parse_capabilities, parse_overrides,
+                                             parse_tags)
+    from lamctl.release.stacks import DeployRequest, StackDeployer, StackGateway
+    from lamctl.schemas.template import find_template
 
+    app = get_app(ctx)
+    out = app.out
+    stack_name = resolve_stack(app, stack)
+    template_path = find_template(app.setting("template", template))
+    settings = app.settings
 
-# --------------------------------------------------------------------------- helpers
+    on_failure_value = str(app.setting("on_failure", on_failure, "ROLLBACK")).upper()
+    if on_failure_value not in ("ROLLBACK", "DELETE", "DO_NOTHING"):
+        raise UsageError(f"--on-failure {on_failure_value!r} is not valid", hint="use ROLLBACK, DELETE or DO_NOTHING")
+    timeout_minutes = app.setting("wait_timeout", wait_timeout, 60, int)
+    if not isinstance(timeout_minutes, int) or timeout_minutes < 1:
+        raise UsageError(f"--wait-timeout {timeout_minutes!r} is not valid", hint="give whole minutes, at least 1")
+    fail_empty = bool(app.setting("fail_on_empty", fail_on_empty, False, bool))
 
+    # Parameters: lamctl.toml first, then the flag (per key, the flag wins).
+    overrides = []
+    if "parameter_overrides" in settings.config.values:
+        overrides += overrides_from_config(settings.config.values["parameter_overrides"],
+                                           settings.config.where("parameter_overrides") or "lamctl.toml")
+    env_overrides = os.environ.get("LAMCTL_PARAMETER_OVERRIDES")
+    if env_overrides:
+        overrides += parse_overrides([env_overrides], "LAMCTL_PARAMETER_OVERRIDES")
+    overrides += parse_overrides(parameter_overrides or [])
 
-def _stack_name(app, flag: str | None) -> str:
-    stack = app.setting("stack", flag)
-    if not stack:
-        raise UsageError("no stack name given", hint='pass --stack NAME or set stack = "NAME" in lamctl.toml')
-    import re
+    tag_source = tags or settings.get("tags", None, None, list)
+    tag_where = "--tags" if tags else (settings.source("tags") or "lamctl.toml")
+    tag_values = parse_tags(tag_source, tag_where)
+    caps_source = capabilities or settings.get("capabilities", None, None, list)
+    caps = parse_capabilities(caps_source, "--capabilities" if capabilities else settings.source("capabilities")) \
+        if caps_source else None
 
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", str(stack)):
-        raise UsageError(f"stack name {stack!r} is not valid",
-                         hint="a stack name starts with a letter and holds up to 128 letters, digits and hyphens")
-    return str(stack)
+    bucket = app.setting("s3_bucket", s3_bucket)
+    if not bucket and app.target_local:
+        bucket = LOCAL_BUCKET  # the local cloud's artifact bucket, created when missing
+    if bucket:
+        from lamctl.packager.upload import check_bucket_name
 
+        bucket = check_bucket_name(bucket)
+    prefix = app.setting("s3_prefix", s3_prefix)
+    data, body, bucket = _prepare(app, template_path, app.setting("build_dir", build_dir), bucket, prefix, overrides)
 
-def _emulator(app) -> bool:
-    """True when CloudFormation is the local cloud's emulator, whose gaps deploy works around (it lists the
-    resource types the emulator skips, deletes a half-created stack itself, explains missing outputs).
+    aws = app.aws()
+    gateway = StackGateway(aws.client("cloudformation"))
+    listener = StackListener(app, yes)
+    deployer = StackDeployer(gateway, system_clock(), listener, emulator=is_emulator(app),
+                             wait_timeout=timeout_minutes * 60.0)
 
-    That is the target being the local cloud (``--local`` / ``target = "local"``), or the CloudFormation
-    endpoint being the one the running local cloud recorded (``lamctl local status``). Any other endpoint
-    (a VPC endpoint, a proxy, a FIPS endpoint) is AWS: it gets AWS's behaviour, never the emulator's."""
-    if app.target_local:
-        return True
-    from lamctl.cli.aws import is_loopback
+    existing = deployer.settle(stack_name)
+    recreate = yes
+    if existing is not None and existing.status == "ROLLBACK_COMPLETE" and not yes and can_prompt(app):
+        out.warn(f"stack {stack_name} is in ROLLBACK_COMPLETE: its first creation failed and it cannot be updated")
+        recreate = ask(f"Delete stack {stack_name} and create it again?")
+    request = DeployRequest(
+        stack=stack_name, template=data, template_body=body, parameters=tuple(overrides), tags=tag_values,
+        capabilities=caps, on_failure=on_failure_value, s3_bucket=bucket, s3_prefix=prefix,
+        region=aws.region, recreate=recreate)
+    plan = deployer.plan(request, existing)
+    if plan.upload is not None:  # the template is too large to pass inline
+        s3 = aws.client("s3")
+        if app.target_local:
+            from lamctl.local.cloud.lifecycle import ensure_bucket
 
-    endpoint = app.aws().client("cloudformation").meta.endpoint_url
-    if not is_loopback(endpoint):
-        return False  # the local cloud listens on 127.0.0.1 only: no need to look for it
-    from lamctl.local.cloud.lifecycle import status
+            ensure_bucket(s3, plan.upload.bucket, aws.region)
+        deployer.store = _S3TemplateStore(s3)
+    @functools.cache
+    def physical() -> dict:  # the stack's logical -> physical IDs, listed once after the stack operation
+        return {r.logical_id: r.physical_id for r in gateway.resources(stack_name)}
 
-    try:
-        recorded = status().endpoint
-    except LamctlError:  # its state folder cannot be read: no local cloud can be running from it
-        return False
-    return recorded is not None and _same_endpoint(endpoint, recorded)
+    shift_traffic = None
+    if deployer.emulator and not no_execute:
+        # The local cloud has no CodeDeploy: lamctl shifts the aliases a DeploymentPreference governs once the
+        # stack is up. What to do is read now, so that a config it cannot follow stops the deploy before it starts.
+        from lamctl.release.preferences import alias_shifts
 
+        params = {o.key: o.value for o in overrides}
+        shifts = alias_shifts(data, params, where=template_path)
+        if shifts:
+            def shift_traffic() -> list[dict]:
+                return _shift_traffic(app, physical(), stack_name, data, shifts, params)
+    api_urls = None
+    if deployer.emulator and any(isinstance(r, dict) and r.get("Type") in _STAGE_TYPES
+                                 for r in (data.get("Resources") or {}).values()):
+        def api_urls() -> list[dict]:
+            return _local_api_urls(gateway.client.meta.endpoint_url, physical(), data)
+    result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
+    _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
 
-def _same_endpoint(a: str, b: str) -> bool:
-    """The same server: scheme and port equal, hosts equal or both loopback names."""
-    from lamctl.cli.aws import is_loopback, url_parts
-
-    sa, ha, pa = url_parts(a)
-    sb, hb, pb = url_parts(b)
-    return sa == sb and pa == pb and (ha == hb or (is_loopback(a) and is_loopback(b)))
-
-
-def _clock():
-    from lamctl.release.clock import SystemClock
-
-    return SystemClock()
-
-
-def _can_prompt(app) -> bool:
-    if not app.out.interactive:
-        return False
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _event_line(ev) -> str:
-    when = ev.timestamp[11:19] if len(ev.timestamp) >= 19 else ev.timestamp
-    reason = f"  {ev.reason}" if ev.reason else ""
-    return f"{when}  {ev.status:<28} {ev.resource_type:<32} {ev.logical_id}{reason}"
-
-
-class _CliListener:
-    """Renders the deployer's progress through app.out; asks on a terminal."""
-
-    def __init__(self, app, yes: bool):
-        self.app = app
-        self.yes = yes
-        self.header_shown = False
-
-    def progress(self, message: str, **data: Any) -> None:
-        self.app.out.event("progress", message, message=message, **data)
-
-    def stack_event(self, ev) -> None:
-        out = self.app.out
-        if not self.header_shown and not out.json:
-            out.info(f"{'time':<8}  {'status':<28} {'type':<32} logical ID")
-            self.header_shown = True
-        out.event("stack_event", _event_line(ev), timestamp=ev.timestamp, logical_id=ev.logical_id,
-                  resource_type=ev.resource_type, status=ev.status, reason=ev.reason, physical_id=ev.physical_id)
-
-    def change_set(self, cs, plan) -> None:
-        out = self.app.out
-        rows = [(c.action, c.logical_id, c.resource_type, c.replacement or "") for c in cs.changes]
-        records = [{"action": c.action, "logical_id": c.logical_id, "resource_type": c.resource_type,
-                    "replacement": c.replacement} for c in cs.changes]
-        out.event("change_set", None, name=cs.name, arn=cs.arn, stack=plan.stack,
-                  change_set_type=plan.change_set_type, changes=len(cs.changes),
-                  capabilities=list(plan.capabilities),
-                  parameters={p.key: p.shown for p in plan.parameters})
-        if not out.json:
-            params = ", ".join(f"{p.key}={p.shown}" for p in plan.parameters) or "none"
-            caps = ", ".join(plan.capabilities) or "none"
-            out.info(f"change set {cs.name} ({plan.change_set_type}): {len(cs.changes)} change(s); "
-                     f"parameters: {params}; capabilities: {caps}"
-                     + (" (inferred)" if plan.capabilities_inferred and plan.capabilities else ""))
-        out.table(["Action", "Logical ID", "Type", "Replacement"], rows, title=f"Changes to stack {plan.stack}",
-                  type_="change", records=records)
-
-    def confirm(self, cs, plan) -> bool:
-        if self.yes or not _can_prompt(self.app):
-            return True
-        return _ask(f"Deploy this change set to stack {plan.stack}?")
-
-
-def _ask(question: str) -> bool:
-    """Yes or no on the terminal; Ctrl-C or end of input is a no (the caller then cleans up)."""
-    import click
-
-    try:
-        return typer.confirm(question, default=False, err=True)
-    except (click.exceptions.Abort, KeyboardInterrupt, EOFError):
-        sys.stderr.write("\n")
-        return False
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -200,8 +185,6 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
     data: dict = template.data
     where = template.where
     if _needs_build(template):
-        from lamctl.cli.commands.package import run_package
-
         if not bucket:
             raise UsageError("deploy uploads code to S3, and no bucket is set",
                              hint="pass --s3-bucket BUCKET or set s3_bucket in lamctl.toml "
@@ -254,120 +237,6 @@ class _S3TemplateStore:
                              hint="check the bucket exists, is in this region, and that you may write to it") from None
 
 
-# --------------------------------------------------------------------------- deploy
-
-
-def deploy_command(
-    ctx: typer.Context,
-    stack: Optional[str] = typer.Option(None, "--stack", help="Stack name (else stack in lamctl.toml)."),
-    template: Optional[str] = typer.Option(None, "-t", "--template", help="Template (default: template.yaml)."),
-    build_dir: Optional[str] = typer.Option(None, "--build-dir", help="Build folder (default: .lamctl/build)."),
-    s3_bucket: Optional[str] = typer.Option(None, "--s3-bucket", help="Bucket for code and large templates."),
-    s3_prefix: Optional[str] = typer.Option(None, "--s3-prefix", help="Key prefix in the bucket."),
-    parameter_overrides: Optional[List[str]] = typer.Option(
-        None, "--parameter-overrides",
-        help="K=V, ParameterKey=K,ParameterValue=V or file://params.json|yaml; repeatable, space-separated."),
-    tags: Optional[List[str]] = typer.Option(None, "--tags", help="Stack tags K=V (repeatable)."),
-    capabilities: Optional[List[str]] = typer.Option(
-        None, "--capabilities", help="CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND (default: inferred)."),
-    no_execute: bool = typer.Option(False, "--no-execute", help="Create the change set and stop (for review)."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; also recreate a ROLLBACK_COMPLETE stack."),
-    fail_on_empty: Optional[bool] = typer.Option(None, "--fail-on-empty", help="Exit 1 when there is nothing to change."),
-    on_failure: Optional[str] = typer.Option(None, "--on-failure", help="ROLLBACK (default), DELETE or DO_NOTHING."),
-    wait_timeout: Optional[int] = typer.Option(None, "--wait-timeout", help="Minutes to follow the stack (default 60)."),
-) -> None:
-    from lamctl.release.stack_params import (overrides_from_config, parse_capabilities, parse_overrides,
-                                             parse_tags)
-    from lamctl.release.stacks import DeployRequest, StackDeployer, StackGateway
-    from lamctl.schemas.template import find_template
-
-    app = get_app(ctx)
-    out = app.out
-    stack_name = _stack_name(app, stack)
-    template_path = find_template(app.setting("template", template))
-    settings = app.settings
-
-    on_failure_value = str(app.setting("on_failure", on_failure, "ROLLBACK")).upper()
-    if on_failure_value not in ("ROLLBACK", "DELETE", "DO_NOTHING"):
-        raise UsageError(f"--on-failure {on_failure_value!r} is not valid", hint="use ROLLBACK, DELETE or DO_NOTHING")
-    timeout_minutes = app.setting("wait_timeout", wait_timeout, 60, int)
-    if not isinstance(timeout_minutes, int) or timeout_minutes < 1:
-        raise UsageError(f"--wait-timeout {timeout_minutes!r} is not valid", hint="give whole minutes, at least 1")
-    fail_empty = bool(app.setting("fail_on_empty", fail_on_empty, False, bool))
-
-    # Parameters: lamctl.toml first, then the flag (per key, the flag wins).
-    overrides = []
-    if "parameter_overrides" in settings.config.values:
-        overrides += overrides_from_config(settings.config.values["parameter_overrides"],
-                                           settings.config.where("parameter_overrides") or "lamctl.toml")
-    env_overrides = os.environ.get("LAMCTL_PARAMETER_OVERRIDES")
-    if env_overrides:
-        overrides += parse_overrides([env_overrides], "LAMCTL_PARAMETER_OVERRIDES")
-    overrides += parse_overrides(parameter_overrides or [])
-
-    tag_source = tags or settings.get("tags", None, None, list)
-    tag_where = "--tags" if tags else (settings.source("tags") or "lamctl.toml")
-    tag_values = parse_tags(tag_source, tag_where)
-    caps_source = capabilities or settings.get("capabilities", None, None, list)
-    caps = parse_capabilities(caps_source, "--capabilities" if capabilities else settings.source("capabilities")) \
-        if caps_source else None
-
-    bucket = app.setting("s3_bucket", s3_bucket)
-    if not bucket and app.target_local:
-        bucket = LOCAL_BUCKET  # the local cloud's artifact bucket, created when missing
-    if bucket:
-        from lamctl.packager.upload import check_bucket_name
-
-        bucket = check_bucket_name(bucket)
-    prefix = app.setting("s3_prefix", s3_prefix)
-    data, body, bucket = _prepare(app, template_path, app.setting("build_dir", build_dir), bucket, prefix, overrides)
-
-    aws = app.aws()
-    gateway = StackGateway(aws.client("cloudformation"))
-    listener = _CliListener(app, yes)
-    deployer = StackDeployer(gateway, _clock(), listener, emulator=_emulator(app),
-                             wait_timeout=timeout_minutes * 60.0)
-
-    existing = deployer.settle(stack_name)
-    recreate = yes
-    if existing is not None and existing.status == "ROLLBACK_COMPLETE" and not yes and _can_prompt(app):
-        out.warn(f"stack {stack_name} is in ROLLBACK_COMPLETE: its first creation failed and it cannot be updated")
-        recreate = _ask(f"Delete stack {stack_name} and create it again?")
-    request = DeployRequest(
-        stack=stack_name, template=data, template_body=body, parameters=tuple(overrides), tags=tag_values,
-        capabilities=caps, on_failure=on_failure_value, s3_bucket=bucket, s3_prefix=prefix,
-        region=aws.region, recreate=recreate)
-    plan = deployer.plan(request, existing)
-    if plan.upload is not None:  # the template is too large to pass inline
-        s3 = aws.client("s3")
-        if app.target_local:
-            from lamctl.local.cloud.lifecycle import ensure_bucket
-
-            ensure_bucket(s3, plan.upload.bucket, aws.region)
-        deployer.store = _S3TemplateStore(s3)
-    @functools.cache
-    def physical() -> dict:  # the stack's logical -> physical IDs, listed once after the stack operation
-        return {r.logical_id: r.physical_id for r in gateway.resources(stack_name)}
-
-    shift_traffic = None
-    if deployer.emulator and not no_execute:
-        # The local cloud has no CodeDeploy: lamctl shifts the aliases a DeploymentPreference governs once the
-        # stack is up. What to do is read now, so that a config it cannot follow stops the deploy before it starts.
-        from lamctl.release.preferences import alias_shifts
-
-        params = {o.key: o.value for o in overrides}
-        shifts = alias_shifts(data, params, where=template_path)
-        if shifts:
-            def shift_traffic() -> list[dict]:
-                return _shift_traffic(app, physical(), stack_name, data, shifts, params)
-    api_urls = None
-    if deployer.emulator and any(isinstance(r, dict) and r.get("Type") in _STAGE_TYPES
-                                 for r in (data.get("Resources") or {}).values()):
-        def api_urls() -> list[dict]:
-            return _local_api_urls(gateway.client.meta.endpoint_url, physical(), data)
-    result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
-    _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
-
 
 _STAGE_TYPES = {"AWS::ApiGateway::Stage": "RestApiId", "AWS::ApiGatewayV2::Stage": "ApiId"}
 
@@ -395,11 +264,10 @@ def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, pa
     shift at the same time, as CloudFormation updates them; when one shift fails, the others are rolled back
     too, as a failed stack update reverts them all. An alias left behind by a rolled-back shift is shifted
     again by the next deploy, even with no stack change."""
-    from lamctl.cli.commands.release import _Services
     from lamctl.release.preferences import resolve
 
     out = app.out
-    svc = _Services(app)
+    svc = Services(app)
     records: list[dict] = []
     pending = []
     for shift in shifts:
@@ -435,7 +303,6 @@ def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, pa
 
 
 def _shift_one(app, svc, stack: str, r, record: dict, release_plan, info, label: str | None) -> None:
-    from lamctl.cli.commands.release import run_release
     from lamctl.schemas.errors import RolledBack
 
     try:
@@ -598,127 +465,3 @@ def _summary(out, plan, cs, status: str, result=None) -> None:
         rows += [(k, "(unavailable)") for k in result.outputs_unavailable]
         text += "\n\n**Outputs**\n\n" + markdown_table(["Key", "Value"], rows)
     out.summary(text)
-
-
-# --------------------------------------------------------------------------- outputs, delete, status
-
-
-def _declared_outputs(gateway, stack: str) -> list[str]:
-    try:
-        body = gateway.template_body(stack)
-    except LamctlError:
-        return []
-    if not body:
-        return []
-    from lamctl.schemas.template import parse_text
-
-    try:
-        data = parse_text(body, f"template of {stack}")
-    except LamctlError:
-        return []
-    outputs = data.get("Outputs") or {}
-    return list(outputs) if isinstance(outputs, dict) else []
-
-
-def outputs_command(
-    ctx: typer.Context,
-    stack: Optional[str] = typer.Option(None, "--stack", help="Stack name (else stack in lamctl.toml)."),
-) -> None:
-    from lamctl.release.stacks import StackGateway
-
-    app = get_app(ctx)
-    name = _stack_name(app, stack)
-    gateway = StackGateway(app.aws().client("cloudformation"))
-    info = gateway.describe(name)
-    if info is None:
-        raise CloudError(f"stack {name} does not exist in {app.aws().region}", where=name,
-                         hint="check --stack and --region, or deploy it first")
-    have = {o.key for o in info.outputs}
-    unavailable = [k for k in _declared_outputs(gateway, name) if k not in have]
-    out = app.out
-    if info.outputs and not out.json:
-        out.table(["Key", "Value", "Description"], [(o.key, o.value, o.description or "") for o in info.outputs],
-                  title=f"Outputs of {name}")
-    if unavailable and not out.json:  # in json mode the one result object lists them
-        why = ("the local cloud could not work them out: they name a resource it does not create" if _emulator(app)
-               else "CloudFormation did not report them")
-        out.warn(f"outputs unavailable: {', '.join(unavailable)} ({why})")
-    human = None if info.outputs else (f"stack {name} has no outputs" if not unavailable else None)
-    out.result(True, human, stack=name, status=info.status, outputs={o.key: o.value for o in info.outputs},
-               unavailable=unavailable)
-
-
-def delete_command(
-    ctx: typer.Context,
-    stack: Optional[str] = typer.Option(None, "--stack", help="Stack name (else stack in lamctl.toml)."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
-    wait_timeout: Optional[int] = typer.Option(None, "--wait-timeout", help="Minutes to wait (default 60)."),
-) -> None:
-    from lamctl.release.stacks import StackDeployer, StackGateway
-
-    app = get_app(ctx)
-    name = _stack_name(app, stack)
-    out = app.out
-    timeout_minutes = app.setting("wait_timeout", wait_timeout, 60, int)
-    aws = app.aws()
-    gateway = StackGateway(aws.client("cloudformation"))
-    info = gateway.describe(name)
-    if info is None:
-        out.result(True, f"stack {name} does not exist in {aws.region}; nothing to delete", stack=name,
-                   status="DOES_NOT_EXIST")
-        return
-    if not yes:
-        if not _can_prompt(app):
-            raise UsageError(f"deleting stack {name} needs --yes when lamctl cannot ask (not a terminal, CI, "
-                             "or --output json)", hint=f"lamctl delete --stack {name} --yes")
-        if not _ask(f"Delete stack {name} ({info.status}) and every resource it holds?"):
-            out.result(True, "Not deleted", stack=name, status=info.status)
-            return
-    deployer = StackDeployer(gateway, _clock(), _CliListener(app, True), emulator=_emulator(app),
-                             wait_timeout=timeout_minutes * 60.0)
-    out.event("progress", f"deleting stack {name}", message="delete", phase="delete", stack=name)
-    result = deployer.delete(name)
-    if not result.ok:
-        f = result.failure
-        detail = f": {f.logical_id} {f.status}: {f.reason}" if f is not None else ""
-        raise CloudError(f"deleting stack {name} failed ({result.status}){detail}", where=name,
-                         hint="fix or retain the resource that blocks it, then run lamctl delete again "
-                              "(aws cloudformation delete-stack --retain-resources LOGICAL_ID)")
-    out.result(True, f"Stack {name}: DELETE_COMPLETE", stack=name, status=result.status,
-               stack_id=result.stack_id)
-
-
-def stack_status(app, stack: str, limit: int = 15) -> None:
-    """``lamctl status --stack NAME``: the stack's state, what it means, and its recent events."""
-    from lamctl.release.stacks import StackGateway, is_in_progress, terminal_explanation, UPDATABLE_STATES
-
-    name = _stack_name(app, stack)
-    out = app.out
-    gateway = StackGateway(app.aws().client("cloudformation"))
-    info = gateway.describe(name)
-    if info is None:
-        raise CloudError(f"stack {name} does not exist in {app.aws().region}", where=name,
-                         hint="check --stack and --region")
-    events = gateway.events(info.stack_id, limit=limit)
-    if events and not out.json:
-        out.info(f"{'time':<8}  {'status':<28} {'type':<32} logical ID   (last {len(events)} events, UTC)")
-    for ev in events:
-        out.event("stack_event", _event_line(ev), timestamp=ev.timestamp, logical_id=ev.logical_id,
-                  resource_type=ev.resource_type, status=ev.status, reason=ev.reason)
-    meaning = None
-    hint = None
-    if is_in_progress(info.status):
-        meaning = "an operation is running"
-        hint = f"lamctl status --stack {name} again to follow it"
-    elif info.status == "REVIEW_IN_PROGRESS":
-        meaning = "created by a change set that was never executed"
-    elif info.status not in UPDATABLE_STATES:
-        meaning, hint = terminal_explanation(name, info.status, info.status_reason)
-    if hint and not out.json:
-        out.info(f"  hint: {hint}")
-    human = f"Stack {name}: {info.status}" + (f" ({info.status_reason})" if info.status_reason else "")
-    if meaning:
-        human += f"\n  {meaning}"
-    out.result(True, human, stack=name, status=info.status, reason=info.status_reason, stack_id=info.stack_id,
-               updated=info.updated or info.created, meaning=meaning, hint=hint,
-               outputs={o.key: o.value for o in info.outputs})
