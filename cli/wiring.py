@@ -1,7 +1,7 @@
 """From the App to what commands work with: release services, stack helpers, packaging with progress.
 
 Commands share these instead of importing each other's names. Everything here
-takes the :class:`lamctl.cli.app.App` of the run and imports heavy modules
+takes the :class:`lamctl.cli.application.App` of the run and imports heavy modules
 inside the function body.
 """
 
