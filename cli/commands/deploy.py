@@ -198,14 +198,11 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
         # point at the right lines of the source template
         where = Template(path=template_path, data=packaged.data).where
     if _is_sam(data):
-        import lamctl.transform as transform_module
+        from lamctl.transform import transform
 
-        if not hasattr(transform_module, "transform"):
-            raise UsageError("this template uses the SAM transform, which this build of lamctl lacks",
-                             where=template_path)
         params = {o.key: o.value for o in overrides}
         out.event("progress", "transforming SAM resources to CloudFormation", message="transform", phase="transform")
-        data = transform_module.transform(plain(data), region=app.aws().region, parameters=params, where=where)
+        data = transform(plain(data), region=app.aws().region, parameters=params, where=where)
     else:
         data = plain(data)
     body = json.dumps(data, separators=(",", ":"), default=str)
