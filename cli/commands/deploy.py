@@ -256,112 +256,22 @@ def _local_api_urls(endpoint: str, physical: dict, data: dict) -> list[dict]:
 
 
 def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, params: dict) -> list[dict]:
-    """On the local cloud: shift each alias with a DeploymentPreference to the version the stack published,
-    as CodeDeploy would on AWS, with lamctl's release engine (same strategy, hooks and alarms). Several aliases
-    shift at the same time, as CloudFormation updates them; when one shift fails, the others are rolled back
-    too, as a failed stack update reverts them all. An alias left behind by a rolled-back shift is shifted
-    again by the next deploy, even with no stack change."""
-    from lamctl.release.preferences import resolve
+    """On the local cloud: shift each alias with a DeploymentPreference to the version the stack published, as
+    CodeDeploy would on AWS (:class:`lamctl.release.traffic.StackTraffic`), each release in its live view."""
+    from lamctl.release.traffic import StackTraffic
 
     out = app.out
     svc = Services(app)
-    records: list[dict] = []
-    pending = []
-    for shift in shifts:
-        r = resolve(shift, data, physical, params)
-        record = {"alias_id": r.alias_id, "function": r.function, "alias": r.alias, "target": r.target,
-                  "config": r.config, "strategy": r.strategy.describe()}
-        records.append(record)
-        if r.missing or r.target is None:
-            out.warn(f"{r.alias_id}: traffic shifting skipped on the local cloud: " + "; ".join(r.missing))
-            record.update(state="skipped", reason="; ".join(r.missing))
-            continue
-        if r.unwatched:
-            out.warn(f"{r.function}:{r.alias}: alarm(s) {', '.join(r.unwatched)} not watched: the stack has no "
-                     "such alarm")
-        info = svc.lam.get_alias(r.function, r.alias)
-        if info is not None and info.version == r.target and not info.weights:
-            record.update(state="unchanged", current=info.version)
-            continue
-        record["current"] = info.version if info is not None else None
-        release_plan, info = svc.engine(None).plan(r.function, r.alias, r.target, r.strategy, list(r.alarms),
-                                                   dict(r.hooks))
-        pending.append((r, record, release_plan, info))
-    for r, record, _, _ in pending:
-        out.event("progress", f"shifting {r.function}:{r.alias} from version {record['current'] or '-'} to "
-                  f"{r.target}: {r.config} ({r.strategy.describe()}), as CodeDeploy would on AWS; 'lamctl promote "
-                  f"--function {r.function} --alias {r.alias}' skips the holds", message="traffic", phase="traffic",
-                  function=r.function, alias=r.alias, current=record["current"], target=r.target, config=r.config)
-    if len(pending) == 1:
-        _shift_one(app, svc, stack, *pending[0], label=None)
-    elif pending:
-        _shift_together(app, svc, stack, pending)
-    return records
 
+    def on_event(ev) -> None:
+        if ev.type == "warning":
+            out.warn(ev.message)
+        else:
+            out.event("progress", ev.message, message="traffic", phase="traffic", **ev.data)
 
-def _shift_one(app, svc, stack: str, r, record: dict, release_plan, info, label: str | None) -> None:
-    from lamctl.schemas.errors import RolledBack
-
-    try:
-        outcome = run_release(app, svc, release_plan, info, label=label)
-    except RolledBack:
-        record["state"] = "rolled_back"
-        app.out.warn(f"stack {stack} is deployed, but {r.function}:{r.alias} stays on version {record['current']}: "
-                     "its traffic shift was rolled back (on AWS, CloudFormation would roll the stack back too). Fix "
-                     "the cause and deploy again: the next deploy shifts it again")
-        raise
-    rel = outcome.release
-    record.update(state=rel.state if rel else "unchanged", release=rel.id if rel else None)
-
-
-def _shift_together(app, svc, stack: str, pending: list) -> None:
-    """The shifts in threads, each reported with its alias's name; the first failure asks the others to roll
-    back, and those already done are rolled back after, so that no alias is left on the new version alone."""
-    import threading
-
-    from lamctl.schemas.errors import RolledBack
-
-    failed = threading.Event()
-    errors: list[BaseException] = []
-
-    def run(item) -> None:
-        r, record = item[0], item[1]
-        if failed.is_set():
-            record["state"] = "not_started"
-            return
-        try:
-            _shift_one(app, svc, stack, *item, label=f"{r.function}:{r.alias}")
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller, once all threads are done
-            errors.append(exc)
-            if not failed.is_set():
-                failed.set()
-                for other in pending:
-                    if other is not item:
-                        try:
-                            svc.engine(None).request(other[0].function, other[0].alias, "rollback")
-                        except Exception:  # noqa: BLE001 - not started yet, or already finished: handled below
-                            pass
-
-    threads = [threading.Thread(target=run, args=(item,), daemon=True) for item in pending]
-    for t in threads:
-        t.start()
-    for t in threads:
-        while t.is_alive():
-            t.join(0.2)  # a short join keeps Ctrl-C deliverable to this thread
-    if not errors:
-        return
-    for r, record, _, _ in pending:
-        if record.get("state") == "succeeded":  # finished before the failure: put it back as well
-            app.out.warn(f"{r.function}:{r.alias}: rolling back its finished shift too, as a failed stack update "
-                         "reverts every alias it moved")
-            try:
-                svc.engine(None).rollback(r.function, r.alias)
-            except RolledBack:  # what a completed rollback raises
-                record["state"] = "rolled_back"
-            except LamctlError as exc:
-                app.out.warn(f"{r.function}:{r.alias} could not be rolled back: {exc.message}; undo it with "
-                             f"'lamctl rollback --function {r.function} --alias {r.alias}'")
-    raise errors[0]
+    traffic = StackTraffic(svc.lam, lambda: svc.engine(None), on_event,
+                           run=lambda plan, info, label: run_release(app, svc, plan, info, label=label))
+    return traffic.shift(stack, data, physical, shifts, params)
 
 
 def _show_apis(out, plan, api_urls) -> list[dict]:
