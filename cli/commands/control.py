@@ -36,7 +36,8 @@ def rollback(
 
 def _control(ctx: typer.Context, function: str | None, alias: str | None, action: str, wait: int) -> None:
     from lamctl.cli.application import get_app
-    from lamctl.schemas.errors import CloudError, UsageError
+    from lamctl.release.control import live_holder, wait_for_action
+    from lamctl.schemas.errors import UsageError
 
     app = get_app(ctx)
     function = app.setting("function", function)
@@ -45,27 +46,15 @@ def _control(ctx: typer.Context, function: str | None, alias: str | None, action
         raise UsageError(f"{action} needs --function and --alias", hint=f"e.g. lamctl {action} --function app "
                                                                           "--alias live")
     svc = Services(app)
-    release = svc.journal.load(function, alias)
-    holder = svc.lock.holder(function, alias)
-    if (release is not None and release.active and holder is not None and holder.release == release.id
-            and not svc.lock.stale(holder)):
+    release, holder = live_holder(svc.journal, svc.lock, function, alias)
+    if holder is not None:
         # A live process runs it: ask, then watch the journal until it acts.
-        eng = svc.engine(None)
-        eng.request(function, alias, action)
+        svc.engine(None).request(function, alias, action)
         app.out.info(f"asked {holder.owner} to {action} release {release.id}; waiting for it")
-        deadline = svc.clock.now() + wait
-        while svc.clock.now() < deadline:
-            svc.clock.sleep(1.0)
-            now = svc.journal.load(function, alias)
-            if now is not None and (not now.active or (action == "rollback" and now.state == "rolling_back")):
-                if now.active:
-                    continue
-                app.out.result(True, f"release {now.id} {now.state.replace('_', ' ')}"
-                               + (f": {now.reason}" if now.reason else ""), release=now.id, state=now.state)
-                return
-        raise CloudError(f"release {release.id} did not act on the {action} request within {wait}s",
-                         where=f"{function}:{alias}", hint="it acts at its next alarm poll (<= 10 s) or after its "
-                                                           "current hook; check 'lamctl status'")
+        now = wait_for_action(svc.journal, svc.clock, function, alias, action, release.id, wait)
+        app.out.result(True, f"release {now.id} {now.state.replace('_', ' ')}"
+                       + (f": {now.reason}" if now.reason else ""), release=now.id, state=now.state)
+        return
     view = ReleaseView(app, svc, function, alias)
     eng = svc.engine(view)
     try:
