@@ -123,16 +123,15 @@ def shift(
 
 def _codedeploy(app, svc, eng, plan, info, application, group, role, wait_timeout) -> None:
     from lamctl.release.aws import CodeDeployGateway
-    from lamctl.release.codedeploy import submit_and_follow
+    from lamctl.release.codedeploy import publish_target, submit_and_follow
 
     eng.preflight(plan, info)
-    if plan.target == "$LATEST":
-        published = svc.lam.publish_version(plan.function)
-        plan = plan.with_target(published.version)
-        if info is not None and info.version == plan.target:
-            app.out.result(True, f"{plan.function} has not changed since version {plan.target}: nothing to shift",
-                           changed=False)
-            return
+    published = publish_target(svc.lam, plan, info)
+    if published is None:
+        app.out.result(True, f"{plan.function} has not changed since version {info.version}: nothing to shift",
+                       changed=False)
+        return
+    plan = published
     role = app.setting("codedeploy_role", role)
     application = app.setting("codedeploy_app", application) or f"lamctl-{plan.function}"
     group = app.setting("codedeploy_group", group) or f"{plan.function}-{plan.alias}"
