@@ -28,6 +28,10 @@ PAUSE_ENV = "LAMCTL_FAULT_PAUSE"
 
 
 class Services:
+    """The release gateways of one run, from the App's client factory: Lambda, alarms (made on first use),
+    the object store of journals and locks (S3 with ``s3_bucket``, else ./.lamctl), the system clock, and
+    :meth:`engine` to drive them."""
+
     def __init__(self, app: Any, hook_timeout: float = 3600.0, poll: float = 10.0):
         from lamctl.cli.aws import is_loopback
         from lamctl.release.aws import LambdaGateway, LocalObjectStore, S3ObjectStore

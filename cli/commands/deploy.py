@@ -49,6 +49,7 @@ def deploy_command(
     """Build, package, transform and deploy a stack through a CloudFormation change set."""
     from lamctl.release.stack_params import (overrides_from_config, parse_capabilities, parse_overrides,
                                              parse_tags)
+    from lamctl.release.aws import S3TemplateStore
     from lamctl.release.stacks import DeployRequest, StackDeployer, StackGateway
     from lamctl.schemas.template import find_template
 
@@ -115,7 +116,7 @@ def deploy_command(
             from lamctl.local.cloud.lifecycle import ensure_bucket
 
             ensure_bucket(s3, plan.upload.bucket, aws.region)
-        deployer.store = _S3TemplateStore(s3)
+        deployer.store = S3TemplateStore(s3)
     @functools.cache
     def physical() -> dict:  # the stack's logical -> physical IDs, listed once after the stack operation
         return {r.logical_id: r.physical_id for r in gateway.resources(stack_name)}
@@ -144,28 +145,6 @@ def deploy_command(
 # --------------------------------------------------------------------------- the pipeline
 
 
-def _needs_build(template) -> bool:
-    """True when a code location in the template is a local path (folder or zip) to build and upload."""
-    from lamctl.packager.artifacts import CODE_PROPERTIES
-
-    data = template.data
-    resources = data.get("Resources") or {}
-    globals_code = ((data.get("Globals") or {}).get("Function") or {}).get("CodeUri")
-    for res in resources.values() if isinstance(resources, dict) else ():
-        if not isinstance(res, dict) or res.get("Type") not in CODE_PROPERTIES:
-            continue
-        _kind, prop = CODE_PROPERTIES[res["Type"]]
-        props = res.get("Properties") or {}
-        value = props.get(prop) if isinstance(props, dict) else None
-        if value is None and res["Type"] == "AWS::Serverless::Function":
-            if isinstance(props, dict) and (props.get("InlineCode") is not None or props.get("ImageUri")):
-                continue
-            value = globals_code if globals_code is not None else "."
-        if isinstance(value, str) and not value.startswith("s3://"):
-            return True
-    return False
-
-
 def _is_sam(data: dict) -> bool:
     transform = data.get("Transform")
     names = transform if isinstance(transform, list) else [transform]
@@ -175,6 +154,7 @@ def _is_sam(data: dict) -> bool:
 def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None, prefix: str | None,
              overrides: list) -> tuple[dict, str, str | None]:
     """Build, package, transform and validate: (CloudFormation dict, its body, the bucket used)."""
+    from lamctl.packager.artifacts import needs_build
     from lamctl.release.stack_params import check_parameter_names
     from lamctl.schemas.template import Template, load_template, plain
 
@@ -184,7 +164,7 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
     check_parameter_names(template.data, overrides)  # a typo is reported before anything is built
     data: dict = template.data
     where = template.where
-    if _needs_build(template):
+    if needs_build(template):
         if not bucket:
             raise UsageError("deploy uploads code to S3, and no bucket is set",
                              hint="pass --s3-bucket BUCKET or set s3_bucket in lamctl.toml "
@@ -220,19 +200,6 @@ def _validate(app, template) -> None:
         if f.severity != ERROR:
             app.out.warn(str(f))
     raise_for_findings(findings)
-
-
-class _S3TemplateStore:
-    def __init__(self, s3):
-        self.s3 = s3
-
-    def put_template(self, bucket: str, key: str, body: bytes) -> None:
-        try:
-            self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
-        except Exception as exc:  # botocore ClientError and friends
-            raise CloudError(f"cannot upload the template to s3://{bucket}/{key}: {exc}",
-                             hint="check the bucket exists, is in this region, and that you may write to it") from None
-
 
 
 _STAGE_TYPES = {"AWS::ApiGateway::Stage": "RestApiId", "AWS::ApiGatewayV2::Stage": "ApiId"}
