@@ -36,7 +36,7 @@ def status(
 
 
 def _render_status(app: Any, function: str, alias: str, info, release, svc: Services) -> None:
-    from lamctl.release.plan import Plan, plan_lines
+    from lamctl.release.plan import Plan, plan_lines, step_states
 
     out = app.out
     weights = []
@@ -52,15 +52,9 @@ def _render_status(app: Any, function: str, alias: str, info, release, svc: Serv
     if release is not None:
         plan = Plan.from_dict(release.plan)
         rows = []
-        done = set(release.completed)
-        if release.pending is not None and _landed(plan.steps[release.pending], plan, info):
-            done.add(release.pending)  # the journal is saved before a write, the next save comes later
-        current = next((i for i in range(len(plan.steps)) if i not in done), None) \
-            if release.state == "running" else None
+        states = step_states(release, plan, info)
         for i, (offset, what, w, checks) in enumerate(plan_lines(plan)):
-            state = ("done" if i in done else "in flight" if release.pending == i else
-                     "in progress" if i == current else "")
-            rows.append([i, offset, what, w, state])
+            rows.append([i, offset, what, w, states[i]])
         out.table(["#", "at", "step", "weights", "state"], rows,
                   title=f"release {release.id}: {release.state} ({release.strategy}, {plan.current or '-'} -> "
                         f"{plan.target})", type_="release-step",
@@ -74,19 +68,6 @@ def _render_status(app: Any, function: str, alias: str, info, release, svc: Serv
     if release is not None:
         human += f"; release {release.id} {release.state}"
     out.result(True, human, **data)
-
-
-def _landed(step: Any, plan: Any, info: Any) -> bool:
-    """Whether the alias already shows what ``step`` writes."""
-    from lamctl.release.plan import ALIAS_WRITES, SetAliasWeights
-
-    if info is None or not isinstance(step, ALIAS_WRITES):
-        return False
-    if isinstance(step, SetAliasWeights):
-        got = info.weights.get(step.version)
-        return info.version == plan.current and got is not None and abs(got - step.weight) < 1e-6
-    return info.version == step.version and not info.weights
-
 
 
 def stack_status(app, stack: str, limit: int = 15) -> None:
