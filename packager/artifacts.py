@@ -42,3 +42,23 @@ class Artifact:
     def code_sha256(self) -> str:
         """As Lambda reports it (``CodeSha256``): base64 of the zip's sha256."""
         return base64.b64encode(bytes.fromhex(self.sha256)).decode()
+
+
+def needs_build(template) -> bool:
+    """True when a code location in the template is a local path (folder or zip) to build and upload."""
+    data = template.data
+    resources = data.get("Resources") or {}
+    globals_code = ((data.get("Globals") or {}).get("Function") or {}).get("CodeUri")
+    for res in resources.values() if isinstance(resources, dict) else ():
+        if not isinstance(res, dict) or res.get("Type") not in CODE_PROPERTIES:
+            continue
+        _kind, prop = CODE_PROPERTIES[res["Type"]]
+        props = res.get("Properties") or {}
+        value = props.get(prop) if isinstance(props, dict) else None
+        if value is None and res["Type"] == "AWS::Serverless::Function":
+            if isinstance(props, dict) and (props.get("InlineCode") is not None or props.get("ImageUri")):
+                continue
+            value = globals_code if globals_code is not None else "."
+        if isinstance(value, str) and not value.startswith("s3://"):
+            return True
+    return False
