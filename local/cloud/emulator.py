@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
 from ..runtime.apigateway import client_case
+from . import moto_ext
 from .apis import EXECUTE_API_HOST, USER_REQUEST, RestApiProxy, split_stage
 from .lambdas import CloudLambda
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
@@ -101,8 +102,8 @@ class EmulatorApp:
         self.apis = RestApiProxy(handler.service.invoke, log=handler.log)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if not _patched["outputs"]:
-            _patch_change_set_outputs()
+        if not moto_ext.change_set_outputs_patched():
+            moto_ext.patch_change_set_outputs()
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "POST" and _INVOKE.match(path):
@@ -124,7 +125,7 @@ class EmulatorApp:
         if method == "POST" and environ.get("HTTP_X_AMZ_TARGET") == HOOK_STATUS_TARGET:
             status, body = self._hook_status(_body(environ))
             return self._reply(start_response, status, [("Content-Type", "application/x-amz-json-1.1")], body)
-        if path == "/moto-api/reset" and method == "POST":
+        if path == moto_ext.RESET_PATH and method == "POST":
             self.handler.service.pool.clear()  # a reset emulator has no functions, so no warm environments
             self.hook_reports.clear()
         if path == STATUS_PATH and method == "GET":
@@ -168,36 +169,6 @@ class EmulatorApp:
         return {"lambda_runtime": "lamctl", "pid": os.getpid(), "environments": pool.pids()}
 
 
-_patched = {"outputs": False}
-
-
-def _patch_change_set_outputs(load: bool = False) -> None:
-    """moto's ExecuteChangeSet keeps the stack's outputs of before (none for a stack it creates): rebuild them
-    from the template just applied, as CloudFormation reports them. Done once moto's CloudFormation is loaded
-    (by the first request that uses it), so the emulator starts without importing it; ``load`` imports it now."""
-    if _patched["outputs"]:
-        return
-    if load:
-        import moto.cloudformation.models  # noqa: F401
-    models = sys.modules.get("moto.cloudformation.models")
-    if models is None:
-        return
-    backend_class = models.CloudFormationBackend
-    original = backend_class.execute_change_set
-
-    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
-        original(self, change_set_name, stack_name)
-        change_set = self.change_sets.get(change_set_name) or next(
-            (cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name), None)
-        stack = self.stacks.get(change_set.stack_id) if change_set is not None else None
-        if stack is not None:
-            stack._parse_template()
-            stack.output_map = stack._create_output_map()
-
-    backend_class.execute_change_set = execute_change_set
-    _patched["outputs"] = True
-
-
 def prepare_moto() -> None:
     """Give moto in this process the local cloud's CloudFormation behaviour now (its resource models, outputs
     after change sets): for a process that also serves moto another way (tests), so that it behaves alike
@@ -205,52 +176,36 @@ def prepare_moto() -> None:
     from .models import register
 
     register()
-    _patch_change_set_outputs(load=True)
+    moto_ext.patch_change_set_outputs(load=True)
 
 
 def patch_internal_invokes(service: CloudLambda, log: Callable[[str], Any] | None = None) -> Callable[[], None]:
     """Route the invocations moto makes itself (SNS, SQS event sources, ...) through ``service``.
     Returns the function that undoes it."""
-    from moto.awslambda.models import LambdaFunction
 
-    original = LambdaFunction.invoke
-
-    def invoke(fn: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
-        if isinstance(body, (bytes, str)):
-            payload = body.encode() if isinstance(body, str) else body
-        else:
-            payload = json.dumps(body if body is not None else {}).encode()
+    def invoke(fn: Any, payload: bytes) -> tuple[bytes, str | None]:
         version = str(fn.version)
         arn = f"arn:aws:lambda:{fn.region}:{fn.account_id}:function:{fn.function_name}"
         headers = {"x-moto-account-id": fn.account_id,
                    "authorization": f"Credential=internal/00000000/{fn.region}/lambda/aws4_request"}
-        result = service.invoke(arn, payload or b"{}", qualifier=None if version == "$LATEST" else version,
+        result = service.invoke(arn, payload, qualifier=None if version == "$LATEST" else version,
                                 headers=headers)
-        if not result.ok and response_headers is not None:
-            response_headers["x-amz-function-error"] = result.function_error
         if log is not None:
             log(result.log)
-        return result.payload
+        return result.payload, (None if result.ok else result.function_error)
 
-    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
-
-    def undo() -> None:
-        LambdaFunction.invoke = original  # type: ignore[method-assign]
-
-    return undo
+    return moto_ext.patch_internal_invokes(invoke)
 
 
 def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None = None,
              idle_timeout: float | None = IDLE_TIMEOUT, retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
              log: Callable[[str], Any] | None = None) -> EmulatorApp:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
     from .models import register
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
-    return EmulatorApp(DomainDispatcherApplication(create_backend_app), handler)
+    return EmulatorApp(moto_ext.wsgi_app(), handler)
 
 
 class EmulatorServer:
@@ -260,10 +215,9 @@ class EmulatorServer:
                  rng: random.Random | None = None, idle_timeout: float | None = IDLE_TIMEOUT,
                  retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, log: Callable[[str], Any] | None = None,
                  internal_invokes: bool = False):
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
-        class _Quiet(MotoRequestHandler):
+        class _Quiet(moto_ext.request_handler()):  # type: ignore[misc]
             def log_request(self, *args: Any, **kwargs: Any) -> None:  # no access log from a server in a thread
                 pass
 
@@ -315,7 +269,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))
 
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="lamctl-cloud-")
@@ -326,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
 
     app = make_app(work_dir, f"http://{args.host}:{args.port}", log=log)
     undo = patch_internal_invokes(app.handler.service, log)
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=moto_ext.request_handler())
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     sys.stderr.write(f"lamctl local cloud on http://{args.host}:{args.port} (pid {os.getpid()})\n")
