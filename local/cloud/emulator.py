@@ -18,7 +18,10 @@ their process IDs), which ``lamctl local status`` and ``stop`` use.
 CodeDeploy's ``PutLifecycleEventHookExecutionStatus`` (which moto lacks) is
 answered here: a traffic hook written for CodeDeploy reports its verdict that
 way, and lamctl's release engine reads it back from
-``GET /lamctl-api/hooks/{lifecycleEventHookExecutionId}``.
+``GET /lamctl-api/hooks/{lifecycleEventHookExecutionId}``. The CodeDeploy
+deployments moto records are carried out here too (alias shifted by the
+deployment config, hooks run, rollbacks), with the deployment configs and
+``StopDeployment`` moto lacks: :mod:`lamctl.local.cloud.codedeploy`.
 
 :class:`EmulatorServer` runs the same application in a thread of the calling
 process (tests, and anything embedding the local cloud).
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import http
+import io
 import json
 import os
 import random
@@ -43,6 +47,7 @@ from urllib.parse import quote
 from ..runtime.apigateway import client_case
 from . import moto_ext
 from .apis import EXECUTE_API_HOST, USER_REQUEST, RestApiProxy, split_stage
+from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
 from .lambdas import CloudLambda
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from ..runtime.pool import Pool
@@ -50,8 +55,6 @@ from ..runtime.pool import Pool
 _INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations/?$")
 STATUS_PATH = "/lamctl-api/status"
 HOOKS_PATH = "/lamctl-api/hooks/"
-HOOK_STATUS_TARGET = "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus"
-HOOK_STATUSES = ("Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Unknown")
 IDLE_TIMEOUT = 300.0  # an idle environment is stopped after five minutes, as Lambda reclaims idle ones
 
 
@@ -95,11 +98,16 @@ def _body(environ: dict) -> bytes:
 class EmulatorApp:
     """WSGI: the Invoke API to ``handler``, the status to lamctl, everything else to moto."""
 
-    def __init__(self, moto_app: Callable, handler: InvokeHandler):
+    def __init__(self, moto_app: Callable, handler: InvokeHandler, codedeploy: LocalCodeDeploy | None = None):
         self.moto_app = moto_app
         self.handler = handler
-        self.hook_reports: dict[str, str] = {}  # lifecycleEventHookExecutionId -> status
         self.apis = RestApiProxy(handler.service.invoke, log=handler.log)
+        self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
+
+    @property
+    def hook_reports(self) -> dict[str, str]:
+        """lifecycleEventHookExecutionId -> the status a hook reported through CodeDeploy's API."""
+        return self.codedeploy.reports
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not moto_ext.change_set_outputs_patched():
@@ -122,12 +130,15 @@ class EmulatorApp:
                 method, api_id, stage, api_path or "/", environ.get("QUERY_STRING") or "",
                 _client_headers(environ), _body(environ), environ.get("REMOTE_ADDR") or "127.0.0.1")
             return self._reply(start_response, status, headers, body)
-        if method == "POST" and environ.get("HTTP_X_AMZ_TARGET") == HOOK_STATUS_TARGET:
-            status, body = self._hook_status(_body(environ))
+        target = environ.get("HTTP_X_AMZ_TARGET") or ""
+        if method == "POST" and target.startswith(CODEDEPLOY_TARGET) and target[len(CODEDEPLOY_TARGET):] in OPERATIONS:
+            raw = _body(environ)
+            status, body = self.codedeploy.handle(target[len(CODEDEPLOY_TARGET):], raw, _headers(environ),
+                                                  lambda data: self._forward(environ, data))
             return self._reply(start_response, status, [("Content-Type", "application/x-amz-json-1.1")], body)
         if path == moto_ext.RESET_PATH and method == "POST":
             self.handler.service.pool.clear()  # a reset emulator has no functions, so no warm environments
-            self.hook_reports.clear()
+            self.codedeploy.reset()  # nor deployments under way
         if path == STATUS_PATH and method == "GET":
             body = json.dumps(self.status()).encode()
             return self._reply(start_response, 200, [("Content-Type", "application/json")], body)
@@ -137,22 +148,24 @@ class EmulatorApp:
             return self._reply(start_response, 200 if reported else 404, [("Content-Type", "application/json")], body)
         return self.moto_app(environ, start_response)
 
-    def _hook_status(self, raw: bytes) -> tuple[int, bytes]:
-        """CodeDeploy's PutLifecycleEventHookExecutionStatus: record the hook's verdict."""
+    def _forward(self, environ: dict, body: bytes) -> tuple[int, bytes]:
+        """Hand a request whose body was read already to moto; its status and body."""
+        env = dict(environ)
+        env["wsgi.input"] = io.BytesIO(body)
+        env["CONTENT_LENGTH"] = str(len(body))
+        seen: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+            seen["status"] = status
+            return lambda data: None
+
+        chunks = self.moto_app(env, start_response)
         try:
-            req = json.loads(raw or b"{}")
-        except ValueError:
-            req = None
-        execution_id = req.get("lifecycleEventHookExecutionId") if isinstance(req, dict) else None
-        status = req.get("status") if isinstance(req, dict) else None
-        if not isinstance(execution_id, str) or not execution_id:
-            return 400, json.dumps({"__type": "LifecycleEventHookExecutionIdRequiredException",
-                                    "message": "lifecycleEventHookExecutionId is required"}).encode()
-        if status not in HOOK_STATUSES:
-            return 400, json.dumps({"__type": "InvalidLifecycleEventHookExecutionStatusException",
-                                    "message": f"status must be one of {', '.join(HOOK_STATUSES)}"}).encode()
-        self.hook_reports[execution_id] = status
-        return 200, json.dumps({"lifecycleEventHookExecutionId": execution_id}).encode()
+            data = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        return int(str(seen.get("status", "500")).split()[0]), data
 
     @staticmethod
     def _reply(start_response: Callable, status: int, headers: list, body: bytes) -> list[bytes]:
@@ -249,6 +262,7 @@ class EmulatorServer:
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.app.codedeploy.close()
         self.app.handler.close()
         if self._undo is not None:
             self._undo()
@@ -288,6 +302,7 @@ def main(argv: list[str] | None = None) -> None:
         server.serve_forever()
     finally:
         server.server_close()
+        app.codedeploy.close()  # deployments under way end with the emulator
         app.handler.close()  # every execution environment stops with the emulator
         undo()
         shutil.rmtree(work_dir, ignore_errors=True)
