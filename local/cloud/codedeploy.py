@@ -3,8 +3,9 @@
 moto's CodeDeploy records applications, deployment groups and deployments, and
 never moves a deployment on: ``lamctl shift --engine codedeploy`` (or
 ``aws deploy create-deployment``) against a plain moto server waits on a
-deployment that stays ``Created``. The local cloud runs each Lambda deployment
-in a thread of the emulator:
+deployment that stays ``Created``. The local cloud runs each deployment of a
+``Lambda`` application in a thread of the emulator (EC2 and ECS deployments
+stay as moto leaves them):
 
 * ``Created`` -> ``InProgress``: the AppSpec revision (``AppSpecContent`` or
   ``String``, JSON or YAML) names the function, the alias and its
@@ -340,7 +341,9 @@ class LocalCodeDeploy:
                 deployment_id = json.loads(answer)["deploymentId"]
             except (ValueError, KeyError, TypeError):
                 return status, answer
-            self.start(deployment_id, *where)
+            record = moto_ext.codedeploy_deployment(*where, deployment_id)
+            if record is not None and moto_ext.codedeploy_compute_platform(record) == "Lambda":
+                self.start(deployment_id, *where)  # EC2 and ECS deployments stay as moto leaves them
         return status, answer
 
     def _stop_deployment(self, req: dict, where: tuple, body: bytes, forward) -> Reply:

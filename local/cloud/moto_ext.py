@@ -60,6 +60,7 @@ T11 server              ``moto.moto_server.werkzeug_app.DomainDispatcherApplicat
                         ``{"lambda": {"use_docker": false}}``.
 T12 codedeploy          ``moto.codedeploy.models.codedeploy_backends[account][region]``: ``deployments[id]``
                         (a ``DeploymentInfo``: ``revision``, ``deployment_config_name``,
+                        ``application.compute_platform``,
                         ``application_name``, ``deployment_group_name``, ``deployment_group``
                         with ``auto_rollback_configuration`` and ``alarm_configuration``,
                         ``auto_rollback_configuration``), whose ``status``, ``start_time``,
@@ -338,6 +339,11 @@ def codedeploy_backend(account: str, region: str) -> Any:
 def codedeploy_deployment(account: str, region: str, deployment_id: str) -> Any | None:
     """T12: moto's record of a deployment (``DeploymentInfo``), or None."""
     return codedeploy_backend(account, region).deployments.get(deployment_id)
+
+
+def codedeploy_compute_platform(deployment: Any) -> str:
+    """T12: the compute platform of a deployment's application (``Lambda``, ``Server``, ``ECS``)."""
+    return str(deployment.application.compute_platform)
 
 
 def codedeploy_record(account: str, region: str, application: str, group: str, revision: dict, config: str,

@@ -276,3 +276,38 @@ def test_deployment_configs_are_checked_and_listed(app):
         "canaryPercentage": 10, "canaryInterval": 30}
     with pytest.raises(cd.exceptions.DeploymentConfigDoesNotExistException):
         cd.get_deployment_config(deploymentConfigName="nope")
+
+
+def test_the_issue_run_against_lamctl_local_start_ends_with_the_alias_moved(cli, monkeypatch, tmp_path):
+    """The report: ``lamctl --local shift ... --engine codedeploy`` against ``lamctl local start`` waited
+    forever with the alias unchanged. The background emulator now carries the deployment out."""
+    import socket
+
+    import boto3
+
+    from lamctl.local.cloud import lifecycle
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("LAMCTL_LOCAL_CODEDEPLOY_MINUTE", "0.1")  # read by the emulator process
+    try:
+        assert cli("local", "start", "--port", port).exit_code == 0
+        kwargs = dict(region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+        role = boto3.client("iam", **kwargs).create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = boto3.client("lambda", **kwargs)
+        lam.create_function(FunctionName="app", Runtime="python3.12", Role=role, Handler="app.handler",
+                            Code={"ZipFile": code(APP.format(answer=41))}, Publish=True)
+        lam.create_alias(FunctionName="app", Name="live", FunctionVersion="1")
+        lam.update_function_code(FunctionName="app", ZipFile=code(APP.format(answer=42)))
+        lam.publish_version(FunctionName="app")
+        r = cli("--local", "--output", "json", "shift", "--function", "app", "--alias", "live", "--to-version", "2",
+                "--canary", "10%5m", "--engine", "codedeploy", "--codedeploy-role", ROLE, "--poll-interval", "0.1",
+                cwd=tmp_path)
+        assert r.exit_code == 0, r
+        assert r.json_lines()[-1]["status"] == "Succeeded"
+        got = lam.get_alias(FunctionName="app", Name="live")
+        assert got["FunctionVersion"] == "2" and not (got.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+    finally:
+        lifecycle.stop()

@@ -300,6 +300,7 @@ def test_t12_codedeploy_deployment_records(aws):
         assert record is not None and record.revision == revision, getattr(record, "revision", None)
         assert str(record.deployment_config_name) == "CodeDeployDefault.LambdaAllAtOnce"
         assert (record.application_name, record.deployment_group_name) == ("a", "g")
+        assert moto_ext.codedeploy_compute_platform(record) == "Lambda"
         rollback, alarms = moto_ext.codedeploy_group_settings(record)
         assert rollback == {"enabled": True, "events": ["DEPLOYMENT_FAILURE"]}, rollback
         assert alarms == {"enabled": True, "alarms": [{"name": "errors"}]}, alarms
