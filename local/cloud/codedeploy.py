@@ -211,6 +211,8 @@ class Run:
     error: dict | None = None  # errorInformation
     rollback: dict | None = None  # rollbackInfo
     hooks: dict[str, str] = field(default_factory=dict)  # lifecycleEventHookExecutionId -> event, while running
+    issued: set[str] = field(default_factory=set)  # every lifecycleEventHookExecutionId handed to a hook
+    group: tuple[str, str] = ("", "")  # application, deployment group
     thread: threading.Thread | None = None
 
 
@@ -270,8 +272,13 @@ class LocalCodeDeploy:
             return _error("InvalidLifecycleEventHookExecutionStatusException",
                           f"status must be one of {', '.join(HOOK_STATUSES)}")
         with self._lock:
+            # a deployment carried out here knows its hook executions; other IDs (lamctl's own release engine
+            # hands its hooks CodeDeploy-style IDs) are recorded for GET /lamctl-api/hooks/
             run = self.runs.get(str(req.get("deploymentId") or ""))
-            if run is not None and execution_id not in run.hooks and execution_id in self.reports:
+            if run is not None and execution_id not in run.issued:
+                return _error("InvalidLifecycleEventHookExecutionIdException",
+                              f"{execution_id} is not a lifecycle event hook execution of deployment {run.id}")
+            if run is not None and execution_id not in run.hooks:
                 return _error("LifecycleEventAlreadyCompletedException",
                               f"lifecycle event {execution_id} of deployment {run.id} has already completed")
             self.reports[execution_id] = status
@@ -335,6 +342,13 @@ class LocalCodeDeploy:
         name = req.get("deploymentConfigName")
         if isinstance(name, str) and name and self.config_routing(where, name) is None:
             return _error("DeploymentConfigDoesNotExistException", f"deployment config {name} does not exist")
+        group = (str(req.get("applicationName") or ""), str(req.get("deploymentGroupName") or ""))
+        with self._lock:
+            active = [r.id for r in self.runs.values()
+                      if (r.account, r.region) == where and r.group == group and not r.done.is_set()]
+        if active:
+            return _error("DeploymentLimitExceededException",
+                          f"the deployment group {group[1]} already has an active deployment ({active[0]})")
         status, answer = forward(body)
         if status == 200:
             try:
@@ -343,7 +357,7 @@ class LocalCodeDeploy:
                 return status, answer
             record = moto_ext.codedeploy_deployment(*where, deployment_id)
             if record is not None and moto_ext.codedeploy_compute_platform(record) == "Lambda":
-                self.start(deployment_id, *where)  # EC2 and ECS deployments stay as moto leaves them
+                self.start(deployment_id, *where, group=group)  # EC2 and ECS deployments stay as moto leaves them
         return status, answer
 
     def _stop_deployment(self, req: dict, where: tuple, body: bytes, forward) -> Reply:
@@ -391,8 +405,8 @@ class LocalCodeDeploy:
 
     # -- deployments ---------------------------------------------------------------------------
 
-    def start(self, deployment_id: str, account: str, region: str, rollback_of: str | None = None) -> Run:
-        run = Run(deployment_id, account, region)
+    def start(self, deployment_id: str, account: str, region: str, group: tuple[str, str] = ("", "")) -> Run:
+        run = Run(deployment_id, account, region, group=group)
         with self._lock:
             self.runs[deployment_id] = run
         run.thread = threading.Thread(target=self._carry_out, args=(run,), name=f"codedeploy-{deployment_id}",
@@ -433,6 +447,7 @@ class LocalCodeDeploy:
         execution_id = str(uuid.uuid4())
         with self._lock:
             run.hooks[execution_id] = event
+            run.issued.add(execution_id)
         payload = json.dumps({"DeploymentId": run.id, "LifecycleEventHookExecutionId": execution_id}).encode()
         headers = {"x-moto-account-id": run.account,
                    "authorization": f"Credential=codedeploy/00000000/{run.region}/lambda/aws4_request"}

@@ -226,6 +226,13 @@ def test_stop_deployment_without_rollback_leaves_the_split(app):
     _group(app)
     dep_id = _deploy(app)
     wait_for("the canary step", lambda: alias(app)[1])
+    # one deployment at a time per group, as CodeDeploy has it
+    with pytest.raises(app.cd.exceptions.DeploymentLimitExceededException):
+        _deploy(app)
+    # a hook report must name one of the deployment's hook executions
+    with pytest.raises(app.cd.exceptions.InvalidLifecycleEventHookExecutionIdException):
+        app.cd.put_lifecycle_event_hook_execution_status(deploymentId=dep_id,
+                                                         lifecycleEventHookExecutionId="made-up", status="Succeeded")
     assert app.cd.stop_deployment(deploymentId=dep_id, autoRollbackEnabled=False)["status"] == "Succeeded"
     info = deployment(app, dep_id)
     assert info["status"] == "Stopped" and "rollbackDeploymentId" not in (info.get("rollbackInfo") or {})
