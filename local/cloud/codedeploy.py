@@ -471,15 +471,17 @@ class LocalCodeDeploy:
                     return
                 if reported == "Failed":
                     raise Problem("HOOK_EXECUTION_FAILURE", f"{event} hook {function} reported Failed")
-                if not invoker.is_alive():
+                if not invoker.is_alive() and not outcome.get("seen"):
+                    outcome["seen"] = True
                     result = outcome.get("result")
-                    error = outcome.get("error") or (None if result is None or result.ok else
-                                                     f"{result.function_error}: {result.payload[:300].decode(errors='replace')}")
+                    if result is not None and self.log is not None and getattr(result, "log", None):
+                        self.log(result.log)
+                    error = outcome.get("error")
+                    if error is None and result is not None and not result.ok:
+                        error = f"{result.function_error}: {result.payload[:300].decode(errors='replace')}"
                     if error and self.reports.get(execution_id) is None:
                         raise Problem("HOOK_EXECUTION_FAILURE", f"{event} hook {function} failed without reporting "
                                                                 f"a status: {error}")
-                    if result is not None and self.log is not None and getattr(result, "log", None):
-                        self.log(result.log)
                 if time.monotonic() >= deadline:
                     raise Problem("HOOK_EXECUTION_FAILURE", f"{event} hook {function} did not report a status "
                                                             "through PutLifecycleEventHookExecutionStatus within "

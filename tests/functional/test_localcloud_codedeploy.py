@@ -188,9 +188,10 @@ def _group(app, *, rollback_events=("DEPLOYMENT_FAILURE",), alarms=()) -> None:
         autoRollbackConfiguration={"enabled": bool(rollback_events), "events": list(rollback_events)}, **kwargs)
 
 
-def _deploy(app, current: str = "1", target: str = "2") -> str:
+def _deploy(app, current: str = "1", target: str = "2", hooks: dict | None = None) -> str:
     content = json.dumps({"version": 0.0, "Resources": [{"Function": {"Type": "AWS::Lambda::Function", "Properties": {
-        "Name": "app", "Alias": "live", "CurrentVersion": current, "TargetVersion": target}}}]})
+        "Name": "app", "Alias": "live", "CurrentVersion": current, "TargetVersion": target}}}],
+        "Hooks": [{event: fn} for event, fn in (hooks or {}).items()]})
     return app.cd.create_deployment(applicationName="a", deploymentGroupName="g", revision={
         "revisionType": "AppSpecContent", "appSpecContent": {"content": content}})["deploymentId"]
 
@@ -318,3 +319,23 @@ def test_the_issue_run_against_lamctl_local_start_ends_with_the_alias_moved(cli,
         assert got["FunctionVersion"] == "2" and not (got.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
     finally:
         lifecycle.stop()
+
+
+@pytest.mark.parametrize("source,why", [
+    ("def handler(event, context):\n    raise RuntimeError('smoke test crashed')\n",
+     "failed without reporting a status"),
+    ("def handler(event, context):\n    return 'forgot to report'\n",
+     "did not report a status through PutLifecycleEventHookExecutionStatus within one hour"),
+])
+def test_a_hook_that_does_not_report_fails_the_deployment(app, source, why):
+    app.codedeploy.minute = 0.05  # the hook's hour: three seconds
+    role = app.client("iam").get_role(RoleName="r")["Role"]["Arn"]
+    app.lam.create_function(FunctionName="silent", Runtime="python3.12", Role=role, Handler="app.handler",
+                            Code={"ZipFile": code(source)}, Timeout=10)
+    new_version(app, 42)
+    _group(app)
+    dep_id = _deploy(app, hooks={"BeforeAllowTraffic": "silent"})
+    info = wait_for("the end", lambda: (d := deployment(app, dep_id))["status"] in ("Failed", "Succeeded") and d)
+    assert info["status"] == "Failed" and info["errorInformation"]["code"] == "HOOK_EXECUTION_FAILURE", info
+    assert why in info["errorInformation"]["message"] and "silent" in info["errorInformation"]["message"]
+    assert alias(app) == ("1", {})
