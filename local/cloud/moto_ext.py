@@ -6,8 +6,10 @@ enough: the local cloud reads moto's backends in-process, calls backend
 methods, subclasses its CloudFormation models and wraps two of its methods.
 Those are internals that a moto release may change. They are gathered here,
 each documented with what lamctl needs and which moto behaviour it relies on
-(written against moto 5.2.6; pyproject asks for 5.1.4 or later, the first
-release with a CodeDeploy backend), and each has a contract test in
+(written against moto 5.2.6; pyproject asks for 5.2.5 or later: the contract
+tests pass on 5.2.5 and 5.2.6, while on 5.1.4 T8, T9 and T11 fail, and
+``MotoRequestHandler`` first shipped in 5.2.5, moto's CodeDeploy backend in
+5.1.4), and each has a contract test in
 ``tests/functional/test_localcloud_moto_contract.py`` whose failure names the
 behaviour that changed. Upgrading moto: run that file first.
 
@@ -55,7 +57,7 @@ T10 apigatewayv2        ``moto.apigatewayv2.models.apigatewayv2_backends``: ``cr
                         an API's ``import_api(body, fail_on_warnings)``, ``stages``, ``routes``,
                         ``integrations``.
 T11 server              ``moto.moto_server.werkzeug_app.DomainDispatcherApplication(create_backend_app)`` is
-                        moto's WSGI application and ``MotoRequestHandler`` its request handler; its
+                        moto's WSGI application and ``MotoRequestHandler`` (5.2.5+) its request handler; its
                         ``/moto-api/reset`` drops every backend and ``/moto-api/config`` sets
                         ``{"lambda": {"use_docker": false}}``.
 T12 codedeploy          ``moto.codedeploy.models.codedeploy_backends[account][region]``: ``deployments[id]``
