@@ -174,6 +174,12 @@ def test_a_failing_pre_traffic_hook_keeps_the_new_version_out(app, cli, tmp_path
     assert info["status"] == "Failed" and "BeforeAllowTraffic hook pre-traffic reported Failed" in \
         info["errorInformation"]["message"]
     assert "rollbackDeploymentId" not in (info.get("rollbackInfo") or {})  # no traffic moved: nothing to undo
+    batch = app.cd.batch_get_deployments(deploymentIds=[dep_id])["deploymentsInfo"][0]
+    assert batch["status"] == "Failed" and batch["errorInformation"]["code"] == "HOOK_EXECUTION_FAILURE"
+    (execution_id,) = app.codedeploy.runs[dep_id].issued  # the one the hook was handed (and reported for)
+    with pytest.raises(app.cd.exceptions.LifecycleEventAlreadyCompletedException):
+        app.cd.put_lifecycle_event_hook_execution_status(deploymentId=dep_id, lifecycleEventHookExecutionId=execution_id,
+                                                         status="Succeeded")
 
 
 def _group(app, *, rollback_events=("DEPLOYMENT_FAILURE",), alarms=()) -> None:
@@ -284,6 +290,50 @@ def test_deployment_configs_are_checked_and_listed(app):
         "canaryPercentage": 10, "canaryInterval": 30}
     with pytest.raises(cd.exceptions.DeploymentConfigDoesNotExistException):
         cd.get_deployment_config(deploymentConfigName="nope")
+    _group(app)
+    with pytest.raises(cd.exceptions.DeploymentConfigDoesNotExistException):
+        cd.create_deployment(applicationName="a", deploymentGroupName="g", deploymentConfigName="nope", revision={
+            "revisionType": "AppSpecContent", "appSpecContent": {"content": "{}"}})
+    with pytest.raises(cd.exceptions.InvalidOperationException):
+        cd.delete_deployment_config(deploymentConfigName="CodeDeployDefault.LambdaAllAtOnce")
+    cd.delete_deployment_config(deploymentConfigName="mine")
+    assert "mine" not in cd.list_deployment_configs()["deploymentConfigsList"]
+
+
+def test_a_yaml_appspec_in_a_string_revision_with_a_custom_config(app):
+    app.cd.create_deployment_config(deploymentConfigName="half", computePlatform="Lambda", trafficRoutingConfig={
+        "type": "TimeBasedCanary", "timeBasedCanary": {"canaryPercentage": 50, "canaryInterval": 1}})
+    new_version(app, 42)
+    _group(app)
+    appspec = ("version: 0.0\nResources:\n  - app:\n      Type: AWS::Lambda::Function\n      Properties:\n"
+               "        Name: app\n        Alias: live\n        CurrentVersion: 1\n        TargetVersion: 2\n")
+    dep_id = app.cd.create_deployment(applicationName="a", deploymentGroupName="g", deploymentConfigName="half",
+                                      revision={"revisionType": "String", "string": {"content": appspec}})[
+        "deploymentId"]
+    info = wait_for("the end", lambda: (d := deployment(app, dep_id))["status"] in ("Failed", "Succeeded") and d)
+    assert info["status"] == "Succeeded", (info, app.codedeploy.runs[dep_id].error)
+    assert alias(app) == ("2", {})
+
+
+def test_deployments_of_other_platforms_are_left_as_moto_records_them(app):
+    app.cd.create_application(applicationName="servers", computePlatform="Server")
+    app.cd.create_deployment_group(applicationName="servers", deploymentGroupName="g", serviceRoleArn=ROLE)
+    dep_id = app.cd.create_deployment(applicationName="servers", deploymentGroupName="g", revision={
+        "revisionType": "S3", "s3Location": {"bucket": "b", "key": "k", "bundleType": "zip"}})["deploymentId"]
+    assert dep_id not in app.codedeploy.runs
+    assert deployment(app, dep_id)["status"] == "Created"
+
+
+def test_a_reset_ends_the_deployments_under_way(app):
+    app.codedeploy.minute = 60.0
+    new_version(app, 42)
+    _group(app)
+    dep_id = _deploy(app)
+    wait_for("the canary step", lambda: alias(app)[1])
+    thread = app.codedeploy.runs[dep_id].thread
+    app.reset()
+    assert not thread.is_alive() and app.codedeploy.runs == {}
+    assert app.client("codedeploy").list_applications()["applications"] == []
 
 
 def test_the_issue_run_against_lamctl_local_start_ends_with_the_alias_moved(cli, monkeypatch, tmp_path):
