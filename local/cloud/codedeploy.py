@@ -367,6 +367,9 @@ class LocalCodeDeploy:
         with self._lock:
             run = self.runs.get(deployment_id)
         if run is None or (run.account, run.region) != where:
+            if moto_ext.codedeploy_deployment(*where, deployment_id) is not None:
+                return _error("UnsupportedActionForDeploymentTypeException",
+                              "the local cloud carries out (and stops) deployments of Lambda applications only")
             return _error("DeploymentDoesNotExistException", f"deployment {deployment_id} does not exist")
         if run.done.is_set():
             return _error("DeploymentAlreadyCompletedException", f"deployment {deployment_id} has already completed")

@@ -322,6 +322,10 @@ def test_deployments_of_other_platforms_are_left_as_moto_records_them(app):
         "revisionType": "S3", "s3Location": {"bucket": "b", "key": "k", "bundleType": "zip"}})["deploymentId"]
     assert dep_id not in app.codedeploy.runs
     assert deployment(app, dep_id)["status"] == "Created"
+    with pytest.raises(app.cd.exceptions.UnsupportedActionForDeploymentTypeException):
+        app.cd.stop_deployment(deploymentId=dep_id)
+    with pytest.raises(app.cd.exceptions.DeploymentDoesNotExistException):
+        app.cd.stop_deployment(deploymentId="d-NOSUCHONE")
 
 
 def test_a_reset_ends_the_deployments_under_way(app):
