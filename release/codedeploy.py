@@ -6,7 +6,10 @@ group with auto-rollback on failure and on alarm, a custom deployment config
 when the strategy is not a predefined one), submits the AppSpec, then polls
 the deployment until it ends: ``Succeeded`` exits 0, ``Failed`` / ``Stopped``
 raise :class:`RolledBack` (CodeDeploy rolled the alias back), and giving up
-waiting (``--wait-timeout``) leaves the deployment running and says so.
+waiting (``--wait-timeout``) leaves the deployment running and says so. A
+deployment that nothing starts (still ``Created`` after ``start_timeout``, five
+minutes: CodeDeploy starts a Lambda deployment within seconds) is an error
+naming it, never a silent wait of hours.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from lamctl.schemas.errors import CloudError, RolledBack
 
 TERMINAL_OK = ("Succeeded",)
 TERMINAL_BAD = ("Failed", "Stopped")
+NOT_STARTED = ("Created",)
+START_TIMEOUT = 300.0
 
 
 @dataclass
@@ -46,7 +51,8 @@ def publish_target(lam: Any, plan: Plan, info: Any) -> Plan | None:
 
 def submit_and_follow(gateway: Any, clock: Any, plan: Plan, application: str, group: str, role_arn: str | None,
                       on_event: Callable[[Event], None], poll_seconds: float = 10.0,
-                      wait_timeout: float = 6 * 3600.0, follow: bool = True) -> Submitted:
+                      wait_timeout: float = 6 * 3600.0, follow: bool = True,
+                      start_timeout: float = START_TIMEOUT) -> Submitted:
     if plan.current is None:
         raise CloudError(f"alias {plan.function}:{plan.alias} does not exist; CodeDeploy shifts existing aliases only",
                          where=f"{plan.function}:{plan.alias}",
@@ -83,6 +89,15 @@ def submit_and_follow(gateway: Any, clock: Any, plan: Plan, application: str, gr
                              + (f": {status.message}" if status.message else ""),
                              where=f"{plan.function}:{plan.alias}",
                              hint="CodeDeploy rolls the alias back on failure; see the deployment in the console")
+        if status.status in NOT_STARTED and clock.now() - start >= min(start_timeout, wait_timeout):
+            raise CloudError(f"CodeDeploy deployment {dep_id} is still {status.status} after "
+                             f"{int(clock.now() - start)}s: nothing has started it; lamctl stops waiting",
+                             where=dep_id,
+                             hint="on AWS, look at the deployment in the CodeDeploy console (its service role, "
+                                  "the group's other deployments); against an emulator, use lamctl's local cloud "
+                                  "(lamctl local start), which carries deployments out, not a plain moto server. "
+                                  f"The deployment is left as it is: aws deploy stop-deployment --deployment-id "
+                                  f"{dep_id}")
         if clock.now() - start >= wait_timeout:
             raise CloudError(f"CodeDeploy deployment {dep_id} is still {status.status} after "
                              f"{int(wait_timeout)}s; lamctl stops following it (it keeps running)",

@@ -139,7 +139,7 @@ def _codedeploy(app, svc, eng, plan, info, application, group, role, wait_timeou
     view = ReleaseView(app, svc, plan.function, plan.alias)
     wait = 6 * 3600 if wait_timeout is None else int(wait_timeout)
     submitted = submit_and_follow(gw, svc.clock, plan, application, group, role, view.on_event,
-                                  wait_timeout=float(wait), follow=wait > 0)
+                                  poll_seconds=svc.poll, wait_timeout=float(wait), follow=wait > 0)
     app.out.result(True, f"CodeDeploy deployment {submitted.deployment_id} {submitted.status.lower()}",
                    deployment_id=submitted.deployment_id, status=submitted.status, config=submitted.config,
                    application=application, group=group)

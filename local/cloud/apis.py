@@ -33,6 +33,7 @@ import uuid
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, unquote
 
+from . import moto_ext
 from ..runtime.apigateway import Reply, best_match, client_case, error_reply, http_event, http_response, rest_event, rest_response
 
 USER_REQUEST = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
@@ -42,15 +43,10 @@ _LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/[^/]+/functio
 
 def find_api(api_id: str) -> tuple[str, Any, str, str] | None:
     """("rest" or "http", moto's API with that ID, its account, its region)."""
-    from moto.apigateway.models import apigateway_backends
-    from moto.apigatewayv2.models import apigatewayv2_backends
-
-    for kind, backends in (("rest", apigateway_backends), ("http", apigatewayv2_backends)):
-        for account, regions in list(backends.items()):
-            for region, backend in list(regions.items()):
-                api = backend.apis.get(api_id)
-                if api is not None:
-                    return kind, api, account, region
+    for kind, account, region, backend in moto_ext.api_backends():
+        api = backend.apis.get(api_id)
+        if api is not None:
+            return kind, api, account, region
     return None
 
 

@@ -18,7 +18,10 @@ their process IDs), which ``lamctl local status`` and ``stop`` use.
 CodeDeploy's ``PutLifecycleEventHookExecutionStatus`` (which moto lacks) is
 answered here: a traffic hook written for CodeDeploy reports its verdict that
 way, and lamctl's release engine reads it back from
-``GET /lamctl-api/hooks/{lifecycleEventHookExecutionId}``.
+``GET /lamctl-api/hooks/{lifecycleEventHookExecutionId}``. The CodeDeploy
+deployments moto records are carried out here too (alias shifted by the
+deployment config, hooks run, rollbacks), with the deployment configs and
+``StopDeployment`` moto lacks: :mod:`lamctl.local.cloud.codedeploy`.
 
 :class:`EmulatorServer` runs the same application in a thread of the calling
 process (tests, and anything embedding the local cloud).
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import http
+import io
 import json
 import os
 import random
@@ -41,7 +45,9 @@ from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
 from ..runtime.apigateway import client_case
+from . import moto_ext
 from .apis import EXECUTE_API_HOST, USER_REQUEST, RestApiProxy, split_stage
+from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
 from .lambdas import CloudLambda
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from ..runtime.pool import Pool
@@ -49,8 +55,6 @@ from ..runtime.pool import Pool
 _INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations/?$")
 STATUS_PATH = "/lamctl-api/status"
 HOOKS_PATH = "/lamctl-api/hooks/"
-HOOK_STATUS_TARGET = "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus"
-HOOK_STATUSES = ("Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Unknown")
 IDLE_TIMEOUT = 300.0  # an idle environment is stopped after five minutes, as Lambda reclaims idle ones
 
 
@@ -94,15 +98,20 @@ def _body(environ: dict) -> bytes:
 class EmulatorApp:
     """WSGI: the Invoke API to ``handler``, the status to lamctl, everything else to moto."""
 
-    def __init__(self, moto_app: Callable, handler: InvokeHandler):
+    def __init__(self, moto_app: Callable, handler: InvokeHandler, codedeploy: LocalCodeDeploy | None = None):
         self.moto_app = moto_app
         self.handler = handler
-        self.hook_reports: dict[str, str] = {}  # lifecycleEventHookExecutionId -> status
         self.apis = RestApiProxy(handler.service.invoke, log=handler.log)
+        self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
+
+    @property
+    def hook_reports(self) -> dict[str, str]:
+        """lifecycleEventHookExecutionId -> the status a hook reported through CodeDeploy's API."""
+        return self.codedeploy.reports
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if not _patched["outputs"]:
-            _patch_change_set_outputs()
+        if not moto_ext.change_set_outputs_patched():
+            moto_ext.patch_change_set_outputs()
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "POST" and _INVOKE.match(path):
@@ -121,12 +130,15 @@ class EmulatorApp:
                 method, api_id, stage, api_path or "/", environ.get("QUERY_STRING") or "",
                 _client_headers(environ), _body(environ), environ.get("REMOTE_ADDR") or "127.0.0.1")
             return self._reply(start_response, status, headers, body)
-        if method == "POST" and environ.get("HTTP_X_AMZ_TARGET") == HOOK_STATUS_TARGET:
-            status, body = self._hook_status(_body(environ))
+        target = environ.get("HTTP_X_AMZ_TARGET") or ""
+        if method == "POST" and target.startswith(CODEDEPLOY_TARGET) and target[len(CODEDEPLOY_TARGET):] in OPERATIONS:
+            raw = _body(environ)
+            status, body = self.codedeploy.handle(target[len(CODEDEPLOY_TARGET):], raw, _headers(environ),
+                                                  lambda data: self._forward(environ, data))
             return self._reply(start_response, status, [("Content-Type", "application/x-amz-json-1.1")], body)
-        if path == "/moto-api/reset" and method == "POST":
+        if path == moto_ext.RESET_PATH and method == "POST":
             self.handler.service.pool.clear()  # a reset emulator has no functions, so no warm environments
-            self.hook_reports.clear()
+            self.codedeploy.reset()  # nor deployments under way
         if path == STATUS_PATH and method == "GET":
             body = json.dumps(self.status()).encode()
             return self._reply(start_response, 200, [("Content-Type", "application/json")], body)
@@ -136,22 +148,24 @@ class EmulatorApp:
             return self._reply(start_response, 200 if reported else 404, [("Content-Type", "application/json")], body)
         return self.moto_app(environ, start_response)
 
-    def _hook_status(self, raw: bytes) -> tuple[int, bytes]:
-        """CodeDeploy's PutLifecycleEventHookExecutionStatus: record the hook's verdict."""
+    def _forward(self, environ: dict, body: bytes) -> tuple[int, bytes]:
+        """Hand a request whose body was read already to moto; its status and body."""
+        env = dict(environ)
+        env["wsgi.input"] = io.BytesIO(body)
+        env["CONTENT_LENGTH"] = str(len(body))
+        seen: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+            seen["status"] = status
+            return lambda data: None
+
+        chunks = self.moto_app(env, start_response)
         try:
-            req = json.loads(raw or b"{}")
-        except ValueError:
-            req = None
-        execution_id = req.get("lifecycleEventHookExecutionId") if isinstance(req, dict) else None
-        status = req.get("status") if isinstance(req, dict) else None
-        if not isinstance(execution_id, str) or not execution_id:
-            return 400, json.dumps({"__type": "LifecycleEventHookExecutionIdRequiredException",
-                                    "message": "lifecycleEventHookExecutionId is required"}).encode()
-        if status not in HOOK_STATUSES:
-            return 400, json.dumps({"__type": "InvalidLifecycleEventHookExecutionStatusException",
-                                    "message": f"status must be one of {', '.join(HOOK_STATUSES)}"}).encode()
-        self.hook_reports[execution_id] = status
-        return 200, json.dumps({"lifecycleEventHookExecutionId": execution_id}).encode()
+            data = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        return int(str(seen.get("status", "500")).split()[0]), data
 
     @staticmethod
     def _reply(start_response: Callable, status: int, headers: list, body: bytes) -> list[bytes]:
@@ -168,36 +182,6 @@ class EmulatorApp:
         return {"lambda_runtime": "lamctl", "pid": os.getpid(), "environments": pool.pids()}
 
 
-_patched = {"outputs": False}
-
-
-def _patch_change_set_outputs(load: bool = False) -> None:
-    """moto's ExecuteChangeSet keeps the stack's outputs of before (none for a stack it creates): rebuild them
-    from the template just applied, as CloudFormation reports them. Done once moto's CloudFormation is loaded
-    (by the first request that uses it), so the emulator starts without importing it; ``load`` imports it now."""
-    if _patched["outputs"]:
-        return
-    if load:
-        import moto.cloudformation.models  # noqa: F401
-    models = sys.modules.get("moto.cloudformation.models")
-    if models is None:
-        return
-    backend_class = models.CloudFormationBackend
-    original = backend_class.execute_change_set
-
-    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
-        original(self, change_set_name, stack_name)
-        change_set = self.change_sets.get(change_set_name) or next(
-            (cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name), None)
-        stack = self.stacks.get(change_set.stack_id) if change_set is not None else None
-        if stack is not None:
-            stack._parse_template()
-            stack.output_map = stack._create_output_map()
-
-    backend_class.execute_change_set = execute_change_set
-    _patched["outputs"] = True
-
-
 def prepare_moto() -> None:
     """Give moto in this process the local cloud's CloudFormation behaviour now (its resource models, outputs
     after change sets): for a process that also serves moto another way (tests), so that it behaves alike
@@ -205,52 +189,36 @@ def prepare_moto() -> None:
     from .models import register
 
     register()
-    _patch_change_set_outputs(load=True)
+    moto_ext.patch_change_set_outputs(load=True)
 
 
 def patch_internal_invokes(service: CloudLambda, log: Callable[[str], Any] | None = None) -> Callable[[], None]:
     """Route the invocations moto makes itself (SNS, SQS event sources, ...) through ``service``.
     Returns the function that undoes it."""
-    from moto.awslambda.models import LambdaFunction
 
-    original = LambdaFunction.invoke
-
-    def invoke(fn: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
-        if isinstance(body, (bytes, str)):
-            payload = body.encode() if isinstance(body, str) else body
-        else:
-            payload = json.dumps(body if body is not None else {}).encode()
+    def invoke(fn: Any, payload: bytes) -> tuple[bytes, str | None]:
         version = str(fn.version)
         arn = f"arn:aws:lambda:{fn.region}:{fn.account_id}:function:{fn.function_name}"
         headers = {"x-moto-account-id": fn.account_id,
                    "authorization": f"Credential=internal/00000000/{fn.region}/lambda/aws4_request"}
-        result = service.invoke(arn, payload or b"{}", qualifier=None if version == "$LATEST" else version,
+        result = service.invoke(arn, payload, qualifier=None if version == "$LATEST" else version,
                                 headers=headers)
-        if not result.ok and response_headers is not None:
-            response_headers["x-amz-function-error"] = result.function_error
         if log is not None:
             log(result.log)
-        return result.payload
+        return result.payload, (None if result.ok else result.function_error)
 
-    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
-
-    def undo() -> None:
-        LambdaFunction.invoke = original  # type: ignore[method-assign]
-
-    return undo
+    return moto_ext.patch_internal_invokes(invoke)
 
 
 def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None = None,
              idle_timeout: float | None = IDLE_TIMEOUT, retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
              log: Callable[[str], Any] | None = None) -> EmulatorApp:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
     from .models import register
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
-    return EmulatorApp(DomainDispatcherApplication(create_backend_app), handler)
+    return EmulatorApp(moto_ext.wsgi_app(), handler)
 
 
 class EmulatorServer:
@@ -260,10 +228,9 @@ class EmulatorServer:
                  rng: random.Random | None = None, idle_timeout: float | None = IDLE_TIMEOUT,
                  retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, log: Callable[[str], Any] | None = None,
                  internal_invokes: bool = False):
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
-        class _Quiet(MotoRequestHandler):
+        class _Quiet(moto_ext.request_handler()):  # type: ignore[misc]
             def log_request(self, *args: Any, **kwargs: Any) -> None:  # no access log from a server in a thread
                 pass
 
@@ -295,6 +262,7 @@ class EmulatorServer:
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.app.codedeploy.close()
         self.app.handler.close()
         if self._undo is not None:
             self._undo()
@@ -315,7 +283,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))
 
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="lamctl-cloud-")
@@ -326,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
 
     app = make_app(work_dir, f"http://{args.host}:{args.port}", log=log)
     undo = patch_internal_invokes(app.handler.service, log)
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=moto_ext.request_handler())
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     sys.stderr.write(f"lamctl local cloud on http://{args.host}:{args.port} (pid {os.getpid()})\n")
@@ -335,6 +302,7 @@ def main(argv: list[str] | None = None) -> None:
         server.serve_forever()
     finally:
         server.server_close()
+        app.codedeploy.close()  # deployments under way end with the emulator
         app.handler.close()  # every execution environment stops with the emulator
         undo()
         shutil.rmtree(work_dir, ignore_errors=True)

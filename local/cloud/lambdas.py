@@ -38,6 +38,7 @@ from typing import Any
 
 from lamctl.schemas.errors import LamctlError, UsageError
 
+from . import moto_ext
 from ..runtime.environment import FunctionSpec, InvokeResult
 from ..runtime.functions import FunctionNotFound, unzip_artifact
 from ..runtime.pool import Pool
@@ -88,18 +89,7 @@ class CloudLambda:
             return os.environ["MOTO_ACCOUNT_ID"]
         if headers.get("x-moto-account-id"):
             return headers["x-moto-account-id"]
-        from moto.iam.models import get_account_id_from
-
-        return get_account_id_from(access_key or "AKIAEXAMPLE")
-
-    @staticmethod
-    def _backend(account: str, region: str):
-        from moto.awslambda.utils import get_backend  # moto's Docker-free backend when so configured
-
-        return get_backend(account, region)
-
-    def _storage(self, account: str, region: str):
-        return self._backend(account, region)._lambdas
+        return moto_ext.account_of(access_key)
 
     def target(self, name: str, qualifier: str | None = None, headers: dict | None = None) -> Target:
         """Resolve one invocation: the function version to run (chosen by the alias's weights) and the
@@ -132,19 +122,15 @@ class CloudLambda:
                     qualifier = parts[1]
         unqualified = f"arn:aws:lambda:{region}:{account}:function:{fname}"
         invoked = unqualified + (f":{qualifier}" if qualifier else "")
-        try:
-            storage = self._storage(account, region)
-            entry = storage._functions.get(fname)
-        except KeyError:  # an unknown region or account
-            entry = None
-        if not entry or entry.get("latest") is None:
+        entry = moto_ext.lambda_function_entry(account, region, fname)
+        if entry is None:
             raise FunctionNotFound(fname, arn=invoked)
+        latest, versions = entry
         if qualifier in (None, "$LATEST"):
-            return entry["latest"], "$LATEST", invoked
-        versions = {str(v.version): v for v in entry.get("versions") or []}
+            return latest, "$LATEST", invoked
         if qualifier in versions:
             return versions[qualifier], qualifier, invoked
-        alias = storage._aliases.get(unqualified, {}).get(qualifier)
+        alias = moto_ext.lambda_alias(account, region, fname, qualifier)
         if alias is None:
             raise FunctionNotFound(fname, arn=invoked)
         routing = alias.routing_config or {}
@@ -152,7 +138,7 @@ class CloudLambda:
         with self._rng_lock:
             chosen = pick_version(str(alias.function_version), weights, self.rng)
         if chosen == "$LATEST":
-            return entry["latest"], "$LATEST", invoked
+            return latest, "$LATEST", invoked
         if chosen not in versions:
             raise FunctionNotFound(fname, arn=invoked, detail=f"the alias points at version {chosen}, "
                                                               "which does not exist")
@@ -188,10 +174,7 @@ class CloudLambda:
             arn = layer.get("Arn") if isinstance(layer, dict) else str(layer)
             parts = arn.split(":")
             layer_region, layer_account = (parts[3], parts[4]) if len(parts) > 4 else (region, account)
-            try:
-                version = self._backend(layer_account, layer_region).layers_versions_by_arn(arn)
-            except (KeyError, ValueError):
-                version = None
+            version = moto_ext.lambda_layer_version(layer_account, layer_region, arn)
             if version is None:
                 raise LamctlError(f"layer {arn} of function {fn.function_name} is not in the local cloud",
                                   hint="publish the layer to the local cloud (deploy its stack) first")
@@ -221,10 +204,8 @@ class CloudLambda:
         )
 
     def _latest(self, fn: Any, account: str, region: str) -> Any:
-        try:
-            return self._storage(account, region)._functions[fn.function_name]["latest"] or fn
-        except KeyError:
-            return fn
+        entry = moto_ext.lambda_function_entry(account, region, fn.function_name)
+        return entry[0] if entry is not None else fn
 
     # -- the service's other half ---------------------------------------------------------
 

@@ -39,6 +39,8 @@ from typing import Any, Callable, Iterator
 
 from lamctl.schemas.errors import CloudError, UsageError
 
+from . import moto_ext
+
 DEFAULT_PORT = 4566
 HOST = "127.0.0.1"
 STATE_NAME = "cloud.json"
@@ -46,7 +48,7 @@ LOG_NAME = "cloud.log"
 LOCK_NAME = "cloud.lock"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
-LAMBDA_CONFIG = {"lambda": {"use_docker": False}}
+LAMBDA_CONFIG = moto_ext.LAMBDA_CONFIG
 
 # Processes started by this interpreter, so they can be reaped (no zombie) when stopped from here too.
 _children: dict[int, subprocess.Popen] = {}
@@ -171,7 +173,7 @@ def _http(method: str, url: str, body: dict | None = None, timeout: float = 2.0)
 
 def _config(endpoint: str, timeout: float = 5.0) -> dict | None:
     try:
-        value = _http("GET", endpoint + "/moto-api/config", timeout=timeout)
+        value = _http("GET", endpoint + moto_ext.CONFIG_PATH, timeout=timeout)
     except (urllib.error.URLError, OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
@@ -290,7 +292,7 @@ def _spawn(port: int, timeout: float) -> CloudStatus:
                                  hint=f"see its log: {log_path}")
             time.sleep(0.05)
         try:
-            config = _http("POST", endpoint + "/moto-api/config", LAMBDA_CONFIG, timeout=10)
+            config = _http("POST", endpoint + moto_ext.CONFIG_PATH, LAMBDA_CONFIG, timeout=10)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise CloudError(f"the local cloud started but refused its configuration: {exc}",
                              hint=f"see its log: {log_path}") from None

@@ -33,6 +33,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import moto_ext
+
 _registered = False
 _METHODS = {"get", "put", "post", "delete", "options", "head", "patch"}  # OpenAPI operations (path-level keys aside)
 _ANY = "x-amazon-apigateway-any-method"
@@ -98,9 +100,7 @@ class _Declared:
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name in self.ATTRS:
             return getattr(self, self.ATTRS[attribute_name])
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
+        raise moto_ext.unsupported_get_att()
 
 
 def register() -> None:
@@ -108,17 +108,9 @@ def register() -> None:
     global _registered
     if _registered:
         return
-    import sys
-
-    import moto.awslambda.models  # noqa: F401 - first: of two models of one type, the one defined last is used
-    from moto.core.common_models import CloudFormationModel
-
     # Light imports only: moto's CloudFormation (which imports every model) is loaded on its first use,
     # and then lists CloudFormationModel's subclasses, ours included.
-    def get_backend(account_id: str, region: str) -> Any:
-        from moto.awslambda.utils import get_backend as backend_for
-
-        return backend_for(account_id, region)
+    CloudFormationModel = moto_ext.cloudformation_model()
 
     class LambdaVersionModel(_Declared, CloudFormationModel):
         """``AWS::Lambda::Version``: publishes ``$LATEST``; Ref is the version ARN, GetAtt Version its number.
@@ -140,9 +132,8 @@ def register() -> None:
         @property
         def version(self) -> str:
             if self._version is None:
-                backend = get_backend(self.account_id, self.region)
-                fn = backend.publish_version(self.function_name, self.description)
-                self._version = str(fn.version)
+                self._version = moto_ext.lambda_publish_version(self.account_id, self.region, self.function_name,
+                                                                self.description)
             return self._version
 
         @property
@@ -154,7 +145,7 @@ def register() -> None:
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
                                             account_id: str, region_name: str, **kwargs: Any) -> "LambdaVersionModel":
             props = cloudformation_json.get("Properties") or {}
-            get_backend(account_id, region_name).get_function(_function_name(props["FunctionName"]))  # must exist
+            moto_ext.lambda_require_function(account_id, region_name, _function_name(props["FunctionName"]))
             return cls(account_id, region_name, _function_name(props["FunctionName"]), props.get("Description") or "")
 
         @classmethod
@@ -177,10 +168,10 @@ def register() -> None:
                                             account_id: str, region_name: str, **kwargs: Any) -> "LambdaAliasModel":
             props = cloudformation_json.get("Properties") or {}
             function_name = _function_name(props["FunctionName"])
-            backend = get_backend(account_id, region_name)
-            alias = backend.create_alias(props["Name"], function_name, str(props["FunctionVersion"]),
-                                         props.get("Description") or "", _routing(props.get("RoutingConfig")))
-            return cls(alias.arn, function_name, props["Name"])
+            arn = moto_ext.lambda_create_alias(account_id, region_name, function_name, props["Name"],
+                                               str(props["FunctionVersion"]), props.get("Description") or "",
+                                               _routing(props.get("RoutingConfig")))
+            return cls(arn, function_name, props["Name"])
 
         @classmethod
         def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
@@ -188,26 +179,28 @@ def register() -> None:
                                             region_name: str) -> "LambdaAliasModel":
             props = cloudformation_json.get("Properties") or {}
             function_name = _function_name(props["FunctionName"])
-            backend = get_backend(account_id, region_name)
             if (function_name, props["Name"]) != (original_resource.function_name, original_resource.name):
-                backend.delete_alias(original_resource.name, original_resource.function_name)
+                moto_ext.lambda_delete_alias(account_id, region_name, original_resource.function_name,
+                                             original_resource.name)
                 return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
                                                            region_name)
             # (the policy's Refs to the skipped CodeDeploy resources are dropped by moto: the key is what counts)
             if "CodeDeployLambdaAliasUpdate" in (cloudformation_json.get("UpdatePolicy") or {}):
                 # CloudFormation leaves the move to CodeDeploy; here lamctl deploy shifts it afterwards
-                alias = backend.get_alias(props["Name"], function_name)
-                return cls(alias.arn, function_name, props["Name"])
-            alias = backend.update_alias(props["Name"], function_name, str(props["FunctionVersion"]),
-                                         props.get("Description") or "", _routing(props.get("RoutingConfig")) or {})
-            return cls(alias.arn, function_name, props["Name"])
+                return cls(moto_ext.lambda_alias_arn(account_id, region_name, function_name, props["Name"]),
+                           function_name, props["Name"])
+            arn = moto_ext.lambda_update_alias(account_id, region_name, function_name, props["Name"],
+                                               str(props["FunctionVersion"]), props.get("Description") or "",
+                                               _routing(props.get("RoutingConfig")) or {})
+            return cls(arn, function_name, props["Name"])
 
         @classmethod
         def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
                                             account_id: str, region_name: str) -> None:
             props = cloudformation_json.get("Properties") or {}
             try:
-                get_backend(account_id, region_name).delete_alias(props["Name"], _function_name(props["FunctionName"]))
+                moto_ext.lambda_delete_alias(account_id, region_name, _function_name(props["FunctionName"]),
+                                             props["Name"])
             except Exception:  # noqa: BLE001 - the function went first: its aliases went with it
                 pass
 
@@ -225,11 +218,9 @@ def register() -> None:
         @classmethod
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
                                             account_id: str, region_name: str, **kwargs: Any) -> "CloudWatchAlarmModel":
-            from moto.cloudwatch.models import cloudwatch_backends
-
             props = cloudformation_json.get("Properties") or {}
             name = str(props.get("AlarmName") or resource_name)
-            alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            alarm = moto_ext.cloudwatch_backend(account_id, region_name).put_metric_alarm(
                 name=name, namespace=props.get("Namespace"), metric_name=props.get("MetricName"),
                 comparison_operator=props.get("ComparisonOperator"),
                 evaluation_periods=int(props.get("EvaluationPeriods") or 1), period=int(props.get("Period") or 60),
@@ -256,14 +247,12 @@ def register() -> None:
         @classmethod
         def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
                                             account_id: str, region_name: str) -> None:
-            from moto.cloudwatch.models import cloudwatch_backends
-
-            cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])  # the physical ID: its name
+            moto_ext.cloudwatch_backend(account_id, region_name).delete_alarms([resource_name])  # the physical ID: its name
 
         def delete(self, account_id: str, region_name: str) -> None:
             self.delete_from_cloudformation_json(self.name, {}, account_id, region_name)
 
-    import moto.apigateway.models as apigateway
+    apigateway = moto_ext.apigateway_module()
 
     class RestApiModel(apigateway.RestAPI, CloudFormationModel):  # a direct subclass: moto lists only those
         """``AWS::ApiGateway::RestApi`` as SAM writes it: an OpenAPI/Swagger ``Body`` (whose ``info.title`` names
@@ -277,7 +266,7 @@ def register() -> None:
             props = cloudformation_json.get("Properties") or {}
             body = props.get("Body") if isinstance(props.get("Body"), dict) else None
             name = props.get("Name") or ((body or {}).get("info") or {}).get("title") or resource_name
-            backend = apigateway.apigateway_backends[account_id][region_name]
+            backend = moto_ext.apigateway_backend(account_id, region_name)
             api = backend.create_rest_api(name=str(name), description=props.get("Description") or "",
                                           endpoint_configuration=props.get("EndpointConfiguration"))
             if body is not None:
@@ -290,7 +279,7 @@ def register() -> None:
                                             region_name: str) -> Any:
             props = cloudformation_json.get("Properties") or {}
             body = props.get("Body") if isinstance(props.get("Body"), dict) else None
-            backend = apigateway.apigateway_backends[account_id][region_name]
+            backend = moto_ext.apigateway_backend(account_id, region_name)
             api = backend.get_rest_api(original_resource.id)
             api.name = str(props.get("Name") or ((body or {}).get("info") or {}).get("title") or api.name)
             api.description = props.get("Description") or ""
@@ -302,7 +291,7 @@ def register() -> None:
         def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
                                             account_id: str, region_name: str) -> None:
             try:
-                apigateway.apigateway_backends[account_id][region_name].delete_rest_api(resource_name)
+                moto_ext.apigateway_backend(account_id, region_name).delete_rest_api(resource_name)
             except Exception:  # noqa: BLE001 - already gone
                 pass
 
@@ -320,7 +309,7 @@ def register() -> None:
                                             account_id: str, region_name: str, **kwargs: Any) -> "ApiStageModel":
             props = cloudformation_json.get("Properties") or {}
             api_id, name = str(props["RestApiId"]), str(props.get("StageName") or resource_name)
-            backend = apigateway.apigateway_backends[account_id][region_name]
+            backend = moto_ext.apigateway_backend(account_id, region_name)
             backend.create_stage(api_id, name, _id_of(props.get("DeploymentId")),
                                  variables=dict(props.get("Variables") or {}),
                                  description=props.get("Description") or "",
@@ -332,7 +321,7 @@ def register() -> None:
                                             cloudformation_json: dict[str, Any], account_id: str,
                                             region_name: str) -> "ApiStageModel":
             props = cloudformation_json.get("Properties") or {}
-            backend = apigateway.apigateway_backends[account_id][region_name]
+            backend = moto_ext.apigateway_backend(account_id, region_name)
             api_id, name = str(props["RestApiId"]), str(props.get("StageName") or original_resource.name)
             if (api_id, name) != (original_resource.api_id, original_resource.name):
                 original_resource.delete(account_id, region_name)
@@ -345,14 +334,11 @@ def register() -> None:
 
         def delete(self, account_id: str, region_name: str) -> None:
             try:
-                apigateway.apigateway_backends[account_id][region_name].delete_stage(self.api_id, self.name)
+                moto_ext.apigateway_backend(account_id, region_name).delete_stage(self.api_id, self.name)
             except Exception:  # noqa: BLE001 - the API went first, with its stages
                 pass
 
-    import moto.apigatewayv2.models as apigatewayv2
-
-    def _v2_backend(account_id: str, region_name: str) -> Any:
-        return apigatewayv2.apigatewayv2_backends[account_id][region_name]
+    _v2_backend = moto_ext.apigatewayv2_backend
 
     def _import_v2_body(api: Any, body: dict) -> None:
         """moto's importer, with API Gateway's ANY extension as ``ANY`` and path-level keys left out; the
@@ -457,8 +443,5 @@ def register() -> None:
         doc["paths"] = _operations(body)
         backend.put_rest_api(api_id, doc, fail_on_warnings=False, mode=mode)
 
-    parsing = sys.modules.get("moto.cloudformation.parsing")
-    if parsing is not None:  # already loaded (moto in this process served CloudFormation): recompute its lists
-        for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-            cache.cache_clear()
+    moto_ext.refresh_cloudformation_models()  # when moto in this process already served CloudFormation
     _registered = True

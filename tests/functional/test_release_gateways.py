@@ -344,6 +344,21 @@ def test_codedeploy_follow_until_the_end(statuses, outcome):
         "type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 20, "linearInterval": 2}}}
 
 
+def test_a_deployment_nothing_starts_is_an_error_naming_it_not_a_long_wait():
+    fake = FakeCodeDeploy(["Created"])  # stays Created, as a plain moto server leaves every deployment
+    clock = FakeClock()
+    plan = build_plan("app", "live", "1", "2", S.all_at_once())
+    with pytest.raises(CloudError) as err:
+        submit_and_follow(fake, clock, plan, "a", "g", "arn:role", lambda e: None, poll_seconds=10)
+    assert "d-000000001" in err.value.message and "nothing has started it" in err.value.message
+    assert err.value.where == "d-000000001" and err.value.exit_code == 1
+    assert sum(clock.sleeps) == 300  # the start bound (five minutes), not the six hours a release may take
+    # a deployment that has started is followed past that bound
+    fake = FakeCodeDeploy(["Created"] * 3 + ["InProgress"] * 100 + ["Succeeded"])
+    assert submit_and_follow(fake, FakeClock(), plan, "a", "g", "arn:role", lambda e: None,
+                             poll_seconds=10).status == "Succeeded"
+
+
 def test_a_412_from_update_alias_is_a_revision_mismatch(aws):
     # the emulator accepts stale RevisionIds (DESIGN §5): botocore's Stubber answers as Lambda does
     from botocore.stub import Stubber

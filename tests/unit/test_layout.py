@@ -77,6 +77,23 @@ def test_imports_only_flow_downward():
     assert not problems, "\n".join(problems)
 
 
+MOTO_SEAM = "local/cloud/moto_ext.py"
+
+
+def test_only_the_moto_seam_imports_moto():
+    """Every touch of moto's internals is in one module, with a contract test each
+    (tests/functional/test_localcloud_moto_contract.py): a moto upgrade fails there first."""
+    problems = []
+    for layer, path in _modules():
+        rel = path.relative_to(ROOT).as_posix()
+        if rel == MOTO_SEAM:
+            continue
+        for name, _ in _imports(ast.parse(path.read_text(), filename=str(path))):
+            if name.split(".")[0] == "moto":
+                problems.append(f"{rel}: imports {name}; go through lamctl.local.cloud.moto_ext")
+    assert not problems, "\n".join(problems)
+
+
 def test_no_sleep_or_wall_clock_outside_the_clock():
     problems = []
     for layer, path in _modules():
