@@ -279,6 +279,10 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         if p.source not in walks:  # functions sharing a folder share one walk
             matcher = files_mod.matcher_for(p.source, template_dir)
             walks[p.source] = (matcher, files_mod.walk(p.source, matcher, owner=p.resource, skip=[build_dir]))
+            left_out = walks[p.source][1].left_out
+            if left_out:  # named once per code folder, whatever the number of functions sharing it
+                warnings.append(f"{p.resource}: left out of the zip, as files that often hold credentials: "
+                                f"{', '.join(left_out)} (to ship one, add '!NAME' to {files_mod.IGNORE_FILE})")
         matcher, w = walks[p.source]
         p.entries = w.entries
         req = os.path.join(p.source, deps_mod.REQUIREMENTS)
