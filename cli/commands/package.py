@@ -19,10 +19,11 @@ from lamctl.cli.app import App, get_app
 class _Progress:
     """Upload progress: a rich bar on a terminal, one line per artifact otherwise (or NDJSON events)."""
 
-    def __init__(self, app: App):
+    def __init__(self, app: App, bucket: str = ""):
         self.out = app.out
         self.bar = None
         self.task = None
+        self.bucket = bucket
 
     def __enter__(self):
         return self
@@ -33,6 +34,9 @@ class _Progress:
         return False
 
     def __call__(self, p) -> None:
+        if p.event in ("leftover", "stopped", "lifecycle"):
+            self._safety(p)
+            return
         if p.event == "plan":
             if self.out.interactive and p.size > 0:
                 from rich.console import Console
@@ -49,6 +53,33 @@ class _Progress:
             if self.bar is not None:
                 self.bar.update(self.task, advance=p.size)
             return
+
+
+    def _safety(self, p) -> None:
+        from lamctl.cli.render import human_bytes
+
+        bucket = self.bucket
+        if p.event == "leftover":
+            self.out.event("leftover", f"aborted {p.count} multipart upload(s) of s3://{bucket}/{p.key} left open "
+                                       f"by an earlier lamctl ({human_bytes(p.size)} of parts)",
+                           bucket=bucket, key=p.key, uploads=p.count, bytes=p.size)
+        elif p.event == "stopped":
+            if self.bar is not None:
+                self.bar.stop()
+                self.bar = None
+            self.out.event("stopped", f"stopped the upload to s3://{bucket}/{p.key} after {human_bytes(p.size)}: "
+                                      "its multipart upload was aborted, nothing of it is left in S3",
+                           bucket=bucket, key=p.key, sent=p.size)
+        elif p.event == "lifecycle":
+            self.out.info(f"note: the bucket {bucket} has no lifecycle rule that aborts incomplete multipart "
+                          "uploads; an upload killed outright (SIGKILL) leaves parts that are billed until one "
+                          "does. Add one (README, 'Package'): aws s3api put-bucket-lifecycle-configuration "
+                          f"--bucket {bucket} --lifecycle-configuration '{LIFECYCLE_RULE}'",
+                          type_="lifecycle", bucket=bucket)
+
+
+LIFECYCLE_RULE = ('{"Rules":[{"ID":"abort-incomplete-uploads","Status":"Enabled","Filter":{},'
+                  '"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":1}}]}')
 
 
 def _upload_events(app: App, packaged, artifacts) -> None:
@@ -97,8 +128,14 @@ def run_package(app: App, template: Any, bucket: str, prefix: str | None = None,
 
         if ensure_bucket(s3, bucket, clients.region):
             app.out.info(f"created the bucket {bucket} on the local cloud")
-    with _Progress(app) as progress:
-        packaged = package(s3, template, artifacts, bucket, prefix, progress=progress, files=[])
+    from lamctl.cli.aws import is_loopback
+    from lamctl.cli.faults import fault_from_env
+
+    # the lifecycle hint is for AWS: the local cloud (or any endpoint on this machine) forgets its parts anyway
+    on_aws = not app.target_local and not is_loopback(getattr(s3.meta, "endpoint_url", None))
+    with _Progress(app, bucket) as progress:
+        packaged = package(s3, template, artifacts, bucket, prefix, progress=progress, files=[],
+                           lifecycle_hint=on_aws, fault=fault_from_env())
     _upload_events(app, packaged, artifacts)
     return packaged
 
