@@ -207,10 +207,18 @@ def _local_location(template: Template, name: str, rtype: str, prop: str, props:
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as zf:
-                zf.infolist()
+                names = zf.namelist()
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise TemplateError(f"{name}: {prop} {value} is a damaged zip ({exc})", where=where((prop,)),
                                 hint="build the zip again, or point at the folder") from None
+        from lamctl.packager.archive import escaping_entry
+
+        bad = escaping_entry(names)
+        if bad is not None:
+            raise TemplateError(f"{name}: {prop} {value} holds the entry {bad!r}, which escapes the folder it is "
+                                "unpacked into; Lambda refuses such a zip", where=where((prop,)),
+                                hint="make the zip again from inside the code folder (entry names relative to "
+                                     "it, no '..' and no leading '/'), or point at the folder")
         return path, True
     raise TemplateError(f"{name}: {prop} {value} is a file but not a zip", where=where((prop,)),
                         hint="point it at the folder holding the code, or at a .zip")

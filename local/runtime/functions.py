@@ -496,7 +496,9 @@ def unzip_artifact(zip_path: str | bytes, build_dir: str, sha256: str | None = N
             target = os.path.realpath(os.path.join(tmp, info.filename))
             if not target.startswith(root + os.sep):
                 shutil.rmtree(tmp, ignore_errors=True)
-                raise UsageError(f"{where}: entry {info.filename!r} points outside the archive", where=where)
+                raise UsageError(f"the zip's entry {info.filename!r} escapes the folder it is unpacked into",
+                                 where=where, hint="make the zip with entry names relative to the code folder "
+                                                   "(no '..', no leading '/')")
             if info.is_dir():
                 os.makedirs(target, exist_ok=True)
                 continue

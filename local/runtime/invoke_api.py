@@ -13,7 +13,10 @@ boto3 and the AWS CLI work against it with ``--endpoint-url``::
 * Errors carry ``X-Amzn-ErrorType`` so that botocore raises the named
   exception: 404 ``ResourceNotFoundException``, 413 ``RequestTooLargeException``
   (6 MB synchronous, 1 MB asynchronous), 429 ``TooManyRequestsException``,
-  400 ``InvalidParameterValueException``, 502 ``InvalidRuntimeException``.
+  400 ``InvalidParameterValueException`` (also for code the local runtime refuses:
+  a zip whose entry escapes its folder, missing code or layer), 400
+  ``InvalidRuntimeException`` (Lambda uses 502, which SDKs retry: a runtime
+  that cannot run here never will).
 """
 
 from __future__ import annotations
@@ -164,10 +167,14 @@ class InvokeHandler:
             return _error(404, "ResourceNotFoundException", f"Function not found: {exc.arn or name}"
                           + (f" ({exc.detail})" if exc.detail else ""))
         except LamctlError as exc:
+            # What the function's code or configuration makes impossible (a zip refused, a runtime that cannot
+            # run here, missing code or layer): trying again cannot fix it, so it is a 4xx, which SDKs do not
+            # retry (a 5xx they retry several times, backing off). Lambda answers InvalidRuntimeException with
+            # 502; here it is 400 for that reason.
             self.log(f"{name}: {exc}\n" + (f"  hint: {exc.hint}\n" if exc.hint else ""))
-            status, etype = (502, "InvalidRuntimeException") if "not supported locally" in exc.message \
-                else (500, "ServiceException")
-            return _error(status, etype, str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+            etype = "InvalidRuntimeException" if "not supported locally" in exc.message \
+                else "InvalidParameterValueException"
+            return _error(400, etype, str(exc) + (f" ({exc.hint})" if exc.hint else ""))
         if payload:
             try:
                 json.loads(payload)
