@@ -97,3 +97,16 @@ def test_a_runtime_the_local_cloud_cannot_run_is_not_retried(cloud):
     with pytest.raises(lam.exceptions.InvalidRuntimeException):
         lam.invoke(FunctionName="node", Payload=b"{}")
     assert len(sent) == 1
+
+
+def test_a_damaged_zip_is_refused_with_a_400_sent_once(cloud):
+    lam, sent, role = _lambda(cloud)
+    good = evil_zip("lib/data.txt")
+    at = good.index(b"print('outside')")
+    damaged = good[:at] + b"PRINT" + good[at + 5:]  # same size, wrong CRC
+    lam.create_function(FunctionName="fn", Runtime="python3.12", Role=role, Handler="app.handler",
+                        Code={"ZipFile": damaged})
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as info:
+        lam.invoke(FunctionName="fn", Payload=b"{}")
+    assert "damaged" in info.value.response["Error"]["Message"]
+    assert len(sent) == 1
