@@ -32,16 +32,16 @@ Resources:
 
 
 @pytest.fixture
-def project(aws, tmp_path):
+def project(local_cloud, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     (src / "app.py").write_text("def handler(event, context):\n    return 1\n")
     (src / "blob.bin").write_bytes(random.Random(7).randbytes(17 * MB))  # incompressible: a 3-part upload
     (tmp_path / "template.yaml").write_text(TEMPLATE)
-    aws.s3 = aws.client("s3")
-    aws.s3.create_bucket(Bucket=BUCKET)
-    aws.cwd = tmp_path
-    return aws
+    local_cloud.s3 = local_cloud.client("s3")
+    local_cloud.s3.create_bucket(Bucket=BUCKET)
+    local_cloud.cwd = tmp_path
+    return local_cloud
 
 
 def env(**extra: str) -> dict:
@@ -149,6 +149,32 @@ def test_a_signal_mid_upload_aborts_the_multipart_upload_says_so_and_exits(proje
     assert "Traceback" not in text
     assert open_uploads(project) == []
     assert objects(project) == []
+
+
+def test_a_second_sigterm_during_the_cleanup_is_ignored_and_a_second_ctrl_c_ends_at_once(project, tmp_path):
+    for sig, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+        gate = Gate(tmp_path, f"gate-{int(sig)}")
+        proc = subprocess.Popen([sys.executable, "-m", "lamctl.cli", "package"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env(**gate.env("part:1")), cwd=project.cwd)
+        try:
+            err = Lines(proc.stderr)
+            gate.reached(proc)
+            proc.send_signal(sig)
+            wait_for(lambda: err.seen("stopped the upload"), "the line saying what was stopped")
+            proc.send_signal(sig)  # the cleanup waits for the part held at the gate
+            if sig == signal.SIGTERM:
+                time.sleep(0.5)  # (a test-side pause: give a wrongly handled signal the time to kill it)
+                assert proc.poll() is None, err.text
+                gate.open_()
+            assert proc.wait(timeout=60) == code
+        finally:
+            gate.open_()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if sig == signal.SIGINT:
+            assert "stopped at once (second Ctrl-C)" in err.text
+        assert open_uploads(project) == [] and objects(project) == []
 
 
 def test_a_rerun_aborts_the_uploads_a_killed_package_left_open_and_only_those(project, cli):
