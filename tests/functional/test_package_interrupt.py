@@ -124,11 +124,15 @@ def objects(project) -> list[str]:
     return [o["Key"] for o in project.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
 
 
-@pytest.mark.parametrize("sig, code, last", [(signal.SIGTERM, 143, "stopped by SIGTERM"),
-                                             (signal.SIGINT, 130, "interrupted (Ctrl-C)")])
-def test_a_signal_mid_upload_aborts_the_multipart_upload_says_so_and_exits(project, tmp_path, sig, code, last):
+@pytest.mark.parametrize("sig, code, last, command", [
+    (signal.SIGTERM, 143, "stopped by SIGTERM", ["package"]),
+    (signal.SIGINT, 130, "interrupted (Ctrl-C)", ["package"]),
+    (signal.SIGTERM, 143, "stopped by SIGTERM", ["deploy", "--stack", "big-app"]),
+])
+def test_a_signal_mid_upload_aborts_the_multipart_upload_says_so_and_exits(project, tmp_path, sig, code, last,
+                                                                           command):
     gate = Gate(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "lamctl.cli", "package"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "lamctl.cli", *command], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env(**gate.env("part:1")), cwd=project.cwd)
     try:
         err = Lines(proc.stderr)
@@ -149,6 +153,8 @@ def test_a_signal_mid_upload_aborts_the_multipart_upload_says_so_and_exits(proje
     assert "Traceback" not in text
     assert open_uploads(project) == []
     assert objects(project) == []
+    if command[0] == "deploy":  # stopped before any stack was asked for
+        assert project.client("cloudformation").list_stacks()["StackSummaries"] == []
 
 
 def test_a_second_sigterm_during_the_cleanup_is_ignored_and_a_second_ctrl_c_ends_at_once(project, tmp_path):
