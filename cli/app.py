@@ -253,78 +253,15 @@ _current: dict[str, App] = {}
 _argv: list[str] = []
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (CI cancellation, ``timeout``, ``kill``), handled everywhere as Ctrl-C is; exit 143."""
-
-
-def _on_signal(signum: int, frame: Any) -> None:
-    """The first SIGINT/SIGTERM stops lamctl where it stands, as a KeyboardInterrupt (uploads are aborted, a
-    release is left resumable, each saying what it stopped). While that cleanup runs, another SIGTERM is
-    ignored, and another Ctrl-C ends the process at once."""
-    import signal
-
-    if _stopping:
-        if signum == signal.SIGINT:
-            sys.stderr.write("\nstopped at once (second Ctrl-C): what was being cleaned up may be left behind\n")
-            sys.stderr.flush()
-            os._exit(130)
-        return
-    _stopping.append(signum)
-    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-
-
-def _install_signals() -> dict:
-    import signal
-
-    _stopping.clear()
-    try:
-        return {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread (lamctl run from a thread of another program): leave them be
-        return {}
-
-
-def _restore_signals(previous: dict) -> None:
-    import signal
-
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
-
-
-_stopping: list[int] = []
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, map every failure to its exit code, never a traceback by accident.
 
     Usage errors of the command line itself (unknown option, missing argument)
-    are click's, reported by typer, exit 2."""
-    previous = _install_signals()
-    try:
-        code = _main(argv)
-        if _stopping or code == 130:  # typer turns an interrupt into exit 130, whichever signal it was
-            code = _stopped()
-        return code
-    finally:
-        _restore_signals(previous)
+    are click's, reported by typer, exit 2. Ctrl-C and SIGTERM: :mod:`lamctl.cli.signals`."""
+    from lamctl.cli.signals import handled
 
-
-def _stopped() -> int:
-    """The last line of a run stopped by Ctrl-C or SIGTERM (each layer has said what it stopped); 130 / 143."""
-    import signal
-
-    terminated = bool(_stopping) and _stopping[0] == signal.SIGTERM
-    code = 143 if terminated else 130
-    what = "stopped by SIGTERM" if terminated else "interrupted (Ctrl-C)"
-    out = _output()
-    if out.json:
-        out.result(ok=False, exit_code=code, error=what)
-    else:
-        try:
-            sys.stderr.write(f"{what}\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-    return code
+    with handled() as stop:
+        return stop.exit_code(_main(argv), _output)
 
 
 def _main(argv: list[str] | None) -> int:

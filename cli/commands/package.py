@@ -34,8 +34,12 @@ class _Progress:
         return False
 
     def __call__(self, p) -> None:
-        if p.event in ("leftover", "stopped", "lifecycle"):
-            self._safety(p)
+        from lamctl.cli.upload_notes import render
+
+        if p.event == "stopped" and self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+        if render(self.out, self.bucket, p):
             return
         if p.event == "plan":
             if self.out.interactive and p.size > 0:
@@ -53,33 +57,6 @@ class _Progress:
             if self.bar is not None:
                 self.bar.update(self.task, advance=p.size)
             return
-
-
-    def _safety(self, p) -> None:
-        from lamctl.cli.render import human_bytes
-
-        bucket = self.bucket
-        if p.event == "leftover":
-            self.out.event("leftover", f"aborted {p.count} multipart upload(s) of s3://{bucket}/{p.key} left open "
-                                       f"by an earlier lamctl ({human_bytes(p.size)} of parts)",
-                           bucket=bucket, key=p.key, uploads=p.count, bytes=p.size)
-        elif p.event == "stopped":
-            if self.bar is not None:
-                self.bar.stop()
-                self.bar = None
-            self.out.event("stopped", f"stopped the upload to s3://{bucket}/{p.key} after {human_bytes(p.size)}: "
-                                      "its multipart upload was aborted, nothing of it is left in S3",
-                           bucket=bucket, key=p.key, sent=p.size)
-        elif p.event == "lifecycle":
-            self.out.info(f"note: the bucket {bucket} has no lifecycle rule that aborts incomplete multipart "
-                          "uploads; an upload killed outright (SIGKILL) leaves parts that are billed until one "
-                          "does. Add one (README, 'Package'): aws s3api put-bucket-lifecycle-configuration "
-                          f"--bucket {bucket} --lifecycle-configuration '{LIFECYCLE_RULE}'",
-                          type_="lifecycle", bucket=bucket)
-
-
-LIFECYCLE_RULE = ('{"Rules":[{"ID":"abort-incomplete-uploads","Status":"Enabled","Filter":{},'
-                  '"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":1}}]}')
 
 
 def _upload_events(app: App, packaged, artifacts) -> None:
@@ -128,14 +105,11 @@ def run_package(app: App, template: Any, bucket: str, prefix: str | None = None,
 
         if ensure_bucket(s3, bucket, clients.region):
             app.out.info(f"created the bucket {bucket} on the local cloud")
-    from lamctl.cli.aws import is_loopback
-    from lamctl.cli.faults import fault_from_env
+    from lamctl.cli.upload_notes import upload_options
 
-    # the lifecycle hint is for AWS: the local cloud (or any endpoint on this machine) forgets its parts anyway
-    on_aws = not app.target_local and not is_loopback(getattr(s3.meta, "endpoint_url", None))
     with _Progress(app, bucket) as progress:
         packaged = package(s3, template, artifacts, bucket, prefix, progress=progress, files=[],
-                           lifecycle_hint=on_aws, fault=fault_from_env())
+                           **upload_options(app, s3))
     _upload_events(app, packaged, artifacts)
     return packaged
 
