@@ -202,32 +202,12 @@ def prepare_moto() -> None:
     """Give moto in this process the local cloud's CloudFormation behaviour now (its resource models, outputs
     after change sets): for a process that also serves moto another way (tests), so that it behaves alike
     whichever server started first."""
+    from . import s3_compat
     from .models import register
 
+    s3_compat.patch_multipart()
     register()
     _patch_change_set_outputs(load=True)
-    _patch_s3_multipart()
-
-
-def _patch_s3_multipart() -> None:
-    """moto answers an UploadPart or CompleteMultipartUpload for an upload that was aborted (or never existed)
-    with a 500 (a KeyError inside); S3 answers 404 ``NoSuchUpload``, which a client may act on (lamctl starts
-    an upload aborted under it again) and never retries."""
-    if _patched.get("multipart"):
-        return
-    from moto.s3.exceptions import NoSuchUpload
-    from moto.s3.models import S3Backend
-
-    def guarded(original: Callable[..., Any]) -> Callable[..., Any]:
-        def method(self: Any, bucket_name: str, multipart_id: str, *args: Any, **kwargs: Any) -> Any:
-            if multipart_id not in self.get_bucket(bucket_name).multiparts:
-                raise NoSuchUpload(upload_id=multipart_id)
-            return original(self, bucket_name, multipart_id, *args, **kwargs)
-        return method
-
-    S3Backend.upload_part = guarded(S3Backend.upload_part)  # type: ignore[method-assign]
-    S3Backend.complete_multipart_upload = guarded(S3Backend.complete_multipart_upload)  # type: ignore[method-assign]
-    _patched["multipart"] = True
 
 
 def patch_internal_invokes(service: CloudLambda, log: Callable[[str], Any] | None = None) -> Callable[[], None]:
@@ -267,10 +247,11 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
              log: Callable[[str], Any] | None = None) -> EmulatorApp:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from . import s3_compat
     from .models import register
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
-    _patch_s3_multipart()
+    s3_compat.patch_multipart()
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
     return EmulatorApp(DomainDispatcherApplication(create_backend_app), handler)
