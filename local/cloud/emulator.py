@@ -45,6 +45,7 @@ from .apis import EXECUTE_API_HOST, USER_REQUEST, RestApiProxy, split_stage
 from .lambdas import CloudLambda
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from ..runtime.pool import Pool
+from . import s3_compat
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations/?$")
 STATUS_PATH = "/lamctl-api/status"
@@ -202,7 +203,6 @@ def prepare_moto() -> None:
     """Give moto in this process the local cloud's CloudFormation behaviour now (its resource models, outputs
     after change sets): for a process that also serves moto another way (tests), so that it behaves alike
     whichever server started first."""
-    from . import s3_compat
     from .models import register
 
     s3_compat.patch_multipart()
@@ -247,7 +247,6 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
              log: Callable[[str], Any] | None = None) -> EmulatorApp:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from . import s3_compat
     from .models import register
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
