@@ -29,9 +29,10 @@ def render(out: Any, bucket: str, p: Any) -> bool:
                               f"earlier lamctl ({human_bytes(p.size)} of parts)",
                   bucket=bucket, key=p.key, uploads=p.count, bytes=p.size)
     elif p.event == "stopped":
-        out.event("stopped", f"stopped the upload to s3://{bucket}/{p.key} after {human_bytes(p.size)}: its "
-                             "multipart upload was aborted, nothing of it is left in S3",
-                  bucket=bucket, key=p.key, sent=p.size)
+        how = ("its multipart upload was aborted, nothing of it is left in S3" if p.count
+               else "a single upload, which S3 stores whole or not at all")
+        out.event("stopped", f"stopped the upload to s3://{bucket}/{p.key} after {human_bytes(p.size)}: {how}",
+                  bucket=bucket, key=p.key, sent=p.size, multipart=bool(p.count))
     elif p.event == "lifecycle":
         out.info(f"note: the bucket {bucket} has no lifecycle rule that aborts incomplete multipart uploads; an "
                  "upload killed outright (SIGKILL) leaves parts that are billed until one does. Add one (README, "

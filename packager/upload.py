@@ -91,7 +91,8 @@ class UploadProgress:
     for ``key``), ``done``, ``failed``; ``leftover`` (``count`` multipart uploads
     left open for ``key`` by an earlier run were aborted, holding ``size`` bytes
     of parts), ``stopped`` (an interrupt stopped the upload of ``key`` after
-    ``size`` bytes; nothing is left of it), ``lifecycle`` (``key`` = the bucket:
+    ``size`` bytes; nothing is left of it; ``count`` 1: its multipart upload was
+    aborted, 0: a single put, which S3 applies whole or not at all), ``lifecycle`` (``key`` = the bucket:
     it has no rule that aborts incomplete multipart uploads)."""
 
     event: str
@@ -269,11 +270,13 @@ class Uploader:
             self._cancel.set()
             for f in futures:
                 f.cancel()
+            with self._open_lock:
+                multipart = set(self._open.values())
             self._abort_open()  # at once: a worker may be in the middle of a part that takes a while
             with self._progress_lock:
                 stopped = dict(self._sent)
             for key, sent in sorted(stopped.items()):
-                self._report("stopped", key, sent)
+                self._report("stopped", key, sent, 1 if key in multipart else 0)
             wait(futures)
             raise
         finally:

@@ -148,7 +148,7 @@ def test_a_signal_mid_upload_aborts_the_multipart_upload_says_so_and_exits(proje
             proc.kill()
             proc.wait()
     text = err.text
-    assert f"stopped the upload to s3://{BUCKET}/{upload['Key']}" in text
+    assert f"stopped the upload to s3://{BUCKET}/{upload['Key']}" in text and "multipart upload was aborted" in text
     assert "aborted" in text and text.rstrip().endswith(last)
     assert "Traceback" not in text
     assert open_uploads(project) == []

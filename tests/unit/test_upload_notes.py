@@ -42,3 +42,13 @@ def test_the_hint_says_how_to_add_the_rule():
     rule = json.loads(LIFECYCLE_RULE)["Rules"][0]
     assert rule["Status"] == "Enabled" and rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
     assert not render(out, "my-artifacts", UploadProgress("bytes", "k", 3))
+
+
+def test_a_stopped_upload_says_whether_a_multipart_upload_was_aborted():
+    err = io.StringIO()
+    out = Output("text", color=False, stdout=io.StringIO(), stderr=err)
+    render(out, "b", UploadProgress("stopped", "k.zip", 8_000_000, 1))
+    render(out, "b", UploadProgress("stopped", "s.zip", 0, 0))
+    first, second = err.getvalue().splitlines()
+    assert "s3://b/k.zip after 8.0 MB" in first and "multipart upload was aborted" in first
+    assert "s3://b/s.zip" in second and "whole or not at all" in second
