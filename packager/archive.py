@@ -283,6 +283,21 @@ def write_zip(dest: str, sources: Iterable[Source], *, level: int = LEVEL, threa
     return ZipResult(sha, size, len(items), unzipped, digests)
 
 
+def escaping_entry(names: Iterable[str]) -> str | None:
+    """The first entry name that would land outside the folder a zip is unpacked into (an absolute path, a
+    drive, or ``..`` climbing above the top), as Lambda refuses it; None when every entry stays inside."""
+    import posixpath
+
+    for name in names:
+        path = name.replace("\\", "/")
+        if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+            return name
+        normal = posixpath.normpath(path)
+        if normal == ".." or normal.startswith("../"):
+            return name
+    return None
+
+
 def copy_zip(src: str, dest: str) -> ZipResult:
     """A ready-made zip given as the code location: checked, copied as it is, described."""
     import zipfile

@@ -207,10 +207,18 @@ def _local_location(template: Template, name: str, rtype: str, prop: str, props:
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as zf:
-                zf.infolist()
+                names = zf.namelist()
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise TemplateError(f"{name}: {prop} {value} is a damaged zip ({exc})", where=where((prop,)),
                                 hint="build the zip again, or point at the folder") from None
+        from lamctl.packager.archive import escaping_entry
+
+        bad = escaping_entry(names)
+        if bad is not None:
+            raise TemplateError(f"{name}: {prop} {value} holds the entry {bad!r}, which escapes the folder it is "
+                                "unpacked into; Lambda refuses such a zip", where=where((prop,)),
+                                hint="make the zip again from inside the code folder (entry names relative to "
+                                     "it, no '..' and no leading '/'), or point at the folder")
         return path, True
     raise TemplateError(f"{name}: {prop} {value} is a file but not a zip", where=where((prop,)),
                         hint="point it at the folder holding the code, or at a .zip")
@@ -279,6 +287,10 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         if p.source not in walks:  # functions sharing a folder share one walk
             matcher = files_mod.matcher_for(p.source, template_dir)
             walks[p.source] = (matcher, files_mod.walk(p.source, matcher, owner=p.resource, skip=[build_dir]))
+            left_out = walks[p.source][1].left_out
+            if left_out:  # named once per code folder, whatever the number of functions sharing it
+                warnings.append(f"{p.resource}: left out of the zip, as files that often hold credentials: "
+                                f"{', '.join(left_out)} (to ship one, add '!NAME' to {files_mod.IGNORE_FILE})")
         matcher, w = walks[p.source]
         p.entries = w.entries
         req = os.path.join(p.source, deps_mod.REQUIREMENTS)

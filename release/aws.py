@@ -451,6 +451,34 @@ class LocalObjectStore:
         self.strip_prefix = strip_prefix  # "lamctl/": the key lamctl/releases/x lives at <root>/releases/x
         self.calls: Counter = Counter()
         self.where = root.rstrip("/") + "/"
+        self._private = False
+
+    def _folder_for(self, path: str) -> None:
+        """Create the folder of ``path``: the root and everything under it 0700 (journals, locks and their
+        owners are nobody else's business on a shared machine); files are written 0600."""
+        if not self._private:
+            os.makedirs(self.root, mode=0o700, exist_ok=True)
+            try:
+                os.chmod(self.root, 0o700)
+            except OSError:
+                pass
+            self._private = True
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            missing = []
+            while folder and not os.path.isdir(folder):  # os.makedirs gives only the last folder its mode
+                missing.append(folder)
+                folder = os.path.dirname(folder)
+            for each in reversed(missing):
+                try:
+                    os.mkdir(each, 0o700)
+                except FileExistsError:
+                    pass
+
+    @staticmethod
+    def _create(path: str, flags: int = os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode: str = "wb"):
+        fd = os.open(path, flags, 0o600)
+        return os.fdopen(fd, mode)
 
     def _path(self, key: str) -> str:
         if self.strip_prefix and key.startswith(self.strip_prefix):
@@ -466,9 +494,9 @@ class LocalObjectStore:
 
     def put(self, key: str, body: bytes) -> None:
         path = self._path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._folder_for(path)
         tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(tmp, "wb") as fh:
+        with self._create(tmp) as fh:
             fh.write(body)
             fh.flush()
             os.fsync(fh.fileno())
@@ -476,9 +504,9 @@ class LocalObjectStore:
 
     def put_if_absent(self, key: str, body: bytes) -> bool:
         path = self._path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._folder_for(path)
         tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.new"
-        with open(tmp, "wb") as fh:
+        with self._create(tmp) as fh:
             fh.write(body)
             fh.flush()
             os.fsync(fh.fileno())
@@ -525,8 +553,8 @@ class LocalObjectStore:
         import fcntl
 
         path = self._path(key) + ".guard"
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "a+b") as fh:
+        self._folder_for(path)
+        with self._create(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, "a+b") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
                 yield

@@ -51,6 +51,7 @@ from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCod
 from .lambdas import CloudLambda
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from ..runtime.pool import Pool
+from . import s3_compat
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations/?$")
 STATUS_PATH = "/lamctl-api/status"
@@ -188,6 +189,7 @@ def prepare_moto() -> None:
     whichever server started first."""
     from .models import register
 
+    s3_compat.patch_multipart()
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
@@ -216,6 +218,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     from .models import register
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
+    s3_compat.patch_multipart()
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
     return EmulatorApp(moto_ext.wsgi_app(), handler)

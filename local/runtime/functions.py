@@ -487,16 +487,33 @@ def unzip_artifact(zip_path: str | bytes, build_dir: str, sha256: str | None = N
 
     tmp = folder + f".tmp{os.getpid()}-{threading.get_ident()}"
     os.makedirs(tmp, exist_ok=True)
-    import io
+    import zlib
 
     where = "the function's code" if isinstance(zip_path, bytes) else zip_path
+    try:
+        _extract(zip_path, tmp, where)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UsageError(f"the zip is damaged or cannot be unpacked: {exc}", where=where,
+                         hint="build and deploy the code again") from None
+    _publish(tmp, folder)
+    return folder
+
+
+def _extract(zip_path: str | bytes, tmp: str, where: str) -> None:
+    import io
+    import shutil
+    import zipfile
+
     with zipfile.ZipFile(io.BytesIO(zip_path) if isinstance(zip_path, bytes) else zip_path) as zf:
         root = os.path.realpath(tmp)
         for info in zf.infolist():
             target = os.path.realpath(os.path.join(tmp, info.filename))
             if not target.startswith(root + os.sep):
                 shutil.rmtree(tmp, ignore_errors=True)
-                raise UsageError(f"{where}: entry {info.filename!r} points outside the archive", where=where)
+                raise UsageError(f"the zip's entry {info.filename!r} escapes the folder it is unpacked into",
+                                 where=where, hint="make the zip with entry names relative to the code folder "
+                                                   "(no '..', no leading '/')")
             if info.is_dir():
                 os.makedirs(target, exist_ok=True)
                 continue
@@ -506,8 +523,6 @@ def unzip_artifact(zip_path: str | bytes, build_dir: str, sha256: str | None = N
             mode = (info.external_attr >> 16) & 0o777
             if mode:
                 os.chmod(target, mode)
-    _publish(tmp, folder)
-    return folder
 
 
 def _publish(tmp: str, folder: str) -> None:
