@@ -51,7 +51,6 @@ from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCod
 from .lambdas import CloudLambda
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from ..runtime.pool import Pool
-from . import s3_compat
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations/?$")
 STATUS_PATH = "/lamctl-api/status"
@@ -189,7 +188,7 @@ def prepare_moto() -> None:
     whichever server started first."""
     from .models import register
 
-    s3_compat.patch_multipart()
+    moto_ext.patch_multipart_no_such_upload()
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
@@ -218,7 +217,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     from .models import register
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
-    s3_compat.patch_multipart()
+    moto_ext.patch_multipart_no_such_upload()
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
     return EmulatorApp(moto_ext.wsgi_app(), handler)
