@@ -25,26 +25,14 @@ import importlib
 from typing import Any, Callable, Iterable
 
 from lamctl.schemas.errors import TemplateError
+from lamctl.schemas.sam import SERVERLESS_PREFIX, Globals, GlobalsError, is_serverless
 
-from .context import SERVERLESS_PREFIX, ApiEvent, Context, partition_of
+from .context import ApiEvent, Context, partition_of
 
 __all__ = ["transform", "is_serverless", "ApiEvent", "Context"]
 
-TRANSFORM_NAME = "AWS::Serverless-2016-10-31"
 KNOWN = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi",
          "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable"}
-
-
-def is_serverless(template: dict) -> bool:
-    """Does the template ask for the SAM transform (or hold serverless resources)?"""
-    t = template.get("Transform")
-    names = t if isinstance(t, list) else [t]
-    if TRANSFORM_NAME in names:
-        return True
-    resources = template.get("Resources")
-    return isinstance(resources, dict) and any(
-        isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith(SERVERLESS_PREFIX)
-        for r in resources.values())
 
 
 def _plain(value: Any) -> Any:
@@ -86,8 +74,6 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
         ctx.conditions = out["Conditions"] = copy.deepcopy(out["Conditions"])
     else:
         ctx.conditions = {}
-
-    from .globals import Globals, GlobalsError
 
     try:
         ctx.globals = Globals(src.get("Globals"))
