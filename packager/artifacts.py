@@ -9,16 +9,14 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 
+from lamctl.schemas import sam
+
 FUNCTION = "function"
 LAYER = "layer"
 
-# resource type -> (kind, property holding the code location)
-CODE_PROPERTIES = {
-    "AWS::Serverless::Function": (FUNCTION, "CodeUri"),
-    "AWS::Serverless::LayerVersion": (LAYER, "ContentUri"),
-    "AWS::Lambda::Function": (FUNCTION, "Code"),
-    "AWS::Lambda::LayerVersion": (LAYER, "Content"),
-}
+# resource type -> (kind, property holding the code location), from lamctl.schemas.sam.CODE_PROPERTIES
+CODE_PROPERTIES = {rtype: (FUNCTION if rtype.endswith("::Function") else LAYER, prop)
+                   for rtype, prop in sam.CODE_PROPERTIES.items()}
 
 
 @dataclass(frozen=True)

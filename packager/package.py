@@ -76,7 +76,7 @@ class PackagedTemplate:
     path: str = "<packaged template>"
 
 
-def code_location(resource_type: str, location: S3Location) -> Any:
+def s3_code_value(resource_type: str, location: S3Location) -> Any:
     """The value a code property takes for an S3 location (URI for SAM, S3Bucket/S3Key for Lambda)."""
     if resource_type in SAM_TYPES:
         return location.uri
@@ -241,7 +241,7 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
             new = file_location(resource_type, prop, location)
         else:
             prop = CODE_PROPERTIES.get(resource_type, (None, artifact.prop))[1]
-            new = code_location(resource_type, location)
+            new = s3_code_value(resource_type, location)
         _, props = _get(resource, "Properties")
         _, value = _get(props, prop)
         if value is not None:
@@ -262,14 +262,14 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
                                 where=template.where(["Resources", inherit[0][0].resource]),
                                 hint="add CodeUri to the function or to Globals.Function")
         distinct = {loc for _, loc, _ in inherit}
-        editor.replace(global_uri, code_location("AWS::Serverless::Function", inherit[0][1]),
+        editor.replace(global_uri, s3_code_value("AWS::Serverless::Function", inherit[0][1]),
                        in_flow=bool(function_globals.flow_style))
         if len(distinct) > 1:
             # The functions sharing the global folder were built differently (runtime, architecture):
             # each names its own zip.
             for artifact, location, resource in inherit:
                 _, props = _get(resource, "Properties")
-                uri = code_location("AWS::Serverless::Function", location)
+                uri = s3_code_value("AWS::Serverless::Function", location)
                 if isinstance(props, yaml.MappingNode) and props.value:
                     editor.insert_entry(props, "CodeUri", uri)
                 else:

@@ -20,7 +20,9 @@ Pure: standard library only.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Callable
+
+from lamctl.schemas.errors import TemplateError
 
 TRANSFORM = "AWS::Serverless-2016-10-31"
 SERVERLESS_PREFIX = "AWS::Serverless::"
@@ -71,10 +73,16 @@ def is_intrinsic(value: Any) -> bool:
     return False
 
 
-def transforms_of(template: dict) -> list:
-    """The names under ``Transform:`` (a string or a list of them)."""
-    t = template.get("Transform")
-    return list(t) if isinstance(t, list) else [t] if t is not None else []
+def transforms_of(template: dict) -> list[str]:
+    """The names under ``Transform:``: a name, a list of them, or ``{Name: ..., Parameters: ...}`` items."""
+    t = template.get("Transform") if isinstance(template, dict) else None
+    out = []
+    for item in t if isinstance(t, list) else [t]:
+        if isinstance(item, dict):
+            item = item.get("Name")
+        if isinstance(item, str):
+            out.append(item)
+    return out
 
 
 def is_serverless(template: dict) -> bool:
@@ -110,13 +118,19 @@ def code_location(resource_type: Any, properties: Any) -> tuple[str, Any] | None
 
 
 class GlobalsError(ValueError):
-    """A ``Globals`` section (or an ``IgnoreGlobals``) that breaks the rules; ``keys`` locate it."""
+    """A ``Globals`` section (or an ``IgnoreGlobals``) that breaks the rules; ``keys`` locate it (its key
+    rather than its value when ``key`` is set: a name that is not allowed)."""
 
-    def __init__(self, message: str, keys: tuple = ("Globals",), hint: str | None = None):
+    def __init__(self, message: str, keys: tuple = ("Globals",), hint: str | None = None, key: bool = False):
         super().__init__(message)
         self.message = message
         self.keys = keys
         self.hint = hint
+        self.key = key
+
+    def located(self, where: Callable[..., str | None]) -> TemplateError:
+        """The error as users see it; ``where(keys, key=...)`` -> ``file:line:col`` (``Template.where``)."""
+        return TemplateError(self.message, hint=self.hint, where=where(list(self.keys), key=self.key))
 
 
 class Globals:
@@ -141,7 +155,7 @@ class Globals:
                 if check:
                     raise GlobalsError(
                         f"Globals: '{name}' is not supported; use one of {', '.join(sorted(GLOBALS_SUPPORTED))}",
-                        ("Globals", name))
+                        ("Globals", name), key=True)
                 if not isinstance(name, str) or not isinstance(props, dict):
                     continue
             if not isinstance(props, dict):
@@ -153,7 +167,8 @@ class Globals:
                     if key not in GLOBALS_SUPPORTED[name]:
                         raise GlobalsError(
                             f"Globals.{name}: '{key}' is not a property Globals can set for {name}",
-                            ("Globals", name, key), hint="allowed: " + ", ".join(GLOBALS_SUPPORTED[name]))
+                            ("Globals", name, key), hint="allowed: " + ", ".join(GLOBALS_SUPPORTED[name]),
+                            key=True)
             self.sections[name] = props
 
     @classmethod

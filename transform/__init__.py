@@ -78,7 +78,7 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     try:
         ctx.globals = Globals(src.get("Globals"))
     except GlobalsError as exc:
-        raise ctx.error(exc.message, exc.keys, exc.hint) from None
+        raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
 
     functions, apis, layers, tables = [], [], [], []
     implicit = _implicit_api_ids(resources)
@@ -109,7 +109,7 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
         try:
             res["Properties"] = ctx.globals.merge(rtype, props, lid, res.get("IgnoreGlobals"))
         except GlobalsError as exc:
-            raise ctx.error(exc.message, exc.keys, exc.hint) from None
+            raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
         ctx.sam_resources[lid] = res
         {"AWS::Serverless::Function": functions, "AWS::Serverless::LayerVersion": layers,
          "AWS::Serverless::SimpleTable": tables}.get(rtype, apis).append((lid, res))
