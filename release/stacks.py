@@ -30,7 +30,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
-from lamctl.schemas.errors import CloudError, ConflictError, LamctlError, LimitError, UsageError
+from lamctl.schemas.errors import (CloudError, ConflictError, LamctlError, LimitError, UsageError, error_code,
+                                   error_message)
 
 # CloudFormation quotas (DESIGN §5).
 TEMPLATE_BODY_LIMIT = 51_200
@@ -174,10 +175,9 @@ def _iso(value: Any) -> str | None:
 
 def _cloud_error(exc: Exception, action: str, stack: str | None = None) -> LamctlError:
     """Translate a botocore failure into lamctl's error tree."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        code = response["Error"].get("Code", "")
-        message = response["Error"].get("Message", "") or str(exc)
+    code = error_code(exc)
+    if code or error_message(exc):  # the service answered (a botocore ClientError)
+        message = error_message(exc) or str(exc)
         if _is_no_changes(message):
             return NoChanges(message)
         if code in ("ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException"):
