@@ -39,6 +39,8 @@ from typing import Any, Callable, Iterator
 
 from lamctl.schemas.errors import CloudError, UsageError, error_code, http_status
 
+from .urls import status_url
+
 DEFAULT_PORT = 4566
 HOST = "127.0.0.1"
 STATE_NAME = "cloud.json"
@@ -229,7 +231,7 @@ def _status_unlocked() -> CloudStatus:
 def _runtime_status(endpoint: str, timeout: float = 2.0) -> dict | None:
     """What the emulator's Lambda runtime says of itself (None from a plain moto server)."""
     try:
-        value = _http("GET", endpoint + "/lamctl-api/status", timeout=timeout)
+        value = _http("GET", status_url(endpoint), timeout=timeout)
     except (urllib.error.URLError, OSError, ValueError):
         return None
     return value if isinstance(value, dict) and value.get("lambda_runtime") else None
