@@ -7,12 +7,12 @@ plus these checks, sorted by position, one finding per problem:
   that are not alphanumeric or longer than 255 characters;
 * serverless resources or ``Globals`` without ``Transform: AWS::Serverless-2016-10-31``,
   and serverless resource types lamctl does not transform;
-* per function, after ``Globals`` (maps merge, lists concatenate, scalars are
-  replaced, ``IgnoreGlobals`` honoured): ``AutoPublishAlias`` that is not a
+* per function, after ``Globals`` (the transform's rules, :mod:`lamctl.schemas.sam`: maps merge,
+  lists concatenate, scalars and ``Architectures`` are replaced, ``IgnoreGlobals`` honoured): ``AutoPublishAlias`` that is not a
   valid Lambda alias name, ``DeploymentPreference`` or
   ``ProvisionedConcurrencyConfig`` without ``AutoPublishAlias``, an enabled
-  ``DeploymentPreference`` without ``Type``, and the Lambda limits of DESIGN
-  §5 (memory 128-10,240 MB, timeout 1-900 s, ephemeral storage 512-10,240 MB,
+  ``DeploymentPreference`` without ``Type``, and the Lambda limits (docs/architecture.md,
+  facts of the platform: memory 128-10,240 MB, timeout 1-900 s, ephemeral storage 512-10,240 MB,
   at most 5 layers, environment variables 4 KB together);
 * references: ``Ref``/``Fn::GetAtt``/``Fn::Sub`` to names that are neither a
   resource, a parameter, a pseudo parameter nor a resource the transform
@@ -53,7 +53,7 @@ PSEUDO_PARAMETERS = {"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", 
 GENERATED_NAMES = ("ServerlessRestApi", "ServerlessHttpApi", "ServerlessDeploymentApplication",
                    "CodeDeployServiceRole")
 
-# DESIGN §5: Lambda quotas.
+# Lambda quotas (docs/architecture.md, facts of the platform).
 MEMORY_MB = (128, 10_240)
 TIMEOUT_S = (1, 900)
 EPHEMERAL_MB = (512, 10_240)
@@ -580,7 +580,7 @@ MAX_TEMPLATE_BYTES = 1_000_000  # from S3; lamctl uploads templates above the 51
 
 
 def transformed_findings(template: Template, transformed: dict) -> list[Finding]:
-    """CloudFormation's stack quotas (DESIGN §5) checked on the transform's output."""
+    """CloudFormation's stack quotas (docs/architecture.md, facts of the platform) checked on the transform's output."""
     out = []
     for section, limit in (("Resources", MAX_RESOURCES), ("Parameters", MAX_PARAMETERS), ("Outputs", MAX_OUTPUTS)):
         body = transformed.get(section)

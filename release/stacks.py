@@ -7,15 +7,20 @@
         create_change_set / describe_change_set / execute_change_set / delete_change_set / delete_stack
 
     StackDeployer(gateway, clock, listener)
-        settle(stack)          wait while another operation runs (never start a second one)
-        plan(request)          read only: CREATE or UPDATE, parameters, capabilities, template route
-        execute(plan)          the only writer: (delete a ROLLBACK_COMPLETE stack,) upload a large
-                               template, create the change set, show it, ask, execute, stream
-                               events until a terminal state, report outputs and skipped resources
-        delete(stack)          delete and follow until DELETE_COMPLETE
+        settle(stack)            read only: wait while another operation runs (never start a second one)
+        plan(request, existing)  read only: CREATE or UPDATE, parameters, capabilities, template route
+        deploy(plan)             the writer, in this order:
+          create_change_set(plan)  (delete a ROLLBACK_COMPLETE stack,) upload a large template,
+                                   create the change set and wait until it is ready
+          listener.change_set/confirm   show it, ask
+          execute(cs, plan)        execute it, stream events until a terminal state, report outputs
+                                   (on the local cloud also skipped resources, and a failed creation
+                                   is deleted as CloudFormation would roll it back)
+          discard(cs, plan)        instead, when it holds no changes, is refused or is declined
+        delete(stack)            delete and follow until DELETE_COMPLETE
 
 All waiting goes through the injected :class:`~lamctl.release.clock.Clock`;
-tests pass a ``FakeClock`` and an in-memory gateway (same protocol) for the
+tests pass a ``FakeClock`` and :class:`~lamctl.release.fakes.FakeCloudFormation` (same protocol) for the
 states the emulator cannot produce (rollbacks, operations in progress).
 Parameters and capabilities are computed by :mod:`lamctl.release.stack_params`.
 """
@@ -33,7 +38,7 @@ from typing import Any, Callable, Iterable, Protocol
 from lamctl.schemas.errors import (CloudError, ConflictError, LamctlError, LimitError, UsageError, error_code,
                                    error_message)
 
-# CloudFormation quotas (DESIGN §5).
+# CloudFormation quotas (docs/architecture.md, facts of the platform).
 TEMPLATE_BODY_LIMIT = 51_200
 TEMPLATE_URL_LIMIT = 1_048_576
 

@@ -345,7 +345,7 @@ def test_codedeploy_follow_until_the_end(statuses, outcome):
 
 
 def test_a_412_from_update_alias_is_a_revision_mismatch(aws):
-    # the emulator accepts stale RevisionIds (DESIGN §5): botocore's Stubber answers as Lambda does
+    # the emulator accepts stale RevisionIds (docs/architecture.md: what the emulator does by itself): botocore's Stubber answers as Lambda does
     from botocore.stub import Stubber
 
     from lamctl.release.aws import RevisionMismatch

@@ -1,4 +1,4 @@
-"""The architecture of DESIGN §2, enforced: packaging, import direction, and a fast start."""
+"""The architecture of docs/architecture.md (layout and layers), enforced: packaging, import direction, and a fast start."""
 
 from __future__ import annotations
 
