@@ -16,6 +16,12 @@ Deliberate differences from the reference (``tests/conformance/run.py`` shows th
 * the ``Fn::And`` made for a conditional invoke destination of a conditional function lists
   ``{"Condition": name}`` items; the reference nests ``{"Condition": {"Condition": name}}``,
   which CloudFormation rejects.
+
+Public entry points: :func:`transform` (template dict -> CloudFormation dict), :func:`is_serverless`
+(from :mod:`lamctl.schemas.sam`, where the rules it shares with build, validate and the local
+runtime live), :class:`ApiEvent` and :class:`Context` (the pipeline's state, for the API step).
+
+May import: the standard library and :mod:`lamctl.schemas`; nothing of packager, release, local or cli.
 """
 
 from __future__ import annotations
