@@ -569,4 +569,3 @@ def _unchanged(snapshot: list[tuple[str, tuple | None]]) -> bool:
         if seen is None or st.st_mtime_ns != seen[0] or st.st_size != seen[1]:
             return False
     return True
-
