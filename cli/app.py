@@ -1,8 +1,9 @@
 """The composition root: the typer app, global options, one App object per run, one exit path.
 
-Every command module in ``lamctl.cli.commands`` has ``register(app)``; it
-imports heavy things (boto3, the transform) inside the command body only, so
-``lamctl --help`` stays fast.
+``COMMANDS`` lists every command as ``(name, "module:function")`` of
+``lamctl.cli.commands``, in the order ``--help`` shows them; the functions are
+plain module-level typer commands that import heavy things (boto3, the
+transform) inside their body only, so ``lamctl --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -10,165 +11,42 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
+from lamctl.cli.application import App, GlobalOptions
+from lamctl.cli.typer_compat import skip_pydantic
 from lamctl.schemas.errors import EXIT_FAILURE, LamctlError, UsageError
 
-try:  # typer's private coercion layer (typer >= 0.2x); with any other typer, nothing below applies
-    from typer._coercion import RuntimeParam as _RuntimeParam
-    from typer._coercion import build_runtime_param as _build_runtime_param
-    from typer.core import _TyperParameter
-except ImportError:  # pragma: no cover - another typer
-    _RuntimeParam = None
-
-# Command modules, in the order --help lists them.
+# Every command: (name, "module:function" in lamctl.cli.commands), in the order --help lists them. A name of
+# two words is a subcommand of the group named by the first (GROUPS gives its help). Command modules import
+# boto3, the transform and other heavy modules inside the function body only, so that --help stays fast.
 COMMANDS = [
-    "build",
-    "package",
-    "transform",
-    "validate",
-    "deploy",
-    "release",
-    "local",
-    "invoke",
+    ("build", "build:build"),
+    ("package", "package:package_cmd"),
+    ("transform", "transform:transform_cmd"),
+    ("validate", "validate:validate"),
+    ("deploy", "deploy:deploy_command"),
+    ("outputs", "outputs:outputs_command"),
+    ("delete", "delete:delete_command"),
+    ("publish", "publish:publish"),
+    ("alias", "alias:alias_cmd"),
+    ("shift", "shift:shift"),
+    ("promote", "control:promote"),
+    ("rollback", "control:rollback"),
+    ("status", "status:status"),
+    ("local start", "local_cloud:start"),
+    ("local stop", "local_cloud:stop"),
+    ("local status", "local_cloud:status"),
+    ("local invoke", "local_runtime:invoke"),
+    ("local start-lambda", "local_runtime:start_lambda"),
+    ("local start-api", "local_runtime:start_api"),
+    ("invoke", "invoke:invoke"),
 ]
-
-
-@dataclass
-class GlobalOptions:
-    profile: Optional[str] = None
-    region: Optional[str] = None
-    endpoint_url: Optional[str] = None
-    local: bool = False
-    env: Optional[str] = None
-    config: Optional[str] = None
-    output: str = "text"
-    no_color: bool = False
-    debug: bool = False
-
-
-@dataclass
-class App:
-    """What every command receives: settings, output, and the AWS client factory."""
-
-    opts: GlobalOptions
-    settings: Any
-    out: Any
-    _clients: Any = field(default=None, repr=False)
-
-    def setting(self, key: str, flag: Any = None, default: Any = None, kind: type | None = None) -> Any:
-        return self.settings.get(key, flag, default, kind)
-
-    @property
-    def target_local(self) -> bool:
-        return bool(self.opts.local or self.settings.get("target") == "local")
-
-    def aws(self):
-        """The client factory; with --local (or target = "local") it points at the local cloud."""
-        if self._clients is None:
-            from lamctl.cli.aws import ClientFactory
-
-            endpoint = self.opts.endpoint_url
-            if self.target_local and not endpoint:
-                from lamctl.local.cloud.lifecycle import ensure_running
-
-                endpoint = ensure_running(notify=self.out.info)
-            self._clients = ClientFactory(
-                profile=self.opts.profile,
-                region=self.opts.region,
-                endpoint_url=endpoint,
-                local=self.target_local,
-            )
-        return self._clients
-
-
-# -- start-up cost: typer (0.2x) coerces option values through pydantic TypeAdapters, and building
-# the first one imports pydantic (~80-100 ms, more than typer itself), even for an option left at
-# None (the help option included). Our options are str, bool, int, float and list[str]; a value
-# that is already of that exact type (and inside min/max) comes back unchanged from those
-# adapters, so it is passed through here; any other value (a number given as text, for
-# instance) goes to typer's own coercion, built on first need, with its own messages.
-# tests/unit/test_startup.py checks both halves against typer's coercion.
-
-if _RuntimeParam is not None:
-    from dataclasses import dataclass as _dataclass
-
-    @_dataclass(frozen=True)
-    class _PlainParam(_RuntimeParam):
-        descriptor: Any = None
-        str_list: bool = False
-
-        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            if self.str_list:
-                if isinstance(value, (list, tuple)) and all(type(v) is str for v in value):
-                    return list(value)
-            elif type(value) is self.annotation and self._in_range(value):
-                return value
-            full = self.__dict__.get("_full")
-            if full is None:
-                full = _build_runtime_param(self.descriptor)
-                object.__setattr__(self, "_full", full)
-            return full._coerce_value(value, param=param, ctx=ctx)
-
-        def _in_range(self, value: Any) -> bool:
-            low, high = self.parameter_info.min, self.parameter_info.max
-            return (low is None or value >= low) and (high is None or value <= high)
-
-
-def _plain_kind(param: Any) -> str | None:
-    """``"exact"`` or ``"str_list"`` when the parameter's value can skip pydantic, else None."""
-    if not isinstance(param, _TyperParameter) or getattr(param, "_runtime_param", False) is not None:
-        return None
-    desc = getattr(param, "type_descriptor", None)
-    info = getattr(desc, "parameter_info", None)
-    if desc is None or info is None or desc.file_annotation is not None or getattr(info, "parser", None) is not None:
-        return None
-    ann = desc.annotation
-    if ann in (str, bool):
-        return "exact"
-    if ann in (int, float):  # a value inside min/max comes back unchanged, clamped or not
-        return "exact"
-    if getattr(ann, "__origin__", None) is list and getattr(ann, "__args__", None) == (str,):
-        return "str_list"
-    return None
-
-
-def _plain(param: Any) -> Any:
-    kind = _plain_kind(param)
-    if kind is not None:
-        desc = param.type_descriptor
-        param._runtime_param = _PlainParam(parameter_info=desc.parameter_info, annotation=desc.annotation,
-                                           descriptor=desc, str_list=kind == "str_list")
-    return param
-
-
-def _skip_pydantic(command: Any) -> Any:
-    """Give every plain option of ``command`` and its subcommands the pass-through coercion.
-
-    The help option is made on first use (its value is None unless given), so each
-    command's ``get_help_option`` is wrapped to treat it the same way."""
-    if _RuntimeParam is None:  # pragma: no cover - another typer
-        return command
-    stack = [command]
-    while stack:
-        cmd = stack.pop()
-        for param in getattr(cmd, "params", ()):
-            _plain(param)
-        make_help = getattr(cmd, "get_help_option", None)
-        if make_help is not None:
-            cmd.get_help_option = lambda ctx, _make=make_help: _plain(_make(ctx))
-        stack.extend(getattr(cmd, "commands", {}).values())
-    return command
-
-
-def get_app(ctx: typer.Context) -> App:
-    root = ctx.find_root()
-    if not isinstance(root.obj, App):  # pragma: no cover - only when a command is invoked without the callback
-        raise RuntimeError("lamctl's global options were not processed")
-    return root.obj
+GROUPS = {
+    "local": "The local cloud: an AWS emulator and a Lambda runtime on this machine, no Docker.",
+}
 
 
 app = typer.Typer(
@@ -239,14 +117,23 @@ def _global(
     ctx.obj = _current["app"] = App(opts, settings, Output(opts.output, color=not opts.no_color))
 
 
-for _name in COMMANDS:
-    try:
-        _module = importlib.import_module(f"lamctl.cli.commands.{_name}")
-    except ModuleNotFoundError as _exc:  # a command module not written yet
-        if _exc.name != f"lamctl.cli.commands.{_name}":
-            raise
-        continue
-    _module.register(app)
+def _register(root: typer.Typer) -> None:
+    """Add every command of COMMANDS to ``root`` (groups as they first appear)."""
+    groups: dict[str, typer.Typer] = {}
+    for name, target in COMMANDS:
+        module_name, _, function = target.partition(":")
+        command = getattr(importlib.import_module(f"lamctl.cli.commands.{module_name}"), function)
+        *group, verb = name.split()
+        parent = root
+        if group:
+            if group[0] not in groups:
+                groups[group[0]] = typer.Typer(help=GROUPS[group[0]], no_args_is_help=True)
+                root.add_typer(groups[group[0]], name=group[0])
+            parent = groups[group[0]]
+        parent.command(verb)(command)
+
+
+_register(app)
 
 
 _current: dict[str, App] = {}
@@ -259,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     Usage errors of the command line itself (unknown option, missing argument)
     are click's, reported by typer, exit 2."""
     args = list(sys.argv[1:] if argv is None else argv)
-    command = _skip_pydantic(typer.main.get_command(app))
+    command = skip_pydantic(typer.main.get_command(app))
     _current.clear()
     _argv[:] = args
     try:

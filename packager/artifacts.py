@@ -40,3 +40,19 @@ class Artifact:
     def code_sha256(self) -> str:
         """As Lambda reports it (``CodeSha256``): base64 of the zip's sha256."""
         return base64.b64encode(bytes.fromhex(self.sha256)).decode()
+
+
+def needs_build(template) -> bool:
+    """True when a code location in the template is a local path (folder or zip) to build and upload: read
+    after Globals, as build reads it (:func:`lamctl.schemas.sam.code_location`; no CodeUri at all is the
+    template's folder)."""
+    data = template.data if isinstance(template.data, dict) else {}
+    resources = data.get("Resources") if isinstance(data.get("Resources"), dict) else {}
+    globs = sam.Globals.of(data, check=False)
+    for lid, res in resources.items():
+        if not isinstance(res, dict):
+            continue
+        found = sam.code_location(res.get("Type"), globs.resource(lid, res))
+        if found is not None and isinstance(found[1], str) and not found[1].startswith("s3://"):
+            return True
+    return False

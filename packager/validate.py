@@ -603,28 +603,14 @@ def lint_available() -> bool:
     return importlib.util.find_spec("cfnlint") is not None
 
 
-def transform_for_lint(template: Template, region: str, parameters: dict | None = None) -> dict | None:
-    """The template after lamctl's transform, or None when the transform is not part of this build.
+def transform_for_lint(template: Template, region: str, parameters: dict | None = None) -> dict:
+    """The template after lamctl's transform, local code paths replaced by placeholder S3 locations.
 
     A TemplateError of the transform propagates (the caller reports it as a finding)."""
-    import inspect
+    from lamctl.transform import transform
 
-    try:
-        from lamctl.transform import transform
-    except ImportError:
-        return None
-    kwargs: dict[str, Any] = {}
-    try:
-        accepted = inspect.signature(transform).parameters
-    except (TypeError, ValueError):
-        accepted = {}
-    if "region" in accepted:
-        kwargs["region"] = region
-    if "parameters" in accepted:
-        kwargs["parameters"] = dict(parameters or {})
-    if "where" in accepted:
-        kwargs["where"] = template.where
-    return transform(with_placeholder_code(template.data), **kwargs)
+    return transform(with_placeholder_code(template.data), region=region, parameters=dict(parameters or {}),
+                     where=template.where)
 
 
 # Properties naming local files that ``lamctl package`` uploads; validate runs before packaging.

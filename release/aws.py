@@ -640,3 +640,17 @@ def total_calls(*gateways: Any) -> Counter:
     for g in gateways:
         out.update(getattr(g, "calls", {}))
     return out
+
+
+class S3TemplateStore:
+    """Where a template too large to pass inline goes before its change set (``StackDeployer.store``)."""
+
+    def __init__(self, s3):
+        self.s3 = s3
+
+    def put_template(self, bucket: str, key: str, body: bytes) -> None:
+        try:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        except Exception as exc:  # botocore ClientError and friends
+            raise CloudError(f"cannot upload the template to s3://{bucket}/{key}: {exc}",
+                             hint="check the bucket exists, is in this region, and that you may write to it") from None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from lamctl.release.engine import Event
-from lamctl.release.plan import Plan
+from lamctl.release.plan import LATEST, Plan
 from lamctl.release.strategy import to_codedeploy
 from lamctl.schemas.appspec import appspec_document
 from lamctl.schemas.errors import CloudError, RolledBack
@@ -30,6 +30,18 @@ class Submitted:
     config: str
     status: str
     created: list[str]
+
+
+def publish_target(lam: Any, plan: Plan, info: Any) -> Plan | None:
+    """The plan with ``$LATEST`` published as a version (CodeDeploy shifts between published versions); None when
+    the function has not changed since the version the alias serves: nothing to shift."""
+    if plan.target != LATEST:
+        return plan
+    published = lam.publish_version(plan.function)
+    plan = plan.with_target(published.version)
+    if info is not None and info.version == plan.target:
+        return None
+    return plan
 
 
 def submit_and_follow(gateway: Any, clock: Any, plan: Plan, application: str, group: str, role_arn: str | None,

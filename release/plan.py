@@ -212,3 +212,26 @@ def plan_lines(plan: Plan) -> list[tuple[str, str, str, str]]:
             checks = "Succeeded expected"
         rows.append((f"+{format_duration(step.at)}", step.describe(), weights, checks))
     return rows
+
+
+def step_states(release: Any, plan: Plan, info: Any) -> list[str]:
+    """For ``status``: each step of ``release`` (a journal entry of ``plan``) as ``done``, ``in flight`` (its
+    alias write saved, not yet seen on the alias ``info``), ``in progress`` (the next one of a running
+    release), or ``""``."""
+    done = set(release.completed)
+    if release.pending is not None and landed(plan.steps[release.pending], plan, info):
+        done.add(release.pending)  # the journal is saved before a write, the next save comes later
+    current = next((i for i in range(len(plan.steps)) if i not in done), None) \
+        if release.state == "running" else None
+    return ["done" if i in done else "in flight" if release.pending == i else "in progress" if i == current else ""
+            for i in range(len(plan.steps))]
+
+
+def landed(step: PlanStep, plan: Plan, info: Any) -> bool:
+    """Whether the alias already shows what ``step`` writes."""
+    if info is None or not isinstance(step, ALIAS_WRITES):
+        return False
+    if isinstance(step, SetAliasWeights):
+        got = info.weights.get(step.version)
+        return info.version == plan.current and got is not None and abs(got - step.weight) < 1e-6
+    return info.version == step.version and not info.weights

@@ -27,7 +27,6 @@ May import: the standard library and :mod:`lamctl.schemas`; nothing of packager,
 from __future__ import annotations
 
 import copy
-import importlib
 from typing import Any, Callable, Iterable
 
 from lamctl.schemas.errors import TemplateError
@@ -126,12 +125,9 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     for lid, res in functions:
         _guard(ctx, lid, transform_function, ctx, lid, res, api_events)
 
-    api = _api_module()
-    if api is not None:
-        api.transform_apis(ctx, api_events)
-    elif api_events or apis:
-        first = api_events[0].keys if api_events else ("Resources", apis[0][0])
-        raise ctx.error("this lamctl build cannot transform Api / HttpApi resources and events", first)
+    from .api import transform_apis
+
+    transform_apis(ctx, api_events)
 
     from .layers import transform_layer, transform_table
 
@@ -207,16 +203,6 @@ def _implicit_api_ids(resources: dict) -> set:
                 out.add("ServerlessHttpApi")
     return out & {k for k, r in resources.items()
                   if not (isinstance(r, dict) and r.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"))}
-
-
-def _api_module():
-    try:
-        module = importlib.import_module(f"{__name__}.api")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.api":
-            raise
-        return None
-    return module if hasattr(module, "transform_apis") else None
 
 
 def _where(where, keys):

@@ -1,5 +1,4 @@
-"""``lamctl deploy --stack``, ``lamctl outputs --stack``, ``lamctl delete --stack``, and
-:func:`stack_status` (behind ``lamctl status --stack``).
+"""``lamctl deploy --stack NAME``: build, package, transform, validate, change set, traffic.
 
 Deploy = build + package + transform + validate + change set::
 
@@ -15,246 +14,17 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sys
-from typing import Any, List, Optional
+from typing import List, Optional
 
 import typer
 
-from lamctl.cli.app import get_app
+from lamctl.cli.application import get_app
+from lamctl.cli.views import StackListener, ask, can_prompt, run_release
+from lamctl.cli.wiring import Services, is_emulator, resolve_stack, run_package, system_clock
 from lamctl.schemas.errors import CloudError, LamctlError, UsageError
 
 LOCAL_BUCKET = "lamctl-local-artifacts"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
-
-
-def register(app: typer.Typer) -> None:
-    app.command("deploy", help="Build, package, transform and deploy a stack through a CloudFormation change set.")(
-        deploy_command)
-    app.command("outputs", help="Print a stack's outputs.")(outputs_command)
-    app.command("delete", help="Delete a stack and wait until it is gone.")(delete_command)
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _stack_name(app, flag: str | None) -> str:
-    stack = app.setting("stack", flag)
-    if not stack:
-        raise UsageError("no stack name given", hint='pass --stack NAME or set stack = "NAME" in lamctl.toml')
-    import re
-
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", str(stack)):
-        raise UsageError(f"stack name {stack!r} is not valid",
-                         hint="a stack name starts with a letter and holds up to 128 letters, digits and hyphens")
-    return str(stack)
-
-
-def _emulator(app) -> bool:
-    """True when CloudFormation is the local cloud's emulator, whose gaps deploy works around (it lists the
-    resource types the emulator skips, deletes a half-created stack itself, explains missing outputs).
-
-    That is the target being the local cloud (``--local`` / ``target = "local"``), or the CloudFormation
-    endpoint being the one the running local cloud recorded (``lamctl local status``). Any other endpoint
-    (a VPC endpoint, a proxy, a FIPS endpoint) is AWS: it gets AWS's behaviour, never the emulator's."""
-    if app.target_local:
-        return True
-    from lamctl.cli.aws import is_loopback
-
-    endpoint = app.aws().client("cloudformation").meta.endpoint_url
-    if not is_loopback(endpoint):
-        return False  # the local cloud listens on 127.0.0.1 only: no need to look for it
-    from lamctl.local.cloud.lifecycle import status
-
-    try:
-        recorded = status().endpoint
-    except LamctlError:  # its state folder cannot be read: no local cloud can be running from it
-        return False
-    return recorded is not None and _same_endpoint(endpoint, recorded)
-
-
-def _same_endpoint(a: str, b: str) -> bool:
-    """The same server: scheme and port equal, hosts equal or both loopback names."""
-    from lamctl.cli.aws import is_loopback, url_parts
-
-    sa, ha, pa = url_parts(a)
-    sb, hb, pb = url_parts(b)
-    return sa == sb and pa == pb and (ha == hb or (is_loopback(a) and is_loopback(b)))
-
-
-def _clock():
-    from lamctl.release.clock import SystemClock
-
-    return SystemClock()
-
-
-def _can_prompt(app) -> bool:
-    if not app.out.interactive:
-        return False
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _event_line(ev) -> str:
-    when = ev.timestamp[11:19] if len(ev.timestamp) >= 19 else ev.timestamp
-    reason = f"  {ev.reason}" if ev.reason else ""
-    return f"{when}  {ev.status:<28} {ev.resource_type:<32} {ev.logical_id}{reason}"
-
-
-class _CliListener:
-    """Renders the deployer's progress through app.out; asks on a terminal."""
-
-    def __init__(self, app, yes: bool):
-        self.app = app
-        self.yes = yes
-        self.header_shown = False
-
-    def progress(self, message: str, **data: Any) -> None:
-        self.app.out.event("progress", message, message=message, **data)
-
-    def stack_event(self, ev) -> None:
-        out = self.app.out
-        if not self.header_shown and not out.json:
-            out.info(f"{'time':<8}  {'status':<28} {'type':<32} logical ID")
-            self.header_shown = True
-        out.event("stack_event", _event_line(ev), timestamp=ev.timestamp, logical_id=ev.logical_id,
-                  resource_type=ev.resource_type, status=ev.status, reason=ev.reason, physical_id=ev.physical_id)
-
-    def change_set(self, cs, plan) -> None:
-        out = self.app.out
-        rows = [(c.action, c.logical_id, c.resource_type, c.replacement or "") for c in cs.changes]
-        records = [{"action": c.action, "logical_id": c.logical_id, "resource_type": c.resource_type,
-                    "replacement": c.replacement} for c in cs.changes]
-        out.event("change_set", None, name=cs.name, arn=cs.arn, stack=plan.stack,
-                  change_set_type=plan.change_set_type, changes=len(cs.changes),
-                  capabilities=list(plan.capabilities),
-                  parameters={p.key: p.shown for p in plan.parameters})
-        if not out.json:
-            params = ", ".join(f"{p.key}={p.shown}" for p in plan.parameters) or "none"
-            caps = ", ".join(plan.capabilities) or "none"
-            out.info(f"change set {cs.name} ({plan.change_set_type}): {len(cs.changes)} change(s); "
-                     f"parameters: {params}; capabilities: {caps}"
-                     + (" (inferred)" if plan.capabilities_inferred and plan.capabilities else ""))
-        out.table(["Action", "Logical ID", "Type", "Replacement"], rows, title=f"Changes to stack {plan.stack}",
-                  type_="change", records=records)
-
-    def confirm(self, cs, plan) -> bool:
-        if self.yes or not _can_prompt(self.app):
-            return True
-        return _ask(f"Deploy this change set to stack {plan.stack}?")
-
-
-def _ask(question: str) -> bool:
-    """Yes or no on the terminal; Ctrl-C or end of input is a no (the caller then cleans up)."""
-    import click
-
-    try:
-        return typer.confirm(question, default=False, err=True)
-    except (click.exceptions.Abort, KeyboardInterrupt, EOFError):
-        sys.stderr.write("\n")
-        return False
-
-
-# --------------------------------------------------------------------------- the pipeline
-
-
-def _needs_build(template) -> bool:
-    """True when a code location in the template is a local path (folder or zip) to build and upload."""
-    from lamctl.packager.artifacts import CODE_PROPERTIES
-
-    data = template.data
-    resources = data.get("Resources") or {}
-    globals_code = ((data.get("Globals") or {}).get("Function") or {}).get("CodeUri")
-    for res in resources.values() if isinstance(resources, dict) else ():
-        if not isinstance(res, dict) or res.get("Type") not in CODE_PROPERTIES:
-            continue
-        _kind, prop = CODE_PROPERTIES[res["Type"]]
-        props = res.get("Properties") or {}
-        value = props.get(prop) if isinstance(props, dict) else None
-        if value is None and res["Type"] == "AWS::Serverless::Function":
-            if isinstance(props, dict) and (props.get("InlineCode") is not None or props.get("ImageUri")):
-                continue
-            value = globals_code if globals_code is not None else "."
-        if isinstance(value, str) and not value.startswith("s3://"):
-            return True
-    return False
-
-
-def _is_sam(data: dict) -> bool:
-    transform = data.get("Transform")
-    names = transform if isinstance(transform, list) else [transform]
-    return SAM_TRANSFORM in names
-
-
-def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None, prefix: str | None,
-             overrides: list) -> tuple[dict, str, str | None]:
-    """Build, package, transform and validate: (CloudFormation dict, its body, the bucket used)."""
-    from lamctl.release.stack_params import check_parameter_names
-    from lamctl.schemas.template import Template, load_template, plain
-
-    out = app.out
-    template = load_template(template_path)
-    _validate(app, template)
-    check_parameter_names(template.data, overrides)  # a typo is reported before anything is built
-    data: dict = template.data
-    where = template.where
-    if _needs_build(template):
-        from lamctl.cli.commands.package import run_package
-
-        if not bucket:
-            raise UsageError("deploy uploads code to S3, and no bucket is set",
-                             hint="pass --s3-bucket BUCKET or set s3_bucket in lamctl.toml "
-                                  "(or deploy to the local cloud with --local)")
-        build_dir = build_dir or os.path.join(template.folder, ".lamctl", "build")
-        out.event("progress", f"building and packaging {os.path.basename(template_path)} to s3://{bucket}/"
-                  f"{(prefix or '').strip('/')}", message="package", phase="package", bucket=bucket, prefix=prefix)
-        packaged = run_package(app, template, bucket, prefix, build_dir)
-        data = packaged.data
-        # the packaged text keeps the source's layout (only code locations change): its positions
-        # point at the right lines of the source template
-        where = Template(path=template_path, data=packaged.data).where
-    if _is_sam(data):
-        import lamctl.transform as transform_module
-
-        if not hasattr(transform_module, "transform"):
-            raise UsageError("this template uses the SAM transform, which this build of lamctl lacks",
-                             where=template_path)
-        params = {o.key: o.value for o in overrides}
-        out.event("progress", "transforming SAM resources to CloudFormation", message="transform", phase="transform")
-        data = transform_module.transform(plain(data), region=app.aws().region, parameters=params, where=where)
-    else:
-        data = plain(data)
-    body = json.dumps(data, separators=(",", ":"), default=str)
-    return data, body, bucket
-
-
-def _validate(app, template) -> None:
-    """lamctl validate's checks on the source template; an error stops the deploy before anything is built
-    or uploaded (exit 2), warnings are shown."""
-    from lamctl.packager.validate import raise_for_findings, validate_template
-    from lamctl.schemas.validate import ERROR
-
-    findings = validate_template(template)
-    for f in findings:
-        if f.severity != ERROR:
-            app.out.warn(str(f))
-    raise_for_findings(findings)
-
-
-class _S3TemplateStore:
-    def __init__(self, s3):
-        self.s3 = s3
-
-    def put_template(self, bucket: str, key: str, body: bytes) -> None:
-        try:
-            self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
-        except Exception as exc:  # botocore ClientError and friends
-            raise CloudError(f"cannot upload the template to s3://{bucket}/{key}: {exc}",
-                             hint="check the bucket exists, is in this region, and that you may write to it") from None
-
-
-# --------------------------------------------------------------------------- deploy
 
 
 def deploy_command(
@@ -276,14 +46,16 @@ def deploy_command(
     on_failure: Optional[str] = typer.Option(None, "--on-failure", help="ROLLBACK (default), DELETE or DO_NOTHING."),
     wait_timeout: Optional[int] = typer.Option(None, "--wait-timeout", help="Minutes to follow the stack (default 60)."),
 ) -> None:
+    """Build, package, transform and deploy a stack through a CloudFormation change set."""
     from lamctl.release.stack_params import (overrides_from_config, parse_capabilities, parse_overrides,
                                              parse_tags)
+    from lamctl.release.aws import S3TemplateStore
     from lamctl.release.stacks import DeployRequest, StackDeployer, StackGateway
     from lamctl.schemas.template import find_template
 
     app = get_app(ctx)
     out = app.out
-    stack_name = _stack_name(app, stack)
+    stack_name = resolve_stack(app, stack)
     template_path = find_template(app.setting("template", template))
     settings = app.settings
 
@@ -324,15 +96,15 @@ def deploy_command(
 
     aws = app.aws()
     gateway = StackGateway(aws.client("cloudformation"))
-    listener = _CliListener(app, yes)
-    deployer = StackDeployer(gateway, _clock(), listener, emulator=_emulator(app),
+    listener = StackListener(app, yes)
+    deployer = StackDeployer(gateway, system_clock(), listener, emulator=is_emulator(app),
                              wait_timeout=timeout_minutes * 60.0)
 
     existing = deployer.settle(stack_name)
     recreate = yes
-    if existing is not None and existing.status == "ROLLBACK_COMPLETE" and not yes and _can_prompt(app):
+    if existing is not None and existing.status == "ROLLBACK_COMPLETE" and not yes and can_prompt(app):
         out.warn(f"stack {stack_name} is in ROLLBACK_COMPLETE: its first creation failed and it cannot be updated")
-        recreate = _ask(f"Delete stack {stack_name} and create it again?")
+        recreate = ask(f"Delete stack {stack_name} and create it again?")
     request = DeployRequest(
         stack=stack_name, template=data, template_body=body, parameters=tuple(overrides), tags=tag_values,
         capabilities=caps, on_failure=on_failure_value, s3_bucket=bucket, s3_prefix=prefix,
@@ -344,7 +116,7 @@ def deploy_command(
             from lamctl.local.cloud.lifecycle import ensure_bucket
 
             ensure_bucket(s3, plan.upload.bucket, aws.region)
-        deployer.store = _S3TemplateStore(s3)
+        deployer.store = S3TemplateStore(s3)
     @functools.cache
     def physical() -> dict:  # the stack's logical -> physical IDs, listed once after the stack operation
         return {r.logical_id: r.physical_id for r in gateway.resources(stack_name)}
@@ -369,6 +141,67 @@ def deploy_command(
     _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
 
 
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+def _is_sam(data: dict) -> bool:
+    transform = data.get("Transform")
+    names = transform if isinstance(transform, list) else [transform]
+    return SAM_TRANSFORM in names
+
+
+def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None, prefix: str | None,
+             overrides: list) -> tuple[dict, str, str | None]:
+    """Build, package, transform and validate: (CloudFormation dict, its body, the bucket used)."""
+    from lamctl.packager.artifacts import needs_build
+    from lamctl.release.stack_params import check_parameter_names
+    from lamctl.schemas.template import Template, load_template, plain
+
+    out = app.out
+    template = load_template(template_path)
+    _validate(app, template)
+    check_parameter_names(template.data, overrides)  # a typo is reported before anything is built
+    data: dict = template.data
+    where = template.where
+    if needs_build(template):
+        if not bucket:
+            raise UsageError("deploy uploads code to S3, and no bucket is set",
+                             hint="pass --s3-bucket BUCKET or set s3_bucket in lamctl.toml "
+                                  "(or deploy to the local cloud with --local)")
+        build_dir = build_dir or os.path.join(template.folder, ".lamctl", "build")
+        out.event("progress", f"building and packaging {os.path.basename(template_path)} to s3://{bucket}/"
+                  f"{(prefix or '').strip('/')}", message="package", phase="package", bucket=bucket, prefix=prefix)
+        packaged = run_package(app, template, bucket, prefix, build_dir)
+        data = packaged.data
+        # the packaged text keeps the source's layout (only code locations change): its positions
+        # point at the right lines of the source template
+        where = Template(path=template_path, data=packaged.data).where
+    if _is_sam(data):
+        from lamctl.transform import transform
+
+        params = {o.key: o.value for o in overrides}
+        out.event("progress", "transforming SAM resources to CloudFormation", message="transform", phase="transform")
+        data = transform(plain(data), region=app.aws().region, parameters=params, where=where)
+    else:
+        data = plain(data)
+    body = json.dumps(data, separators=(",", ":"), default=str)
+    return data, body, bucket
+
+
+def _validate(app, template) -> None:
+    """lamctl validate's checks on the source template; an error stops the deploy before anything is built
+    or uploaded (exit 2), warnings are shown."""
+    from lamctl.packager.validate import raise_for_findings, validate_template
+    from lamctl.schemas.validate import ERROR
+
+    findings = validate_template(template)
+    for f in findings:
+        if f.severity != ERROR:
+            app.out.warn(str(f))
+    raise_for_findings(findings)
+
+
 _STAGE_TYPES = {"AWS::ApiGateway::Stage": "RestApiId", "AWS::ApiGatewayV2::Stage": "ApiId"}
 
 
@@ -390,114 +223,22 @@ def _local_api_urls(endpoint: str, physical: dict, data: dict) -> list[dict]:
 
 
 def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, params: dict) -> list[dict]:
-    """On the local cloud: shift each alias with a DeploymentPreference to the version the stack published,
-    as CodeDeploy would on AWS, with lamctl's release engine (same strategy, hooks and alarms). Several aliases
-    shift at the same time, as CloudFormation updates them; when one shift fails, the others are rolled back
-    too, as a failed stack update reverts them all. An alias left behind by a rolled-back shift is shifted
-    again by the next deploy, even with no stack change."""
-    from lamctl.cli.commands.release import _Services
-    from lamctl.release.preferences import resolve
+    """On the local cloud: shift each alias with a DeploymentPreference to the version the stack published, as
+    CodeDeploy would on AWS (:class:`lamctl.release.traffic.StackTraffic`), each release in its live view."""
+    from lamctl.release.traffic import StackTraffic
 
     out = app.out
-    svc = _Services(app)
-    records: list[dict] = []
-    pending = []
-    for shift in shifts:
-        r = resolve(shift, data, physical, params)
-        record = {"alias_id": r.alias_id, "function": r.function, "alias": r.alias, "target": r.target,
-                  "config": r.config, "strategy": r.strategy.describe()}
-        records.append(record)
-        if r.missing or r.target is None:
-            out.warn(f"{r.alias_id}: traffic shifting skipped on the local cloud: " + "; ".join(r.missing))
-            record.update(state="skipped", reason="; ".join(r.missing))
-            continue
-        if r.unwatched:
-            out.warn(f"{r.function}:{r.alias}: alarm(s) {', '.join(r.unwatched)} not watched: the stack has no "
-                     "such alarm")
-        info = svc.lam.get_alias(r.function, r.alias)
-        if info is not None and info.version == r.target and not info.weights:
-            record.update(state="unchanged", current=info.version)
-            continue
-        record["current"] = info.version if info is not None else None
-        release_plan, info = svc.engine(None).plan(r.function, r.alias, r.target, r.strategy, list(r.alarms),
-                                                   dict(r.hooks))
-        pending.append((r, record, release_plan, info))
-    for r, record, _, _ in pending:
-        out.event("progress", f"shifting {r.function}:{r.alias} from version {record['current'] or '-'} to "
-                  f"{r.target}: {r.config} ({r.strategy.describe()}), as CodeDeploy would on AWS; 'lamctl promote "
-                  f"--function {r.function} --alias {r.alias}' skips the holds", message="traffic", phase="traffic",
-                  function=r.function, alias=r.alias, current=record["current"], target=r.target, config=r.config)
-    if len(pending) == 1:
-        _shift_one(app, svc, stack, *pending[0], label=None)
-    elif pending:
-        _shift_together(app, svc, stack, pending)
-    return records
+    svc = Services(app)
 
+    def on_event(ev) -> None:
+        if ev.type == "warning":
+            out.warn(ev.message)
+        else:
+            out.event("progress", ev.message, message="traffic", phase="traffic", **ev.data)
 
-def _shift_one(app, svc, stack: str, r, record: dict, release_plan, info, label: str | None) -> None:
-    from lamctl.cli.commands.release import run_release
-    from lamctl.schemas.errors import RolledBack
-
-    try:
-        outcome = run_release(app, svc, release_plan, info, label=label)
-    except RolledBack:
-        record["state"] = "rolled_back"
-        app.out.warn(f"stack {stack} is deployed, but {r.function}:{r.alias} stays on version {record['current']}: "
-                     "its traffic shift was rolled back (on AWS, CloudFormation would roll the stack back too). Fix "
-                     "the cause and deploy again: the next deploy shifts it again")
-        raise
-    rel = outcome.release
-    record.update(state=rel.state if rel else "unchanged", release=rel.id if rel else None)
-
-
-def _shift_together(app, svc, stack: str, pending: list) -> None:
-    """The shifts in threads, each reported with its alias's name; the first failure asks the others to roll
-    back, and those already done are rolled back after, so that no alias is left on the new version alone."""
-    import threading
-
-    from lamctl.schemas.errors import RolledBack
-
-    failed = threading.Event()
-    errors: list[BaseException] = []
-
-    def run(item) -> None:
-        r, record = item[0], item[1]
-        if failed.is_set():
-            record["state"] = "not_started"
-            return
-        try:
-            _shift_one(app, svc, stack, *item, label=f"{r.function}:{r.alias}")
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller, once all threads are done
-            errors.append(exc)
-            if not failed.is_set():
-                failed.set()
-                for other in pending:
-                    if other is not item:
-                        try:
-                            svc.engine(None).request(other[0].function, other[0].alias, "rollback")
-                        except Exception:  # noqa: BLE001 - not started yet, or already finished: handled below
-                            pass
-
-    threads = [threading.Thread(target=run, args=(item,), daemon=True) for item in pending]
-    for t in threads:
-        t.start()
-    for t in threads:
-        while t.is_alive():
-            t.join(0.2)  # a short join keeps Ctrl-C deliverable to this thread
-    if not errors:
-        return
-    for r, record, _, _ in pending:
-        if record.get("state") == "succeeded":  # finished before the failure: put it back as well
-            app.out.warn(f"{r.function}:{r.alias}: rolling back its finished shift too, as a failed stack update "
-                         "reverts every alias it moved")
-            try:
-                svc.engine(None).rollback(r.function, r.alias)
-            except RolledBack:  # what a completed rollback raises
-                record["state"] = "rolled_back"
-            except LamctlError as exc:
-                app.out.warn(f"{r.function}:{r.alias} could not be rolled back: {exc.message}; undo it with "
-                             f"'lamctl rollback --function {r.function} --alias {r.alias}'")
-    raise errors[0]
+    traffic = StackTraffic(svc.lam, lambda: svc.engine(None), on_event,
+                           run=lambda plan, info, label: run_release(app, svc, plan, info, label=label))
+    return traffic.shift(stack, data, physical, shifts, params)
 
 
 def _show_apis(out, plan, api_urls) -> list[dict]:
@@ -598,127 +339,3 @@ def _summary(out, plan, cs, status: str, result=None) -> None:
         rows += [(k, "(unavailable)") for k in result.outputs_unavailable]
         text += "\n\n**Outputs**\n\n" + markdown_table(["Key", "Value"], rows)
     out.summary(text)
-
-
-# --------------------------------------------------------------------------- outputs, delete, status
-
-
-def _declared_outputs(gateway, stack: str) -> list[str]:
-    try:
-        body = gateway.template_body(stack)
-    except LamctlError:
-        return []
-    if not body:
-        return []
-    from lamctl.schemas.template import parse_text
-
-    try:
-        data = parse_text(body, f"template of {stack}")
-    except LamctlError:
-        return []
-    outputs = data.get("Outputs") or {}
-    return list(outputs) if isinstance(outputs, dict) else []
-
-
-def outputs_command(
-    ctx: typer.Context,
-    stack: Optional[str] = typer.Option(None, "--stack", help="Stack name (else stack in lamctl.toml)."),
-) -> None:
-    from lamctl.release.stacks import StackGateway
-
-    app = get_app(ctx)
-    name = _stack_name(app, stack)
-    gateway = StackGateway(app.aws().client("cloudformation"))
-    info = gateway.describe(name)
-    if info is None:
-        raise CloudError(f"stack {name} does not exist in {app.aws().region}", where=name,
-                         hint="check --stack and --region, or deploy it first")
-    have = {o.key for o in info.outputs}
-    unavailable = [k for k in _declared_outputs(gateway, name) if k not in have]
-    out = app.out
-    if info.outputs and not out.json:
-        out.table(["Key", "Value", "Description"], [(o.key, o.value, o.description or "") for o in info.outputs],
-                  title=f"Outputs of {name}")
-    if unavailable and not out.json:  # in json mode the one result object lists them
-        why = ("the local cloud could not work them out: they name a resource it does not create" if _emulator(app)
-               else "CloudFormation did not report them")
-        out.warn(f"outputs unavailable: {', '.join(unavailable)} ({why})")
-    human = None if info.outputs else (f"stack {name} has no outputs" if not unavailable else None)
-    out.result(True, human, stack=name, status=info.status, outputs={o.key: o.value for o in info.outputs},
-               unavailable=unavailable)
-
-
-def delete_command(
-    ctx: typer.Context,
-    stack: Optional[str] = typer.Option(None, "--stack", help="Stack name (else stack in lamctl.toml)."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
-    wait_timeout: Optional[int] = typer.Option(None, "--wait-timeout", help="Minutes to wait (default 60)."),
-) -> None:
-    from lamctl.release.stacks import StackDeployer, StackGateway
-
-    app = get_app(ctx)
-    name = _stack_name(app, stack)
-    out = app.out
-    timeout_minutes = app.setting("wait_timeout", wait_timeout, 60, int)
-    aws = app.aws()
-    gateway = StackGateway(aws.client("cloudformation"))
-    info = gateway.describe(name)
-    if info is None:
-        out.result(True, f"stack {name} does not exist in {aws.region}; nothing to delete", stack=name,
-                   status="DOES_NOT_EXIST")
-        return
-    if not yes:
-        if not _can_prompt(app):
-            raise UsageError(f"deleting stack {name} needs --yes when lamctl cannot ask (not a terminal, CI, "
-                             "or --output json)", hint=f"lamctl delete --stack {name} --yes")
-        if not _ask(f"Delete stack {name} ({info.status}) and every resource it holds?"):
-            out.result(True, "Not deleted", stack=name, status=info.status)
-            return
-    deployer = StackDeployer(gateway, _clock(), _CliListener(app, True), emulator=_emulator(app),
-                             wait_timeout=timeout_minutes * 60.0)
-    out.event("progress", f"deleting stack {name}", message="delete", phase="delete", stack=name)
-    result = deployer.delete(name)
-    if not result.ok:
-        f = result.failure
-        detail = f": {f.logical_id} {f.status}: {f.reason}" if f is not None else ""
-        raise CloudError(f"deleting stack {name} failed ({result.status}){detail}", where=name,
-                         hint="fix or retain the resource that blocks it, then run lamctl delete again "
-                              "(aws cloudformation delete-stack --retain-resources LOGICAL_ID)")
-    out.result(True, f"Stack {name}: DELETE_COMPLETE", stack=name, status=result.status,
-               stack_id=result.stack_id)
-
-
-def stack_status(app, stack: str, limit: int = 15) -> None:
-    """``lamctl status --stack NAME``: the stack's state, what it means, and its recent events."""
-    from lamctl.release.stacks import StackGateway, is_in_progress, terminal_explanation, UPDATABLE_STATES
-
-    name = _stack_name(app, stack)
-    out = app.out
-    gateway = StackGateway(app.aws().client("cloudformation"))
-    info = gateway.describe(name)
-    if info is None:
-        raise CloudError(f"stack {name} does not exist in {app.aws().region}", where=name,
-                         hint="check --stack and --region")
-    events = gateway.events(info.stack_id, limit=limit)
-    if events and not out.json:
-        out.info(f"{'time':<8}  {'status':<28} {'type':<32} logical ID   (last {len(events)} events, UTC)")
-    for ev in events:
-        out.event("stack_event", _event_line(ev), timestamp=ev.timestamp, logical_id=ev.logical_id,
-                  resource_type=ev.resource_type, status=ev.status, reason=ev.reason)
-    meaning = None
-    hint = None
-    if is_in_progress(info.status):
-        meaning = "an operation is running"
-        hint = f"lamctl status --stack {name} again to follow it"
-    elif info.status == "REVIEW_IN_PROGRESS":
-        meaning = "created by a change set that was never executed"
-    elif info.status not in UPDATABLE_STATES:
-        meaning, hint = terminal_explanation(name, info.status, info.status_reason)
-    if hint and not out.json:
-        out.info(f"  hint: {hint}")
-    human = f"Stack {name}: {info.status}" + (f" ({info.status_reason})" if info.status_reason else "")
-    if meaning:
-        human += f"\n  {meaning}"
-    out.result(True, human, stack=name, status=info.status, reason=info.status_reason, stack_id=info.stack_id,
-               updated=info.updated or info.created, meaning=meaning, hint=hint,
-               outputs={o.key: o.value for o in info.outputs})

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from lamctl.cli.app import get_app
+from lamctl.cli.application import get_app
 
 
 def _when(ts: float | None) -> str:
@@ -38,58 +38,56 @@ def _rows(st) -> list[tuple[str, str]]:
     ]
 
 
-def register(local_app: typer.Typer) -> None:
-    @local_app.command("start")
-    def start(
-        ctx: typer.Context,
-        port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default 4566, or "
-                                                                "LAMCTL_LOCAL_PORT)."),
-    ) -> None:
-        """Start the local cloud in the background (moto's AWS emulator with lamctl's Lambda runtime, on 127.0.0.1)."""
-        from lamctl.local.cloud import lifecycle as cloud
+def start(
+    ctx: typer.Context,
+    port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default 4566, or "
+                                                            "LAMCTL_LOCAL_PORT)."),
+) -> None:
+    """Start the local cloud in the background (moto's AWS emulator with lamctl's Lambda runtime, on 127.0.0.1)."""
+    from lamctl.local.cloud import lifecycle as cloud
 
-        app = get_app(ctx)
-        # not the lamctl.toml key "port": that one belongs to the local Lambda endpoint (start-lambda)
-        port = port or cloud.configured_port()
-        app.out.info(f"starting the local cloud on 127.0.0.1:{port} ...")
-        st = cloud.start(port=port)
-        if st.already:
-            human = (f"the local cloud is already running at {st.endpoint} (pid {st.pid}); "
-                     "stop it with 'lamctl local stop'")
-        else:
-            human = (f"local cloud running at {st.endpoint} (pid {st.pid})\n"
-                     f"use it with --local (or target = \"local\" in lamctl.toml); stop it with 'lamctl local stop'")
-        app.out.result(True, human, **st.to_dict())
+    app = get_app(ctx)
+    # not the lamctl.toml key "port": that one belongs to the local Lambda endpoint (start-lambda)
+    port = port or cloud.configured_port()
+    app.out.info(f"starting the local cloud on 127.0.0.1:{port} ...")
+    st = cloud.start(port=port)
+    if st.already:
+        human = (f"the local cloud is already running at {st.endpoint} (pid {st.pid}); "
+                 "stop it with 'lamctl local stop'")
+    else:
+        human = (f"local cloud running at {st.endpoint} (pid {st.pid})\n"
+                 f"use it with --local (or target = \"local\" in lamctl.toml); stop it with 'lamctl local stop'")
+    app.out.result(True, human, **st.to_dict())
 
-    @local_app.command("stop")
-    def stop(ctx: typer.Context) -> None:
-        """Stop the local cloud and every process it started."""
-        from lamctl.local.cloud import lifecycle as cloud
 
-        app = get_app(ctx)
-        st = cloud.stop()
-        if st.pid is None or st.stale:
-            app.out.result(True, "the local cloud is not running", stopped=False, **st.to_dict())
-            return
-        app.out.result(True, f"stopped the local cloud (pid {st.pid}, {st.endpoint})", stopped=True,
-                       **st.to_dict())
+def stop(ctx: typer.Context) -> None:
+    """Stop the local cloud and every process it started."""
+    from lamctl.local.cloud import lifecycle as cloud
 
-    @local_app.command("status")
-    def status(ctx: typer.Context) -> None:
-        """Say whether the local cloud is running, where, and since when."""
-        from lamctl.local.cloud import lifecycle as cloud
+    app = get_app(ctx)
+    st = cloud.stop()
+    if st.pid is None or st.stale:
+        app.out.result(True, "the local cloud is not running", stopped=False, **st.to_dict())
+        return
+    app.out.result(True, f"stopped the local cloud (pid {st.pid}, {st.endpoint})", stopped=True,
+                   **st.to_dict())
 
-        app = get_app(ctx)
-        st = cloud.status()
-        if app.out.json:
-            app.out.result(True, None, **st.to_dict())
-            return
-        if st.stale:
-            app.out.warn(f"the local cloud recorded in {st.state_file} (pid {st.pid}) had exited; "
-                         "its record was removed")
-        if not st.running and (st.pid is None or st.stale):
-            app.out.result(True, "the local cloud is not running; start it with 'lamctl local start'")
-            return
-        app.out.table(["field", "value"], _rows(st), title="local cloud")
-        if not st.running:
-            app.out.warn(f"pid {st.pid} is alive but does not answer; stop it with 'lamctl local stop'")
+
+def status(ctx: typer.Context) -> None:
+    """Say whether the local cloud is running, where, and since when."""
+    from lamctl.local.cloud import lifecycle as cloud
+
+    app = get_app(ctx)
+    st = cloud.status()
+    if app.out.json:
+        app.out.result(True, None, **st.to_dict())
+        return
+    if st.stale:
+        app.out.warn(f"the local cloud recorded in {st.state_file} (pid {st.pid}) had exited; "
+                     "its record was removed")
+    if not st.running and (st.pid is None or st.stale):
+        app.out.result(True, "the local cloud is not running; start it with 'lamctl local start'")
+        return
+    app.out.table(["field", "value"], _rows(st), title="local cloud")
+    if not st.running:
+        app.out.warn(f"pid {st.pid} is alive but does not answer; stop it with 'lamctl local stop'")

@@ -15,8 +15,9 @@ from typing import List, Optional
 
 import typer
 
-from lamctl.cli.app import get_app
-from lamctl.schemas.errors import UsageError, location
+from lamctl.cli.application import get_app
+from lamctl.schemas.errors import UsageError
+from lamctl.schemas.event import read_event
 
 TEMPLATE_HELP = "Template (default: template.yaml in the current folder)."
 
@@ -60,155 +61,131 @@ def _functions(app, template: Optional[str], env_vars: Optional[str], overrides:
     )
 
 
-def _read_event(event: Optional[str]) -> bytes:
-    if event is None:
-        return b"{}"
-    if event == "-":
-        text, where = sys.stdin.read(), "<stdin>"
-    else:
-        try:
-            with open(event, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise UsageError(f"cannot read the event file: {exc.strerror}", where=event,
-                             hint="give a JSON file with -e FILE, or -e - to read standard input") from None
-        where = event
-    if not text.strip():
-        return b"{}"
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"the event is not valid JSON: {exc.msg}", where=location(where, exc.lineno, exc.colno),
-                         hint="an event is a JSON document, for example {\"name\": \"world\"}") from None
-    return text.encode()
-
 
 def _to_stderr(text: str) -> None:
     sys.stderr.write(text)
     sys.stderr.flush()
 
 
-def register(local_app: typer.Typer) -> None:
-    @local_app.command("invoke")
-    def invoke(
-        ctx: typer.Context,
-        function: Optional[str] = typer.Argument(None, help="Logical ID (optional when the template has one)."),
-        template: Optional[str] = _TEMPLATE,
-        event: Optional[str] = typer.Option(None, "--event", "-e", help="Event JSON file, or - for stdin (default {})."),
-        env_vars: Optional[str] = _ENV_VARS,
-        parameter_overrides: Optional[List[str]] = _OVERRIDES,
-        build_dir: Optional[str] = _BUILD_DIR,
-        aws_credentials: bool = _CREDENTIALS,
-    ) -> None:
-        """Run one invocation of a function as a local process: payload on stdout, logs on stderr."""
-        from lamctl.local.runtime.pool import Pool
-        from lamctl.local.runtime.service import LocalLambda
+def invoke(
+    ctx: typer.Context,
+    function: Optional[str] = typer.Argument(None, help="Logical ID (optional when the template has one)."),
+    template: Optional[str] = _TEMPLATE,
+    event: Optional[str] = typer.Option(None, "--event", "-e", help="Event JSON file, or - for stdin (default {})."),
+    env_vars: Optional[str] = _ENV_VARS,
+    parameter_overrides: Optional[List[str]] = _OVERRIDES,
+    build_dir: Optional[str] = _BUILD_DIR,
+    aws_credentials: bool = _CREDENTIALS,
+) -> None:
+    """Run one invocation of a function as a local process: payload on stdout, logs on stderr."""
+    from lamctl.local.runtime.pool import Pool
+    from lamctl.local.runtime.service import LocalLambda
 
-        app = get_app(ctx)
-        fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
-        if function is None:
-            names = fns.names()
-            if len(names) != 1:
-                raise UsageError("name the function to invoke", where=fns.path,
-                                 hint="the template has: " + (", ".join(names) or "(no functions)"))
-            function = names[0]
-        name = fns.require(function)
-        payload = _read_event(event)
-        service = LocalLambda(fns, Pool(idle_timeout=None))
-        try:
-            service.resolve(name)
-            for warning in fns.warnings:
-                app.out.warn(warning)
-            result = service.pool.invoke(name, payload, on_log=_to_stderr)  # logs as they are written
-        finally:
-            service.close()
-        text = result.payload.decode("utf-8", "replace")
-        if app.out.json:
-            try:
-                body = json.loads(text) if text else None
-            except ValueError:
-                body = text
-            app.out.result(result.ok, None, function=name, request_id=result.request_id, payload=body,
-                           function_error=result.function_error, error_type=result.error_type,
-                           duration_ms=round(result.duration_ms, 2), billed_duration_ms=result.billed_ms,
-                           max_memory_used_mb=result.max_memory_mb,
-                           init_duration_ms=round(result.init_duration_ms, 2) if result.init_duration_ms else None)
-        else:
-            sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
-            sys.stdout.flush()
-        if not result.ok:
-            raise typer.Exit(1)
-
-    @local_app.command("start-lambda")
-    def start_lambda(
-        ctx: typer.Context,
-        port: int = typer.Option(3001, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
-        host: str = _HOST,
-        template: Optional[str] = _TEMPLATE,
-        env_vars: Optional[str] = _ENV_VARS,
-        parameter_overrides: Optional[List[str]] = _OVERRIDES,
-        max_concurrency: Optional[int] = typer.Option(None, "--max-concurrency", min=1,
-                                                      help="Invocations in flight at most (then 429)."),
-        idle_timeout: float = _IDLE,
-        build_dir: Optional[str] = _BUILD_DIR,
-        aws_credentials: bool = _CREDENTIALS,
-    ) -> None:
-        """Serve the Lambda Invoke API on 127.0.0.1 (use boto3 or the AWS CLI with --endpoint-url)."""
-        from lamctl.local.runtime.environment import check_supported
-        from lamctl.local.runtime.invoke_api import InvokeServer
-        from lamctl.local.runtime.pool import Pool
-        from lamctl.local.runtime.service import LocalLambda
-
-        app = get_app(ctx)
-        fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
-        problems = []
-        for name in fns.names():  # refuse bad configuration up front, not on the first call
-            try:
-                check_supported(fns.spec(name))
-            except UsageError as exc:
-                problems.append(exc)
+    app = get_app(ctx)
+    fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
+    if function is None:
+        names = fns.names()
+        if len(names) != 1:
+            raise UsageError("name the function to invoke", where=fns.path,
+                             hint="the template has: " + (", ".join(names) or "(no functions)"))
+        function = names[0]
+    name = fns.require(function)
+    payload = read_event(event)
+    service = LocalLambda(fns, Pool(idle_timeout=None))
+    try:
+        service.resolve(name)
         for warning in fns.warnings:
             app.out.warn(warning)
-        for exc in problems:
-            app.out.warn(str(exc) + (f" ({exc.hint})" if exc.hint else ""))
-        service = LocalLambda(fns, Pool(max_concurrency=max_concurrency, idle_timeout=idle_timeout))
-        server = _listen(service, host, port, lambda log: InvokeServer(service, host, port, log=log))
-        _serve(app, server, f"local Lambda at {server.url} serving {', '.join(fns.names())}\n"
-                            f"  aws lambda invoke --endpoint-url {server.url} --function-name NAME out.json",
-               functions=fns.names())
+        result = service.pool.invoke(name, payload, on_log=_to_stderr)  # logs as they are written
+    finally:
+        service.close()
+    text = result.payload.decode("utf-8", "replace")
+    if app.out.json:
+        try:
+            body = json.loads(text) if text else None
+        except ValueError:
+            body = text
+        app.out.result(result.ok, None, function=name, request_id=result.request_id, payload=body,
+                       function_error=result.function_error, error_type=result.error_type,
+                       duration_ms=round(result.duration_ms, 2), billed_duration_ms=result.billed_ms,
+                       max_memory_used_mb=result.max_memory_mb,
+                       init_duration_ms=round(result.init_duration_ms, 2) if result.init_duration_ms else None)
+    else:
+        sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
+        sys.stdout.flush()
+    if not result.ok:
+        raise typer.Exit(1)
 
-    @local_app.command("start-api")
-    def start_api(
-        ctx: typer.Context,
-        port: int = typer.Option(3000, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
-        host: str = _HOST,
-        template: Optional[str] = _TEMPLATE,
-        env_vars: Optional[str] = _ENV_VARS,
-        parameter_overrides: Optional[List[str]] = _OVERRIDES,
-        idle_timeout: float = _IDLE,
-        build_dir: Optional[str] = _BUILD_DIR,
-        aws_credentials: bool = _CREDENTIALS,
-    ) -> None:
-        """Serve the template's Api and HttpApi events on 127.0.0.1, each route running its function locally."""
-        from lamctl.local.runtime.pool import Pool
-        from lamctl.local.runtime.service import LocalLambda
-        from lamctl.local.runtime.start_api import ApiServer, routes_of
 
-        app = get_app(ctx)
-        fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
-        routes, skipped = routes_of(fns.resources, fns.names(), fns.template.where)
-        for text in fns.warnings + skipped:
-            app.out.warn(text)
-        if not routes:
-            raise UsageError("the template has no Api or HttpApi events to serve", where=fns.path,
-                             hint="give a function an event of Type Api or HttpApi, or use 'lamctl local "
-                                  "start-lambda' to serve the Invoke API")
-        service = LocalLambda(fns, Pool(idle_timeout=idle_timeout))
-        server = _listen(service, host, port, lambda log: ApiServer(service, routes, host, port, log=log))
-        lines = "\n".join(f"  {r.key:<32} -> {r.function}" for r in routes)
-        _serve(app, server, f"local API at {server.url}\n{lines}",
-               routes=[{"route": r.key, "function": r.function, "kind": r.kind, "payload": r.payload}
-                       for r in routes])
+def start_lambda(
+    ctx: typer.Context,
+    port: int = typer.Option(3001, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
+    host: str = _HOST,
+    template: Optional[str] = _TEMPLATE,
+    env_vars: Optional[str] = _ENV_VARS,
+    parameter_overrides: Optional[List[str]] = _OVERRIDES,
+    max_concurrency: Optional[int] = typer.Option(None, "--max-concurrency", min=1,
+                                                  help="Invocations in flight at most (then 429)."),
+    idle_timeout: float = _IDLE,
+    build_dir: Optional[str] = _BUILD_DIR,
+    aws_credentials: bool = _CREDENTIALS,
+) -> None:
+    """Serve the Lambda Invoke API on 127.0.0.1 (use boto3 or the AWS CLI with --endpoint-url)."""
+    from lamctl.local.runtime.environment import check_supported
+    from lamctl.local.runtime.invoke_api import InvokeServer
+    from lamctl.local.runtime.pool import Pool
+    from lamctl.local.runtime.service import LocalLambda
+
+    app = get_app(ctx)
+    fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
+    problems = []
+    for name in fns.names():  # refuse bad configuration up front, not on the first call
+        try:
+            check_supported(fns.spec(name))
+        except UsageError as exc:
+            problems.append(exc)
+    for warning in fns.warnings:
+        app.out.warn(warning)
+    for exc in problems:
+        app.out.warn(str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+    service = LocalLambda(fns, Pool(max_concurrency=max_concurrency, idle_timeout=idle_timeout))
+    server = _listen(service, host, port, lambda log: InvokeServer(service, host, port, log=log))
+    _serve(app, server, f"local Lambda at {server.url} serving {', '.join(fns.names())}\n"
+                        f"  aws lambda invoke --endpoint-url {server.url} --function-name NAME out.json",
+           functions=fns.names())
+
+
+def start_api(
+    ctx: typer.Context,
+    port: int = typer.Option(3000, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
+    host: str = _HOST,
+    template: Optional[str] = _TEMPLATE,
+    env_vars: Optional[str] = _ENV_VARS,
+    parameter_overrides: Optional[List[str]] = _OVERRIDES,
+    idle_timeout: float = _IDLE,
+    build_dir: Optional[str] = _BUILD_DIR,
+    aws_credentials: bool = _CREDENTIALS,
+) -> None:
+    """Serve the template's Api and HttpApi events on 127.0.0.1, each route running its function locally."""
+    from lamctl.local.runtime.pool import Pool
+    from lamctl.local.runtime.service import LocalLambda
+    from lamctl.local.runtime.start_api import ApiServer, routes_of
+
+    app = get_app(ctx)
+    fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
+    routes, skipped = routes_of(fns.resources, fns.names(), fns.template.where)
+    for text in fns.warnings + skipped:
+        app.out.warn(text)
+    if not routes:
+        raise UsageError("the template has no Api or HttpApi events to serve", where=fns.path,
+                         hint="give a function an event of Type Api or HttpApi, or use 'lamctl local "
+                              "start-lambda' to serve the Invoke API")
+    service = LocalLambda(fns, Pool(idle_timeout=idle_timeout))
+    server = _listen(service, host, port, lambda log: ApiServer(service, routes, host, port, log=log))
+    lines = "\n".join(f"  {r.key:<32} -> {r.function}" for r in routes)
+    _serve(app, server, f"local API at {server.url}\n{lines}",
+           routes=[{"route": r.key, "function": r.function, "kind": r.kind, "payload": r.payload}
+                   for r in routes])
 
 
 def _listen(service, host: str, port: int, make):

@@ -2,6 +2,11 @@
 
     python tests/conformance/refresh_data.py          # rewrite transform/data/*.json
     python tests/conformance/refresh_data.py --check  # exit 1 when they differ from the reference's
+    python tests/conformance/refresh_data.py --agree  # exit 1 when an entry lamctl bundles has another value in
+                                                      # the reference; names only one side has are listed
+
+``--agree`` is what the test suite runs: a newer aws-sam-translator that adds a managed policy or a policy
+template is a prompt to refresh (printed), not a failure of a fresh install; a value that disagrees is a failure.
 
 The managed policy map becomes ``{partition: {name: path}}`` (ARN = ``arn:<partition>:iam::aws:policy/<path><name>``);
 the policy templates keep only what the transform reads (parameter names, statement definition).
@@ -15,7 +20,7 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.normpath(os.path.join(HERE, "..", "..", "packager", "transform", "data"))
+DATA = os.path.normpath(os.path.join(HERE, "..", "..", "transform", "data"))
 _ARN = re.compile(r"arn:[^:]+:iam::aws:policy/(.*)$")
 
 
@@ -42,8 +47,40 @@ def build() -> dict[str, str]:
     return {"managed_policies.json": dump(out), "policy_templates.json": dump(tpl)}
 
 
+def _disagreements(name: str, ours: dict, theirs: dict) -> tuple[list[str], list[str]]:
+    """(entries whose values differ, names only one side has), over the maps below the top level."""
+    differ, one_side = [], []
+    for key in sorted(set(ours) | set(theirs)):
+        if key == "_source":
+            continue
+        a, b = ours.get(key), theirs.get(key)
+        if isinstance(a, dict) and isinstance(b, dict) and key != "Version":
+            for inner in sorted(set(a) | set(b)):
+                if inner not in a or inner not in b:
+                    one_side.append(f"{name}: {key}.{inner} only in {'lamctl' if inner in a else 'the reference'}")
+                elif a[inner] != b[inner]:
+                    differ.append(f"{name}: {key}.{inner}")
+        elif a != b:
+            differ.append(f"{name}: {key}")
+    return differ, one_side
+
+
 def main(argv: list[str]) -> int:
     files = build()
+    if "--agree" in argv:
+        differ, one_side = [], []
+        for name, text in files.items():
+            with open(os.path.join(DATA, name), encoding="utf-8") as fh:
+                d, o = _disagreements(name, json.load(fh), json.loads(text))
+            differ += d
+            one_side += o
+        for line in one_side:
+            print(f"refresh with tests/conformance/refresh_data.py: {line}")
+        if differ:
+            print("values that differ from the reference's:\n  " + "\n  ".join(differ), file=sys.stderr)
+            return 1
+        print(f"agree: {', '.join(files)} ({len(one_side)} names on one side only)")
+        return 0
     stale = []
     for name, text in files.items():
         path = os.path.join(DATA, name)

@@ -1,6 +1,11 @@
 """Conformance of ``lamctl transform`` with the reference SAM transform, measured over a folder of templates.
 
-    python tests/conformance/run.py [FOLDER] [--floor tests/conformance/floor.json] [--only NAME] [--quiet]
+    python tests/conformance/run.py [--corpus DIR | DIR] [--floor tests/conformance/floor.json] [--only NAME] [--quiet]
+
+The corpus is the reference transform's own test templates (the ``tests/translator/input`` folder of the
+aws-sam-translator repository, its success cases). It is not part of lamctl's repository: a checkout beside
+the team's ``shared/`` folder finds it at ``../shared/conformance/sam-translator/input``; elsewhere, clone
+aws-sam-translator and pass ``--corpus PATH/tests/translator/input`` or set ``LAMCTL_CONFORMANCE_CORPUS``.
 
 Each template is transformed by lamctl and by ``aws-sam-translator`` (offline:
 region us-east-1, parameter values param1=value1, param2=value2, the managed
@@ -33,8 +38,14 @@ except ImportError:  # run as a script: the helpers sit in the folder above
     from helpers import mask_deployments, normalise, reference_transform
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS_ENV = "LAMCTL_CONFORMANCE_CORPUS"
 DEFAULT_FOLDER = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "conformance", "sam-translator",
                                                "input"))
+
+
+def corpus_folder() -> str:
+    """The corpus: ``$LAMCTL_CONFORMANCE_CORPUS``, else the shared folder beside the checkout."""
+    return os.environ.get(CORPUS_ENV) or DEFAULT_FOLDER
 FLOOR = os.path.join(HERE, "floor.json")
 PARAMETERS = {"param1": "value1", "param2": "value2"}
 REGION = "us-east-1"
@@ -172,7 +183,8 @@ def run_one(path: str) -> Result:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("folder", nargs="?", default=DEFAULT_FOLDER)
+    ap.add_argument("folder", nargs="?", default=None, help="the corpus folder (same as --corpus)")
+    ap.add_argument("--corpus", help=f"the corpus folder (default: ${CORPUS_ENV}, else {DEFAULT_FOLDER})")
     ap.add_argument("--floor", default=FLOOR, help="JSON with resource_share and identical_templates minimums")
     ap.add_argument("--only", help="run the templates whose file name contains this")
     ap.add_argument("--quiet", action="store_true", help="only the summary")
@@ -181,8 +193,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     global REGION
     REGION = args.region
+    if args.folder and args.corpus and args.folder != args.corpus:
+        print("give the corpus once: a folder or --corpus, not both", file=sys.stderr)
+        return 2
+    args.folder = args.folder or args.corpus or corpus_folder()
     if not os.path.isdir(args.folder):
-        print(f"no such folder: {args.folder}", file=sys.stderr)
+        print(f"no conformance corpus at {args.folder}\n"
+              "  it is the reference transform's own test templates: the tests/translator/input folder of the\n"
+              "  aws-sam-translator repository. Clone it and pass --corpus PATH/tests/translator/input, or set\n"
+              f"  {CORPUS_ENV}=PATH/tests/translator/input.", file=sys.stderr)
         return 2
     files = sorted(f for f in os.listdir(args.folder) if f.endswith((".yaml", ".yml", ".json")))
     if args.only:

@@ -132,3 +132,23 @@ def test_the_local_runtime_does_not_import_the_local_cloud():
                 problems += [f"{path.relative_to(ROOT)}:{node.lineno}: imports the local cloud"
                              for a in node.names if a.name.startswith("lamctl.local.cloud")]
     assert not problems, "\n".join(problems)
+
+
+def test_command_modules_do_not_import_each_other():
+    """What two commands share lives below them (release/, packager/) or in cli/wiring.py, cli/views.py."""
+    problems = []
+    for path in sorted((ROOT / "cli" / "commands").glob("*.py")):
+        for name, _ in _imports(ast.parse(path.read_text(), filename=str(path))):
+            if name.startswith("lamctl.cli.commands") or name == "lamctl.cli.app":
+                problems.append(f"{path.relative_to(ROOT)}: imports {name}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_command_module_is_in_the_one_registration_table():
+    from lamctl.cli.app import COMMANDS
+
+    listed = {target.partition(":")[0] for _, target in COMMANDS}
+    modules = {p.stem for p in (ROOT / "cli" / "commands").glob("*.py") if p.stem != "__init__"}
+    assert listed == modules, f"not registered: {sorted(modules - listed)}; listed but missing: {sorted(listed - modules)}"
+    for path in sorted((ROOT / "cli" / "commands").glob("*.py")):
+        assert "def register(" not in path.read_text(), f"{path.name}: commands are registered in cli/app.py only"

@@ -233,3 +233,21 @@ def test_is_intrinsic_and_is_serverless():
 ])
 def test_code_location(rtype, props, want):
     assert sam.code_location(rtype, props) == want
+
+
+@pytest.mark.parametrize("resources, want", [
+    ("  Fn:\n    Type: AWS::Serverless::Function\n", False),  # Globals' CodeUri is in S3 already
+    ("  Fn:\n    Type: AWS::Serverless::Function\n    IgnoreGlobals: [CodeUri]\n", True),  # the template's folder
+    ("  Fn:\n    Type: AWS::Serverless::Function\n    IgnoreGlobals: \"*\"\n    Properties:\n"
+     "      InlineCode: x\n", False),
+    ("  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src\n", True),
+    ("  L:\n    Type: AWS::Lambda::LayerVersion\n    Properties:\n      Content: {S3Bucket: b, S3Key: k}\n", False),
+])
+def test_deploy_packages_when_build_would_find_local_code(tmp_path, resources, want):
+    from lamctl.packager.artifacts import needs_build
+
+    write_files(tmp_path, {"src/app.py": "", "template.yaml": "Transform: AWS::Serverless-2016-10-31\nGlobals:\n"
+                           "  Function:\n    CodeUri: s3://bucket/code.zip\nResources:\n" + resources})
+    template = load_template(str(tmp_path / "template.yaml"))
+    assert needs_build(template) is want
+    assert bool(plan_template(template, str(tmp_path / "out"))) is want  # what build finds to build

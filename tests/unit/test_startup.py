@@ -2,7 +2,7 @@
 
 typer converts option values through pydantic, whose import costs more than typer itself;
 lamctl passes values that are already of the option's type straight through
-(``lamctl.cli.app._skip_pydantic``). These tests check that the common start-up paths never
+(``lamctl.cli.typer_compat.skip_pydantic``). These tests check that the common start-up paths never
 import pydantic, and that the pass-through gives exactly what typer's own coercion gives.
 Checked through ``sys.modules`` in a fresh interpreter, never through timing.
 """
@@ -90,9 +90,10 @@ def test_a_bad_number_is_still_refused_by_typer_with_its_message(tmp_path):
 # -- the pass-through against typer's own coercion, value by value
 
 def _params():
-    from lamctl.cli.app import _PlainParam, _skip_pydantic, app
+    from lamctl.cli.app import app
+    from lamctl.cli.typer_compat import _PlainParam, skip_pydantic
 
-    command = _skip_pydantic(typer.main.get_command(app))
+    command = skip_pydantic(typer.main.get_command(app))
     found, stack = [], [("lamctl", command)]
     while stack:
         path, cmd = stack.pop()

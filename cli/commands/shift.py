@@ -1,0 +1,163 @@
+"""``lamctl shift``: an alias to a new version step by step, watched by alarms and hooks.
+
+The work is in :mod:`lamctl.release.engine`; this module parses flags, wires
+the gateways (:class:`lamctl.cli.wiring.Services`), and renders the engine's
+events through :class:`lamctl.cli.views.ReleaseView`: a live view on a
+terminal, plain lines in CI, NDJSON with ``--output json``, and a Markdown
+summary appended to ``$GITHUB_STEP_SUMMARY``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+import typer
+
+from lamctl.cli.views import ReleaseView, run_release
+from lamctl.cli.wiring import Services
+
+
+def shift(
+    ctx: typer.Context,
+    appspec: Optional[str] = typer.Option(None, "--appspec", help="AppSpec file (CodeDeploy format, YAML/JSON)."),
+    function: Optional[str] = typer.Option(None, "--function", help="Function name or ARN."),
+    alias: Optional[str] = typer.Option(None, "--alias", help="Alias to shift."),
+    to_version: Optional[str] = typer.Option(None, "--to-version",
+                                             help="Target version (default: publish $LATEST first)."),
+    canary: Optional[str] = typer.Option(None, "--canary", metavar="P%D", help="e.g. 10%5m: P% for D, then 100%."),
+    linear: Optional[str] = typer.Option(None, "--linear", metavar="P%D", help="e.g. 10%1m: +P% every D."),
+    steps: Optional[str] = typer.Option(None, "--steps", metavar="P%D,...", help="e.g. 5%1m,25%5m,50%5m."),
+    all_at_once: bool = typer.Option(False, "--all-at-once", help="Straight to 100%."),
+    config: Optional[str] = typer.Option(None, "--config",
+                                         help="A predefined CodeDeploy config, e.g. LambdaCanary10Percent5Minutes."),
+    alarm: List[str] = typer.Option([], "--alarm", help="CloudWatch alarm to watch (repeatable)."),
+    before_hook: Optional[str] = typer.Option(None, "--before-hook", help="BeforeAllowTraffic hook function."),
+    after_hook: Optional[str] = typer.Option(None, "--after-hook", help="AfterAllowTraffic hook function."),
+    hook_timeout: Optional[int] = typer.Option(None, "--hook-timeout", help="Seconds a hook may take (max 3600)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and stop; nothing is written."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the interrupted release on --function/--alias."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="lamctl (default) or codedeploy."),
+    codedeploy_app: Optional[str] = typer.Option(None, "--codedeploy-app", help="CodeDeploy application name."),
+    codedeploy_group: Optional[str] = typer.Option(None, "--codedeploy-group", help="Deployment group name."),
+    codedeploy_role: Optional[str] = typer.Option(None, "--codedeploy-role",
+                                                  help="Service role ARN, to create a missing deployment group."),
+    description: Optional[str] = typer.Option(None, "--description", help="Description of a published version."),
+    poll_interval: float = typer.Option(10.0, "--poll-interval", hidden=True,
+                                        help="Seconds between alarm polls during holds (at most 10)."),
+    wait_timeout: Optional[int] = typer.Option(None, "--wait-timeout", help="codedeploy: seconds to follow the deployment (0: submit only)."),
+) -> None:
+    """Shift an alias to a new version step by step, watched by alarms and hooks; roll back on failure."""
+    from lamctl.cli.application import get_app
+    from lamctl.release import strategy as S
+    from lamctl.schemas.errors import UsageError
+
+    app = get_app(ctx)
+    # Everything that can be refused without AWS is refused first.
+    strat = S.choose(canary, linear, steps, all_at_once, config, app.setting("strategy"))
+    timeout = app.setting("hook_timeout", hook_timeout, 3600, int)
+    if not 1 <= int(timeout) <= 3600:
+        raise UsageError(f"--hook-timeout {timeout} is out of range", hint="a hook may take 1 to 3600 seconds")
+    if not 0 < poll_interval <= 10:
+        raise UsageError(f"--poll-interval {poll_interval:g} is out of range", hint="poll at most every 10 s")
+    engine_name = app.setting("engine", engine, "lamctl")
+    if engine_name not in ("lamctl", "codedeploy"):
+        raise UsageError(f"--engine {engine_name!r} is not known", hint="use --engine lamctl or --engine codedeploy")
+    hooks: dict[str, str] = {}
+    if appspec:
+        from lamctl.schemas.appspec import load_appspec
+
+        if function or alias or to_version:
+            raise UsageError("--appspec names the function, alias and versions; do not also pass --function, "
+                             "--alias or --to-version", hint="use one or the other")
+        spec = load_appspec(appspec)
+        function, alias, to_version, hooks = spec.function, spec.alias, spec.target, dict(spec.hooks)
+        expected_current, where_current = spec.current, spec.where_current
+    else:
+        function = app.setting("function", function)
+        alias = app.setting("alias", alias)
+        expected_current, where_current = None, None
+        if not function or not alias:
+            raise UsageError("shift needs --function and --alias (or --appspec FILE)",
+                             hint="e.g. lamctl shift --function app --alias live --canary 10%5m")
+    if before_hook:
+        hooks["BeforeAllowTraffic"] = before_hook
+    if after_hook:
+        hooks["AfterAllowTraffic"] = after_hook
+    alarms = list(alarm) or list(app.setting("alarms", None, []) or [])
+    if to_version is not None and not (to_version.isdigit() or to_version.upper() == "$LATEST"):
+        raise UsageError(f"--to-version {to_version!r} is not a version number", where="--to-version",
+                         hint="give a published version, e.g. --to-version 7")
+
+    svc = Services(app, hook_timeout=float(timeout), poll=poll_interval)
+    if resume:
+        view = ReleaseView(app, svc, function, alias)
+        try:
+            outcome = svc.engine(view).resume(function, alias)
+        except Exception as exc:
+            view.finish(svc, exc)
+            raise
+        view.finish(svc, None)
+        app.out.result(True, outcome.message, release=outcome.release.id if outcome.release else None,
+                       state=outcome.release.state if outcome.release else None, function=function, alias=alias)
+        return
+
+    eng = svc.engine(None)
+    plan, info = eng.plan(function, alias, to_version, strat, alarms, hooks)
+    if expected_current is not None and (info is None or info.version != expected_current):
+        now = info.describe() if info else "no alias"
+        raise UsageError(f"the AppSpec says CurrentVersion {expected_current} but {function}:{alias} serves {now}",
+                         where=where_current, hint="update CurrentVersion, or settle the alias first")
+    if dry_run:
+        eng.preflight(plan, info)
+        _render_plan(app, plan, info)
+        return
+    if engine_name == "codedeploy":
+        _codedeploy(app, svc, eng, plan, info, codedeploy_app, codedeploy_group, codedeploy_role, wait_timeout)
+        return
+    outcome = run_release(app, svc, plan, info, description or "")
+    rel = outcome.release
+    app.out.result(True, outcome.message, changed=outcome.changed, release=rel.id if rel else None,
+                   state=rel.state if rel else "unchanged", function=function, alias=alias,
+                   version=rel.target if rel else (info.version if info else None), aws_calls=svc.calls())
+
+
+def _codedeploy(app, svc, eng, plan, info, application, group, role, wait_timeout) -> None:
+    from lamctl.release.aws import CodeDeployGateway
+    from lamctl.release.codedeploy import publish_target, submit_and_follow
+
+    eng.preflight(plan, info)
+    published = publish_target(svc.lam, plan, info)
+    if published is None:
+        app.out.result(True, f"{plan.function} has not changed since version {info.version}: nothing to shift",
+                       changed=False)
+        return
+    plan = published
+    role = app.setting("codedeploy_role", role)
+    application = app.setting("codedeploy_app", application) or f"lamctl-{plan.function}"
+    group = app.setting("codedeploy_group", group) or f"{plan.function}-{plan.alias}"
+    gw = CodeDeployGateway(app.aws().client("codedeploy"))
+    view = ReleaseView(app, svc, plan.function, plan.alias)
+    wait = 6 * 3600 if wait_timeout is None else int(wait_timeout)
+    submitted = submit_and_follow(gw, svc.clock, plan, application, group, role, view.on_event,
+                                  wait_timeout=float(wait), follow=wait > 0)
+    app.out.result(True, f"CodeDeploy deployment {submitted.deployment_id} {submitted.status.lower()}",
+                   deployment_id=submitted.deployment_id, status=submitted.status, config=submitted.config,
+                   application=application, group=group)
+
+
+def _render_plan(app: Any, plan, info) -> None:
+    from lamctl.release.plan import plan_lines
+    from lamctl.release.strategy import format_duration
+
+    out = app.out
+    rows = plan_lines(plan)
+    out.table(["at", "step", "weights", "checks"], rows, title=None, type_="plan-step",
+              records=[{"index": i, "at": plan.steps[i].at, "kind": plan.steps[i].kind, "step": r[1],
+                        "weights": r[2], "checks": r[3]} for i, r in enumerate(rows)])
+    target = "a new version published from $LATEST" if plan.target == "$LATEST" else f"version {plan.target}"
+    current = f"version {plan.current}" if plan.current else "no alias yet"
+    human = (f"dry run: {plan.function}:{plan.alias} from {current} to {target}, {plan.strategy.describe()}, "
+             f"{format_duration(plan.total_seconds)} of holds; nothing was written")
+    out.result(True, human, dry_run=True, function=plan.function, alias=plan.alias, current=plan.current,
+               target=plan.target, strategy=plan.strategy.describe(), total_seconds=plan.total_seconds,
+               steps=len(plan.steps))

@@ -1,0 +1,221 @@
+"""From the App to what commands work with: release services, stack helpers, packaging with progress.
+
+Commands share these instead of importing each other's names. Everything here
+takes the :class:`lamctl.cli.application.App` of the run and imports heavy modules
+inside the function body.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Optional
+
+from lamctl.cli.views import UploadProgress, upload_events
+from lamctl.schemas.errors import LamctlError, UsageError
+
+if TYPE_CHECKING:
+    from lamctl.cli.application import App
+
+# Test seams for crash-safety and race tests: LAMCTL_FAULT_KILL=after:N (or before-write:N) makes the process
+# SIGKILL itself at that point of a release, exactly as an outside kill would. LAMCTL_FAULT_PAUSE=POINT:N:FIFO
+# stops it at that point until the named pipe FIFO, opened for reading there, is closed by its writer (the
+# test opening it learns that the process got there): two processes interleave exactly as a test needs.
+FAULT_ENV = "LAMCTL_FAULT_KILL"
+PAUSE_ENV = "LAMCTL_FAULT_PAUSE"
+
+
+# ---------------------------------------------------------------- release services
+
+
+class Services:
+    """The release gateways of one run, from the App's client factory: Lambda, alarms (made on first use),
+    the object store of journals and locks (S3 with ``s3_bucket``, else ./.lamctl), the system clock, and
+    :meth:`engine` to drive them."""
+
+    def __init__(self, app: Any, hook_timeout: float = 3600.0, poll: float = 10.0):
+        from lamctl.cli.aws import is_loopback
+        from lamctl.release.aws import LambdaGateway, LocalObjectStore, S3ObjectStore
+        from lamctl.release.clock import SystemClock
+        from lamctl.release.journal import Journal
+        from lamctl.release.lock import AliasLock
+
+        self.app = app
+        factory = app.aws()
+        self.clock = SystemClock()
+        self.lam = LambdaGateway(factory.client("lambda"), _LazyClient(
+            lambda: factory.client("lambda", read_timeout=hook_timeout + 30, max_attempts=1)))
+        endpoint = self.lam.client.meta.endpoint_url
+        if is_loopback(endpoint):  # the local cloud, which records what CodeDeploy-style hooks report
+            self.lam.hook_reports_url = endpoint.rstrip("/") + "/lamctl-api/hooks/"
+        self._factory = factory
+        self._alarms = None
+        bucket = app.setting("s3_bucket")
+        self.store = (S3ObjectStore(factory.client("s3"), bucket) if bucket
+                      else LocalObjectStore(os.path.join(os.getcwd(), ".lamctl"), strip_prefix="lamctl/"))
+        self.journal = Journal(self.store)
+        self.lock = AliasLock(self.store, self.clock)
+        self.hook_timeout = hook_timeout
+        self.poll = poll
+
+    @property
+    def alarms(self):
+        if self._alarms is None:
+            from lamctl.release.aws import AlarmGateway
+
+            self._alarms = AlarmGateway(self._factory.client("cloudwatch"))
+        return self._alarms
+
+    def engine(self, view: Any):
+        from lamctl.release.engine import Engine
+
+        return Engine(self.lam, _LazyAlarms(self), self.store, self.clock,
+                      on_event=view.on_event if view is not None else None, poll_seconds=self.poll,
+                      tick_seconds=1.0 if (view is not None and view.live) else None,
+                      hook_timeout=self.hook_timeout, fault=_fault_from_env(), owner=self.lock.owner)
+
+    def calls(self) -> dict:
+        from lamctl.release.aws import total_calls
+
+        return dict(sorted(total_calls(self.lam, self.store, *([self._alarms] if self._alarms else [])).items()))
+
+
+class _LazyClient:
+    """A client made on first use (hooks are rare; most releases never invoke one)."""
+
+    def __init__(self, make):
+        self._make = make
+        self._client = None
+
+    def __getattr__(self, name):
+        if self._client is None:
+            self._client = self._make()
+        return getattr(self._client, name)
+
+
+class _LazyAlarms:
+    """The CloudWatch client is made only when an alarm is actually watched."""
+
+    def __init__(self, svc: Services):
+        self.svc = svc
+
+    @property
+    def calls(self):
+        return self.svc.alarms.calls
+
+    def states(self, names):
+        return self.svc.alarms.states(names)
+
+
+def _fault_from_env():
+    kill, pause = os.environ.get(FAULT_ENV), os.environ.get(PAUSE_ENV)
+    if not kill and not pause:
+        return None
+    kill_at = tuple(kill.split(":", 1)) if kill else None
+    pause_at, fifo = (tuple(pause.split(":", 2)[:2]), pause.split(":", 2)[2]) if pause else (None, "")
+
+    def fault(at: str, i: int) -> None:
+        if (at, str(i)) == kill_at:
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+        if (at, str(i)) == pause_at:
+            with open(fifo, encoding="utf-8") as gate:  # blocks until the test opens it, then until it closes it
+                gate.read()
+
+    return fault
+
+
+
+# ---------------------------------------------------------------- stacks
+
+
+def resolve_stack(app, flag: str | None) -> str:
+    stack = app.setting("stack", flag)
+    if not stack:
+        raise UsageError("no stack name given", hint='pass --stack NAME or set stack = "NAME" in lamctl.toml')
+    import re
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", str(stack)):
+        raise UsageError(f"stack name {stack!r} is not valid",
+                         hint="a stack name starts with a letter and holds up to 128 letters, digits and hyphens")
+    return str(stack)
+
+
+def is_emulator(app) -> bool:
+    """True when CloudFormation is the local cloud's emulator, whose gaps deploy works around (it lists the
+    resource types the emulator skips, deletes a half-created stack itself, explains missing outputs).
+
+    That is the target being the local cloud (``--local`` / ``target = "local"``), or the CloudFormation
+    endpoint being the one the running local cloud recorded (``lamctl local status``). Any other endpoint
+    (a VPC endpoint, a proxy, a FIPS endpoint) is AWS: it gets AWS's behaviour, never the emulator's."""
+    if app.target_local:
+        return True
+    from lamctl.cli.aws import is_loopback
+
+    endpoint = app.aws().client("cloudformation").meta.endpoint_url
+    if not is_loopback(endpoint):
+        return False  # the local cloud listens on 127.0.0.1 only: no need to look for it
+    from lamctl.local.cloud.lifecycle import status
+
+    try:
+        recorded = status().endpoint
+    except LamctlError:  # its state folder cannot be read: no local cloud can be running from it
+        return False
+    return recorded is not None and _same_endpoint(endpoint, recorded)
+
+
+def _same_endpoint(a: str, b: str) -> bool:
+    """The same server: scheme and port equal, hosts equal or both loopback names."""
+    from lamctl.cli.aws import is_loopback, url_parts
+
+    sa, ha, pa = url_parts(a)
+    sb, hb, pb = url_parts(b)
+    return sa == sb and pa == pb and (ha == hb or (is_loopback(a) and is_loopback(b)))
+
+
+def system_clock():
+    from lamctl.release.clock import SystemClock
+
+    return SystemClock()
+
+
+
+# ---------------------------------------------------------------- packaging
+
+
+def resolve_bucket(app: App, s3_bucket: Optional[str], s3_prefix: Optional[str]) -> tuple[str, str | None]:
+    """The bucket and prefix from flag > LAMCTL_S3_BUCKET > lamctl.toml; a clear error when there is none."""
+    from lamctl.packager.upload import check_bucket_name
+
+    bucket = app.setting("s3_bucket", s3_bucket)
+    bucket = check_bucket_name(bucket)
+    prefix = app.setting("s3_prefix", s3_prefix)
+    return bucket, (prefix or None)
+
+
+def run_package(app: App, template: Any, bucket: str, prefix: str | None = None, build_dir: str | None = None,
+                build_result: Any = None):
+    """Build (unless ``build_result`` is given), upload, rewrite: a :class:`PackagedTemplate`.
+
+    Progress and per-artifact events go to ``app.out``; on the local cloud the bucket is created when missing."""
+    from lamctl.packager.package import local_files, package
+
+    files = local_files(template)  # a bad file path is reported before anything is built
+    if build_result is None:
+        from lamctl.packager.build import build_template
+
+        build_result = build_template(template, build_dir, notify=app.out.info)
+        for warning in build_result.warnings:
+            app.out.warn(warning)
+    artifacts = list(build_result.artifacts) + files
+    clients = app.aws()
+    s3 = clients.client("s3")
+    if app.target_local:
+        from lamctl.local.cloud.lifecycle import ensure_bucket
+
+        if ensure_bucket(s3, bucket, clients.region):
+            app.out.info(f"created the bucket {bucket} on the local cloud")
+    with UploadProgress(app) as progress:
+        packaged = package(s3, template, artifacts, bucket, prefix, progress=progress, files=[])
+    upload_events(app, packaged, artifacts)
+    return packaged

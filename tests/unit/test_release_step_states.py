@@ -1,0 +1,32 @@
+"""``lamctl status`` shows each step of a release as done, in flight, in progress or not reached, from the journal
+and what the alias shows (the journal is saved before an alias write, and again only after it)."""
+
+from __future__ import annotations
+
+from lamctl.release import strategy as S
+from lamctl.release.aws import AliasInfo
+from lamctl.release.journal import Release
+from lamctl.release.plan import build_plan, step_states
+
+PLAN = build_plan("app", "live", "1", "2", S.canary("10%5m"))  # weights 10%, bake 5m, finalize
+
+
+def release(state="running", completed=(), pending=None) -> Release:
+    return Release("r-1", "app", "live", plan=PLAN.to_dict(), snapshot=None, state=state,
+                   completed=list(completed), pending=pending)
+
+
+def test_a_write_saved_but_not_on_the_alias_is_in_flight():
+    info = AliasInfo("live", "1", {}, "rev")
+    assert step_states(release(pending=0), PLAN, info) == ["in flight", "", ""]
+
+
+def test_a_write_the_alias_already_shows_is_done_and_the_next_step_in_progress():
+    info = AliasInfo("live", "1", {"2": 0.1}, "rev")
+    assert step_states(release(pending=0), PLAN, info) == ["done", "in progress", ""]
+
+
+def test_an_ended_release_has_no_step_in_progress():
+    info = AliasInfo("live", "1", {}, "rev")
+    assert step_states(release(state="rolled_back", completed=[0, 1]), PLAN, info) == ["done", "done", ""]
+    assert step_states(release(state="succeeded", completed=[0, 1, 2]), PLAN, info) == ["done", "done", "done"]
