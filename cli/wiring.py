@@ -41,7 +41,9 @@ class Services:
             lambda: factory.client("lambda", read_timeout=hook_timeout + 30, max_attempts=1)))
         endpoint = self.lam.client.meta.endpoint_url
         if is_loopback(endpoint):  # the local cloud, which records what CodeDeploy-style hooks report
-            self.lam.hook_reports_url = endpoint.rstrip("/") + "/lamctl-api/hooks/"
+            from lamctl.local.cloud.urls import hook_status_url
+
+            self.lam.hook_reports_url = hook_status_url(endpoint)
         self._factory = factory
         self._alarms = None
         bucket = app.setting("s3_bucket")

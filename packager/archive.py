@@ -1,6 +1,6 @@
 """Byte-reproducible zip archives, written by hand and compressed in parallel.
 
-What makes two builds of the same files give the same bytes (DESIGN §3.4):
+What makes two builds of the same files give the same bytes (docs/architecture.md, byte-reproducible artifacts):
 
 * entries sorted bytewise by their UTF-8 archive name, files only (no folder entries);
 * every timestamp 1980-01-01 00:00:00, no extra fields (but zip64 where sizes need it);

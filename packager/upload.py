@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from lamctl.packager.artifacts import Artifact
-from lamctl.schemas.errors import CloudError, UsageError
+from lamctl.schemas.errors import CloudError, UsageError, error_code, error_message, http_status
 
 MB = 1024 * 1024
 MULTIPART_THRESHOLD = 16 * MB
@@ -148,16 +148,6 @@ def check_bucket_name(bucket: str | None) -> str:
 
 def _b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
-def _status(exc: Exception) -> int:
-    response = getattr(exc, "response", None) or {}
-    return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
 class _Cancelled(Exception):
@@ -293,7 +283,7 @@ class Uploader:
         try:
             head = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
         except botocore.exceptions.ClientError as exc:
-            code, status = _error_code(exc), _status(exc)
+            code, status = error_code(exc), http_status(exc)
             if status == 404 or code in ("404", "NoSuchKey", "NotFound"):
                 if self._bucket_missing():
                     raise CloudError(f"the S3 bucket {self.bucket!r} does not exist",
@@ -329,15 +319,15 @@ class Uploader:
         try:
             self.s3.head_bucket(Bucket=self.bucket)
         except botocore.exceptions.ClientError as exc:
-            if _status(exc) == 404 or _error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            if http_status(exc) == 404 or error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
                 return True
             return False
         self._bucket_checked = True
         return False
 
     def _cloud_error(self, exc: Exception, action: str, key: str, artifact: Artifact) -> CloudError:
-        code = _error_code(exc) or type(exc).__name__
-        message = getattr(exc, "response", {}).get("Error", {}).get("Message", "") or str(exc)
+        code = error_code(exc) or type(exc).__name__
+        message = error_message(exc) or str(exc)
         hint = None
         if code in ("AccessDenied", "403", "Forbidden"):
             hint = f"the credentials in use need s3:GetObject and s3:PutObject on arn:aws:s3:::{self.bucket}/*"
@@ -435,7 +425,7 @@ class Uploader:
             self._report("failed", key, 0)
             raise
         except botocore.exceptions.ClientError as exc:
-            if _status(exc) == 412 or _error_code(exc) == "PreconditionFailed":
+            if http_status(exc) == 412 or error_code(exc) == "PreconditionFailed":
                 # Someone else wrote this key meanwhile; the key names the content, so it is ours too.
                 self._report("done", key, 0)
                 return Upload(artifact.resource, artifact.sha256, S3Location(self.bucket, key), size, False)

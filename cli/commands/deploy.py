@@ -24,9 +24,6 @@ from lamctl.cli.wiring import Services, is_emulator, resolve_stack, run_package,
 from lamctl.schemas.errors import CloudError, LamctlError, UsageError
 
 LOCAL_BUCKET = "lamctl-local-artifacts"
-SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
-
-
 def deploy_command(
     ctx: typer.Context,
     stack: Optional[str] = typer.Option(None, "--stack", help="Stack name (else stack in lamctl.toml)."),
@@ -145,12 +142,6 @@ def deploy_command(
 # --------------------------------------------------------------------------- the pipeline
 
 
-def _is_sam(data: dict) -> bool:
-    transform = data.get("Transform")
-    names = transform if isinstance(transform, list) else [transform]
-    return SAM_TRANSFORM in names
-
-
 def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None, prefix: str | None,
              overrides: list) -> tuple[dict, str, str | None]:
     """Build, package, transform and validate: (CloudFormation dict, its body, the bucket used)."""
@@ -177,7 +168,9 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
         # the packaged text keeps the source's layout (only code locations change): its positions
         # point at the right lines of the source template
         where = Template(path=template_path, data=packaged.data).where
-    if _is_sam(data):
+    from lamctl.schemas.sam import TRANSFORM, transforms_of
+
+    if TRANSFORM in transforms_of(data):
         from lamctl.transform import transform
 
         params = {o.key: o.value for o in overrides}
@@ -207,7 +200,8 @@ _STAGE_TYPES = {"AWS::ApiGateway::Stage": "RestApiId", "AWS::ApiGatewayV2::Stage
 
 def _local_api_urls(endpoint: str, physical: dict, data: dict) -> list[dict]:
     """Where each API stage of the stack (REST or HTTP API) answers on the local cloud (execute-api's stand-in)."""
-    endpoint = endpoint.rstrip("/")
+    from lamctl.local.cloud.urls import api_url
+
     urls = []
     for logical_id, res in (data.get("Resources") or {}).items():
         if not isinstance(res, dict) or res.get("Type") not in _STAGE_TYPES:
@@ -218,7 +212,7 @@ def _local_api_urls(endpoint: str, physical: dict, data: dict) -> list[dict]:
         stage = physical.get(logical_id)
         if api_id and stage:
             urls.append({"api": api_logical, "api_id": api_id, "stage": stage,
-                         "url": f"{endpoint}/restapis/{api_id}/{stage}/_user_request_/"})
+                         "url": api_url(endpoint, api_id, stage)})
     return urls
 
 

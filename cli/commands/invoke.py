@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 
 from lamctl.cli.application import get_app
-from lamctl.schemas.errors import CloudError, UsageError
+from lamctl.schemas.errors import CloudError, UsageError, error_code, error_message
 from lamctl.schemas.event import read_event
 
 
@@ -37,7 +37,7 @@ def _physical_name(cfn, stack: str, logical: str) -> str:
     try:
         res = cfn.describe_stack_resource(StackName=stack, LogicalResourceId=logical)["StackResourceDetail"]
     except ClientError as exc:
-        message = exc.response.get("Error", {}).get("Message", str(exc))
+        message = error_message(exc) or str(exc)
         if "does not exist" in message:
             functions = []
             try:
@@ -84,8 +84,8 @@ def invoke(
     try:
         resp = lam.invoke(**kwargs)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        message = exc.response.get("Error", {}).get("Message", str(exc))
+        code = error_code(exc)
+        message = error_message(exc) or str(exc)
         target = name + (f":{qualifier}" if qualifier else "")
         if code == "ResourceNotFoundException":
             raise UsageError(f"function {target} not found: {message}", where=target,

@@ -46,15 +46,14 @@ from urllib.parse import quote
 
 from ..runtime.apigateway import client_case
 from . import moto_ext
-from .apis import EXECUTE_API_HOST, USER_REQUEST, RestApiProxy, split_stage
+from .apis import EXECUTE_API_HOST, RestApiProxy, split_stage
 from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
 from .lambdas import CloudLambda
+from .urls import HOOKS_PATH, STATUS_PATH, USER_REQUEST
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from ..runtime.pool import Pool
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations/?$")
-STATUS_PATH = "/lamctl-api/status"
-HOOKS_PATH = "/lamctl-api/hooks/"
 IDLE_TIMEOUT = 300.0  # an idle environment is stopped after five minutes, as Lambda reclaims idle ones
 
 

@@ -38,7 +38,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from lamctl.schemas.errors import CloudError, UsageError
+from lamctl.schemas.errors import CloudError, UsageError, error_code, http_status
+
+from .urls import status_url
 
 from . import moto_ext
 
@@ -245,7 +247,7 @@ def _status_unlocked() -> CloudStatus:
 def _runtime_status(endpoint: str, timeout: float = 2.0) -> dict | None:
     """What the emulator's Lambda runtime says of itself (None from a plain moto server)."""
     try:
-        value = _http("GET", endpoint + "/lamctl-api/status", timeout=timeout)
+        value = _http("GET", status_url(endpoint), timeout=timeout)
     except (urllib.error.URLError, OSError, ValueError):
         return None
     return value if isinstance(value, dict) and value.get("lambda_runtime") else None
@@ -436,8 +438,7 @@ def ensure_bucket(s3: Any, bucket: str, region: str | None = None) -> bool:
         s3.head_bucket(Bucket=bucket)
         return False
     except botocore.exceptions.ClientError as exc:
-        status_code = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if status_code != 404 and exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+        if http_status(exc) != 404 and error_code(exc) not in ("404", "NoSuchBucket"):
             raise CloudError(f"cannot check the bucket {bucket!r} on the local cloud: {exc}") from None
     region = region or getattr(getattr(s3, "meta", None), "region_name", None) or "us-east-1"
     kwargs: dict[str, Any] = {"Bucket": bucket}
@@ -446,8 +447,7 @@ def ensure_bucket(s3: Any, bucket: str, region: str | None = None) -> bool:
     try:
         s3.create_bucket(**kwargs)
     except botocore.exceptions.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+        if error_code(exc) in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             return False
         raise CloudError(f"cannot create the bucket {bucket!r} on the local cloud: {code}",
                          hint="check the bucket name (3-63 lower-case letters, digits, dots, hyphens)") from None

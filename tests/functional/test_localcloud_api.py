@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 
 from lamctl.local.cloud.apis import match_resource
+from lamctl.local.cloud.urls import api_url
 
 HEADER = """\
 Transform: AWS::Serverless-2016-10-31
@@ -86,6 +87,7 @@ def deployed(cli, cloud, folder, template: str, app: str, stack: str) -> dict:
     assert r.exit_code == 0, r
     (entry,) = r.json_lines()[-1]["apis"]
     assert entry["url"] == f"{cloud.endpoint}/restapis/{entry['api_id']}/{entry['stage']}/_user_request_/"
+    assert entry["url"] + "items/42" == api_url(cloud.endpoint, entry["api_id"], entry["stage"], "/items/42")
     cloud.base = entry["url"]
     cloud.folder = folder
     return entry
