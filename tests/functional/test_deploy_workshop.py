@@ -42,7 +42,8 @@ def test_workshop_deploys_to_the_local_cloud(cli, local_cloud, workshop):
     assert re.search(rf"HelloWorldApi +https://{api_id}\.execute-api\.us-east-1\.amazonaws\.com/Prod/hello/ ", r.stdout)
     assert re.search(r"HelloWorldFunctionArn +arn:aws:lambda:us-east-1:123456789012:function:workshop-hello ", r.stdout)
     api_url = f"{aws.endpoint}/restapis/{api_id}/Prod/_user_request_/"
-    assert re.search(rf"ServerlessRestApi +Prod +{re.escape(api_url)}\n", r.stdout)  # where it answers locally
+    # where its route answers locally, in full (the stage root alone answers 403)
+    assert re.search(rf"ServerlessRestApi +Prod +GET +{re.escape(api_url)}hello\n", r.stdout), r.stdout
 
     functions = stack_functions(aws)
     assert set(functions) == {"HelloWorldFunction", "CustomRuntimeFunction"}
@@ -156,7 +157,8 @@ def test_readme_quick_start_on_a_fresh_machine(workshop, monkeypatch):
         assert "Stack workshop: CREATE_COMPLETE" in r.stdout
         assert "lamctl local stop" in r.stderr  # the user is told how to stop what was started
         (api_url,) = [w for line in r.stdout.splitlines() for w in line.split() if "/_user_request_/" in w]
-        with urllib.request.urlopen(api_url + "hello", timeout=60) as resp:  # curl it, as the README says
+        assert api_url.endswith("/Prod/_user_request_/hello")  # the route, in full
+        with urllib.request.urlopen(api_url, timeout=60) as resp:  # curl it, as the README says
             assert json.loads(resp.read()) == {"message": "Hello World"}
 
         st = _lamctl("--output", "json", "local", "status", cwd=workshop, env=env)
