@@ -24,6 +24,9 @@ from lamctl.cli.wiring import Services, is_emulator, resolve_stack, run_package,
 from lamctl.schemas.errors import CloudError, LamctlError, UsageError
 
 LOCAL_BUCKET = "lamctl-local-artifacts"
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+
 def deploy_command(
     ctx: typer.Context,
     stack: Optional[str] = typer.Option(None, "--stack", help="Stack name (else stack in lamctl.toml)."),
@@ -130,16 +133,24 @@ def deploy_command(
             def shift_traffic() -> list[dict]:
                 return _shift_traffic(app, physical(), stack_name, data, shifts, params)
     api_urls = None
-    if deployer.emulator and any(isinstance(r, dict) and r.get("Type") in _STAGE_TYPES
+    from lamctl.local.cloud.routes import STAGE_TYPES, stack_api_urls
+
+    if deployer.emulator and any(isinstance(r, dict) and r.get("Type") in STAGE_TYPES
                                  for r in (data.get("Resources") or {}).values()):
         def api_urls() -> list[dict]:
-            return _local_api_urls(gateway.client.meta.endpoint_url, physical(), data)
+            return stack_api_urls(gateway.client.meta.endpoint_url, data, physical())
     result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
     _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
 
 
 
 # --------------------------------------------------------------------------- the pipeline
+
+
+def _is_sam(data: dict) -> bool:
+    transform = data.get("Transform")
+    names = transform if isinstance(transform, list) else [transform]
+    return SAM_TRANSFORM in names
 
 
 def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None, prefix: str | None,
@@ -168,9 +179,7 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
         # the packaged text keeps the source's layout (only code locations change): its positions
         # point at the right lines of the source template
         where = Template(path=template_path, data=packaged.data).where
-    from lamctl.schemas.sam import TRANSFORM, transforms_of
-
-    if TRANSFORM in transforms_of(data):
+    if _is_sam(data):
         from lamctl.transform import transform
 
         params = {o.key: o.value for o in overrides}
@@ -195,27 +204,6 @@ def _validate(app, template) -> None:
     raise_for_findings(findings)
 
 
-_STAGE_TYPES = {"AWS::ApiGateway::Stage": "RestApiId", "AWS::ApiGatewayV2::Stage": "ApiId"}
-
-
-def _local_api_urls(endpoint: str, physical: dict, data: dict) -> list[dict]:
-    """Where each API stage of the stack (REST or HTTP API) answers on the local cloud (execute-api's stand-in)."""
-    from lamctl.local.cloud.urls import api_url
-
-    urls = []
-    for logical_id, res in (data.get("Resources") or {}).items():
-        if not isinstance(res, dict) or res.get("Type") not in _STAGE_TYPES:
-            continue
-        api_ref = (res.get("Properties") or {}).get(_STAGE_TYPES[res["Type"]])
-        api_logical = api_ref.get("Ref") if isinstance(api_ref, dict) else None
-        api_id = physical.get(api_logical) if api_logical else None
-        stage = physical.get(logical_id)
-        if api_id and stage:
-            urls.append({"api": api_logical, "api_id": api_id, "stage": stage,
-                         "url": api_url(endpoint, api_id, stage)})
-    return urls
-
-
 def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, params: dict) -> list[dict]:
     """On the local cloud: shift each alias with a DeploymentPreference to the version the stack published, as
     CodeDeploy would on AWS (:class:`lamctl.release.traffic.StackTraffic`), each release in its live view."""
@@ -238,7 +226,10 @@ def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, pa
 def _show_apis(out, plan, api_urls) -> list[dict]:
     apis = api_urls() if api_urls is not None else []
     if apis:
-        out.table(["API", "Stage", "URL"], [(a["api"], a["stage"], a["url"]) for a in apis],
+        # one row per route the template defines (a stage without readable routes: its root)
+        rows = [row for a in apis for row in ([(a["api"], a["stage"], r["method"], r["url"]) for r in a["routes"]]
+                                              or [(a["api"], a["stage"], "", a["url"])])]
+        out.table(["API", "Stage", "Method", "URL"], rows,
                   title=f"APIs of {plan.stack} on the local cloud (API Gateway's execute-api stand-in)",
                   type_="api", records=apis)
     return apis

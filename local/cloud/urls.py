@@ -32,5 +32,8 @@ def hook_status_url(endpoint: str, execution_id: str = "") -> str:
 
 
 def api_url(endpoint: str, api_id: str, stage: str, path: str = "") -> str:
-    """Where a stage of an API deployed to the local cloud answers (``path`` below its root)."""
-    return f"{endpoint.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/{path.lstrip('/')}"
+    """Where a stage of an API deployed to the local cloud answers (``path`` below its root; the stage root
+    without it). The stage is quoted: an HTTP API's ``$default`` is written ``%24default``, so that a URL
+    pasted into a shell has nothing to expand (the local cloud decodes it back)."""
+    return (f"{endpoint.rstrip('/')}/restapis/{quote(api_id, safe='')}/{quote(stage, safe='')}/_user_request_/"
+            f"{path.lstrip('/')}")
