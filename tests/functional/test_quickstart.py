@@ -3,8 +3,15 @@ installs what the local cloud needs to run the workshop's Python function, `lamc
 and that URL answers 200 with the greeting.
 
 The command is read from README.md (the sh block after the ``<!-- quick-start`` marker), so the two cannot drift
-apart. It runs in a copy of this checkout (so that neither the install nor the deploy writes into the tree); pip
-reaches its index as a user's would. The local cloud the deploy starts is stopped at the end."""
+apart. It runs in a copy of this checkout (so that neither the install nor the deploy writes into the tree). The
+local cloud the deploy starts is stopped at the end.
+
+Tests reach no network beyond loopback, so pip installs from a wheelhouse instead of its index: the README command
+runs verbatim, with ``PIP_NO_INDEX=1`` and ``PIP_FIND_LINKS`` pointing at the folder named by
+``LAMCTL_TEST_WHEELHOUSE`` (default ``.wheelhouse`` in the checkout). ``.ci/run`` builds it before the tests with
+``pip wheel --wheel-dir .wheelhouse . 'setuptools>=69' wheel``: lamctl's dependencies as the newest releases its
+bounds admit, exactly what a user's ``pip install`` would get that day. Without a wheelhouse the test is skipped,
+except under CI, where it fails."""
 
 from __future__ import annotations
 
@@ -24,7 +31,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MARKER = "<!-- quick-start"
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "*.egg-info", ".lamctl", "__pycache__",
+WHEELHOUSE = pathlib.Path(os.environ.get("LAMCTL_TEST_WHEELHOUSE") or ROOT / ".wheelhouse")
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".wheelhouse", "venv", "build", "dist", "*.egg-info", ".lamctl", "__pycache__",
                                     ".pytest_cache", ".hypothesis")
 
 pytestmark = pytest.mark.slow
@@ -56,8 +64,19 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _wheelhouse() -> pathlib.Path:
+    if WHEELHOUSE.is_dir() and any(WHEELHOUSE.glob("*.whl")):
+        return WHEELHOUSE
+    how = (f"no wheelhouse at {WHEELHOUSE}: build one with "
+           f"`python -m pip wheel --wheel-dir {WHEELHOUSE} . 'setuptools>=69' wheel` (as .ci/run does)")
+    if os.environ.get("CI"):
+        pytest.fail(how)
+    pytest.skip(how)
+
+
 def test_readme_quick_start_as_written_in_a_fresh_venv(tmp_path):
     command = readme_quick_start()
+    wheels = _wheelhouse()
     checkout = tmp_path / "lamctl"
     shutil.copytree(ROOT, checkout, ignore=NOT_COPIED, symlinks=True)
     venv = tmp_path / "venv"
@@ -66,7 +85,8 @@ def test_readme_quick_start_as_written_in_a_fresh_venv(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "LAMCTL_")) and k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
     env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-               LAMCTL_LOCAL_PORT=str(_free_port()), PIP_DISABLE_PIP_VERSION_CHECK="1")
+               LAMCTL_LOCAL_PORT=str(_free_port()), PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheels))
     state = pathlib.Path(env["XDG_STATE_HOME"]) / "lamctl" / "cloud.json"  # where lamctl records its local cloud
     workshop = checkout / "samples" / "workshop"
     lamctl = str(venv / "bin" / "lamctl")
