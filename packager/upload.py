@@ -374,7 +374,7 @@ class Uploader:
         try:
             config = self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket)
         except botocore.exceptions.ClientError as exc:
-            return _error_code(exc) == "NoSuchLifecycleConfiguration"
+            return error_code(exc) == "NoSuchLifecycleConfiguration"
         except Exception:
             return False
         ours = s3_key("x", self.prefix)[:-len("x.zip")]
@@ -412,7 +412,7 @@ class Uploader:
                         break
                     except botocore.exceptions.ClientError as exc:
                         # Aborted under us: another lamctl took it for a leftover. Its upload may be done.
-                        if _error_code(exc) != "NoSuchUpload" or attempt == MAX_RESTARTS or self._cancel.is_set():
+                        if error_code(exc) != "NoSuchUpload" or attempt == MAX_RESTARTS or self._cancel.is_set():
                             raise
                         if self._exists(key, artifact):
                             self._report("done", key, 0)
