@@ -449,6 +449,6 @@ def ensure_bucket(s3: Any, bucket: str, region: str | None = None) -> bool:
     except botocore.exceptions.ClientError as exc:
         if error_code(exc) in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             return False
-        raise CloudError(f"cannot create the bucket {bucket!r} on the local cloud: {code}",
+        raise CloudError(f"cannot create the bucket {bucket!r} on the local cloud: {error_code(exc) or exc}",
                          hint="check the bucket name (3-63 lower-case letters, digits, dots, hyphens)") from None
     return True
