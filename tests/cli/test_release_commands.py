@@ -179,6 +179,32 @@ def test_bad_strategies_fail_before_any_aws_call(cli, args, needle):
     assert needle in r.stderr
 
 
+@pytest.mark.parametrize("flag", ["--canary", "--linear", "--steps", "--config"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_strategy_flag_is_exit_2_naming_it_and_nothing_moves(cloud, cli, monkeypatch, flag, value):
+    """`--canary "$CANARY"` with the variable unset must not become "all at once"."""
+    monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    r = cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", flag, value)
+    assert r.exit_code == 2, r
+    assert f"{flag}: {flag} was given an empty value" in r.stderr
+    assert alias_of(cloud) == ("1", {})
+    assert cloud.client("s3").list_objects_v2(Bucket="artifacts")["KeyCount"] == 0
+
+
+@pytest.mark.parametrize("value", ['""', '"   "'])
+def test_an_empty_strategy_in_lamctl_toml_is_exit_2_at_its_line(cloud, cli, tmp_path, value):
+    (tmp_path / "lamctl.toml").write_text(f'[default]\ns3_bucket = "artifacts"\nstrategy = {value}\n')
+    r = cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", cwd=tmp_path)
+    assert r.exit_code == 2, r
+    assert "lamctl.toml:3: the strategy setting is empty" in r.stderr
+    assert alias_of(cloud) == ("1", {})
+    assert cloud.client("s3").list_objects_v2(Bucket="artifacts")["KeyCount"] == 0
+    # a flag still wins over the file
+    r = cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", "--all-at-once", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert alias_of(cloud) == ("2", {})
+
+
 def test_unknown_function_and_nothing_to_promote_are_exit_2(cloud, cli, monkeypatch):
     monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
     r = cli("shift", "--function", "nope", "--alias", "live", "--all-at-once")
