@@ -53,7 +53,18 @@ def cloud(aws, tmp_path):
                         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
     cw.set_alarm_state(AlarmName="errors", StateValue="OK", StateReason="fine")
     aws.lam, aws.s3, aws.cw, aws.cwd = lam, aws.client("s3"), cw, tmp_path
+    hook_answers(aws, *[json.dumps({"status": "Succeeded"})] * 20)
     return aws
+
+
+def hook_answers(aws, *answers: str) -> None:
+    """What the emulator's next invokes return (it runs no code without Docker): the hooks' verdicts."""
+    import urllib.request
+
+    body = json.dumps({"results": list(answers), "region": "us-east-1"}).encode()
+    req = urllib.request.Request(aws.endpoint + "/moto-api/static/lambda-simple/response", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).read()
 
 
 def env(**extra: str) -> dict:
