@@ -681,6 +681,7 @@ class Engine:
                 self._reconcile_for_rollback(release)
                 return self._rollback(release, release.reason or "an interrupted rollback")
             self._reconcile(release, plan)
+            self.fault("resumed", 0)  # the lock is this process's now (a test seam: races with rollback)
             release.owner = self.lock.owner
             self._emit("start", f"resuming release {release.id} ({len(release.completed)}/{len(plan.steps)} steps "
                                 "done)", release=release.id, function=function, alias=alias,

@@ -544,7 +544,8 @@ def _render_status(app: Any, function: str, alias: str, info, release, svc: _Ser
 
 def _control(ctx: typer.Context, function: str | None, alias: str | None, action: str, wait: int) -> None:
     from lamctl.cli.app import get_app
-    from lamctl.schemas.errors import CloudError, UsageError
+    from lamctl.release.control import control
+    from lamctl.schemas.errors import UsageError
 
     app = get_app(ctx)
     function = app.setting("function", function)
@@ -553,45 +554,28 @@ def _control(ctx: typer.Context, function: str | None, alias: str | None, action
         raise UsageError(f"{action} needs --function and --alias", hint=f"e.g. lamctl {action} --function app "
                                                                           "--alias live")
     svc = _Services(app)
-    release = svc.journal.load(function, alias)
-    holder = svc.lock.holder(function, alias)
-    if (release is not None and release.active and holder is not None and holder.release == release.id
-            and not svc.lock.stale(holder)):
-        # A live process runs it: ask, then watch the journal until it acts.
-        eng = svc.engine(None)
-        eng.request(function, alias, action)
-        app.out.info(f"asked {holder.owner} to {action} release {release.id}; waiting for it")
-        deadline = svc.clock.now() + wait
-        while svc.clock.now() < deadline:
-            svc.clock.sleep(1.0)
-            now = svc.journal.load(function, alias)
-            if now is not None and (not now.active or (action == "rollback" and now.state == "rolling_back")):
-                if now.active:
-                    continue
-                app.out.result(True, f"release {now.id} {now.state.replace('_', ' ')}"
-                               + (f": {now.reason}" if now.reason else ""), release=now.id, state=now.state)
-                return
-        raise CloudError(f"release {release.id} did not act on the {action} request within {wait}s",
-                         where=f"{function}:{alias}", hint="it acts at its next alarm poll (<= 10 s) or after its "
-                                                           "current hook; check 'lamctl status'")
-    view = _View(app, svc, function, alias)
-    eng = svc.engine(view)
-    try:
-        outcome = eng.resume(function, alias, promote=True) if action == "promote" else eng.rollback(function, alias)
-    except Exception as exc:
-        from lamctl.schemas.errors import RolledBack
 
-        view.release_id = view.release_id or (release.id if release else None)
-        view.finish(svc, exc)
-        if action == "rollback" and isinstance(exc, RolledBack):
-            # the operator asked for it: a completed rollback is a success here
-            app.out.result(True, exc.message, release=release.id if release else None, state="rolled_back")
-            return
-        raise
-    view.release_id = view.release_id or (release.id if release else None)
-    view.finish(svc, None)
-    rel = outcome.release
-    app.out.result(True, outcome.message, release=rel.id if rel else None, state=rel.state if rel else None)
+    def here():  # no live process runs the release: act on it in this one, rendered as a release
+        from lamctl.release.lock import LockHeld
+
+        view = _View(app, svc, function, alias)
+        eng = svc.engine(view)
+        before = svc.journal.load(function, alias)
+        try:
+            outcome = eng.resume(function, alias, promote=True) if action == "promote" else eng.rollback(function,
+                                                                                                        alias)
+        except LockHeld:
+            raise  # a live process took it meanwhile: it is asked instead
+        except Exception as exc:
+            view.release_id = view.release_id or (before.id if before else None)
+            view.finish(svc, exc)
+            raise
+        view.release_id = view.release_id or (before.id if before else None)
+        view.finish(svc, None)
+        return outcome
+
+    done = control(svc.engine(None), function, alias, action, float(wait), here, app.out.info)
+    app.out.result(True, done.message, **done.data)
 
 
 def _codedeploy(app, svc, eng, plan, info, application, group, role, wait_timeout) -> None:

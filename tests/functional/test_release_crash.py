@@ -341,3 +341,120 @@ def test_a_terminal_gets_a_live_view(cloud):
     assert "alarms: errors OK" in text
     assert "\x1b[" in text  # redrawn in place, not appended lines
     assert "app:live now serves version 2 at 100%" in text
+
+
+# ---------------------------------------------------------------- promote / rollback reach the release, and say
+# what happened
+
+def finish(*procs: subprocess.Popen) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_a_rollback_reaches_a_hold_shorter_than_the_alarm_poll(cloud):
+    """Seen: --linear 10%5s with the default 10 s poll never looked for the request; the release went to 100 %
+    and rollback said it succeeded."""
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--linear", "10%5s")
+    try:
+        wait_for(lambda: alias_of(cloud)[1], "the first weight")
+        r = lamctl(cloud, "rollback", "--function", "app", "--alias", "live")
+        assert proc.wait(timeout=60) == 3, proc.communicate()
+    finally:
+        finish(proc)
+    assert r.returncode == 0, r.stderr
+    assert "rolled back: rollback requested by an operator; app:live serves version 1 at 100%" in r.stdout
+    assert alias_of(cloud) == ("1", {})
+    saved = journal(cloud)
+    assert saved["state"] == "rolled_back" and 9 not in saved["completed"]  # never reached 100 %
+
+
+def test_a_promote_reaches_a_hold_shorter_than_the_alarm_poll(cloud):
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--linear", "10%5s")
+    try:
+        wait_for(lambda: alias_of(cloud)[1], "the first weight")
+        r = lamctl(cloud, "--output", "json", "promote", "--function", "app", "--alias", "live")
+        assert proc.wait(timeout=60) == 0, proc.communicate()
+    finally:
+        finish(proc)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.splitlines()[-1])
+    assert result["ok"] and result["state"] == "succeeded" and result["promoted"] and result["version"] == "2"
+    assert alias_of(cloud) == ("2", {})
+    saved = journal(cloud)
+    # the linear release holds nine weights; promoted during the first, most of its holds were skipped
+    assert any(e["kind"] == "promote" for e in saved["events"])
+
+
+def _control_json(cloud):
+    try:
+        return json.loads(cloud.s3.get_object(Bucket="artifacts",
+                                              Key="lamctl/releases/app/live/control.json")["Body"].read())
+    except cloud.s3.exceptions.NoSuchKey:
+        return None
+
+
+def test_a_rollback_the_release_did_not_act_on_before_it_finished_is_exit_1_and_says_how_to_go_back(
+        cloud, tmp_path):
+    """The release wrote 100 % and was ending when the request came: rollback must not claim success."""
+    gate, asker = Gate(tmp_path, "end"), []
+    # canary: 0 weights 10 %, 1 hold, 2 finalize; it stops right after writing 100 %, before it ends
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1s",
+                 **gate.env("after:2"))
+    try:
+        gate.reached(proc)
+        asker.append(start(cloud, "rollback", "--function", "app", "--alias", "live"))
+        wait_for(lambda: _control_json(cloud), "the rollback request")
+        gate.open_()
+        assert proc.wait(timeout=60) == 0
+        code, out, err = asker[0].wait(timeout=60), *asker[0].communicate()
+    finally:
+        finish(proc, *asker)
+    assert code == 1, out + err
+    assert "finished before it acted on the rollback: app:live serves version 2 100%; nothing was rolled back" \
+        in err
+    assert "lamctl alias app live --version 1" in err and "lamctl shift --function app --alias live" in err
+    assert alias_of(cloud) == ("2", {}) and journal(cloud)["state"] == "succeeded"
+    assert _control_json(cloud) is None  # no request left behind
+
+
+def test_a_promote_that_came_as_the_release_ended_reports_what_happened(cloud, tmp_path):
+    gate, asker = Gate(tmp_path, "end"), []
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1s",
+                 **gate.env("after:2"))
+    try:
+        gate.reached(proc)
+        asker.append(start(cloud, "promote", "--function", "app", "--alias", "live"))
+        wait_for(lambda: _control_json(cloud), "the promote request")
+        gate.open_()
+        assert proc.wait(timeout=60) == 0
+        code, out, err = asker[0].wait(timeout=60), *asker[0].communicate()
+    finally:
+        finish(proc, *asker)
+    assert code == 0, out + err
+    assert "finished before the promote was needed: app:live serves version 2 at 100%" in out
+    assert alias_of(cloud) == ("2", {})
+
+
+def test_rollback_racing_a_resume_is_acted_on_by_the_resumed_release(cloud, tmp_path):
+    """Seen in 2 of 5 races: `shift --resume` took the lock, rollback asked it, the resumed release finished
+    its short hold without looking, and rollback said it succeeded."""
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%5s")
+    wait_for(lambda: alias_of(cloud)[1], "the 10% weight")
+    proc.kill()
+    proc.wait()
+    gate, asker = Gate(tmp_path, "resumed"), []
+    resumed = start(cloud, "shift", "--resume", "--function", "app", "--alias", "live", **gate.env("resumed:0"))
+    try:
+        gate.reached(resumed)  # it holds the lock now
+        asker.append(start(cloud, "rollback", "--function", "app", "--alias", "live"))
+        wait_for(lambda: _control_json(cloud), "the rollback request")
+        gate.open_()
+        code, out, err = asker[0].wait(timeout=60), *asker[0].communicate()
+        assert resumed.wait(timeout=60) == 3
+    finally:
+        finish(resumed, *asker)
+    assert code == 0, out + err
+    assert "asked " in err and "rolled back" in out
+    assert alias_of(cloud) == ("1", {}) and journal(cloud)["state"] == "rolled_back"
