@@ -166,7 +166,7 @@ def judge(engine: Any, function: str, alias: str, action: str, asked: str | None
     # promote
     if release.state == J.SUCCEEDED and on_target:
         promoted = any(e.get("kind") == "promote" for e in release.events)
-        how = "promoted" if promoted else "finished before the promote was needed"
+        how = "promoted and succeeded" if promoted else "succeeded before the promote was needed"
         return Controlled(f"release {release.id} {how}: {where} serves version {target} at 100%", release.id,
                           release.state, {**data, "promoted": promoted})
     if release.state == J.ROLLED_BACK:

@@ -42,7 +42,7 @@ from typing import Any, Callable
 from lamctl.release import journal as J
 from lamctl.release.aws import AliasInfo, FunctionConfig, HookTimeout
 from lamctl.release.journal import Journal, Release
-from lamctl.release.lock import LEASE_SECONDS, AliasLock, Lease, LeaseLost
+from lamctl.release.lock import LEASE_SECONDS, AliasLock, Lease, LeaseLost, owner_alive
 from lamctl.release.plan import (AFTER, ALIAS_WRITES, LATEST, Bake, CheckAlarms, CreateAlias, Plan,
                                  PublishVersion, RunHook, SetAliasWeights, build_plan)
 from lamctl.release.strategy import Strategy, format_duration
@@ -62,6 +62,21 @@ class Event:
     type: str  # start, step, hook, alarms, tick, rollback, request, done
     message: str
     data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Driver:
+    """Whether a process still drives an unfinished release, as ``status`` reports it."""
+
+    running: bool
+    state: str  # running | process-gone | lease-expired | no-lock
+    owner: str | None
+    message: str
+    commands: tuple[str, ...] = ()  # what continues or undoes it, when nobody drives it
+
+    def to_dict(self) -> dict:
+        return {"running": self.running, "state": self.state, "owner": self.owner, "message": self.message,
+                "commands": list(self.commands)}
 
 
 @dataclass
@@ -732,6 +747,31 @@ class Engine:
         release = self._load_active(function, alias, action)
         self.journal.request(function, alias, release.id, action, self.lock.owner)
         return release
+
+    def driver(self, release: Release) -> Driver | None:
+        """Who drives an unfinished release: its process (alive, same machine; or a lease still renewed), or
+        nobody (the process is gone, its lease ran out, or no lock is held for it). None when it has ended."""
+        if not release.active:
+            return None
+        function, alias = release.function, release.alias
+        commands = (f"lamctl shift --resume --function {function} --alias {alias}",
+                    f"lamctl rollback --function {function} --alias {alias}")
+        held = self.lock.holder(function, alias)
+        if held is None or held.release != release.id:
+            other = f" (release {held.release} holds it)" if held is not None else ""
+            return Driver(False, "no-lock", release.owner or None,
+                          f"no process holds its lock{other}: its process ({release.owner or 'unknown'}) stopped",
+                          commands)
+        alive = owner_alive(held.owner)
+        if alive is False:
+            return Driver(False, "process-gone", held.owner,
+                          f"its process {held.owner} is gone (killed or crashed)", commands)
+        now = self.clock.now()
+        if held.expires <= now:
+            return Driver(False, "lease-expired", held.owner,
+                          f"its lease ran out {format_duration(now - held.expires)} ago: its process {held.owner} "
+                          "(on another machine) stopped renewing it", commands)
+        return Driver(True, "running", held.owner, f"running in {held.owner}")
 
     def status(self, function: str, alias: str) -> tuple[AliasInfo | None, Release | None]:
         info = self.lam.get_alias(function, alias)

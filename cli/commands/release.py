@@ -226,8 +226,9 @@ def register(app: typer.Typer) -> None:
             raise UsageError("status needs --function and --alias (or --stack NAME)",
                              hint="e.g. lamctl status --function app --alias live")
         svc = _Services(app)
-        info, release = svc.engine(None).status(function, alias)
-        _render_status(app, function, alias, info, release, svc)
+        eng = svc.engine(None)
+        info, release = eng.status(function, alias)
+        _render_status(app, function, alias, info, release, svc, eng.driver(release) if release else None)
 
 
 def run_release(app: Any, svc: "_Services", plan: Any, info: Any, description: str = "",
@@ -498,7 +499,7 @@ def _landed(step: Any, plan: Any, info: Any) -> bool:
     return info.version == step.version and not info.weights
 
 
-def _render_status(app: Any, function: str, alias: str, info, release, svc: _Services) -> None:
+def _render_status(app: Any, function: str, alias: str, info, release, svc: _Services, driver=None) -> None:
     from lamctl.release.plan import Plan, plan_lines
 
     out = app.out
@@ -509,6 +510,7 @@ def _render_status(app: Any, function: str, alias: str, info, release, svc: _Ser
         weights += [[v, f"{w * 100:g}%"] for v, w in sorted(info.weights.items())]
     out.table(["version", "weight"], weights, title=f"{function}:{alias}" if info else f"{function}:{alias} (no alias)",
               type_="weight", records=[{"version": v, "weight": float(w.rstrip('%')) / 100} for v, w in weights])
+    stopped = driver is not None and not driver.running  # its process died: nothing is in progress
     data: dict = {"function": function, "alias": alias, "exists": info is not None,
                   "version": info.version if info else None, "weights": dict(info.weights) if info else {},
                   "release": None}
@@ -522,20 +524,25 @@ def _render_status(app: Any, function: str, alias: str, info, release, svc: _Ser
             if release.state == "running" else None
         for i, (offset, what, w, checks) in enumerate(plan_lines(plan)):
             state = ("done" if i in done else "in flight" if release.pending == i else
-                     "in progress" if i == current else "")
+                     ("interrupted" if stopped else "in progress") if i == current else "")
             rows.append([i, offset, what, w, state])
         out.table(["#", "at", "step", "weights", "state"], rows,
-                  title=f"release {release.id}: {release.state} ({release.strategy}, {plan.current or '-'} -> "
+                  title=f"release {release.id}: {'unfinished' if stopped else release.state} ({release.strategy}, "
+                        f"{plan.current or '-'} -> "
                         f"{plan.target})", type_="release-step",
                   records=[{"index": r[0], "at": r[1], "step": r[2], "weights": r[3], "state": r[4]} for r in rows])
         data["release"] = {"id": release.id, "state": release.state, "reason": release.reason,
                            "current": plan.current, "target": plan.target, "strategy": release.strategy,
-                           "completed": release.completed, "steps": len(plan.steps), "owner": release.owner}
+                           "completed": release.completed, "steps": len(plan.steps), "owner": release.owner,
+                           "driver": driver.to_dict() if driver else None}
         if release.reason:
             out.info(f"reason: {release.reason}")
+        if driver is not None and not driver.running:
+            out.info(f"release {release.id} is unfinished and nothing drives it: {driver.message}")
+            out.info(f"continue it with '{driver.commands[0]}' or undo it with '{driver.commands[1]}'")
     human = f"{function}:{alias}: " + (info.describe() if info else "no alias")
     if release is not None:
-        human += f"; release {release.id} {release.state}"
+        human += f"; release {release.id} " + (f"unfinished: {driver.message}" if stopped else release.state)
     out.result(True, human, **data)
 
 

@@ -433,7 +433,7 @@ def test_a_promote_that_came_as_the_release_ended_reports_what_happened(cloud, t
     finally:
         finish(proc, *asker)
     assert code == 0, out + err
-    assert "finished before the promote was needed: app:live serves version 2 at 100%" in out
+    assert "succeeded before the promote was needed: app:live serves version 2 at 100%" in out
     assert alias_of(cloud) == ("2", {})
 
 
@@ -458,3 +458,39 @@ def test_rollback_racing_a_resume_is_acted_on_by_the_resumed_release(cloud, tmp_
     assert code == 0, out + err
     assert "asked " in err and "rolled back" in out
     assert alias_of(cloud) == ("1", {}) and journal(cloud)["state"] == "rolled_back"
+
+
+def test_status_of_a_release_whose_process_died_says_so_and_how_to_go_on(cloud):
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1h",
+                 "--poll-interval", "0.5")
+    wait_for(lambda: alias_of(cloud)[1] == {"2": 0.1}, "the 10% weight")
+    proc.kill()
+    proc.wait()
+    resume = "lamctl shift --resume --function app --alias live"
+    undo = "lamctl rollback --function app --alias live"
+    r = lamctl(cloud, "status", "--function", "app", "--alias", "live")
+    assert r.returncode == 0, r.stderr
+    assert f"unfinished: its process " in r.stdout and f":{proc.pid} is gone (killed or crashed)" in r.stdout
+    assert "running" not in r.stdout
+    assert f"continue it with '{resume}' or undo it with '{undo}'" in r.stderr
+    assert "interrupted" in r.stdout and "in progress" not in r.stdout
+    r = lamctl(cloud, "--output", "json", "status", "--function", "app", "--alias", "live")
+    result = json.loads(r.stdout.splitlines()[-1])
+    assert result["release"]["state"] == "running"  # as the journal says; the driver says nobody runs it
+    driver = result["release"]["driver"]
+    assert driver["running"] is False and driver["state"] == "process-gone"
+    assert driver["owner"].endswith(f":{proc.pid}") and driver["commands"] == [resume, undo]
+    # the same release seen from another machine: its owner's lease ran out
+    lock_key = "lamctl/releases/app/live/lock.json"
+    held = json.loads(cloud.s3.get_object(Bucket="artifacts", Key=lock_key)["Body"].read())
+    cloud.s3.put_object(Bucket="artifacts", Key=lock_key, Body=json.dumps(
+        {**held, "owner": "ci-runner-7:4242", "expires": time.time() - 30}).encode())
+    r = lamctl(cloud, "--output", "json", "status", "--function", "app", "--alias", "live")
+    driver = json.loads(r.stdout.splitlines()[-1])["release"]["driver"]
+    assert driver["running"] is False and driver["state"] == "lease-expired" and "ran out" in driver["message"]
+    assert driver["commands"] == [resume, undo]
+    # ... and while that machine still renews it: running, the hold in progress
+    cloud.s3.put_object(Bucket="artifacts", Key=lock_key, Body=json.dumps(
+        {**held, "owner": "ci-runner-7:4242", "expires": time.time() + 60}).encode())
+    r = lamctl(cloud, "status", "--function", "app", "--alias", "live")
+    assert "in progress" in r.stdout and "unfinished" not in r.stdout and "--resume" not in r.stderr

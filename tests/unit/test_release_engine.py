@@ -539,3 +539,49 @@ def test_a_request_that_comes_while_a_hook_runs_is_said_at_once_and_acted_on_whe
                     "returns"]
     assert all(version == "1" and not weights for _, version, weights in lam.writes)  # no traffic moved
     assert control not in store.objects
+
+
+def test_status_tells_whether_a_process_still_drives_an_unfinished_release(world):
+    import socket
+    import subprocess
+    import sys
+
+    from lamctl.release.lock import LockInfo
+
+    clock, lam, alarms, store, engine, events = world
+
+    class Killed(BaseException):
+        pass
+
+    engine.fault = lambda point, index: (_ for _ in ()).throw(Killed()) if (point, index) == ("after", 0) else None
+    with pytest.raises(Killed):
+        shift(engine, strategy=S.canary("10%1h"))
+    release = Journal(store).load("app", "live")
+    lock_key = "lamctl/releases/app/live/lock.json"
+    looker = Engine(lam, alarms, store, clock, owner="host-z:3")
+
+    def held_by(owner, expires):
+        store.objects[lock_key] = LockInfo(owner, release.id, expires).to_json()
+        return looker.driver(release)
+
+    # a process elsewhere that renews its lease: running
+    d = held_by("ci-runner-7:4242", clock.now() + 40)
+    assert d.running and d.state == "running" and not d.commands
+    # the same process, its lease run out 30 s ago: nobody drives it
+    d = held_by("ci-runner-7:4242", clock.now() - 30)
+    assert not d.running and d.state == "lease-expired" and "ran out 30s ago" in d.message
+    assert d.commands == ("lamctl shift --resume --function app --alias live",
+                          "lamctl rollback --function app --alias live")
+    # a process on this machine that is gone (a real one, ended), even with a lease still valid
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    owner = f"{socket.gethostname()}:{gone.stdout.strip()}"
+    d = held_by(owner, clock.now() + 40)
+    assert not d.running and d.state == "process-gone" and owner in d.message
+    # no lock at all
+    del store.objects[lock_key]
+    d = looker.driver(release)
+    assert not d.running and d.state == "no-lock"
+    # a release that ended has no driver to speak of
+    with pytest.raises(RolledBack):
+        looker.rollback("app", "live")
+    assert looker.driver(Journal(store).load("app", "live")) is None
