@@ -585,3 +585,23 @@ def test_status_tells_whether_a_process_still_drives_an_unfinished_release(world
     with pytest.raises(RolledBack):
         looker.rollback("app", "live")
     assert looker.driver(Journal(store).load("app", "live")) is None
+
+
+def test_a_request_that_comes_during_a_step_is_acted_on_before_the_next_one(world):
+    """Between steps too: a rollback asked while a (slow) alias write is in flight stops the release before its
+    next step, here the AfterAllowTraffic hook."""
+    clock, lam, alarms, store, engine, events = world
+    original = lam.update_alias
+
+    def slow_write(function, alias, version, weights, revision_id):
+        if version == "2":
+            clock.advance(0.7)
+            Engine(lam, alarms, store, clock, owner="host-b:9").request("app", "live", "rollback")
+            clock.advance(0.8)
+        return original(function, alias, version, weights, revision_id)
+
+    lam.update_alias = slow_write
+    with pytest.raises(RolledBack, match="rollback requested by an operator"):
+        shift(engine, strategy=S.all_at_once(), hooks={AFTER: "post-hook"})
+    assert lam.invocations == []  # the next step never ran
+    assert lam.aliases[("app", "live")].version == "1" and not lam.aliases[("app", "live")].weights
