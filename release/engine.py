@@ -768,9 +768,10 @@ class Engine:
                           f"its process {held.owner} is gone (killed or crashed)", commands)
         now = self.clock.now()
         if held.expires <= now:
+            where = "on another machine" if alive is None else "still there, but stalled"
             return Driver(False, "lease-expired", held.owner,
                           f"its lease ran out {format_duration(now - held.expires)} ago: its process {held.owner} "
-                          "(on another machine) stopped renewing it", commands)
+                          f"({where}) stopped renewing it", commands)
         return Driver(True, "running", held.owner, f"running in {held.owner}")
 
     def status(self, function: str, alias: str) -> tuple[AliasInfo | None, Release | None]:
