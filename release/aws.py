@@ -170,8 +170,15 @@ class LambdaGateway:
         # PutLifecycleEventHookExecutionStatus; AWS has none to read outside a CodeDeploy deployment
         self.hook_reports_url: str | None = None
 
+    @property
+    def reads_hook_reports(self) -> bool:
+        """Whether a verdict reported with PutLifecycleEventHookExecutionStatus can be read back (local cloud)."""
+        return bool(self.hook_reports_url)
+
     def reported_hook_status(self, execution_id: str) -> str | None:
-        """The status a hook reported for ``execution_id`` through CodeDeploy's API (local cloud only)."""
+        """The status a hook reported for ``execution_id`` through CodeDeploy's API (local cloud only). An
+        endpoint that does not answer as the local cloud does (another emulator) has no reports to read:
+        :attr:`reads_hook_reports` turns false."""
         if not self.hook_reports_url:
             return None
         import urllib.error
@@ -179,10 +186,26 @@ class LambdaGateway:
         import urllib.request
 
         url = self.hook_reports_url + urllib.parse.quote(execution_id, safe="")
+        self.calls["GetHookReport"] += 1
         try:
             with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - the loopback local cloud
-                status = json.loads(resp.read() or b"{}").get("status")
-        except (urllib.error.URLError, OSError, ValueError):
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            raw = exc.read() if exc.code == 404 else b""
+            if exc.code != 404:
+                return None
+            try:
+                known = isinstance(json.loads(raw or b"null"), dict) and "status" in json.loads(raw)
+            except ValueError:
+                known = False
+            if not known:  # not the local cloud's answer for "nothing reported yet"
+                self.hook_reports_url = None
+            return None
+        except (urllib.error.URLError, OSError):
+            return None
+        try:
+            status = json.loads(raw or b"{}").get("status")
+        except (ValueError, AttributeError):
             return None
         return str(status) if status else None
 

@@ -1,19 +1,45 @@
-"""Acting on an alias outside a shift: a plain move (``lamctl alias``), and asking the live process that runs
-a release to promote or roll it back (``lamctl promote`` / ``lamctl rollback``), then watching it act.
+"""Acting on an alias outside a shift: a plain move (``lamctl alias``), and ``promote`` / ``rollback`` of a
+release: ask the process that runs it, or act on it here, then say what is true.
+
+::
+
+    move_alias: refused while a release runs on the alias (journal or lock), else create / move at 100 %
+
+    journal + lock --(live_holder: a live process holds it)--> request -> wait_for_action -> judge the alias
+                   --(nobody runs it)-----------------------> act here (resume --promote / rollback) -> judge
 
 Both read the alias's journal and lock (:mod:`lamctl.release.journal`, :mod:`lamctl.release.lock`): an alias
 is never moved under a running release, and a release a live process holds is asked, never taken over.
+
+The running release looks for a request every second in every phase (see
+:mod:`lamctl.release.engine`); a request that comes while a hook runs is
+acted on when the hook returns, and the release leaves a ``note`` saying so,
+which is passed on to the operator while waiting.
+
+What is reported is the final state read back, never the wish: ``rollback``
+succeeds only when the alias serves the version it served before the release,
+at 100 % with no routing; when the release finished first, that is said
+(:class:`RequestMissed`, exit 1) with the commands that move the alias back.
+``promote`` succeeds only when the alias serves the release's target at 100 %.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
+from lamctl.release import journal as J
 from lamctl.release.aws import AliasInfo
 from lamctl.release.journal import Release
-from lamctl.release.lock import LockInfo
-from lamctl.schemas.errors import CloudError, ConflictError
+from lamctl.release.lock import LockHeld, LockInfo
+from lamctl.schemas.errors import CloudError, ConflictError, RolledBack
+
+WAIT_STEP = 0.25  # how often the requester reads the journal while it waits (one small GET)
+HOLDER_EVERY = 1.0  # how often it checks that the process it asked is still there
+
+
+class RequestMissed(ConflictError):
+    """The release ended before it acted on the request: the request did not happen."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +48,16 @@ class AliasMove:
 
     action: str
     previous: AliasInfo | None = None
+
+
+@dataclass
+class Controlled:
+    """What a promote / rollback achieved, as read back from the journal and the alias."""
+
+    message: str
+    release: str | None
+    state: str | None
+    data: dict = field(default_factory=dict)
 
 
 def move_alias(lam: Any, journal: Any, lock: Any, function: str, alias: str, version: str) -> AliasMove:
@@ -54,17 +90,132 @@ def live_holder(journal: Any, lock: Any, function: str, alias: str) -> tuple[Rel
     return release, None
 
 
-def wait_for_action(journal: Any, clock: Any, function: str, alias: str, action: str, release_id: str,
-                    wait: float) -> Release:
-    """Watch the journal until the release asked to ``action`` has ended; CloudError after ``wait`` seconds."""
+def control(engine: Any, function: str, alias: str, action: str, wait: float, direct: Callable[[], Any],
+            say: Callable[[str], None]) -> Controlled:
+    """Promote or roll back the release of ``function:alias``.
+
+    ``direct()`` acts here (the engine's ``resume(promote=True)`` / ``rollback``, with the caller's rendering);
+    it is used when no live process runs the release. ``say`` reports progress while waiting."""
+    journal, lock, clock = engine.journal, engine.lock, engine.clock
+    for _ in range(3):
+        release, holder = live_holder(journal, lock, function, alias)
+        if holder is not None:
+            journal.request(function, alias, release.id, action, lock.owner)
+            say(f"asked {holder.owner} to {action} release {release.id}; waiting for it (it looks every second)")
+            if wait_for_action(journal, lock, clock, function, alias, action, release.id, wait, say):
+                return _ended(engine, function, alias, action, release.id)
+            continue  # the process asked is gone: act here
+        try:
+            direct()
+        except LockHeld:
+            continue  # a process took the release meanwhile (a resume): ask it instead
+        except RolledBack:
+            if action != "rollback":
+                raise
+        return judge(engine, function, alias, action)
+    raise ConflictError(f"the release on {function}:{alias} kept changing hands; nothing was asked of it",
+                        where=f"{function}:{alias}", hint=f"see 'lamctl status --function {function} --alias "
+                                                          f"{alias}' and run 'lamctl {action}' again")
+
+
+def wait_for_action(journal: Any, lock: Any, clock: Any, function: str, alias: str, action: str, release_id: str,
+                    wait: float, say: Callable[[str], None] = lambda _: None) -> bool:
+    """Watch the journal until the release asked to ``action`` has ended (True), reading it every
+    ``WAIT_STEP`` seconds and passing on the ``note`` the release leaves when it saw the request. False when
+    the process running it went away before it ended (the caller then acts itself); CloudError, saying whether
+    the request was taken, after ``wait`` seconds."""
+    where = f"{function}:{alias}"
     deadline = clock.now() + wait
-    while clock.now() < deadline:
-        clock.sleep(1.0)
+    next_holder = clock.now() + HOLDER_EVERY
+    noted = None
+    while True:
         now = journal.load(function, alias)
-        if now is not None and (not now.active or (action == "rollback" and now.state == "rolling_back")):
-            if now.active:
-                continue
-            return now
-    raise CloudError(f"release {release_id} did not act on the {action} request within {wait}s",
-                     where=f"{function}:{alias}", hint="it acts at its next alarm poll (<= 10 s) or after its "
-                                                       "current hook; check 'lamctl status'")
+        if now is None or now.id != release_id or not now.active:
+            return True
+        request = journal.read_request(function, alias)
+        note = (request or {}).get("note") if (request or {}).get("release") == release_id else None
+        if note and note != noted:
+            noted = note
+            say(f"release {release_id} saw the request: {note}")
+        if clock.now() >= next_holder:
+            next_holder = clock.now() + HOLDER_EVERY
+            holder = lock.holder(function, alias)
+            if holder is None or holder.release != release_id or lock.stale(holder):
+                again = journal.load(function, alias)  # it may have ended (and let the lock go) meanwhile
+                if again is None or again.id != release_id or not again.active:
+                    return True
+                say(f"the process running release {release_id} is gone; acting on it here")
+                return False
+        if clock.now() >= deadline:
+            taken = request is None or request.get("release") != release_id
+            doing = (note or "it took the request and is still acting on it") if taken or note else \
+                "it has not taken the request yet"
+            raise CloudError(f"release {release_id} did not finish the {action} within {wait:g}s: {doing}",
+                             where=where, hint=f"see 'lamctl status --function {function} --alias {alias}'; "
+                                               f"run 'lamctl {action}' again to keep waiting, or give --wait")
+        clock.sleep(WAIT_STEP)
+
+
+def _ended(engine: Any, function: str, alias: str, action: str, asked: str) -> Controlled:
+    """The release ended: judge it, and drop a request it never took (it ended first)."""
+    pending = engine.journal.read_request(function, alias)
+    if pending is not None and pending.get("release") == asked:
+        engine.journal.clear_request(function, alias)
+    return judge(engine, function, alias, action, asked)
+
+
+def judge(engine: Any, function: str, alias: str, action: str, asked: str | None = None) -> Controlled:
+    """The outcome of ``action`` as the journal and the alias show it now."""
+    where = f"{function}:{alias}"
+    release = engine.journal.load(function, alias)
+    info = engine.lam.get_alias(function, alias)
+    serves = info.describe() if info else "no alias"
+    if release is None:
+        raise CloudError(f"the release record of {where} is gone", where=where,
+                         hint=f"see 'lamctl status --function {function} --alias {alias}'")
+    if asked is not None and release.id != asked:
+        raise ConflictError(f"release {asked} ended and release {release.id} started on {where} before the "
+                            f"{action} could be checked; {where} serves {serves}", where=where,
+                            hint=f"see 'lamctl status --function {function} --alias {alias}'")
+    snap = release.snapshot
+    target = release.target
+    on_snapshot = (info is None) if snap is None else (info is not None and info.version == snap["version"]
+                                                       and not info.weights)
+    on_target = info is not None and info.version == target and not info.weights
+    data = {"release": release.id, "state": release.state, "function": function, "alias": alias,
+            "version": info.version if info is not None and not info.weights else None,
+            "weights": dict(info.weights) if info is not None else {}, "action": action}
+    back = f"version {snap['version']}" if snap else "no alias"
+    reason = f": {release.reason}" if release.reason else ""
+    if release.state == J.CONFLICT:
+        raise ConflictError(f"release {release.id} stopped because someone else moved the alias{reason}; "
+                            f"{where} serves {serves}", where=where,
+                            hint=f"lamctl changed nothing more; settle the alias with 'lamctl alias {function} "
+                                 f"{alias} --version N'")
+    if action == "rollback":
+        if release.state == J.ROLLED_BACK and on_snapshot:
+            return Controlled(f"release {release.id} rolled back{reason}; {where} serves "
+                              f"{back + ' at 100%' if snap else 'no alias (it did not exist before)'}",
+                              release.id, release.state, data)
+        if release.state == J.SUCCEEDED:
+            hint = (f"move it back with 'lamctl alias {function} {alias} --version {snap['version']}', or start a "
+                    f"new release to it with 'lamctl shift --function {function} --alias {alias} --to-version "
+                    f"{snap['version']}'" if snap else
+                    "the alias did not exist before the release; delete it or move it with 'lamctl alias'")
+            raise RequestMissed(f"release {release.id} finished before it acted on the rollback: {where} serves "
+                                f"{serves}; nothing was rolled back", where=where, hint=hint)
+        raise ConflictError(f"release {release.id} is {release.state.replace('_', ' ')}{reason}, but {where} "
+                            f"serves {serves}, not {back} at 100%", where=where,
+                            hint=f"see 'lamctl status --function {function} --alias {alias}'")
+    # promote
+    if release.state == J.SUCCEEDED and on_target:
+        promoted = any(e.get("kind") == "promote" for e in release.events)
+        how = "promoted and succeeded" if promoted else "succeeded before the promote was needed"
+        return Controlled(f"release {release.id} {how}: {where} serves version {target} at 100%", release.id,
+                          release.state, {**data, "promoted": promoted})
+    if release.state == J.ROLLED_BACK:
+        raise RolledBack(f"release {release.id} was rolled back{reason}; it was not promoted", where=where,
+                         hint=f"{where} serves {serves}")
+    raise ConflictError(f"release {release.id} is {release.state.replace('_', ' ')}, but {where} serves "
+                        f"{serves}, not version {target} at 100%", where=where,
+                        hint=f"see 'lamctl status --function {function} --alias {alias}'")

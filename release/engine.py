@@ -7,8 +7,14 @@
 * Every alias write is preceded by a journal save (``pending`` = the step),
   and passes the RevisionId last seen; a 412 stops the release without
   overwriting anything (state ``conflict``).
-* Holds poll the alarms at least every ``poll_seconds`` (<= 10 s), and
-  look for a promote / rollback request from another process at the same time.
+* Holds poll the alarms at least every ``poll_seconds`` (<= 10 s). A promote /
+  rollback request from another process is looked for every ``request_seconds``
+  (1 s) in every phase: during a hold of any length, between steps, and while a
+  hook runs (seen at once, acted on when the hook returns; the requester is
+  told so through the request's ``note``).
+* A hook must give a verdict: ``{"status": "Succeeded"|"Failed"}`` as its
+  answer, or a PutLifecycleEventHookExecutionStatus report (read back from the
+  local cloud), waited for until the hook timeout. No verdict fails the release.
 * An alarm in ALARM, a failed or timed-out hook, or a failed call rolls the
   alias back to the snapshot and raises :class:`RolledBack` (exit 3).
 * ``resume`` re-reads the journal and the alias, decides whether the
@@ -36,13 +42,14 @@ from typing import Any, Callable
 from lamctl.release import journal as J
 from lamctl.release.aws import AliasInfo, FunctionConfig, HookTimeout
 from lamctl.release.journal import Journal, Release
-from lamctl.release.lock import LEASE_SECONDS, AliasLock, Lease, LeaseLost
+from lamctl.release.lock import LEASE_SECONDS, AliasLock, Lease, LeaseLost, owner_alive
 from lamctl.release.plan import (AFTER, ALIAS_WRITES, LATEST, Bake, CheckAlarms, CreateAlias, Plan,
                                  PublishVersion, RunHook, SetAliasWeights, build_plan)
 from lamctl.release.strategy import Strategy, format_duration
 from lamctl.schemas.errors import CloudError, ConflictError, LamctlError, RolledBack, UsageError
 
 MAX_POLL_SECONDS = 10.0
+REQUEST_SECONDS = 1.0  # a promote / rollback from another process is seen within this (one S3 GET each time)
 DEFAULT_HOOK_TIMEOUT = 3600.0  # CodeDeploy gives a hook one hour
 
 
@@ -55,6 +62,21 @@ class Event:
     type: str  # start, step, hook, alarms, tick, rollback, request, done
     message: str
     data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Driver:
+    """Whether a process still drives an unfinished release, as ``status`` reports it."""
+
+    running: bool
+    state: str  # running | process-gone | lease-expired | no-lock
+    owner: str | None
+    message: str
+    commands: tuple[str, ...] = ()  # what continues or undoes it, when nobody drives it
+
+    def to_dict(self) -> dict:
+        return {"running": self.running, "state": self.state, "owner": self.owner, "message": self.message,
+                "commands": list(self.commands)}
 
 
 @dataclass
@@ -84,9 +106,11 @@ class Engine:
     def __init__(self, lam: Any, alarms: Any, store: Any, clock: Any, on_event: Callable[[Event], None] | None = None,
                  poll_seconds: float = MAX_POLL_SECONDS, tick_seconds: float | None = None,
                  hook_timeout: float = DEFAULT_HOOK_TIMEOUT, fault: Fault | None = None, owner: str | None = None,
-                 lease_seconds: float = LEASE_SECONDS, heartbeat_seconds: float = 1.0):
+                 lease_seconds: float = LEASE_SECONDS, heartbeat_seconds: float = 1.0,
+                 request_seconds: float = REQUEST_SECONDS):
         """``lease_seconds``: the lock's lease, renewed every third of it on ``clock``. ``heartbeat_seconds``:
-        how often (real time) the lease is looked at while a hook invocation blocks."""
+        how often (real time) the lease, and the request store, are looked at while a hook invocation blocks.
+        ``request_seconds``: how often (on ``clock``) a promote / rollback request is looked for otherwise."""
         self.lam = lam
         self.alarms = alarms
         self.store = store
@@ -102,6 +126,9 @@ class Engine:
         self.lease_seconds = float(lease_seconds)
         self.heartbeat_seconds = float(heartbeat_seconds)
         self._lease: Lease | None = None
+        self.request_seconds = max(float(request_seconds), 0.01)
+        self._next_request_at = float("-inf")
+        self._saved: str | None = None  # the release whose journal this engine saved last
 
     # ------------------------------------------------------------ events
 
@@ -275,16 +302,12 @@ class Engine:
                 if index in release.completed:
                     continue
                 self._keep()
+                promote = self._act(release, self._requested(release), promote)
                 if promote and isinstance(step, (SetAliasWeights, Bake, CheckAlarms)):
                     self._complete(release, index, skipped=True)
                     continue
                 action = self._step(release, plan, index, step)
-                if action == "promote":
-                    promote = True
-                    self._emit("request", "promote requested: skipping the remaining holds", release=release.id)
-                    self._record(release, "promote", "the remaining holds were skipped")
-                elif action == "rollback":
-                    return self._rollback(release, "rollback requested by an operator")
+                promote = self._act(release, action, promote)
         except LeaseLost:
             raise  # another process drives the release now: write nothing, not even the journal
         except ConflictError as exc:  # someone else wrote the alias: stop, never overwrite it
@@ -306,6 +329,30 @@ class Engine:
                            f"{plan.target} at 100%", release=release.id, state=release.state, version=plan.target)
         return Outcome(release, True, f"{plan.function}:{plan.alias} now serves version {plan.target} at 100%")
 
+    # ------------------------------------------------------------ requests from other processes
+
+    def _requested(self, release: Release, force: bool = False) -> str | None:
+        """A promote / rollback asked for this release, looked up at most every ``request_seconds``."""
+        now = self.clock.now()
+        if not force and now < self._next_request_at:
+            return None
+        self._next_request_at = now + self.request_seconds
+        action = self.journal.pending_request(release)
+        return action if action in ("promote", "rollback") else None
+
+    def _act(self, release: Release, action: str | None, promote: bool) -> bool:
+        """Carry out a request: a rollback now (raises :class:`RolledBack`); a promote skips the remaining holds.
+        Returns whether the release is promoted."""
+        if action is None:
+            return promote
+        self.journal.clear_request(release.function, release.alias)
+        if action == "rollback":
+            self._rollback(release, "rollback requested by an operator")
+        if not promote:
+            self._emit("request", "promote requested: skipping the remaining holds", release=release.id)
+            self._record(release, "promote", "the remaining holds were skipped")
+        return True
+
     def _complete(self, release: Release, index: int, skipped: bool = False) -> None:
         if index not in release.completed:
             release.completed.append(index)
@@ -318,6 +365,7 @@ class Engine:
     def _save(self, release: Release) -> None:
         release.updated = self.clock.now()
         self.journal.save(release)
+        self._saved = release.id
 
     def _finish(self, release: Release) -> None:
         release.finished = self.clock.now()
@@ -337,7 +385,7 @@ class Engine:
             self._emit("step", msg, index=index, kind=step.kind, version=step.version,
                        weight=getattr(step, "weight", 1.0), at=start - release.started)
         elif isinstance(step, RunHook):
-            self._hook(release, plan, index, step)
+            action = self._hook(release, plan, index, step)
             self._complete(release, index)
             self._save(release)
         elif isinstance(step, Bake):
@@ -368,11 +416,14 @@ class Engine:
         self._revision = info.revision_id
         release.revision_id = info.revision_id
 
-    def _hook(self, release: Release, plan: Plan, index: int, step: RunHook) -> None:
+    def _hook(self, release: Release, plan: Plan, index: int, step: RunHook) -> str | None:
+        """Run a hook and judge its verdict; a failure raises :class:`_Abort`. Returns a promote / rollback
+        request that came while it ran (acted on now that it returned)."""
         weight = 1.0 if step.event == AFTER else 0.0
+        execution_id = f"{release.id}-{step.event}"
         payload = {
             "DeploymentId": release.id,
-            "LifecycleEventHookExecutionId": f"{release.id}-{step.event}",
+            "LifecycleEventHookExecutionId": execution_id,
             "LifecycleEvent": step.event,
             "Function": plan.function,
             "Alias": plan.alias,
@@ -380,11 +431,13 @@ class Engine:
             "TargetVersion": plan.target,
             "Weight": weight,
         }
+        if self._saved != release.id:  # a BeforeAllowTraffic hook comes first: the release is on record while it
+            self._save(release)        # runs, so that status, promote and rollback find it
         self._emit("hook", f"{step.event}: invoking {step.function}", index=index, kind="hook", event=step.event,
                    hook=step.function)
         started = self.clock.now()
         try:
-            result = self._invoke_keeping_lease(step.function, payload)
+            result = self._invoke_keeping_lease(step.function, payload, release, step)
         except LeaseLost:
             raise
         except HookTimeout as exc:
@@ -407,14 +460,56 @@ class Engine:
         if status is not None and status != "Succeeded":
             raise _Abort(f"{step.event} hook {step.function} reported status {status}")
         if status is None:  # a hook written for CodeDeploy reports through PutLifecycleEventHookExecutionStatus
-            reported = self.lam.reported_hook_status(payload["LifecycleEventHookExecutionId"])
-            if reported is not None and reported != "Succeeded":
+            reported = self._reported_verdict(release, step, execution_id, started)
+            if reported == "rollback":
+                return reported
+            if reported != "Succeeded":
                 raise _Abort(f"{step.event} hook {step.function} reported status {reported} "
                              "(PutLifecycleEventHookExecutionStatus)")
         self._record(release, "hook", f"{step.event} hook {step.function} succeeded", index=index)
+        return self._requested(release, force=True)
 
-    def _invoke_keeping_lease(self, function: str, payload: dict) -> Any:
-        """Invoke a hook (which may take up to the hook timeout) while this thread keeps renewing the lease."""
+    def _reported_verdict(self, release: Release, step: RunHook, execution_id: str, started: float) -> str:
+        """The status a hook that answered without one reported through PutLifecycleEventHookExecutionStatus,
+        waited for until the hook timeout (CodeDeploy fails a hook whose time runs out). ``"rollback"`` when an
+        operator asks for one meanwhile. No verdict: :class:`_Abort`."""
+        deadline = started + self.hook_timeout
+        said = False
+        while True:
+            if not getattr(self.lam, "reads_hook_reports", True):
+                raise _Abort(self._no_verdict(step, readable=False))
+            reported = self.lam.reported_hook_status(execution_id)
+            if reported is not None and reported not in ("Pending", "InProgress"):
+                return reported
+            now = self.clock.now()
+            if now >= deadline - 1e-9:
+                raise _Abort(self._no_verdict(step, readable=True))
+            if not said and getattr(self.lam, "reads_hook_reports", True):
+                said = True
+                self._emit("hook", f"{step.event}: {step.function} returned without a status; waiting up to "
+                                   f"{format_duration(deadline - now)} for the verdict it reports with "
+                                   "PutLifecycleEventHookExecutionStatus", kind="hook-wait", event=step.event,
+                           hook=step.function, seconds=deadline - now)
+            self.clock.sleep(min(self.request_seconds, deadline - now))
+            self._keep()
+            if self._requested(release) == "rollback":
+                return "rollback"
+
+    def _no_verdict(self, step: RunHook, readable: bool) -> str:
+        expected = ('lamctl expects the hook to return {"status": "Succeeded"} (or {"status": "Failed"})')
+        if readable:
+            return (f"{step.event} hook {step.function} gave no verdict: it returned without a \"status\" and "
+                    "reported none with PutLifecycleEventHookExecutionStatus within the hook timeout of "
+                    f"{format_duration(self.hook_timeout)}; {expected}, or to call "
+                    "PutLifecycleEventHookExecutionStatus with the LifecycleEventHookExecutionId it was given")
+        return (f"{step.event} hook {step.function} gave no verdict: it returned without a \"status\"; {expected} "
+                "(a PutLifecycleEventHookExecutionStatus report can only be read on the local cloud or with "
+                "--engine codedeploy)")
+
+    def _invoke_keeping_lease(self, function: str, payload: dict, release: Release | None = None,
+                              step: RunHook | None = None) -> Any:
+        """Invoke a hook (which may take up to the hook timeout) while this thread keeps renewing the lease and
+        looks for a promote / rollback request (acted on once the hook returns; said at once)."""
         lease = self._lease
         if lease is None:
             return self.lam.invoke(function, payload, timeout=self.hook_timeout)
@@ -430,9 +525,20 @@ class Engine:
                 done.set()
 
         threading.Thread(target=call, daemon=True, name=f"hook-{function}").start()
-        heartbeat = max(min(self.heartbeat_seconds, lease.every), 0.001)
+        heartbeat = max(min(self.heartbeat_seconds, lease.every, self.request_seconds), 0.001)
+        seen = None
         while not done.wait(heartbeat):
             lease.keep()  # LeaseLost: stop waiting; the hook runs on but no traffic moves after it
+            if seen is None and release is not None:
+                seen = self.journal.pending_request(release)
+                if seen in ("promote", "rollback"):
+                    what = f"the {step.event} hook {function}" if step is not None else f"the hook {function}"
+                    note = f"the {seen} takes effect when {what} returns"
+                    self._emit("request", f"{seen} requested: {note}", release=release.id, action=seen,
+                               waiting_for=function)
+                    self.journal.acknowledge(release, seen, note)
+                else:
+                    seen = None
         if "error" in box:
             raise box["error"]
         return box["result"]
@@ -448,7 +554,8 @@ class Engine:
                                                           for a in firing))
 
     def _bake(self, release: Release, plan: Plan, index: int, step: Bake) -> str | None:
-        """Hold the weight; poll alarms (and requests from other processes) at least every poll_seconds."""
+        """Hold the weight; poll alarms at least every poll_seconds, and look for a promote / rollback request
+        from another process every request_seconds (whatever the length of the hold)."""
         begun = self._bake_start(release, plan, index)
         end = begun + step.seconds
         next_poll = self.clock.now() + self.poll_seconds
@@ -459,7 +566,7 @@ class Engine:
             now = self.clock.now()
             if now >= end - 1e-9:
                 return None
-            wake = min(end, next_poll)
+            wake = min(end, next_poll, max(self._next_request_at, now))
             if self._lease is not None:
                 wake = min(wake, max(self._lease.next_due, now))
             if self.tick_seconds:
@@ -470,10 +577,9 @@ class Engine:
             if now >= next_poll - 1e-9 and now < end - 1e-9:
                 next_poll = now + self.poll_seconds
                 self._check_alarms(plan.alarms)
-                action = self.journal.pending_request(release)
-                if action in ("promote", "rollback"):
-                    self.journal.clear_request(release.function, release.alias)
-                    return action
+            action = self._requested(release)
+            if action is not None:
+                return action
             if self.tick_seconds:
                 self._emit("tick", "", index=index, weight=step.weight, remaining=max(end - now, 0.0),
                            next=self._next_write(plan, index))
@@ -590,6 +696,7 @@ class Engine:
                 self._reconcile_for_rollback(release)
                 return self._rollback(release, release.reason or "an interrupted rollback")
             self._reconcile(release, plan)
+            self.fault("resumed", 0)  # the lock is this process's now (a test seam: races with rollback)
             release.owner = self.lock.owner
             self._emit("start", f"resuming release {release.id} ({len(release.completed)}/{len(plan.steps)} steps "
                                 "done)", release=release.id, function=function, alias=alias,
@@ -640,6 +747,32 @@ class Engine:
         release = self._load_active(function, alias, action)
         self.journal.request(function, alias, release.id, action, self.lock.owner)
         return release
+
+    def driver(self, release: Release) -> Driver | None:
+        """Who drives an unfinished release: its process (alive, same machine; or a lease still renewed), or
+        nobody (the process is gone, its lease ran out, or no lock is held for it). None when it has ended."""
+        if not release.active:
+            return None
+        function, alias = release.function, release.alias
+        commands = (f"lamctl shift --resume --function {function} --alias {alias}",
+                    f"lamctl rollback --function {function} --alias {alias}")
+        held = self.lock.holder(function, alias)
+        if held is None or held.release != release.id:
+            other = f" (release {held.release} holds it)" if held is not None else ""
+            return Driver(False, "no-lock", release.owner or None,
+                          f"no process holds its lock{other}: its process ({release.owner or 'unknown'}) stopped",
+                          commands)
+        alive = owner_alive(held.owner)
+        if alive is False:
+            return Driver(False, "process-gone", held.owner,
+                          f"its process {held.owner} is gone (killed or crashed)", commands)
+        now = self.clock.now()
+        if held.expires <= now:
+            where = "on another machine" if alive is None else "still there, but stalled"
+            return Driver(False, "lease-expired", held.owner,
+                          f"its lease ran out {format_duration(now - held.expires)} ago: its process {held.owner} "
+                          f"({where}) stopped renewing it", commands)
+        return Driver(True, "running", held.owner, f"running in {held.owner}")
 
     def status(self, function: str, alias: str) -> tuple[AliasInfo | None, Release | None]:
         info = self.lam.get_alias(function, alias)

@@ -40,6 +40,7 @@ class FakeLambda:
         self.hooks: dict[str, Callable[[dict], Any]] = {}
         self.fail_update_at: int | None = None  # make the Nth UpdateAlias (1-based) fail with a CloudError
         self.hook_reports: dict[str, str] = {}  # what hooks reported through PutLifecycleEventHookExecutionStatus
+        self.reads_hook_reports = True  # as the local cloud; False: as AWS, where lamctl's engine cannot read them
 
     def reported_hook_status(self, execution_id: str) -> str | None:
         return self.hook_reports.get(execution_id)
@@ -201,9 +202,11 @@ class MemoryStore:
         self.calls: Counter = Counter()
         self.where = "memory://"
         self.puts: list[str] = []
+        self.gets: list[str] = []
 
     def get(self, key: str) -> bytes | None:
         self.calls["GetObject"] += 1
+        self.gets.append(key)
         return self.objects.get(key)
 
     def put(self, key: str, body: bytes) -> None:

@@ -126,17 +126,30 @@ class Journal:
         body = json.dumps({"release": release_id, "action": action, "by": by}).encode()
         self.store.put(self.control_key(function, alias), body)
 
-    def pending_request(self, release: Release) -> str | None:
-        raw = self.store.get(self.control_key(release.function, release.alias))
+    def read_request(self, function: str, alias: str) -> dict | None:
+        """The control request as stored (``release``, ``action``, ``by``, and ``note`` once the release saw it)."""
+        raw = self.store.get(self.control_key(function, alias))
         if raw is None:
             return None
         try:
             data = json.loads(raw)
         except ValueError:
             return None
-        if data.get("release") != release.id:
+        return data if isinstance(data, dict) else None
+
+    def pending_request(self, release: Release) -> str | None:
+        data = self.read_request(release.function, release.alias)
+        if data is None or data.get("release") != release.id:
             return None
         return data.get("action")
+
+    def acknowledge(self, release: Release, action: str, note: str) -> None:
+        """Tell the requester that the release saw its request and when it acts (e.g. after a hook)."""
+        data = self.read_request(release.function, release.alias)
+        if data is None or data.get("release") != release.id or data.get("action") != action:
+            return
+        data["note"] = note
+        self.store.put(self.control_key(release.function, release.alias), json.dumps(data).encode())
 
     def clear_request(self, function: str, alias: str) -> None:
         self.store.delete(self.control_key(function, alias))

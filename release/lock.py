@@ -51,6 +51,10 @@ class LeaseLost(ConflictError):
     """The release lock was taken over by another process, or removed: stop writing at once."""
 
 
+class LockHeld(ConflictError):
+    """Another process holds the release lock (and may be alive): it was not taken."""
+
+
 def this_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -141,7 +145,7 @@ class AliasLock:
                     f"died on another machine, the lock can be taken over with 'lamctl shift --resume' or "
                     f"'lamctl rollback' once its lease runs out ({max(held.expires - self.clock.now(), 0):.0f}s from now "
                     "unless that process renews it)")
-            raise ConflictError(f"release {held.release} is running on {function}:{alias} ({state})",
+            raise LockHeld(f"release {held.release} is running on {function}:{alias} ({state})",
                                 where=f"{function}:{alias}", hint=hint)
         raise ConflictError(f"could not take the release lock of {function}:{alias}", where=f"{function}:{alias}",
                             hint="another release is starting at the same moment; run again")

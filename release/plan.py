@@ -214,16 +214,18 @@ def plan_lines(plan: Plan) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def step_states(release: Any, plan: Plan, info: Any) -> list[str]:
+def step_states(release: Any, plan: Plan, info: Any, driven: bool = True) -> list[str]:
     """For ``status``: each step of ``release`` (a journal entry of ``plan``) as ``done``, ``in flight`` (its
     alias write saved, not yet seen on the alias ``info``), ``in progress`` (the next one of a running
-    release), or ``""``."""
+    release), ``interrupted`` (that step, when no process drives the release any more: ``driven`` false), or
+    ``""``."""
     done = set(release.completed)
     if release.pending is not None and landed(plan.steps[release.pending], plan, info):
         done.add(release.pending)  # the journal is saved before a write, the next save comes later
     current = next((i for i in range(len(plan.steps)) if i not in done), None) \
         if release.state == "running" else None
-    return ["done" if i in done else "in flight" if release.pending == i else "in progress" if i == current else ""
+    now = "in progress" if driven else "interrupted"
+    return ["done" if i in done else "in flight" if release.pending == i else now if i == current else ""
             for i in range(len(plan.steps))]
 
 

@@ -214,8 +214,18 @@ def parse_setting(text: str) -> Strategy:
 
 
 def choose(canary_: str | None = None, linear_: str | None = None, steps: str | None = None,
-           all_at_once_: bool = False, config: str | None = None, default: str | None = None) -> Strategy:
-    """The strategy from the flags (at most one), else from the setting, else all at once."""
+           all_at_once_: bool = False, config: str | None = None, default: str | None = None,
+           default_where: str | None = None) -> Strategy:
+    """The strategy from the flags (at most one), else from the setting, else all at once.
+
+    A flag given with an empty or blank value (``--canary "$CANARY"`` with the variable unset) is an error
+    naming the flag, never "no strategy": only a flag left out falls through to the setting or the default.
+    So is an empty ``strategy`` setting (``default_where``: where it was set, e.g. ``lamctl.toml:3``)."""
+    for flag, value in (("--canary", canary_), ("--linear", linear_), ("--steps", steps), ("--config", config)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} was given an empty value", where=flag,
+                             hint=f"give a strategy (e.g. {_EXAMPLES[flag]}), or leave {flag} out; in a script, "
+                                  "check the variable that fills it is set")
     given = [(f, v) for f, v in (("--canary", canary_), ("--linear", linear_), ("--steps", steps),
                                  ("--all-at-once", all_at_once_ or None), ("--config", config)) if v]
     if len(given) > 1:
@@ -232,9 +242,21 @@ def choose(canary_: str | None = None, linear_: str | None = None, steps: str | 
         if flag == "--config":
             return codedeploy_config(value)
         return all_at_once()
-    if default:
-        return parse_setting(default)
+    if default is not None:
+        if not str(default).strip():
+            raise UsageError("the strategy setting is empty", where=default_where or "strategy",
+                             hint='set it (e.g. strategy = "canary 10%5m", or "all-at-once"), or remove the line')
+        try:
+            return parse_setting(default)
+        except UsageError as exc:
+            if default_where and not exc.where:
+                exc.where = default_where
+            raise
     return all_at_once()
+
+
+_EXAMPLES = {"--canary": "--canary 10%5m", "--linear": "--linear 10%1m", "--steps": "--steps 5%1m,25%5m,50%5m",
+             "--config": "--config LambdaCanary10Percent5Minutes"}
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """``lamctl promote`` and ``lamctl rollback``: act on the running (or the last) release of an alias.
 
 When a live lamctl process runs the release, it is asked through the journal and
-watched until it acts; otherwise this process acts itself.
+watched until the release ends; otherwise this process acts itself. Either way what is
+reported is the final state read back (lamctl.release.control), never the request.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def rollback(
 
 def _control(ctx: typer.Context, function: str | None, alias: str | None, action: str, wait: int) -> None:
     from lamctl.cli.application import get_app
-    from lamctl.release.control import live_holder, wait_for_action
+    from lamctl.release.control import control
     from lamctl.schemas.errors import UsageError
 
     app = get_app(ctx)
@@ -46,30 +47,25 @@ def _control(ctx: typer.Context, function: str | None, alias: str | None, action
         raise UsageError(f"{action} needs --function and --alias", hint=f"e.g. lamctl {action} --function app "
                                                                           "--alias live")
     svc = Services(app)
-    release, holder = live_holder(svc.journal, svc.lock, function, alias)
-    if holder is not None:
-        # A live process runs it: ask, then watch the journal until it acts.
-        svc.engine(None).request(function, alias, action)
-        app.out.info(f"asked {holder.owner} to {action} release {release.id}; waiting for it")
-        now = wait_for_action(svc.journal, svc.clock, function, alias, action, release.id, wait)
-        app.out.result(True, f"release {now.id} {now.state.replace('_', ' ')}"
-                       + (f": {now.reason}" if now.reason else ""), release=now.id, state=now.state)
-        return
-    view = ReleaseView(app, svc, function, alias)
-    eng = svc.engine(view)
-    try:
-        outcome = eng.resume(function, alias, promote=True) if action == "promote" else eng.rollback(function, alias)
-    except Exception as exc:
-        from lamctl.schemas.errors import RolledBack
 
-        view.release_id = view.release_id or (release.id if release else None)
-        view.finish(svc, exc)
-        if action == "rollback" and isinstance(exc, RolledBack):
-            # the operator asked for it: a completed rollback is a success here
-            app.out.result(True, exc.message, release=release.id if release else None, state="rolled_back")
-            return
-        raise
-    view.release_id = view.release_id or (release.id if release else None)
-    view.finish(svc, None)
-    rel = outcome.release
-    app.out.result(True, outcome.message, release=rel.id if rel else None, state=rel.state if rel else None)
+    def here():  # no live process runs the release: act on it in this one, rendered as a release
+        from lamctl.release.lock import LockHeld
+
+        view = ReleaseView(app, svc, function, alias)
+        eng = svc.engine(view)
+        before = svc.journal.load(function, alias)
+        try:
+            outcome = eng.resume(function, alias, promote=True) if action == "promote" else eng.rollback(function,
+                                                                                                        alias)
+        except LockHeld:
+            raise  # a live process took it meanwhile: it is asked instead
+        except Exception as exc:
+            view.release_id = view.release_id or (before.id if before else None)
+            view.finish(svc, exc)
+            raise
+        view.release_id = view.release_id or (before.id if before else None)
+        view.finish(svc, None)
+        return outcome
+
+    done = control(svc.engine(None), function, alias, action, float(wait), here, app.out.info)
+    app.out.result(True, done.message, **done.data)

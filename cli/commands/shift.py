@@ -53,7 +53,8 @@ def shift(
 
     app = get_app(ctx)
     # Everything that can be refused without AWS is refused first.
-    strat = S.choose(canary, linear, steps, all_at_once, config, app.setting("strategy"))
+    strat = S.choose(canary, linear, steps, all_at_once, config, app.setting("strategy"),
+                     default_where=app.settings.source("strategy"))
     timeout = app.setting("hook_timeout", hook_timeout, 3600, int)
     if not 1 <= int(timeout) <= 3600:
         raise UsageError(f"--hook-timeout {timeout} is out of range", hint="a hook may take 1 to 3600 seconds")

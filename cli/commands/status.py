@@ -31,11 +31,12 @@ def status(
         raise UsageError("status needs --function and --alias (or --stack NAME)",
                          hint="e.g. lamctl status --function app --alias live")
     svc = Services(app)
-    info, release = svc.engine(None).status(function, alias)
-    _render_status(app, function, alias, info, release, svc)
+    eng = svc.engine(None)
+    info, release = eng.status(function, alias)
+    _render_status(app, function, alias, info, release, svc, eng.driver(release) if release else None)
 
 
-def _render_status(app: Any, function: str, alias: str, info, release, svc: Services) -> None:
+def _render_status(app: Any, function: str, alias: str, info, release, svc: Services, driver=None) -> None:
     from lamctl.release.plan import Plan, plan_lines, step_states
 
     out = app.out
@@ -46,27 +47,32 @@ def _render_status(app: Any, function: str, alias: str, info, release, svc: Serv
         weights += [[v, f"{w * 100:g}%"] for v, w in sorted(info.weights.items())]
     out.table(["version", "weight"], weights, title=f"{function}:{alias}" if info else f"{function}:{alias} (no alias)",
               type_="weight", records=[{"version": v, "weight": float(w.rstrip('%')) / 100} for v, w in weights])
+    stopped = driver is not None and not driver.running  # its process died: nothing is in progress
     data: dict = {"function": function, "alias": alias, "exists": info is not None,
                   "version": info.version if info else None, "weights": dict(info.weights) if info else {},
                   "release": None}
     if release is not None:
         plan = Plan.from_dict(release.plan)
         rows = []
-        states = step_states(release, plan, info)
+        states = step_states(release, plan, info, driven=not stopped)
         for i, (offset, what, w, checks) in enumerate(plan_lines(plan)):
             rows.append([i, offset, what, w, states[i]])
         out.table(["#", "at", "step", "weights", "state"], rows,
-                  title=f"release {release.id}: {release.state} ({release.strategy}, {plan.current or '-'} -> "
-                        f"{plan.target})", type_="release-step",
+                  title=f"release {release.id}: {'unfinished' if stopped else release.state} ({release.strategy}, "
+                        f"{plan.current or '-'} -> {plan.target})", type_="release-step",
                   records=[{"index": r[0], "at": r[1], "step": r[2], "weights": r[3], "state": r[4]} for r in rows])
         data["release"] = {"id": release.id, "state": release.state, "reason": release.reason,
                            "current": plan.current, "target": plan.target, "strategy": release.strategy,
-                           "completed": release.completed, "steps": len(plan.steps), "owner": release.owner}
+                           "completed": release.completed, "steps": len(plan.steps), "owner": release.owner,
+                           "driver": driver.to_dict() if driver else None}
         if release.reason:
             out.info(f"reason: {release.reason}")
+        if stopped:
+            out.info(f"release {release.id} is unfinished and nothing drives it: {driver.message}")
+            out.info(f"continue it with '{driver.commands[0]}' or undo it with '{driver.commands[1]}'")
     human = f"{function}:{alias}: " + (info.describe() if info else "no alias")
     if release is not None:
-        human += f"; release {release.id} {release.state}"
+        human += f"; release {release.id} " + (f"unfinished: {driver.message}" if stopped else release.state)
     out.result(True, human, **data)
 
 

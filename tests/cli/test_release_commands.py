@@ -46,6 +46,9 @@ def hook_answers(aws, *answers: str) -> None:
     urllib.request.urlopen(req, timeout=10).read()
 
 
+SUCCEEDED = json.dumps({"status": "Succeeded"})
+
+
 def alias_of(aws):
     a = aws.lam.get_alias(FunctionName="app", Name="live")
     return a["FunctionVersion"], (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
@@ -87,6 +90,7 @@ def test_alias_is_refused_while_a_release_holds_the_alias(cloud, cli, monkeypatc
 
 def test_shift_all_at_once_with_hooks_in_json(cloud, cli, monkeypatch):
     monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    hook_answers(cloud, SUCCEEDED, SUCCEEDED)
     r = cli("--output", "json", "shift", "--function", "app", "--alias", "live", "--to-version", "2",
             "--all-at-once", "--before-hook", "pre", "--after-hook", "post")
     assert r.exit_code == 0, r
@@ -117,6 +121,20 @@ def test_a_failing_hook_rolls_back_with_exit_3_and_a_job_summary(cloud, cli, mon
     assert "| at | step | weights | checks | state |" in text
 
 
+def test_a_hook_without_a_verdict_fails_the_release_with_exit_3(cloud, cli, monkeypatch):
+    """This emulator keeps no PutLifecycleEventHookExecutionStatus reports (as AWS, for lamctl's engine): a hook
+    answering without a status has given no verdict, and lamctl says which answer it expected."""
+    monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    hook_answers(cloud, json.dumps({"statusCode": 200}))
+    r = cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", "--all-at-once",
+            "--before-hook", "pre")
+    assert r.exit_code == 3, r
+    assert "BeforeAllowTraffic hook pre gave no verdict" in r.stderr
+    assert '{"status": "Succeeded"}' in r.stderr
+    assert alias_of(cloud) == ("1", {})
+    assert journal(cloud)["state"] == "rolled_back"
+
+
 def test_dry_run_prints_the_plan_and_writes_nothing(cloud, cli, monkeypatch):
     monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
     r = cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", "--linear", "50%2m", "--dry-run")
@@ -136,6 +154,7 @@ def test_shift_from_an_appspec(cloud, cli, monkeypatch, tmp_path):
     spec.write_text("version: 0.0\nResources:\n  - fn:\n      Type: AWS::Lambda::Function\n      Properties:\n"
                     "        Name: app\n        Alias: live\n        CurrentVersion: 1\n        TargetVersion: 2\n"
                     "Hooks:\n  - BeforeAllowTraffic: pre\n")
+    hook_answers(cloud, SUCCEEDED)
     r = cli("--output", "json", "shift", "--appspec", str(spec), "--all-at-once", cwd=tmp_path)
     assert r.exit_code == 0, r
     assert [l["hook"] for l in r.json_lines() if l["type"] == "hook"] == ["pre"]
@@ -177,6 +196,32 @@ def test_bad_strategies_fail_before_any_aws_call(cli, args, needle):
     r = cli("shift", "--function", "app", "--alias", "live", *args)
     assert r.exit_code == 2, r
     assert needle in r.stderr
+
+
+@pytest.mark.parametrize("flag", ["--canary", "--linear", "--steps", "--config"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_strategy_flag_is_exit_2_naming_it_and_nothing_moves(cloud, cli, monkeypatch, flag, value):
+    """`--canary "$CANARY"` with the variable unset must not become "all at once"."""
+    monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    r = cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", flag, value)
+    assert r.exit_code == 2, r
+    assert f"{flag}: {flag} was given an empty value" in r.stderr
+    assert alias_of(cloud) == ("1", {})
+    assert cloud.client("s3").list_objects_v2(Bucket="artifacts")["KeyCount"] == 0
+
+
+@pytest.mark.parametrize("value", ['""', '"   "'])
+def test_an_empty_strategy_in_lamctl_toml_is_exit_2_at_its_line(cloud, cli, tmp_path, value):
+    (tmp_path / "lamctl.toml").write_text(f'[default]\ns3_bucket = "artifacts"\nstrategy = {value}\n')
+    r = cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", cwd=tmp_path)
+    assert r.exit_code == 2, r
+    assert "lamctl.toml:3: the strategy setting is empty" in r.stderr
+    assert alias_of(cloud) == ("1", {})
+    assert cloud.client("s3").list_objects_v2(Bucket="artifacts")["KeyCount"] == 0
+    # a flag still wins over the file
+    r = cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", "--all-at-once", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert alias_of(cloud) == ("2", {})
 
 
 def test_unknown_function_and_nothing_to_promote_are_exit_2(cloud, cli, monkeypatch):
@@ -285,6 +330,7 @@ def test_a_successful_release_appends_a_job_summary(cloud, cli, monkeypatch, tmp
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    hook_answers(cloud, SUCCEEDED)
     r = cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", "--after-hook", "post")
     assert r.exit_code == 0, r
     text = summary.read_text()

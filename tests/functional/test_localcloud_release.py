@@ -121,3 +121,86 @@ def test_a_pre_traffic_hook_runs_on_the_local_cloud_and_keeps_a_bad_version_out(
     assert app.lam.get_alias(FunctionName="app", Name="live")["FunctionVersion"] == "3"
     resp = app.lam.invoke(FunctionName="app", Qualifier="live", Payload=b"{}")
     assert json.loads(resp["Payload"].read()) == {"answer": 42, "version": "3"}
+
+
+SILENT = """\
+def handler(event, context):
+    return None  # neither a status nor a PutLifecycleEventHookExecutionStatus report
+"""
+
+# A hook that takes its time: it runs until the test lets it go (bounded), then passes.
+SLOW = """\
+import os, time
+def handler(event, context):
+    open(os.environ["STARTED"], "w").close()
+    deadline = time.time() + 60
+    while not os.path.exists(os.environ["GO"]) and time.time() < deadline:
+        time.sleep(0.05)
+    return {"status": "Succeeded"}
+"""
+
+
+def test_a_hook_that_gives_no_verdict_fails_the_release_when_its_time_runs_out(app, cli, tmp_path):
+    role = app.client("iam").get_role(RoleName="app-role")["Role"]["Arn"]
+    app.lam.create_function(FunctionName="silent", Runtime="python3.12", Role=role, Handler="app.handler",
+                            Code={"ZipFile": code(SILENT)}, Timeout=10)
+    new_code(app, 42)
+    r = cli("shift", "--function", "app", "--alias", "live", "--all-at-once", "--before-hook", "silent",
+            "--hook-timeout", "2", cwd=tmp_path)
+    assert r.exit_code == 3, r
+    assert "waiting up to" in r.stderr and "PutLifecycleEventHookExecutionStatus" in r.stderr
+    assert "BeforeAllowTraffic hook silent gave no verdict" in r.stderr and "within the hook timeout of 2s" in r.stderr
+    assert '{"status": "Succeeded"}' in r.stderr
+    alias = app.lam.get_alias(FunctionName="app", Name="live")
+    assert alias["FunctionVersion"] == "1" and not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+
+
+def test_a_rollback_asked_while_a_hook_runs_is_said_and_done_when_the_hook_returns(app, tmp_path):
+    role = app.client("iam").get_role(RoleName="app-role")["Role"]["Arn"]
+    started, go = tmp_path / "hook-started", tmp_path / "hook-go"
+    app.lam.create_function(FunctionName="gate", Runtime="python3.12", Role=role, Handler="app.handler",
+                            Code={"ZipFile": code(SLOW)}, Timeout=90,
+                            Environment={"Variables": {"STARTED": str(started), "GO": str(go)}})
+    new_code(app, 42)
+    env = dict(os.environ)
+    run = lambda *args: subprocess.Popen([sys.executable, "-m", "lamctl.cli", *args], cwd=tmp_path, env=env,  # noqa
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    shift = run("shift", "--function", "app", "--alias", "live", "--canary", "10%1h", "--before-hook", "gate")
+    asker = None
+    control = tmp_path / ".lamctl" / "releases" / "app" / "live" / "control.json"
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists():
+            assert shift.poll() is None, shift.communicate()
+            assert time.monotonic() < deadline, "the hook never started"
+            time.sleep(0.05)
+        # the asker's stderr goes to a file, read while it waits: the hook is let go only once the asker has
+        # passed the release's note on (it reads every quarter second; a hook this quick would race it)
+        asked_err = tmp_path / "asker.err"
+        with asked_err.open("w") as sink:
+            asker = subprocess.Popen([sys.executable, "-m", "lamctl.cli", "rollback", "--function", "app",
+                                      "--alias", "live"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                     stderr=sink, text=True)
+        while not (control.exists() and "note" in json.loads(control.read_text() or "{}")):
+            assert asker.poll() is None, asker.communicate()
+            assert time.monotonic() < deadline + 30, "the release never said it saw the request"
+            time.sleep(0.05)
+        while "saw the request" not in asked_err.read_text():
+            assert asker.poll() is None, (asker.communicate(), asked_err.read_text())
+            assert time.monotonic() < deadline + 30, "the waiting command never passed the release's note on"
+            time.sleep(0.05)
+        go.touch()  # the hook returns (and passes): the rollback happens now
+        out, _ = asker.communicate(timeout=60)
+        err = asked_err.read_text()
+        assert shift.wait(timeout=60) == 3
+    finally:
+        go.touch()
+        for p in (shift, asker):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.communicate()
+    assert asker.returncode == 0, out + err
+    assert "saw the request: the rollback takes effect when the BeforeAllowTraffic hook gate returns" in err
+    assert "rolled back: rollback requested by an operator; app:live serves version 1 at 100%" in out
+    alias = app.lam.get_alias(FunctionName="app", Name="live")
+    assert alias["FunctionVersion"] == "1" and not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")

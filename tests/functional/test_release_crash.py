@@ -53,7 +53,18 @@ def cloud(aws, tmp_path):
                         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
     cw.set_alarm_state(AlarmName="errors", StateValue="OK", StateReason="fine")
     aws.lam, aws.s3, aws.cw, aws.cwd = lam, aws.client("s3"), cw, tmp_path
+    hook_answers(aws, *[json.dumps({"status": "Succeeded"})] * 20)
     return aws
+
+
+def hook_answers(aws, *answers: str) -> None:
+    """What the emulator's next invokes return (it runs no code without Docker): the hooks' verdicts."""
+    import urllib.request
+
+    body = json.dumps({"results": list(answers), "region": "us-east-1"}).encode()
+    req = urllib.request.Request(aws.endpoint + "/moto-api/static/lambda-simple/response", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).read()
 
 
 def env(**extra: str) -> dict:
@@ -330,3 +341,156 @@ def test_a_terminal_gets_a_live_view(cloud):
     assert "alarms: errors OK" in text
     assert "\x1b[" in text  # redrawn in place, not appended lines
     assert "app:live now serves version 2 at 100%" in text
+
+
+# ---------------------------------------------------------------- promote / rollback reach the release, and say
+# what happened
+
+def finish(*procs: subprocess.Popen) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_a_rollback_reaches_a_hold_shorter_than_the_alarm_poll(cloud):
+    """Seen: --linear 10%5s with the default 10 s poll never looked for the request; the release went to 100 %
+    and rollback said it succeeded."""
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--linear", "10%5s")
+    try:
+        wait_for(lambda: alias_of(cloud)[1], "the first weight")
+        r = lamctl(cloud, "rollback", "--function", "app", "--alias", "live")
+        assert proc.wait(timeout=60) == 3, proc.communicate()
+    finally:
+        finish(proc)
+    assert r.returncode == 0, r.stderr
+    assert "rolled back: rollback requested by an operator; app:live serves version 1 at 100%" in r.stdout
+    assert alias_of(cloud) == ("1", {})
+    saved = journal(cloud)
+    assert saved["state"] == "rolled_back" and 9 not in saved["completed"]  # never reached 100 %
+
+
+def test_a_promote_reaches_a_hold_shorter_than_the_alarm_poll(cloud):
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--linear", "10%5s")
+    try:
+        wait_for(lambda: alias_of(cloud)[1], "the first weight")
+        r = lamctl(cloud, "--output", "json", "promote", "--function", "app", "--alias", "live")
+        assert proc.wait(timeout=60) == 0, proc.communicate()
+    finally:
+        finish(proc)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.splitlines()[-1])
+    assert result["ok"] and result["state"] == "succeeded" and result["promoted"] and result["version"] == "2"
+    assert alias_of(cloud) == ("2", {})
+    saved = journal(cloud)
+    # the linear release holds nine weights; promoted during the first, most of its holds were skipped
+    assert any(e["kind"] == "promote" for e in saved["events"])
+
+
+def _control_json(cloud):
+    try:
+        return json.loads(cloud.s3.get_object(Bucket="artifacts",
+                                              Key="lamctl/releases/app/live/control.json")["Body"].read())
+    except cloud.s3.exceptions.NoSuchKey:
+        return None
+
+
+def test_a_rollback_the_release_did_not_act_on_before_it_finished_is_exit_1_and_says_how_to_go_back(
+        cloud, tmp_path):
+    """The release wrote 100 % and was ending when the request came: rollback must not claim success."""
+    gate, asker = Gate(tmp_path, "end"), []
+    # canary: 0 weights 10 %, 1 hold, 2 finalize; it stops right after writing 100 %, before it ends
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1s",
+                 **gate.env("after:2"))
+    try:
+        gate.reached(proc)
+        asker.append(start(cloud, "rollback", "--function", "app", "--alias", "live"))
+        wait_for(lambda: _control_json(cloud), "the rollback request")
+        gate.open_()
+        assert proc.wait(timeout=60) == 0
+        code, out, err = asker[0].wait(timeout=60), *asker[0].communicate()
+    finally:
+        finish(proc, *asker)
+    assert code == 1, out + err
+    assert "finished before it acted on the rollback: app:live serves version 2 100%; nothing was rolled back" \
+        in err
+    assert "lamctl alias app live --version 1" in err and "lamctl shift --function app --alias live" in err
+    assert alias_of(cloud) == ("2", {}) and journal(cloud)["state"] == "succeeded"
+    assert _control_json(cloud) is None  # no request left behind
+
+
+def test_a_promote_that_came_as_the_release_ended_reports_what_happened(cloud, tmp_path):
+    gate, asker = Gate(tmp_path, "end"), []
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1s",
+                 **gate.env("after:2"))
+    try:
+        gate.reached(proc)
+        asker.append(start(cloud, "promote", "--function", "app", "--alias", "live"))
+        wait_for(lambda: _control_json(cloud), "the promote request")
+        gate.open_()
+        assert proc.wait(timeout=60) == 0
+        code, out, err = asker[0].wait(timeout=60), *asker[0].communicate()
+    finally:
+        finish(proc, *asker)
+    assert code == 0, out + err
+    assert "succeeded before the promote was needed: app:live serves version 2 at 100%" in out
+    assert alias_of(cloud) == ("2", {})
+
+
+def test_rollback_racing_a_resume_is_acted_on_by_the_resumed_release(cloud, tmp_path):
+    """Seen in 2 of 5 races: `shift --resume` took the lock, rollback asked it, the resumed release finished
+    its short hold without looking, and rollback said it succeeded."""
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%5s")
+    wait_for(lambda: alias_of(cloud)[1], "the 10% weight")
+    proc.kill()
+    proc.wait()
+    gate, asker = Gate(tmp_path, "resumed"), []
+    resumed = start(cloud, "shift", "--resume", "--function", "app", "--alias", "live", **gate.env("resumed:0"))
+    try:
+        gate.reached(resumed)  # it holds the lock now
+        asker.append(start(cloud, "rollback", "--function", "app", "--alias", "live"))
+        wait_for(lambda: _control_json(cloud), "the rollback request")
+        gate.open_()
+        code, out, err = asker[0].wait(timeout=60), *asker[0].communicate()
+        assert resumed.wait(timeout=60) == 3
+    finally:
+        finish(resumed, *asker)
+    assert code == 0, out + err
+    assert "asked " in err and "rolled back" in out
+    assert alias_of(cloud) == ("1", {}) and journal(cloud)["state"] == "rolled_back"
+
+
+def test_status_of_a_release_whose_process_died_says_so_and_how_to_go_on(cloud):
+    proc = start(cloud, "shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1h",
+                 "--poll-interval", "0.5")
+    wait_for(lambda: alias_of(cloud)[1] == {"2": 0.1}, "the 10% weight")
+    proc.kill()
+    proc.wait()
+    resume = "lamctl shift --resume --function app --alias live"
+    undo = "lamctl rollback --function app --alias live"
+    r = lamctl(cloud, "status", "--function", "app", "--alias", "live")
+    assert r.returncode == 0, r.stderr
+    assert f"unfinished: its process " in r.stdout and f":{proc.pid} is gone (killed or crashed)" in r.stdout
+    assert "running" not in r.stdout
+    assert f"continue it with '{resume}' or undo it with '{undo}'" in r.stderr
+    assert "interrupted" in r.stdout and "in progress" not in r.stdout
+    r = lamctl(cloud, "--output", "json", "status", "--function", "app", "--alias", "live")
+    result = json.loads(r.stdout.splitlines()[-1])
+    assert result["release"]["state"] == "running"  # as the journal says; the driver says nobody runs it
+    driver = result["release"]["driver"]
+    assert driver["running"] is False and driver["state"] == "process-gone"
+    assert driver["owner"].endswith(f":{proc.pid}") and driver["commands"] == [resume, undo]
+    # the same release seen from another machine: its owner's lease ran out
+    lock_key = "lamctl/releases/app/live/lock.json"
+    held = json.loads(cloud.s3.get_object(Bucket="artifacts", Key=lock_key)["Body"].read())
+    cloud.s3.put_object(Bucket="artifacts", Key=lock_key, Body=json.dumps(
+        {**held, "owner": "ci-runner-7:4242", "expires": time.time() - 30}).encode())
+    r = lamctl(cloud, "--output", "json", "status", "--function", "app", "--alias", "live")
+    driver = json.loads(r.stdout.splitlines()[-1])["release"]["driver"]
+    assert driver["running"] is False and driver["state"] == "lease-expired" and "ran out" in driver["message"]
+    assert driver["commands"] == [resume, undo]
+    # ... and while that machine still renews it: running, the hold in progress
+    cloud.s3.put_object(Bucket="artifacts", Key=lock_key, Body=json.dumps(
+        {**held, "owner": "ci-runner-7:4242", "expires": time.time() + 60}).encode())
+    r = lamctl(cloud, "status", "--function", "app", "--alias", "live")
+    assert "in progress" in r.stdout and "unfinished" not in r.stdout and "--resume" not in r.stderr

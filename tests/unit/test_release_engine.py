@@ -106,15 +106,14 @@ def test_a_failing_hook_rolls_back_with_the_reason(world, answer, needle):
     assert journal.state == "rolled_back" and needle in journal.reason
 
 
-@pytest.mark.parametrize("reported, rolled_back", [("Failed", True), ("Succeeded", False), (None, False)])
+@pytest.mark.parametrize("reported, rolled_back", [("Failed", True), ("Succeeded", False)])
 def test_a_hook_written_for_codedeploy_is_judged_by_the_status_it_reported(world, reported, rolled_back):
     """A SAM-style hook returns nothing and reports through PutLifecycleEventHookExecutionStatus (the local
-    cloud records it); its report decides, and a hook that reports nothing and does not fail passes."""
+    cloud records it); its report decides."""
     clock, lam, alarms, store, engine, events = world
 
     def hook(payload):
-        if reported:
-            lam.hook_reports[payload["LifecycleEventHookExecutionId"]] = reported
+        lam.hook_reports[payload["LifecycleEventHookExecutionId"]] = reported
         return None
 
     lam.hooks["pre-hook"] = hook
@@ -126,6 +125,54 @@ def test_a_hook_written_for_codedeploy_is_judged_by_the_status_it_reported(world
     else:
         shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
         assert lam.aliases[("app", "live")].version == "2"
+
+
+@pytest.mark.parametrize("answer", [None, {"statusCode": 200}, "ok"])
+def test_a_hook_that_gives_no_verdict_fails_the_release_when_the_hook_timeout_runs_out(world, answer):
+    """CodeDeploy fails a hook that never reports once its time runs out: so does lamctl."""
+    clock, lam, alarms, store, engine, events = world
+    engine.hook_timeout = 300
+    lam.hooks["pre-hook"] = lambda p: answer
+    with pytest.raises(RolledBack) as err:
+        shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
+    assert err.value.exit_code == 3
+    msg = err.value.message
+    assert "BeforeAllowTraffic hook pre-hook gave no verdict" in msg
+    assert '{"status": "Succeeded"}' in msg and "PutLifecycleEventHookExecutionStatus" in msg and "5m" in msg
+    assert rel(clock.now()) == pytest.approx(300.0)  # waited for a report until the hook timeout, no longer
+    assert all(version == "1" and not weights for _, version, weights in lam.writes)  # no traffic to 2
+    saved = Journal(store).load("app", "live")
+    assert saved.state == "rolled_back" and "gave no verdict" in saved.reason
+    waiting = [e for e in events if e.data.get("kind") == "hook-wait"]
+    assert waiting and "waiting up to 5m" in waiting[0].message
+
+
+def test_a_verdict_reported_after_the_hook_returned_is_waited_for(world):
+    clock, lam, alarms, store, engine, events = world
+    engine.hook_timeout = 300
+    lam.hooks["post-hook"] = lambda p: None
+    returned = []
+
+    def later(execution_id):
+        if not returned:
+            returned.append(clock.now())
+        return "Succeeded" if clock.now() >= returned[0] + 42 else None
+
+    lam.reported_hook_status = later
+    out = shift(engine, strategy=S.all_at_once(), hooks={AFTER: "post-hook"})
+    assert out.changed and lam.aliases[("app", "live")].version == "2"
+    assert clock.now() - returned[0] == pytest.approx(42, abs=1.0)
+
+
+def test_where_reports_cannot_be_read_a_hook_without_status_fails_at_once(world):
+    """On AWS, lamctl's engine has no CodeDeploy deployment to read a report from: only the answer counts."""
+    clock, lam, alarms, store, engine, events = world
+    lam.reads_hook_reports = False
+    lam.hooks["pre-hook"] = lambda p: None
+    with pytest.raises(RolledBack) as err:
+        shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
+    assert "gave no verdict" in err.value.message and '{"status": "Succeeded"}' in err.value.message
+    assert rel(clock.now()) < 1  # nothing to wait for
 
 
 def test_an_alarm_mid_hold_rolls_back_within_ten_seconds(world):
@@ -347,16 +394,19 @@ def test_events_describe_each_step_for_rendering(world):
     assert json.loads(store.objects["lamctl/releases/app/live/latest.json"])["state"] == "succeeded"
 
 
-def test_calls_per_step_stay_within_two_besides_alarm_polling(world):
+def test_calls_per_step_stay_within_two_besides_alarm_and_request_polling(world):
     clock, lam, alarms, store, engine, events = world
     plan, info = engine.plan("app", "live", "2", S.canary("10%5s"))
     before = sum(lam.calls.values()) + sum(store.calls.values())
     engine.shift(plan, info)
     during = sum(lam.calls.values()) + sum(store.calls.values()) - before
+    # a promote / rollback request is looked for once a second (one cheap GET), never more often
+    requests = store.gets.count("lamctl/releases/app/live/control.json")
+    assert 5 <= requests <= 5 + len(plan.steps)
     # pre-flight reads (2) + lock (put, get, delete = 3) + the journal and alias read again under the lock (2)
     # + per write (save + update) x2 + final save + archive
     assert lam.calls["UpdateAlias"] == 2 and store.calls["PutObject"] == 1 + 2 + 2
-    assert during - 2 - 3 - 2 <= 2 * len(plan.steps) + 2
+    assert during - requests - 2 - 3 - 2 <= 2 * len(plan.steps) + 2
 
 
 def test_a_missing_hook_function_is_refused_before_any_write(world):
@@ -416,3 +466,142 @@ def test_a_rollback_that_finds_the_alias_moved_stops_without_overwriting(world):
     assert lam.aliases[("app", "live")].version == "2"  # as the other writer left it
     saved = Journal(store).load("app", "live")
     assert saved.state == "conflict" and "alarm in ALARM" in saved.reason and "moved by someone else" in saved.reason
+
+
+def _ask_at(clock, lam, alarms, store, at: float, action: str) -> list:
+    """Another process asks for ``action`` at T0 + ``at``, in the middle of whatever sleep the engine is in."""
+    sent: list = []
+    real_sleep = clock.sleep
+
+    def sleep(seconds):
+        if not sent and rel(clock.now()) <= at < rel(clock.now()) + seconds:
+            before = at - rel(clock.now())
+            real_sleep(before)
+            Engine(lam, alarms, store, clock, owner="host-b:9").request("app", "live", action)
+            sent.append(clock.now())
+            seconds -= before
+        real_sleep(seconds)
+
+    clock.sleep = sleep
+    return sent
+
+
+@pytest.mark.parametrize("strategy", ["canary 10%5s", "linear 10%3s", "canary 10%1h"])
+def test_a_rollback_request_reaches_a_hold_of_any_length_within_a_second(world, strategy):
+    """Holds shorter than the 10 s alarm poll used never to look for requests: the release then finished."""
+    clock, lam, alarms, store, engine, events = world
+    sent = _ask_at(clock, lam, alarms, store, 2.5, "rollback")
+    with pytest.raises(RolledBack, match="rollback requested by an operator"):
+        shift(engine, strategy=S.parse_setting(strategy), alarms=["errors"])
+    restored_at, version, weights = lam.writes[-1]
+    assert (version, weights) == ("1", {})
+    assert restored_at - sent[0] <= 1.0 + 1e-9
+    assert not [w for w in lam.writes if w[1] == "2"]  # never 100 % on the new version
+    assert "lamctl/releases/app/live/control.json" not in store.objects  # the request was consumed
+    # the alarms kept their own interval: not polled every second
+    assert len(alarms.polls) <= 2 + rel(clock.now()) / 10
+
+
+def test_a_promote_request_reaches_a_short_hold_within_a_second(world):
+    clock, lam, alarms, store, engine, events = world
+    sent = _ask_at(clock, lam, alarms, store, 2.5, "promote")
+    out = shift(engine, strategy=S.linear("10%5s"))  # nine holds of 5 s: 45 s without the request
+    assert out.changed and lam.writes[-1][1:] == ("2", {})
+    assert lam.writes[-1][0] - sent[0] <= 1.0 + 1e-9
+    saved = Journal(store).load("app", "live")
+    assert saved.state == "succeeded" and any(e["kind"] == "promote" for e in saved.events)
+
+
+def test_a_request_that_comes_while_a_hook_runs_is_said_at_once_and_acted_on_when_it_returns(world):
+    import threading
+    import time
+
+    clock, lam, alarms, store, engine, events = world
+    engine.heartbeat_seconds = 0.01
+    control = "lamctl/releases/app/live/control.json"
+    noted = threading.Event()
+
+    def hook(payload):
+        Engine(lam, alarms, store, clock, owner="host-b:9").request("app", "live", "rollback")
+        for _ in range(1000):  # the test's own bounded wait for the engine's watcher, in real time
+            if control in store.objects and "note" in json.loads(store.objects[control]):
+                noted.set()
+                break
+            time.sleep(0.005)
+        return {"status": "Succeeded"}
+
+    lam.hooks["pre-hook"] = hook
+    with pytest.raises(RolledBack, match="rollback requested by an operator"):
+        shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
+    assert noted.is_set()
+    said = [e.message for e in events if e.type == "request"]
+    assert said == ["rollback requested: the rollback takes effect when the BeforeAllowTraffic hook pre-hook "
+                    "returns"]
+    assert all(version == "1" and not weights for _, version, weights in lam.writes)  # no traffic moved
+    assert control not in store.objects
+
+
+def test_status_tells_whether_a_process_still_drives_an_unfinished_release(world):
+    import socket
+    import subprocess
+    import sys
+
+    from lamctl.release.lock import LockInfo
+
+    clock, lam, alarms, store, engine, events = world
+
+    class Killed(BaseException):
+        pass
+
+    engine.fault = lambda point, index: (_ for _ in ()).throw(Killed()) if (point, index) == ("after", 0) else None
+    with pytest.raises(Killed):
+        shift(engine, strategy=S.canary("10%1h"))
+    release = Journal(store).load("app", "live")
+    lock_key = "lamctl/releases/app/live/lock.json"
+    looker = Engine(lam, alarms, store, clock, owner="host-z:3")
+
+    def held_by(owner, expires):
+        store.objects[lock_key] = LockInfo(owner, release.id, expires).to_json()
+        return looker.driver(release)
+
+    # a process elsewhere that renews its lease: running
+    d = held_by("ci-runner-7:4242", clock.now() + 40)
+    assert d.running and d.state == "running" and not d.commands
+    # the same process, its lease run out 30 s ago: nobody drives it
+    d = held_by("ci-runner-7:4242", clock.now() - 30)
+    assert not d.running and d.state == "lease-expired" and "ran out 30s ago" in d.message
+    assert d.commands == ("lamctl shift --resume --function app --alias live",
+                          "lamctl rollback --function app --alias live")
+    # a process on this machine that is gone (a real one, ended), even with a lease still valid
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    owner = f"{socket.gethostname()}:{gone.stdout.strip()}"
+    d = held_by(owner, clock.now() + 40)
+    assert not d.running and d.state == "process-gone" and owner in d.message
+    # no lock at all
+    del store.objects[lock_key]
+    d = looker.driver(release)
+    assert not d.running and d.state == "no-lock"
+    # a release that ended has no driver to speak of
+    with pytest.raises(RolledBack):
+        looker.rollback("app", "live")
+    assert looker.driver(Journal(store).load("app", "live")) is None
+
+
+def test_a_request_that_comes_during_a_step_is_acted_on_before_the_next_one(world):
+    """Between steps too: a rollback asked while a (slow) alias write is in flight stops the release before its
+    next step, here the AfterAllowTraffic hook."""
+    clock, lam, alarms, store, engine, events = world
+    original = lam.update_alias
+
+    def slow_write(function, alias, version, weights, revision_id):
+        if version == "2":
+            clock.advance(0.7)
+            Engine(lam, alarms, store, clock, owner="host-b:9").request("app", "live", "rollback")
+            clock.advance(0.8)
+        return original(function, alias, version, weights, revision_id)
+
+    lam.update_alias = slow_write
+    with pytest.raises(RolledBack, match="rollback requested by an operator"):
+        shift(engine, strategy=S.all_at_once(), hooks={AFTER: "post-hook"})
+    assert lam.invocations == []  # the next step never ran
+    assert lam.aliases[("app", "live")].version == "1" and not lam.aliases[("app", "live")].weights

@@ -1,5 +1,6 @@
-"""``lamctl status`` shows each step of a release as done, in flight, in progress or not reached, from the journal
-and what the alias shows (the journal is saved before an alias write, and again only after it)."""
+"""``lamctl status`` shows each step of a release as done, in flight, in progress (interrupted when nothing drives
+the release any more) or not reached, from the journal and what the alias shows (the journal is saved before an
+alias write, and again only after it)."""
 
 from __future__ import annotations
 
@@ -30,3 +31,8 @@ def test_an_ended_release_has_no_step_in_progress():
     info = AliasInfo("live", "1", {}, "rev")
     assert step_states(release(state="rolled_back", completed=[0, 1]), PLAN, info) == ["done", "done", ""]
     assert step_states(release(state="succeeded", completed=[0, 1, 2]), PLAN, info) == ["done", "done", "done"]
+
+
+def test_the_next_step_of_a_release_nothing_drives_is_interrupted_not_in_progress():
+    info = AliasInfo("live", "1", {"2": 0.1}, "rev")
+    assert step_states(release(pending=0), PLAN, info, driven=False) == ["done", "interrupted", ""]

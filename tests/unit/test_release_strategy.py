@@ -137,3 +137,19 @@ def test_plan_lines_show_offsets_weights_and_checks():
     assert rows[0] == ("+0s", "route 50% to version 4", "v3 50% / v4 50%", "")
     assert rows[1][0] == "+0s" and "errors" in rows[1][3]
     assert rows[-1] == ("+1m", "route 100% to version 4, empty routing", "v4 100%", "")
+
+
+@pytest.mark.parametrize("flag", ["canary_", "linear_", "steps", "config"])
+@pytest.mark.parametrize("value", ["", "  ", "\t"])
+def test_a_strategy_flag_given_empty_is_an_error_naming_it_not_all_at_once(flag, value):
+    with pytest.raises(UsageError) as err:
+        S.choose(**{flag: value}, default="canary 10%5m")
+    name = "--" + flag.rstrip("_")
+    assert err.value.where == name and "empty" in err.value.message and err.value.exit_code == 2
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_strategy_setting_is_an_error_at_its_line(value):
+    with pytest.raises(UsageError) as err:
+        S.choose(default=value, default_where="lamctl.toml:2")
+    assert err.value.where == "lamctl.toml:2" and "strategy setting is empty" in err.value.message
