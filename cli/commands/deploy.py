@@ -20,10 +20,9 @@ import typer
 
 from lamctl.cli.application import get_app
 from lamctl.cli.views import StackListener, ask, can_prompt, run_release
-from lamctl.cli.wiring import Services, is_emulator, resolve_stack, run_package, system_clock
+from lamctl.cli.wiring import Services, default_bucket, is_emulator, resolve_stack, run_package, system_clock
 from lamctl.schemas.errors import CloudError, LamctlError, UsageError
 
-LOCAL_BUCKET = "lamctl-local-artifacts"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 
@@ -84,9 +83,7 @@ def deploy_command(
     caps = parse_capabilities(caps_source, "--capabilities" if capabilities else settings.source("capabilities")) \
         if caps_source else None
 
-    bucket = app.setting("s3_bucket", s3_bucket)
-    if not bucket and app.target_local:
-        bucket = LOCAL_BUCKET  # the local cloud's artifact bucket, created when missing
+    bucket = default_bucket(app, s3_bucket)  # on the local cloud: its artifact bucket, created when missing
     if bucket:
         from lamctl.packager.upload import check_bucket_name
 
