@@ -28,8 +28,12 @@ def status(
     function = app.setting("function", function)
     alias = app.setting("alias", alias)
     if not function or not alias:
-        raise UsageError("status needs --function and --alias (or --stack NAME)",
-                         hint="e.g. lamctl status --function app --alias live")
+        if app.setting("stack"):  # stack in lamctl.toml (or LAMCTL_STACK), as outputs and deploy read it
+            stack_status(app, None)
+            return
+        raise UsageError("status needs --function and --alias, or --stack NAME",
+                         hint="e.g. lamctl status --function app --alias live, or lamctl status --stack orders "
+                              "(or set function and alias, or stack, in lamctl.toml)")
     svc = Services(app)
     info, release = svc.engine(None).status(function, alias)
     _render_status(app, function, alias, info, release, svc)

@@ -129,6 +129,19 @@ def test_status_shows_state_and_recent_events(cli, aws, tmp_path):
     assert r.exit_code == 1 and "does not exist" in r.stderr
 
 
+def test_status_reads_the_stack_from_lamctl_toml_as_outputs_and_deploy_do(cli, aws, tmp_path):
+    (tmp_path / "template.yaml").write_text(QUEUE)
+    (tmp_path / "lamctl.toml").write_text('[default]\nstack = "from-config"\n')
+    assert cli("deploy", cwd=tmp_path).exit_code == 0
+    r = cli("status", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert "Stack from-config: CREATE_COMPLETE" in r.stdout
+    elsewhere = tmp_path / "elsewhere"  # no lamctl.toml: nothing says what to show
+    elsewhere.mkdir()
+    r = cli("status", cwd=elsewhere)
+    assert r.exit_code == 2 and "--stack NAME" in r.stderr
+
+
 def test_ci_never_prompts_and_writes_a_job_summary(cli, aws, tmp_path, monkeypatch):
     monkeypatch.setenv("CI", "true")
     summary = tmp_path / "summary.md"
