@@ -158,7 +158,7 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
     out = app.out
     template = load_template(template_path)
     _validate(app, template)
-    check_parameter_names(template.data, overrides)  # a typo is reported before anything is built
+    check_parameter_names(template.data, overrides, template.where)  # a typo is reported before anything is built
     data: dict = template.data
     where = template.where
     if needs_build(template):

@@ -189,8 +189,15 @@ def test_an_unknown_parameter_is_refused_before_building(cli, aws, tmp_path):
             cwd=tmp_path)
     assert r.exit_code == 2, r
     assert "unknown parameter 'Stage'" in r.stderr
+    assert "template.yaml:1:1: " in r.stderr and "has no Parameters section" in r.stderr
     assert not (tmp_path / ".lamctl" / "build").exists()
     assert "Contents" not in aws.client("s3").list_objects_v2(Bucket="artifacts")
+    (tmp_path / "template.yaml").write_text("Parameters:\n  Stages: {Type: String}\n" + SAM.format(memory=128))
+    r = cli("deploy", "--stack", "app", "--s3-bucket", "artifacts", "--parameter-overrides", "Stage=prod",
+            cwd=tmp_path)
+    assert r.exit_code == 2, r
+    assert "template.yaml:1:1: unknown parameter 'Stage' (from --parameter-overrides)" in r.stderr
+    assert "did you mean Stages?" in r.stderr
 
 
 def test_environment_and_config_feed_parameters_and_capabilities(cli, aws, tmp_path, monkeypatch):
