@@ -151,7 +151,7 @@ def _render_plan(app: Any, plan, info) -> None:
 
     out = app.out
     rows = plan_lines(plan)
-    out.table(["at", "step", "weights", "checks"], rows, title=None, type_="plan-step",
+    out.table(["at", "step", "weights", "checks"], rows, title=None, type_="plan_step",
               records=[{"index": i, "at": plan.steps[i].at, "kind": plan.steps[i].kind, "step": r[1],
                         "weights": r[2], "checks": r[3]} for i, r in enumerate(rows)])
     target = "a new version published from $LATEST" if plan.target == "$LATEST" else f"version {plan.target}"

@@ -61,7 +61,7 @@ def _render_status(app: Any, function: str, alias: str, info, release, svc: Serv
             rows.append([i, offset, what, w, states[i]])
         out.table(["#", "at", "step", "weights", "state"], rows,
                   title=f"release {release.id}: {release.state} ({release.strategy}, {plan.current or '-'} -> "
-                        f"{plan.target})", type_="release-step",
+                        f"{plan.target})", type_="release_step",
                   records=[{"index": r[0], "at": r[1], "step": r[2], "weights": r[3], "state": r[4]} for r in rows])
         data["release"] = {"id": release.id, "state": release.state, "reason": release.reason,
                            "current": plan.current, "target": plan.target, "strategy": release.strategy,

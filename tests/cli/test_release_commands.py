@@ -213,7 +213,7 @@ def test_status_shows_weights_and_the_last_release(cloud, cli, monkeypatch):
     assert [l for l in lines if l["type"] == "weight"] == [{"type": "weight", "version": "2", "weight": 1.0}]
     result = lines[-1]
     assert result["release"]["state"] == "succeeded" and result["release"]["target"] == "2"
-    assert [l["state"] for l in lines if l["type"] == "release-step"] == ["done"]
+    assert [l["state"] for l in lines if l["type"] == "release_step"] == ["done"]
     r = cli("rollback", "--function", "app", "--alias", "live")
     assert r.exit_code == 0 and "rolled back" in r.stdout
     assert alias_of(cloud) == ("1", {})
@@ -238,7 +238,7 @@ def test_status_in_the_middle_of_a_canary_shows_the_split_step_done_and_the_hold
 
     instant_clock.on_sleep.append(look)
     assert cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%5m").exit_code == 0
-    steps = [(l["step"], l["state"]) for l in seen[0] if l["type"] == "release-step"]
+    steps = [(l["step"], l["state"]) for l in seen[0] if l["type"] == "release_step"]
     assert steps == [("route 10% to version 2", "done"), ("hold 10% for 5m", "in progress"),
                      ("route 100% to version 2, empty routing", "")]
     assert seen[0][-1]["release"]["state"] == "running"
@@ -271,10 +271,10 @@ def test_the_default_strategy_and_alarms_come_from_lamctl_toml(cloud, cli, tmp_p
     r = cli("--output", "json", "shift", "--to-version", "2", "--dry-run", cwd=tmp_path)
     assert r.exit_code == 0, r
     lines = r.json_lines()
-    weights = [l["weights"] for l in lines if l["type"] == "plan-step" and l["kind"] == "weights"]
+    weights = [l["weights"] for l in lines if l["type"] == "plan_step" and l["kind"] == "weights"]
     assert weights == [f"v1 {100 - p}% / v2 {p}%" for p in range(10, 100, 10)]
     assert lines[-1]["strategy"] == "linear 10%1m" and lines[-1]["total_seconds"] == 540
-    assert all("errors" in l["checks"] for l in lines if l["type"] == "plan-step" and l["kind"] == "alarms")
+    assert all("errors" in l["checks"] for l in lines if l["type"] == "plan_step" and l["kind"] == "alarms")
     # a flag wins over the file
     r = cli("--output", "json", "shift", "--to-version", "2", "--all-at-once", "--dry-run", cwd=tmp_path)
     assert r.json_lines()[-1]["strategy"] == "all-at-once"
