@@ -89,8 +89,19 @@ def test_explain_says_which_rule_decides(cli, tmp_path):
     result = cli("--output", "json", "build", "--explain", "src/app.py", cwd=tmp_path)
     row = next(o for o in result.json_lines() if o["type"] == "explain")
     assert row["included"] is True and row["resource"] == "Api" and row["path"] == "app.py"
+    (tmp_path / "README").write_text("about\n")
     result = cli("build", "--explain", "README", cwd=tmp_path)
     assert result.exit_code == 0 and "not inside any code folder" in result.stdout
+
+
+def test_explain_of_a_path_that_does_not_exist_says_so(cli, tmp_path):
+    _project(tmp_path)
+    result = cli("build", "--explain", "src/nonexistent", cwd=tmp_path)
+    assert result.exit_code == 2, result
+    assert "--explain src/nonexistent" in result.stderr and "does not exist" in result.stderr
+    assert "no rule matches" not in result.stdout + result.stderr
+    assert "src/" in result.stderr  # the code folders it could mean
+    assert not (tmp_path / ".lamctl").exists()
 
 
 def test_a_malformed_template_is_exit_2_with_file_and_line(cli, tmp_path):
