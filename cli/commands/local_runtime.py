@@ -131,23 +131,13 @@ def start_lambda(
     aws_credentials: bool = _CREDENTIALS,
 ) -> None:
     """Serve the Lambda Invoke API on 127.0.0.1 (use boto3 or the AWS CLI with --endpoint-url)."""
-    from lamctl.local.runtime.environment import check_supported
     from lamctl.local.runtime.invoke_api import InvokeServer
     from lamctl.local.runtime.pool import Pool
     from lamctl.local.runtime.service import LocalLambda
 
     app = get_app(ctx)
     fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
-    problems = []
-    for name in fns.names():  # refuse bad configuration up front, not on the first call
-        try:
-            check_supported(fns.spec(name))
-        except UsageError as exc:
-            problems.append(exc)
-    for warning in fns.warnings:
-        app.out.warn(warning)
-    for exc in problems:
-        app.out.warn(str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+    _check_functions(app, fns, fns.names())
     service = LocalLambda(fns, Pool(max_concurrency=max_concurrency, idle_timeout=idle_timeout))
     server = _listen(service, host, port, lambda log: InvokeServer(service, host, port, log=log))
     _serve(app, server, f"local Lambda at {server.url} serving {', '.join(fns.names())}\n"
@@ -174,18 +164,36 @@ def start_api(
     app = get_app(ctx)
     fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
     routes, skipped = routes_of(fns.resources, fns.names(), fns.template.where)
-    for text in fns.warnings + skipped:
+    for text in skipped:
         app.out.warn(text)
     if not routes:
         raise UsageError("the template has no Api or HttpApi events to serve", where=fns.path,
                          hint="give a function an event of Type Api or HttpApi, or use 'lamctl local "
                               "start-lambda' to serve the Invoke API")
+    _check_functions(app, fns, list(dict.fromkeys(r.function for r in routes)))
     service = LocalLambda(fns, Pool(idle_timeout=idle_timeout))
     server = _listen(service, host, port, lambda log: ApiServer(service, routes, host, port, log=log))
     lines = "\n".join(f"  {r.key:<32} -> {r.function}" for r in routes)
     _serve(app, server, f"local API at {server.url}\n{lines}",
            routes=[{"route": r.key, "function": r.function, "kind": r.kind, "payload": r.payload}
                    for r in routes])
+
+
+def _check_functions(app, fns, names: list[str]) -> None:
+    """What start-lambda and start-api say before serving: each function's configuration read up front (a
+    runtime it cannot run, a Python other than the one declared, unresolved values), as warnings."""
+    from lamctl.local.runtime.environment import check_supported
+
+    problems = []
+    for name in names:  # bad configuration is said up front, not on the first call
+        try:
+            check_supported(fns.spec(name))
+        except UsageError as exc:
+            problems.append(exc)
+    for warning in dict.fromkeys(fns.warnings):
+        app.out.warn(warning)
+    for exc in problems:
+        app.out.warn(str(exc) + (f" ({exc.hint})" if exc.hint else ""))
 
 
 def _listen(service, host: str, port: int, make):
