@@ -210,6 +210,34 @@ def _cloud_error(exc: Exception, action: str, stack: str | None = None) -> Lamct
     return CloudError(f"{action}: {text}", where=stack)
 
 
+LAMBDA_FUNCTION = "AWS::Lambda::Function"
+
+
+def function_name(gateway: StackGatewayProtocol, stack: str, logical_id: str) -> str:
+    """The physical name of the function ``logical_id`` of ``stack`` (a template's logical ID, SAM's
+    ``AWS::Serverless::Function`` included), for commands taking ``--stack``. A missing stack, a missing
+    resource (with the stack's functions and the closest one) or another type is a UsageError."""
+    import difflib
+
+    if gateway.describe(stack) is None:
+        raise UsageError(f"stack {stack} does not exist", where=stack, hint="check --stack (and --region / --local)")
+    resources = gateway.resources(stack)
+    found = next((r for r in resources if r.logical_id == logical_id), None)
+    if found is None:
+        functions = [r.logical_id for r in resources if r.resource_type == LAMBDA_FUNCTION]
+        close = difflib.get_close_matches(logical_id, functions, n=1)
+        raise UsageError(f"stack {stack} has no resource {logical_id}", where=stack,
+                         hint=(f"did you mean {close[0]}? " if close else "")
+                         + "its functions: " + (", ".join(functions) or "(none)"))
+    if found.resource_type != LAMBDA_FUNCTION:
+        raise UsageError(f"{logical_id} in stack {stack} is a {found.resource_type}, not a function", where=stack,
+                         hint="name an AWS::Lambda::Function (or AWS::Serverless::Function) of the stack")
+    if not found.physical_id:
+        raise UsageError(f"function {logical_id} of stack {stack} has not been created ({found.status})",
+                         where=stack, hint=f"see lamctl status --stack {stack}")
+    return found.physical_id
+
+
 class StackGateway:
     """CloudFormation, typed: takes a boto3 client, returns dataclasses, raises lamctl errors."""
 

@@ -20,8 +20,9 @@ from lamctl.cli.wiring import Services
 def shift(
     ctx: typer.Context,
     appspec: Optional[str] = typer.Option(None, "--appspec", help="AppSpec file (CodeDeploy format, YAML/JSON)."),
-    function: Optional[str] = typer.Option(None, "--function", help="Function name or ARN."),
+    function: Optional[str] = typer.Option(None, "--function", help="Function name or ARN (a logical ID with --stack)."),
     alias: Optional[str] = typer.Option(None, "--alias", help="Alias to shift."),
+    stack: Optional[str] = typer.Option(None, "--stack", help="Resolve --function as a logical ID of this stack."),
     to_version: Optional[str] = typer.Option(None, "--to-version",
                                              help="Target version (default: publish $LATEST first)."),
     canary: Optional[str] = typer.Option(None, "--canary", metavar="P%D", help="e.g. 10%5m: P% for D, then 100%."),
@@ -87,6 +88,13 @@ def shift(
     if to_version is not None and not (to_version.isdigit() or to_version.upper() == "$LATEST"):
         raise UsageError(f"--to-version {to_version!r} is not a version number", where="--to-version",
                          hint="give a published version, e.g. --to-version 7")
+
+    if stack:  # a logical ID of the stack's template, as lamctl invoke --stack takes it
+        from lamctl.cli.wiring import resolve_stack
+        from lamctl.release.stacks import StackGateway, function_name
+
+        function = function_name(StackGateway(app.aws().client("cloudformation")), resolve_stack(app, stack),
+                                 function)
 
     svc = Services(app, hook_timeout=float(timeout), poll=poll_interval)
     if resume:

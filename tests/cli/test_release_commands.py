@@ -308,3 +308,32 @@ def test_without_to_version_latest_is_published_then_shifted(cloud, cli, monkeyp
     # nothing changed since: no new version, nothing to shift, exit 0
     r = cli("shift", "--function", "app", "--alias", "live")
     assert r.exit_code == 0 and "has not changed since version 3" in r.stdout
+
+
+def test_shift_takes_a_logical_id_with_stack_as_invoke_does(cloud, cli, monkeypatch):
+    monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    template = {"Resources": {
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "stack-physical-name", "Runtime": "python3.12", "Handler": "index.handler",
+            "Role": cloud.role, "Code": {"ZipFile": "def handler(e, c):\n    return 1\n"}}},
+        "Queue": {"Type": "AWS::SQS::Queue"}}}
+    cloud.client("cloudformation").create_stack(StackName="app-stack", TemplateBody=json.dumps(template))
+    cloud.lam.publish_version(FunctionName="stack-physical-name")
+    cloud.lam.update_function_code(FunctionName="stack-physical-name", ZipFile=_zip("v2"))
+    cloud.lam.publish_version(FunctionName="stack-physical-name")
+    cloud.lam.create_alias(FunctionName="stack-physical-name", Name="live", FunctionVersion="1")
+
+    r = cli("shift", "--stack", "app-stack", "--function", "Fn", "--alias", "live", "--to-version", "2",
+            "--all-at-once")
+    assert r.exit_code == 0, r
+    assert cloud.lam.get_alias(FunctionName="stack-physical-name", Name="live")["FunctionVersion"] == "2"
+
+    r = cli("shift", "--stack", "app-stack", "--function", "Fnn", "--alias", "live", "--to-version", "1",
+            "--all-at-once")
+    assert r.exit_code == 2 and "stack app-stack has no resource Fnn" in r.stderr and "did you mean Fn?" in r.stderr
+    r = cli("shift", "--stack", "app-stack", "--function", "Queue", "--alias", "live", "--to-version", "1",
+            "--all-at-once")
+    assert r.exit_code == 2 and "is a AWS::SQS::Queue, not a function" in r.stderr
+    r = cli("shift", "--stack", "no-such-stack", "--function", "Fn", "--alias", "live", "--all-at-once")
+    assert r.exit_code == 2 and "stack no-such-stack does not exist" in r.stderr
+    assert cloud.lam.get_alias(FunctionName="stack-physical-name", Name="live")["FunctionVersion"] == "2"
