@@ -116,8 +116,8 @@ def shift(
         raise UsageError(f"the AppSpec says CurrentVersion {expected_current} but {function}:{alias} serves {now}",
                          where=where_current, hint="update CurrentVersion, or settle the alias first")
     if dry_run:
-        eng.preflight(plan, info)
-        _render_plan(app, plan, info)
+        target_config = eng.preflight(plan, info)
+        _render_plan(app, plan, info, target_config)
         return
     if engine_name == "codedeploy":
         _codedeploy(app, svc, eng, plan, info, codedeploy_app, codedeploy_group, codedeploy_role, wait_timeout)
@@ -153,8 +153,10 @@ def _codedeploy(app, svc, eng, plan, info, application, group, role, wait_timeou
                    application=application, group=group)
 
 
-def _render_plan(app: Any, plan, info) -> None:
-    from lamctl.release.plan import plan_lines
+def _render_plan(app: Any, plan, info, target_config=None) -> None:
+    import base64
+
+    from lamctl.release.plan import LATEST, plan_lines
     from lamctl.release.strategy import format_duration
 
     out = app.out
@@ -162,10 +164,23 @@ def _render_plan(app: Any, plan, info) -> None:
     out.table(["at", "step", "weights", "checks"], rows, title=None, type_="plan_step",
               records=[{"index": i, "at": plan.steps[i].at, "kind": plan.steps[i].kind, "step": r[1],
                         "weights": r[2], "checks": r[3]} for i, r in enumerate(rows)])
-    target = "a new version published from $LATEST" if plan.target == "$LATEST" else f"version {plan.target}"
+    code_sha256 = getattr(target_config, "code_sha256", None)  # Lambda's CodeSha256: base64 of the SHA-256
+    sha_hex = None
+    if code_sha256:
+        try:
+            sha_hex = base64.b64decode(code_sha256, validate=True).hex()
+        except ValueError:
+            sha_hex = None
+    if plan.target == LATEST:
+        target = "the version that will be published from $LATEST"
+        if code_sha256:
+            target += f" (its code: SHA-256 {sha_hex or code_sha256}, CodeSha256 {code_sha256})"
+    else:
+        target = f"version {plan.target}"
     current = f"version {plan.current}" if plan.current else "no alias yet"
     human = (f"dry run: {plan.function}:{plan.alias} from {current} to {target}, {plan.strategy.describe()}, "
              f"{format_duration(plan.total_seconds)} of holds; nothing was written")
     out.result(True, human, dry_run=True, function=plan.function, alias=plan.alias, current=plan.current,
-               target=plan.target, strategy=plan.strategy.describe(), total_seconds=plan.total_seconds,
+               target=plan.target, publish_from_latest=plan.target == LATEST, code_sha256=code_sha256,
+               sha256=sha_hex, strategy=plan.strategy.describe(), total_seconds=plan.total_seconds,
                steps=len(plan.steps))

@@ -337,3 +337,26 @@ def test_shift_takes_a_logical_id_with_stack_as_invoke_does(cloud, cli, monkeypa
     r = cli("shift", "--stack", "no-such-stack", "--function", "Fn", "--alias", "live", "--all-at-once")
     assert r.exit_code == 2 and "stack no-such-stack does not exist" in r.stderr
     assert cloud.lam.get_alias(FunctionName="stack-physical-name", Name="live")["FunctionVersion"] == "2"
+
+
+def test_dry_run_without_to_version_names_the_version_to_be_published_and_its_code(cloud, cli, monkeypatch):
+    import base64
+    import hashlib
+
+    monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    code = _zip("v3")
+    cloud.lam.update_function_code(FunctionName="app", ZipFile=code)
+    sha = hashlib.sha256(code).hexdigest()
+    r = cli("shift", "--function", "app", "--alias", "live", "--canary", "10%5m", "--dry-run")
+    assert r.exit_code == 0, r
+    assert "version $LATEST" not in r.stdout and "v$LATEST" not in r.stdout
+    assert "route 10% to the version published from $LATEST" in r.stdout
+    assert "v1 90% / new 10%" in r.stdout
+    last = r.stdout.splitlines()[-1]
+    assert "to the version that will be published from $LATEST" in last and sha in last
+    r = cli("--output", "json", "shift", "--function", "app", "--alias", "live", "--canary", "10%5m", "--dry-run")
+    result = r.json_lines()[-1]
+    assert result["sha256"] == sha and result["code_sha256"] == base64.b64encode(hashlib.sha256(code).digest()).decode()
+    assert result["publish_from_latest"] is True
+    assert [v["Version"] for v in cloud.lam.list_versions_by_function(FunctionName="app")["Versions"]] == \
+        ["$LATEST", "1", "2"]  # nothing was published
