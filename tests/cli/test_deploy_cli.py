@@ -222,3 +222,23 @@ def test_environment_and_config_feed_parameters_and_capabilities(cli, aws, tmp_p
     assert r.exit_code == 0, r
     st = aws.client("cloudformation").describe_stacks(StackName="app")["Stacks"][0]
     assert st["Parameters"] == [{"ParameterKey": "Env", "ParameterValue": "from-flag"}]
+
+
+def test_outputs_fit_the_terminal_and_never_cut_a_value(cli, aws, tmp_path, monkeypatch):
+    (tmp_path / "template.yaml").write_text(QUEUE + textwrap.dedent("""\
+        Outputs:
+          QueueArn:
+            Description: the ARN of the queue that takes the orders of every shop, for the IAM policies of readers
+            Value: !GetAtt Queue.Arn
+        """))
+    assert cli("deploy", "--stack", "app", cwd=tmp_path).exit_code == 0
+    arn = aws.client("cloudformation").describe_stacks(StackName="app")["Stacks"][0]["Outputs"][0]["OutputValue"]
+    monkeypatch.setenv("COLUMNS", "80")
+    r = cli("outputs", "--stack", "app")
+    assert r.exit_code == 0, r
+    lines = r.stdout.splitlines()
+    assert any(arn in line for line in lines)  # whole, on one line
+    assert max(len(line) for line in lines) <= 80, r.stdout
+    at = lines[1].index("Description")
+    assert " ".join(line[at:].strip() for line in lines[2:]) == \
+        "the ARN of the queue that takes the orders of every shop, for the IAM policies of readers"
