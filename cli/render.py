@@ -213,21 +213,29 @@ def _natural(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]
 
 def fit_columns(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int, drop: Sequence[str],
                 keep: Sequence[str]) -> tuple[list[str], list[list[str]], list[str]]:
-    """Leave out the columns of ``drop`` (in order) until the table's natural width fits ``width``;
-    never one of ``keep``. Returns the columns and rows left, and the names left out."""
-    columns, rows = list(columns), [list(r) for r in rows]
+    """Leave out the columns of ``drop`` (in order) until the table's natural width fits ``width``, then
+    take back those that fit again (a later, wider one may have made room); never one of ``keep``.
+    Returns the columns and rows left, and the names left out."""
+    natural = dict(zip(columns, _natural(columns, rows)))
+
+    def fits(names: list[str]) -> bool:
+        return sum(natural[n] for n in names) + SEPARATOR * (len(names) - 1) <= width
+
+    shown = list(columns)
     dropped: list[str] = []
     for name in drop:
-        widths = _natural(columns, rows)
-        if sum(widths) + SEPARATOR * (len(columns) - 1) <= width:
+        if fits(shown):
             break
-        if name in columns and name not in keep and len(columns) > 1:
-            i = columns.index(name)
-            del columns[i]
-            for r in rows:
-                del r[i]
+        if name in shown and name not in keep and len(shown) > 1:
+            shown.remove(name)
             dropped.append(name)
-    return columns, rows, dropped
+    for name in reversed(list(dropped)):  # the most useful first
+        trial = [c for c in columns if c in shown or c == name]
+        if fits(trial):
+            shown = trial
+            dropped.remove(name)
+    index = [columns.index(c) for c in shown]
+    return shown, [[r[i] for i in index] for r in rows], dropped
 
 
 def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int | None,

@@ -173,6 +173,7 @@ def test_the_table_fits_the_terminal_width_by_leaving_out_the_least_useful_colum
         assert {line.split()[0] for line in lines[1:]} == {"Api", "Shared"}  # every artifact, one line each
         assert f"left out to fit {columns} columns: files, kind" in result.stderr
     assert "sha256" not in lines[0]  # at 80 columns the digest goes too (--output json keeps it)
+    assert lines[0].split()[-1] == "state"  # taken back once the wide digest made room
     monkeypatch.setenv("COLUMNS", "80")
     rows = [o for o in cli("--output", "json", "build", cwd=tmp_path).json_lines() if o["type"] == "artifact"]
     assert all(len(o["sha256"]) == 64 and "files" in o for o in rows)
