@@ -144,7 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, map every failure to its exit code, never a traceback by accident.
 
     Usage errors of the command line itself (unknown option, missing argument)
-    are click's, reported by typer, exit 2."""
+    are click's, reported by typer, exit 2. Ctrl-C and SIGTERM: :mod:`lamctl.cli.signals`."""
+    from lamctl.cli.signals import handled
+
+    with handled() as stop:
+        return stop.exit_code(_main(argv), _output)
+
+
+def _main(argv: list[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command = skip_pydantic(typer.main.get_command(app))
     _current.clear()
@@ -164,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         out.error(exc)
         out.result(ok=False, exit_code=exc.exit_code, error=exc.message)
         return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("\ninterrupted\n")
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside the command (typer maps one inside it to 130)
         return 130
     except BrokenPipeError:
         return EXIT_FAILURE

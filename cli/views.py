@@ -237,10 +237,11 @@ def ask(question: str) -> bool:
 class UploadProgress:
     """Upload progress: a rich bar on a terminal, one line per artifact otherwise (or NDJSON events)."""
 
-    def __init__(self, app: App):
+    def __init__(self, app: App, bucket: str = ""):
         self.out = app.out
         self.bar = None
         self.task = None
+        self.bucket = bucket
 
     def __enter__(self):
         return self
@@ -251,6 +252,13 @@ class UploadProgress:
         return False
 
     def __call__(self, p) -> None:
+        from lamctl.cli.upload_notes import render
+
+        if p.event == "stopped" and self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+        if render(self.out, self.bucket, p):
+            return
         if p.event == "plan":
             if self.out.interactive and p.size > 0:
                 from rich.console import Console

@@ -10,18 +10,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Optional
 
+from lamctl.cli.faults import fault_from_env
 from lamctl.cli.views import UploadProgress, upload_events
 from lamctl.schemas.errors import LamctlError, UsageError
 
 if TYPE_CHECKING:
     from lamctl.cli.application import App
 
-# Test seams for crash-safety and race tests: LAMCTL_FAULT_KILL=after:N (or before-write:N) makes the process
-# SIGKILL itself at that point of a release, exactly as an outside kill would. LAMCTL_FAULT_PAUSE=POINT:N:FIFO
-# stops it at that point until the named pipe FIFO, opened for reading there, is closed by its writer (the
-# test opening it learns that the process got there): two processes interleave exactly as a test needs.
-FAULT_ENV = "LAMCTL_FAULT_KILL"
-PAUSE_ENV = "LAMCTL_FAULT_PAUSE"
 
 
 # ---------------------------------------------------------------- release services
@@ -46,7 +41,9 @@ class Services:
             lambda: factory.client("lambda", read_timeout=hook_timeout + 30, max_attempts=1)))
         endpoint = self.lam.client.meta.endpoint_url
         if is_loopback(endpoint):  # the local cloud, which records what CodeDeploy-style hooks report
-            self.lam.hook_reports_url = endpoint.rstrip("/") + "/lamctl-api/hooks/"
+            from lamctl.local.cloud.urls import hook_status_url
+
+            self.lam.hook_reports_url = hook_status_url(endpoint)
         self._factory = factory
         self._alarms = None
         bucket = app.setting("s3_bucket")
@@ -71,7 +68,7 @@ class Services:
         return Engine(self.lam, _LazyAlarms(self), self.store, self.clock,
                       on_event=view.on_event if view is not None else None, poll_seconds=self.poll,
                       tick_seconds=1.0 if (view is not None and view.live) else None,
-                      hook_timeout=self.hook_timeout, fault=_fault_from_env(), owner=self.lock.owner)
+                      hook_timeout=self.hook_timeout, fault=fault_from_env(), owner=self.lock.owner)
 
     def calls(self) -> dict:
         from lamctl.release.aws import total_calls
@@ -104,26 +101,6 @@ class _LazyAlarms:
 
     def states(self, names):
         return self.svc.alarms.states(names)
-
-
-def _fault_from_env():
-    kill, pause = os.environ.get(FAULT_ENV), os.environ.get(PAUSE_ENV)
-    if not kill and not pause:
-        return None
-    kill_at = tuple(kill.split(":", 1)) if kill else None
-    pause_at, fifo = (tuple(pause.split(":", 2)[:2]), pause.split(":", 2)[2]) if pause else (None, "")
-
-    def fault(at: str, i: int) -> None:
-        if (at, str(i)) == kill_at:
-            import signal
-
-            os.kill(os.getpid(), signal.SIGKILL)
-        if (at, str(i)) == pause_at:
-            with open(fifo, encoding="utf-8") as gate:  # blocks until the test opens it, then until it closes it
-                gate.read()
-
-    return fault
-
 
 
 # ---------------------------------------------------------------- stacks
@@ -228,7 +205,10 @@ def run_package(app: App, template: Any, bucket: str, prefix: str | None = None,
 
         if ensure_bucket(s3, bucket, clients.region):
             app.out.info(f"created the bucket {bucket} on the local cloud")
-    with UploadProgress(app) as progress:
-        packaged = package(s3, template, artifacts, bucket, prefix, progress=progress, files=[])
+    from lamctl.cli.upload_notes import upload_options
+
+    with UploadProgress(app, bucket) as progress:
+        packaged = package(s3, template, artifacts, bucket, prefix, progress=progress, files=[],
+                           **upload_options(app, s3))
     upload_events(app, packaged, artifacts)
     return packaged

@@ -1,6 +1,6 @@
 """Byte-reproducible zip archives, written by hand and compressed in parallel.
 
-What makes two builds of the same files give the same bytes (DESIGN §3.4):
+What makes two builds of the same files give the same bytes (docs/architecture.md, byte-reproducible artifacts):
 
 * entries sorted bytewise by their UTF-8 archive name, files only (no folder entries);
 * every timestamp 1980-01-01 00:00:00, no extra fields (but zip64 where sizes need it);
@@ -281,6 +281,21 @@ def write_zip(dest: str, sources: Iterable[Source], *, level: int = LEVEL, threa
             except OSError:
                 pass
     return ZipResult(sha, size, len(items), unzipped, digests)
+
+
+def escaping_entry(names: Iterable[str]) -> str | None:
+    """The first entry name that would land outside the folder a zip is unpacked into (an absolute path, a
+    drive, or ``..`` climbing above the top), as Lambda refuses it; None when every entry stays inside."""
+    import posixpath
+
+    for name in names:
+        path = name.replace("\\", "/")
+        if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+            return name
+        normal = posixpath.normpath(path)
+        if normal == ".." or normal.startswith("../"):
+            return name
+    return None
 
 
 def copy_zip(src: str, dest: str) -> ZipResult:

@@ -9,16 +9,14 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 
+from lamctl.schemas import sam
+
 FUNCTION = "function"
 LAYER = "layer"
 
-# resource type -> (kind, property holding the code location)
-CODE_PROPERTIES = {
-    "AWS::Serverless::Function": (FUNCTION, "CodeUri"),
-    "AWS::Serverless::LayerVersion": (LAYER, "ContentUri"),
-    "AWS::Lambda::Function": (FUNCTION, "Code"),
-    "AWS::Lambda::LayerVersion": (LAYER, "Content"),
-}
+# resource type -> (kind, property holding the code location), from lamctl.schemas.sam.CODE_PROPERTIES
+CODE_PROPERTIES = {rtype: (FUNCTION if rtype.endswith("::Function") else LAYER, prop)
+                   for rtype, prop in sam.CODE_PROPERTIES.items()}
 
 
 @dataclass(frozen=True)
@@ -45,20 +43,16 @@ class Artifact:
 
 
 def needs_build(template) -> bool:
-    """True when a code location in the template is a local path (folder or zip) to build and upload."""
-    data = template.data
-    resources = data.get("Resources") or {}
-    globals_code = ((data.get("Globals") or {}).get("Function") or {}).get("CodeUri")
-    for res in resources.values() if isinstance(resources, dict) else ():
-        if not isinstance(res, dict) or res.get("Type") not in CODE_PROPERTIES:
+    """True when a code location in the template is a local path (folder or zip) to build and upload: read
+    after Globals, as build reads it (:func:`lamctl.schemas.sam.code_location`; no CodeUri at all is the
+    template's folder)."""
+    data = template.data if isinstance(template.data, dict) else {}
+    resources = data.get("Resources") if isinstance(data.get("Resources"), dict) else {}
+    globs = sam.Globals.of(data, check=False)
+    for lid, res in resources.items():
+        if not isinstance(res, dict):
             continue
-        _kind, prop = CODE_PROPERTIES[res["Type"]]
-        props = res.get("Properties") or {}
-        value = props.get(prop) if isinstance(props, dict) else None
-        if value is None and res["Type"] == "AWS::Serverless::Function":
-            if isinstance(props, dict) and (props.get("InlineCode") is not None or props.get("ImageUri")):
-                continue
-            value = globals_code if globals_code is not None else "."
-        if isinstance(value, str) and not value.startswith("s3://"):
+        found = sam.code_location(res.get("Type"), globs.resource(lid, res))
+        if found is not None and isinstance(found[1], str) and not found[1].startswith("s3://"):
             return True
     return False

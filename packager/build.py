@@ -1,18 +1,25 @@
 """``build_template``: one deterministic zip per function or layer whose code is local.
 
 The order of work keeps a failed build from leaving anything half-done and an
-unchanged build from reading file contents:
+unchanged build from reading file contents. ``plan_template`` comes first; the
+numbered steps are those of ``build_template``:
 
-1. **plan**: find every ``AWS::Serverless::Function`` (``CodeUri``, also from
-   ``Globals.Function``), ``AWS::Serverless::LayerVersion`` (``ContentUri``),
-   ``AWS::Lambda::Function`` (``Code``) and ``AWS::Lambda::LayerVersion``
-   (``Content``) whose location is a local folder or zip (relative to the
-   template's folder); check each function's configuration limits;
-2. **walk**: list each folder's files (stat only), read ``requirements.txt``,
-   compute the fingerprint and ask the cache whether the zip is still good;
-3. **dependencies**: for the rest, install requirements with pip (cached, shared);
-4. **limits**: sizes of each function plus its layers against the 250 MB quota;
-5. **zip**: write the zips that the cache could not vouch for, and record them.
+* **plan**: find every ``AWS::Serverless::Function`` (``CodeUri``, also from
+  ``Globals.Function``; none means the template's folder), ``AWS::Serverless::LayerVersion``
+  (``ContentUri``), ``AWS::Lambda::Function`` (``Code``) and ``AWS::Lambda::LayerVersion``
+  (``Content``) whose location is a local folder or zip (relative to the template's
+  folder), with its properties after ``Globals`` (the transform's rules,
+  :mod:`lamctl.schemas.sam`: what is built is what is deployed), its runtime and
+  architecture, and the layers it uses (built here or not);
+1. **configuration limits** of each function (memory, timeout, ...), before any work;
+2. **walk**: list each folder's files (stat only), read ``requirements.txt``, compute the
+   fingerprint and ask the cache whether the zip is still good (a given zip is fingerprinted
+   as it is); when only the stat data changed, the files' digests decide;
+3. **dependencies**: for what must be rebuilt, install the requirements with pip (cached,
+   shared) for the function's runtime and architecture;
+4. **size limits**: each function plus its layers against the 250 MB quota, each layer alone;
+5. **zip** what the cache could not vouch for (identical inputs once), record it in the
+   cache, then check the 50 MB quota of a direct upload.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any, Callable
 from lamctl.packager import cache as cache_mod, deps as deps_mod, files as files_mod, limits
 from lamctl.packager.artifacts import CODE_PROPERTIES, FUNCTION, LAYER, Artifact
 from lamctl.schemas.errors import BuildError, TemplateError, UsageError
+from lamctl.schemas.sam import Globals, GlobalsError, code_location, merge_globals
 from lamctl.schemas.template import Template
 
 ZIP_LEVEL = 3  # lamctl.packager.archive.LEVEL (a test keeps them equal); part of every fingerprint
@@ -33,7 +41,6 @@ DEFAULT_BUILD_DIR = os.path.join(".lamctl", "build")
 LAYER_DEPS_PREFIX = "python/"
 DEPS_EXCLUDES = ("__pycache__", "*.pyc")
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
-SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
 
 
 @dataclass
@@ -77,25 +84,6 @@ class _Plan:
     extra: str = ""  # what besides the files decides the bytes (kind, level, dependency set)
 
 
-def _is_intrinsic(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in (
-        {"Ref", "Condition"} | {k for k in value if isinstance(k, str) and k.startswith("Fn::")})
-
-
-def merge_globals(global_props: dict, local: dict) -> dict:
-    """SAM's Globals rules: maps merge (local wins), lists concatenate global then local, scalars replaced."""
-    out = dict(global_props)
-    for key, value in local.items():
-        g = out.get(key)
-        if isinstance(g, dict) and isinstance(value, dict) and not _is_intrinsic(g) and not _is_intrinsic(value):
-            out[key] = merge_globals(g, value)
-        elif isinstance(g, list) and isinstance(value, list):
-            out[key] = list(g) + list(value)
-        else:
-            out[key] = value
-    return out
-
-
 def _mapping(template: Template, value: Any, keys: list, what: str) -> dict:
     if value is None:
         return {}
@@ -115,9 +103,10 @@ def plan_template(template: Template, build_dir: str, only: set[str] | None = No
                             "Resources must be a mapping of logical IDs to resources",
                             where=template.where(["Resources"]) if resources is not None else template.where([]),
                             hint="add Resources: with at least one resource")
-    glob = _mapping(template, data.get("Globals"), ["Globals"], "Globals")
-    glob_fn = _mapping(template, glob.get("Function"), ["Globals", "Function"], "Globals.Function")
-    glob_layer = _mapping(template, glob.get("LayerVersion"), ["Globals", "LayerVersion"], "Globals.LayerVersion")
+    try:
+        globs = Globals.of(data)
+    except GlobalsError as exc:
+        raise exc.located(template.where) from None
     plans: list[_Plan] = []
     for name, res in resources.items():
         if not isinstance(res, dict):
@@ -131,9 +120,12 @@ def plan_template(template: Template, build_dir: str, only: set[str] | None = No
         kind, prop = CODE_PROPERTIES[rtype]
         base = ["Resources", name, "Properties"]
         local = _mapping(template, res.get("Properties"), base, f"{name}.Properties")
-        g = glob_fn if rtype == SERVERLESS_FUNCTION else glob_layer if rtype == SERVERLESS_LAYER else {}
-        props = merge_globals(g, local) if g else dict(local)
         gpath = ["Globals", "Function" if rtype == SERVERLESS_FUNCTION else "LayerVersion"]
+        try:  # the transform's Globals rules, IgnoreGlobals included: what is built is what is deployed
+            g = globs.section_for(rtype, name, res.get("IgnoreGlobals"))
+        except GlobalsError as exc:
+            raise exc.located(template.where) from None
+        props = merge_globals(g, local, gpath[1]) if g else dict(local)
 
         def where(keys: tuple, _local=local, _base=base, _gpath=gpath, _g=g) -> str:
             if keys and keys[0] not in _local and keys[0] in _g:
@@ -179,18 +171,12 @@ def plan_template(template: Template, build_dir: str, only: set[str] | None = No
 
 
 def _local_location(template: Template, name: str, rtype: str, prop: str, props: dict, where) -> tuple[str, bool] | None:
-    if props.get("PackageType") == "Image" or "ImageUri" in props:
-        return None
-    value = props.get(prop)
-    if value is None:
-        if rtype == SERVERLESS_FUNCTION and "InlineCode" not in props:
-            value = "."  # as SAM: no CodeUri means the template's folder
-        else:
-            return None
+    found = code_location(rtype, props)  # no CodeUri: the template's folder, as SAM reads it
+    if found is None:
+        return None  # a container image, inline code, or no code property
+    value = found[1]
     if isinstance(value, dict):
-        if rtype == "AWS::Lambda::Function" or rtype == "AWS::Lambda::LayerVersion":
-            return None  # S3Bucket/S3Key, ZipFile, ImageUri, or an intrinsic
-        return None  # {Bucket, Key} or an intrinsic: already in S3
+        return None  # {Bucket, Key}, S3Bucket/S3Key, ZipFile or an intrinsic: nothing local to build
     if not isinstance(value, str):
         raise TemplateError(f"{name}: {prop} must be a path or an S3 location, not {value!r}",
                             where=where((prop,)), hint="give a folder or .zip relative to the template")
@@ -207,10 +193,18 @@ def _local_location(template: Template, name: str, rtype: str, prop: str, props:
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as zf:
-                zf.infolist()
+                names = zf.namelist()
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise TemplateError(f"{name}: {prop} {value} is a damaged zip ({exc})", where=where((prop,)),
                                 hint="build the zip again, or point at the folder") from None
+        from lamctl.packager.archive import escaping_entry
+
+        bad = escaping_entry(names)
+        if bad is not None:
+            raise TemplateError(f"{name}: {prop} {value} holds the entry {bad!r}, which escapes the folder it is "
+                                "unpacked into; Lambda refuses such a zip", where=where((prop,)),
+                                hint="make the zip again from inside the code folder (entry names relative to "
+                                     "it, no '..' and no leading '/'), or point at the folder")
         return path, True
     raise TemplateError(f"{name}: {prop} {value} is a file but not a zip", where=where((prop,)),
                         hint="point it at the folder holding the code, or at a .zip")
@@ -279,6 +273,10 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         if p.source not in walks:  # functions sharing a folder share one walk
             matcher = files_mod.matcher_for(p.source, template_dir)
             walks[p.source] = (matcher, files_mod.walk(p.source, matcher, owner=p.resource, skip=[build_dir]))
+            left_out = walks[p.source][1].left_out
+            if left_out:  # named once per code folder, whatever the number of functions sharing it
+                warnings.append(f"{p.resource}: left out of the zip, as files that often hold credentials: "
+                                f"{', '.join(left_out)} (to ship one, add '!NAME' to {files_mod.IGNORE_FILE})")
         matcher, w = walks[p.source]
         p.entries = w.entries
         req = os.path.join(p.source, deps_mod.REQUIREMENTS)

@@ -2,7 +2,10 @@
 
 Rules, in order (the last rule that matches a path decides, as in gitignore):
 
-1. the default excludes (:data:`DEFAULT_EXCLUDES`);
+1. the default excludes (:data:`DEFAULT_EXCLUDES`), then the files that often hold
+   credentials (:data:`SECRET_EXCLUDES`, and a ``*.pem`` / ``*.key`` holding a
+   private key): these are named in :attr:`Walk.left_out` so that the build
+   can say what it left out;
 2. ``.lamctlignore`` beside the template (its patterns apply inside every code folder);
 3. ``.lamctlignore`` in the code folder itself.
 
@@ -15,7 +18,8 @@ expression each), which keeps an unchanged rebuild free of extra imports.
 
 Symlinks are followed only while they stay inside the code folder; one that
 leads outside (or nowhere) is an error naming it. Sockets, devices and FIFOs
-are refused. Nothing here reads file contents.
+are refused. Nothing here reads file contents, except the first bytes of a
+``*.pem`` / ``*.key`` file, to tell a private key (left out) from a certificate.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import os
 import re
 import stat as stat_mod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from lamctl.schemas.errors import UsageError, location
@@ -36,12 +40,32 @@ DEFAULT_EXCLUDES = (
     "*.pyc",
     ".venv",
     "venv",
-    ".env",
-    ".aws",
     ".lamctl",
     ".pytest_cache",
     IGNORE_FILE,
 )
+
+# Files that often hold credentials: left out by default, each named in the build output, and put back by
+# "!NAME" in .lamctlignore. A function rarely needs one; a developer's credentials in S3 are a leak.
+SECRET_EXCLUDES = (
+    ".env*",  # .env, .env.local, .env.production, .envrc
+    ".aws",
+    ".ssh",
+    ".git-credentials",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "id_ecdsa_sk",
+    "id_ed25519_sk",
+)
+# Left out when their first bytes hold a PEM private key (a certificate alone is kept).
+KEY_SUFFIXES = (".pem", ".key")
+PRIVATE_KEY_MARK = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+KEY_SNIFF_BYTES = 65536
 
 
 @dataclass(frozen=True)
@@ -52,9 +76,12 @@ class Rule:
     regex: "re.Pattern[str]"
     source: str  # "default" or file:line
     basename: bool = False  # no "/" in the pattern: it matches the last path segment, at any depth
+    secret: bool = False  # one of SECRET_EXCLUDES: what it leaves out is named in the build output
 
     def describe(self) -> str:
-        return f"{self.source} {self.pattern!r}" if self.source != "default" else f"default exclude {self.pattern!r}"
+        if self.source != "default":
+            return f"{self.source} {self.pattern!r}"
+        return f"default exclude {self.pattern!r}" + (" (files that often hold credentials)" if self.secret else "")
 
 
 @dataclass(frozen=True)
@@ -213,8 +240,31 @@ class Matcher:
         return rule is not None and not rule.negate
 
 
-def matcher_for(code_dir: str, template_dir: str | None) -> Matcher:
+def default_rules() -> list[Rule]:
+    """The default excludes, then the secret-by-name ones (flagged ``secret``)."""
+    import dataclasses
+
     rules = [compile_pattern(p, "default") for p in DEFAULT_EXCLUDES]
+    rules += [dataclasses.replace(compile_pattern(p, "default"), secret=True) for p in SECRET_EXCLUDES]
+    return [r for r in rules if r is not None]
+
+
+def holds_private_key(path: str) -> bool:
+    """A ``*.pem`` / ``*.key`` file whose first bytes hold a PEM private key."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(KEY_SNIFF_BYTES)
+    except OSError:
+        return False
+    return PRIVATE_KEY_MARK.search(head) is not None
+
+
+def _key_candidate(rel: str) -> bool:
+    return rel.lower().endswith(KEY_SUFFIXES)
+
+
+def matcher_for(code_dir: str, template_dir: str | None) -> Matcher:
+    rules = default_rules()
     seen = set()
     for folder in (template_dir, code_dir):
         if folder is None:
@@ -232,6 +282,9 @@ def matcher_for(code_dir: str, template_dir: str | None) -> Matcher:
 class Walk:
     entries: list[Entry]
     total_bytes: int
+    # paths left out because they often hold credentials (a folder ends with "/"; a private key file
+    # says so), sorted: the build names each one
+    left_out: list[str] = field(default_factory=list)
 
 
 def walk(code_dir: str, matcher: Matcher, *, owner: str, skip: Iterable[str] = ()) -> Walk:
@@ -241,7 +294,16 @@ def walk(code_dir: str, matcher: Matcher, *, owner: str, skip: Iterable[str] = (
     root = os.path.realpath(code_dir)
     skip_real = {os.path.realpath(s) for s in skip}
     entries: list[Entry] = []
+    left_out: list[str] = []
     total = 0
+
+    def out(rel: str, is_dir: bool) -> bool:
+        rule = matcher.decide(rel, is_dir)
+        if rule is None or rule.negate:
+            return False
+        if rule.secret:
+            left_out.append(rel + "/" if is_dir else rel)
+        return True
     root_prefix = root + os.sep
     # (folder to list, archive prefix, real paths of the folders above it: a cycle guard)
     stack: list[tuple[str, str, frozenset]] = [(root, "", frozenset([root]))]
@@ -261,7 +323,7 @@ def walk(code_dir: str, matcher: Matcher, *, owner: str, skip: Iterable[str] = (
                         st = os.stat(de.path)  # follows the link
                     except OSError:
                         st = None
-                    if matcher.excluded(rel, st is not None and stat_mod.S_ISDIR(st.st_mode)):
+                    if out(rel, st is not None and stat_mod.S_ISDIR(st.st_mode)):
                         continue
                     target = os.path.realpath(de.path)
                     if target != root and not target.startswith(root_prefix):
@@ -273,7 +335,7 @@ def walk(code_dir: str, matcher: Matcher, *, owner: str, skip: Iterable[str] = (
                         raise UsageError(f"symlink {rel} in {code_dir} points to nothing", where=owner,
                                          hint=f"remove it, or add {rel} to {IGNORE_FILE}")
                 elif de.is_dir(follow_symlinks=False):
-                    if matcher.excluded(rel, True):
+                    if out(rel, True):
                         continue
                     real = os.path.join(folder, name)
                     if real not in skip_real:
@@ -286,7 +348,7 @@ def walk(code_dir: str, matcher: Matcher, *, owner: str, skip: Iterable[str] = (
                         continue
                 mode = st.st_mode
                 if stat_mod.S_ISDIR(mode):
-                    if matcher.excluded(rel, True):
+                    if out(rel, True):
                         continue
                     real = os.path.realpath(de.path) if is_link else os.path.join(folder, name)
                     if real in skip_real:
@@ -296,7 +358,11 @@ def walk(code_dir: str, matcher: Matcher, *, owner: str, skip: Iterable[str] = (
                                          hint=f"remove it, or add {rel} to {IGNORE_FILE}")
                     stack.append((real, rel + "/", ancestors | {real} if is_link else ancestors))
                     continue
-                if matcher.excluded(rel, False):
+                if out(rel, False):
+                    continue
+                if (_key_candidate(name) and stat_mod.S_ISREG(mode) and matcher.decide(rel, False) is None
+                        and holds_private_key(de.path)):  # "!NAME" in .lamctlignore ships it anyway
+                    left_out.append(f"{rel} (a private key)")
                     continue
                 if not stat_mod.S_ISREG(mode):
                     kind = ("a socket" if stat_mod.S_ISSOCK(mode) else "a FIFO" if stat_mod.S_ISFIFO(mode)
@@ -309,7 +375,8 @@ def walk(code_dir: str, matcher: Matcher, *, owner: str, skip: Iterable[str] = (
                 total += st.st_size
     _check_names(entries, code_dir, owner)
     entries.sort(key=_sort_key)
-    return Walk(entries, total)
+    left_out.sort()
+    return Walk(entries, total, left_out)
 
 
 def _sort_key(e: Entry) -> bytes:
@@ -351,6 +418,9 @@ def explain(code_dir: str, matcher: Matcher, rel: str) -> Explanation:
                                + (" (a file inside an excluded folder cannot be re-included)"
                                   if _any_negation_matches(matcher, rel, is_dir) else ""), rule.source)
     rule = matcher.decide(rel, is_dir)
+    if rule is None and not is_dir and _key_candidate(rel) and holds_private_key(full):
+        return Explanation(rel, False, "excluded: it holds a private key (put it back with "
+                                       f"'!{rel.rsplit('/', 1)[-1]}' in {IGNORE_FILE})", "default")
     if rule is None:
         return Explanation(rel, True, "included: no rule matches it", None)
     if rule.negate:

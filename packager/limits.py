@@ -1,4 +1,4 @@
-"""Lambda quotas (DESIGN §5), checked before anything leaves the machine. Pure: data in, errors out.
+"""Lambda quotas (docs/architecture.md, facts of the platform), checked before anything leaves the machine. Pure: data in, errors out.
 
 * 250 MB unzipped for a function plus all its layers;
 * 50 MB zipped for a package sent directly to the Lambda API;

@@ -9,7 +9,10 @@ built artifact's local location replaced by where it was uploaded:
   ``Content`` become ``{S3Bucket: bucket, S3Key: key}``;
 * ``Globals.Function.CodeUri`` becomes the URI of the functions that inherit it
   (when those functions were built into different zips, each gets its own
-  ``CodeUri`` and Globals points at the first one);
+  ``CodeUri`` and Globals points at the first one); a function with no
+  ``CodeUri`` anywhere (or one that ignores the global one with ``IgnoreGlobals``)
+  was built from the template's folder, as SAM reads it, and gets a ``CodeUri``
+  of its own;
 * other local files (an API's ``DefinitionUri`` or ``BodyS3Location``, a state
   machine's definition, AppSync schemas and templates: :data:`FILE_PROPERTIES`)
   are uploaded as they are, to ``<sha256><extension>``, and named by URI or by
@@ -37,6 +40,7 @@ import yaml
 from lamctl.packager.artifacts import CODE_PROPERTIES, Artifact
 from lamctl.packager.upload import FILE, ProgressCallback, S3Location, Upload, upload_artifacts
 from lamctl.schemas.errors import TemplateError
+from lamctl.schemas.sam import Globals
 from lamctl.schemas.template import Template, parse_text
 
 try:
@@ -76,7 +80,7 @@ class PackagedTemplate:
     path: str = "<packaged template>"
 
 
-def code_location(resource_type: str, location: S3Location) -> Any:
+def s3_code_value(resource_type: str, location: S3Location) -> Any:
     """The value a code property takes for an S3 location (URI for SAM, S3Bucket/S3Key for Lambda)."""
     if resource_type in SAM_TYPES:
         return location.uri
@@ -224,6 +228,7 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
     _, resources = _get(root, "Resources")
     editor = _Editor(text, is_json)
 
+    globs = Globals.of(template.data, check=False)
     inherit: list[tuple[Artifact, S3Location, Any]] = []  # functions taking CodeUri from Globals
     for artifact in artifacts:
         location = where_of.get((artifact.resource, artifact.prop)) or where_of.get(artifact.resource)
@@ -241,13 +246,18 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
             new = file_location(resource_type, prop, location)
         else:
             prop = CODE_PROPERTIES.get(resource_type, (None, artifact.prop))[1]
-            new = code_location(resource_type, location)
+            new = s3_code_value(resource_type, location)
         _, props = _get(resource, "Properties")
         _, value = _get(props, prop)
         if value is not None:
             editor.replace(value, new, in_flow=bool(props.flow_style))
         elif resource_type == "AWS::Serverless::Function":
-            inherit.append((artifact, location, resource))
+            res = template.data["Resources"][artifact.resource]
+            takes = globs.section_for(resource_type, artifact.resource, res.get("IgnoreGlobals"))
+            if "CodeUri" in takes:
+                inherit.append((artifact, location, resource))
+            else:  # no CodeUri anywhere: its code is the template's folder (schemas.sam.code_location)
+                _own_code_uri(editor, template, artifact, resource, new)
         else:
             raise TemplateError(f"{artifact.resource} has no {prop} to rewrite",
                                 where=template.where(["Resources", artifact.resource]))
@@ -256,28 +266,14 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
         _, globals_ = _get(root, "Globals")
         _, function_globals = _get(globals_, "Function")
         _, global_uri = _get(function_globals, "CodeUri")
-        if global_uri is None:
-            names = ", ".join(a.resource for a, _, _ in inherit)
-            raise TemplateError(f"{names}: no CodeUri in the function nor in Globals.Function",
-                                where=template.where(["Resources", inherit[0][0].resource]),
-                                hint="add CodeUri to the function or to Globals.Function")
-        distinct = {loc for _, loc, _ in inherit}
-        editor.replace(global_uri, code_location("AWS::Serverless::Function", inherit[0][1]),
+        editor.replace(global_uri, s3_code_value("AWS::Serverless::Function", inherit[0][1]),
                        in_flow=bool(function_globals.flow_style))
-        if len(distinct) > 1:
+        if len({loc for _, loc, _ in inherit}) > 1:
             # The functions sharing the global folder were built differently (runtime, architecture):
             # each names its own zip.
             for artifact, location, resource in inherit:
-                _, props = _get(resource, "Properties")
-                uri = code_location("AWS::Serverless::Function", location)
-                if isinstance(props, yaml.MappingNode) and props.value:
-                    editor.insert_entry(props, "CodeUri", uri)
-                else:
-                    raise TemplateError(
-                        f"{artifact.resource} inherits CodeUri from Globals but was built into its own zip, "
-                        "and has no Properties to hold its S3 location",
-                        where=template.where(["Resources", artifact.resource]),
-                        hint="give the function its own CodeUri")
+                _own_code_uri(editor, template, artifact, resource,
+                              s3_code_value("AWS::Serverless::Function", location))
 
     out = editor.apply()
     try:
@@ -286,6 +282,19 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
         raise TemplateError(f"the rewritten template does not parse: {exc.message}", where=template.path,
                             hint="this is a bug in lamctl; run with --debug and report it") from None
     return PackagedTemplate(text=out, data=data, uploads=uploads, path=template.path)
+
+
+def _own_code_uri(editor: _Editor, template: Template, artifact: Artifact, resource: Any, uri: str) -> None:
+    """Give a function without a ``CodeUri`` of its own one, as the first of its properties."""
+    _, props = _get(resource, "Properties")
+    if isinstance(props, yaml.MappingNode) and (props.value or props.flow_style or editor.is_json):
+        editor.insert_entry(props, "CodeUri", uri)
+    elif props is None and isinstance(resource, yaml.MappingNode):
+        editor.insert_entry(resource, "Properties", {"CodeUri": uri})
+    else:
+        raise TemplateError(f"{artifact.resource} has no CodeUri of its own and no Properties mapping to hold its "
+                            "S3 location", where=template.where(["Resources", artifact.resource]),
+                            hint="give the function its own CodeUri")
 
 
 def package(s3: Any, template: Template, artifacts: Iterable[Artifact], bucket: str, prefix: str | None = None, *,

@@ -12,7 +12,20 @@
   request when the bytes it received differ;
 * an interrupted or failed upload leaves nothing under the final key: a plain
   ``PutObject`` is atomic, and a failed multipart upload is aborted (its parts
-  deleted) before the error is raised;
+  deleted) before the error is raised; on Ctrl-C or SIGTERM (a KeyboardInterrupt
+  in the calling thread) every open multipart upload is aborted at once, each
+  stopped upload is reported (``stopped``), then the interrupt goes on;
+* what a process killed outright (SIGKILL) left open is cleaned up by the next
+  upload of the same artifact: before a big zip goes up, the multipart uploads
+  open for its key are listed and aborted (``leftover``). The key names the
+  content (``<sha256>.zip``, lamctl's naming) and lamctl's uploads carry a
+  SHA-256 checksum, which ``ListMultipartUploads`` reports: only such uploads
+  are touched. (S3 reports no metadata of an upload in progress, so no other
+  mark can be read back.) A live lamctl whose upload is aborted that way
+  starts it again, or finds the object there;
+* ``lifecycle_hint``: report once (``lifecycle``) when the bucket has no rule
+  aborting incomplete multipart uploads, the only bound on what a SIGKILL
+  leaves behind; never an error;
 * two writers racing for the same key are harmless: the put is conditional
   (``If-None-Match: *``) and a 412 means the same bytes are already there.
 
@@ -32,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from lamctl.packager.artifacts import Artifact
-from lamctl.schemas.errors import CloudError, UsageError
+from lamctl.schemas.errors import CloudError, UsageError, error_code, error_message, http_status
 
 MB = 1024 * 1024
 MULTIPART_THRESHOLD = 16 * MB
@@ -75,11 +88,17 @@ class UploadProgress:
 
     ``plan`` (``size`` = total bytes that will be sent, ``key`` = ""), ``skip``
     (the key already exists), ``start``, ``bytes`` (``size`` bytes more were sent
-    for ``key``), ``done``, ``failed``."""
+    for ``key``), ``done``, ``failed``; ``leftover`` (``count`` multipart uploads
+    left open for ``key`` by an earlier run were aborted, holding ``size`` bytes
+    of parts), ``stopped`` (an interrupt stopped the upload of ``key`` after
+    ``size`` bytes; nothing is left of it; ``count`` 1: its multipart upload was
+    aborted, 0: a single put, which S3 applies whole or not at all), ``lifecycle`` (``key`` = the bucket:
+    it has no rule that aborts incomplete multipart uploads)."""
 
     event: str
     key: str
     size: int = 0
+    count: int = 0
 
 
 ProgressCallback = Callable[[UploadProgress], None]
@@ -131,18 +150,12 @@ def _b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
-def _status(exc: Exception) -> int:
-    response = getattr(exc, "response", None) or {}
-    return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-
-
 class _Cancelled(Exception):
     pass
+
+
+MAX_RESTARTS = 2  # a multipart upload aborted under us (another lamctl cleaning up) is started again this often
+Fault = Callable[[str, int], None]  # (point, number): a test seam to stop the process mid-upload
 
 
 class Uploader:
@@ -150,7 +163,8 @@ class Uploader:
 
     def __init__(self, s3: Any, bucket: str, prefix: str | None = None, *,
                  progress: ProgressCallback | None = None, max_workers: int = MAX_WORKERS,
-                 multipart_threshold: int = MULTIPART_THRESHOLD, part_size: int = PART_SIZE):
+                 multipart_threshold: int = MULTIPART_THRESHOLD, part_size: int = PART_SIZE,
+                 lifecycle_hint: bool = False, fault: Fault | None = None):
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes")
         self.s3 = s3
@@ -163,10 +177,21 @@ class Uploader:
         self._cancel = threading.Event()
         self._progress_lock = threading.Lock()
         self._damaged: set[str] = set()  # keys holding other bytes than their name says: overwritten
+        self.lifecycle_hint = lifecycle_hint
+        self.fault = fault or (lambda point, number: None)
+        self._open: dict[str, str] = {}  # upload id -> key of this run's open multipart uploads
+        self._sent: dict[str, int] = {}  # key -> bytes sent, for uploads in flight
+        self._open_lock = threading.Lock()
 
-    def _report(self, event: str, key: str, size: int = 0) -> None:
+    def _report(self, event: str, key: str, size: int = 0, count: int = 0) -> None:
         with self._progress_lock:
-            self.progress(UploadProgress(event, key, size))
+            if event == "start":
+                self._sent[key] = 0
+            elif event == "bytes" and key in self._sent:
+                self._sent[key] += size
+            elif event in ("done", "failed"):
+                self._sent.pop(key, None)
+            self.progress(UploadProgress(event, key, size, count))
 
     # -- the whole job
     def upload(self, artifacts: Iterable[Artifact]) -> list[Upload]:
@@ -190,6 +215,12 @@ class Uploader:
         for artifact, present in zip(by_sha.values(), exists):
             if present:
                 self._report("skip", self._key(artifact), 0)
+
+        # Phase 1b: multipart uploads that an earlier run, killed outright, left open for a big zip's key.
+        big = [a for a in by_sha.values() if os.path.getsize(a.zip_path) > self.multipart_threshold]
+        swept = self._map(self._sweep, big)
+        if self.lifecycle_hint and (any(a in todo for a in big) or any(swept)) and self._lacks_abort_rule():
+            self._report("lifecycle", self.bucket)
 
         # Phase 2: upload the missing ones (parts of big ones in their own pool, so nothing waits on itself).
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="lamctl-part") as parts_pool:
@@ -225,10 +256,17 @@ class Uploader:
             if any(f.exception() is not None for f in finished):
                 self._cancel.set()
             wait(futures)
-        except BaseException:  # Ctrl-C in the main thread: stop the workers, let them abort, then re-raise
+        except BaseException:  # Ctrl-C / SIGTERM in the main thread: stop the workers, let them abort, re-raise
             self._cancel.set()
             for f in futures:
                 f.cancel()
+            with self._open_lock:
+                multipart = set(self._open.values())
+            self._abort_open()  # at once: a worker may be in the middle of a part that takes a while
+            with self._progress_lock:
+                stopped = dict(self._sent)
+            for key, sent in sorted(stopped.items()):
+                self._report("stopped", key, sent, 1 if key in multipart else 0)
             wait(futures)
             raise
         finally:
@@ -239,14 +277,13 @@ class Uploader:
             raise (real or errors)[0]
         return [f.result() for f in futures]
 
-    # -- one key
     def _exists(self, key: str, artifact: Artifact) -> bool:
         import botocore.exceptions
 
         try:
             head = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
         except botocore.exceptions.ClientError as exc:
-            code, status = _error_code(exc), _status(exc)
+            code, status = error_code(exc), http_status(exc)
             if status == 404 or code in ("404", "NoSuchKey", "NotFound"):
                 if self._bucket_missing():
                     raise CloudError(f"the S3 bucket {self.bucket!r} does not exist",
@@ -282,15 +319,15 @@ class Uploader:
         try:
             self.s3.head_bucket(Bucket=self.bucket)
         except botocore.exceptions.ClientError as exc:
-            if _status(exc) == 404 or _error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            if http_status(exc) == 404 or error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
                 return True
             return False
         self._bucket_checked = True
         return False
 
     def _cloud_error(self, exc: Exception, action: str, key: str, artifact: Artifact) -> CloudError:
-        code = _error_code(exc) or type(exc).__name__
-        message = getattr(exc, "response", {}).get("Error", {}).get("Message", "") or str(exc)
+        code = error_code(exc) or type(exc).__name__
+        message = error_message(exc) or str(exc)
         hint = None
         if code in ("AccessDenied", "403", "Forbidden"):
             hint = f"the credentials in use need s3:GetObject and s3:PutObject on arn:aws:s3:::{self.bucket}/*"
@@ -301,6 +338,64 @@ class Uploader:
         return CloudError(f"cannot {action} s3://{self.bucket}/{key}: {code}: {message}",
                           where=artifact.resource, hint=hint)
 
+    # -- what earlier runs left behind
+    def _sweep(self, artifact: Artifact) -> int:
+        """Abort the multipart uploads left open for ``artifact``'s key (lamctl's own: the exact
+        content-addressed key, a SHA-256 checksum); the number aborted. Never an error: without the
+        permission to list or abort, the bucket's lifecycle rule is what cleans up."""
+        key = self._key(artifact)
+        try:
+            listed = self.s3.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
+        except Exception:
+            return 0
+        leftovers = [u for u in listed.get("Uploads") or []
+                     if u.get("Key") == key and str(u.get("ChecksumAlgorithm") or "").upper() == "SHA256"]
+        held, aborted = 0, 0
+        for upload in leftovers:
+            try:
+                parts = self.s3.list_parts(Bucket=self.bucket, Key=key, UploadId=upload["UploadId"])
+                held += sum(int(p.get("Size") or 0) for p in parts.get("Parts") or [])
+            except Exception:
+                pass
+            try:
+                self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload["UploadId"])
+                aborted += 1
+            except Exception:
+                continue
+        if aborted:
+            self._report("leftover", key, held, aborted)
+        return aborted
+
+    def _lacks_abort_rule(self) -> bool:
+        """True when no enabled lifecycle rule of the bucket aborts incomplete multipart uploads under the
+        prefix; False when one does, or when the configuration cannot be read (never an error)."""
+        import botocore.exceptions
+
+        try:
+            config = self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket)
+        except botocore.exceptions.ClientError as exc:
+            return error_code(exc) == "NoSuchLifecycleConfiguration"
+        except Exception:
+            return False
+        ours = s3_key("x", self.prefix)[:-len("x.zip")]
+        for rule in config.get("Rules") or []:
+            if str(rule.get("Status", "")).lower() != "enabled" or not rule.get("AbortIncompleteMultipartUpload"):
+                continue
+            flt = rule.get("Filter") or {}
+            if "Tag" in flt or (flt.get("And") or {}).get("Tags"):
+                continue  # uploads carry no tags
+            prefix = rule.get("Prefix", flt.get("Prefix", (flt.get("And") or {}).get("Prefix", ""))) or ""
+            if ours.startswith(prefix):
+                return False
+        return True
+
+    def _abort_open(self) -> None:
+        with self._open_lock:
+            open_now = list(self._open.items())
+        for upload_id, key in open_now:
+            self._abort(key, upload_id)
+
+    # -- one key
     def _upload_one(self, artifact: Artifact) -> Upload:
         import botocore.exceptions
 
@@ -311,7 +406,18 @@ class Uploader:
         self._report("start", key, size)
         try:
             if size > self.multipart_threshold:
-                parts = self._multipart(artifact, key, size)
+                for attempt in range(MAX_RESTARTS + 1):
+                    try:
+                        parts = self._multipart(artifact, key, size)
+                        break
+                    except botocore.exceptions.ClientError as exc:
+                        # Aborted under us: another lamctl took it for a leftover. Its upload may be done.
+                        if error_code(exc) != "NoSuchUpload" or attempt == MAX_RESTARTS or self._cancel.is_set():
+                            raise
+                        if self._exists(key, artifact):
+                            self._report("done", key, 0)
+                            return Upload(artifact.resource, artifact.sha256, S3Location(self.bucket, key), size,
+                                          False)
             else:
                 self._put(artifact, key)
                 parts = 0
@@ -319,7 +425,7 @@ class Uploader:
             self._report("failed", key, 0)
             raise
         except botocore.exceptions.ClientError as exc:
-            if _status(exc) == 412 or _error_code(exc) == "PreconditionFailed":
+            if http_status(exc) == 412 or error_code(exc) == "PreconditionFailed":
                 # Someone else wrote this key meanwhile; the key names the content, so it is ours too.
                 self._report("done", key, 0)
                 return Upload(artifact.resource, artifact.sha256, S3Location(self.bucket, key), size, False)
@@ -348,6 +454,8 @@ class Uploader:
         created = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key,
                                                   ContentType=_content_type(artifact), ChecksumAlgorithm="SHA256")
         upload_id = created["UploadId"]
+        with self._open_lock:
+            self._open[upload_id] = key
         whole = hashlib.sha256()
         try:
             futures = []
@@ -380,6 +488,9 @@ class Uploader:
         except BaseException:
             self._abort(key, upload_id)
             raise
+        finally:
+            with self._open_lock:
+                self._open.pop(upload_id, None)
         return count
 
     def _only_if_new(self, key: str) -> dict:
@@ -393,6 +504,7 @@ class Uploader:
         response = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
                                        Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
         self._report("bytes", key, len(data))
+        self.fault("part", number)
         return {"PartNumber": number, "ETag": response["ETag"],
                 "ChecksumSHA256": response.get("ChecksumSHA256") or checksum}
 
@@ -405,11 +517,13 @@ class Uploader:
 
 def upload_artifacts(s3: Any, artifacts: Iterable[Artifact], bucket: str, prefix: str | None = None, *,
                      progress: ProgressCallback | None = None, max_workers: int = MAX_WORKERS,
-                     multipart_threshold: int = MULTIPART_THRESHOLD, part_size: int = PART_SIZE) -> list[Upload]:
+                     multipart_threshold: int = MULTIPART_THRESHOLD, part_size: int = PART_SIZE,
+                     lifecycle_hint: bool = False, fault: Fault | None = None) -> list[Upload]:
     """Upload each artifact's zip to ``s3://bucket/prefix/<sha256>.zip`` unless it is there already.
 
     Returns one :class:`Upload` per artifact, in order (``uploaded`` False when
     the key existed). Raises :class:`CloudError` naming the artifact's resource
     when S3 refuses; nothing is left under the key of an upload that failed."""
     return Uploader(s3, bucket, prefix, progress=progress, max_workers=max_workers,
-                    multipart_threshold=multipart_threshold, part_size=part_size).upload(artifacts)
+                    multipart_threshold=multipart_threshold, part_size=part_size, lifecycle_hint=lifecycle_hint,
+                    fault=fault).upload(artifacts)

@@ -7,12 +7,12 @@ plus these checks, sorted by position, one finding per problem:
   that are not alphanumeric or longer than 255 characters;
 * serverless resources or ``Globals`` without ``Transform: AWS::Serverless-2016-10-31``,
   and serverless resource types lamctl does not transform;
-* per function, after ``Globals`` (maps merge, lists concatenate, scalars are
-  replaced, ``IgnoreGlobals`` honoured): ``AutoPublishAlias`` that is not a
+* per function, after ``Globals`` (the transform's rules, :mod:`lamctl.schemas.sam`: maps merge,
+  lists concatenate, scalars and ``Architectures`` are replaced, ``IgnoreGlobals`` honoured): ``AutoPublishAlias`` that is not a
   valid Lambda alias name, ``DeploymentPreference`` or
   ``ProvisionedConcurrencyConfig`` without ``AutoPublishAlias``, an enabled
-  ``DeploymentPreference`` without ``Type``, and the Lambda limits of DESIGN
-  §5 (memory 128-10,240 MB, timeout 1-900 s, ephemeral storage 512-10,240 MB,
+  ``DeploymentPreference`` without ``Type``, and the Lambda limits (docs/architecture.md,
+  facts of the platform: memory 128-10,240 MB, timeout 1-900 s, ephemeral storage 512-10,240 MB,
   at most 5 layers, environment variables 4 KB together);
 * references: ``Ref``/``Fn::GetAtt``/``Fn::Sub`` to names that are neither a
   resource, a parameter, a pseudo parameter nor a resource the transform
@@ -33,9 +33,10 @@ from typing import Any, Iterator
 
 from lamctl.schemas.errors import LimitError, TemplateError
 from lamctl.schemas.template import Template
+from lamctl.schemas.sam import CODE_PROPERTIES, SERVERLESS_PREFIX, Globals, is_intrinsic, transforms_of
+from lamctl.schemas.sam import TRANSFORM as SAM_TRANSFORM
 from lamctl.schemas.validate import ERROR, Finding, finding_at, intrinsic_names, schema_findings
 
-SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 SUPPORTED_TYPES = (
     "AWS::Serverless::Function",
     "AWS::Serverless::LayerVersion",
@@ -52,7 +53,7 @@ PSEUDO_PARAMETERS = {"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", 
 GENERATED_NAMES = ("ServerlessRestApi", "ServerlessHttpApi", "ServerlessDeploymentApplication",
                    "CodeDeployServiceRole")
 
-# DESIGN §5: Lambda quotas.
+# Lambda quotas (docs/architecture.md, facts of the platform).
 MEMORY_MB = (128, 10_240)
 TIMEOUT_S = (1, 900)
 EPHEMERAL_MB = (512, 10_240)
@@ -110,13 +111,13 @@ class _Checker:
         self.parameters: dict = params if isinstance(params, dict) else {}
         conds = self.data.get("Conditions")
         self.conditions: dict = conds if isinstance(conds, dict) else {}
-        g = self.data.get("Globals")
-        self.globals: dict = g if isinstance(g, dict) else {}
-        self.transforms = _transforms(self.data.get("Transform"))
+        # lenient: a Globals section that breaks the rules is reported by the schema, the merge goes on
+        self.globals = Globals.of(self.data, check=False)
+        self.transforms = transforms_of(self.data)
         self._reported: set = set()
         self.serverless_ids = sorted(
             (rid for rid, r in self.resources.items()
-             if isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith("AWS::Serverless::")),
+             if isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith(SERVERLESS_PREFIX)),
             key=len, reverse=True)
 
     def at(self, path, message, *, key=False, hint=None, code="semantic", severity=ERROR) -> Finding:
@@ -189,36 +190,18 @@ class _Checker:
                           key=True, code="logical-id")
 
     # -- functions, after Globals
-    def effective(self, rid: str, res: dict, section: str = "Function") -> dict[str, tuple[Any, tuple]]:
+    def effective(self, rid: str, res: dict) -> dict[str, tuple[Any, tuple]]:
         """Property -> (value, path of the value that decides it) after Globals.
 
-        Maps merge (local keys win), lists concatenate (global first), scalars and
-        intrinsic functions are replaced. For a merged map the path is the local one
-        when there is one. Lists keep a list of (item, path) in ``value``."""
+        The values are the transform's (:mod:`lamctl.schemas.sam`: maps merge, lists concatenate,
+        scalars, intrinsic functions and ``Architectures`` are replaced, ``IgnoreGlobals`` honoured);
+        the path is the resource's own when it sets the property, else the one in ``Globals``."""
         props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
-        glob = self.globals.get(section) if isinstance(self.globals.get(section), dict) else {}
-        ignore = res.get("IgnoreGlobals")
-        if ignore == "*":
-            glob = {}
-        elif isinstance(ignore, list):
-            glob = {k: v for k, v in glob.items() if k not in ignore}
-        out: dict[str, tuple[Any, tuple]] = {}
-        gpath = ("Globals", section)
+        rtype = res.get("Type") if isinstance(res.get("Type"), str) else ""
+        merged = self.globals.merge(rtype, props, rid, res.get("IgnoreGlobals"))
+        section = ("Globals", rtype[len(SERVERLESS_PREFIX):])
         lpath = ("Resources", rid, "Properties")
-        for key, value in glob.items():
-            out[key] = (value, gpath + (key,))
-        for key, value in props.items():
-            if key in out:
-                gval, gp = out[key]
-                if isinstance(gval, dict) and isinstance(value, dict) and not _is_intrinsic(gval) \
-                        and not _is_intrinsic(value):
-                    out[key] = (_merge(gval, value), lpath + (key,))
-                    continue
-                if isinstance(gval, list) and isinstance(value, list) and key != "Architectures":
-                    out[key] = (list(gval) + list(value), lpath + (key,))
-                    continue
-            out[key] = (value, lpath + (key,))
-        return out
+        return {key: (value, (lpath if key in props else section) + (key,)) for key, value in merged.items()}
 
     def check_function(self, rid: str, res: dict) -> Iterator[Finding]:
         eff = self.effective(rid, res)
@@ -228,10 +211,10 @@ class _Checker:
                 yield self.at(alias_path, f"AutoPublishAlias {alias!r} of {rid} is not a valid alias name",
                               hint="1-128 characters of A-Z, a-z, 0-9, - and _, not only digits (e.g. live)",
                               code="alias")
-        elif alias is not None and not _is_intrinsic(alias):
+        elif alias is not None and not is_intrinsic(alias):
             alias = None  # a wrong type: the schema reports it
         dp, dp_path = eff.get("DeploymentPreference", (None, None))
-        if isinstance(dp, dict) and not _is_intrinsic(dp):
+        if isinstance(dp, dict) and not is_intrinsic(dp):
             enabled = self.resolve(dp.get("Enabled", True))
             if enabled is not None and enabled not in (False, "false", "False"):
                 if alias is None:
@@ -261,7 +244,7 @@ class _Checker:
                           code="limit")
         env, env_path = eff.get("Environment", (None, None))
         variables = env.get("Variables") if isinstance(env, dict) else None
-        if isinstance(variables, dict) and not _is_intrinsic(variables):
+        if isinstance(variables, dict) and not is_intrinsic(variables):
             yield from self._env_names(rid, res, variables)
             size = environment_size(variables)
             if size > MAX_ENVIRONMENT_BYTES:
@@ -279,7 +262,7 @@ class _Checker:
         if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("Ref"), str):
             spec = self.parameters.get(value["Ref"])
             return spec.get("Default") if isinstance(spec, dict) else None
-        return None if _is_intrinsic(value) else value
+        return None if is_intrinsic(value) else value
 
     def _env_names(self, rid: str, res: dict, variables: dict) -> Iterator[Finding]:
         local = _get(res, "Properties", "Environment", "Variables")
@@ -486,16 +469,6 @@ def _env_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _transforms(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
-    if isinstance(value, dict) and isinstance(value.get("Name"), str):
-        return [value["Name"]]
-    return []
-
-
 def _get(node: Any, *keys: Any) -> Any:
     for k in keys:
         if not isinstance(node, dict):
@@ -513,26 +486,6 @@ def _get_path(node: Any, path: tuple) -> Any:
         else:
             return None
     return node
-
-
-def _merge(glob: dict, local: dict) -> dict:
-    out = dict(glob)
-    for k, v in local.items():
-        if k in out and isinstance(out[k], dict) and isinstance(v, dict) and not _is_intrinsic(v) \
-                and not _is_intrinsic(out[k]):
-            out[k] = _merge(out[k], v)
-        elif k in out and isinstance(out[k], list) and isinstance(v, list):
-            out[k] = list(out[k]) + list(v)
-        else:
-            out[k] = v
-    return out
-
-
-def _is_intrinsic(value: Any) -> bool:
-    if not (isinstance(value, dict) and len(value) == 1):
-        return False
-    name = next(iter(value))
-    return isinstance(name, str) and (name in ("Ref", "Condition") or name.startswith("Fn::"))
 
 
 def _number(value: Any) -> float | None:
@@ -627,7 +580,7 @@ MAX_TEMPLATE_BYTES = 1_000_000  # from S3; lamctl uploads templates above the 51
 
 
 def transformed_findings(template: Template, transformed: dict) -> list[Finding]:
-    """CloudFormation's stack quotas (DESIGN §5) checked on the transform's output."""
+    """CloudFormation's stack quotas (docs/architecture.md, facts of the platform) checked on the transform's output."""
     out = []
     for section, limit in (("Resources", MAX_RESOURCES), ("Parameters", MAX_PARAMETERS), ("Outputs", MAX_OUTPUTS)):
         body = transformed.get(section)
@@ -661,7 +614,7 @@ def transform_for_lint(template: Template, region: str, parameters: dict | None 
 
 
 # Properties naming local files that ``lamctl package`` uploads; validate runs before packaging.
-LOCAL_FILE_PROPERTIES = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri",
+LOCAL_FILE_PROPERTIES = {**{t: p for t, p in CODE_PROPERTIES.items() if t.startswith(SERVERLESS_PREFIX)},
                          "AWS::Serverless::Api": "DefinitionUri", "AWS::Serverless::HttpApi": "DefinitionUri"}
 PLACEHOLDER_BUCKET = "lamctl-validate-placeholder"
 

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lamctl.schemas.errors import CloudError, ConflictError, UsageError
+from lamctl.schemas.errors import CloudError, ConflictError, UsageError, error_code, error_message, http_status
 
 
 # ---------------------------------------------------------------- data
@@ -89,19 +89,10 @@ class HookTimeout(CloudError):
     pass
 
 
-def _code(exc: Exception) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "") if hasattr(exc, "response") else ""
-
-
 def _lost_condition(exc: Exception) -> bool:
     """A conditional S3 write that lost: the object changed (412), is gone (404) or is being written (409)."""
-    return (_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "NotFound")
-            or _status(exc) in (404, 409, 412))
-
-
-def _status(exc: Exception) -> int:
-    return getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0) \
-        if hasattr(exc, "response") else 0
+    return (error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "NotFound")
+            or http_status(exc) in (404, 409, 412))
 
 
 def _client_error():
@@ -111,8 +102,8 @@ def _client_error():
 
 
 def _cloud(what: str, exc: Exception, where: str | None = None) -> CloudError:
-    msg = getattr(exc, "response", {}).get("Error", {}).get("Message") if hasattr(exc, "response") else None
-    return CloudError(f"{what} failed: {_code(exc) or type(exc).__name__}: {msg or exc}", where=where,
+    return CloudError(f"{what} failed: {error_code(exc) or type(exc).__name__}: {error_message(exc) or exc}",
+                      where=where,
                       hint="check the credentials, the region and the name, then run again")
 
 
@@ -205,7 +196,7 @@ class LambdaGateway:
         try:
             return _config(self.client.get_function_configuration(FunctionName=function, Qualifier=qualifier))
         except _client_error() as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 raise self._not_found(function, qualifier) from None
             raise _cloud("GetFunctionConfiguration", exc, function) from None
 
@@ -217,7 +208,7 @@ class LambdaGateway:
         try:
             return _config(self.client.publish_version(**kwargs))
         except _client_error() as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 raise self._not_found(function) from None
             raise _cloud("PublishVersion", exc, function) from None
 
@@ -233,7 +224,7 @@ class LambdaGateway:
             try:
                 resp = self.client.list_versions_by_function(**kwargs)
             except _client_error() as exc:
-                if _code(exc) == "ResourceNotFoundException":
+                if error_code(exc) == "ResourceNotFoundException":
                     raise self._not_found(function) from None
                 raise _cloud("ListVersionsByFunction", exc, function) from None
             for v in resp.get("Versions", []):
@@ -248,7 +239,7 @@ class LambdaGateway:
         try:
             return _alias(self.client.get_alias(FunctionName=function, Name=alias))
         except _client_error() as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 return None
             raise _cloud("GetAlias", exc, f"{function}:{alias}") from None
 
@@ -257,7 +248,7 @@ class LambdaGateway:
         try:
             return _alias(self.client.create_alias(FunctionName=function, Name=alias, FunctionVersion=version))
         except _client_error() as exc:
-            if _code(exc) == "ResourceConflictException":
+            if error_code(exc) == "ResourceConflictException":
                 raise ConflictError(f"alias {function}:{alias} was created by someone else meanwhile",
                                     where=f"{function}:{alias}", hint="run again to shift from it") from None
             raise _cloud("CreateAlias", exc, f"{function}:{alias}") from None
@@ -274,7 +265,7 @@ class LambdaGateway:
         try:
             return _alias(self.client.update_alias(**kwargs))
         except _client_error() as exc:
-            if _code(exc) == "PreconditionFailedException" or _status(exc) == 412:
+            if error_code(exc) == "PreconditionFailedException" or http_status(exc) == 412:
                 raise RevisionMismatch(
                     f"alias {function}:{alias} was changed by someone else (RevisionId {revision_id} is stale)",
                     where=f"{function}:{alias}",
@@ -286,7 +277,7 @@ class LambdaGateway:
         try:
             self.client.delete_alias(FunctionName=function, Name=alias)
         except _client_error() as exc:
-            if _code(exc) != "ResourceNotFoundException":
+            if error_code(exc) != "ResourceNotFoundException":
                 raise _cloud("DeleteAlias", exc, f"{function}:{alias}") from None
 
     def invoke(self, function: str, payload: dict, timeout: float | None = None) -> InvokeResult:
@@ -313,7 +304,7 @@ class LambdaGateway:
                               hint="raise --hook-timeout, or make the hook faster")
         if "error" in box:
             exc = box["error"]
-            if _code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 raise self._not_found(function) from None
             if isinstance(exc, _client_error()):
                 raise _cloud("Invoke", exc, function) from None
@@ -365,9 +356,9 @@ class S3ObjectStore:
         try:
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except _client_error() as exc:
-            if _code(exc) in ("NoSuchKey", "404", "NotFound"):
+            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
                 return None
-            if _code(exc) == "NoSuchBucket":
+            if error_code(exc) == "NoSuchBucket":
                 raise UsageError(f"bucket {self.bucket} does not exist", where="s3_bucket",
                                  hint="create it, or set s3_bucket (--s3-bucket / lamctl.toml) to one that exists") \
                     from None
@@ -388,9 +379,9 @@ class S3ObjectStore:
                                    ContentType="application/json")
             return True
         except _client_error() as exc:
-            if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict") or _status(exc) in (409, 412):
+            if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict") or http_status(exc) in (409, 412):
                 return False
-            if _code(exc) == "NoSuchBucket":
+            if error_code(exc) == "NoSuchBucket":
                 raise UsageError(f"bucket {self.bucket} does not exist", where="s3_bucket",
                                  hint="create it, or set s3_bucket to one that exists") from None
             raise _cloud(f"PutObject s3://{self.bucket}/{key}", exc) from None
@@ -412,7 +403,7 @@ class S3ObjectStore:
             resp = self.client.get_object(Bucket=self.bucket, Key=key)
             return resp["Body"].read(), resp["ETag"]
         except _client_error() as exc:
-            if _code(exc) in ("NoSuchKey", "404", "NotFound"):
+            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
                 return None
             raise _cloud(f"GetObject s3://{self.bucket}/{key}", exc) from None
 
@@ -451,6 +442,34 @@ class LocalObjectStore:
         self.strip_prefix = strip_prefix  # "lamctl/": the key lamctl/releases/x lives at <root>/releases/x
         self.calls: Counter = Counter()
         self.where = root.rstrip("/") + "/"
+        self._private = False
+
+    def _folder_for(self, path: str) -> None:
+        """Create the folder of ``path``: the root and everything under it 0700 (journals, locks and their
+        owners are nobody else's business on a shared machine); files are written 0600."""
+        if not self._private:
+            os.makedirs(self.root, mode=0o700, exist_ok=True)
+            try:
+                os.chmod(self.root, 0o700)
+            except OSError:
+                pass
+            self._private = True
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            missing = []
+            while folder and not os.path.isdir(folder):  # os.makedirs gives only the last folder its mode
+                missing.append(folder)
+                folder = os.path.dirname(folder)
+            for each in reversed(missing):
+                try:
+                    os.mkdir(each, 0o700)
+                except FileExistsError:
+                    pass
+
+    @staticmethod
+    def _create(path: str, flags: int = os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode: str = "wb"):
+        fd = os.open(path, flags, 0o600)
+        return os.fdopen(fd, mode)
 
     def _path(self, key: str) -> str:
         if self.strip_prefix and key.startswith(self.strip_prefix):
@@ -466,9 +485,9 @@ class LocalObjectStore:
 
     def put(self, key: str, body: bytes) -> None:
         path = self._path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._folder_for(path)
         tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(tmp, "wb") as fh:
+        with self._create(tmp) as fh:
             fh.write(body)
             fh.flush()
             os.fsync(fh.fileno())
@@ -476,9 +495,9 @@ class LocalObjectStore:
 
     def put_if_absent(self, key: str, body: bytes) -> bool:
         path = self._path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._folder_for(path)
         tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.new"
-        with open(tmp, "wb") as fh:
+        with self._create(tmp) as fh:
             fh.write(body)
             fh.flush()
             os.fsync(fh.fileno())
@@ -525,8 +544,8 @@ class LocalObjectStore:
         import fcntl
 
         path = self._path(key) + ".guard"
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "a+b") as fh:
+        self._folder_for(path)
+        with self._create(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, "a+b") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
                 yield
@@ -553,13 +572,13 @@ class CodeDeployGateway:
             self.client.get_application(applicationName=name)
             return False
         except _client_error() as exc:
-            if _code(exc) != "ApplicationDoesNotExistException":
+            if error_code(exc) != "ApplicationDoesNotExistException":
                 raise _cloud("GetApplication", exc, name) from None
         self.calls["CreateApplication"] += 1
         try:
             self.client.create_application(applicationName=name, computePlatform="Lambda")
         except _client_error() as exc:
-            if _code(exc) != "ApplicationAlreadyExistsException":
+            if error_code(exc) != "ApplicationAlreadyExistsException":
                 raise _cloud("CreateApplication", exc, name) from None
         return True
 
@@ -570,7 +589,7 @@ class CodeDeployGateway:
             self.client.get_deployment_group(applicationName=application, deploymentGroupName=group)
             return False
         except _client_error() as exc:
-            if _code(exc) != "DeploymentGroupDoesNotExistException":
+            if error_code(exc) != "DeploymentGroupDoesNotExistException":
                 raise _cloud("GetDeploymentGroup", exc, f"{application}/{group}") from None
         if not role_arn:
             raise UsageError(f"CodeDeploy deployment group {application}/{group} does not exist and no service role "
@@ -599,14 +618,14 @@ class CodeDeployGateway:
             self.client.get_deployment_config(deploymentConfigName=name)
             return False
         except _client_error() as exc:
-            if _code(exc) != "DeploymentConfigDoesNotExistException":
+            if error_code(exc) != "DeploymentConfigDoesNotExistException":
                 raise _cloud("GetDeploymentConfig", exc, name) from None
         self.calls["CreateDeploymentConfig"] += 1
         try:
             self.client.create_deployment_config(deploymentConfigName=name, computePlatform="Lambda",
                                                  trafficRoutingConfig=routing)
         except _client_error() as exc:
-            if _code(exc) != "DeploymentConfigAlreadyExistsException":
+            if error_code(exc) != "DeploymentConfigAlreadyExistsException":
                 raise _cloud("CreateDeploymentConfig", exc, name) from None
         return True
 

@@ -126,8 +126,8 @@ class Engine:
         return build_plan(function, alias, current, target, strategy, alarms, hooks), info
 
     def preflight(self, plan: Plan, info: AliasInfo | None) -> FunctionConfig | None:
-        """Everything that can be refused before the first write (DESIGN §5). Returns the target's config
-        (or $LATEST's when it is still to be published)."""
+        """Everything that can be refused before the first write (alias routing rules: docs/architecture.md,
+        facts of the platform). Returns the target's config (or $LATEST's when it is still to be published)."""
         where = f"{plan.function}:{plan.alias}"
         self._refuse_live_holder(plan)
         self.fault("checked-lock", 0)

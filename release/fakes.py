@@ -1,4 +1,5 @@
-"""In-memory gateways with the protocols of :mod:`lamctl.release.aws`, for engine tests.
+"""In-memory gateways with the protocols of :mod:`lamctl.release.aws` and :mod:`lamctl.release.stacks`,
+for tests of the release engine and of the stack deployer.
 
 They behave like the real services where the emulator does not: ``UpdateAlias``
 enforces ``RevisionId`` (a stale one is a 412, :class:`RevisionMismatch`) and
@@ -9,6 +10,7 @@ of the injected clock, so tests can assert every weight and when it was set.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import uuid
 from collections import Counter
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from lamctl.release.aws import AlarmState, AliasInfo, FunctionConfig, HookTimeout, InvokeResult, RevisionMismatch
+from lamctl.release.stacks import ChangeSetInfo, ResourceChange, StackEvent, StackInfo
 from lamctl.schemas.errors import CloudError, ConflictError, UsageError
 
 
@@ -300,3 +303,121 @@ class FakeCodeDeploy:
     def stop_deployment(self, deployment_id: str) -> None:
         self.calls["StopDeployment"] += 1
         self.stopped.append(deployment_id)
+
+
+# ---------------------------------------------------------------- CloudFormation
+
+_event_ids = itertools.count(1)
+
+
+def resource_event(logical_id: str, status: str, reason: str | None = None,
+                   rtype: str = "AWS::SQS::Queue") -> StackEvent:
+    """A stack event of one resource, with a new ID and a later timestamp than the one before."""
+    n = next(_event_ids)
+    return StackEvent(event_id=f"e{n}", timestamp=f"2026-01-01T00:00:{n % 60:02d}.000Z", logical_id=logical_id,
+                      resource_type=rtype, status=status, reason=reason)
+
+
+def stack_status_event(name: str, status: str, reason: str | None = None) -> StackEvent:
+    """A stack event of the stack itself."""
+    return resource_event(name, status, reason, "AWS::CloudFormation::Stack")
+
+
+class FakeCloudFormation:
+    """The :class:`~lamctl.release.stacks.StackGateway` protocol in memory, for the states the emulator cannot
+    produce (rollbacks, operations in progress, interrupted waits).
+
+    ``add_stack(name, status, script=[(status, events), ...])`` sets a stack up; each ``describe()`` advances
+    a scripted operation by one step, the way polling sees CloudFormation make progress. ``on_execute`` is
+    the script an executed change set runs, ``on_delete`` the one a deletion runs. ``calls`` records every
+    call with its arguments, ``writes()`` the writing ones."""
+
+    WRITES = {"create_change_set", "execute_change_set", "delete_change_set", "delete_stack"}
+
+    def __init__(self):
+        self.stacks: dict[str, dict] = {}
+        self.calls: list[tuple[str, dict]] = []
+        self.change_sets: dict[str, dict] = {}
+        self.on_execute: list[tuple[str, list[StackEvent]]] = []
+        self.on_delete: list[tuple[str, list[StackEvent]]] | None = None
+
+    def add_stack(self, name, status, params=None, events=(), script=()):
+        self.stacks[name] = {"name": name, "id": f"arn:aws:cloudformation:us-east-1:1:stack/{name}/1",
+                             "status": status, "params": dict(params or {}), "events": list(events),
+                             "script": list(script), "deleted": False}
+        return self.stacks[name]
+
+    def _find(self, ref):
+        for s in self.stacks.values():
+            if s["id"] == ref or (s["name"] == ref and not s["deleted"]):
+                return s
+        return None
+
+    def writes(self):
+        return [name for name, _ in self.calls if name in self.WRITES]
+
+    # -- protocol
+    def describe(self, stack):
+        self.calls.append(("describe", {"stack": stack}))
+        s = self._find(stack)
+        if s is None:
+            return None
+        if s["script"]:
+            status, events = s["script"].pop(0)
+            s["status"] = status
+            s["events"].extend(events)
+            if status == "DELETE_COMPLETE":
+                s["deleted"] = True
+        if s["deleted"] and stack == s["name"]:
+            return None
+        return StackInfo(name=s["name"], stack_id=s["id"], status=s["status"], parameters=dict(s["params"]))
+
+    def template_body(self, stack, change_set=None):
+        return None
+
+    def resources(self, stack):
+        return []
+
+    def events(self, stack, after=None, limit=None):
+        s = self._find(stack)
+        if s is None:
+            return []
+        evs = s["events"]
+        if after is not None:
+            ids = [e.event_id for e in evs]
+            evs = evs[ids.index(after) + 1:] if after in ids else evs
+        if limit is not None and after is None:
+            evs = evs[-limit:]
+        return list(evs)
+
+    def create_change_set(self, **kwargs):
+        self.calls.append(("create_change_set", kwargs))
+        name = kwargs["stack"]
+        s = self._find(name)
+        if s is None or kwargs["change_set_type"] == "CREATE" and s["status"] != "REVIEW_IN_PROGRESS":
+            s = self.add_stack(name, "REVIEW_IN_PROGRESS", events=[stack_status_event(name, "REVIEW_IN_PROGRESS")])
+        arn = f"arn:aws:cloudformation:us-east-1:1:changeSet/{kwargs['name']}/1"
+        self.change_sets[arn] = {"stack": s, "type": kwargs["change_set_type"]}
+        return arn, s["id"]
+
+    def describe_change_set(self, arn, stack=None):
+        cs = self.change_sets[arn]
+        return ChangeSetInfo(name=arn.split("/")[1], arn=arn, stack_id=cs["stack"]["id"], status="CREATE_COMPLETE",
+                             execution_status="AVAILABLE",
+                             changes=(ResourceChange("Add", "Queue", "AWS::SQS::Queue"),))
+
+    def execute_change_set(self, arn, disable_rollback=False):
+        self.calls.append(("execute_change_set", {"arn": arn, "disable_rollback": disable_rollback}))
+        self.change_sets[arn]["stack"]["script"] = list(self.on_execute)
+
+    def delete_change_set(self, arn):
+        self.calls.append(("delete_change_set", {"arn": arn}))
+
+    def delete_stack(self, stack):
+        self.calls.append(("delete_stack", {"stack": stack}))
+        s = self._find(stack)
+        name = s["name"]
+        s["script"] = list(self.on_delete or [
+            ("DELETE_IN_PROGRESS", [stack_status_event(name, "DELETE_IN_PROGRESS", "User Initiated")]),
+            ("DELETE_COMPLETE", [stack_status_event(name, "DELETE_COMPLETE")]),
+        ])

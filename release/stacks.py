@@ -7,15 +7,20 @@
         create_change_set / describe_change_set / execute_change_set / delete_change_set / delete_stack
 
     StackDeployer(gateway, clock, listener)
-        settle(stack)          wait while another operation runs (never start a second one)
-        plan(request)          read only: CREATE or UPDATE, parameters, capabilities, template route
-        execute(plan)          the only writer: (delete a ROLLBACK_COMPLETE stack,) upload a large
-                               template, create the change set, show it, ask, execute, stream
-                               events until a terminal state, report outputs and skipped resources
-        delete(stack)          delete and follow until DELETE_COMPLETE
+        settle(stack)            read only: wait while another operation runs (never start a second one)
+        plan(request, existing)  read only: CREATE or UPDATE, parameters, capabilities, template route
+        deploy(plan)             the writer, in this order:
+          create_change_set(plan)  (delete a ROLLBACK_COMPLETE stack,) upload a large template,
+                                   create the change set and wait until it is ready
+          listener.change_set/confirm   show it, ask
+          execute(cs, plan)        execute it, stream events until a terminal state, report outputs
+                                   (on the local cloud also skipped resources, and a failed creation
+                                   is deleted as CloudFormation would roll it back)
+          discard(cs, plan)        instead, when it holds no changes, is refused or is declined
+        delete(stack)            delete and follow until DELETE_COMPLETE
 
 All waiting goes through the injected :class:`~lamctl.release.clock.Clock`;
-tests pass a ``FakeClock`` and an in-memory gateway (same protocol) for the
+tests pass a ``FakeClock`` and :class:`~lamctl.release.fakes.FakeCloudFormation` (same protocol) for the
 states the emulator cannot produce (rollbacks, operations in progress).
 Parameters and capabilities are computed by :mod:`lamctl.release.stack_params`.
 """
@@ -30,9 +35,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
-from lamctl.schemas.errors import CloudError, ConflictError, LamctlError, LimitError, UsageError
+from lamctl.schemas.errors import (CloudError, ConflictError, LamctlError, LimitError, UsageError, error_code,
+                                   error_message)
 
-# CloudFormation quotas (DESIGN §5).
+# CloudFormation quotas (docs/architecture.md, facts of the platform).
 TEMPLATE_BODY_LIMIT = 51_200
 TEMPLATE_URL_LIMIT = 1_048_576
 
@@ -174,10 +180,9 @@ def _iso(value: Any) -> str | None:
 
 def _cloud_error(exc: Exception, action: str, stack: str | None = None) -> LamctlError:
     """Translate a botocore failure into lamctl's error tree."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        code = response["Error"].get("Code", "")
-        message = response["Error"].get("Message", "") or str(exc)
+    code = error_code(exc)
+    if code or error_message(exc):  # the service answered (a botocore ClientError)
+        message = error_message(exc) or str(exc)
         if _is_no_changes(message):
             return NoChanges(message)
         if code in ("ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException"):

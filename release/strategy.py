@@ -26,7 +26,8 @@ ALL_AT_ONCE = "all-at-once"
 
 CODEDEPLOY_PREFIX = "CodeDeployDefault."
 
-# Every predefined CodeDeploy configuration for Lambda (DESIGN §5), short name -> lamctl shorthand.
+# Every predefined CodeDeploy configuration for Lambda (docs/architecture.md, facts of the platform),
+# short name -> lamctl shorthand.
 PREDEFINED = {
     "LambdaCanary10Percent5Minutes": (CANARY, "10%5m"),
     "LambdaCanary10Percent10Minutes": (CANARY, "10%10m"),

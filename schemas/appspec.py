@@ -1,4 +1,4 @@
-"""The AppSpec of a Lambda deployment (CodeDeploy's format, DESIGN §5), YAML or JSON.
+"""The AppSpec of a Lambda deployment (CodeDeploy's format; docs/architecture.md, facts of the platform), YAML or JSON.
 
 ``load_appspec(path)`` validates against ``appspec.schema.json`` and returns an
 :class:`AppSpec`; every problem is a :class:`TemplateError` (exit 2) with

@@ -15,9 +15,15 @@
 
 It lives in the lowest layer (``lamctl.schemas``) so that every layer can
 raise it; only ``lamctl.cli`` turns it into an exit code and a message.
+
+:func:`error_code`, :func:`error_message` and :func:`http_status` read what an
+AWS service answered out of a botocore ``ClientError`` (duck-typed: no botocore
+import here), for the gateways that turn it into one of these errors.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -94,3 +100,30 @@ def location(path: str | None, line: int | None = None, col: int | None = None) 
         if col is not None:
             out += f":{col}"
     return out
+
+
+def _response(exc: BaseException) -> dict:
+    response: Any = getattr(exc, "response", None)
+    return response if isinstance(response, dict) else {}
+
+
+def error_code(exc: BaseException) -> str:
+    """The service's error code (``NoSuchKey``, ``ResourceNotFoundException``, ``404``); "" when the failure
+    carries none (a connection error, a parse error, anything but a botocore ``ClientError``)."""
+    error = _response(exc).get("Error")
+    return str(error.get("Code") or "") if isinstance(error, dict) else ""
+
+
+def error_message(exc: BaseException) -> str:
+    """The service's error message; "" when it gave none."""
+    error = _response(exc).get("Error")
+    return str(error.get("Message") or "") if isinstance(error, dict) else ""
+
+
+def http_status(exc: BaseException) -> int:
+    """The HTTP status of the service's answer; 0 when there was no answer."""
+    meta = _response(exc).get("ResponseMetadata")
+    try:
+        return int(meta.get("HTTPStatusCode") or 0) if isinstance(meta, dict) else 0
+    except (TypeError, ValueError):
+        return 0

@@ -16,6 +16,12 @@ Deliberate differences from the reference (``tests/conformance/run.py`` shows th
 * the ``Fn::And`` made for a conditional invoke destination of a conditional function lists
   ``{"Condition": name}`` items; the reference nests ``{"Condition": {"Condition": name}}``,
   which CloudFormation rejects.
+
+Public entry points: :func:`transform` (template dict -> CloudFormation dict), :func:`is_serverless`
+(from :mod:`lamctl.schemas.sam`, where the rules it shares with build, validate and the local
+runtime live), :class:`ApiEvent` and :class:`Context` (the pipeline's state, for the API step).
+
+May import: the standard library and :mod:`lamctl.schemas`; nothing of packager, release, local or cli.
 """
 
 from __future__ import annotations
@@ -24,26 +30,14 @@ import copy
 from typing import Any, Callable, Iterable
 
 from lamctl.schemas.errors import TemplateError
+from lamctl.schemas.sam import SERVERLESS_PREFIX, Globals, GlobalsError, is_serverless
 
-from .context import SERVERLESS_PREFIX, ApiEvent, Context, partition_of
+from .context import ApiEvent, Context, partition_of
 
 __all__ = ["transform", "is_serverless", "ApiEvent", "Context"]
 
-TRANSFORM_NAME = "AWS::Serverless-2016-10-31"
 KNOWN = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi",
          "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable"}
-
-
-def is_serverless(template: dict) -> bool:
-    """Does the template ask for the SAM transform (or hold serverless resources)?"""
-    t = template.get("Transform")
-    names = t if isinstance(t, list) else [t]
-    if TRANSFORM_NAME in names:
-        return True
-    resources = template.get("Resources")
-    return isinstance(resources, dict) and any(
-        isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith(SERVERLESS_PREFIX)
-        for r in resources.values())
 
 
 def _plain(value: Any) -> Any:
@@ -86,12 +80,10 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     else:
         ctx.conditions = {}
 
-    from .globals import Globals, GlobalsError
-
     try:
         ctx.globals = Globals(src.get("Globals"))
     except GlobalsError as exc:
-        raise ctx.error(exc.message, exc.keys, exc.hint) from None
+        raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
 
     functions, apis, layers, tables = [], [], [], []
     implicit = _implicit_api_ids(resources)
@@ -122,7 +114,7 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
         try:
             res["Properties"] = ctx.globals.merge(rtype, props, lid, res.get("IgnoreGlobals"))
         except GlobalsError as exc:
-            raise ctx.error(exc.message, exc.keys, exc.hint) from None
+            raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
         ctx.sam_resources[lid] = res
         {"AWS::Serverless::Function": functions, "AWS::Serverless::LayerVersion": layers,
          "AWS::Serverless::SimpleTable": tables}.get(rtype, apis).append((lid, res))

@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from lamctl.schemas.sam import is_intrinsic
+
 from .api_common import ApiError, hash_id, lambda_permission
 from .api_editor import (DEFAULT_PATH, OPENAPI3_RE, X_ANY_METHOD, DefinitionError, OpenApiEditor, SwaggerEditor,
                          fn_sub, make_conditional, matches, normalize_method, path_without_trailing_slash,
@@ -80,7 +82,7 @@ def type_problem(kind: str, props: dict) -> tuple[str, str] | None:
         if key not in table:
             return key, f"unknown property {key!r} (known: {', '.join(sorted(table))})"
         expected = table[key]
-        if expected is None or value is None or _is_intrinsic_map(value):
+        if expected is None or value is None or is_intrinsic(value):
             continue
         if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
             return key, f"{key} must be {' or '.join(TYPE_NAMES[t] for t in expected)}"
@@ -112,11 +114,6 @@ class _Api:
             cls = SwaggerEditor if self.type == REST_TYPE else OpenApiEditor
             self.editor = cls(self.props.get("DefinitionBody"))
         return self.editor
-
-
-def _is_intrinsic_map(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and (
-        next(iter(value)) in ("Ref", "Condition") or str(next(iter(value))).startswith("Fn::"))
 
 
 def _fresh(value: Any) -> Any:

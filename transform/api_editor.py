@@ -18,6 +18,8 @@ import json
 import re
 from typing import Any, Iterator
 
+from lamctl.schemas.sam import is_intrinsic
+
 X_INTEGRATION = "x-amazon-apigateway-integration"
 X_ANY_METHOD = "x-amazon-apigateway-any-method"
 X_BINARY_MEDIA_TYPES = "x-amazon-apigateway-binary-media-types"
@@ -45,13 +47,6 @@ class DefinitionError(Exception):
 
 
 # -- intrinsic helpers -------------------------------------------------------------------------------
-
-def is_intrinsic(value: Any) -> bool:
-    if isinstance(value, dict) and len(value) == 1:
-        key = next(iter(value))
-        return isinstance(key, str) and (key in ("Ref", "Condition") or key.startswith("Fn::"))
-    return False
-
 
 def is_no_value(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and value.get("Ref") == "AWS::NoValue"

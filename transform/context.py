@@ -39,8 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from lamctl.schemas.errors import TemplateError
-
-SERVERLESS_PREFIX = "AWS::Serverless::"
+from lamctl.schemas.sam import SERVERLESS_PREFIX
 API_TYPES = ("AWS::Serverless::Api", "AWS::Serverless::HttpApi")
 
 

@@ -12,16 +12,10 @@ import re
 from typing import Any, Callable
 
 from lamctl.schemas.errors import TemplateError
+from lamctl.schemas.sam import is_intrinsic
 
 _SUB_REF = re.compile(r"\$\{([A-Za-z0-9\.]+|AWS::[A-Z][A-Za-z]*)\}")
 _HANDLED = ("Ref", "Fn::Sub", "Fn::GetAtt")
-
-
-def is_intrinsic(value: Any) -> bool:
-    if isinstance(value, dict) and len(value) == 1:
-        key = next(iter(value))
-        return key in ("Ref", "Condition") or (isinstance(key, str) and key.startswith("Fn::"))
-    return False
 
 
 def is_if(value: Any) -> bool:

@@ -139,10 +139,12 @@ def deploy_command(
             def shift_traffic() -> list[dict]:
                 return _shift_traffic(app, physical(), stack_name, data, shifts, params)
     api_urls = None
-    if deployer.emulator and any(isinstance(r, dict) and r.get("Type") in _STAGE_TYPES
+    from lamctl.local.cloud.routes import STAGE_TYPES, stack_api_urls
+
+    if deployer.emulator and any(isinstance(r, dict) and r.get("Type") in STAGE_TYPES
                                  for r in (data.get("Resources") or {}).values()):
         def api_urls() -> list[dict]:
-            return _local_api_urls(gateway.client.meta.endpoint_url, physical(), data)
+            return stack_api_urls(gateway.client.meta.endpoint_url, data, physical())
     result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
     _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
 
@@ -240,26 +242,6 @@ def _validate(app, template) -> None:
     raise_for_findings(findings)
 
 
-_STAGE_TYPES = {"AWS::ApiGateway::Stage": "RestApiId", "AWS::ApiGatewayV2::Stage": "ApiId"}
-
-
-def _local_api_urls(endpoint: str, physical: dict, data: dict) -> list[dict]:
-    """Where each API stage of the stack (REST or HTTP API) answers on the local cloud (execute-api's stand-in)."""
-    endpoint = endpoint.rstrip("/")
-    urls = []
-    for logical_id, res in (data.get("Resources") or {}).items():
-        if not isinstance(res, dict) or res.get("Type") not in _STAGE_TYPES:
-            continue
-        api_ref = (res.get("Properties") or {}).get(_STAGE_TYPES[res["Type"]])
-        api_logical = api_ref.get("Ref") if isinstance(api_ref, dict) else None
-        api_id = physical.get(api_logical) if api_logical else None
-        stage = physical.get(logical_id)
-        if api_id and stage:
-            urls.append({"api": api_logical, "api_id": api_id, "stage": stage,
-                         "url": f"{endpoint}/restapis/{api_id}/{stage}/_user_request_/"})
-    return urls
-
-
 def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, params: dict) -> list[dict]:
     """On the local cloud: shift each alias with a DeploymentPreference to the version the stack published, as
     CodeDeploy would on AWS (:class:`lamctl.release.traffic.StackTraffic`), each release in its live view."""
@@ -282,7 +264,10 @@ def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, pa
 def _show_apis(out, plan, api_urls) -> list[dict]:
     apis = api_urls() if api_urls is not None else []
     if apis:
-        out.table(["API", "Stage", "URL"], [(a["api"], a["stage"], a["url"]) for a in apis],
+        # one row per route the template defines (a stage without readable routes: its root)
+        rows = [row for a in apis for row in ([(a["api"], a["stage"], r["method"], r["url"]) for r in a["routes"]]
+                                              or [(a["api"], a["stage"], "", a["url"])])]
+        out.table(["API", "Stage", "Method", "URL"], rows,
                   title=f"APIs of {plan.stack} on the local cloud (API Gateway's execute-api stand-in)",
                   type_="api", records=apis)
     return apis

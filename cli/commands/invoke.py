@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 
 from lamctl.cli.application import get_app
-from lamctl.schemas.errors import CloudError, UsageError
+from lamctl.schemas.errors import CloudError, UsageError, error_code, error_message
 from lamctl.schemas.event import read_event
 
 
@@ -61,8 +61,8 @@ def invoke(
     try:
         resp = lam.invoke(**kwargs)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        message = exc.response.get("Error", {}).get("Message", str(exc))
+        code = error_code(exc)
+        message = error_message(exc) or str(exc)
         target = name + (f":{qualifier}" if qualifier else "")
         if code == "ResourceNotFoundException":
             raise UsageError(f"function {target} not found: {message}", where=target,

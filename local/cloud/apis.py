@@ -34,9 +34,9 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, unquote
 
 from . import moto_ext
+from .urls import USER_REQUEST
 from ..runtime.apigateway import Reply, best_match, client_case, error_reply, http_event, http_response, rest_event, rest_response
 
-USER_REQUEST = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
 # AWS's own address shape, on loopback: http://{api id}.execute-api.localhost:4566/{stage}/{path}
 EXECUTE_API_HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.localhost(?::\d+)?$", re.IGNORECASE)
 _LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>.+)/invocations$")

@@ -46,15 +46,14 @@ from urllib.parse import quote
 
 from ..runtime.apigateway import client_case
 from . import moto_ext
-from .apis import EXECUTE_API_HOST, USER_REQUEST, RestApiProxy, split_stage
+from .apis import EXECUTE_API_HOST, RestApiProxy, split_stage
 from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
 from .lambdas import CloudLambda
+from .urls import HOOKS_PATH, STATUS_PATH, USER_REQUEST
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from ..runtime.pool import Pool
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations/?$")
-STATUS_PATH = "/lamctl-api/status"
-HOOKS_PATH = "/lamctl-api/hooks/"
 IDLE_TIMEOUT = 300.0  # an idle environment is stopped after five minutes, as Lambda reclaims idle ones
 
 
@@ -188,6 +187,7 @@ def prepare_moto() -> None:
     whichever server started first."""
     from .models import register
 
+    moto_ext.patch_multipart_no_such_upload()
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
@@ -216,6 +216,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     from .models import register
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
+    moto_ext.patch_multipart_no_such_upload()
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
     return EmulatorApp(moto_ext.wsgi_app(), handler)

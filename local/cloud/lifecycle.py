@@ -7,7 +7,8 @@
   everything it spawned. Once it answers, moto's own Lambda is told not to look
   for Docker (``POST /moto-api/config {"lambda": {"use_docker": false}}``).
 * Its pid, port and endpoint are recorded in ``$XDG_STATE_HOME/lamctl/cloud.json``
-  (default ``~/.local/state/lamctl``); the log goes beside it (``cloud.log``).
+  (default ``~/.local/state/lamctl``); the log goes beside it (``cloud.log``). The
+  log holds every function's output: the folder is 0700 and its files 0600.
 * :func:`status` reads that file and checks the process is alive and is ours.
 * :func:`stop` sends SIGTERM to the process group (the emulator then stops its
   function processes), waits, then SIGKILL, and kills any function process
@@ -37,7 +38,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from lamctl.schemas.errors import CloudError, UsageError
+from lamctl.schemas.errors import CloudError, UsageError, error_code, http_status
+
+from .urls import status_url
 
 from . import moto_ext
 
@@ -90,11 +93,12 @@ def endpoint_for(port: int) -> str:
 def _locked() -> Iterator[None]:
     folder = state_dir()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)  # lamctl's own folder: the log in it holds every function's output
     except OSError as exc:
         raise CloudError(f"cannot create the state folder {folder}: {exc.strerror}",
                          hint="set XDG_STATE_HOME to a writable folder") from None
-    with open(folder / LOCK_NAME, "a+") as fh:
+    with _private_open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_APPEND, "a+") as fh:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX
@@ -190,10 +194,22 @@ def _read_state() -> dict | None:
     return data if isinstance(data, dict) else {}
 
 
+def _private_open(path: Path, flags: int, mode: str):
+    """``open(path, mode)`` for a file only its owner may read (0600, an existing file too)."""
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        return os.fdopen(fd, mode)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _write_state(data: dict) -> None:
     path = state_file()
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    with _private_open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "w") as fh:
+        fh.write(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
 
 
@@ -231,7 +247,7 @@ def _status_unlocked() -> CloudStatus:
 def _runtime_status(endpoint: str, timeout: float = 2.0) -> dict | None:
     """What the emulator's Lambda runtime says of itself (None from a plain moto server)."""
     try:
-        value = _http("GET", endpoint + "/lamctl-api/status", timeout=timeout)
+        value = _http("GET", status_url(endpoint), timeout=timeout)
     except (urllib.error.URLError, OSError, ValueError):
         return None
     return value if isinstance(value, dict) and value.get("lambda_runtime") else None
@@ -267,7 +283,8 @@ def _spawn(port: int, timeout: float) -> CloudStatus:
     env = dict(os.environ)
     env["MOTO_PORT"] = str(port)
     env.pop("AWS_ENDPOINT_URL", None)  # the emulator talks to itself, never to a configured endpoint
-    with open(log_path, "wb") as log:  # a fresh log for each start
+    # a fresh log for each start, readable by its owner only (it holds every function's output)
+    with _private_open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "wb") as log:
         try:
             child = subprocess.Popen(
                 [sys.executable, "-m", "lamctl.local.cloud.emulator", "-H", HOST, "-p", str(port)],
@@ -421,8 +438,7 @@ def ensure_bucket(s3: Any, bucket: str, region: str | None = None) -> bool:
         s3.head_bucket(Bucket=bucket)
         return False
     except botocore.exceptions.ClientError as exc:
-        status_code = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if status_code != 404 and exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+        if http_status(exc) != 404 and error_code(exc) not in ("404", "NoSuchBucket"):
             raise CloudError(f"cannot check the bucket {bucket!r} on the local cloud: {exc}") from None
     region = region or getattr(getattr(s3, "meta", None), "region_name", None) or "us-east-1"
     kwargs: dict[str, Any] = {"Bucket": bucket}
@@ -431,9 +447,8 @@ def ensure_bucket(s3: Any, bucket: str, region: str | None = None) -> bool:
     try:
         s3.create_bucket(**kwargs)
     except botocore.exceptions.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+        if error_code(exc) in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             return False
-        raise CloudError(f"cannot create the bucket {bucket!r} on the local cloud: {code}",
+        raise CloudError(f"cannot create the bucket {bucket!r} on the local cloud: {error_code(exc) or exc}",
                          hint="check the bucket name (3-63 lower-case letters, digits, dots, hyphens)") from None
     return True

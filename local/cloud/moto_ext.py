@@ -70,6 +70,11 @@ T12 codedeploy          ``moto.codedeploy.models.codedeploy_backends[account][re
                         set; ``create_deployment(...)`` records one. moto never moves a deployment on and lacks
                         deployment configs, StopDeployment and hook reports: the local cloud supplies them
                         (:mod:`lamctl.local.cloud.codedeploy`).
+T13 s3-multipart        ``moto.s3.models.S3Backend.upload_part(bucket, upload_id, ...)`` and
+                        ``complete_multipart_upload(bucket, upload_id, ...)`` look the upload up in
+                        ``get_bucket(bucket).multiparts`` and fail with a KeyError (HTTP 500) for one that was
+                        aborted; wrapped to raise ``moto.s3.exceptions.NoSuchUpload`` (404), as S3 answers and
+                        a client acts on (lamctl starts again an upload another lamctl aborted as a leftover).
 """
 
 from __future__ import annotations
@@ -392,3 +397,27 @@ def codedeploy_set_state(deployment: Any, *, status: str | None = None, started:
         deployment.complete_time = _now_like(deployment.create_time)
     if overview is not None:
         deployment.deployment_overview = dict(overview)
+
+
+# T13: S3 multipart uploads that are gone answer NoSuchUpload, as S3 does
+
+_patched_multipart = {"done": False}
+
+
+def patch_multipart_no_such_upload() -> None:
+    """Install the NoSuchUpload answers (idempotent)."""
+    if _patched_multipart["done"]:
+        return
+    from moto.s3.exceptions import NoSuchUpload
+    from moto.s3.models import S3Backend
+
+    def guarded(original: Callable[..., Any]) -> Callable[..., Any]:
+        def method(self: Any, bucket_name: str, multipart_id: str, *args: Any, **kwargs: Any) -> Any:
+            if multipart_id not in self.get_bucket(bucket_name).multiparts:
+                raise NoSuchUpload(upload_id=multipart_id)
+            return original(self, bucket_name, multipart_id, *args, **kwargs)
+        return method
+
+    S3Backend.upload_part = guarded(S3Backend.upload_part)  # type: ignore[method-assign]
+    S3Backend.complete_multipart_upload = guarded(S3Backend.complete_multipart_upload)  # type: ignore[method-assign]
+    _patched_multipart["done"] = True

@@ -26,7 +26,6 @@ import codecs
 import datetime as _dt
 import errno
 import fcntl
-import functools
 import json
 import math
 import os
@@ -94,22 +93,44 @@ class FunctionSpec:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.physical_name}"
 
 
-@functools.lru_cache(maxsize=1)
-def _runtime_paths() -> tuple[str, ...]:
-    """The folder holding awslambdaric (site-packages of the Python running lamctl), for the function's path."""
+def _find_awslambdaric():
+    """AWS's runtime interface client as the Python running lamctl finds it now, or None.
+
+    Looked up on every call, never remembered: a long-running local cloud sees a client installed after it
+    started (a miss drops the import system's cached folder listings and looks once more)."""
+    import importlib
     import importlib.util
 
     found = importlib.util.find_spec("awslambdaric")
+    if found is None:
+        importlib.invalidate_caches()
+        found = importlib.util.find_spec("awslambdaric")
+    return found
+
+
+def _runtime_paths() -> tuple[str, ...]:
+    """The folder holding awslambdaric (site-packages of the Python running lamctl), for the function's path."""
+    found = _find_awslambdaric()
     if found is None or not found.origin:
         return ()
     return (os.path.dirname(os.path.dirname(found.origin)),)
 
 
-@functools.lru_cache(maxsize=1)
 def _have_awslambdaric() -> bool:
-    import importlib.util
+    return _find_awslambdaric() is not None
 
-    return importlib.util.find_spec("awslambdaric") is not None
+
+def _awslambdaric_hint() -> str:
+    """What to install for python3.x functions, on this machine."""
+    import platform
+
+    if sys.platform.startswith("linux") and platform.machine() in ("x86_64", "aarch64"):
+        return (f"install it into the Python that runs lamctl ({sys.executable} -m pip install awslambdaric) "
+                "and invoke again; a running local cloud picks it up without a restart")
+    return (f"AWS publishes it for Linux on x86_64 and aarch64 only, and this machine is {sys.platform} on "
+            f"{platform.machine() or 'an unknown processor'}: run lamctl in a Linux container (python:3.12 image) "
+            "to run Python functions locally, or deploy them to AWS; custom-runtime functions (provided.al2023) "
+            "run here as they are")
 
 
 def check_supported(spec: FunctionSpec) -> None:
@@ -120,9 +141,9 @@ def check_supported(spec: FunctionSpec) -> None:
             raise UsageError(f"function {spec.name} has runtime {runtime} but no Handler", where=spec.name,
                              hint="set Handler: module.function (for example app.handler)")
         if not _have_awslambdaric():
-            raise UsageError(f"function {spec.name} ({runtime}) needs AWS's runtime interface client, "
-                             "which is not installed", where=spec.name,
-                             hint="pip install 'lamctl[runtime]' (it installs awslambdaric)")
+            raise UsageError(f"function {spec.name} ({runtime}) needs AWS's runtime interface client "
+                             "(the awslambdaric package), which is not installed", where=spec.name,
+                             hint=_awslambdaric_hint())
         return
     if runtime in PROVIDED_RUNTIMES:
         return

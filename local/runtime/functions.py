@@ -25,6 +25,7 @@ import threading
 from typing import Any
 
 from lamctl.schemas.errors import TemplateError, UsageError, location
+from lamctl.schemas.sam import CODE_PROPERTIES, Globals, GlobalsError, code_location
 from lamctl.schemas.template import load_template
 
 from .environment import FunctionSpec
@@ -152,8 +153,10 @@ class TemplateFunctions:
         self.resources = resources
         self.functions = [name for name, res in resources.items()
                           if isinstance(res, dict) and res.get("Type") in FUNCTION_TYPES]
-        self.globals = ((data.get("Globals") or {}).get("Function") or {}) if isinstance(data.get("Globals"),
-                                                                                        dict) else {}
+        try:  # the transform's Globals rules (lamctl.schemas.sam): what runs here is what is deployed
+            self.globals = Globals.of(data)
+        except GlobalsError as exc:
+            raise exc.located(self.template.where) from None
         self.parameters = self._parameters(data.get("Parameters") or {})
         self._template_stat = _stat(self.path)
 
@@ -197,19 +200,11 @@ class TemplateFunctions:
     # -- resolving --------------------------------------------------------------------
 
     def _props(self, name: str) -> dict:
-        res = self.resources[name]
-        props = dict(res.get("Properties") or {})
-        if res.get("Type") == "AWS::Serverless::Function":
-            merged = dict(self.globals)
-            for key, value in props.items():
-                if isinstance(value, dict) and isinstance(merged.get(key), dict) and not _is_intrinsic(value):
-                    merged[key] = _merge(merged[key], value)
-                elif isinstance(value, list) and isinstance(merged.get(key), list):
-                    merged[key] = list(merged[key]) + list(value)  # Globals: lists concatenate, global first
-                else:
-                    merged[key] = value
-            props = merged
-        return props
+        """The resource's properties after Globals (a serverless one), as the transform merges them."""
+        try:
+            return dict(self.globals.resource(name, self.resources[name]))
+        except GlobalsError as exc:
+            raise exc.located(self.template.where) from None
 
     def resolve(self, value: Any, where: list) -> Any:
         """Resolve the intrinsics the local runtime can know: Ref (parameters, pseudo parameters,
@@ -284,7 +279,7 @@ class TemplateFunctions:
         if name in built:
             code_dir = built[name]
         else:
-            code_dir = self._code_dir(name, kind, props, base)
+            code_dir = self._code_dir(name, kind, props)
         layer_dirs = tuple(self._layer_dirs(name, props.get("Layers") or [], base + ["Layers"], built))
         env = {}
         variables = ((props.get("Environment") or {}).get("Variables") or {})
@@ -331,16 +326,24 @@ class TemplateFunctions:
                              hint="fix the path (it is relative to the template's folder)")
         return os.path.abspath(path)
 
-    def _code_dir(self, name: str, kind: str, props: dict, base: list) -> str:
-        if kind == "AWS::Serverless::Function":
-            if "InlineCode" in props:
-                return self._inline(name, props["InlineCode"], props.get("Runtime") or "")
-            src = self._source(props.get("CodeUri", "."), base + ["CodeUri"], f"CodeUri of {name}")
-        else:
-            code = props.get("Code")
-            if isinstance(code, dict) and "ZipFile" in code:
-                return self._inline(name, code["ZipFile"], props.get("Runtime") or "")
-            src = self._source(code, base + ["Code"], f"Code of {name}")
+    def _prop_where(self, name: str, prop: str) -> list:
+        """Key path of a property: the resource's own, else ``Globals`` when the value comes from there."""
+        own = self.resources[name].get("Properties")
+        if not (isinstance(own, dict) and prop in own):
+            section = self.globals.section_for(self.resources[name].get("Type"), name,
+                                               self.resources[name].get("IgnoreGlobals"))
+            if prop in section:
+                return ["Globals", "Function", prop]
+        return ["Resources", name, "Properties", prop]
+
+    def _code_dir(self, name: str, kind: str, props: dict) -> str:
+        if kind == "AWS::Serverless::Function" and "InlineCode" in props:
+            return self._inline(name, props["InlineCode"], props.get("Runtime") or "")
+        code = props.get("Code")
+        if kind == "AWS::Lambda::Function" and isinstance(code, dict) and "ZipFile" in code:
+            return self._inline(name, code["ZipFile"], props.get("Runtime") or "")
+        prop, value = code_location(kind, props) or (CODE_PROPERTIES[kind], None)
+        src = self._source(value, self._prop_where(name, prop), f"{prop} of {name}")
         return self._unzipped(src)
 
     def _inline(self, name: str, text: Any, runtime: str) -> str:
@@ -408,9 +411,8 @@ class TemplateFunctions:
                 if res.get("Type") not in LAYER_TYPES:
                     raise TemplateError(f"layer {lid} of {name} is a {res.get('Type')}, not a layer",
                                         where=self.template.where(where + [i]))
-                lprops = res.get("Properties") or {}
-                prop = "ContentUri" if res.get("Type") == "AWS::Serverless::LayerVersion" else "Content"
-                src = self._source(lprops.get(prop), ["Resources", lid, "Properties", prop], f"{prop} of {lid}")
+                prop, value = code_location(res["Type"], self._props(lid)) or (CODE_PROPERTIES[res["Type"]], None)
+                src = self._source(value, ["Resources", lid, "Properties", prop], f"{prop} of {lid}")
                 out.append(self._unzipped(src))
             else:
                 value = self.resolve(layer, where + [i])
@@ -422,22 +424,12 @@ class TemplateFunctions:
 
     def _watched(self, name: str) -> list[str]:
         props = self._props(name)
-        paths = []
-        for key in ("CodeUri", "Code"):
-            value = props.get(key)
-            if isinstance(value, str):
-                paths.append(value if os.path.isabs(value) else os.path.join(self.template.folder, value))
-        if self.resources[name].get("Type") == "AWS::Serverless::Function" and "CodeUri" not in props \
-                and "InlineCode" not in props:
-            paths.append(self.template.folder)
+        found = [code_location(self.resources[name].get("Type"), props)]
         for layer in props.get("Layers") or []:
             if isinstance(layer, dict) and layer.get("Ref") in self.resources:
-                lprops = self.resources[layer["Ref"]].get("Properties") or {}
-                for key in ("ContentUri", "Content"):
-                    if isinstance(lprops.get(key), str):
-                        v = lprops[key]
-                        paths.append(v if os.path.isabs(v) else os.path.join(self.template.folder, v))
-        return paths
+                found.append(code_location(self.resources[layer["Ref"]].get("Type"), self._props(layer["Ref"])))
+        return [os.path.normpath(os.path.join(self.template.folder, value))  # an absolute value stays as it is
+                for _, value in filter(None, found) if isinstance(value, str)]
 
     def signature(self, name: str) -> str:
         """A digest of what the function's code is made of (paths, sizes, modification times)."""
@@ -487,16 +479,33 @@ def unzip_artifact(zip_path: str | bytes, build_dir: str, sha256: str | None = N
 
     tmp = folder + f".tmp{os.getpid()}-{threading.get_ident()}"
     os.makedirs(tmp, exist_ok=True)
-    import io
+    import zlib
 
     where = "the function's code" if isinstance(zip_path, bytes) else zip_path
+    try:
+        _extract(zip_path, tmp, where)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UsageError(f"the zip is damaged or cannot be unpacked: {exc}", where=where,
+                         hint="build and deploy the code again") from None
+    _publish(tmp, folder)
+    return folder
+
+
+def _extract(zip_path: str | bytes, tmp: str, where: str) -> None:
+    import io
+    import shutil
+    import zipfile
+
     with zipfile.ZipFile(io.BytesIO(zip_path) if isinstance(zip_path, bytes) else zip_path) as zf:
         root = os.path.realpath(tmp)
         for info in zf.infolist():
             target = os.path.realpath(os.path.join(tmp, info.filename))
             if not target.startswith(root + os.sep):
                 shutil.rmtree(tmp, ignore_errors=True)
-                raise UsageError(f"{where}: entry {info.filename!r} points outside the archive", where=where)
+                raise UsageError(f"the zip's entry {info.filename!r} escapes the folder it is unpacked into",
+                                 where=where, hint="make the zip with entry names relative to the code folder "
+                                                   "(no '..', no leading '/')")
             if info.is_dir():
                 os.makedirs(target, exist_ok=True)
                 continue
@@ -506,8 +515,6 @@ def unzip_artifact(zip_path: str | bytes, build_dir: str, sha256: str | None = N
             mode = (info.external_attr >> 16) & 0o777
             if mode:
                 os.chmod(target, mode)
-    _publish(tmp, folder)
-    return folder
 
 
 def _publish(tmp: str, folder: str) -> None:
@@ -577,17 +584,3 @@ def _unchanged(snapshot: list[tuple[str, tuple | None]]) -> bool:
         if seen is None or st.st_mtime_ns != seen[0] or st.st_size != seen[1]:
             return False
     return True
-
-
-def _is_intrinsic(value: dict) -> bool:
-    return len(value) == 1 and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::"))
-
-
-def _merge(base: dict, local: dict) -> dict:
-    out = dict(base)
-    for key, value in local.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and not _is_intrinsic(value):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out

@@ -13,7 +13,10 @@ boto3 and the AWS CLI work against it with ``--endpoint-url``::
 * Errors carry ``X-Amzn-ErrorType`` so that botocore raises the named
   exception: 404 ``ResourceNotFoundException``, 413 ``RequestTooLargeException``
   (6 MB synchronous, 1 MB asynchronous), 429 ``TooManyRequestsException``,
-  400 ``InvalidParameterValueException``, 502 ``InvalidRuntimeException``.
+  400 ``InvalidParameterValueException`` (also for code the local runtime refuses:
+  a zip whose entry escapes its folder, missing code or layer), 400
+  ``InvalidRuntimeException`` (Lambda uses 502, which SDKs retry: a runtime
+  that cannot run here never will).
 """
 
 from __future__ import annotations
@@ -134,6 +137,16 @@ class InvokeHandler:
 
     # -- requests --------------------------------------------------------------------------
 
+    def _refused(self, name: str, exc: LamctlError):
+        """What the function's code or configuration makes impossible (a zip refused, a runtime that cannot run
+        here, missing code or layer): trying again cannot fix it, so it is a 4xx, which SDKs do not retry (a 5xx
+        they retry several times, backing off). Lambda answers InvalidRuntimeException with 502; here it is 400
+        for that reason."""
+        self.log(f"{name}: {exc}\n" + (f"  hint: {exc.hint}\n" if exc.hint else ""))
+        etype = "InvalidRuntimeException" if "not supported locally" in exc.message \
+            else "InvalidParameterValueException"
+        return _error(400, etype, str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+
     def handle(self, method: str, target: str, headers: dict, payload: bytes):
         """(status, headers, body) for one request; ``headers`` has lower-case names."""
         url = urlsplit(target)
@@ -164,10 +177,7 @@ class InvokeHandler:
             return _error(404, "ResourceNotFoundException", f"Function not found: {exc.arn or name}"
                           + (f" ({exc.detail})" if exc.detail else ""))
         except LamctlError as exc:
-            self.log(f"{name}: {exc}\n" + (f"  hint: {exc.hint}\n" if exc.hint else ""))
-            status, etype = (502, "InvalidRuntimeException") if "not supported locally" in exc.message \
-                else (500, "ServiceException")
-            return _error(status, etype, str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+            return self._refused(name, exc)
         if payload:
             try:
                 json.loads(payload)
@@ -193,6 +203,8 @@ class InvokeHandler:
         try:
             result = self.service.pool.invoke(target.key, payload, request_id=request_id,
                                               client_context=client_context, function_arn=target.arn)
+        except LamctlError as exc:
+            return self._refused(name, exc)
         except TooManyRequests as exc:
             reason = "ReservedFunctionConcurrentInvocationLimitExceeded" \
                 if exc.reason == "ReservedConcurrentExecutions" else "ConcurrentInvocationLimitExceeded"

@@ -9,7 +9,11 @@ tells environments apart). The function process finds it through
   handed over; 200 with the event as body and the ``Lambda-Runtime-*`` headers.
 * ``POST /2018-06-01/runtime/invocation/{id}/response`` -> 202 ``{"status":"OK"}``;
   400 for a request ID that is not the current one, 403 when no invocation is
-  in flight or it already has its result, 413 over 6 MB.
+  in flight or it already has its result. A response over 6 MB fails the
+  invocation with ``Function.ResponseSizeTooLarge`` (what the caller sees on
+  Lambda) and is answered 202 all the same: Lambda answers 413 there, on which
+  AWS's Python runtime client raises and dies with a traceback in the log; here
+  the invocation ends cleanly and the environment stays warm.
 * ``POST /2018-06-01/runtime/invocation/{id}/error`` -> 202; same 400/403.
 * ``POST /2018-06-01/runtime/init/error`` -> 202; 403 once init is over.
 
@@ -317,8 +321,7 @@ class RuntimeAPI:
                     "errorType": "Function.ResponseSizeTooLarge",
                 }).encode()
                 inv.finished = time.monotonic()
-                reply = _error(413, "RequestEntityTooLarge",
-                               f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).")
+                reply = 202, [("Content-Type", "application/json")], b'{"status":"OK"}'  # see the docstring
             else:
                 self._current = None
                 inv.status = kind

@@ -6,122 +6,16 @@ Time is a FakeClock: every wait is recorded, none is slept through.
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from lamctl.release.clock import FakeClock
+from lamctl.release.fakes import FakeCloudFormation
+from lamctl.release.fakes import resource_event as ev
+from lamctl.release.fakes import stack_status_event as stack_ev
 from lamctl.release.stack_params import ParameterOverride, infer_capabilities
-from lamctl.release.stacks import (ChangeSetInfo, DeployRequest, Listener, OperationInterrupted, ResourceChange,
-                                   StackDeployer, StackEvent, StackInfo, first_failure)
+from lamctl.release.stacks import (DeployRequest, Listener, OperationInterrupted, StackDeployer, StackEvent, StackInfo,
+                                   first_failure)
 from lamctl.schemas.errors import CloudError, ConflictError, UsageError
-
-_ids = itertools.count(1)
-
-
-def ev(logical_id, status, reason=None, rtype="AWS::SQS::Queue"):
-    n = next(_ids)
-    return StackEvent(event_id=f"e{n}", timestamp=f"2026-01-01T00:00:{n % 60:02d}.000Z", logical_id=logical_id,
-                      resource_type=rtype, status=status, reason=reason)
-
-
-def stack_ev(name, status, reason=None):
-    return ev(name, status, reason, "AWS::CloudFormation::Stack")
-
-
-class FakeCloudFormation:
-    """Implements the StackGateway protocol in memory. Each describe() advances a scripted operation by one step,
-    the way polling sees CloudFormation make progress."""
-
-    WRITES = {"create_change_set", "execute_change_set", "delete_change_set", "delete_stack"}
-
-    def __init__(self):
-        self.stacks: dict[str, dict] = {}
-        self.calls: list[tuple[str, dict]] = []
-        self.change_sets: dict[str, dict] = {}
-        self.on_execute: list[tuple[str, list[StackEvent]]] = []
-        self.on_delete: list[tuple[str, list[StackEvent]]] | None = None
-
-    def add_stack(self, name, status, params=None, events=(), script=()):
-        self.stacks[name] = {"name": name, "id": f"arn:aws:cloudformation:us-east-1:1:stack/{name}/1",
-                             "status": status, "params": dict(params or {}), "events": list(events),
-                             "script": list(script), "deleted": False}
-        return self.stacks[name]
-
-    def _find(self, ref):
-        for s in self.stacks.values():
-            if s["id"] == ref or (s["name"] == ref and not s["deleted"]):
-                return s
-        return None
-
-    def writes(self):
-        return [name for name, _ in self.calls if name in self.WRITES]
-
-    # -- protocol
-    def describe(self, stack):
-        self.calls.append(("describe", {"stack": stack}))
-        s = self._find(stack)
-        if s is None:
-            return None
-        if s["script"]:
-            status, events = s["script"].pop(0)
-            s["status"] = status
-            s["events"].extend(events)
-            if status == "DELETE_COMPLETE":
-                s["deleted"] = True
-        if s["deleted"] and stack == s["name"]:
-            return None
-        return StackInfo(name=s["name"], stack_id=s["id"], status=s["status"], parameters=dict(s["params"]))
-
-    def template_body(self, stack):
-        return None
-
-    def resources(self, stack):
-        return []
-
-    def events(self, stack, after=None, limit=None):
-        s = self._find(stack)
-        if s is None:
-            return []
-        evs = s["events"]
-        if after is not None:
-            ids = [e.event_id for e in evs]
-            evs = evs[ids.index(after) + 1:] if after in ids else evs
-        if limit is not None and after is None:
-            evs = evs[-limit:]
-        return list(evs)
-
-    def create_change_set(self, **kwargs):
-        self.calls.append(("create_change_set", kwargs))
-        name = kwargs["stack"]
-        s = self._find(name)
-        if s is None or kwargs["change_set_type"] == "CREATE" and s["status"] != "REVIEW_IN_PROGRESS":
-            s = self.add_stack(name, "REVIEW_IN_PROGRESS", events=[stack_ev(name, "REVIEW_IN_PROGRESS")])
-        arn = f"arn:aws:cloudformation:us-east-1:1:changeSet/{kwargs['name']}/1"
-        self.change_sets[arn] = {"stack": s, "type": kwargs["change_set_type"]}
-        return arn, s["id"]
-
-    def describe_change_set(self, arn):
-        cs = self.change_sets[arn]
-        return ChangeSetInfo(name=arn.split("/")[1], arn=arn, stack_id=cs["stack"]["id"], status="CREATE_COMPLETE",
-                             execution_status="AVAILABLE",
-                             changes=(ResourceChange("Add", "Queue", "AWS::SQS::Queue"),))
-
-    def execute_change_set(self, arn, disable_rollback=False):
-        self.calls.append(("execute_change_set", {"arn": arn, "disable_rollback": disable_rollback}))
-        self.change_sets[arn]["stack"]["script"] = list(self.on_execute)
-
-    def delete_change_set(self, arn):
-        self.calls.append(("delete_change_set", {"arn": arn}))
-
-    def delete_stack(self, stack):
-        self.calls.append(("delete_stack", {"stack": stack}))
-        s = self._find(stack)
-        name = s["name"]
-        s["script"] = list(self.on_delete or [
-            ("DELETE_IN_PROGRESS", [stack_ev(name, "DELETE_IN_PROGRESS", "User Initiated")]),
-            ("DELETE_COMPLETE", [stack_ev(name, "DELETE_COMPLETE")]),
-        ])
 
 
 class Recorder(Listener):

@@ -17,6 +17,17 @@ import pytest
 SAMPLE = pathlib.Path(__file__).resolve().parents[2] / "samples" / "workshop"
 
 
+GREETING_CODE = 'os.environ.get("GREETING", "Hello World")'
+
+
+def new_code(workshop, text: str) -> None:
+    """A code change: the function answers ``text`` whatever its greeting (hello_world/app.py in the copy)."""
+    app_py = workshop / "hello_world" / "app.py"
+    code = app_py.read_text()
+    assert GREETING_CODE in code
+    app_py.write_text(code.replace(GREETING_CODE, repr(text)))
+
+
 @pytest.fixture
 def workshop(tmp_path):
     dest = tmp_path / "workshop"
@@ -42,7 +53,8 @@ def test_workshop_deploys_to_the_local_cloud(cli, local_cloud, workshop):
     assert re.search(rf"HelloWorldApi +https://{api_id}\.execute-api\.us-east-1\.amazonaws\.com/Prod/hello/ ", r.stdout)
     assert re.search(r"HelloWorldFunctionArn +arn:aws:lambda:us-east-1:123456789012:function:workshop-hello ", r.stdout)
     api_url = f"{aws.endpoint}/restapis/{api_id}/Prod/_user_request_/"
-    assert re.search(rf"ServerlessRestApi +Prod +{re.escape(api_url)}\n", r.stdout)  # where it answers locally
+    # where its route answers locally, in full (the stage root alone answers 403)
+    assert re.search(rf"ServerlessRestApi +Prod +GET +{re.escape(api_url)}hello\n", r.stdout), r.stdout
 
     functions = stack_functions(aws)
     assert set(functions) == {"HelloWorldFunction", "CustomRuntimeFunction"}
@@ -90,8 +102,7 @@ def test_workshop_deploys_to_the_local_cloud(cli, local_cloud, workshop):
     assert len(s3.list_objects_v2(Bucket="lamctl-local-artifacts")["Contents"]) == 2
 
     # a code change updates the one function whose code changed
-    app_py = workshop / "hello_world" / "app.py"
-    app_py.write_text(app_py.read_text().replace("Hello World", "Hello, workshop"))
+    new_code(workshop, "Hello, workshop")
     r = cli("--endpoint-url", aws.endpoint, "--output", "json", "deploy", cwd=workshop)
     assert r.exit_code == 0, r
     lines = r.json_lines()
@@ -156,7 +167,8 @@ def test_readme_quick_start_on_a_fresh_machine(workshop, monkeypatch):
         assert "Stack workshop: CREATE_COMPLETE" in r.stdout
         assert "lamctl local stop" in r.stderr  # the user is told how to stop what was started
         (api_url,) = [w for line in r.stdout.splitlines() for w in line.split() if "/_user_request_/" in w]
-        with urllib.request.urlopen(api_url + "hello", timeout=60) as resp:  # curl it, as the README says
+        assert api_url.endswith("/Prod/_user_request_/hello")  # the route, in full
+        with urllib.request.urlopen(api_url, timeout=60) as resp:  # curl it, as the README says
             assert json.loads(resp.read()) == {"message": "Hello World"}
 
         st = _lamctl("--output", "json", "local", "status", cwd=workshop, env=env)
@@ -228,8 +240,7 @@ def test_workshop_with_auto_publish_alias_gets_its_alias_on_the_local_cloud(cli,
     assert r.exit_code == 0, r
     assert "executed version: 1" in r.stderr and "Hello World" in r.stdout
 
-    app_py = workshop / "hello_world" / "app.py"
-    app_py.write_text(app_py.read_text().replace("Hello World", "Hello, version 2"))
+    new_code(workshop, "Hello, version 2")
     r = cli("--endpoint-url", aws.endpoint, "deploy", cwd=workshop)
     assert r.exit_code == 0, r
     assert lam.get_alias(FunctionName="workshop-hello", Name="live")["FunctionVersion"] == "2"
@@ -241,3 +252,59 @@ def test_workshop_with_auto_publish_alias_gets_its_alias_on_the_local_cloud(cli,
     r = cli("--endpoint-url", aws.endpoint, "delete", "--stack", "workshop", "--yes", cwd=workshop)
     assert r.exit_code == 0, r
     assert not lam.list_functions()["Functions"]
+
+
+def walk_through_commands(heading: str) -> list[list[str]]:
+    """The lamctl commands of the first sh block under ``heading`` in samples/workshop/README.md, as the shell
+    hands them to lamctl (quotes removed, comments and a trailing ``&`` dropped), without the ``lamctl``."""
+    import shlex
+
+    text = (SAMPLE / "README.md").read_text()
+    section = text[text.index(heading):]
+    block = section[section.index("```sh\n") + 6:]
+    block = block[:block.index("```")]
+    commands = []
+    for line in block.replace("\\\n", " ").splitlines():  # a backslash-newline continues the line
+        words = shlex.split(line, comments=True)
+        if words and words[0] == "lamctl":
+            commands.append([w for w in words[1:] if w != "&"])
+    return commands
+
+
+def test_the_canary_walk_through_deploys_version_2_with_a_parameter_and_edits_no_file(cli, local_cloud, workshop,
+                                                                                    instant_clock):
+    """samples/workshop/README.md's canary, command by command (the shift's hold on the injected clock): the
+    new greeting comes from `deploy --parameter-overrides`, version 1 keeps the old one, and no file changes."""
+    aws = local_cloud
+    steps = walk_through_commands("## A canary, locally")
+    assert [s[0] for s in steps] == ["publish", "alias", "deploy", "shift", "promote", "invoke"]
+    before = {p: p.read_bytes() for p in workshop.rglob("*") if p.is_file() and ".lamctl" not in p.parts}
+    r = cli("--endpoint-url", aws.endpoint, "deploy", cwd=workshop)
+    assert r.exit_code == 0, r
+    lam = aws.client("lambda")
+
+    def answer(qualifier: str) -> tuple[str, str]:
+        out = lam.invoke(FunctionName="workshop-hello", Qualifier=qualifier, Payload=b"{}")
+        return out["ExecutedVersion"], json.loads(json.loads(out["Payload"].read())["body"])["message"]
+
+    publish, alias, deploy, shift, promote, invoke = steps
+    for step in (publish, alias):
+        r = cli("--endpoint-url", aws.endpoint, *step, cwd=workshop)
+        assert r.exit_code == 0, (step, r)
+    assert answer("live") == ("1", "Hello World")
+
+    assert deploy[1:] == ["--parameter-overrides", 'Greeting="Hello, canary"']  # one value, as the shell passes it
+    r = cli("--endpoint-url", aws.endpoint, *deploy, cwd=workshop)
+    assert r.exit_code == 0, r
+    assert "UPDATE_COMPLETE" in r.stdout
+    assert answer("$LATEST") == ("$LATEST", "Hello, canary")
+    assert answer("live") == ("1", "Hello World")  # nothing shifted yet
+
+    r = cli("--endpoint-url", aws.endpoint, *shift, cwd=workshop)  # holds 10 % for 5 minutes of the fake clock
+    assert r.exit_code == 0, r
+    assert answer("live") == ("2", "Hello, canary")
+    assert answer("1") == ("1", "Hello World")  # version 1 keeps its configuration
+    r = cli("--endpoint-url", aws.endpoint, *invoke, cwd=workshop)
+    assert r.exit_code == 0 and "executed version: 2" in r.stderr and "Hello, canary" in r.stdout, r
+    after = {p: p.read_bytes() for p in workshop.rglob("*") if p.is_file() and ".lamctl" not in p.parts}
+    assert after == before  # the walk-through asked for no edit

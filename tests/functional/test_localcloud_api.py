@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.error
 import urllib.request
+from urllib.parse import quote
 
 import pytest
 
 from lamctl.local.cloud.apis import match_resource
+from lamctl.local.cloud.urls import api_url
 
 HEADER = """\
 Transform: AWS::Serverless-2016-10-31
@@ -85,7 +88,12 @@ def deployed(cli, cloud, folder, template: str, app: str, stack: str) -> dict:
     r = cli("--local", "--endpoint-url", cloud.endpoint, "--output", "json", "deploy", "--stack", stack, cwd=folder)
     assert r.exit_code == 0, r
     (entry,) = r.json_lines()[-1]["apis"]
-    assert entry["url"] == f"{cloud.endpoint}/restapis/{entry['api_id']}/{entry['stage']}/_user_request_/"
+    # an HTTP API's $default stage is written %24default: nothing for a shell to expand in a pasted URL
+    assert entry["url"] == f"{cloud.endpoint}/restapis/{entry['api_id']}/{quote(entry['stage'], safe='')}/_user_request_/"
+    assert "$" not in entry["url"]
+    assert entry["url"] + "items/42" == api_url(cloud.endpoint, entry["api_id"], entry["stage"], "/items/42")
+    for route in entry["routes"]:  # each route the template defines, with where it answers
+        assert route["url"] == entry["url"] + ("" if route["path"] == "$default" else route["path"].lstrip("/"))
     cloud.base = entry["url"]
     cloud.folder = folder
     return entry
@@ -95,6 +103,9 @@ def deployed(cli, cloud, folder, template: str, app: str, stack: str) -> dict:
 def api(cli, local_cloud, tmp_path):
     entry = deployed(cli, local_cloud, tmp_path, TEMPLATE, APP, "shop")
     assert entry["api"] == "ServerlessRestApi" and entry["stage"] == "Prod"
+    assert [(r["method"], r["path"]) for r in entry["routes"]] == [
+        ("GET", "/boom"), ("ANY", "/files/{proxy+}"), ("POST", "/items"), ("GET", "/items/latest"),
+        ("GET", "/items/{id}"), ("GET", "/malformed"), ("GET", "/pixel")]
     local_cloud.rest_base = entry["url"]
     return local_cloud
 
@@ -255,6 +266,9 @@ def users(event, context):
 def http_api(cli, local_cloud, tmp_path):
     entry = deployed(cli, local_cloud, tmp_path, HTTP_TEMPLATE, HTTP_APP, "people")
     assert entry["api"] == "ServerlessHttpApi" and entry["stage"] == "$default"
+    assert [(r["method"], r["path"]) for r in entry["routes"]] == [
+        ("GET", "/boom"), ("GET", "/files/{proxy+}"), ("GET", "/legacy"), ("ANY", "/users/{id}"),
+        ("GET", "/users/{id}")]
     return local_cloud
 
 
@@ -272,6 +286,16 @@ def test_an_http_api_route_gets_the_2_0_event(http_api):
 
     status, _, body = call(http_api.base + "users/7", method="PUT", body=b"{}")
     assert status == 200 and json.loads(body)["routeKey"] == "ANY /users/{id}"
+
+
+def test_deploy_prints_each_http_api_route_with_a_url_a_shell_can_take_as_it_is(cli, http_api):
+    r = cli("--local", "--endpoint-url", http_api.endpoint, "deploy", "--stack", "people", cwd=http_api.folder)
+    assert r.exit_code == 0, r
+    printed = re.findall(r"^ServerlessHttpApi +\$default +(\w+) +(\S+)$", r.stdout, re.MULTILINE)
+    assert ("GET", http_api.base + "legacy") in printed and len(printed) == 5, r.stdout
+    assert "%24default" in http_api.base and "$" not in http_api.base
+    status, _, body = call(http_api.base + "legacy")  # the printed URL, as curl would send it
+    assert status == 200 and json.loads(body)["resource"] == "/legacy"
 
 
 def test_an_http_api_infers_a_response_and_keeps_its_own_answers(http_api):

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from tests.functional.test_deploy_workshop import SAMPLE
+from tests.functional.test_deploy_workshop import SAMPLE, new_code
 
 PREFERENCE = """\
       Runtime: python3.12
@@ -74,8 +74,7 @@ def set_hook(workshop, verdict: str) -> None:
 
 
 def new_hello(workshop, text: str) -> None:
-    app_py = workshop / "hello_world" / "app.py"
-    app_py.write_text(app_py.read_text().replace("Hello World", text))
+    new_code(workshop, text)
 
 
 def deploy(cli, cloud, workshop, json_output=True):

@@ -331,6 +331,7 @@ def test_codedeploy_hook_status_reports_are_recorded_for_the_release_engine(loca
 
     from botocore.exceptions import ClientError
 
+    from lamctl.local.cloud.urls import hook_status_url, status_url
     from lamctl.release.aws import LambdaGateway
 
     codedeploy = local_cloud.client("codedeploy")
@@ -343,10 +344,12 @@ def test_codedeploy_hook_status_reports_are_recorded_for_the_release_engine(loca
     assert err.value.response["Error"]["Code"] == "InvalidLifecycleEventHookExecutionStatusException"
 
     gateway = LambdaGateway(local_cloud.client("lambda"))
-    gateway.hook_reports_url = local_cloud.endpoint + "/lamctl-api/hooks/"
+    gateway.hook_reports_url = hook_status_url(local_cloud.endpoint)  # as lamctl shift sets it
     assert gateway.reported_hook_status("r-1-BeforeAllowTraffic") == "Failed"
+    with urllib.request.urlopen(hook_status_url(local_cloud.endpoint, "r-1-BeforeAllowTraffic"), timeout=10) as resp:
+        assert json.loads(resp.read()) == {"status": "Failed"}
     assert gateway.reported_hook_status("r-1-AfterAllowTraffic") is None  # the refused report left nothing
     local_cloud.reset()
     assert gateway.reported_hook_status("r-1-BeforeAllowTraffic") is None  # a reset forgets them
-    with urllib.request.urlopen(local_cloud.endpoint + "/lamctl-api/status", timeout=10) as resp:
+    with urllib.request.urlopen(status_url(local_cloud.endpoint), timeout=10) as resp:
         assert json.loads(resp.read())["lambda_runtime"] == "lamctl"

@@ -320,3 +320,22 @@ def test_t12_codedeploy_deployment_records(aws):
                                            "rollback", "codeDeployRollback")
         assert cd.get_deployment(deploymentId=other)["deploymentInfo"]["creator"] == "codeDeployRollback"
         assert moto_ext.codedeploy_deployment(ACCOUNT, REGION, "d-NOPE") is None
+
+
+def test_t13_s3_parts_of_an_aborted_upload_answer_no_such_upload(aws):
+    from botocore.exceptions import ClientError
+
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="parts-bucket")
+    upload = s3.create_multipart_upload(Bucket="parts-bucket", Key="k")["UploadId"]
+    s3.abort_multipart_upload(Bucket="parts-bucket", Key="k", UploadId=upload)
+    with touch("T13 s3-multipart", "S3Backend.upload_part / complete_multipart_upload(bucket, upload_id, ...) look "
+                                   "the upload up in get_bucket(bucket).multiparts; wrapped to answer NoSuchUpload"):
+        for call in (lambda: s3.upload_part(Bucket="parts-bucket", Key="k", UploadId=upload, PartNumber=1, Body=b"x"),
+                     lambda: s3.complete_multipart_upload(Bucket="parts-bucket", Key="k", UploadId=upload,
+                                                          MultipartUpload={"Parts": [{"PartNumber": 1,
+                                                                                      "ETag": '"x"'}]})):
+            with pytest.raises(ClientError) as err:
+                call()
+            assert err.value.response["Error"]["Code"] == "NoSuchUpload", err.value.response
+            assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lamctl.packager.artifacts import CODE_PROPERTIES, Artifact
-from lamctl.packager.package import code_location, package_template
+from lamctl.packager.package import package_template, s3_code_value
 from lamctl.packager.upload import S3Location, Upload
 from lamctl.schemas.template import plain
 from tests.helpers import template_from_text
@@ -88,7 +88,7 @@ def expected_data(original: dict, resources: list[dict], uploads: list[Upload]) 
     data = copy.deepcopy(plain(original))
     for i, (r, u) in enumerate(zip(resources, uploads)):
         prop = CODE_PROPERTIES[r["type"]][1]
-        data["Resources"][f"R{i}"]["Properties"][prop] = code_location(r["type"], u.location)
+        data["Resources"][f"R{i}"]["Properties"][prop] = s3_code_value(r["type"], u.location)
     return data
 
 

@@ -11,7 +11,10 @@ import pytest
 from lamctl.packager.artifacts import CODE_PROPERTIES, Artifact
 from lamctl.packager.package import package, package_template
 from lamctl.packager.upload import S3Location, Upload
+from lamctl.packager.validate import with_placeholder_code
 from lamctl.schemas.errors import TemplateError
+from lamctl.schemas.template import plain
+from lamctl.transform import transform
 from tests.helpers import load_written, write_zip
 
 SHA = {name: (f"{i:x}" * 64)[:64] for i, name in enumerate(
@@ -181,15 +184,36 @@ def test_functions_inheriting_globals_but_built_differently_each_name_their_zip(
     assert "src" not in packaged.text.split()  # no local path left anywhere
 
 
-def test_a_function_with_no_codeuri_anywhere_is_an_error_naming_it(tmp_path):
-    text = GLOBALS_TEMPLATE.replace("    CodeUri: src\n", "")
+def test_a_function_with_no_codeuri_anywhere_gets_the_template_folders_zip_as_sam_packages_it(tmp_path):
+    # build zips the template's folder for it (lamctl.schemas.sam.code_location); the function names that zip
+    text = GLOBALS_TEMPLATE.replace("    CodeUri: src\n", "    Handler: c.handler\n") + \
+        "  C:\n    Type: AWS::Serverless::Function\n"
     template = load_written(tmp_path, text)
-    arts = [artifact("A", "AWS::Serverless::Function")]
-    with pytest.raises(TemplateError) as err:
-        package_template(template, uploads_for(arts), arts)
-    assert "A" in err.value.message and "CodeUri" in err.value.message
-    assert err.value.where.startswith(str(tmp_path / "template.yaml") + ":7")
-    assert err.value.exit_code == 2
+    arts = [artifact("A", "AWS::Serverless::Function"), artifact("B", "AWS::Serverless::Function", SHA["A"]),
+            artifact("C", "AWS::Serverless::Function", SHA["A"])]
+    packaged = package_template(template, uploads_for(arts), arts)
+    uri = f"s3://bkt/p/{SHA['A']}.zip"
+    res = packaged.data["Resources"]
+    assert res["A"]["Properties"] == {"CodeUri": uri, "Handler": "a.handler"}
+    assert res["B"]["Properties"] == {"CodeUri": uri, "Handler": "b.handler"}
+    assert res["C"]["Properties"] == {"CodeUri": uri}  # a function with no Properties gets them
+    assert "CodeUri" not in packaged.data["Globals"]["Function"]
+    out = transform(plain(packaged.data))
+    for name in "ABC":
+        assert out["Resources"][name]["Properties"]["Code"] == {"S3Bucket": "bkt", "S3Key": f"p/{SHA['A']}.zip"}
+
+
+def test_a_function_ignoring_the_global_codeuri_gets_its_own(tmp_path):
+    text = GLOBALS_TEMPLATE.replace("  B:\n    Type: AWS::Serverless::Function\n",
+                                    "  B:\n    Type: AWS::Serverless::Function\n    IgnoreGlobals: [CodeUri]\n")
+    assert "IgnoreGlobals" in text
+    template = load_written(tmp_path, text)
+    arts = [artifact("B", "AWS::Serverless::Function")]
+    packaged = package_template(template, uploads_for(arts), arts)
+    assert packaged.data["Globals"]["Function"]["CodeUri"] == "src"  # A was not built here: untouched
+    assert packaged.data["Resources"]["B"]["Properties"]["CodeUri"] == f"s3://bkt/p/{SHA['B']}.zip"
+    out = transform(plain(with_placeholder_code(packaged.data)))
+    assert out["Resources"]["B"]["Properties"]["Code"] == {"S3Bucket": "bkt", "S3Key": f"p/{SHA['B']}.zip"}
 
 
 def test_package_uploads_then_rewrites(tmp_path, aws):

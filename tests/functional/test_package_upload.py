@@ -174,7 +174,7 @@ def test_s3_refusing_a_part_is_a_cloud_error_naming_the_function_and_nothing_is_
 
     def corrupt_second_part(params, **_):
         if params["PartNumber"] == 2:
-            params["UploadId"] = "no-such-upload"  # the emulator answers 500, as S3 does in an outage
+            params["UploadId"] = "no-such-upload"  # NoSuchUpload each time: started again, then given up
 
     s3.meta.events.register("before-parameter-build.s3.UploadPart", corrupt_second_part)
     with pytest.raises(CloudError) as err:

@@ -360,7 +360,7 @@ def test_a_deployment_nothing_starts_is_an_error_naming_it_not_a_long_wait():
 
 
 def test_a_412_from_update_alias_is_a_revision_mismatch(aws):
-    # the emulator accepts stale RevisionIds (DESIGN §5): botocore's Stubber answers as Lambda does
+    # the emulator accepts stale RevisionIds (docs/architecture.md: what the emulator does by itself): botocore's Stubber answers as Lambda does
     from botocore.stub import Stubber
 
     from lamctl.release.aws import RevisionMismatch

@@ -415,3 +415,59 @@ def test_streamed_log_equals_the_result_log_on_failures(code, envs, files, event
     assert result.error_type == error_type
     assert "".join(pieces) == result.log
     assert result.log.rstrip("\n").splitlines()[-1].startswith("REPORT RequestId: ")
+
+
+INSTALLED_LATER = """
+import importlib.metadata, importlib.util, json, os, sys
+
+from lamctl.local.runtime.pool import Pool
+from lamctl.local.runtime.environment import FunctionSpec
+from lamctl.schemas.errors import UsageError
+
+code_dir, later = sys.argv[1], sys.argv[2]
+real = importlib.util.find_spec("awslambdaric")
+site = os.path.realpath(os.path.dirname(os.path.dirname(real.origin)))
+# what pip would install: the files of awslambdaric and of its dependencies (from their RECORD)
+tops = {f.parts[0] for dist in ("awslambdaric", "simplejson", "snapshot-restore-py")
+        for f in importlib.metadata.distribution(dist).files or ()
+        if ".dist-info" not in f.parts[0] and f.parts[0] not in ("..", "__pycache__")}
+# the runtime interface client is not installed: the folder holding it leaves the path, an empty one takes its place
+sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != site] + [later]
+spec = FunctionSpec(name="Fn", runtime="python3.12", handler="app.handler", code_dir=code_dir, timeout=5.0)
+pool = Pool(idle_timeout=None)
+out = {}
+try:
+    pool.replace(spec)
+    out["before"] = "no error"
+except UsageError as exc:
+    out["before"] = exc.message
+    out["hint"] = exc.hint
+# ... now it is installed (as pip puts packages into a folder on the path), while the same process runs on
+for name in tops:
+    os.symlink(os.path.join(site, name), os.path.join(later, name))
+try:
+    pool.replace(spec)
+    result = pool.invoke("Fn", b'{"who": "later"}')
+    out["after"] = json.loads(result.payload)
+finally:
+    pool.close()
+print(json.dumps(out))
+"""
+
+
+def test_a_runtime_client_installed_while_the_server_runs_is_found_without_a_restart(code, tmp_path):
+    """Nothing remembers that awslambdaric was missing: the first invoke says what to install, and once it is
+    installed the next invoke of the same long-running process runs the function."""
+    import subprocess
+    import sys
+
+    later = tmp_path / "site-packages-later"
+    later.mkdir()
+    fn = code({"app.py": "def handler(event, context):\n    return {'hello': event['who']}\n"})
+    proc = subprocess.run([sys.executable, "-c", INSTALLED_LATER, fn, str(later)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "awslambdaric" in out["before"] and "not installed" in out["before"]
+    assert "pip install awslambdaric" in out["hint"]
+    assert out["after"] == {"hello": "later"}

@@ -1,4 +1,4 @@
-"""The architecture of DESIGN §2, enforced: packaging, import direction, and a fast start."""
+"""The architecture of docs/architecture.md (layout and layers), enforced: packaging, import direction, and a fast start."""
 
 from __future__ import annotations
 
@@ -131,6 +131,24 @@ def test_python_dash_m_works():
     out = subprocess.run([sys.executable, "-m", "lamctl.cli", "--version"], capture_output=True, text=True, cwd="/")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("lamctl ")
+
+
+def test_the_local_runtime_does_not_import_the_local_cloud():
+    """The local cloud runs its invocations on the local runtime, never the other way round."""
+    problems = []
+    for path in sorted((ROOT / "local" / "runtime").rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if (node.level == 0 and module.startswith("lamctl.local.cloud")) or \
+                        (node.level == 2 and module.split(".")[0] == "cloud") or \
+                        (node.level == 2 and not module and any(a.name == "cloud" for a in node.names)):
+                    problems.append(f"{path.relative_to(ROOT)}:{node.lineno}: imports the local cloud")
+            elif isinstance(node, ast.Import):
+                problems += [f"{path.relative_to(ROOT)}:{node.lineno}: imports the local cloud"
+                             for a in node.names if a.name.startswith("lamctl.local.cloud")]
+    assert not problems, "\n".join(problems)
 
 
 def test_command_modules_do_not_import_each_other():

@@ -1,4 +1,4 @@
-"""Start-up cost: what a command imports before it does its work (DESIGN §3.8, fast start).
+"""Start-up cost: what a command imports before it does its work (docs/architecture.md: fast start).
 
 typer converts option values through pydantic, whose import costs more than typer itself;
 lamctl passes values that are already of the option's type straight through
