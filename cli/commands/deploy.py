@@ -290,7 +290,7 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None, api_ur
     if result.status == "CHANGE_SET_CREATED":
         assert cs is not None
         out.result(True, f"Change set {cs.name} created for stack {plan.stack}, not executed:\n{cs.arn}\n"
-                   f"execute it: {execute_command(app, cs.arn)}",
+                   f"execute it: {_execute_command(app, cs.arn)}",
                    stack=plan.stack, status="CHANGE_SET_CREATED", change_set=cs.name, arn=cs.arn,
                    changes=len(cs.changes))
         _summary(out, plan, cs, "change set created, not executed")
@@ -349,7 +349,7 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None, api_ur
     _summary(out, plan, cs, result.status, result)
 
 
-def execute_command(app, arn: str) -> str:
+def _execute_command(app, arn: str) -> str:
     """The command that executes a change set made with --no-execute, against the same cloud."""
     words = ["lamctl"]
     if app.opts.local:
