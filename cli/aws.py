@@ -55,13 +55,16 @@ class ClientFactory:
         self._region = region
         self.endpoint_url = endpoint_url
         self.local = local
+        # The local cloud, or another endpoint on this machine (start-lambda, an emulator): dummy credentials
+        # and a default region, as --local gets; no real secret is sent to it.
+        self.dummy = local or is_loopback(endpoint_url)
         self._session = None
         self._clients: dict[str, Any] = {}
 
     @property
     def region(self) -> str:
         region = self._region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        if not region and self.local:
+        if not region and self.dummy:
             region = LOCAL_REGION
         if not region:
             region = self.session().region_name
@@ -78,9 +81,9 @@ class ClientFactory:
             import botocore.exceptions
 
             kwargs: dict[str, Any] = {}
-            if self.profile and not self.local:
+            if self.profile and not self.dummy:
                 kwargs["profile_name"] = self.profile
-            if self.local:
+            if self.dummy:
                 kwargs.update(LOCAL_CREDENTIALS)
             try:
                 self._session = boto3.Session(**kwargs)

@@ -127,8 +127,15 @@ class Output:
             self.stdout.flush()
 
     def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None,
-              type_: str | None = None, records: Iterable[dict] | None = None) -> None:
-        """Results as a table (TTY), aligned plain columns (CI, pipes), or one event per row (json)."""
+              type_: str | None = None, records: Iterable[dict] | None = None, *, drop: Sequence[str] = (),
+              keep: Sequence[str] | None = None) -> None:
+        """Results as a table (TTY), aligned plain columns (CI, pipes), or one event per row (json).
+
+        On a terminal (or with ``COLUMNS`` set) the table fits the width: the columns named in ``drop`` are
+        left out first, in that order, then the other columns wrap; the columns in ``keep`` (by default
+        those named like :data:`COPY_COLUMNS`: values a user copies, such as an ARN or a URL) are never cut
+        or wrapped. json mode always has every column."""
+        columns = list(columns)
         rows = [[("" if c is None else str(c)) for c in row] for row in rows]
         if self.json:
             if type_:
@@ -136,8 +143,16 @@ class Output:
                             ({columns[i]: row[i] for i in range(len(columns))} for row in rows)):
                     self.emit(type_, **rec)
             return
-        if self.interactive:
-            from rich.table import Table
+        keep = [c for c in columns if c.lower() in COPY_COLUMNS] if keep is None else list(keep)
+        width = self.width()
+        if width is not None:
+            columns, rows, dropped = fit_columns(columns, rows, width, drop, keep)
+            if dropped:
+                self._err(f"(left out to fit {width} columns: {', '.join(dropped)}; "
+                          "a wider terminal or --output json shows them)")
+        natural = _natural(columns, rows)
+        if self.interactive and (width is None or sum(natural) + 3 * len(columns) <= width):
+            from rich.table import Table  # it fits whole: nothing is folded
 
             table = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
             for col in columns:
@@ -146,15 +161,25 @@ class Output:
                 table.add_row(*[_esc(c, True) for c in row])
             self._console(False).print(table)
             return
-        widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+        # too wide for rich's frame (it would fold or hide a value to copy): aligned lines that wrap the rest
         out = []
         if title:
             out.append(title)
-        out.append("  ".join(c.ljust(widths[i]) for i, c in enumerate(columns)).rstrip())
-        for row in rows:
-            out.append("  ".join(v.ljust(widths[i]) for i, v in enumerate(row)).rstrip())
+        out += plain_table(columns, rows, width, keep)
         self.stdout.write("\n".join(out) + "\n")
         self.stdout.flush()
+
+    def width(self) -> int | None:
+        """The width tables fit: ``COLUMNS`` when set, else the terminal's; None when stdout is no terminal
+        (a pipe, a file, CI logs: nothing to fit, every column is kept whole)."""
+        raw = os.environ.get("COLUMNS", "")
+        if raw.isdigit() and int(raw) > 0:
+            return int(raw)
+        if self.interactive:
+            import shutil
+
+            return shutil.get_terminal_size().columns
+        return None
 
     def summary(self, markdown: str) -> None:
         """Append Markdown to the GitHub Actions job summary, when there is one."""
@@ -173,6 +198,75 @@ class Output:
         else:
             self.stderr.write(text + "\n")
             self.stderr.flush()
+
+
+# Columns whose values a user copies (an ARN, a URL, a path): never cut or wrapped to fit a terminal.
+COPY_COLUMNS = frozenset({"value", "url", "arn", "location", "endpoint", "uri", "path", "zip", "log"})
+SEPARATOR = 2  # spaces between plain columns
+MIN_WRAP = 8  # a wrapped column keeps at least this many characters (or its header's)
+
+
+def _natural(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    return [max([len(c)] + [len(line) for r in rows for line in r[i].splitlines() or [""]])
+            for i, c in enumerate(columns)]
+
+
+def fit_columns(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int, drop: Sequence[str],
+                keep: Sequence[str]) -> tuple[list[str], list[list[str]], list[str]]:
+    """Leave out the columns of ``drop`` (in order) until the table's natural width fits ``width``, then
+    take back those that fit again (a later, wider one may have made room); never one of ``keep``.
+    Returns the columns and rows left, and the names left out."""
+    natural = dict(zip(columns, _natural(columns, rows)))
+
+    def fits(names: list[str]) -> bool:
+        return sum(natural[n] for n in names) + SEPARATOR * (len(names) - 1) <= width
+
+    shown = list(columns)
+    dropped: list[str] = []
+    for name in drop:
+        if fits(shown):
+            break
+        if name in shown and name not in keep and len(shown) > 1:
+            shown.remove(name)
+            dropped.append(name)
+    for name in reversed(list(dropped)):  # the most useful first
+        trial = [c for c in columns if c in shown or c == name]
+        if fits(trial):
+            shown = trial
+            dropped.remove(name)
+    index = [columns.index(c) for c in shown]
+    return shown, [[r[i] for i in index] for r in rows], dropped
+
+
+def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int | None,
+                keep: Sequence[str] = ()) -> list[str]:
+    """Aligned plain lines; with ``width``, the columns not in ``keep`` wrap (widest first) to fit it."""
+    import textwrap
+
+    widths = _natural(columns, rows)
+    if width is not None:
+        total = sum(widths) + SEPARATOR * (len(columns) - 1)
+        floor = [max(MIN_WRAP, len(c)) for c in columns]
+        while total > width:
+            wrappable = [i for i, c in enumerate(columns) if c not in keep and widths[i] > floor[i]]
+            if not wrappable:
+                break  # what is left must stay whole: the terminal wraps the line
+            i = max(wrappable, key=lambda k: widths[k])
+            cut = min(total - width, widths[i] - floor[i])
+            widths[i] -= cut
+            total -= cut
+
+    def cell_lines(i: int, value: str) -> list[str]:
+        if columns[i] in keep or len(value) <= widths[i]:
+            return value.splitlines() or [""]
+        return textwrap.wrap(value, widths[i], break_long_words=True, break_on_hyphens=False) or [""]
+
+    out = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(columns)).rstrip()]
+    for row in rows:
+        cells = [cell_lines(i, v) for i, v in enumerate(row)]
+        for n in range(max(len(c) for c in cells)):
+            out.append("  ".join((c[n] if n < len(c) else "").ljust(widths[i]) for i, c in enumerate(cells)).rstrip())
+    return out
 
 
 def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

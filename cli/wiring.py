@@ -160,12 +160,25 @@ def system_clock():
 # ---------------------------------------------------------------- packaging
 
 
+# The local cloud's artifact bucket: package and deploy upload there when the target is the local cloud and no
+# bucket is set (it is created when missing).
+LOCAL_BUCKET = "lamctl-local-artifacts"
+
+
+def default_bucket(app: App, s3_bucket: Optional[str]) -> str | None:
+    """flag > LAMCTL_S3_BUCKET > lamctl.toml > the local cloud's artifact bucket (on the local cloud only)."""
+    bucket = app.setting("s3_bucket", s3_bucket)
+    if not bucket and app.target_local:
+        bucket = LOCAL_BUCKET
+    return bucket
+
+
 def resolve_bucket(app: App, s3_bucket: Optional[str], s3_prefix: Optional[str]) -> tuple[str, str | None]:
-    """The bucket and prefix from flag > LAMCTL_S3_BUCKET > lamctl.toml; a clear error when there is none."""
+    """The bucket and prefix from flag > LAMCTL_S3_BUCKET > lamctl.toml (> the local cloud's artifact bucket);
+    a clear error when there is none."""
     from lamctl.packager.upload import check_bucket_name
 
-    bucket = app.setting("s3_bucket", s3_bucket)
-    bucket = check_bucket_name(bucket)
+    bucket = check_bucket_name(default_bucket(app, s3_bucket))
     prefix = app.setting("s3_prefix", s3_prefix)
     return bucket, (prefix or None)
 

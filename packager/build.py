@@ -438,10 +438,14 @@ def explain_path(template: Template, path: str, build_dir: str | None = None) ->
     """For each artifact whose code folder holds ``path``: whether it goes into the zip, and which rule says so."""
     build_dir = os.path.abspath(build_dir or os.path.join(template.folder, DEFAULT_BUILD_DIR))
     target = os.path.abspath(path)
+    plans = [p for p in plan_template(template, build_dir) if not p.is_zip]
+    if not os.path.lexists(target):
+        folders = sorted({os.path.relpath(p.source) + "/" for p in plans})
+        raise UsageError(f"--explain {path}: {target} does not exist",
+                         hint="give the path of a file or folder, relative to the current folder"
+                              + (f"; the template's code folders: {', '.join(folders)}" if folders else ""))
     rows = []
-    for p in plan_template(template, build_dir):
-        if p.is_zip:
-            continue
+    for p in plans:
         root = os.path.abspath(p.source)
         if target != root and not target.startswith(root + os.sep):
             continue

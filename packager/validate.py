@@ -623,23 +623,31 @@ def with_placeholder_code(data: dict) -> dict:
     """A copy of ``data`` whose local paths (``CodeUri: src/``) are placeholder S3 URIs, as after packaging.
 
     The transform only accepts S3 locations; validating a source template must not fail on that."""
+    return placeholder_code(data)[0]
+
+
+def placeholder_code(data: dict, bucket: str = PLACEHOLDER_BUCKET) -> tuple[dict, list[str]]:
+    """:func:`with_placeholder_code` with the bucket to use, and what was swapped (``Fn.CodeUri``,
+    ``Globals.Function.CodeUri``, in template order)."""
     import copy
 
     out = copy.deepcopy(data)
+    swapped: list[str] = []
 
-    def swap(props: Any, prop: str) -> None:
+    def swap(props: Any, prop: str, name: str) -> None:
         if isinstance(props, dict) and isinstance(props.get(prop), str) and not props[prop].startswith("s3://"):
-            props[prop] = f"s3://{PLACEHOLDER_BUCKET}/{props[prop].strip('/') or 'code'}"
+            props[prop] = f"s3://{bucket}/{props[prop].strip('/') or 'code'}"
+            swapped.append(f"{name}.{prop}")
 
-    resources = out.get("Resources") if isinstance(out.get("Resources"), dict) else {}
-    for res in resources.values():
-        if isinstance(res, dict) and res.get("Type") in LOCAL_FILE_PROPERTIES:
-            swap(res.get("Properties"), LOCAL_FILE_PROPERTIES[res["Type"]])
     glob = out.get("Globals") if isinstance(out.get("Globals"), dict) else {}
     for section, rtype in GLOBALS_SECTIONS.items():
         if rtype in LOCAL_FILE_PROPERTIES:
-            swap(glob.get(section), LOCAL_FILE_PROPERTIES[rtype])
-    return out
+            swap(glob.get(section), LOCAL_FILE_PROPERTIES[rtype], f"Globals.{section}")
+    resources = out.get("Resources") if isinstance(out.get("Resources"), dict) else {}
+    for name, res in resources.items():
+        if isinstance(res, dict) and res.get("Type") in LOCAL_FILE_PROPERTIES:
+            swap(res.get("Properties"), LOCAL_FILE_PROPERTIES[res["Type"]], str(name))
+    return out, swapped
 
 
 def lint_findings(template: Template, transformed: dict, region: str) -> list[Finding]:

@@ -375,7 +375,7 @@ class FakeCloudFormation:
             return None
         return StackInfo(name=s["name"], stack_id=s["id"], status=s["status"], parameters=dict(s["params"]))
 
-    def template_body(self, stack):
+    def template_body(self, stack, change_set=None):
         return None
 
     def resources(self, stack):
@@ -403,7 +403,7 @@ class FakeCloudFormation:
         self.change_sets[arn] = {"stack": s, "type": kwargs["change_set_type"]}
         return arn, s["id"]
 
-    def describe_change_set(self, arn):
+    def describe_change_set(self, arn, stack=None):
         cs = self.change_sets[arn]
         return ChangeSetInfo(name=arn.split("/")[1], arn=arn, stack_id=cs["stack"]["id"], status="CREATE_COMPLETE",
                              execution_status="AVAILABLE",

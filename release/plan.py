@@ -35,6 +35,15 @@ class PublishVersion:
         return f"publish {LATEST} of {self.function} as a new version"
 
 
+def version_label(version: str) -> str:
+    """``version 7``, or, before $LATEST is published, what the plan's target will be."""
+    return f"the version published from {LATEST}" if version == LATEST else f"version {version}"
+
+
+def _short(version: str) -> str:
+    return "new" if version == LATEST else f"v{version}"
+
+
 @dataclass(frozen=True)
 class CreateAlias:
     version: str
@@ -42,7 +51,7 @@ class CreateAlias:
     kind: str = "create-alias"
 
     def describe(self) -> str:
-        return f"create the alias at version {self.version} (100%)"
+        return f"create the alias at {version_label(self.version)} (100%)"
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ class SetAliasWeights:
     kind: str = "weights"
 
     def describe(self) -> str:
-        return f"route {self.weight * 100:g}% to version {self.version}"
+        return f"route {self.weight * 100:g}% to {version_label(self.version)}"
 
 
 @dataclass(frozen=True)
@@ -95,7 +104,7 @@ class Finalize:
     kind: str = "finalize"
 
     def describe(self) -> str:
-        return f"route 100% to version {self.version}, empty routing"
+        return f"route 100% to {version_label(self.version)}, empty routing"
 
 
 PlanStep = Union[PublishVersion, CreateAlias, RunHook, SetAliasWeights, Bake, CheckAlarms, Finalize]
@@ -200,9 +209,9 @@ def plan_lines(plan: Plan) -> list[tuple[str, str, str, str]]:
     for step in plan.steps:
         weights = ""
         if isinstance(step, SetAliasWeights):
-            weights = f"v{current} {100 - step.weight * 100:g}% / v{step.version} {step.weight * 100:g}%"
+            weights = f"v{current} {100 - step.weight * 100:g}% / {_short(step.version)} {step.weight * 100:g}%"
         elif isinstance(step, (Finalize, CreateAlias)):
-            weights = f"v{step.version} 100%"
+            weights = f"{_short(step.version)} 100%"
         checks = ""
         if isinstance(step, Bake) and plan.alarms:
             checks = "alarms every <=10s: " + ", ".join(plan.alarms)

@@ -18,7 +18,7 @@ import difflib
 import os
 import shlex
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from lamctl.schemas.errors import UsageError, location
 
@@ -170,8 +170,13 @@ def load_parameter_file(path: str) -> list[ParameterOverride]:
     raise UsageError("a parameter file holds an object or a list", where=at(root), hint=shape_hint)
 
 
-def check_parameter_names(template: dict, overrides: Iterable[ParameterOverride]) -> None:
-    """Refuse a name the template does not declare (at its file:line:col, with the closest name)."""
+def check_parameter_names(template: dict, overrides: Iterable[ParameterOverride],
+                          where: Callable[..., str | None] | None = None) -> None:
+    """Refuse a name the template does not declare, with the closest declared name.
+
+    With ``where`` (a :meth:`lamctl.schemas.template.Template.where`), the error is located at the
+    template's ``Parameters`` (``file:line:col``; the template itself when it has none) and names where the
+    override came from; without it, at the override (its flag, or its ``file:line:col``)."""
     declared = template.get("Parameters") or {}
     if not isinstance(declared, dict):
         declared = {}
@@ -185,7 +190,14 @@ def check_parameter_names(template: dict, overrides: Iterable[ParameterOverride]
             hint = "the template declares: " + ", ".join(declared)
         else:
             hint = "the template declares no parameters"
-        raise UsageError(f"unknown parameter {o.key!r}: the template does not declare it", where=o.where, hint=hint)
+        if where is None:
+            raise UsageError(f"unknown parameter {o.key!r}: the template does not declare it", where=o.where,
+                             hint=hint)
+        if "Parameters" in template:
+            at, what = where(["Parameters"], key=True), "the template's Parameters do not declare it"
+        else:
+            at, what = where([]), "the template has no Parameters section"
+        raise UsageError(f"unknown parameter {o.key!r} (from {o.where}): {what}", where=at, hint=hint)
 
 
 def resolve_parameters(template: dict, overrides: Iterable[ParameterOverride], previous: dict[str, str],

@@ -158,11 +158,11 @@ class OperationInterrupted(LamctlError):
 
 class StackGatewayProtocol(Protocol):
     def describe(self, stack: str) -> StackInfo | None: ...
-    def template_body(self, stack: str) -> str | None: ...
+    def template_body(self, stack: str, change_set: str | None = None) -> str | None: ...
     def resources(self, stack: str) -> list[StackResource]: ...
     def events(self, stack: str, after: str | None = None, limit: int | None = None) -> list[StackEvent]: ...
     def create_change_set(self, **kwargs: Any) -> tuple[str, str]: ...
-    def describe_change_set(self, arn: str) -> ChangeSetInfo: ...
+    def describe_change_set(self, arn: str, stack: str | None = None) -> ChangeSetInfo: ...
     def execute_change_set(self, arn: str, disable_rollback: bool = False) -> None: ...
     def delete_change_set(self, arn: str) -> None: ...
     def delete_stack(self, stack: str) -> None: ...
@@ -215,6 +215,34 @@ def _cloud_error(exc: Exception, action: str, stack: str | None = None) -> Lamct
     return CloudError(f"{action}: {text}", where=stack)
 
 
+LAMBDA_FUNCTION = "AWS::Lambda::Function"
+
+
+def function_name(gateway: StackGatewayProtocol, stack: str, logical_id: str) -> str:
+    """The physical name of the function ``logical_id`` of ``stack`` (a template's logical ID, SAM's
+    ``AWS::Serverless::Function`` included), for commands taking ``--stack``. A missing stack, a missing
+    resource (with the stack's functions and the closest one) or another type is a UsageError."""
+    import difflib
+
+    if gateway.describe(stack) is None:
+        raise UsageError(f"stack {stack} does not exist", where=stack, hint="check --stack (and --region / --local)")
+    resources = gateway.resources(stack)
+    found = next((r for r in resources if r.logical_id == logical_id), None)
+    if found is None:
+        functions = [r.logical_id for r in resources if r.resource_type == LAMBDA_FUNCTION]
+        close = difflib.get_close_matches(logical_id, functions, n=1)
+        raise UsageError(f"stack {stack} has no resource {logical_id}", where=stack,
+                         hint=(f"did you mean {close[0]}? " if close else "")
+                         + "its functions: " + (", ".join(functions) or "(none)"))
+    if found.resource_type != LAMBDA_FUNCTION:
+        raise UsageError(f"{logical_id} in stack {stack} is a {found.resource_type}, not a function", where=stack,
+                         hint="name an AWS::Lambda::Function (or AWS::Serverless::Function) of the stack")
+    if not found.physical_id:
+        raise UsageError(f"function {logical_id} of stack {stack} has not been created ({found.status})",
+                         where=stack, hint=f"see lamctl status --stack {stack}")
+    return found.physical_id
+
+
 class StackGateway:
     """CloudFormation, typed: takes a boto3 client, returns dataclasses, raises lamctl errors."""
 
@@ -255,8 +283,12 @@ class StackGateway:
             updated=_iso(s.get("LastUpdatedTime")),
         )
 
-    def template_body(self, stack: str) -> str | None:
-        resp = self._call(f"get the template of {stack}", "get_template", stack, StackName=stack)
+    def template_body(self, stack: str, change_set: str | None = None) -> str | None:
+        """The stack's template, or with ``change_set`` (an ARN) the template that change set deploys."""
+        kwargs: dict[str, Any] = {"StackName": stack}
+        if change_set:
+            kwargs["ChangeSetName"] = change_set
+        resp = self._call(f"get the template of {stack}", "get_template", stack, **kwargs)
         body = resp.get("TemplateBody")
         if body is None:
             return None
@@ -306,11 +338,14 @@ class StackGateway:
             if not token:
                 return list(reversed(newest_first))
 
-    def describe_change_set(self, arn: str) -> ChangeSetInfo:
+    def describe_change_set(self, arn: str, stack: str | None = None) -> ChangeSetInfo:
+        """The change set ``arn`` (or its name, with the ``stack`` it belongs to)."""
         changes: list[ResourceChange] = []
         token = None
         while True:
             kwargs: dict[str, Any] = {"ChangeSetName": arn}
+            if stack:
+                kwargs["StackName"] = stack
             if token:
                 kwargs["NextToken"] = token
             resp = self._call("describe the change set", "describe_change_set", None, **kwargs)
@@ -648,6 +683,54 @@ class StackDeployer:
             declared_resources=declared,
             description=request.description,
         )
+
+    def plan_execute(self, change_set: str, stack: str | None = None) -> tuple[ChangeSetInfo, StackPlan, dict]:
+        """For ``deploy --execute``: the change set made earlier (``--no-execute``), checked to be executable,
+        the plan to execute it with, and the template it deploys (a dict; empty when it cannot be read).
+        ``change_set`` is an ARN, or a name with ``stack``. Reads only."""
+        from lamctl.schemas.template import parse_text
+
+        if not change_set.startswith("arn:") and not stack:
+            raise UsageError(f"change set {change_set} is a name: say whose it is",
+                             hint="add --stack NAME (or set stack in lamctl.toml), or give the change set's ARN")
+        try:
+            cs = self.gw.describe_change_set(change_set, None if change_set.startswith("arn:") else stack)
+        except CloudError as exc:
+            if "does not exist" in exc.message or "ChangeSetNotFound" in exc.message:
+                raise UsageError(f"change set {change_set} does not exist" + (f" for stack {stack}" if stack else ""),
+                                 where=stack or change_set,
+                                 hint="check the name or ARN that deploy --no-execute printed; an executed or "
+                                      "deleted change set is gone") from None
+            raise
+        where = stack or cs.stack_id or change_set
+        if cs.no_changes or cs.status != "CREATE_COMPLETE" or (cs.execution_status or "AVAILABLE") != "AVAILABLE":
+            state = cs.status + (f", execution {cs.execution_status}" if cs.execution_status else "")
+            raise UsageError(f"change set {cs.name} cannot be executed ({state})"
+                             + (f": {cs.status_reason}" if cs.status_reason else ""), where=where,
+                             hint="run lamctl deploy again (without --execute) to make a new one")
+        info = self.gw.describe(cs.stack_id or str(stack))
+        if info is None:
+            raise UsageError(f"the stack of change set {cs.name} does not exist", where=where,
+                             hint="run lamctl deploy again to make a new change set")
+        if info.in_progress and info.status != "REVIEW_IN_PROGRESS":
+            raise ConflictError(f"stack {info.name} is busy ({info.status}); lamctl does not start a second "
+                                "operation", hint=f"follow it with lamctl status --stack {info.name}", where=info.name)
+        try:
+            body = self.gw.template_body(info.stack_id, change_set=cs.arn) or ""
+            data = parse_text(body, f"template of change set {cs.name}") if body else {}
+        except LamctlError:
+            body, data = "", {}
+        data = data if isinstance(data, dict) else {}
+        resources = data.get("Resources") if isinstance(data.get("Resources"), dict) else {}
+        outputs = data.get("Outputs") if isinstance(data.get("Outputs"), dict) else {}
+        plan = StackPlan(
+            stack=info.name, change_set_type="CREATE" if info.status == "REVIEW_IN_PROGRESS" else "UPDATE",
+            stack_id=info.stack_id, status=info.status, recreate=False, parameters=(), capabilities=(),
+            capabilities_inferred=False, tags=dict(info.tags), template_bytes=len(body.encode("utf-8")),
+            template_body=body, upload=None, on_failure="ROLLBACK", declared_outputs=tuple(outputs),
+            declared_resources=tuple((lid, str(r.get("Type", "")), bool(r.get("Condition")))
+                                     for lid, r in resources.items() if isinstance(r, dict)))
+        return cs, plan, data
 
     # ----------------------------------------------------------------- execute
     def create_change_set(self, plan: StackPlan) -> ChangeSetInfo:

@@ -30,7 +30,7 @@ def isolated_env(tmp_path_factory, monkeypatch):
     """No real AWS profile, config, cache or CI setting leaks into a test."""
     home = tmp_path_factory.mktemp("home")
     for key in list(os.environ):
-        if key.startswith(("AWS_", "LAMCTL_", "GITHUB_")) or key in ("CI", "NO_COLOR"):
+        if key.startswith(("AWS_", "LAMCTL_", "GITHUB_")) or key in ("CI", "NO_COLOR", "COLUMNS"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))

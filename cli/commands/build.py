@@ -67,9 +67,11 @@ def build(
                         "headroom": {h.limit: {"used": h.used, "limit": h.maximum, "left": h.left}
                                      for h in heads.values()}})
     if result.artifacts:
+        # on a narrow terminal the least useful columns go first (--output json always has them all)
         out.table(["artifact", "kind", "files", "unzipped", "zipped", "sha256"]
                   + [LABELS.get(lim, lim) for lim in limits_seen] + ["state"], rows,
-                  type_="artifact", records=records)
+                  type_="artifact", records=records,
+                  drop=["files", "kind"] + [LABELS.get(lim, lim) for lim in limits_seen] + ["state", "sha256"])
     if result.artifacts:
         out.summary("### lamctl build\n\n" + markdown_table(
             ["artifact", "kind", "files", "unzipped", "zipped", "sha256", LABELS[UNZIPPED], "state"],

@@ -20,10 +20,9 @@ import typer
 
 from lamctl.cli.application import get_app
 from lamctl.cli.views import StackListener, ask, can_prompt, run_release
-from lamctl.cli.wiring import Services, is_emulator, resolve_stack, run_package, system_clock
+from lamctl.cli.wiring import Services, default_bucket, is_emulator, resolve_stack, run_package, system_clock
 from lamctl.schemas.errors import CloudError, LamctlError, UsageError
 
-LOCAL_BUCKET = "lamctl-local-artifacts"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 
@@ -41,6 +40,9 @@ def deploy_command(
     capabilities: Optional[List[str]] = typer.Option(
         None, "--capabilities", help="CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND (default: inferred)."),
     no_execute: bool = typer.Option(False, "--no-execute", help="Create the change set and stop (for review)."),
+    execute: Optional[str] = typer.Option(None, "--execute", metavar="CHANGE_SET",
+                                          help="Execute a change set made with --no-execute (its ARN, or its name "
+                                               "with --stack), follow it and print the outputs."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; also recreate a ROLLBACK_COMPLETE stack."),
     fail_on_empty: Optional[bool] = typer.Option(None, "--fail-on-empty", help="Exit 1 when there is nothing to change."),
     on_failure: Optional[str] = typer.Option(None, "--on-failure", help="ROLLBACK (default), DELETE or DO_NOTHING."),
@@ -55,6 +57,12 @@ def deploy_command(
 
     app = get_app(ctx)
     out = app.out
+    if execute is not None:
+        if no_execute:
+            raise UsageError("--execute and --no-execute contradict each other",
+                             hint="create a change set with --no-execute, then execute it with --execute")
+        _execute_change_set(app, execute, stack, wait_timeout)
+        return
     stack_name = resolve_stack(app, stack)
     template_path = find_template(app.setting("template", template))
     settings = app.settings
@@ -84,9 +92,7 @@ def deploy_command(
     caps = parse_capabilities(caps_source, "--capabilities" if capabilities else settings.source("capabilities")) \
         if caps_source else None
 
-    bucket = app.setting("s3_bucket", s3_bucket)
-    if not bucket and app.target_local:
-        bucket = LOCAL_BUCKET  # the local cloud's artifact bucket, created when missing
+    bucket = default_bucket(app, s3_bucket)  # on the local cloud: its artifact bucket, created when missing
     if bucket:
         from lamctl.packager.upload import check_bucket_name
 
@@ -144,6 +150,38 @@ def deploy_command(
 
 
 
+def _execute_change_set(app, change_set: str, stack: Optional[str], wait_timeout: Optional[int]) -> None:
+    """``deploy --execute CHANGE_SET``: execute a change set made earlier, follow the stack, print the outputs."""
+    from lamctl.release.stacks import StackDeployer, StackGateway
+
+    timeout_minutes = app.setting("wait_timeout", wait_timeout, 60, int)
+    if not isinstance(timeout_minutes, int) or timeout_minutes < 1:
+        raise UsageError(f"--wait-timeout {timeout_minutes!r} is not valid", hint="give whole minutes, at least 1")
+    stack_name = None if change_set.startswith("arn:") and not (stack or app.setting("stack")) \
+        else resolve_stack(app, stack)
+    gateway = StackGateway(app.aws().client("cloudformation"))
+    deployer = StackDeployer(gateway, system_clock(), StackListener(app, True), emulator=is_emulator(app),
+                             wait_timeout=timeout_minutes * 60.0)
+    cs, plan, data = deployer.plan_execute(change_set, stack_name)
+    deployer.listener.change_set(cs, plan)
+    shift_traffic = None
+    if deployer.emulator and data:
+        # as deploy does on the local cloud: the aliases a DeploymentPreference governs are shifted afterwards,
+        # with the parameter values the stack was given
+        from lamctl.release.preferences import alias_shifts
+
+        def shift_traffic() -> list[dict]:
+            info = gateway.describe(plan.stack)
+            params = dict(info.parameters) if info is not None else {}
+            shifts = alias_shifts(data, params, where=f"change set {cs.name}")
+            if not shifts:
+                return []
+            physical = {r.logical_id: r.physical_id for r in gateway.resources(plan.stack)}
+            return _shift_traffic(app, physical, plan.stack, data, shifts, params)
+    result = deployer.execute(cs, plan)
+    _report_deploy(app, plan, result, deployer.emulator, shift_traffic)
+
+
 # --------------------------------------------------------------------------- the pipeline
 
 
@@ -163,7 +201,7 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
     out = app.out
     template = load_template(template_path)
     _validate(app, template)
-    check_parameter_names(template.data, overrides)  # a typo is reported before anything is built
+    check_parameter_names(template.data, overrides, template.where)  # a typo is reported before anything is built
     data: dict = template.data
     where = template.where
     if needs_build(template):
@@ -252,7 +290,7 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None, api_ur
     if result.status == "CHANGE_SET_CREATED":
         assert cs is not None
         out.result(True, f"Change set {cs.name} created for stack {plan.stack}, not executed:\n{cs.arn}\n"
-                   f"execute it: aws cloudformation execute-change-set --change-set-name {cs.arn}",
+                   f"execute it: {_execute_command(app, cs.arn)}",
                    stack=plan.stack, status="CHANGE_SET_CREATED", change_set=cs.name, arn=cs.arn,
                    changes=len(cs.changes))
         _summary(out, plan, cs, "change set created, not executed")
@@ -309,6 +347,26 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None, api_ur
                skipped=[{"logical_id": lid, "resource_type": typ} for lid, typ in result.skipped], traffic=traffic,
                apis=apis)
     _summary(out, plan, cs, result.status, result)
+
+
+def _execute_command(app, arn: str) -> str:
+    """The command that executes a change set made with --no-execute, against the same cloud."""
+    words = ["lamctl"]
+    if app.opts.local:
+        words.append("--local")
+    if app.opts.endpoint_url:
+        words += ["--endpoint-url", app.opts.endpoint_url]
+    if app.opts.region:
+        words += ["--region", app.opts.region]
+    if app.opts.profile and not app.target_local:
+        words += ["--profile", app.opts.profile]
+    if app.opts.env:
+        words += ["--env", app.opts.env]
+    if app.opts.config:
+        words += ["--config", app.opts.config]
+    import shlex
+
+    return " ".join(shlex.quote(w) for w in words + ["deploy", "--execute", arn])
 
 
 def _summary(out, plan, cs, status: str, result=None) -> None:

@@ -31,31 +31,6 @@ def split_qualifier(function: str) -> tuple[str, str | None]:
     return name, (qualifier or None) if sep else None
 
 
-def _physical_name(cfn, stack: str, logical: str) -> str:
-    from botocore.exceptions import ClientError
-
-    try:
-        res = cfn.describe_stack_resource(StackName=stack, LogicalResourceId=logical)["StackResourceDetail"]
-    except ClientError as exc:
-        message = error_message(exc) or str(exc)
-        if "does not exist" in message:
-            functions = []
-            try:
-                pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
-                functions = [r["LogicalResourceId"] for page in pages for r in page["StackResourceSummaries"]
-                             if r["ResourceType"] == "AWS::Lambda::Function"]
-            except ClientError:
-                raise UsageError(f"stack {stack} does not exist", where=stack,
-                                 hint="check --stack (and --region / --local)") from None
-            raise UsageError(f"stack {stack} has no resource {logical}", where=stack,
-                             hint="its functions: " + (", ".join(functions) or "(none)")) from None
-        raise CloudError(f"cannot read stack {stack}: {message}", where=stack) from None
-    if res.get("ResourceType") != "AWS::Lambda::Function":
-        raise UsageError(f"{logical} in stack {stack} is a {res.get('ResourceType')}, not a function", where=stack,
-                         hint="name an AWS::Lambda::Function (or AWS::Serverless::Function) of the stack")
-    return res["PhysicalResourceId"]
-
-
 def invoke(
     ctx: typer.Context,
     function: str = typer.Argument(..., help="FUNCTION[:QUALIFIER]: name or ARN (a logical ID with --stack)."),
@@ -74,7 +49,9 @@ def invoke(
     payload = read_event(event)
     clients = app.aws()
     if stack:
-        name = _physical_name(clients.client("cloudformation"), stack, name)
+        from lamctl.release.stacks import StackGateway, function_name
+
+        name = function_name(StackGateway(clients.client("cloudformation")), stack, name)
     lam = clients.client("lambda")
     kwargs = {"FunctionName": name, "Payload": payload}
     if qualifier:

@@ -46,11 +46,22 @@ def start(
     """Start the local cloud in the background (moto's AWS emulator with lamctl's Lambda runtime, on 127.0.0.1)."""
     from lamctl.local.cloud import lifecycle as cloud
 
+    import os
+
+    from lamctl.schemas.errors import CloudError
+
     app = get_app(ctx)
     # not the lamctl.toml key "port": that one belongs to the local Lambda endpoint (start-lambda)
+    asked = port is not None or bool(os.environ.get("LAMCTL_LOCAL_PORT"))
     port = port or cloud.configured_port()
     app.out.info(f"starting the local cloud on 127.0.0.1:{port} ...")
     st = cloud.start(port=port)
+    if st.already and asked and st.port != port:
+        source = "--port" if ctx.params.get("port") is not None else "LAMCTL_LOCAL_PORT"
+        raise CloudError(f"the local cloud is already running at {st.endpoint} (pid {st.pid}); "
+                         f"port {port} ({source}) was not used",
+                         hint=f"use it at {st.endpoint}, or stop it with 'lamctl local stop' and start it again "
+                              f"on port {port}")
     if st.already:
         human = (f"the local cloud is already running at {st.endpoint} (pid {st.pid}); "
                  "stop it with 'lamctl local stop'")

@@ -29,7 +29,7 @@ _BUILD_DIR = typer.Option(None, "--build-dir", help="Where built code is kept.")
 _CREDENTIALS = typer.Option(False, "--aws-credentials",
                             help="Give functions your AWS credentials (default: dummy ones).")
 _HOST = typer.Option("127.0.0.1", "--host", help="Address to bind (keep it on loopback).")
-_IDLE = typer.Option(300.0, "--idle-timeout", help="Seconds an idle environment is kept warm.")
+_IDLE = typer.Option(None, "--idle-timeout", help="Seconds an idle environment is kept warm (default 300).")
 
 
 def _region(app) -> str:
@@ -54,7 +54,10 @@ def _functions(app, template: Optional[str], env_vars: Optional[str], overrides:
     from lamctl.local.runtime.functions import TemplateFunctions, load_env_vars, parse_parameter_overrides
     from lamctl.schemas.template import find_template
 
-    path = find_template(template)
+    # lamctl.toml's template, env_vars and build_dir apply here as they do to build and deploy
+    path = find_template(app.setting("template", template))
+    env_vars = app.setting("env_vars", env_vars)
+    build_dir = app.setting("build_dir", build_dir)
     return TemplateFunctions(
         path, parameter_overrides=parse_parameter_overrides(overrides), env_vars=load_env_vars(env_vars),
         region=_region(app), build_dir=build_dir, credentials=_credentials(app) if aws_credentials else None,
@@ -119,35 +122,29 @@ def invoke(
 
 def start_lambda(
     ctx: typer.Context,
-    port: int = typer.Option(3001, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
+    port: Optional[int] = typer.Option(None, "--port", "-p", help="Port on 127.0.0.1 (default 3001, or port in "
+                                                                  "lamctl.toml; 0 picks a free one)."),
     host: str = _HOST,
     template: Optional[str] = _TEMPLATE,
     env_vars: Optional[str] = _ENV_VARS,
     parameter_overrides: Optional[List[str]] = _OVERRIDES,
     max_concurrency: Optional[int] = typer.Option(None, "--max-concurrency", min=1,
                                                   help="Invocations in flight at most (then 429)."),
-    idle_timeout: float = _IDLE,
+    idle_timeout: Optional[float] = _IDLE,
     build_dir: Optional[str] = _BUILD_DIR,
     aws_credentials: bool = _CREDENTIALS,
 ) -> None:
     """Serve the Lambda Invoke API on 127.0.0.1 (use boto3 or the AWS CLI with --endpoint-url)."""
-    from lamctl.local.runtime.environment import check_supported
     from lamctl.local.runtime.invoke_api import InvokeServer
     from lamctl.local.runtime.pool import Pool
     from lamctl.local.runtime.service import LocalLambda
 
     app = get_app(ctx)
     fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
-    problems = []
-    for name in fns.names():  # refuse bad configuration up front, not on the first call
-        try:
-            check_supported(fns.spec(name))
-        except UsageError as exc:
-            problems.append(exc)
-    for warning in fns.warnings:
-        app.out.warn(warning)
-    for exc in problems:
-        app.out.warn(str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+    _check_functions(app, fns, fns.names())
+    port = app.setting("port", port, 3001, int)
+    max_concurrency = app.setting("max_concurrency", max_concurrency, None, int)
+    idle_timeout = float(app.setting("idle_timeout", idle_timeout, 300, int))
     service = LocalLambda(fns, Pool(max_concurrency=max_concurrency, idle_timeout=idle_timeout))
     server = _listen(service, host, port, lambda log: InvokeServer(service, host, port, log=log))
     _serve(app, server, f"local Lambda at {server.url} serving {', '.join(fns.names())}\n"
@@ -162,7 +159,7 @@ def start_api(
     template: Optional[str] = _TEMPLATE,
     env_vars: Optional[str] = _ENV_VARS,
     parameter_overrides: Optional[List[str]] = _OVERRIDES,
-    idle_timeout: float = _IDLE,
+    idle_timeout: Optional[float] = _IDLE,
     build_dir: Optional[str] = _BUILD_DIR,
     aws_credentials: bool = _CREDENTIALS,
 ) -> None:
@@ -174,18 +171,37 @@ def start_api(
     app = get_app(ctx)
     fns = _functions(app, template, env_vars, parameter_overrides, build_dir, aws_credentials)
     routes, skipped = routes_of(fns.resources, fns.names(), fns.template.where)
-    for text in fns.warnings + skipped:
+    for text in skipped:
         app.out.warn(text)
     if not routes:
         raise UsageError("the template has no Api or HttpApi events to serve", where=fns.path,
                          hint="give a function an event of Type Api or HttpApi, or use 'lamctl local "
                               "start-lambda' to serve the Invoke API")
+    _check_functions(app, fns, list(dict.fromkeys(r.function for r in routes)))
+    idle_timeout = float(app.setting("idle_timeout", idle_timeout, 300, int))
     service = LocalLambda(fns, Pool(idle_timeout=idle_timeout))
     server = _listen(service, host, port, lambda log: ApiServer(service, routes, host, port, log=log))
     lines = "\n".join(f"  {r.key:<32} -> {r.function}" for r in routes)
     _serve(app, server, f"local API at {server.url}\n{lines}",
            routes=[{"route": r.key, "function": r.function, "kind": r.kind, "payload": r.payload}
                    for r in routes])
+
+
+def _check_functions(app, fns, names: list[str]) -> None:
+    """What start-lambda and start-api say before serving: each function's configuration read up front (a
+    runtime it cannot run, a Python other than the one declared, unresolved values), as warnings."""
+    from lamctl.local.runtime.environment import check_supported
+
+    problems = []
+    for name in names:  # bad configuration is said up front, not on the first call
+        try:
+            check_supported(fns.spec(name))
+        except UsageError as exc:
+            problems.append(exc)
+    for warning in dict.fromkeys(fns.warnings):
+        app.out.warn(warning)
+    for exc in problems:
+        app.out.warn(str(exc) + (f" ({exc.hint})" if exc.hint else ""))
 
 
 def _listen(service, host: str, port: int, make):

@@ -20,8 +20,9 @@ from lamctl.cli.wiring import Services
 def shift(
     ctx: typer.Context,
     appspec: Optional[str] = typer.Option(None, "--appspec", help="AppSpec file (CodeDeploy format, YAML/JSON)."),
-    function: Optional[str] = typer.Option(None, "--function", help="Function name or ARN."),
+    function: Optional[str] = typer.Option(None, "--function", help="Function name or ARN (a logical ID with --stack)."),
     alias: Optional[str] = typer.Option(None, "--alias", help="Alias to shift."),
+    stack: Optional[str] = typer.Option(None, "--stack", help="Resolve --function as a logical ID of this stack."),
     to_version: Optional[str] = typer.Option(None, "--to-version",
                                              help="Target version (default: publish $LATEST first)."),
     canary: Optional[str] = typer.Option(None, "--canary", metavar="P%D", help="e.g. 10%5m: P% for D, then 100%."),
@@ -89,6 +90,13 @@ def shift(
         raise UsageError(f"--to-version {to_version!r} is not a version number", where="--to-version",
                          hint="give a published version, e.g. --to-version 7")
 
+    if stack:  # a logical ID of the stack's template, as lamctl invoke --stack takes it
+        from lamctl.cli.wiring import resolve_stack
+        from lamctl.release.stacks import StackGateway, function_name
+
+        function = function_name(StackGateway(app.aws().client("cloudformation")), resolve_stack(app, stack),
+                                 function)
+
     svc = Services(app, hook_timeout=float(timeout), poll=poll_interval)
     if resume:
         view = ReleaseView(app, svc, function, alias)
@@ -109,8 +117,8 @@ def shift(
         raise UsageError(f"the AppSpec says CurrentVersion {expected_current} but {function}:{alias} serves {now}",
                          where=where_current, hint="update CurrentVersion, or settle the alias first")
     if dry_run:
-        eng.preflight(plan, info)
-        _render_plan(app, plan, info)
+        target_config = eng.preflight(plan, info)
+        _render_plan(app, plan, info, target_config)
         return
     if engine_name == "codedeploy":
         _codedeploy(app, svc, eng, plan, info, codedeploy_app, codedeploy_group, codedeploy_role, wait_timeout)
@@ -146,19 +154,34 @@ def _codedeploy(app, svc, eng, plan, info, application, group, role, wait_timeou
                    application=application, group=group)
 
 
-def _render_plan(app: Any, plan, info) -> None:
-    from lamctl.release.plan import plan_lines
+def _render_plan(app: Any, plan, info, target_config=None) -> None:
+    import base64
+
+    from lamctl.release.plan import LATEST, plan_lines
     from lamctl.release.strategy import format_duration
 
     out = app.out
     rows = plan_lines(plan)
-    out.table(["at", "step", "weights", "checks"], rows, title=None, type_="plan-step",
+    out.table(["at", "step", "weights", "checks"], rows, title=None, type_="plan_step",
               records=[{"index": i, "at": plan.steps[i].at, "kind": plan.steps[i].kind, "step": r[1],
                         "weights": r[2], "checks": r[3]} for i, r in enumerate(rows)])
-    target = "a new version published from $LATEST" if plan.target == "$LATEST" else f"version {plan.target}"
+    code_sha256 = getattr(target_config, "code_sha256", None)  # Lambda's CodeSha256: base64 of the SHA-256
+    sha_hex = None
+    if code_sha256:
+        try:
+            sha_hex = base64.b64decode(code_sha256, validate=True).hex()
+        except ValueError:
+            sha_hex = None
+    if plan.target == LATEST:
+        target = "the version that will be published from $LATEST"
+        if code_sha256:
+            target += f" (its code: SHA-256 {sha_hex or code_sha256}, CodeSha256 {code_sha256})"
+    else:
+        target = f"version {plan.target}"
     current = f"version {plan.current}" if plan.current else "no alias yet"
     human = (f"dry run: {plan.function}:{plan.alias} from {current} to {target}, {plan.strategy.describe()}, "
              f"{format_duration(plan.total_seconds)} of holds; nothing was written")
     out.result(True, human, dry_run=True, function=plan.function, alias=plan.alias, current=plan.current,
-               target=plan.target, strategy=plan.strategy.describe(), total_seconds=plan.total_seconds,
+               target=plan.target, publish_from_latest=plan.target == LATEST, code_sha256=code_sha256,
+               sha256=sha_hex, strategy=plan.strategy.describe(), total_seconds=plan.total_seconds,
                steps=len(plan.steps))

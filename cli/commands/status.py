@@ -28,8 +28,12 @@ def status(
     function = app.setting("function", function)
     alias = app.setting("alias", alias)
     if not function or not alias:
-        raise UsageError("status needs --function and --alias (or --stack NAME)",
-                         hint="e.g. lamctl status --function app --alias live")
+        if app.setting("stack"):  # stack in lamctl.toml (or LAMCTL_STACK), as outputs and deploy read it
+            stack_status(app, None)
+            return
+        raise UsageError("status needs --function and --alias, or --stack NAME",
+                         hint="e.g. lamctl status --function app --alias live, or lamctl status --stack orders "
+                              "(or set function and alias, or stack, in lamctl.toml)")
     svc = Services(app)
     eng = svc.engine(None)
     info, release = eng.status(function, alias)
@@ -59,7 +63,7 @@ def _render_status(app: Any, function: str, alias: str, info, release, svc: Serv
             rows.append([i, offset, what, w, states[i]])
         out.table(["#", "at", "step", "weights", "state"], rows,
                   title=f"release {release.id}: {'unfinished' if stopped else release.state} ({release.strategy}, "
-                        f"{plan.current or '-'} -> {plan.target})", type_="release-step",
+                        f"{plan.current or '-'} -> {plan.target})", type_="release_step",
                   records=[{"index": r[0], "at": r[1], "step": r[2], "weights": r[3], "state": r[4]} for r in rows])
         data["release"] = {"id": release.id, "state": release.state, "reason": release.reason,
                            "current": plan.current, "target": plan.target, "strategy": release.strategy,

@@ -3,8 +3,11 @@
 SAM shorthand to plain CloudFormation, offline: JSON on stdout, or into FILE
 (YAML when its name ends in .yaml/.yml). A template without serverless
 resources passes through unchanged; no ``Transform`` is left in the output.
-With ``--output json`` the template is still what stdout carries when no FILE
-is given (one JSON document, not NDJSON), so it can be piped.
+A source template (local ``CodeUri: src/``) is transformed with placeholder S3
+code locations, said once on stderr (``lamctl package`` writes the real ones).
+With ``--output json`` stdout is NDJSON like every command's: a ``warning``
+for the placeholders, then one ``result`` whose ``template`` holds the
+CloudFormation template (or names FILE).
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from typing import List, Optional
 import typer
 
 from lamctl.cli.application import get_app
+
+# Where a source template's local code is said to be (lamctl package puts the real S3 locations).
+PLACEHOLDER_BUCKET = "lamctl-placeholder"
 
 
 def transform_cmd(
@@ -31,25 +37,25 @@ def transform_cmd(
     """Turn a SAM template into plain CloudFormation (no AWS calls)."""
     import json
 
-    from lamctl.transform import transform
-    from lamctl.release.stack_params import parse_overrides
-    from lamctl.schemas.errors import UsageError
+    from lamctl.packager.validate import placeholder_code
+    from lamctl.release.stack_params import check_parameter_names, parse_overrides
     from lamctl.schemas.template import find_template, load_template
+    from lamctl.transform import transform
 
     app = get_app(ctx)
     path = find_template(app.setting("template", template))
     tpl = load_template(path)
     region = region or app.opts.region or os.environ.get("AWS_REGION") or \
         os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    params = {}
-    for o in parse_overrides(parameter_overrides or [], base_dir=os.path.dirname(os.path.abspath(path))):
-        params[o.key] = o.value
-    declared = tpl.data.get("Parameters") if isinstance(tpl.data.get("Parameters"), dict) else {}
-    unknown = sorted(k for k in params if k not in declared)
-    if unknown:
-        raise UsageError(f"--parameter-overrides names {', '.join(unknown)}, which the template does not declare",
-                         where=path, hint="declared: " + (", ".join(declared) or "none"))
-    result = transform(tpl.data, region=region, parameters=params, where=tpl.where)
+    overrides = parse_overrides(parameter_overrides or [], base_dir=os.path.dirname(os.path.abspath(path)))
+    check_parameter_names(tpl.data, overrides, tpl.where)
+    params = {o.key: o.value for o in overrides}
+    data, placeholders = placeholder_code(tpl.data, PLACEHOLDER_BUCKET)
+    if placeholders:
+        app.out.warn(f"{', '.join(placeholders)}: local code, given the placeholder location "
+                     f"s3://{PLACEHOLDER_BUCKET}/...; run lamctl package for the real S3 locations",
+                     placeholders=placeholders)
+    result = transform(data, region=region, parameters=params, where=tpl.where)
     if output_file:
         if output_file.endswith((".yaml", ".yml")):
             import yaml
@@ -71,9 +77,13 @@ def transform_cmd(
         os.replace(tmp, output_file)  # never a half-written file
         count = len(result.get("Resources") or {})
         if app.out.json:
-            app.out.result(True, None, template=path, output_file=output_file, resources=count)
+            app.out.result(True, None, template_file=path, output_file=output_file, resources=count,
+                           placeholders=placeholders)
         else:
             app.out.info(f"wrote {output_file} ({count} resources)")
+    elif app.out.json:
+        app.out.result(True, None, template_file=path, resources=len(result.get("Resources") or {}),
+                       placeholders=placeholders, template=result)
     else:
         import sys
 

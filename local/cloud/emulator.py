@@ -275,6 +275,21 @@ def _exit(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def plain_log_handler() -> type:
+    """moto's request handler whose access log is plain text: werkzeug colours a request line by its status
+    (``ESC[35mESC[1mPOST ...``) even when the log goes to a file; cloud.log must read as text."""
+
+    class PlainLog(moto_ext.request_handler()):  # type: ignore[misc]
+        def log(self, type: str, message: str, *args: Any) -> None:
+            line = message % args if args else message
+            super().log(type, "%s", _ANSI.sub("", line))
+
+    return PlainLog
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lamctl.local.cloud.emulator",
                                      description="lamctl's local cloud: moto's AWS emulator with a real Lambda runtime")
@@ -294,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
 
     app = make_app(work_dir, f"http://{args.host}:{args.port}", log=log)
     undo = patch_internal_invokes(app.handler.service, log)
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=moto_ext.request_handler())
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=plain_log_handler())
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     sys.stderr.write(f"lamctl local cloud on http://{args.host}:{args.port} (pid {os.getpid()})\n")

@@ -89,8 +89,19 @@ def test_explain_says_which_rule_decides(cli, tmp_path):
     result = cli("--output", "json", "build", "--explain", "src/app.py", cwd=tmp_path)
     row = next(o for o in result.json_lines() if o["type"] == "explain")
     assert row["included"] is True and row["resource"] == "Api" and row["path"] == "app.py"
+    (tmp_path / "README").write_text("about\n")
     result = cli("build", "--explain", "README", cwd=tmp_path)
     assert result.exit_code == 0 and "not inside any code folder" in result.stdout
+
+
+def test_explain_of_a_path_that_does_not_exist_says_so(cli, tmp_path):
+    _project(tmp_path)
+    result = cli("build", "--explain", "src/nonexistent", cwd=tmp_path)
+    assert result.exit_code == 2, result
+    assert "--explain src/nonexistent" in result.stderr and "does not exist" in result.stderr
+    assert "no rule matches" not in result.stdout + result.stderr
+    assert "src/" in result.stderr  # the code folders it could mean
+    assert not (tmp_path / ".lamctl").exists()
 
 
 def test_a_malformed_template_is_exit_2_with_file_and_line(cli, tmp_path):
@@ -146,3 +157,41 @@ def test_a_template_without_local_code_says_so(cli, tmp_path):
     result = cli("build", cwd=tmp_path)
     assert result.exit_code == 0 and result.stdout == ""
     assert "nothing to build" in result.stderr
+
+
+def test_the_table_fits_the_terminal_width_by_leaving_out_the_least_useful_columns(cli, tmp_path, monkeypatch):
+    _project(tmp_path)
+    wide = cli("build", cwd=tmp_path)  # no terminal, no COLUMNS: every column, whole
+    assert max(len(line) for line in wide.stdout.splitlines()) > 120
+    for columns in (120, 80):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        result = cli("build", cwd=tmp_path)
+        assert result.exit_code == 0, result
+        lines = result.stdout.splitlines()
+        assert max(len(line) for line in lines) <= columns, result.stdout
+        assert lines[0].split()[0] == "artifact" and "zipped" in lines[0].split()
+        assert {line.split()[0] for line in lines[1:]} == {"Api", "Shared"}  # every artifact, one line each
+        assert f"left out to fit {columns} columns: files, kind" in result.stderr
+    assert "sha256" not in lines[0]  # at 80 columns the digest goes too (--output json keeps it)
+    assert lines[0].split()[-1] == "state"  # taken back once the wide digest made room
+    monkeypatch.setenv("COLUMNS", "80")
+    rows = [o for o in cli("--output", "json", "build", cwd=tmp_path).json_lines() if o["type"] == "artifact"]
+    assert all(len(o["sha256"]) == 64 and "files" in o for o in rows)
+
+
+def test_a_narrow_table_wraps_other_columns_but_never_cuts_a_value_to_copy(monkeypatch):
+    import io
+
+    from lamctl.cli.render import Output
+
+    url = "https://abcdefghij.execute-api.us-east-1.amazonaws.com/Prod/hello/with/a/long/path/"
+    monkeypatch.setenv("COLUMNS", "60")
+    out = Output("text", stdout=io.StringIO(), stderr=io.StringIO())
+    out.table(["Key", "Value", "Description"],
+              [["HelloApi", url, "the API Gateway endpoint URL of the Prod stage for the Hello function"]])
+    lines = out.stdout.getvalue().splitlines()
+    assert any(url in line for line in lines)  # whole, on one line
+    assert len(lines) > 2  # the description wrapped under it
+    at = lines[0].index("Description")
+    assert " ".join(line[at:].strip() for line in lines[1:]) == \
+        "the API Gateway endpoint URL of the Prod stage for the Hello function"

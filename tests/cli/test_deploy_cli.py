@@ -129,6 +129,19 @@ def test_status_shows_state_and_recent_events(cli, aws, tmp_path):
     assert r.exit_code == 1 and "does not exist" in r.stderr
 
 
+def test_status_reads_the_stack_from_lamctl_toml_as_outputs_and_deploy_do(cli, aws, tmp_path):
+    (tmp_path / "template.yaml").write_text(QUEUE)
+    (tmp_path / "lamctl.toml").write_text('[default]\nstack = "from-config"\n')
+    assert cli("deploy", cwd=tmp_path).exit_code == 0
+    r = cli("status", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert "Stack from-config: CREATE_COMPLETE" in r.stdout
+    elsewhere = tmp_path / "elsewhere"  # no lamctl.toml: nothing says what to show
+    elsewhere.mkdir()
+    r = cli("status", cwd=elsewhere)
+    assert r.exit_code == 2 and "--stack NAME" in r.stderr
+
+
 def test_ci_never_prompts_and_writes_a_job_summary(cli, aws, tmp_path, monkeypatch):
     monkeypatch.setenv("CI", "true")
     summary = tmp_path / "summary.md"
@@ -176,8 +189,15 @@ def test_an_unknown_parameter_is_refused_before_building(cli, aws, tmp_path):
             cwd=tmp_path)
     assert r.exit_code == 2, r
     assert "unknown parameter 'Stage'" in r.stderr
+    assert "template.yaml:1:1: " in r.stderr and "has no Parameters section" in r.stderr
     assert not (tmp_path / ".lamctl" / "build").exists()
     assert "Contents" not in aws.client("s3").list_objects_v2(Bucket="artifacts")
+    (tmp_path / "template.yaml").write_text("Parameters:\n  Stages: {Type: String}\n" + SAM.format(memory=128))
+    r = cli("deploy", "--stack", "app", "--s3-bucket", "artifacts", "--parameter-overrides", "Stage=prod",
+            cwd=tmp_path)
+    assert r.exit_code == 2, r
+    assert "template.yaml:1:1: unknown parameter 'Stage' (from --parameter-overrides)" in r.stderr
+    assert "did you mean Stages?" in r.stderr
 
 
 def test_environment_and_config_feed_parameters_and_capabilities(cli, aws, tmp_path, monkeypatch):
@@ -202,3 +222,23 @@ def test_environment_and_config_feed_parameters_and_capabilities(cli, aws, tmp_p
     assert r.exit_code == 0, r
     st = aws.client("cloudformation").describe_stacks(StackName="app")["Stacks"][0]
     assert st["Parameters"] == [{"ParameterKey": "Env", "ParameterValue": "from-flag"}]
+
+
+def test_outputs_fit_the_terminal_and_never_cut_a_value(cli, aws, tmp_path, monkeypatch):
+    (tmp_path / "template.yaml").write_text(QUEUE + textwrap.dedent("""\
+        Outputs:
+          QueueArn:
+            Description: the ARN of the queue that takes the orders of every shop, for the IAM policies of readers
+            Value: !GetAtt Queue.Arn
+        """))
+    assert cli("deploy", "--stack", "app", cwd=tmp_path).exit_code == 0
+    arn = aws.client("cloudformation").describe_stacks(StackName="app")["Stacks"][0]["Outputs"][0]["OutputValue"]
+    monkeypatch.setenv("COLUMNS", "80")
+    r = cli("outputs", "--stack", "app")
+    assert r.exit_code == 0, r
+    lines = r.stdout.splitlines()
+    assert any(arn in line for line in lines)  # whole, on one line
+    assert max(len(line) for line in lines) <= 80, r.stdout
+    at = lines[1].index("Description")
+    assert " ".join(line[at:].strip() for line in lines[2:]) == \
+        "the ARN of the queue that takes the orders of every shop, for the IAM policies of readers"

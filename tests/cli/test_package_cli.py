@@ -181,6 +181,21 @@ def test_local_creates_the_bucket_when_missing(project, cli, aws):
     assert again.exit_code == 0 and "created the bucket" not in again.stderr
 
 
+def test_local_target_without_a_bucket_uses_the_local_artifact_bucket_as_deploy_does(project, cli, aws):
+    (project / "lamctl.toml").write_text('[default]\ntarget = "local"\n')
+    result = cli("--endpoint-url", aws.endpoint, "package", cwd=project)
+    assert result.exit_code == 0, result
+    assert "created the bucket lamctl-local-artifacts on the local cloud" in result.stderr
+    assert "s3://lamctl-local-artifacts/" in result.stdout
+    assert len(aws.client("s3").list_objects_v2(Bucket="lamctl-local-artifacts")["Contents"]) == 2
+
+
+def test_without_a_bucket_on_aws_package_says_how_to_name_one(project, cli, aws):
+    result = cli("package", cwd=project)
+    assert result.exit_code == 2, result
+    assert "no S3 bucket" in result.stderr and "--s3-bucket" in result.stderr
+
+
 def test_local_target_starts_the_local_cloud_when_none_runs(project, cli, monkeypatch):
     import boto3
 

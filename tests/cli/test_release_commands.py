@@ -258,7 +258,7 @@ def test_status_shows_weights_and_the_last_release(cloud, cli, monkeypatch):
     assert [l for l in lines if l["type"] == "weight"] == [{"type": "weight", "version": "2", "weight": 1.0}]
     result = lines[-1]
     assert result["release"]["state"] == "succeeded" and result["release"]["target"] == "2"
-    assert [l["state"] for l in lines if l["type"] == "release-step"] == ["done"]
+    assert [l["state"] for l in lines if l["type"] == "release_step"] == ["done"]
     r = cli("rollback", "--function", "app", "--alias", "live")
     assert r.exit_code == 0 and "rolled back" in r.stdout
     assert alias_of(cloud) == ("1", {})
@@ -283,7 +283,7 @@ def test_status_in_the_middle_of_a_canary_shows_the_split_step_done_and_the_hold
 
     instant_clock.on_sleep.append(look)
     assert cli("shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%5m").exit_code == 0
-    steps = [(l["step"], l["state"]) for l in seen[0] if l["type"] == "release-step"]
+    steps = [(l["step"], l["state"]) for l in seen[0] if l["type"] == "release_step"]
     assert steps == [("route 10% to version 2", "done"), ("hold 10% for 5m", "in progress"),
                      ("route 100% to version 2, empty routing", "")]
     assert seen[0][-1]["release"]["state"] == "running"
@@ -316,10 +316,10 @@ def test_the_default_strategy_and_alarms_come_from_lamctl_toml(cloud, cli, tmp_p
     r = cli("--output", "json", "shift", "--to-version", "2", "--dry-run", cwd=tmp_path)
     assert r.exit_code == 0, r
     lines = r.json_lines()
-    weights = [l["weights"] for l in lines if l["type"] == "plan-step" and l["kind"] == "weights"]
+    weights = [l["weights"] for l in lines if l["type"] == "plan_step" and l["kind"] == "weights"]
     assert weights == [f"v1 {100 - p}% / v2 {p}%" for p in range(10, 100, 10)]
     assert lines[-1]["strategy"] == "linear 10%1m" and lines[-1]["total_seconds"] == 540
-    assert all("errors" in l["checks"] for l in lines if l["type"] == "plan-step" and l["kind"] == "alarms")
+    assert all("errors" in l["checks"] for l in lines if l["type"] == "plan_step" and l["kind"] == "alarms")
     # a flag wins over the file
     r = cli("--output", "json", "shift", "--to-version", "2", "--all-at-once", "--dry-run", cwd=tmp_path)
     assert r.json_lines()[-1]["strategy"] == "all-at-once"
@@ -354,3 +354,55 @@ def test_without_to_version_latest_is_published_then_shifted(cloud, cli, monkeyp
     # nothing changed since: no new version, nothing to shift, exit 0
     r = cli("shift", "--function", "app", "--alias", "live")
     assert r.exit_code == 0 and "has not changed since version 3" in r.stdout
+
+
+def test_shift_takes_a_logical_id_with_stack_as_invoke_does(cloud, cli, monkeypatch):
+    monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    template = {"Resources": {
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "stack-physical-name", "Runtime": "python3.12", "Handler": "index.handler",
+            "Role": cloud.role, "Code": {"ZipFile": "def handler(e, c):\n    return 1\n"}}},
+        "Queue": {"Type": "AWS::SQS::Queue"}}}
+    cloud.client("cloudformation").create_stack(StackName="app-stack", TemplateBody=json.dumps(template))
+    cloud.lam.publish_version(FunctionName="stack-physical-name")
+    cloud.lam.update_function_code(FunctionName="stack-physical-name", ZipFile=_zip("v2"))
+    cloud.lam.publish_version(FunctionName="stack-physical-name")
+    cloud.lam.create_alias(FunctionName="stack-physical-name", Name="live", FunctionVersion="1")
+
+    r = cli("shift", "--stack", "app-stack", "--function", "Fn", "--alias", "live", "--to-version", "2",
+            "--all-at-once")
+    assert r.exit_code == 0, r
+    assert cloud.lam.get_alias(FunctionName="stack-physical-name", Name="live")["FunctionVersion"] == "2"
+
+    r = cli("shift", "--stack", "app-stack", "--function", "Fnn", "--alias", "live", "--to-version", "1",
+            "--all-at-once")
+    assert r.exit_code == 2 and "stack app-stack has no resource Fnn" in r.stderr and "did you mean Fn?" in r.stderr
+    r = cli("shift", "--stack", "app-stack", "--function", "Queue", "--alias", "live", "--to-version", "1",
+            "--all-at-once")
+    assert r.exit_code == 2 and "is a AWS::SQS::Queue, not a function" in r.stderr
+    r = cli("shift", "--stack", "no-such-stack", "--function", "Fn", "--alias", "live", "--all-at-once")
+    assert r.exit_code == 2 and "stack no-such-stack does not exist" in r.stderr
+    assert cloud.lam.get_alias(FunctionName="stack-physical-name", Name="live")["FunctionVersion"] == "2"
+
+
+def test_dry_run_without_to_version_names_the_version_to_be_published_and_its_code(cloud, cli, monkeypatch):
+    import base64
+    import hashlib
+
+    monkeypatch.setenv("LAMCTL_S3_BUCKET", "artifacts")
+    code = _zip("v3")
+    cloud.lam.update_function_code(FunctionName="app", ZipFile=code)
+    sha = hashlib.sha256(code).hexdigest()
+    r = cli("shift", "--function", "app", "--alias", "live", "--canary", "10%5m", "--dry-run")
+    assert r.exit_code == 0, r
+    assert "version $LATEST" not in r.stdout and "v$LATEST" not in r.stdout
+    assert "route 10% to the version published from $LATEST" in r.stdout
+    assert "v1 90% / new 10%" in r.stdout
+    last = r.stdout.splitlines()[-1]
+    assert "to the version that will be published from $LATEST" in last and sha in last
+    r = cli("--output", "json", "shift", "--function", "app", "--alias", "live", "--canary", "10%5m", "--dry-run")
+    result = r.json_lines()[-1]
+    assert result["sha256"] == sha and result["code_sha256"] == base64.b64encode(hashlib.sha256(code).digest()).decode()
+    assert result["publish_from_latest"] is True
+    assert [v["Version"] for v in cloud.lam.list_versions_by_function(FunctionName="app")["Versions"]] == \
+        ["$LATEST", "1", "2"]  # nothing was published

@@ -67,6 +67,18 @@ def test_invoke_prints_payload_and_executed_version(cli, endpoint, tmp_path):
     assert "START RequestId" not in r.stderr  # logs only with --logs
 
 
+def test_a_loopback_endpoint_needs_no_credentials_or_region_as_with_local(cli, endpoint, monkeypatch):
+    """The README's way to reach start-lambda, on a machine with no AWS configuration at all."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
+        monkeypatch.delenv(key)
+    r = cli("--endpoint-url", endpoint, "invoke", "Hello", "-e", "-", stdin='{"k": 1}')
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout) == {"got": {"k": 1}}
+    # an endpoint elsewhere is AWS (a VPC endpoint, a proxy): it still needs real credentials
+    r = cli("--endpoint-url", "https://lambda.example.invalid", "invoke", "Hello")
+    assert r.exit_code != 0 and "no AWS credentials found" in r.stderr
+
+
 def test_invoke_with_logs_and_a_qualifier(cli, endpoint):
     r = cli("--endpoint-url", endpoint, "invoke", "Hello:$LATEST", "--logs", "-e", "-", stdin='{"n": 1}')
     assert r.exit_code == 0, r

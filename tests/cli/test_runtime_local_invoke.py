@@ -116,6 +116,27 @@ def test_env_vars_file_overrides_per_function_and_for_all(cli, project):
     assert env["NAME"] == "svc-prod-us-east-1"
 
 
+def test_lamctl_toml_gives_template_env_vars_and_the_start_lambda_port(cli, project):
+    import shutil
+
+    (project / "app").mkdir()
+    shutil.move(project / "template.yaml", project / "app" / "service.yaml")
+    (project / "app" / "hello").symlink_to(project / "hello")
+    (project / "app" / "layer").symlink_to(project / "layer")
+    (project / "env.json").write_text(json.dumps({"Hello": {"OVERRIDDEN": "from-toml-env-vars"}}))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        (project / "lamctl.toml").write_text(f'[default]\ntemplate = "app/service.yaml"\nenv_vars = "env.json"\n'
+                                             f'port = {port}\n')
+        r = cli("local", "invoke", "Hello", "--parameter-overrides", "Secret=x", cwd=project)
+        assert r.exit_code == 0, r
+        assert json.loads(r.stdout)["env"]["OVERRIDDEN"] == "from-toml-env-vars"
+        r = cli("local", "start-lambda", "--parameter-overrides", "Secret=x", cwd=project)
+    assert r.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr, r
+
+
 def test_event_from_stdin_and_no_event_is_an_empty_object(cli, project):
     r = cli("local", "invoke", "Other", "-e", "-", cwd=project, stdin='{"from": "stdin"}')
     assert r.exit_code == 0, r

@@ -110,6 +110,63 @@ def test_bad_yaml_and_undeclared_parameter(cli, tmp_path):
     assert result.exit_code == 2 and "Nope" in result.stderr
 
 
+def test_json_output_mode_is_ndjson_ending_in_a_result_holding_the_template(cli, tmp_path):
+    path = write_template(tmp_path, TEMPLATE)
+    result = cli("--output", "json", "transform", "-t", path)
+    assert result.exit_code == 0, result
+    lines = result.json_lines()  # every line is one JSON object
+    assert len(result.stdout.splitlines()) == len(lines) == 1
+    last = lines[-1]
+    assert last["type"] == "result" and last["ok"] is True
+    assert last["template"]["Resources"]["Fn"]["Type"] == "AWS::Lambda::Function"
+    assert "Transform" not in last["template"]
+
+
+def test_an_unknown_parameter_names_the_templates_parameters_line_and_the_closest_name(cli, tmp_path):
+    path = write_template(tmp_path, TEMPLATE)
+    result = cli("transform", "-t", path, "--parameter-overrides", "Stagee=prod")
+    assert result.exit_code == 2, result
+    assert f"{path}:2:" in result.stderr  # the line of Parameters:
+    assert "unknown parameter 'Stagee'" in result.stderr and "--parameter-overrides" in result.stderr
+    assert "did you mean Stage?" in result.stderr
+    assert result.stdout == ""
+
+
+SOURCE = """\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello/
+      Handler: app.handler
+  Bye:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: bye
+      Handler: app.handler
+"""
+
+
+def test_a_source_template_is_transformed_with_placeholder_code_locations_said_once(cli, tmp_path):
+    path = write_template(tmp_path, SOURCE)
+    result = cli("transform", "-t", path)
+    assert result.exit_code == 0, result
+    out = json.loads(result.stdout)
+    assert out["Resources"]["Hello"]["Properties"]["Code"] == {"S3Bucket": "lamctl-placeholder", "S3Key": "hello"}
+    assert out["Resources"]["Bye"]["Properties"]["Code"] == {"S3Bucket": "lamctl-placeholder", "S3Key": "bye"}
+    assert len(result.stderr.splitlines()) == 1 and "placeholder location" in result.stderr
+    assert "Hello.CodeUri, Bye.CodeUri" in result.stderr and "lamctl package" in result.stderr
+    result = cli("--output", "json", "transform", "-t", path)
+    assert result.exit_code == 0, result
+    types = [line["type"] for line in result.json_lines()]
+    assert types == ["warning", "result"]
+    assert result.json_lines()[-1]["placeholders"] == ["Hello.CodeUri", "Bye.CodeUri"]
+
+
 def test_runs_as_a_process(tmp_path):
     path = write_template(tmp_path, TEMPLATE)
     proc = subprocess.run([sys.executable, "-m", "lamctl.cli", "transform", "-t", str(path)],

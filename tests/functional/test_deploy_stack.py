@@ -160,6 +160,61 @@ def test_failed_create_is_reported_then_a_fixed_template_creates(cli, aws, tmp_p
     assert stack(aws)["StackStatus"] == "CREATE_COMPLETE"
 
 
+def test_execute_runs_a_change_set_made_with_no_execute(cli, aws, tmp_path):
+    import shlex
+
+    queue_template(tmp_path)
+    r = cli(*local(aws), "deploy", "--stack", "app", "--no-execute", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    hint = next(line for line in r.stdout.splitlines() if line.startswith("execute it: "))
+    command = shlex.split(hint[len("execute it: "):])
+    assert command[0] == "lamctl" and command[-2] == "--execute" and command[-1].startswith("arn:")
+    assert "aws cloudformation" not in r.stdout
+    assert queues(aws) == []
+
+    r = cli(*command[1:], cwd=tmp_path)  # the command it printed, as printed
+    assert r.exit_code == 0, r
+    assert "Stack app: CREATE_COMPLETE" in r.stdout and "orders-dev" in r.stdout  # the outputs
+    assert "CREATE_COMPLETE" in r.stderr  # the stack's events, followed
+    assert queues(aws) == ["orders-dev"]
+
+    r = cli(*command[1:], cwd=tmp_path)  # executed already
+    assert r.exit_code == 2, r
+    assert "cannot be executed" in r.stderr or "does not exist" in r.stderr
+
+    # by name, with --stack, and in JSON
+    queue_template(tmp_path, extra="  Dlq:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: orders-dlq\n")
+    r = cli(*local(aws), "--output", "json", "deploy", "--stack", "app", "--no-execute", cwd=tmp_path)
+    name = r.json_lines()[-1]["change_set"]
+    assert queues(aws) == ["orders-dev"]
+    r = cli(*local(aws), "--output", "json", "deploy", "--execute", name, "--stack", "app", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    result = r.json_lines()[-1]
+    assert result["type"] == "result" and result["status"] == "UPDATE_COMPLETE"
+    assert result["outputs"] == {"QueueName": "orders-dev"}
+    assert [c["logical_id"] for c in r.json_lines() if c["type"] == "change"] == ["Dlq"]
+    assert "stack_event" in [line["type"] for line in r.json_lines()]
+    assert sorted(queues(aws)) == ["orders-dev", "orders-dlq"]
+
+    r = cli(*local(aws), "deploy", "--execute", "no-such-change-set", "--stack", "app", cwd=tmp_path)
+    assert r.exit_code == 2 and "change set no-such-change-set does not exist" in r.stderr, r
+    r = cli(*local(aws), "deploy", "--execute", "a-name", cwd=tmp_path)
+    assert r.exit_code == 2 and "--stack" in r.stderr, r
+    r = cli(*local(aws), "deploy", "--execute", "a-name", "--stack", "app", "--no-execute", cwd=tmp_path)
+    assert r.exit_code == 2 and "contradict" in r.stderr, r
+
+
+def test_execute_on_aws_prints_the_same_command_with_the_endpoint(cli, aws, tmp_path):
+    queue_template(tmp_path)
+    r = cli("--endpoint-url", aws.endpoint, "deploy", "--stack", "app", "--no-execute", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    arn = aws.client("cloudformation").list_change_sets(StackName="app")["Summaries"][0]["ChangeSetId"]
+    assert f"execute it: lamctl --endpoint-url {aws.endpoint} deploy --execute {arn}" in r.stdout
+    r = cli("--endpoint-url", aws.endpoint, "deploy", "--execute", arn, cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert stack(aws)["StackStatus"] == "CREATE_COMPLETE" and queues(aws) == ["orders-dev"]
+
+
 def test_no_execute_leaves_a_change_set_for_review(cli, aws, tmp_path):
     queue_template(tmp_path)
     r = cli(*local(aws), "--output", "json", "deploy", "--stack", "app", "--no-execute", cwd=tmp_path)

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -156,3 +157,21 @@ def test_a_template_without_api_events_is_refused(cli, tmp_path):
     (tmp_path / "template.yaml").write_text(TEMPLATE.split("      Events:")[0])
     r = cli("local", "start-api", "--port", "0", cwd=tmp_path)
     assert r.exit_code == 2 and "the template has no Api or HttpApi events to serve" in r.stderr
+
+
+def test_start_api_warns_of_a_python_version_other_than_the_declared_one(cli, tmp_path):
+    """As local invoke and start-lambda do, before serving (here the port is busy, so it stops right after)."""
+    declared = f"python3.{sys.version_info.minor + 1}"
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(APP)
+    (tmp_path / "template.yaml").write_text(TEMPLATE.replace("python3.12", declared))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = cli("local", "start-api", "--port", port, cwd=tmp_path)
+    assert r.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr, r
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for name in ("Shop", "People"):
+        assert f"{name} declares {declared}; locally it runs on the Python lamctl runs on, {running}" in r.stderr
+    assert r.stderr.count(f"Shop declares {declared}") == 1

@@ -138,8 +138,32 @@ def test_a_second_start_reuses_the_running_one(cli, stopped_afterwards):
     first = cli("--output", "json", "local", "start", "--port", port).json_lines()[-1]
     second = cli("--output", "json", "local", "start", "--port", port).json_lines()[-1]
     assert second["already"] is True and second["pid"] == first["pid"]
-    text = cli("local", "start", "--port", free_port())
+    text = cli("local", "start", "--port", port)
     assert text.exit_code == 0 and "already running" in text.stdout and str(first["pid"]) in text.stdout
+    other = free_port()
+    asked = cli("local", "start", "--port", other)  # another port: it is not used, and that is said
+    assert asked.exit_code == 1, asked
+    assert f"port {other} (--port) was not used" in asked.stderr and first["endpoint"] in asked.stderr
+    assert "lamctl local stop" in asked.stderr
+    assert cloud.status().pid == first["pid"] and cloud.status().port == port
+
+
+def test_the_log_is_plain_text_without_colour_codes(cli, stopped_afterwards):
+    import urllib.error
+    import urllib.request
+
+    started = cli("--output", "json", "local", "start", "--port", free_port()).json_lines()[-1]
+    for method in ("GET", "POST"):  # a 404 and a 4xx/5xx: the statuses werkzeug colours
+        request = urllib.request.Request(started["endpoint"] + "/no-such-bucket-here", method=method, data=None)
+        try:
+            urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=30).read()
+        except urllib.error.HTTPError:
+            pass
+    cloud.stop()
+    text = Path(started["log_file"]).read_text()
+    assert '"GET /no-such-bucket-here HTTP/1.1" 404' in text
+    assert '"POST /no-such-bucket-here HTTP/1.1"' in text
+    assert "\x1b" not in text
 
 
 def test_a_port_in_use_is_a_clear_error_and_nothing_is_recorded(cli):

@@ -84,7 +84,10 @@ def test_explain_names_the_deciding_rule(tmp_path):
     assert by_path["keep.md"].included and by_path["keep.md"].rule == f"{ignore}:2"
     assert "re-included" in by_path["keep.md"].reason
     assert not by_path["m.pyc"].included and by_path["m.pyc"].rule == "default"
-    assert explain_path(tpl, str(tmp_path / "elsewhere.txt")) == []
+    (tmp_path / "elsewhere.txt").write_text("x")
+    assert explain_path(tpl, str(tmp_path / "elsewhere.txt")) == []  # outside every code folder
+    with pytest.raises(UsageError, match="does not exist"):
+        explain_path(tpl, str(src / "nonexistent.py"))
 
 
 @pytest.mark.parametrize("pattern,path,is_dir,excluded", [
