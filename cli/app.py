@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from lamctl.cli.application import App, GlobalOptions
+from lamctl.cli.cmdline import LamctlCommand, LamctlGroup
 from lamctl.cli.typer_compat import skip_pydantic
 from lamctl.schemas.errors import EXIT_FAILURE, LamctlError, UsageError
 
@@ -55,7 +56,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    cls=LamctlGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
 
@@ -70,16 +73,21 @@ def _version(value: bool) -> None:
 @app.callback()
 def _global(
     ctx: typer.Context,
-    profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile to use.", show_default=False),
-    region: Optional[str] = typer.Option(None, "--region", help="AWS region (else AWS_REGION, AWS_DEFAULT_REGION)."),
-    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="Send every AWS call to this endpoint."),
+    profile: Optional[str] = typer.Option(None, "--profile", metavar="NAME", help="AWS profile to use."),
+    region: Optional[str] = typer.Option(None, "--region", metavar="REGION",
+                                         help="AWS region (else AWS_REGION, AWS_DEFAULT_REGION)."),
+    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", metavar="URL",
+                                               help="Send every AWS call to this endpoint."),
     local: bool = typer.Option(False, "--local", help="Target the local cloud (an embedded AWS emulator)."),
-    env: Optional[str] = typer.Option(None, "--env", help="Section of lamctl.toml laid over \\[default]."),
-    config: Optional[str] = typer.Option(None, "--config", help="Settings file (default: ./lamctl.toml)."),
-    output: Optional[str] = typer.Option(None, "--output", help="text, or json for NDJSON on stdout."),
+    env: Optional[str] = typer.Option(None, "--env", metavar="NAME", help="Section of lamctl.toml laid over [default]."),
+    config: Optional[str] = typer.Option(None, "--config", metavar="FILE",
+                                         help="Settings file (default: ./lamctl.toml)."),
+    output: Optional[str] = typer.Option(None, "--output", metavar="[text|json]",
+                                         help="text, or json for NDJSON on stdout."),
     no_color: bool = typer.Option(False, "--no-color", help="No colour (also NO_COLOR)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and AWS calls."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
 ) -> None:
     from lamctl.cli.render import Output
     from lamctl.cli.settings import Config, Settings, find_config, load_config
@@ -127,10 +135,11 @@ def _register(root: typer.Typer) -> None:
         parent = root
         if group:
             if group[0] not in groups:
-                groups[group[0]] = typer.Typer(help=GROUPS[group[0]], no_args_is_help=True)
+                groups[group[0]] = typer.Typer(help=GROUPS[group[0]], no_args_is_help=True, cls=LamctlGroup,
+                                               rich_markup_mode=None)
                 root.add_typer(groups[group[0]], name=group[0])
             parent = groups[group[0]]
-        parent.command(verb)(command)
+        parent.command(verb, cls=LamctlCommand)(command)
 
 
 _register(app)
@@ -180,11 +189,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _output():
+    """The run's output; before the global options were read (a usage error), what the command line asks for."""
     if "app" in _current:
         return _current["app"].out
     from lamctl.cli.render import Output
 
-    return Output("json" if os.environ.get("LAMCTL_OUTPUT") == "json" else "text")
+    asked = os.environ.get("LAMCTL_OUTPUT")
+    for i, arg in enumerate(_argv):
+        if arg == "--":
+            break
+        if arg == "--output" and i + 1 < len(_argv):
+            asked = _argv[i + 1]
+        elif arg.startswith("--output="):
+            asked = arg.partition("=")[2]
+    return Output("json" if asked == "json" else "text", color=False if "--no-color" in _argv else None)
 
 
 def _debug(args: list[str]) -> bool:
