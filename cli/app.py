@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 
 from lamctl.cli.application import App, GlobalOptions
-from lamctl.cli.cmdline import LamctlCommand, LamctlGroup
+from lamctl.cli.cmdline import LamctlGroup
 from lamctl.cli.typer_compat import skip_pydantic
 from lamctl.schemas.errors import EXIT_FAILURE, LamctlError, UsageError
 
@@ -125,24 +125,27 @@ def _global(
     ctx.obj = _current["app"] = App(opts, settings, Output(opts.output, color=not opts.no_color))
 
 
-def _register(root: typer.Typer) -> None:
-    """Add every command of COMMANDS to ``root`` (groups as they first appear)."""
-    groups: dict[str, typer.Typer] = {}
+def _loader(target: str):
+    """A function importing the command function ``"module:function"`` of lamctl.cli.commands when called."""
+    module_name, _, function = target.partition(":")
+    return lambda: getattr(importlib.import_module(f"lamctl.cli.commands.{module_name}"), function)
+
+
+def root_command() -> LamctlGroup:
+    """lamctl's click command: the root group with every command of COMMANDS, each built on first use."""
+    root = skip_pydantic(typer.main.get_command(app))
+    groups: dict[str, LamctlGroup] = {}
     for name, target in COMMANDS:
-        module_name, _, function = target.partition(":")
-        command = getattr(importlib.import_module(f"lamctl.cli.commands.{module_name}"), function)
         *group, verb = name.split()
         parent = root
         if group:
             if group[0] not in groups:
-                groups[group[0]] = typer.Typer(help=GROUPS[group[0]], no_args_is_help=True, cls=LamctlGroup,
-                                               rich_markup_mode=None)
-                root.add_typer(groups[group[0]], name=group[0])
+                groups[group[0]] = skip_pydantic(LamctlGroup(name=group[0], help=GROUPS[group[0]],
+                                                             no_args_is_help=True, rich_markup_mode=None))
+                root.add_lazy(group[0], groups[group[0]])
             parent = groups[group[0]]
-        parent.command(verb, cls=LamctlCommand)(command)
-
-
-_register(app)
+        parent.add_lazy(verb, _loader(target))
+    return root
 
 
 _current: dict[str, App] = {}
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     Usage errors of the command line itself (unknown option, missing argument)
     are click's, reported by typer, exit 2."""
     args = list(sys.argv[1:] if argv is None else argv)
-    command = skip_pydantic(typer.main.get_command(app))
+    command = root_command()
     _current.clear()
     _argv[:] = args
     try:

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from typing import Any, Iterable
+from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from lamctl.cli.typer_compat import value_annotation
+from lamctl.cli.typer_compat import skip_pydantic, value_annotation
 from lamctl.schemas.errors import EXIT_USAGE, LamctlError, UsageError
 
 # -- global options anywhere
@@ -258,17 +258,6 @@ def _globals_owned_by(command: Any, ctx: Any) -> list[str]:
     return [n for n in names if n in own]
 
 
-def _all_commands(group: Any, ctx: Any, path: str = "") -> Iterable[tuple[str, Any]]:
-    for name in group.list_commands(ctx):
-        sub = group.get_command(ctx, name)
-        if sub is None or sub.hidden:
-            continue
-        if isinstance(sub, TyperGroup):
-            yield from _all_commands(sub, ctx, f"{path}{name} ")
-        else:
-            yield f"{path}{name}", sub
-
-
 def format_help(command: Any, ctx: Any, formatter: Any) -> None:
     """The help of ``command``: usage, description, arguments, options, global options, subcommands."""
     is_root = ctx.parent is None
@@ -290,16 +279,12 @@ def format_help(command: Any, ctx: Any, formatter: Any) -> None:
         with formatter.section("Global options (before or after the command)" if is_root else "Options"):
             formatter.write_dl(options)
     if is_root:
-        owned = [f"{path} {name}" for path, sub in _all_commands(command, ctx)
-                 for name in _globals_owned_by(sub, ctx)]
-        lines = ["A global option means the same before or after the command; given twice, it must have "
-                 "the same value."]
-        if owned:
-            lines.append("After the command, a command's own option of the same name is the command's: "
-                         + ", ".join(owned) + ". Give the global one before the command.")
         formatter.write_paragraph()
         formatter.indent()
-        formatter.write_text("\n\n".join(lines))
+        formatter.write_text("A global option means the same before or after the command; given twice, it must have "
+                             "the same value. After the command, an option of the command's own with the same name "
+                             "is the command's (its --help says so, e.g. shift --config): give the global one before "
+                             "the command.")
         formatter.dedent()
     else:
         root = ctx.find_root()
@@ -313,17 +298,20 @@ def format_help(command: Any, ctx: Any, formatter: Any) -> None:
                 formatter.write_text(f"{', '.join(owned)}: after the command, this command's own option (above); "
                                      f"give the global one before the command.")
     if isinstance(command, TyperGroup):
-        rows = []
-        for name in command.list_commands(ctx):
-            sub = command.get_command(ctx, name)
-            if sub is not None and not sub.hidden:
-                rows.append((name, _short_help(sub)))
+        rows = [(name, command.short_help_of(ctx, name)) for name in command.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
 
 # -- the click classes lamctl's commands and groups are made of
+
+
+def build_command(name: str, function: Any) -> Any:
+    """The click command typer makes of ``function``, lamctl's class, with the start-up fast path."""
+    single = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+    single.command(name, cls=LamctlCommand)(function)
+    return skip_pydantic(typer.main.get_command(single))
 
 
 def _converted(exc: Exception, ctx: Any) -> Exception:
@@ -346,7 +334,40 @@ class LamctlCommand(TyperCommand):
 
 
 class LamctlGroup(TyperGroup):
-    """lamctl's root and its groups: global options anywhere, lamctl's help, usage errors as lamctl errors."""
+    """lamctl's root and its groups: commands built on first use, global options anywhere, lamctl's help,
+    usage errors as lamctl errors.
+
+    ``add_lazy(name, load)`` adds a command whose function ``load()`` imports; it is made into a click
+    command only when the command line names it (or a help lists it), so that starting one command
+    neither imports nor builds the others."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, Any] = {}
+
+    def add_lazy(self, name: str, load: Any) -> None:
+        """``load``: a function returning the command's function, or a group (a LamctlGroup)."""
+        self.lazy[name] = load
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*self.lazy, *(name for name in self.commands if name not in self.lazy)]
+
+    def short_help_of(self, ctx: Any, name: str) -> str:
+        """The first paragraph of a command's help, without building the command (typer's help is the
+        function's docstring)."""
+        entry = self.lazy.get(name)
+        if name in self.commands or entry is None or isinstance(entry, TyperGroup):
+            command = self.get_command(ctx, name)
+            return _short_help(command) if command is not None else ""
+        return " ".join(inspect.cleandoc(inspect.getdoc(entry()) or "").split("\n\n")[0].split())
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        command = self.commands.get(name)
+        if command is None and name in self.lazy:
+            entry = self.lazy[name]
+            command = entry if isinstance(entry, TyperGroup) else build_command(name, entry())
+            self.commands[name] = command
+        return command
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         format_help(self, ctx, formatter)
