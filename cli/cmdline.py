@@ -101,7 +101,7 @@ def hoist_global_options(root: Any, ctx: Any, args: list[str]) -> list[str]:
         note(found[0], found[2])
         i = found[1]
     head, hoisted, rest = args[:i], [], []
-    command = root
+    command, path = root, [ctx.command_path]
     while i < len(args):
         token = args[i]
         if token == "--":
@@ -115,6 +115,9 @@ def hoist_global_options(root: Any, ctx: Any, args: list[str]) -> list[str]:
                 continue
             found = _read_option(globals_, args, i)
             if found is not None and command is not root:
+                if found[1] - i - 1 < _takes(found[0]) and "=" not in token:
+                    raise UsageError(f"option {token} needs a value", where=" ".join(path),
+                                     hint=f"see '{' '.join(path)} --help'")
                 note(found[0], found[2])
                 hoisted += args[i:found[1]]
                 i = found[1]
@@ -130,6 +133,7 @@ def hoist_global_options(root: Any, ctx: Any, args: list[str]) -> list[str]:
                 rest += args[i:]
                 break
             command = sub
+            path.append(token)
     for name, values in given.items():
         distinct = list(dict.fromkeys(str(v) for v in values))
         if len(distinct) > 1:

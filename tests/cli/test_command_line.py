@@ -263,6 +263,9 @@ def test_missing_argument_bad_value_and_missing_value_are_lamctl_errors(cli, tmp
     _assert_lamctl_error(cli("local", "start-lambda", "--port", "eighty", cwd=tmp_path), "--port")
     _assert_lamctl_error(cli("deploy", "--stack", cwd=tmp_path), "--stack")
     _assert_lamctl_error(cli("publish", "a", "b", cwd=tmp_path), "(b)")
+    # a global option after the command without its value: said so, never the next word taken as its value
+    lines = _assert_lamctl_error(cli("local", "invoke", "Fn", "--region", cwd=tmp_path), "--region")
+    assert lines[0].startswith("error: lamctl local invoke: ") and "value" in lines[0]
 
 
 def test_usage_errors_are_ndjson_with_output_json_before_or_after(cli, tmp_path):
