@@ -3,7 +3,12 @@
 ``COMMANDS`` lists every command as ``(name, "module:function")`` of
 ``lamctl.cli.commands``, in the order ``--help`` shows them; the functions are
 plain module-level typer commands that import heavy things (boto3, the
-transform) inside their body only, so ``lamctl --help`` stays fast.
+transform) inside their body only. :func:`root_command` builds the click
+command lamctl runs: a command's module is imported and the command built only
+when the command line names it, so ``lamctl --version`` and the start of one
+command neither import nor build the others. How the command line is read
+(global options anywhere), helped and refused (one error style) is
+:mod:`lamctl.cli.cmdline`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from lamctl.schemas.errors import EXIT_FAILURE, LamctlError, UsageError
 
 # Every command: (name, "module:function" in lamctl.cli.commands), in the order --help lists them. A name of
 # two words is a subcommand of the group named by the first (GROUPS gives its help). Command modules import
-# boto3, the transform and other heavy modules inside the function body only, so that --help stays fast.
+# boto3, the transform and other heavy modules inside the function body only, so that --help stays fast;
+# --help lists each command with the first paragraph of its function's docstring.
 COMMANDS = [
     ("build", "build:build"),
     ("package", "package:package_cmd"),
@@ -155,8 +161,8 @@ _argv: list[str] = []
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, map every failure to its exit code, never a traceback by accident.
 
-    Usage errors of the command line itself (unknown option, missing argument)
-    are click's, reported by typer, exit 2."""
+    Usage errors of the command line itself (unknown option, missing argument) arrive here as
+    lamctl UsageErrors (lamctl.cli.cmdline) and are printed like every other error, exit 2."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = root_command()
     _current.clear()

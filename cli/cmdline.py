@@ -86,7 +86,8 @@ def hoist_global_options(root: Any, ctx: Any, args: list[str]) -> list[str]:
 
     Raises UsageError when a global option is given more than once with different values. Anything
     it does not understand (an unknown option or command) is left where it is, for click to report."""
-    globals_ = {name: opt for name, opt in _option_table(root, ctx).items() if name not in ctx.help_option_names}
+    root_options = _option_table(root, ctx)
+    globals_ = {name: opt for name, opt in root_options.items() if name not in ctx.help_option_names}
     given: dict[str, list[Any]] = {}
 
     def note(option: Any, value: Any) -> None:
@@ -95,7 +96,7 @@ def hoist_global_options(root: Any, ctx: Any, args: list[str]) -> list[str]:
 
     i = 0
     while i < len(args) and args[i] != "--" and _is_option(args[i]):  # the global options before the command
-        found = _read_option(_option_table(root, ctx), args, i)
+        found = _read_option(root_options, args, i)
         if found is None:
             return args
         note(found[0], found[2])
@@ -216,7 +217,7 @@ def option_metavar(param: Any) -> str:
     return _KIND.get(annotation, "VALUE")
 
 
-def _option_row(param: Any, ctx: Any) -> tuple[str, str]:
+def _option_row(param: Any) -> tuple[str, str]:
     names = ", ".join(sorted(param.opts, key=len))
     if param.secondary_opts:
         names += " / " + ", ".join(param.secondary_opts)
@@ -275,7 +276,7 @@ def format_help(command: Any, ctx: Any, formatter: Any) -> None:
     params = command.get_params(ctx)
     arguments = [(_argument_name(p), " ".join((getattr(p, "help", None) or "").split()))
                  for p in params if p.param_type_name == "argument" and not getattr(p, "hidden", False)]
-    options = [_option_row(p, ctx) for p in params if p.param_type_name == "option" and not p.hidden]
+    options = [_option_row(p) for p in params if p.param_type_name == "option" and not p.hidden]
     if arguments:
         with formatter.section("Arguments"):
             formatter.write_dl(arguments)
