@@ -94,6 +94,8 @@ def test_the_same_global_option_twice_with_different_values_is_a_usage_error(cli
     assert first.startswith("error: --region") and "eu-west-1" in first and "us-east-1" in first
     assert "hint: give --region once" in result.stderr
     assert result.stdout == ""
+    both_before = cli("--region", "eu-west-1", "--region", "us-east-1", "outputs", "--stack", "s", cwd=tmp_path)
+    assert both_before.exit_code == 2 and both_before.stderr.startswith("error: --region"), both_before
 
 
 def test_the_same_value_twice_is_fine(cli, tmp_path):
@@ -262,7 +264,7 @@ def test_missing_argument_bad_value_and_missing_value_are_lamctl_errors(cli, tmp
     _assert_lamctl_error(cli("publish", cwd=tmp_path), "lamctl publish", "FUNCTION")
     _assert_lamctl_error(cli("local", "start-lambda", "--port", "eighty", cwd=tmp_path), "--port")
     _assert_lamctl_error(cli("deploy", "--stack", cwd=tmp_path), "--stack")
-    _assert_lamctl_error(cli("publish", "a", "b", cwd=tmp_path), "(b)")
+    _assert_lamctl_error(cli("publish", "a", "b", cwd=tmp_path), "lamctl publish")  # an extra argument
     # a global option after the command without its value: said so, never the next word taken as its value
     lines = _assert_lamctl_error(cli("local", "invoke", "Fn", "--region", cwd=tmp_path), "--region")
     assert lines[0].startswith("error: lamctl local invoke: ") and "value" in lines[0]
