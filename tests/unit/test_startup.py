@@ -16,7 +16,6 @@ import sys
 import textwrap
 
 import pytest
-import typer
 
 SNIPPET = textwrap.dedent(
     """
@@ -79,7 +78,7 @@ def test_a_command_with_values_of_every_plain_type_does_not_import_pydantic(tmp_
     assert imported == []
 
 
-def test_a_bad_number_is_still_refused_by_typer_with_its_message(tmp_path):
+def test_a_bad_number_is_still_refused_by_typer_as_a_lamctl_error(tmp_path):
     """A value that is not already of the option's type goes to typer's own coercion, unchanged."""
     code, imported, out = _run(["local", "start-lambda", "--port", "eighty"], str(tmp_path), COLUMNS="200")
     assert code == 2
