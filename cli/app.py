@@ -3,7 +3,12 @@
 ``COMMANDS`` lists every command as ``(name, "module:function")`` of
 ``lamctl.cli.commands``, in the order ``--help`` shows them; the functions are
 plain module-level typer commands that import heavy things (boto3, the
-transform) inside their body only, so ``lamctl --help`` stays fast.
+transform) inside their body only. :func:`root_command` builds the click
+command lamctl runs: a command's module is imported and the command built only
+when the command line names it, so ``lamctl --version`` and the start of one
+command neither import nor build the others. How the command line is read
+(global options anywhere), helped and refused (one error style) is
+:mod:`lamctl.cli.cmdline`.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from typing import Optional
 import typer
 
 from lamctl.cli.application import App, GlobalOptions
+from lamctl.cli.cmdline import LamctlGroup
 from lamctl.cli.typer_compat import skip_pydantic
 from lamctl.schemas.errors import EXIT_FAILURE, LamctlError, UsageError
 
 # Every command: (name, "module:function" in lamctl.cli.commands), in the order --help lists them. A name of
 # two words is a subcommand of the group named by the first (GROUPS gives its help). Command modules import
-# boto3, the transform and other heavy modules inside the function body only, so that --help stays fast.
+# boto3, the transform and other heavy modules inside the function body only, so that --help stays fast;
+# --help lists each command with the first paragraph of its function's docstring.
 COMMANDS = [
     ("build", "build:build"),
     ("package", "package:package_cmd"),
@@ -55,7 +62,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    cls=LamctlGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
 
@@ -70,16 +79,22 @@ def _version(value: bool) -> None:
 @app.callback()
 def _global(
     ctx: typer.Context,
-    profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile to use.", show_default=False),
-    region: Optional[str] = typer.Option(None, "--region", help="AWS region (else AWS_REGION, AWS_DEFAULT_REGION)."),
-    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="Send every AWS call to this endpoint."),
+    profile: Optional[str] = typer.Option(None, "--profile", metavar="NAME", help="AWS profile to use."),
+    region: Optional[str] = typer.Option(None, "--region", metavar="REGION",
+                                         help="AWS region (else AWS_REGION, AWS_DEFAULT_REGION)."),
+    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", metavar="URL",
+                                               help="Send every AWS call to this endpoint."),
     local: bool = typer.Option(False, "--local", help="Target the local cloud (an embedded AWS emulator)."),
-    env: Optional[str] = typer.Option(None, "--env", help="Section of lamctl.toml laid over \\[default]."),
-    config: Optional[str] = typer.Option(None, "--config", help="Settings file (default: ./lamctl.toml)."),
-    output: Optional[str] = typer.Option(None, "--output", help="text, or json for NDJSON on stdout."),
+    env: Optional[str] = typer.Option(None, "--env", metavar="NAME",
+                                      help="Section of lamctl.toml laid over [default]."),
+    config: Optional[str] = typer.Option(None, "--config", metavar="FILE",
+                                         help="Settings file (default: ./lamctl.toml)."),
+    output: Optional[str] = typer.Option(None, "--output", metavar="[text|json]",
+                                         help="text, or json for NDJSON on stdout."),
     no_color: bool = typer.Option(False, "--no-color", help="No colour (also NO_COLOR)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and AWS calls."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
 ) -> None:
     from lamctl.cli.render import Output
     from lamctl.cli.settings import Config, Settings, find_config, load_config
@@ -117,23 +132,27 @@ def _global(
     ctx.obj = _current["app"] = App(opts, settings, Output(opts.output, color=not opts.no_color))
 
 
-def _register(root: typer.Typer) -> None:
-    """Add every command of COMMANDS to ``root`` (groups as they first appear)."""
-    groups: dict[str, typer.Typer] = {}
+def _loader(target: str):
+    """A function importing the command function ``"module:function"`` of lamctl.cli.commands when called."""
+    module_name, _, function = target.partition(":")
+    return lambda: getattr(importlib.import_module(f"lamctl.cli.commands.{module_name}"), function)
+
+
+def root_command() -> LamctlGroup:
+    """lamctl's click command: the root group with every command of COMMANDS, each built on first use."""
+    root = skip_pydantic(typer.main.get_command(app))
+    groups: dict[str, LamctlGroup] = {}
     for name, target in COMMANDS:
-        module_name, _, function = target.partition(":")
-        command = getattr(importlib.import_module(f"lamctl.cli.commands.{module_name}"), function)
         *group, verb = name.split()
         parent = root
         if group:
             if group[0] not in groups:
-                groups[group[0]] = typer.Typer(help=GROUPS[group[0]], no_args_is_help=True)
-                root.add_typer(groups[group[0]], name=group[0])
+                groups[group[0]] = skip_pydantic(LamctlGroup(name=group[0], help=GROUPS[group[0]],
+                                                             no_args_is_help=True, rich_markup_mode=None))
+                root.add_lazy(group[0], groups[group[0]])
             parent = groups[group[0]]
-        parent.command(verb)(command)
-
-
-_register(app)
+        parent.add_lazy(verb, _loader(target))
+    return root
 
 
 _current: dict[str, App] = {}
@@ -143,8 +162,9 @@ _argv: list[str] = []
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, map every failure to its exit code, never a traceback by accident.
 
-    Usage errors of the command line itself (unknown option, missing argument)
-    are click's, reported by typer, exit 2. Ctrl-C and SIGTERM: :mod:`lamctl.cli.signals`."""
+    Usage errors of the command line itself (unknown option, missing argument) arrive here as
+    lamctl UsageErrors (lamctl.cli.cmdline) and are printed like every other error, exit 2. Ctrl-C and
+    SIGTERM: :mod:`lamctl.cli.signals`."""
     from lamctl.cli.signals import handled
 
     with handled() as stop:
@@ -153,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    command = skip_pydantic(typer.main.get_command(app))
+    command = root_command()
     _current.clear()
     _argv[:] = args
     try:
@@ -186,11 +206,20 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _output():
+    """The run's output; before the global options were read (a usage error), what the command line asks for."""
     if "app" in _current:
         return _current["app"].out
     from lamctl.cli.render import Output
 
-    return Output("json" if os.environ.get("LAMCTL_OUTPUT") == "json" else "text")
+    asked = os.environ.get("LAMCTL_OUTPUT")
+    for i, arg in enumerate(_argv):
+        if arg == "--":
+            break
+        if arg == "--output" and i + 1 < len(_argv):
+            asked = _argv[i + 1]
+        elif arg.startswith("--output="):
+            asked = arg.partition("=")[2]
+    return Output("json" if asked == "json" else "text", color=False if "--no-color" in _argv else None)
 
 
 def _debug(args: list[str]) -> bool:

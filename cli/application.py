@@ -1,7 +1,7 @@
 """The App: what every command receives (settings, output, the AWS client factory), and ``get_app(ctx)``.
 
 Command modules import :func:`get_app` from here; ``lamctl.cli.app`` (the typer root) imports the
-command modules, so they never import it.
+command modules (each when the command line names it), so they never import it.
 """
 
 from __future__ import annotations

@@ -95,6 +95,14 @@ def skip_pydantic(command: Any) -> Any:
     return command
 
 
+def value_annotation(param: Any) -> tuple[Any, Any]:
+    """``(annotation, choices)`` of a typer parameter, for lamctl's help (``(None, None)`` when unknown)."""
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None:
+        return None, None
+    return getattr(desc, "annotation", None), getattr(desc, "choices", None)
+
+
 # -- what the fast path relies on, checked by tests/unit/test_typer_compat.py on every typer release
 
 
@@ -168,7 +176,7 @@ def _check_built_command(typer_parameter: Any, changed: Any) -> None:
         if getattr(param, "_runtime_param", "missing") is not None:
             changed("_TyperParameter._runtime_param (no longer None until first use)")
         desc = getattr(param, "type_descriptor", None)
-        for attr in ("annotation", "parameter_info", "file_annotation"):
+        for attr in ("annotation", "parameter_info", "file_annotation", "choices"):
             if not hasattr(desc, attr):
                 changed(f"_TyperParameter.type_descriptor.{attr}")
         for attr in ("min", "max", "parser"):

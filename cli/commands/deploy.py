@@ -45,7 +45,8 @@ def deploy_command(
                                                "with --stack), follow it and print the outputs."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; also recreate a ROLLBACK_COMPLETE stack."),
     fail_on_empty: Optional[bool] = typer.Option(None, "--fail-on-empty", help="Exit 1 when there is nothing to change."),
-    on_failure: Optional[str] = typer.Option(None, "--on-failure", help="ROLLBACK (default), DELETE or DO_NOTHING."),
+    on_failure: Optional[str] = typer.Option(None, "--on-failure", metavar="[ROLLBACK|DELETE|DO_NOTHING]",
+                                             help="ROLLBACK (default), DELETE or DO_NOTHING."),
     wait_timeout: Optional[int] = typer.Option(None, "--wait-timeout", help="Minutes to follow the stack (default 60)."),
 ) -> None:
     """Build, package, transform and deploy a stack through a CloudFormation change set."""

@@ -16,7 +16,6 @@ import sys
 import textwrap
 
 import pytest
-import typer
 
 SNIPPET = textwrap.dedent(
     """
@@ -79,27 +78,30 @@ def test_a_command_with_values_of_every_plain_type_does_not_import_pydantic(tmp_
     assert imported == []
 
 
-def test_a_bad_number_is_still_refused_by_typer_with_its_message(tmp_path):
+def test_a_bad_number_is_still_refused_by_typer_as_a_lamctl_error(tmp_path):
     """A value that is not already of the option's type goes to typer's own coercion, unchanged."""
     code, imported, out = _run(["local", "start-lambda", "--port", "eighty"], str(tmp_path), COLUMNS="200")
     assert code == 2
-    assert "Invalid value for '--port'" in out.stderr and "Input should be a valid integer" in out.stderr
+    first = out.stderr.splitlines()[0]  # lamctl's error line, with typer's reason
+    assert first.startswith("error: ") and "--port" in first and "integer" in first, out.stderr
     assert imported == ["pydantic", "pydantic_core"]  # the fallback really ran
 
 
 # -- the pass-through against typer's own coercion, value by value
 
 def _params():
-    from lamctl.cli.app import app
-    from lamctl.cli.typer_compat import _PlainParam, skip_pydantic
+    from lamctl.cli.app import root_command
+    from lamctl.cli.typer_compat import _PlainParam
 
-    command = skip_pydantic(typer.main.get_command(app))
+    command = root_command()
+    ctx = command.make_context("lamctl", ["build"], resilient_parsing=True)
     found, stack = [], [("lamctl", command)]
     while stack:
         path, cmd = stack.pop()
         for p in cmd.params:
             found.append((f"{path} --{p.name}", p))
-        stack.extend((f"{path} {n}", c) for n, c in getattr(cmd, "commands", {}).items())
+        if hasattr(cmd, "list_commands"):  # a group: its commands, built as the command line would
+            stack.extend((f"{path} {n}", cmd.get_command(ctx, n)) for n in cmd.list_commands(ctx))
     return _PlainParam, found
 
 
@@ -243,3 +245,43 @@ def test_the_version_lamctl_prints_is_the_one_installed(tmp_path):
     out = subprocess.run([sys.executable, "-c", "from lamctl.cli.app import main; main()", "--version"],
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.stdout.strip() == f"lamctl {declared}"
+
+
+# -- what help, version and the start of a command import (issue "First contact", start-up)
+
+PROBE = textwrap.dedent(
+    """
+    import sys
+    from lamctl.cli.app import main
+    try:
+        code = main(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code
+    heavy = {m.split('.')[0] for m in sys.modules} & {"rich", "markdown_it", "pygments", "pydantic", "boto3", "yaml"}
+    commands = {m.rsplit('.', 1)[1] for m in sys.modules if m.startswith("lamctl.cli.commands.")}
+    print(f"EXIT={code}")
+    print("HEAVY=" + ",".join(sorted(heavy)))
+    print("COMMANDS=" + ",".join(sorted(commands)))
+    """
+)
+
+
+@pytest.mark.parametrize("args, commands", [
+    (["--version"], []),
+    (["--help"], None),  # every command module, for the command list
+    (["shift", "--help"], ["shift"]),
+    (["local", "invoke", "--help"], ["local_runtime"]),
+    (["local", "status", "--output", "json"], ["local_cloud"]),
+], ids=["--version", "--help", "shift --help", "local invoke --help", "local status"])
+def test_help_version_and_a_command_import_no_rich_and_only_their_command(args, commands, tmp_path):
+    """lamctl's help is plain text (no rich, Markdown or pygments); a command builds and imports only itself."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env,
+                         cwd=str(tmp_path))
+    lines = dict(line.split("=", 1) for line in out.stdout.splitlines() if line.startswith(("EXIT=", "HEAVY=",
+                                                                                           "COMMANDS=")))
+    assert lines["EXIT"] == "0", out.stderr
+    assert lines["HEAVY"] == "", f"`lamctl {' '.join(args)}` imported {lines['HEAVY']}"
+    if commands is not None:
+        assert (lines["COMMANDS"].split(",") if lines["COMMANDS"] else []) == commands
