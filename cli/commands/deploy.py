@@ -23,8 +23,6 @@ from lamctl.cli.views import StackListener, ask, can_prompt, run_release
 from lamctl.cli.wiring import Services, default_bucket, is_emulator, resolve_stack, run_package, system_clock
 from lamctl.schemas.errors import CloudError, LamctlError, UsageError
 
-SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
-
 
 def deploy_command(
     ctx: typer.Context,
@@ -165,31 +163,38 @@ def _execute_change_set(app, change_set: str, stack: Optional[str], wait_timeout
                              wait_timeout=timeout_minutes * 60.0)
     cs, plan, data = deployer.plan_execute(change_set, stack_name)
     deployer.listener.change_set(cs, plan)
-    shift_traffic = None
-    if deployer.emulator and data:
-        # as deploy does on the local cloud: the aliases a DeploymentPreference governs are shifted afterwards,
-        # with the parameter values the stack was given
+    shift_traffic = api_urls = None
+    if deployer.emulator:
+        # As deploy does on the local cloud: the aliases a DeploymentPreference governs are shifted afterwards
+        # (with the parameter values the stack was given) and each API route's URL is printed, from the template
+        # the stack has once the change set is executed (the emulator answers a change set's template with the
+        # stack's template of before, or nothing).
+        from lamctl.local.cloud.routes import stack_api_urls
         from lamctl.release.preferences import alias_shifts
+        from lamctl.schemas.template import parse_text
+
+        @functools.cache
+        def deployed() -> tuple[dict, dict]:  # (template, logical -> physical IDs), read once after the execution
+            body = gateway.template_body(plan.stack) or ""
+            template = parse_text(body, f"template of stack {plan.stack}") if body else data
+            physical = {r.logical_id: r.physical_id for r in gateway.resources(plan.stack)}
+            return (template if isinstance(template, dict) else {}), physical
 
         def shift_traffic() -> list[dict]:
+            template, physical = deployed()
             info = gateway.describe(plan.stack)
             params = dict(info.parameters) if info is not None else {}
-            shifts = alias_shifts(data, params, where=f"change set {cs.name}")
-            if not shifts:
-                return []
-            physical = {r.logical_id: r.physical_id for r in gateway.resources(plan.stack)}
-            return _shift_traffic(app, physical, plan.stack, data, shifts, params)
+            shifts = alias_shifts(template, params, where=f"change set {cs.name}")
+            return _shift_traffic(app, physical, plan.stack, template, shifts, params) if shifts else []
+
+        def api_urls() -> list[dict]:
+            template, physical = deployed()
+            return stack_api_urls(gateway.client.meta.endpoint_url, template, physical)
     result = deployer.execute(cs, plan)
-    _report_deploy(app, plan, result, deployer.emulator, shift_traffic)
+    _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
 
 
 # --------------------------------------------------------------------------- the pipeline
-
-
-def _is_sam(data: dict) -> bool:
-    transform = data.get("Transform")
-    names = transform if isinstance(transform, list) else [transform]
-    return SAM_TRANSFORM in names
 
 
 def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None, prefix: str | None,
@@ -218,7 +223,9 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
         # the packaged text keeps the source's layout (only code locations change): its positions
         # point at the right lines of the source template
         where = Template(path=template_path, data=packaged.data).where
-    if _is_sam(data):
+    from lamctl.schemas.sam import TRANSFORM, transforms_of
+
+    if TRANSFORM in transforms_of(data):
         from lamctl.transform import transform
 
         params = {o.key: o.value for o in overrides}

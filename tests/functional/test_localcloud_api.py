@@ -355,3 +355,22 @@ def test_aws_s_address_shape_on_localhost_reaches_the_same_api(api, http_api):
     assert status == 200 and event["pathParameters"] == {"id": "9"} and event["requestContext"]["stage"] == "Prod"
     status, event = via_host(http_api.base, "/users/3")
     assert status == 200 and event["routeKey"] == "GET /users/{id}" and event["requestContext"]["stage"] == "$default"
+
+
+def test_deploy_execute_of_a_reviewed_change_set_prints_the_routes_too(cli, local_cloud, tmp_path):
+    folder = tmp_path / "reviewed"
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "app.py").write_text(APP)
+    (folder / "template.yaml").write_text(TEMPLATE)
+    made = cli("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--stack", "reviewed",
+               "--no-execute", cwd=folder)
+    assert made.exit_code == 0, made
+    arn = made.json_lines()[-1]["arn"]
+    done = cli("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--execute", arn,
+               cwd=folder)
+    assert done.exit_code == 0, done
+    (entry,) = done.json_lines()[-1]["apis"]
+    latest = [r for r in entry["routes"] if r["path"] == "/items/latest"]
+    assert latest and latest[0]["method"] == "GET"
+    status, _, body = call(latest[0]["url"])
+    assert status == 200 and json.loads(body)["resource"] == "/items/latest"

@@ -319,3 +319,23 @@ def test_when_one_shift_fails_every_alias_goes_back(cli, local_cloud, tmp_path, 
         alias = lam.get_alias(FunctionName=f, Name="live")
         assert alias["FunctionVersion"] == "1" and not (alias.get("RoutingConfig") or {}).get(
             "AdditionalVersionWeights"), f
+
+
+def test_a_reviewed_change_set_executed_later_shifts_its_preference_too(cli, local_cloud, workshop, instant_clock):
+    """deploy --no-execute, then deploy --execute: the DeploymentPreference runs as a plain deploy runs it (the
+    template is read from the stack once executed: the emulator returns no change set's template)."""
+    with_preference(workshop, "AllAtOnce")
+    assert deploy(cli, local_cloud, workshop).exit_code == 0
+    new_hello(workshop, "Hello, reviewed")
+    made = cli("--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--no-execute", cwd=workshop)
+    assert made.exit_code == 0, made
+    lam = local_cloud.client("lambda")
+    assert lam.get_alias(FunctionName="workshop-hello", Name="live")["FunctionVersion"] == "1"
+    done = cli("--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--execute",
+               made.json_lines()[-1]["arn"], cwd=workshop)
+    assert done.exit_code == 0, done
+    traffic = done.json_lines()[-1]["traffic"]
+    assert [(t["alias"], t["state"], t["target"]) for t in traffic] == [("live", "succeeded", "2")], done.stdout[-2500:]
+    assert lam.get_alias(FunctionName="workshop-hello", Name="live")["FunctionVersion"] == "2"
+    answer = lam.invoke(FunctionName="workshop-hello", Qualifier="live", Payload=b"{}")["Payload"].read()
+    assert b"Hello, reviewed" in answer
