@@ -30,6 +30,7 @@ from lamctl.schemas.errors import EXIT_FAILURE, LamctlError, UsageError
 # boto3, the transform and other heavy modules inside the function body only, so that --help stays fast;
 # --help lists each command with the first paragraph of its function's docstring.
 COMMANDS = [
+    ("init", "init:init"),
     ("build", "build:build"),
     ("package", "package:package_cmd"),
     ("transform", "transform:transform_cmd"),
