@@ -51,6 +51,7 @@ COMMANDS = [
     ("local start-lambda", "local_runtime:start_lambda"),
     ("local start-api", "local_runtime:start_api"),
     ("invoke", "invoke:invoke"),
+    ("completion", "completion:completion"),
 ]
 GROUPS = {
     "local": "The local cloud: an AWS emulator and a Lambda runtime on this machine, no Docker.",
