@@ -134,11 +134,14 @@ def outputs_of(events: list[dict], exit_code: int) -> dict[str, str]:
         version = str(ended) if ended is not None else version
     if result is not None and result.get("version") is not None:
         version = str(result["version"])
-    if not version:  # a release that ended otherwise (rolled back): the version its last event names
-        for e in reversed(events):
-            if e.get("type") in ("done", "rolled_back", "rollback") and e.get("version") is not None:
-                version = str(e["version"])
-                break
+    if not version:  # a release that ended otherwise (rolled back): where its events say the alias ended
+        start = next((e for e in reversed(events) if e.get("type") == "start"), None)
+        done = next((e for e in reversed(events) if e.get("type") == "done"), None)
+        if done is not None and done.get("version") is not None:
+            version = str(done["version"])
+        elif start is not None and done is not None:
+            ended = start.get("target") if done.get("state") == "succeeded" else start.get("current")
+            version = "" if ended is None else str(ended)
     if not release:
         release = next((e["release"] for e in events if e.get("release")), "")
     return {"result": json.dumps(final), "stack-outputs": json.dumps(stack_outputs), "api-urls": json.dumps(api_urls),

@@ -285,3 +285,31 @@ def test_outputs_are_written_with_random_heredoc_delimiters(tmp_path):
     read = read_key_values(path)
     assert read["version"] == "line one\nversion=9\nline three" and read["result"] == '{"a": 1}'
     assert set(read) == set(github_action.OUTPUT_NAMES)
+
+
+def test_a_rolled_back_release_fails_the_step_with_exit_3_and_its_reason(runner, local_cloud, cli):
+    # the canary template: its pre-traffic hook refuses the new code before any traffic moves (no hold to wait)
+    assert cli("init", runner.workspace / "shop", "--template", "canary").exit_code == 0
+    with_ = {"working-directory": "shop", "local": "true"}
+    assert not runner.run_action(command="deploy --yes", **with_).failed
+    app_py = runner.workspace / "shop" / "src" / "app.py"
+    app_py.write_text(app_py.read_text().replace('"ok": True', '"ok": False'))
+    run = runner.run_action(command="deploy --yes", **with_)
+    assert run.failed
+    assert run.steps["run"]["exit-code"] == "3"
+    assert run.steps["run"]["version"] == "1"  # the alias stayed where it was
+    assert re.search(r"^::error title=lamctl::.*(hook|Failed)", run.log, re.M | re.I), run.log
+    assert "rolled back (exit 3)" in runner.summary.read_text()
+    lam = local_cloud.client("lambda")
+    assert lam.get_alias(FunctionName="shop-app", Name="live")["FunctionVersion"] == "1"
+
+
+def test_validate_findings_become_annotations_and_links_to_their_lines(runner):
+    template = runner.workspace / "app" / "template.yaml"
+    template.write_text(template.read_text().replace("Handler: app.handler", "Handler: 42\n      Timeout: -1"))
+    run = runner.run_action(command="validate", **{"working-directory": "app"})
+    assert run.failed and run.steps["run"]["exit-code"] == "2"
+    assert re.search(r"^::error file=app/template\.yaml,line=\d+(,col=\d+)?::", run.log, re.M), run.log
+    summary = runner.summary.read_text()
+    assert re.search(r"\[app/template\.yaml:\d+\]\(https://github\.com/octo/app/blob/0123abc/app/template\.yaml#L\d+\)",
+                     summary), summary
