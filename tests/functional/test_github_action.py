@@ -13,6 +13,7 @@ lamctl's commands run against the local cloud's server of this process (``LAMCTL
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
@@ -157,7 +158,7 @@ def runner(tmp_path, local_cloud, cli):
     env["LAMCTL_ENDPOINT_URL"] = local_cloud.endpoint
     r = Runner(tmp_path, env)
     # lamctl as the install step of an earlier lamctl step of this job left it (see the module's docstring)
-    key = re.sub(r"[^A-Za-z0-9._-]", "_", f"{ACTION_REF}-checkout-3.12")
+    key = hashlib.sha256(f"{ROOT}\n{ACTION_REF}\n\n3.12".encode()).hexdigest()[:16]  # as the install step keys it
     bin_dir = r.temp / f"lamctl-{key}" / "bin"
     bin_dir.mkdir(parents=True)
     for name, target in (("python", sys.executable), ("lamctl", str(pathlib.Path(sys.executable).parent / "lamctl"))):
