@@ -87,6 +87,10 @@ def render_project(template: str, *, name: str, runtime: str = DEFAULT_RUNTIME, 
     if not _STACK_NAME.match(name):
         raise UsageError(f"{name!r} is not a stack name", where="DIR",
                          hint="a name starts with a letter and holds letters, digits and '-' only")
+    if action is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+",
+                                               action):
+        raise UsageError(f"--action {action!r} is not an action reference", where="--action",
+                         hint="give OWNER/REPO@REF, e.g. my-org/lamctl@v1")
     if action is None:
         from importlib.metadata import PackageNotFoundError, version
 

@@ -28,6 +28,9 @@ def init(
     runtime: str = typer.Option("python3.12", "--runtime", metavar="[python3.13|python3.12|python3.11|...]",
                                 help="Lambda runtime of the functions."),
     ci: Optional[str] = typer.Option(None, "--ci", metavar="[github]", help="Add CI workflows (GitHub Actions)."),
+    action: Optional[str] = typer.Option(None, "--action", metavar="OWNER/REPO@REF",
+                                         help="The lamctl action the workflows use (default: lamctl/lamctl at this "
+                                              "release's tag)."),
     list_: bool = typer.Option(False, "--list", help="List the templates and exit."),
     force: bool = typer.Option(False, "--force", help="Overwrite files the template writes."),
 ) -> None:
@@ -50,7 +53,7 @@ def init(
             pick = typer.prompt("Template", default="1", err=True)
             template = names[int(pick) - 1] if pick.isdigit() and 0 < int(pick) <= len(names) else pick
     name = scaffold.project_name(directory)
-    files = scaffold.render_project(template, name=name, runtime=runtime, ci=ci)
+    files = scaffold.render_project(template, name=name, runtime=runtime, ci=ci, action=action)
     written = scaffold.write_project(directory, files, force=force)
     if not out.json:
         out.table(["File"], [(os.path.relpath(p, directory),) for p in written],

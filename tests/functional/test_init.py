@@ -129,6 +129,41 @@ def test_the_runtime_and_the_folder_name_reach_the_template(cli, tmp_path):
     workflows = sorted(p.name for p in (project / ".github" / "workflows").iterdir())
     assert workflows == ["main.yml", "promote.yml", "pull-request.yml"]
     assert 'python-version: "3.11"' in (project / ".github" / "workflows" / "pull-request.yml").read_text()
+    assert "uses: lamctl/lamctl@v" in (project / ".github" / "workflows" / "main.yml").read_text()
+
+
+def test_the_workflows_use_the_action_given(cli, tmp_path):
+    project = tmp_path / "web"
+    assert cli("init", project, "--ci", "github", "--action", "my-org/lamctl@v2").exit_code == 0
+    text = (project / ".github" / "workflows" / "pull-request.yml").read_text()
+    assert text.count("uses: my-org/lamctl@v2") == 4 and "lamctl/lamctl@" not in text
+    r = cli("init", tmp_path / "other", "--ci", "github", "--action", "not an action; rm -rf /")
+    assert r.exit_code == 2 and "--action" in r.stderr and not (tmp_path / "other").exists(), r
+
+
+def test_asks_for_the_template_on_a_terminal(tmp_path):
+    """On a terminal with no --template, init lists the templates and asks; the answer picks one."""
+    import pty
+
+    project = tmp_path / "asked"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: lamctl on the pty
+        os.execv(sys.executable, [sys.executable, "-m", "lamctl.cli", "init", str(project)])
+    seen = b""
+    while b"Template" not in seen:
+        chunk = os.read(fd, 1024)
+        assert chunk, seen
+        seen += chunk
+    os.write(fd, b"2\n")
+    try:
+        while os.read(fd, 1024):
+            pass
+    except OSError:  # the child closed the pty
+        pass
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert b"2. canary" in seen
+    assert "AutoPublishAlias: live" in (project / "template.yaml").read_text()
 
 
 @pytest.mark.slow
