@@ -30,6 +30,7 @@ from lamctl.schemas.errors import EXIT_FAILURE, LamctlError, UsageError
 # boto3, the transform and other heavy modules inside the function body only, so that --help stays fast;
 # --help lists each command with the first paragraph of its function's docstring.
 COMMANDS = [
+    ("init", "init:init"),
     ("build", "build:build"),
     ("package", "package:package_cmd"),
     ("transform", "transform:transform_cmd"),
@@ -50,6 +51,7 @@ COMMANDS = [
     ("local start-lambda", "local_runtime:start_lambda"),
     ("local start-api", "local_runtime:start_api"),
     ("invoke", "invoke:invoke"),
+    ("completion", "completion:completion"),
 ]
 GROUPS = {
     "local": "The local cloud: an AWS emulator and a Lambda runtime on this machine, no Docker.",

@@ -10,6 +10,8 @@ Public entry points:
   the template's code locations;
 * :func:`lamctl.packager.validate.validate_template`: schema, semantic and limit findings, and cfn-lint's on the
   transformed template.
+* :func:`lamctl.packager.scaffold.render_project` / :func:`~lamctl.packager.scaffold.write_project`: a new project
+  from the jinja2 templates in ``project_templates/`` (``lamctl init``).
 
 May import: :mod:`lamctl.transform` and :mod:`lamctl.schemas`; never release, local or cli. S3 clients are
 handed in, never created here.

@@ -75,6 +75,11 @@ T13 s3-multipart        ``moto.s3.models.S3Backend.upload_part(bucket, upload_id
                         ``get_bucket(bucket).multiparts`` and fail with a KeyError (HTTP 500) for one that was
                         aborted; wrapped to raise ``moto.s3.exceptions.NoSuchUpload`` (404), as S3 answers and
                         a client acts on (lamctl starts again an upload another lamctl aborted as a leftover).
+T14 lambda-cfn-layers   ``LambdaFunction.create_from_cloudformation_json`` drops the ``Layers`` property of an
+                        ``AWS::Lambda::Function`` (its update path keeps them, through
+                        ``update_configuration``); wrapped so that the new function gets
+                        ``fn.layers = fn._get_layers_data(arns)``, as CreateFunction does (a ``Ref`` to the
+                        stack's ``AWS::Lambda::LayerVersion`` resolves to the ``LayerVersion``: its ``arn``).
 """
 
 from __future__ import annotations
@@ -421,3 +426,28 @@ def patch_multipart_no_such_upload() -> None:
     S3Backend.upload_part = guarded(S3Backend.upload_part)  # type: ignore[method-assign]
     S3Backend.complete_multipart_upload = guarded(S3Backend.complete_multipart_upload)  # type: ignore[method-assign]
     _patched_multipart["done"] = True
+
+
+# T14: a function CloudFormation creates has the layers its template names
+
+_patched_cfn_layers = {"done": False}
+
+
+def patch_cloudformation_function_layers() -> None:
+    """Keep the ``Layers`` of an ``AWS::Lambda::Function`` created by a stack (idempotent)."""
+    if _patched_cfn_layers["done"]:
+        return
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+               region_name: str, **kwargs: Any) -> Any:
+        fn = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        layers = (cloudformation_json.get("Properties") or {}).get("Layers")
+        if layers:  # an ARN, or the LayerVersion a Ref to a stack's layer resolves to (it has no physical id)
+            fn.layers = fn._get_layers_data([x if isinstance(x, str) else str(getattr(x, "arn", x)) for x in layers])
+        return fn
+
+    LambdaFunction.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+    _patched_cfn_layers["done"] = True

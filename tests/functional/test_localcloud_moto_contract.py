@@ -339,3 +339,27 @@ def test_t13_s3_parts_of_an_aborted_upload_answer_no_such_upload(aws):
                 call()
             assert err.value.response["Error"]["Code"] == "NoSuchUpload", err.value.response
             assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_t14_a_function_a_stack_creates_has_the_layers_its_template_names(fn):
+    from lamctl.local.cloud.emulator import prepare_moto
+
+    prepare_moto()
+    layer = fn.lam.publish_layer_version(LayerName="lib", Content={"ZipFile": _zip("X = 1\n")})["LayerVersionArn"]
+    template = {"Resources": {"WithLayer": {"Type": "AWS::Lambda::Function", "Properties": {
+        "FunctionName": "with-layer", "Runtime": "python3.12", "Handler": "app.handler", "Role": fn.role,
+        "Code": {"ZipFile": "def handler(e, c):\n    return 1\n"}, "Layers": [layer, {"Ref": "Own"}]}},
+        "Own": {"Type": "AWS::Lambda::LayerVersion", "Properties": {
+            "LayerName": "own", "Content": {"S3Bucket": "layers", "S3Key": "own.zip"}}}}}
+    s3 = fn.client("s3")
+    s3.create_bucket(Bucket="layers")
+    s3.put_object(Bucket="layers", Key="own.zip", Body=_zip("Y = 2\n"))
+    with touch("T14 lambda-cfn-layers", "LambdaFunction.create_from_cloudformation_json is wrapped to set "
+                                        "fn.layers = fn._get_layers_data(arns) from the Layers property"):
+        assert moto_ext._patched_cfn_layers["done"]
+        fn.client("cloudformation").create_stack(StackName="layers", TemplateBody=json.dumps(template))
+        config = fn.lam.get_function(FunctionName="with-layer")["Configuration"]
+        # (moto names a stack's layer after its logical ID, not its LayerName)
+        (own,) = [x["LatestMatchingVersion"]["LayerVersionArn"] for x in fn.lam.list_layers()["Layers"]
+                  if x["LayerName"] != "lib"]
+        assert [entry["Arn"] for entry in config.get("Layers") or []] == [layer, own], config
