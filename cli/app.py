@@ -50,6 +50,7 @@ COMMANDS = [
     ("local start-lambda", "local_runtime:start_lambda"),
     ("local start-api", "local_runtime:start_api"),
     ("invoke", "invoke:invoke"),
+    ("logs", "logs:logs"),
 ]
 GROUPS = {
     "local": "The local cloud: an AWS emulator and a Lambda runtime on this machine, no Docker.",

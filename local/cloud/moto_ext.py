@@ -75,12 +75,18 @@ T13 s3-multipart        ``moto.s3.models.S3Backend.upload_part(bucket, upload_id
                         ``get_bucket(bucket).multiparts`` and fail with a KeyError (HTTP 500) for one that was
                         aborted; wrapped to raise ``moto.s3.exceptions.NoSuchUpload`` (404), as S3 answers and
                         a client acts on (lamctl starts again an upload another lamctl aborted as a leftover).
+T14 logs                ``moto.logs.models.logs_backends[account][region]``: ``groups`` (by name),
+                        ``create_log_group(name, tags)``, ``create_log_stream(group, stream)`` (a group's
+                        ``streams`` by name) and ``put_log_events(group, stream, [{"timestamp", "message"}])``
+                        (events in time order, within 14 days back and 2 hours ahead), which FilterLogEvents and
+                        GetLogEvents then answer: where the local cloud writes each invocation's log.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 from typing import Any, Callable, Iterator
 
 # T11: moto's server API (public, but lamctl relies on its effect)
@@ -421,3 +427,29 @@ def patch_multipart_no_such_upload() -> None:
     S3Backend.upload_part = guarded(S3Backend.upload_part)  # type: ignore[method-assign]
     S3Backend.complete_multipart_upload = guarded(S3Backend.complete_multipart_upload)  # type: ignore[method-assign]
     _patched_multipart["done"] = True
+
+
+# ---------------------------------------------------------------- T14 CloudWatch Logs
+
+_LOGS_LOCK = threading.Lock()  # moto's put_log_events is not thread-safe; invocations end on many threads
+
+
+def logs_backend(account: str, region: str) -> Any:
+    """T14: the CloudWatch Logs backend."""
+    from moto.logs.models import logs_backends
+
+    return logs_backends[account][region]
+
+
+def put_log_events(account: str, region: str, group: str, stream: str, events: list[dict]) -> None:
+    """T14: append ``events`` ({"timestamp": ms, "message": str}, in time order) to ``group``/``stream``,
+    creating either when missing, as Lambda's service does for a function's log group."""
+    if not events:
+        return
+    with _LOGS_LOCK:
+        backend = logs_backend(account, region)
+        if group not in backend.groups:
+            backend.create_log_group(group, {})
+        if stream not in backend.groups[group].streams:
+            backend.create_log_stream(group, stream)
+        backend.put_log_events(group, stream, events)

@@ -1,5 +1,5 @@
 """The moto behaviours lamctl's local cloud relies on, one test per touch point of
-:mod:`lamctl.local.cloud.moto_ext` (T1-T12 in its docstring).
+:mod:`lamctl.local.cloud.moto_ext` (T1-T14 in its docstring).
 
 Each test drives moto the way the local cloud does (through the seam) and looks at
 the result over HTTP, as a user of the emulator would. When a moto upgrade changes
@@ -339,3 +339,21 @@ def test_t13_s3_parts_of_an_aborted_upload_answer_no_such_upload(aws):
                 call()
             assert err.value.response["Error"]["Code"] == "NoSuchUpload", err.value.response
             assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_t14_cloudwatch_logs_written_in_process_are_read_over_http(aws):
+    import time
+
+    now = int(time.time() * 1000)
+    with touch("T14 logs", "logs_backends[account][region] create_log_group / create_log_stream / put_log_events "
+                           "store events that FilterLogEvents answers in time order"):
+        moto_ext.put_log_events(ACCOUNT, REGION, "/aws/lambda/c", "2026/01/01/[$LATEST]ab",
+                                [{"timestamp": now - 2, "message": "START"}, {"timestamp": now - 1, "message": "x"}])
+        moto_ext.put_log_events(ACCOUNT, REGION, "/aws/lambda/c", "2026/01/01/[$LATEST]ab",
+                                [{"timestamp": now, "message": "END"}])
+        logs = aws.client("logs")
+        events = logs.filter_log_events(logGroupName="/aws/lambda/c", interleaved=True)["events"]
+        assert [e["message"] for e in events] == ["START", "x", "END"]
+        assert {e["logStreamName"] for e in events} == {"2026/01/01/[$LATEST]ab"}
+        assert logs.get_log_events(logGroupName="/aws/lambda/c", logStreamName="2026/01/01/[$LATEST]ab",
+                                   startFromHead=True)["events"][0]["message"] == "START"
