@@ -35,6 +35,7 @@ COMMANDS = [
     ("transform", "transform:transform_cmd"),
     ("validate", "validate:validate"),
     ("deploy", "deploy:deploy_command"),
+    ("sync", "sync:sync"),
     ("outputs", "outputs:outputs_command"),
     ("delete", "delete:delete_command"),
     ("publish", "publish:publish"),

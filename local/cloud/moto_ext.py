@@ -80,6 +80,10 @@ T14 logs                ``moto.logs.models.logs_backends[account][region]``: ``g
                         ``streams`` by name) and ``put_log_events(group, stream, [{"timestamp", "message"}])``
                         (events in time order, within 14 days back and 2 hours ahead), which FilterLogEvents and
                         GetLogEvents then answer: where the local cloud writes each invocation's log.
+T15 cfn-lambda-layers   ``moto.awslambda.models``: ``LambdaFunction.create_from_cloudformation_json`` drops
+                        ``Layers`` (``update_configuration({"Layers": [...]})`` sets them) and ``LayerVersion`` has
+                        no ``physical_resource_id`` (so ``!Ref`` of a layer is not its version ARN, ``arn``):
+                        both supplied, so a stack's function runs with its stack's layers.
 """
 
 from __future__ import annotations
@@ -453,3 +457,31 @@ def put_log_events(account: str, region: str, group: str, stream: str, events: l
         if stream not in backend.groups[group].streams:
             backend.create_log_stream(group, stream)
         backend.put_log_events(group, stream, events)
+
+
+# ---------------------------------------------------------------- T15 CloudFormation functions with layers
+
+_patched_layers = {"done": False}
+
+
+def patch_cfn_lambda_layers() -> None:
+    """T15: a function CloudFormation creates gets its ``Layers``; ``!Ref`` of a layer version is its ARN
+    (idempotent)."""
+    if _patched_layers["done"]:
+        return
+    from moto.awslambda.models import LambdaFunction, LayerVersion
+
+    original = LambdaFunction.create_from_cloudformation_json.__func__
+
+    def create(cls: Any, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+               **kwargs: Any) -> Any:
+        fn = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        layers = (cloudformation_json.get("Properties") or {}).get("Layers")
+        if layers:
+            fn.update_configuration({"Layers": [str(arn) for arn in layers]})
+        return fn
+
+    LambdaFunction.create_from_cloudformation_json = classmethod(create)
+    if "physical_resource_id" not in LayerVersion.__dict__:
+        LayerVersion.physical_resource_id = property(lambda self: self.arn)
+    _patched_layers["done"] = True

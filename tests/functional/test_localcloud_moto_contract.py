@@ -357,3 +357,27 @@ def test_t14_cloudwatch_logs_written_in_process_are_read_over_http(aws):
         assert {e["logStreamName"] for e in events} == {"2026/01/01/[$LATEST]ab"}
         assert logs.get_log_events(logGroupName="/aws/lambda/c", logStreamName="2026/01/01/[$LATEST]ab",
                                    startFromHead=True)["events"][0]["message"] == "START"
+
+
+def test_t15_a_function_cloudformation_creates_gets_its_layers(aws):
+    moto_ext.patch_cfn_lambda_layers()
+    role = aws.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="code")
+    s3.put_object(Bucket="code", Key="layer.zip", Body=_zip("WORD = 1\n"))
+    s3.put_object(Bucket="code", Key="fn.zip", Body=_zip())
+    template = {"Resources": {
+        "Lib": {"Type": "AWS::Lambda::LayerVersion",
+                "Properties": {"Content": {"S3Bucket": "code", "S3Key": "layer.zip"}}},
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "layered", "Runtime": "python3.12", "Handler": "app.handler", "Role": role,
+            "Code": {"S3Bucket": "code", "S3Key": "fn.zip"}, "Layers": [{"Ref": "Lib"}]}}}}
+    with touch("T15 cfn-lambda-layers", "LambdaFunction.create_from_cloudformation_json drops Layers and "
+                                        "LayerVersion has no physical_resource_id; both supplied"):
+        aws.client("cloudformation").create_stack(StackName="layers", TemplateBody=json.dumps(template))
+        layers = aws.client("lambda").get_function_configuration(FunctionName="layered").get("Layers") or []
+        assert [layer["Arn"].split(":")[-2:] for layer in layers] == [[layers[0]["Arn"].split(":")[-2], "1"]], layers
+        assert ":layer:" in layers[0]["Arn"]
+        resources = aws.client("cloudformation").describe_stack_resources(StackName="layers")["StackResources"]
+        lib = next(r for r in resources if r["LogicalResourceId"] == "Lib")
+        assert lib["PhysicalResourceId"] == layers[0]["Arn"]
