@@ -424,3 +424,27 @@ class FakeCloudFormation:
             ("DELETE_IN_PROGRESS", [stack_status_event(name, "DELETE_IN_PROGRESS", "User Initiated")]),
             ("DELETE_COMPLETE", [stack_status_event(name, "DELETE_COMPLETE")]),
         ])
+
+
+class FakeUpdatingLambdaClient:
+    """A Lambda client (boto3's method names) whose function updates take time, as on AWS: after
+    ``UpdateFunctionCode`` / ``UpdateFunctionConfiguration``, ``GetFunctionConfiguration`` reports
+    ``LastUpdateStatus`` from ``statuses`` in turn (``"InProgress"``, then ``"Successful"`` or ``"Failed"``; the
+    last one stays); for tests of :class:`lamctl.release.sync.SyncGateway`."""
+
+    def __init__(self, statuses: list[str], reason: str = ""):
+        self.statuses = list(statuses)
+        self.reason = reason
+        self.calls: list[str] = []
+
+    def update_function_code(self, **kwargs: Any) -> dict:
+        self.calls.append("UpdateFunctionCode")
+        return {}
+
+    def get_function_configuration(self, **kwargs: Any) -> dict:
+        self.calls.append("GetFunctionConfiguration")
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        cfg = {"FunctionName": kwargs.get("FunctionName"), "CodeSha256": "x", "LastUpdateStatus": status}
+        if status == "Failed":
+            cfg.update(LastUpdateStatusReason=self.reason, LastUpdateStatusReasonCode="InvalidZipFileException")
+        return cfg

@@ -5,6 +5,7 @@ content as a new layer version, anything else goes through deploy; ``protected =
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -97,3 +98,30 @@ def test_a_protected_environment_is_refused(cli, local_cloud, project):
     assert result.exit_code == 2
     assert "protected" in result.stderr and "lamctl.toml:6" in result.stderr
     assert local_cloud.client("cloudformation").list_stacks()["StackSummaries"] == []  # nothing done
+
+
+def test_watch_pushes_each_save_and_says_what_and_how_long(cli, local_cloud, project, instant_clock):
+    import os
+
+    _sync(cli, local_cloud, project)  # the stack exists, this folder's record is written
+    app = project / "src" / "app.py"
+    seen = {"sleeps": 0, "answers": []}
+
+    def on_sleep(clock):
+        seen["sleeps"] += 1
+        if seen["sleeps"] == 3:  # a save while lamctl watches (an explicit mtime: no waiting on the file system)
+            app.write_text(APP.format(answer=7))
+            os.utime(app, ns=(app.stat().st_mtime_ns + 10**9,) * 2)
+        if seen["sleeps"] > 3 and seen["sleeps"] % 5 == 0:
+            answer = _ask(local_cloud)[0]["answer"]
+            seen["answers"].append(answer)
+            if answer == 7 or seen["sleeps"] > 400:
+                raise KeyboardInterrupt()
+
+    instant_clock.on_sleep.append(on_sleep)
+    result = cli("--endpoint-url", local_cloud.endpoint, "sync", "--stack", "syncdemo", "--watch", cwd=project)
+    assert result.exit_code == 130, result.stderr
+    assert seen["answers"][-1] == 7
+    assert "changed: src/app.py" in result.stderr
+    assert "pushed Fn (synced): updated code, published version 2, alias live moved to it" in result.stderr
+    assert re.search(r"synced 1 resource\(s\) of stack syncdemo in \d+\.\d s", result.stderr), result.stderr
