@@ -152,6 +152,9 @@ class LogsGateway:
             raise self._fail("starting a Live Tail session", exc) from None
         names = {arn.removesuffix(":*"): name for arn, name in arns.items()}
         for event in resp["responseStream"]:
+            if "sessionStart" in event:
+                yield []  # the session is open: the caller can say so before the first line arrives
+                continue
             update = event.get("sessionUpdate")
             if not update:
                 continue

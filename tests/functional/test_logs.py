@@ -203,3 +203,25 @@ def test_logs_tail_on_the_local_cloud_follows_new_invocations_until_ctrl_c(local
     said = [line.rsplit("  ", 1)[-1] for line in result.stdout.splitlines() if "hello from" in line]
     assert said == ["hello from before", "hello from during"]  # each once, in order
     assert "polling" in result.stderr
+
+
+def test_tail_uses_a_live_tail_session_where_the_endpoint_has_one():
+    from lamctl.release.fakes import FakeLiveTailLogsClient
+
+    group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/f"
+    client = FakeLiveTailLogsClient(
+        {"/aws/lambda/f": [{"timestamp": 1000, "message": "START RequestId: 44444444-dddd Version: 3",
+                            "logStreamName": "s", "eventId": "1"}]},
+        session=[[{"logGroupIdentifier": group_arn, "logStreamName": "s", "timestamp": 2000,
+                   "ingestionTime": 2001, "message": "live line"}],
+                 [{"logGroupIdentifier": group_arn, "logStreamName": "s", "timestamp": 3000,
+                   "ingestionTime": 3001, "message": "END RequestId: 44444444-dddd"}]])
+    clock = FakeClock()
+    seen, modes = [], []
+    follow(LogsGateway(client), ["f"], 0, seen.append, clock, live_tail=True, on_mode=modes.append)
+    assert [(x.message, x.request_id, x.function) for x in seen] == [
+        ("START RequestId: 44444444-dddd Version: 3", "44444444-dddd", "f"),
+        ("live line", "44444444-dddd", "f"),
+        ("END RequestId: 44444444-dddd", "44444444-dddd", "f")]
+    assert modes == ["live tail"] and clock.sleeps == []  # no polling
+    assert client.live_tail_requests == [{"logGroupIdentifiers": [group_arn]}]
