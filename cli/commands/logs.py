@@ -25,9 +25,11 @@ def _stamp(ms: int) -> str:
 def logs(
     ctx: typer.Context,
     function: Optional[str] = typer.Argument(None, help="Function name (or, with --stack, a logical ID)."),
-    stack: Optional[str] = typer.Option(None, "--stack", help="Read the functions of this stack."),
+    stack: Optional[str] = typer.Option(None, "--stack",
+                                        help="Read the functions of this stack (else, with no FUNCTION, stack in "
+                                             "lamctl.toml)."),
     logical_id: Optional[str] = typer.Option(None, "--function", help="With --stack: only this logical ID."),
-    since: str = typer.Option("10m", "--since", help="How far back: 30s, 10m, 2h, 1d (default 10m)."),
+    since: str = typer.Option("10m", "--since", help="How far back: 30s, 10m, 2h, 1d, 1w."),
     pattern: Optional[str] = typer.Option(None, "--filter", help="A CloudWatch Logs filter pattern."),
     tail: bool = typer.Option(False, "--tail", help="Keep following new lines (Ctrl-C stops)."),
 ) -> None:
@@ -38,6 +40,8 @@ def logs(
     app = get_app(ctx)
     seconds = parse_since(since)
     clients = app.aws()
+    if not stack and not function:
+        stack = app.setting("stack")
     if stack:
         from lamctl.release.stacks import LAMBDA_FUNCTION, StackGateway, function_name
 

@@ -225,3 +225,9 @@ def test_tail_uses_a_live_tail_session_where_the_endpoint_has_one():
         ("END RequestId: 44444444-dddd", "44444444-dddd", "f")]
     assert modes == ["live tail"] and clock.sleeps == []  # no polling
     assert client.live_tail_requests == [{"logGroupIdentifiers": [group_arn]}]
+
+
+def test_with_no_function_the_stack_of_lamctl_toml_is_read(aws, cli, tmp_path):
+    (tmp_path / "lamctl.toml").write_text('[default]\nstack = "nostack"\n')
+    result = cli("logs", cwd=tmp_path)
+    assert result.exit_code == 2 and "stack nostack does not exist" in result.stderr
