@@ -125,3 +125,35 @@ def test_watch_pushes_each_save_and_says_what_and_how_long(cli, local_cloud, pro
     assert "changed: src/app.py" in result.stderr
     assert "pushed Fn (synced): updated code, published version 2, alias live moved to it" in result.stderr
     assert re.search(r"synced 1 resource\(s\) of stack syncdemo in \d+\.\d s", result.stderr), result.stderr
+
+
+def test_watch_reports_a_broken_template_and_goes_on_watching(cli, local_cloud, project, instant_clock):
+    import os
+
+    _sync(cli, local_cloud, project)
+    template, app = project / "template.yaml", project / "src" / "app.py"
+    good = template.read_text()
+    seen = {"sleeps": 0, "answer": None}
+
+    def save(path, text):
+        stamp = path.stat().st_mtime_ns + 10**9 * (seen["sleeps"] + 1)
+        path.write_text(text)
+        os.utime(path, ns=(stamp, stamp))
+
+    def on_sleep(clock):
+        seen["sleeps"] += 1
+        if seen["sleeps"] == 3:
+            save(template, "Resources: [\n")  # a save in the middle of an edit
+        if seen["sleeps"] == 20:
+            save(template, good)
+            save(app, APP.format(answer=9))
+        if seen["sleeps"] > 20 and seen["sleeps"] % 5 == 0:
+            seen["answer"] = _ask(local_cloud)[0]["answer"]
+            if seen["answer"] == 9 or seen["sleeps"] > 400:
+                raise KeyboardInterrupt()
+
+    instant_clock.on_sleep.append(on_sleep)
+    result = cli("--endpoint-url", local_cloud.endpoint, "sync", "--stack", "syncdemo", "--watch", cwd=project)
+    assert result.exit_code == 130, result.stderr
+    assert "error: " in result.stderr and "template.yaml" in result.stderr  # the broken save, reported
+    assert seen["answer"] == 9  # and the next save was pushed
