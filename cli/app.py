@@ -36,6 +36,7 @@ COMMANDS = [
     ("transform", "transform:transform_cmd"),
     ("validate", "validate:validate"),
     ("deploy", "deploy:deploy_command"),
+    ("sync", "sync:sync"),
     ("outputs", "outputs:outputs_command"),
     ("delete", "delete:delete_command"),
     ("publish", "publish:publish"),
@@ -52,6 +53,7 @@ COMMANDS = [
     ("local start-api", "local_runtime:start_api"),
     ("invoke", "invoke:invoke"),
     ("completion", "completion:completion"),
+    ("logs", "logs:logs"),
 ]
 GROUPS = {
     "local": "The local cloud: an AWS emulator and a Lambda runtime on this machine, no Docker.",

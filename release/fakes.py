@@ -424,3 +424,58 @@ class FakeCloudFormation:
             ("DELETE_IN_PROGRESS", [stack_status_event(name, "DELETE_IN_PROGRESS", "User Initiated")]),
             ("DELETE_COMPLETE", [stack_status_event(name, "DELETE_COMPLETE")]),
         ])
+
+
+class FakeUpdatingLambdaClient:
+    """A Lambda client (boto3's method names) whose function updates take time, as on AWS: after
+    ``UpdateFunctionCode`` / ``UpdateFunctionConfiguration``, ``GetFunctionConfiguration`` reports
+    ``LastUpdateStatus`` from ``statuses`` in turn (``"InProgress"``, then ``"Successful"`` or ``"Failed"``; the
+    last one stays); for tests of :class:`lamctl.release.sync.SyncGateway`."""
+
+    def __init__(self, statuses: list[str], reason: str = ""):
+        self.statuses = list(statuses)
+        self.reason = reason
+        self.calls: list[str] = []
+
+    def update_function_code(self, **kwargs: Any) -> dict:
+        self.calls.append("UpdateFunctionCode")
+        return {}
+
+    def get_function_configuration(self, **kwargs: Any) -> dict:
+        self.calls.append("GetFunctionConfiguration")
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        cfg = {"FunctionName": kwargs.get("FunctionName"), "CodeSha256": "x", "LastUpdateStatus": status}
+        if status == "Failed":
+            cfg.update(LastUpdateStatusReason=self.reason, LastUpdateStatusReasonCode="InvalidZipFileException")
+        return cfg
+
+
+class FakeLiveTailLogsClient:
+    """A CloudWatch Logs client (boto3's method names) with the Live Tail API, as on AWS: log groups by name
+    (``describe_log_groups``), FilterLogEvents over ``events`` (``{group: [event, ...]}``), and
+    ``start_live_tail`` whose response stream yields ``sessionStart`` then one ``sessionUpdate`` per batch of
+    ``session`` (each a list of ``sessionResults``); for tests of :mod:`lamctl.release.logs`."""
+
+    def __init__(self, events: dict[str, list[dict]], session: list[list[dict]], region: str = "us-east-1",
+                 account: str = "123456789012"):
+        self.events = events
+        self.session = session
+        self.arn = {g: f"arn:aws:logs:{region}:{account}:log-group:{g}" for g in events}
+        self.live_tail_requests: list[dict] = []
+
+    def describe_log_groups(self, logGroupNamePrefix: str = "", **kwargs: Any) -> dict:
+        return {"logGroups": [{"logGroupName": g, "arn": arn + ":*", "logGroupArn": arn}
+                              for g, arn in self.arn.items() if g.startswith(logGroupNamePrefix)]}
+
+    def filter_log_events(self, logGroupName: str, startTime: int = 0, filterPattern: str = "",
+                          **kwargs: Any) -> dict:
+        phrase = filterPattern.strip('"')
+        return {"events": [e for e in self.events.get(logGroupName, [])
+                           if e["timestamp"] >= startTime and (not phrase or phrase in e["message"])]}
+
+    def start_live_tail(self, logGroupIdentifiers: list[str], **kwargs: Any) -> dict:
+        self.live_tail_requests.append({"logGroupIdentifiers": list(logGroupIdentifiers), **kwargs})
+        stream = [{"sessionStart": {"logGroupIdentifiers": list(logGroupIdentifiers)}}]
+        stream += [{"sessionUpdate": {"sessionMetadata": {"sampled": False}, "sessionResults": batch}}
+                   for batch in self.session]
+        return {"responseStream": iter(stream)}

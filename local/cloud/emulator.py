@@ -188,7 +188,7 @@ def prepare_moto() -> None:
     from .models import register
 
     moto_ext.patch_multipart_no_such_upload()
-    moto_ext.patch_cloudformation_function_layers()
+    moto_ext.patch_cfn_lambda_layers()
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
@@ -218,7 +218,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     moto_ext.patch_multipart_no_such_upload()
-    moto_ext.patch_cloudformation_function_layers()
+    moto_ext.patch_cfn_lambda_layers()
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
     return EmulatorApp(moto_ext.wsgi_app(), handler)

@@ -19,6 +19,11 @@ resolves an invocation the way Lambda does and hands it to a
   access key, as the emulator decides them;
 * the function's SDK calls go to the local cloud too: ``AWS_ENDPOINT_URL`` is
   set to the emulator's endpoint unless the function's Environment sets it.
+* every invocation's log (the environment's init output, START, the function's
+  output, END, REPORT), one event per line, goes into the emulator's CloudWatch
+  Logs under ``/aws/lambda/<name>``, one stream per execution environment named
+  as Lambda names them (``YYYY/MM/DD/[version]<id>``), so ``lamctl logs`` and
+  ``aws logs tail --endpoint-url ...`` read it there.
 
 Nothing here knows about HTTP: :class:`~lamctl.local.runtime.invoke_api.InvokeHandler`
 answers the Invoke API with it.
@@ -31,7 +36,9 @@ import binascii
 import os
 import random
 import re
+import sys
 import threading
+import time
 import zipfile
 from io import BytesIO
 from typing import Any
@@ -68,6 +75,26 @@ def pick_version(primary: str, weights: dict[str, float] | None, rng: random.Ran
     return str(primary)
 
 
+def log_events(result: InvokeResult, ended: float) -> list[dict]:
+    """An invocation's log as CloudWatch Logs events, one per line, in time order: init output at the
+    environment's start, START and the function's output at the invocation's start, END and REPORT at
+    ``ended`` (seconds since the epoch)."""
+    end_ms = int(ended * 1000)
+    start_ms = end_ms - int(result.duration_ms)
+    init_ms = start_ms - int(result.init_duration_ms or 0)
+    events = []
+    started = False
+    for line in result.log.splitlines():
+        if line.startswith("START RequestId: "):
+            started = True
+        if line.startswith(("END RequestId: ", "REPORT RequestId: ")):
+            stamp = end_ms
+        else:
+            stamp = start_ms if started else init_ms
+        events.append({"timestamp": stamp, "message": line})
+    return events
+
+
 class CloudLambda:
     """The local cloud's Lambda service: resolves deployed functions, runs them in a pool of environments."""
 
@@ -80,6 +107,7 @@ class CloudLambda:
         self._rng_lock = threading.Lock()
         self._code_dirs: dict[str, str] = {}  # code sha256 (hex) -> unpacked folder
         self._lock = threading.Lock()
+        self.pool.on_result = self._write_log
 
     # -- the emulator's state ---------------------------------------------------------------
 
@@ -206,6 +234,20 @@ class CloudLambda:
     def _latest(self, fn: Any, account: str, region: str) -> Any:
         entry = moto_ext.lambda_function_entry(account, region, fn.function_name)
         return entry[0] if entry is not None else fn
+
+    # -- logs ----------------------------------------------------------------------------
+
+    def _write_log(self, env: Any, result: InvokeResult) -> None:
+        """Put one invocation's log into the emulator's CloudWatch Logs (a failure to do so never fails the
+        invocation: it is reported on stderr, the emulator's own log)."""
+        spec = env.spec
+        stream = env.log_stream or time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{result.version}]{env.id}"
+        try:
+            moto_ext.put_log_events(spec.account_id, spec.region, f"/aws/lambda/{spec.physical_name}", stream,
+                                    log_events(result, time.time()))
+        except Exception as exc:  # noqa: BLE001 - the emulator keeps serving
+            print(f"lamctl: could not write the log of {spec.physical_name} to CloudWatch Logs: {exc}",
+                  file=sys.stderr, flush=True)
 
     # -- the service's other half ---------------------------------------------------------
 

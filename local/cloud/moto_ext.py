@@ -75,17 +75,22 @@ T13 s3-multipart        ``moto.s3.models.S3Backend.upload_part(bucket, upload_id
                         ``get_bucket(bucket).multiparts`` and fail with a KeyError (HTTP 500) for one that was
                         aborted; wrapped to raise ``moto.s3.exceptions.NoSuchUpload`` (404), as S3 answers and
                         a client acts on (lamctl starts again an upload another lamctl aborted as a leftover).
-T14 lambda-cfn-layers   ``LambdaFunction.create_from_cloudformation_json`` drops the ``Layers`` property of an
-                        ``AWS::Lambda::Function`` (its update path keeps them, through
-                        ``update_configuration``); wrapped so that the new function gets
-                        ``fn.layers = fn._get_layers_data(arns)``, as CreateFunction does (a ``Ref`` to the
-                        stack's ``AWS::Lambda::LayerVersion`` resolves to the ``LayerVersion``: its ``arn``).
+T14 logs                ``moto.logs.models.logs_backends[account][region]``: ``groups`` (by name),
+                        ``create_log_group(name, tags)``, ``create_log_stream(group, stream)`` (a group's
+                        ``streams`` by name) and ``put_log_events(group, stream, [{"timestamp", "message"}])``
+                        (events in time order, within 14 days back and 2 hours ahead), which FilterLogEvents and
+                        GetLogEvents then answer: where the local cloud writes each invocation's log.
+T15 cfn-lambda-layers   ``moto.awslambda.models``: ``LambdaFunction.create_from_cloudformation_json`` drops
+                        ``Layers`` (``update_configuration({"Layers": [...]})`` sets them) and ``LayerVersion`` has
+                        no ``physical_resource_id`` (so ``!Ref`` of a layer is not its version ARN, ``arn``):
+                        both supplied, so a stack's function runs with its stack's layers.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 from typing import Any, Callable, Iterator
 
 # T11: moto's server API (public, but lamctl relies on its effect)
@@ -428,26 +433,55 @@ def patch_multipart_no_such_upload() -> None:
     _patched_multipart["done"] = True
 
 
-# T14: a function CloudFormation creates has the layers its template names
+# ---------------------------------------------------------------- T14 CloudWatch Logs
 
-_patched_cfn_layers = {"done": False}
+_LOGS_LOCK = threading.Lock()  # moto's put_log_events is not thread-safe; invocations end on many threads
 
 
-def patch_cloudformation_function_layers() -> None:
-    """Keep the ``Layers`` of an ``AWS::Lambda::Function`` created by a stack (idempotent)."""
-    if _patched_cfn_layers["done"]:
+def logs_backend(account: str, region: str) -> Any:
+    """T14: the CloudWatch Logs backend."""
+    from moto.logs.models import logs_backends
+
+    return logs_backends[account][region]
+
+
+def put_log_events(account: str, region: str, group: str, stream: str, events: list[dict]) -> None:
+    """T14: append ``events`` ({"timestamp": ms, "message": str}, in time order) to ``group``/``stream``,
+    creating either when missing, as Lambda's service does for a function's log group."""
+    if not events:
         return
-    from moto.awslambda.models import LambdaFunction
+    with _LOGS_LOCK:
+        backend = logs_backend(account, region)
+        if group not in backend.groups:
+            backend.create_log_group(group, {})
+        if stream not in backend.groups[group].streams:
+            backend.create_log_stream(group, stream)
+        backend.put_log_events(group, stream, events)
 
-    original = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-               region_name: str, **kwargs: Any) -> Any:
+# ---------------------------------------------------------------- T15 CloudFormation functions with layers
+
+_patched_layers = {"done": False}
+
+
+def patch_cfn_lambda_layers() -> None:
+    """T15: a function CloudFormation creates gets its ``Layers``; ``!Ref`` of a layer version is its ARN
+    (idempotent)."""
+    if _patched_layers["done"]:
+        return
+    from moto.awslambda.models import LambdaFunction, LayerVersion
+
+    original = LambdaFunction.create_from_cloudformation_json.__func__
+
+    def create(cls: Any, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+               **kwargs: Any) -> Any:
         fn = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         layers = (cloudformation_json.get("Properties") or {}).get("Layers")
-        if layers:  # an ARN, or the LayerVersion a Ref to a stack's layer resolves to (it has no physical id)
-            fn.layers = fn._get_layers_data([x if isinstance(x, str) else str(getattr(x, "arn", x)) for x in layers])
+        if layers:
+            fn.update_configuration({"Layers": [str(arn) for arn in layers]})
         return fn
 
-    LambdaFunction.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
-    _patched_cfn_layers["done"] = True
+    LambdaFunction.create_from_cloudformation_json = classmethod(create)
+    if "physical_resource_id" not in LayerVersion.__dict__:
+        LayerVersion.physical_resource_id = property(lambda self: self.arn)
+    _patched_layers["done"] = True

@@ -210,6 +210,7 @@ class Environment:
         check_supported(spec)
         self.spec = spec
         self.id = uuid.uuid4().hex
+        self.log_stream = ""  # set when the process starts: YYYY/MM/DD/[version]id
         self.proc: subprocess.Popen | None = None
         self.api: RuntimeAPI | None = None
         self.dead = False
@@ -269,6 +270,7 @@ class Environment:
             if key not in RESERVED:
                 env[key] = value
         day = _dt.datetime.now(_dt.timezone.utc).strftime("%Y/%m/%d")
+        self.log_stream = f"{day}/[{spec.version}]{self.id}"  # as Lambda names an environment's log stream
         path = [os.path.join(d, "bin") for d in reversed(spec.layer_dirs)]
         path += ["/usr/local/bin", "/usr/bin", "/bin"]
         libs = [os.path.join(d, "lib") for d in reversed(spec.layer_dirs)]
@@ -279,7 +281,7 @@ class Environment:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
             "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.physical_name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"{day}/[{spec.version}]{self.id}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
+from typing import Any, Callable
 from dataclasses import dataclass, field
 
 from .environment import Environment, FunctionSpec, InvokeResult, check_supported
@@ -43,6 +44,8 @@ class Pool:
     def __init__(self, max_concurrency: int | None = None, idle_timeout: float | None = 300.0,
                  environment_factory=Environment):
         self.max_concurrency = max_concurrency
+        # called with (environment, result) after every invocation: the local cloud writes the log with it
+        self.on_result: Callable[[Any, InvokeResult], None] | None = None
         self.idle_timeout = idle_timeout
         self._factory = environment_factory
         self._lock = threading.Condition()
@@ -142,7 +145,10 @@ class Pool:
 
     def invoke(self, name: str, payload: bytes, **kwargs) -> InvokeResult:
         with self.environment(name) as env:
-            return env.invoke(payload, **kwargs)
+            result = env.invoke(payload, **kwargs)
+        if self.on_result is not None:
+            self.on_result(env, result)
+        return result
 
     # -- observing -------------------------------------------------------------------------
 

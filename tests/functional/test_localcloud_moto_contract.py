@@ -1,5 +1,5 @@
 """The moto behaviours lamctl's local cloud relies on, one test per touch point of
-:mod:`lamctl.local.cloud.moto_ext` (T1-T12 in its docstring).
+:mod:`lamctl.local.cloud.moto_ext` (T1-T14 in its docstring).
 
 Each test drives moto the way the local cloud does (through the seam) and looks at
 the result over HTTP, as a user of the emulator would. When a moto upgrade changes
@@ -341,10 +341,50 @@ def test_t13_s3_parts_of_an_aborted_upload_answer_no_such_upload(aws):
             assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
-def test_t14_a_function_a_stack_creates_has_the_layers_its_template_names(fn):
-    from lamctl.local.cloud.emulator import prepare_moto
+def test_t14_cloudwatch_logs_written_in_process_are_read_over_http(aws):
+    import time
 
-    prepare_moto()
+    now = int(time.time() * 1000)
+    with touch("T14 logs", "logs_backends[account][region] create_log_group / create_log_stream / put_log_events "
+                           "store events that FilterLogEvents answers in time order"):
+        moto_ext.put_log_events(ACCOUNT, REGION, "/aws/lambda/c", "2026/01/01/[$LATEST]ab",
+                                [{"timestamp": now - 2, "message": "START"}, {"timestamp": now - 1, "message": "x"}])
+        moto_ext.put_log_events(ACCOUNT, REGION, "/aws/lambda/c", "2026/01/01/[$LATEST]ab",
+                                [{"timestamp": now, "message": "END"}])
+        logs = aws.client("logs")
+        events = logs.filter_log_events(logGroupName="/aws/lambda/c", interleaved=True)["events"]
+        assert [e["message"] for e in events] == ["START", "x", "END"]
+        assert {e["logStreamName"] for e in events} == {"2026/01/01/[$LATEST]ab"}
+        assert logs.get_log_events(logGroupName="/aws/lambda/c", logStreamName="2026/01/01/[$LATEST]ab",
+                                   startFromHead=True)["events"][0]["message"] == "START"
+
+
+def test_t15_a_function_cloudformation_creates_gets_its_layers(aws):
+    moto_ext.patch_cfn_lambda_layers()
+    role = aws.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="code")
+    s3.put_object(Bucket="code", Key="layer.zip", Body=_zip("WORD = 1\n"))
+    s3.put_object(Bucket="code", Key="fn.zip", Body=_zip())
+    template = {"Resources": {
+        "Lib": {"Type": "AWS::Lambda::LayerVersion",
+                "Properties": {"Content": {"S3Bucket": "code", "S3Key": "layer.zip"}}},
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "layered", "Runtime": "python3.12", "Handler": "app.handler", "Role": role,
+            "Code": {"S3Bucket": "code", "S3Key": "fn.zip"}, "Layers": [{"Ref": "Lib"}]}}}}
+    with touch("T15 cfn-lambda-layers", "LambdaFunction.create_from_cloudformation_json drops Layers and "
+                                        "LayerVersion has no physical_resource_id; both supplied"):
+        aws.client("cloudformation").create_stack(StackName="layers", TemplateBody=json.dumps(template))
+        layers = aws.client("lambda").get_function_configuration(FunctionName="layered").get("Layers") or []
+        assert [layer["Arn"].split(":")[-2:] for layer in layers] == [[layers[0]["Arn"].split(":")[-2], "1"]], layers
+        assert ":layer:" in layers[0]["Arn"]
+        resources = aws.client("cloudformation").describe_stack_resources(StackName="layers")["StackResources"]
+        lib = next(r for r in resources if r["LogicalResourceId"] == "Lib")
+        assert lib["PhysicalResourceId"] == layers[0]["Arn"]
+
+
+def test_t15_a_stack_function_gets_a_published_layer_and_its_own_in_order(fn):
+    moto_ext.patch_cfn_lambda_layers()
     layer = fn.lam.publish_layer_version(LayerName="lib", Content={"ZipFile": _zip("X = 1\n")})["LayerVersionArn"]
     template = {"Resources": {"WithLayer": {"Type": "AWS::Lambda::Function", "Properties": {
         "FunctionName": "with-layer", "Runtime": "python3.12", "Handler": "app.handler", "Role": fn.role,
@@ -354,9 +394,8 @@ def test_t14_a_function_a_stack_creates_has_the_layers_its_template_names(fn):
     s3 = fn.client("s3")
     s3.create_bucket(Bucket="layers")
     s3.put_object(Bucket="layers", Key="own.zip", Body=_zip("Y = 2\n"))
-    with touch("T14 lambda-cfn-layers", "LambdaFunction.create_from_cloudformation_json is wrapped to set "
-                                        "fn.layers = fn._get_layers_data(arns) from the Layers property"):
-        assert moto_ext._patched_cfn_layers["done"]
+    with touch("T15 cfn-lambda-layers", "LambdaFunction.create_from_cloudformation_json drops Layers and "
+                                        "LayerVersion has no physical_resource_id; both supplied"):
         fn.client("cloudformation").create_stack(StackName="layers", TemplateBody=json.dumps(template))
         config = fn.lam.get_function(FunctionName="with-layer")["Configuration"]
         # (moto names a stack's layer after its logical ID, not its LayerName)
