@@ -37,7 +37,7 @@ from .context import ApiEvent, Context, partition_of
 __all__ = ["transform", "is_serverless", "ApiEvent", "Context"]
 
 KNOWN = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi",
-         "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable"}
+         "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable", "AWS::Serverless::StateMachine"}
 
 
 def _plain(value: Any) -> Any:
@@ -85,7 +85,7 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     except GlobalsError as exc:
         raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
 
-    functions, apis, layers, tables = [], [], [], []
+    functions, apis, layers, tables, state_machines = [], [], [], [], []
     implicit = _implicit_api_ids(resources)
     for lid, res in resources.items():
         if lid in implicit:
@@ -117,13 +117,19 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
             raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
         ctx.sam_resources[lid] = res
         {"AWS::Serverless::Function": functions, "AWS::Serverless::LayerVersion": layers,
-         "AWS::Serverless::SimpleTable": tables}.get(rtype, apis).append((lid, res))
+         "AWS::Serverless::SimpleTable": tables,
+         "AWS::Serverless::StateMachine": state_machines}.get(rtype, apis).append((lid, res))
 
     from .function import transform_function
 
     api_events: list[ApiEvent] = []
     for lid, res in functions:
         _guard(ctx, lid, transform_function, ctx, lid, res, api_events)
+
+    from .state_machine import transform_state_machine
+
+    for lid, res in state_machines:
+        _guard(ctx, lid, transform_state_machine, ctx, lid, res, api_events)
 
     from .api import transform_apis
 
