@@ -1,0 +1,164 @@
+"""AWS::Serverless::StateMachine: lamctl's transform against the reference ``aws-sam-translator`` (offline),
+identical after sorting every list; and the located errors of bad state machines."""
+
+from __future__ import annotations
+
+import copy
+import textwrap
+
+import pytest
+
+from lamctl.schemas.errors import TemplateError
+from lamctl.schemas.template import parse_text, plain
+from lamctl.transform import transform
+from tests.helpers import normalise, reference_transform
+
+pytest.importorskip("samtranslator", reason="the reference transform is a test dependency")
+
+HEAD = "Transform: AWS::Serverless-2016-10-31\n"
+
+
+def _template(text: str) -> dict:
+    return plain(parse_text(HEAD + textwrap.dedent(text)))
+
+
+def assert_same(text: str, monkeypatch) -> dict:
+    from samtranslator.translator.arn_generator import ArnGenerator
+
+    for var in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.setenv(var, "us-east-1")
+    monkeypatch.setattr(ArnGenerator, "BOTO_SESSION_REGION_NAME", "us-east-1")
+    template = _template(text)
+    want = normalise(reference_transform(copy.deepcopy(template), {}))
+    got = normalise(transform(copy.deepcopy(template), "us-east-1", {}))
+    for lid in sorted(set(want["Resources"]) | set(got["Resources"])):
+        assert got["Resources"].get(lid) == want["Resources"].get(lid), f"resource {lid} differs"
+    assert got == want
+    return got
+
+
+def test_inline_definition_lifts_intrinsics_into_substitutions(monkeypatch):
+    got = assert_same("""
+        Parameters:
+          Bucket: {Type: String, Default: b}
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties: {Runtime: python3.12, Handler: a.h, InlineCode: x}
+          Sm:
+            Type: AWS::Serverless::StateMachine
+            Properties:
+              Name: orders
+              Type: EXPRESS
+              DefinitionSubstitutions: {Mine: value}
+              Definition:
+                StartAt: Call
+                States:
+                  Call:
+                    Type: Task
+                    Resource: !GetAtt Fn.Arn
+                    Parameters: {Bucket: !Ref Bucket, Secret: "{{resolve:ssm:/param}}", Other: "${Mine}"}
+                    Next: Done
+                  Done: {Type: Succeed}
+              Policies:
+                - LambdaInvokePolicy: {FunctionName: !Ref Fn}
+                - AWSXrayWriteOnlyAccess
+                - Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "*"}]
+              Tracing: {Enabled: true}
+              Logging: {Level: ALL, IncludeExecutionData: true, Destinations: [{CloudWatchLogsLogGroup: {LogGroupArn: arn:aws:logs:us-east-1:1:log-group:x}}]}
+              Tags: {team: a}
+              RolePath: /sm/
+              PermissionsBoundary: arn:aws:iam::1:policy/b
+        """, monkeypatch)
+    sm = got["Resources"]["Sm"]
+    assert sm["Type"] == "AWS::StepFunctions::StateMachine"
+    assert sm["Properties"]["DefinitionSubstitutions"]["definition_substitution_1"]
+    assert got["Resources"]["SmRole"]["Properties"]["Path"] == "/sm/"
+
+
+@pytest.mark.parametrize("uri", ["s3://bucket/def.json?versionId=3", "{Bucket: bucket, Key: def.json, Version: '3'}"])
+def test_definition_uri_and_a_given_role(uri, monkeypatch):
+    got = assert_same(f"""
+        Resources:
+          Sm:
+            Type: AWS::Serverless::StateMachine
+            Properties:
+              DefinitionUri: {uri}
+              Role: arn:aws:iam::123456789012:role/sm
+        """, monkeypatch)
+    assert got["Resources"]["Sm"]["Properties"]["DefinitionS3Location"] == {
+        "Bucket": "bucket", "Key": "def.json", "Version": "3"}
+    assert "SmRole" not in got["Resources"]
+
+
+def test_alias_deployment_preference_and_events(monkeypatch):
+    got = assert_same("""
+        Resources:
+          Dlq: {Type: AWS::SQS::Queue}
+          Sm:
+            Type: AWS::Serverless::StateMachine
+            Condition: IsOn
+            DeletionPolicy: Retain
+            Properties:
+              DefinitionUri: s3://bucket/def.json
+              AutoPublishAlias: live
+              UseAliasAsEventTarget: true
+              DeploymentPreference: {Type: CANARY, Percentage: 10, Interval: 5}
+              PropagateTags: true
+              Tags: {team: a}
+              Events:
+                Tick: {Type: Schedule, Properties: {Schedule: rate(1 minute), Enabled: false, DeadLetterConfig: {Type: SQS}, RetryPolicy: {MaximumRetryAttempts: 2}}}
+                Given: {Type: Schedule, Properties: {Schedule: rate(1 hour), RoleArn: arn:aws:iam::1:role/r, Target: {Id: mine}}}
+                Bus: {Type: EventBridgeRule, Properties: {Pattern: {source: [a]}, InputTransformer: {InputTemplate: x}, DeadLetterConfig: {Arn: !GetAtt Dlq.Arn}}}
+                Old: {Type: CloudWatchEvent, Properties: {Pattern: {source: [b]}, State: DISABLED, InputPath: $.detail}}
+                Later: {Type: ScheduleV2, Properties: {ScheduleExpression: rate(1 day), DeadLetterConfig: {Type: SQS}}}
+        Conditions:
+          IsOn: !Equals [a, a]
+        """, monkeypatch)
+    alias = got["Resources"]["SmAliaslive"]
+    assert alias["Properties"]["DeploymentPreference"]["StateMachineVersionArn"] == {"Ref": "SmVersion"}
+    assert got["Resources"]["SmTick"]["Properties"]["Targets"][0]["Arn"] == {"Ref": "SmAliaslive"}
+    assert got["Resources"]["SmVersion"]["DeletionPolicy"] == "Retain"
+
+
+def test_state_machine_without_an_alias_targets_itself(monkeypatch):
+    got = assert_same("""
+        Resources:
+          Sm:
+            Type: AWS::Serverless::StateMachine
+            Properties:
+              Definition: {StartAt: A, States: {A: {Type: Pass, End: true}}}
+              Events:
+                Tick: {Type: Schedule, Properties: {Schedule: rate(1 minute), State: ENABLED, Input: "{}"}}
+        """, monkeypatch)
+    assert got["Resources"]["SmTick"]["Properties"]["Targets"][0]["Arn"] == {"Ref": "Sm"}
+    assert got["Resources"]["SmTickRole"]["Properties"]["Policies"][0]["PolicyName"] == "SmTickRoleStartExecutionPolicy"
+
+
+@pytest.mark.parametrize("props, line, words", [
+    ("Definition: {StartAt: A}\n      DefinitionUri: s3://b/k", 7, "not both"),
+    ("Role: arn:aws:iam::1:role/r", 4, "Definition"),
+    ("DefinitionUri: s3://b/k\n      DeploymentPreference: {Type: ALL_AT_ONCE}", 7, "AutoPublishAlias"),
+    ("DefinitionUri: s3://b/k\n      UseAliasAsEventTarget: true", 7, "AutoPublishAlias"),
+    ("DefinitionUri: s3://b/k\n      Role: r\n      Policies: [AWSLambdaRole]", 7, "not both"),
+    ("DefinitionUri: statemachine/def.json", 6, "lamctl package"),
+    ("DefinitionUri: s3://b/k\n      Events: {E: {Type: SQS, Properties: {Queue: q}}}", 7, "Schedule"),
+    ("DefinitionUri: s3://b/k\n      Events: {E: {Type: Schedule, Properties: {}}}", 7, "Schedule"),
+    ("DefinitionUri: s3://b/k\n      Defintion: {}", 7, "Definition"),
+])
+def test_bad_state_machines_are_located_errors(props, line, words, tmp_path):
+    text = HEAD + f"Resources:\n  Sm:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      {props}\n"
+    from lamctl.schemas.template import load_template
+
+    (tmp_path / "template.yaml").write_text(text)
+    tpl = load_template(str(tmp_path / "template.yaml"))
+    with pytest.raises(TemplateError) as info:
+        transform(tpl.data, "us-east-1", {}, where=tpl.where)
+    err = info.value
+    assert err.exit_code == 2 and "Sm" in err.message and words in (err.message + " " + (err.hint or ""))
+    assert err.where.startswith(f"{tmp_path / 'template.yaml'}:{line}:"), (err.where, line)
+    from samtranslator.model.exceptions import InvalidDocumentException
+
+    if "package" not in words:  # the reference refuses them too (a local path is for lamctl package)
+        with pytest.raises((InvalidDocumentException, Exception)):
+            reference_transform(plain(parse_text(text)), {})
