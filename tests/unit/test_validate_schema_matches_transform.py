@@ -50,3 +50,15 @@ def test_globals_keys():
 
     for section in ("Function", "Api", "HttpApi", "SimpleTable", "LayerVersion"):
         assert accepted(f"Globals.{section}") == set(SUPPORTED[section]), section
+
+
+def test_state_machine_properties_and_events():
+    from lamctl.transform.state_machine import EVENT_TYPES, PROPERTIES
+
+    assert accepted("AWS::Serverless::StateMachine") == set(PROPERTIES)
+    event_type = sam_schema()["$defs"]["stateMachineEvent"]["properties"]["Type"]
+    # Api events of state machines are refused by the transform for now, by validate as unsupported
+    assert set(event_type["enum"]) | set(event_type["x-unsupported"]) == set(EVENT_TYPES)
+    assert "Api" in event_type["x-unsupported"]
+    assert "AWS::Serverless::StateMachine" not in sam_schema()["$defs"]["resource"]["properties"]["Type"][
+        "x-unsupported"]
