@@ -192,7 +192,8 @@ def _implicit_api_ids(resources: dict) -> set:
     """ServerlessRestApi / ServerlessHttpApi when some Api / HttpApi event names no API of its own."""
     out = set()
     for res in resources.values():
-        if not (isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function"):
+        if not (isinstance(res, dict) and res.get("Type") in ("AWS::Serverless::Function",
+                                                               "AWS::Serverless::StateMachine")):
             continue
         props = res.get("Properties")
         events = props.get("Events") if isinstance(props, dict) else None

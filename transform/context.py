@@ -90,6 +90,10 @@ class ApiEvent:
     keys: tuple = ()  # key path of the event in the template, for ctx.error(..., keys)
     # what a Lambda permission's FunctionName gets: {"Ref": "<Fn>Alias<name>"} with an alias, else {"Ref": "<Fn>"}
     function_ref: Any = None
+    # an Api event of an AWS::Serverless::StateMachine: the integration starts an execution (function_id is
+    # the state machine's logical ID, function_arn its Ref or its alias's) with this role's ARN as credentials,
+    # and there is no Lambda permission
+    state_machine_role: Any = None
 
     @property
     def logical_id(self) -> str:

@@ -238,9 +238,14 @@ class StateMachine:
                 raise self.ctx.error(f"state machine {self.lid}: event {name}: Properties must be a mapping",
                                      keys + ("Properties",))
             if etype == "Api":
-                raise self.ctx.error(f"state machine {self.lid}: event {name}: lamctl does not transform Api "
-                                     "events of state machines yet", keys + ("Type",),
-                                     hint="start the execution from a function behind the API meanwhile")
+                role_id, role = self._event_role(self.lid + name, target, "apigateway.amazonaws.com")
+                self.out.append((role_id, role))
+                api_events.append(ApiEvent(
+                    function_id=self.lid, name=name, type="Api", properties=copy.deepcopy(props),
+                    function_arn=copy.deepcopy(target), condition=self.passthrough.get("Condition"),
+                    attributes=dict(self.passthrough), keys=keys,
+                    state_machine_role={"Fn::GetAtt": [role_id, "Arn"]}))
+                continue
             info = ev.FunctionInfo(lid=self.lid, arn=copy.deepcopy(target), name=copy.deepcopy(target),
                                    attrs=dict(self.passthrough), role={})
             if etype == "ScheduleV2":
@@ -266,11 +271,11 @@ class StateMachine:
                 raise self.ctx.error(f"state machine {self.lid}: event {name} ({etype}) needs {key}",
                                      keys + ("Properties",))
 
-    def _event_role(self, rid: str, target: dict) -> tuple[str, dict]:
+    def _event_role(self, rid: str, target: dict, principal: str = "events.amazonaws.com") -> tuple[str, dict]:
         role_id = rid + "Role"
         props = {
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Action": ["sts:AssumeRole"], "Effect": "Allow", "Principal": {"Service": ["events.amazonaws.com"]}}]},
+                "Action": ["sts:AssumeRole"], "Effect": "Allow", "Principal": {"Service": [principal]}}]},
             "Policies": [{"PolicyName": role_id + "StartExecutionPolicy", "PolicyDocument": {"Statement": [{
                 "Action": "states:StartExecution", "Effect": "Allow", "Resource": copy.deepcopy(target)}]}}],
             "PermissionsBoundary": self.p.get("PermissionsBoundary") or None,

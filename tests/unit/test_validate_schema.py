@@ -353,10 +353,10 @@ def test_a_state_machine_is_validated_by_its_own_properties_and_event_types():
               Type: FAST
               Events:
                 Q: {Type: SQS, Properties: {Queue: q}}
-                Web: {Type: Api, Properties: {Path: /, Method: get}}
+                Web: {Type: Api, Properties: {Path: /, Method: get, Timeout: 3}}
         """) == [
         "template.yaml:7:7: unknown property 'Definiton' in AWS::Serverless::StateMachine Sm",
         "template.yaml:8:13: Sm.Type must be one of STANDARD, EXPRESS, not 'FAST'",
         "template.yaml:10:19: unknown event type 'SQS' in event Q of Sm",
-        "template.yaml:11:21: event type Api is not supported by lamctl",
+        "template.yaml:11:61: unknown property 'Timeout' in Api event Web",
     ]

@@ -57,8 +57,9 @@ def test_state_machine_properties_and_events():
 
     assert accepted("AWS::Serverless::StateMachine") == set(PROPERTIES)
     event_type = sam_schema()["$defs"]["stateMachineEvent"]["properties"]["Type"]
-    # Api events of state machines are refused by the transform for now, by validate as unsupported
-    assert set(event_type["enum"]) | set(event_type["x-unsupported"]) == set(EVENT_TYPES)
-    assert "Api" in event_type["x-unsupported"]
+    assert set(event_type["enum"]) == set(EVENT_TYPES) and not event_type["x-unsupported"]
+    from lamctl.transform.api import PROPERTY_TYPES
+
+    assert accepted("stateMachineEvent.Api") == set(PROPERTY_TYPES["StateMachineApi"])
     assert "AWS::Serverless::StateMachine" not in sam_schema()["$defs"]["resource"]["properties"]["Type"][
         "x-unsupported"]
