@@ -238,6 +238,10 @@ class StateMachine:
                 raise self.ctx.error(f"state machine {self.lid}: event {name}: Properties must be a mapping",
                                      keys + ("Properties",))
             if etype == "Api":
+                flag = props.get("UnescapeMappingTemplate")
+                if flag is not None and not isinstance(flag, bool):  # no intrinsic function here (as the reference)
+                    raise self.ctx.error(f"state machine {self.lid}: event {name} (Api): UnescapeMappingTemplate "
+                                         "must be true or false", keys + ("Properties", "UnescapeMappingTemplate"))
                 role_id, role = self._event_role(self.lid + name, target, "apigateway.amazonaws.com")
                 self.out.append((role_id, role))
                 api_events.append(ApiEvent(

@@ -147,6 +147,8 @@ def test_state_machine_without_an_alias_targets_itself(monkeypatch):
     ("DefinitionUri: s3://b/k\n      Events: {E: {Type: SQS, Properties: {Queue: q}}}", 7, "Schedule"),
     ("DefinitionUri: s3://b/k\n      Events: {E: {Type: Schedule, Properties: {}}}", 7, "Schedule"),
     ("DefinitionUri: s3://b/k\n      Defintion: {}", 7, "Definition"),
+    ("DefinitionUri: s3://b/k\n      Events: {E: {Type: Api, Properties: {Path: /, Method: get, "
+     "UnescapeMappingTemplate: !If [c, true, false]}}}", 7, "true or false"),
 ])
 def test_bad_state_machines_are_located_errors(props, line, words, tmp_path):
     text = HEAD + f"Resources:\n  Sm:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      {props}\n"
