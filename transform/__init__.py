@@ -37,7 +37,8 @@ from .context import ApiEvent, Context, partition_of
 __all__ = ["transform", "is_serverless", "ApiEvent", "Context"]
 
 KNOWN = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi",
-         "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable", "AWS::Serverless::StateMachine"}
+         "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable", "AWS::Serverless::StateMachine",
+         "AWS::Serverless::CapacityProvider"}
 
 
 def _plain(value: Any) -> Any:
@@ -85,7 +86,7 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     except GlobalsError as exc:
         raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
 
-    functions, apis, layers, tables, state_machines = [], [], [], [], []
+    functions, apis, layers, tables, state_machines, providers = [], [], [], [], [], []
     implicit = _implicit_api_ids(resources)
     for lid, res in resources.items():
         if lid in implicit:
@@ -118,7 +119,8 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
         ctx.sam_resources[lid] = res
         {"AWS::Serverless::Function": functions, "AWS::Serverless::LayerVersion": layers,
          "AWS::Serverless::SimpleTable": tables,
-         "AWS::Serverless::StateMachine": state_machines}.get(rtype, apis).append((lid, res))
+         "AWS::Serverless::StateMachine": state_machines,
+         "AWS::Serverless::CapacityProvider": providers}.get(rtype, apis).append((lid, res))
 
     from .function import transform_function
 
@@ -141,6 +143,11 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
         _guard(ctx, lid, transform_layer, ctx, lid, res)
     for lid, res in tables:
         _guard(ctx, lid, transform_table, ctx, lid, res)
+
+    from .capacity_provider import transform_capacity_provider
+
+    for lid, res in providers:
+        _guard(ctx, lid, transform_capacity_provider, ctx, lid, res)
 
     from .deployment import finish
 

@@ -196,3 +196,46 @@ def test_api_events_start_executions(api, monkeypatch):
     assert "${SmAliaslive}" in integration["requestTemplates"]["application/json"]["Fn::Sub"]
     assert got["Resources"]["SmPostRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0][
         "Principal"] == {"Service": ["apigateway.amazonaws.com"]}
+
+
+def test_capacity_providers_and_the_functions_on_them(monkeypatch):
+    got = assert_same("""
+        Globals:
+          CapacityProvider:
+            VpcConfig: {SubnetIds: [subnet-1], SecurityGroupIds: [sg-1]}
+            Tags: {team: a}
+        Resources:
+          Minimal:
+            Type: AWS::Serverless::CapacityProvider
+          Full:
+            Type: AWS::Serverless::CapacityProvider
+            Properties:
+              CapacityProviderName: full
+              OperatorRole: arn:aws:iam::123456789012:role/operator
+              PropagateTags: true
+              InstanceRequirements: {Architectures: [arm64], AllowedTypes: [m7g.large]}
+              ScalingConfig: {MaxVCpuCount: 64, AverageCPUUtilization: 70}
+              KmsKeyArn: arn:aws:kms:us-east-1:123456789012:key/k
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Runtime: python3.12
+              Handler: a.h
+              CodeUri: s3://b/k
+              CapacityProviderConfig: {Arn: !GetAtt Full.Arn}
+        """, monkeypatch)
+    assert got["Resources"]["Minimal"]["Type"] == "AWS::Lambda::CapacityProvider"
+    assert got["Resources"]["Minimal"]["Properties"]["PermissionsConfig"] == {
+        "CapacityProviderOperatorRoleArn": {"Fn::GetAtt": ["MinimalOperatorRole", "Arn"]}}
+    assert "FullOperatorRole" not in got["Resources"]
+
+
+def test_a_capacity_provider_needs_subnets(tmp_path):
+    from lamctl.schemas.template import load_template
+
+    (tmp_path / "template.yaml").write_text(HEAD + "Resources:\n  Cp:\n    Type: AWS::Serverless::CapacityProvider\n"
+                                            "    Properties:\n      KmsKeyArn: k\n")
+    tpl = load_template(str(tmp_path / "template.yaml"))
+    with pytest.raises(TemplateError) as info:
+        transform(tpl.data, "us-east-1", {}, where=tpl.where)
+    assert info.value.exit_code == 2 and "SubnetIds" in info.value.message and info.value.where

@@ -48,7 +48,7 @@ def test_event_types():
 def test_globals_keys():
     from lamctl.transform.globals import SUPPORTED
 
-    for section in ("Function", "Api", "HttpApi", "SimpleTable", "LayerVersion"):
+    for section in ("Function", "Api", "HttpApi", "SimpleTable", "LayerVersion", "StateMachine", "CapacityProvider"):
         assert accepted(f"Globals.{section}") == set(SUPPORTED[section]), section
 
 
@@ -63,3 +63,9 @@ def test_state_machine_properties_and_events():
     assert accepted("stateMachineEvent.Api") == set(PROPERTY_TYPES["StateMachineApi"])
     assert "AWS::Serverless::StateMachine" not in sam_schema()["$defs"]["resource"]["properties"]["Type"][
         "x-unsupported"]
+
+
+def test_capacity_provider_properties():
+    from lamctl.transform.capacity_provider import PROPERTIES
+
+    assert accepted("AWS::Serverless::CapacityProvider") == set(PROPERTIES)
