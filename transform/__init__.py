@@ -65,6 +65,13 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
         raise TemplateError("the template has no Resources", where=_where(where, ("Resources",)),
                             hint="a SAM template needs a Resources mapping")
 
+    if any(isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith(SERVERLESS_PREFIX)
+           for r in resources.values()):
+        for section in ("Mappings", "Parameters"):  # as the reference, which reads both before transforming
+            if section in src and not isinstance(src[section], dict):
+                raise TemplateError(f"the {section} section must be a mapping (it is {type(src[section]).__name__})",
+                                    where=_where(where, (section,)) or section,
+                                    hint=f"fill {section} in or remove the empty {section}: line")
     params = dict(parameters or {})
     declared = src.get("Parameters")
     if isinstance(declared, dict):

@@ -158,7 +158,8 @@ class Context:
         """Add a generated resource; a clash with another resource is a located error."""
         if logical_id in self.resources:
             existing = self.resources[logical_id]
-            if existing == resource:
+            declared = self.template.get("Resources") if isinstance(self.template.get("Resources"), dict) else {}
+            if existing == resource and logical_id not in declared:
                 return
             raise self.error(
                 f"resource {logical_id} ({resource.get('Type')}) that lamctl generates clashes with "

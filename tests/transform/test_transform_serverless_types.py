@@ -1,5 +1,5 @@
-"""AWS::Serverless::StateMachine: lamctl's transform against the reference ``aws-sam-translator`` (offline),
-identical after sorting every list; and the located errors of bad state machines."""
+"""AWS::Serverless::StateMachine and AWS::Serverless::CapacityProvider: lamctl's transform against the reference
+``aws-sam-translator`` (offline), identical after sorting every list; and the located errors of bad templates."""
 
 from __future__ import annotations
 
@@ -239,3 +239,35 @@ def test_a_capacity_provider_needs_subnets(tmp_path):
     with pytest.raises(TemplateError) as info:
         transform(tpl.data, "us-east-1", {}, where=tpl.where)
     assert info.value.exit_code == 2 and "SubnetIds" in info.value.message and info.value.where
+
+
+@pytest.mark.parametrize("text, words", [
+    # a resource of the template named like one the transform generates, even identical to it
+    ("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: python3.12, Handler: a.h, "
+     "CodeUri: s3://b/k, Events: {Skill: {Type: AlexaSkill}}}\n  FnSkillPermission:\n    Type: AWS::Lambda::Permission\n"
+     "    Properties: {Action: lambda:InvokeFunction, FunctionName: !Ref Fn, Principal: alexa-appkit.amazon.com}\n",
+     "FnSkillPermission"),
+    # the reference takes no intrinsic function here
+    ("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: python3.12, Handler: a.h, "
+     "CodeUri: s3://b/k, AutoPublishAlias: live, AutoPublishAliasAllProperties: !If [c, true, false]}\n",
+     "AutoPublishAliasAllProperties"),
+])
+def test_error_cases_of_the_reference_are_refused(text, words, monkeypatch):
+    template = plain(parse_text(HEAD + text))
+    with pytest.raises(TemplateError) as info:
+        transform(copy.deepcopy(template), "us-east-1", {})
+    assert info.value.exit_code == 2 and words in info.value.message
+    with pytest.raises(Exception):
+        reference_transform(template, {})
+
+
+def test_an_empty_mappings_section_is_refused_where_it_is(tmp_path):
+    from lamctl.schemas.template import load_template
+
+    (tmp_path / "template.yaml").write_text(HEAD + "Mappings:\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                                            "    Properties: {Runtime: python3.12, Handler: a.h, InlineCode: x}\n")
+    tpl = load_template(str(tmp_path / "template.yaml"))
+    with pytest.raises(TemplateError) as info:
+        transform(tpl.data, "us-east-1", {}, where=tpl.where)
+    assert info.value.exit_code == 2 and "Mappings" in info.value.message
+    assert info.value.where.startswith(f"{tmp_path / 'template.yaml'}:2:")
