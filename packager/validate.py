@@ -43,10 +43,13 @@ SUPPORTED_TYPES = (
     "AWS::Serverless::Api",
     "AWS::Serverless::HttpApi",
     "AWS::Serverless::SimpleTable",
+    "AWS::Serverless::StateMachine",
+    "AWS::Serverless::CapacityProvider",
 )
 GLOBALS_SECTIONS = {"Function": "AWS::Serverless::Function", "Api": "AWS::Serverless::Api",
                     "HttpApi": "AWS::Serverless::HttpApi", "SimpleTable": "AWS::Serverless::SimpleTable",
-                    "LayerVersion": "AWS::Serverless::LayerVersion"}
+                    "LayerVersion": "AWS::Serverless::LayerVersion", "StateMachine": "AWS::Serverless::StateMachine",
+                    "CapacityProvider": "AWS::Serverless::CapacityProvider"}
 PSEUDO_PARAMETERS = {"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition", "AWS::Region",
                      "AWS::StackId", "AWS::StackName", "AWS::URLSuffix"}
 # Resources the transform creates whatever the function names are.

@@ -60,6 +60,8 @@ GLOBALS_SUPPORTED = {
     "SimpleTable": ["SSESpecification"],
     "StateMachine": ["PropagateTags"],
     "LayerVersion": ["PublishLambdaVersion"],
+    "CapacityProvider": ["VpcConfig", "OperatorRole", "Tags", "InstanceRequirements", "ScalingConfig", "KmsKeyArn",
+                         "PropagateTags", "LoggingConfig", "ManagedResourceTags"],
 }
 # (section, property path) whose resource value replaces the global one whatever its type
 GLOBALS_REPLACE = {("Function", "Architectures")}

@@ -37,7 +37,8 @@ from .context import ApiEvent, Context, partition_of
 __all__ = ["transform", "is_serverless", "ApiEvent", "Context"]
 
 KNOWN = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi",
-         "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable"}
+         "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable", "AWS::Serverless::StateMachine",
+         "AWS::Serverless::CapacityProvider"}
 
 
 def _plain(value: Any) -> Any:
@@ -64,6 +65,13 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
         raise TemplateError("the template has no Resources", where=_where(where, ("Resources",)),
                             hint="a SAM template needs a Resources mapping")
 
+    if any(isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith(SERVERLESS_PREFIX)
+           for r in resources.values()):
+        for section in ("Mappings", "Parameters"):  # as the reference, which reads both before transforming
+            if section in src and not isinstance(src[section], dict):
+                raise TemplateError(f"the {section} section must be a mapping (it is {type(src[section]).__name__})",
+                                    where=_where(where, (section,)) or section,
+                                    hint=f"fill {section} in or remove the empty {section}: line")
     params = dict(parameters or {})
     declared = src.get("Parameters")
     if isinstance(declared, dict):
@@ -85,7 +93,7 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     except GlobalsError as exc:
         raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
 
-    functions, apis, layers, tables = [], [], [], []
+    functions, apis, layers, tables, state_machines, providers = [], [], [], [], [], []
     implicit = _implicit_api_ids(resources)
     for lid, res in resources.items():
         if lid in implicit:
@@ -117,13 +125,20 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
             raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
         ctx.sam_resources[lid] = res
         {"AWS::Serverless::Function": functions, "AWS::Serverless::LayerVersion": layers,
-         "AWS::Serverless::SimpleTable": tables}.get(rtype, apis).append((lid, res))
+         "AWS::Serverless::SimpleTable": tables,
+         "AWS::Serverless::StateMachine": state_machines,
+         "AWS::Serverless::CapacityProvider": providers}.get(rtype, apis).append((lid, res))
 
     from .function import transform_function
 
     api_events: list[ApiEvent] = []
     for lid, res in functions:
         _guard(ctx, lid, transform_function, ctx, lid, res, api_events)
+
+    from .state_machine import transform_state_machine
+
+    for lid, res in state_machines:
+        _guard(ctx, lid, transform_state_machine, ctx, lid, res, api_events)
 
     from .api import transform_apis
 
@@ -135,6 +150,11 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
         _guard(ctx, lid, transform_layer, ctx, lid, res)
     for lid, res in tables:
         _guard(ctx, lid, transform_table, ctx, lid, res)
+
+    from .capacity_provider import transform_capacity_provider
+
+    for lid, res in providers:
+        _guard(ctx, lid, transform_capacity_provider, ctx, lid, res)
 
     from .deployment import finish
 
@@ -186,7 +206,8 @@ def _implicit_api_ids(resources: dict) -> set:
     """ServerlessRestApi / ServerlessHttpApi when some Api / HttpApi event names no API of its own."""
     out = set()
     for res in resources.values():
-        if not (isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function"):
+        if not (isinstance(res, dict) and res.get("Type") in ("AWS::Serverless::Function",
+                                                               "AWS::Serverless::StateMachine")):
             continue
         props = res.get("Properties")
         events = props.get("Events") if isinstance(props, dict) else None

@@ -26,6 +26,7 @@ whole document for every event, O(N^2)).
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,9 @@ PROPERTY_TYPES = {
     "Api": {"Path": _STR, "Method": _STR, "RestApiId": _STR + _DICT, "Stage": _STR, "Auth": _DICT,
             "RequestModel": _DICT, "RequestParameters": _LIST, "TimeoutInMillis": _INT,
             "ResponseTransferMode": _STR},
+    # the Api event of a state machine
+    "StateMachineApi": {"Path": _STR, "Method": _STR, "RestApiId": _STR + _DICT, "Stage": _STR, "Auth": _DICT,
+                        "UnescapeMappingTemplate": _BOOL},
     "HttpApi": {"Path": _STR, "Method": _STR, "ApiId": _STR + _DICT, "Stage": _STR, "Auth": _DICT,
                 "TimeoutInMillis": _INT, "RouteSettings": _DICT, "PayloadFormatVersion": _STR},
 }
@@ -250,7 +254,8 @@ class _Transform:
                 raise self.event_error(ev, "Properties with Path and Method are required")
             if not isinstance(props, dict):
                 raise self.event_error(ev, "Properties must be a map")
-            problem = type_problem(event_type, props)
+            problem = type_problem("StateMachineApi" if getattr(ev, "state_machine_role", None) is not None
+                                   else event_type, props)
             if problem:
                 raise self.event_error(ev, problem[1], (problem[0],))
             if id_prop not in props:
@@ -302,10 +307,11 @@ class _Transform:
         local = raw.get("Properties") if isinstance(raw, dict) else None
         local = local if isinstance(local, dict) else {}
         sections = getattr(getattr(self.ctx, "globals", None), "sections", None)
-        glb = sections.get("Function") if isinstance(sections, dict) else None
+        section = "StateMachine" if ev.state_machine_role is not None else "Function"
+        glb = sections.get(section) if isinstance(sections, dict) else None
         if not isinstance(glb, dict):
             g = self.ctx.template.get("Globals")
-            glb = g.get("Function") if isinstance(g, dict) else None
+            glb = g.get(section) if isinstance(g, dict) else None
         glb = glb if isinstance(glb, dict) else {}
         tags = local.get("Tags") or glb.get("Tags")
         propagate = local.get("PropagateTags") or glb.get("PropagateTags")
@@ -446,6 +452,9 @@ class _Transform:
             suffix = stage
         else:
             suffix = "Stage"
+        if ev.state_machine_role is not None:
+            self.state_machine_event(ev, api, api_props, method, path, suffix)
+            return
         if ev.function_name is not None:
             self.function_names.setdefault(api_id, []).append(str(ctx.resolve(ev.function_name)))
         # the permission
@@ -473,6 +482,36 @@ class _Transform:
                 editor.finish()
             except DefinitionError as exc:
                 raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
+
+    def state_machine_event(self, ev: Any, api: Any, api_props: dict, method: str, path: str, stage: str) -> None:
+        """A state machine's Api event: an ``aws`` integration that starts an execution, with the event's
+        role as credentials (no Lambda permission), on an API whose definition lamctl manages."""
+        if api is None or not api.managed or api.props.get("DefinitionBody") is None:
+            return
+        try:
+            editor = api.document_editor()
+        except DefinitionError as exc:
+            raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
+        if editor.has_integration(path, method):
+            raise self.event_error(ev, f'API method "{method}" is defined more than once for path "{path}"',
+                                   ("Path",))
+        props = ev.properties
+        sm = ev.function_arn["Ref"]  # the state machine, or its alias with UseAliasAsEventTarget
+        if props.get("UnescapeMappingTemplate"):
+            template = (r'''{"input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\'","'")", '''
+                        '"stateMachineArn": "${' + sm + '}"}')
+        else:
+            template = json.dumps({"input": "$util.escapeJavaScript($input.json('$'))",
+                                   "stateMachineArn": "${" + sm + "}"})
+        uri = {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:states:action/StartExecution"}
+        try:
+            editor.add_state_machine_integration(path, method, uri, ev.state_machine_role,
+                                                 {"application/json": {"Fn::Sub": template}}, condition=ev.condition)
+            if props.get("Auth"):  # as in the reference, a resource policy names the event's own Stage (or none)
+                self.rest_auth(ev, props["Auth"], api, method, path, props.get("Stage"), editor)
+        except DefinitionError as exc:
+            raise self.event_error(ev, exc.message) from None
+        editor.finish()
 
     def integration_uri(self, ev: Any, partition: str, mode: Any = None) -> dict:
         if mode == "RESPONSE_STREAM":

@@ -268,6 +268,26 @@ class SwaggerEditor(_Editor):
             if condition:
                 item[method] = make_conditional(condition, item[method])
 
+    def add_state_machine_integration(self, path: str, method: str, uri: Any, credentials: Any,
+                                      request_templates: dict | None = None, condition: str | None = None) -> None:
+        """An ``aws`` integration that starts an execution of a state machine (``states:action/StartExecution``)."""
+        method = normalize_method(method)
+        if self.has_integration(path, method):
+            raise DefinitionError(f"an integration already exists on path {path}, method {method}")
+        self.add_path(path, method)
+        uri_value = make_conditional(condition, uri) if condition else uri
+        for item in conditional_contents(self.paths.get(path)):
+            _expect_path_item(item, path)
+            integration = {"type": "aws", "httpMethod": "POST", "uri": uri_value,
+                           "responses": {"200": {"statusCode": "200"}, "400": {"statusCode": "400"}},
+                           "credentials": credentials}
+            item[method][X_INTEGRATION] = integration
+            item[method].setdefault("responses", {"200": {"description": "OK"}, "400": {"description": "Bad Request"}})
+            if request_templates:
+                integration["requestTemplates"] = request_templates
+            if condition:
+                item[method] = make_conditional(condition, item[method])
+
     def all_methods(self, path: str, only_integrated: bool = True) -> Iterator[tuple[str, dict]]:
         for item in conditional_contents(self.paths.get(path)):
             _expect_path_item(item, path)

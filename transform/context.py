@@ -90,6 +90,10 @@ class ApiEvent:
     keys: tuple = ()  # key path of the event in the template, for ctx.error(..., keys)
     # what a Lambda permission's FunctionName gets: {"Ref": "<Fn>Alias<name>"} with an alias, else {"Ref": "<Fn>"}
     function_ref: Any = None
+    # an Api event of an AWS::Serverless::StateMachine: the integration starts an execution (function_id is
+    # the state machine's logical ID, function_arn its Ref or its alias's) with this role's ARN as credentials,
+    # and there is no Lambda permission
+    state_machine_role: Any = None
 
     @property
     def logical_id(self) -> str:
@@ -154,7 +158,8 @@ class Context:
         """Add a generated resource; a clash with another resource is a located error."""
         if logical_id in self.resources:
             existing = self.resources[logical_id]
-            if existing == resource:
+            declared = self.template.get("Resources") if isinstance(self.template.get("Resources"), dict) else {}
+            if existing == resource and logical_id not in declared:
                 return
             raise self.error(
                 f"resource {logical_id} ({resource.get('Type')}) that lamctl generates clashes with "

@@ -690,7 +690,9 @@ def cognito(ctx, fn, name, props, keys):
 
 
 # -- ScheduleV2 (EventBridge Scheduler) --------------------------------------------------------------
-def schedule_v2(ctx, fn, name, props, keys):
+def schedule_v2(ctx, fn, name, props, keys, policy=("lambda:InvokeFunction", "LambdaPolicy")):
+    """``policy``: the action the schedule's role is allowed on its target, and the suffix of its name
+    (a state machine's schedule starts executions: ``("states:StartExecution", "StartExecutionPolicy")``)."""
     _check(ctx, fn, name, "ScheduleV2", props, keys, {
         "PermissionsBoundary": str, "ScheduleExpression": str, "FlexibleTimeWindow": dict, "Name": str,
         "State": str, "Description": str, "StartDate": str, "EndDate": str, "ScheduleExpressionTimezone": str,
@@ -723,8 +725,8 @@ def schedule_v2(ctx, fn, name, props, keys):
             dlq_arn = {"Fn::GetAtt": [qid, "Arn"]}
     role_arn = props.get("RoleArn")
     if not role_arn:
-        policies = [{"PolicyName": rid + "LambdaPolicy", "PolicyDocument": {"Statement": [
-            {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": copy.deepcopy(fn.arn)}]}}]
+        policies = [{"PolicyName": rid + policy[1], "PolicyDocument": {"Statement": [
+            {"Action": policy[0], "Effect": "Allow", "Resource": copy.deepcopy(fn.arn)}]}}]
         if dlq_arn:
             policies.append({"PolicyName": rid + "SQSPolicy", "PolicyDocument": {"Statement": [
                 {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": dlq_arn}]}})

@@ -74,7 +74,8 @@ class Function:
                                 hint=_suggest(name, PROPERTIES), key=True)
             want = _TYPES.get(name)
             if want is not None and value is not None and not isinstance(value, want):
-                if not (isinstance(value, dict) and is_intrinsic(value) and name not in ("Events", "Tags")):
+                if not (isinstance(value, dict) and is_intrinsic(value)
+                        and name not in ("Events", "Tags", "AutoPublishAliasAllProperties")):
                     wants = want if isinstance(want, tuple) else (want,)
                     raise ctx.error(f"function {lid}: {name} must be "
                                     + " or ".join(_TYPE_NAMES[w] for w in wants), self.pkeys(name))

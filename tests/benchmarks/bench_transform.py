@@ -1,6 +1,6 @@
 """Benchmark: ``lamctl transform`` against the reference SAM transform, whole process each.
 
-    python tests/benchmarks/bench_transform.py [--sizes 10,100,400] [--repeat 3]
+    python tests/benchmarks/bench_transform.py [--sizes 10,100,400] [--state-machines 100] [--repeat 3]
 
 Templates of N functions, each with an Api GET event (implicit REST API), a
 Schedule event, AutoPublishAlias and DeploymentPreference Canary10Percent5Minutes.
@@ -8,6 +8,9 @@ Each side runs as its own process (interpreter start, imports, YAML parse,
 transform, JSON out); the best of ``--repeat`` runs is kept. Prints both
 times, the ratio reference/lamctl, and how 400 scales against 100 for each.
 Goals: lamctl >= 20x faster at 400 functions; lamctl(400) <= 5x lamctl(100).
+``--state-machines N`` (default 100; 0 to skip) also times a template of N state machines, each with an
+inline definition calling a function (intrinsics lifted into substitutions), policy templates,
+AutoPublishAlias, a Schedule and an Api event (implicit REST API).
 Also runnable through pytest by path (``pytest tests/benchmarks/bench_transform.py``).
 """
 
@@ -60,6 +63,30 @@ def template(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def state_machine_template(n: int) -> str:
+    lines = ["Transform: AWS::Serverless-2016-10-31", "Resources:",
+             "  Fn:", "    Type: AWS::Serverless::Function",
+             "    Properties: {Runtime: python3.12, Handler: app.handler, CodeUri: s3://bench-bucket/code.zip}"]
+    for i in range(n):
+        lines += [
+            f"  Sm{i}:",
+            "    Type: AWS::Serverless::StateMachine",
+            "    Properties:",
+            "      AutoPublishAlias: live",
+            "      Policies: [{LambdaInvokePolicy: {FunctionName: !Ref Fn}}]",
+            "      Definition:",
+            "        StartAt: Call",
+            "        States:",
+            "          Call: {Type: Task, Resource: !GetAtt Fn.Arn, Next: Wait}",
+            "          Wait: {Type: Wait, Seconds: 1, Next: Done}",
+            "          Done: {Type: Succeed}",
+            "      Events:",
+            "        Tick: {Type: Schedule, Properties: {Schedule: rate(5 minutes)}}",
+            f"        Post: {{Type: Api, Properties: {{Path: /run{i}, Method: post}}}}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def _time(cmd: list[str], env: dict, repeat: int) -> float:
     best = None
     for _ in range(repeat):
@@ -72,7 +99,8 @@ def _time(cmd: list[str], env: dict, repeat: int) -> float:
     return best
 
 
-def run(sizes: list[int], repeat: int) -> dict[int, tuple[float, float]]:
+def run(sizes: list[int], repeat: int, state_machines: int = 100) -> dict[int, tuple[float, float]]:
+    """Times per size (functions); the state machine case is under the key ``-state_machines``."""
     env = dict(os.environ, AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1")
     lamctl = os.path.join(os.path.dirname(sys.executable), "lamctl")
     results = {}
@@ -86,6 +114,16 @@ def run(sizes: list[int], repeat: int) -> dict[int, tuple[float, float]]:
             results[n] = (ours, ref)
             print(f"{n:5d} functions: lamctl {ours:7.3f} s   reference {ref:7.3f} s   ratio {ref / ours:6.1f}x",
                   flush=True)
+    if state_machines:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "state-machines.yaml")
+            with open(path, "w") as fh:
+                fh.write(state_machine_template(state_machines))
+            ours = _time([lamctl, "transform", "-t", path, "-o", os.path.join(tmp, "out.json")], env, repeat)
+            ref = _time([sys.executable, "-c", REFERENCE, path], env, repeat)
+            print(f"{state_machines:5d} state machines: lamctl {ours:7.3f} s   reference {ref:7.3f} s   "
+                  f"ratio {ref / ours:6.1f}x", flush=True)
+            results[-state_machines] = (ours, ref)
     if 100 in results and 400 in results:
         print(f"400 vs 100: lamctl {results[400][0] / results[100][0]:.2f}x   "
               f"reference {results[400][1] / results[100][1]:.2f}x")
@@ -100,5 +138,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10,100,400")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--state-machines", type=int, default=100)
     a = ap.parse_args()
-    run([int(s) for s in a.sizes.split(",")], a.repeat)
+    run([int(s) for s in a.sizes.split(",") if s], a.repeat, a.state_machines)

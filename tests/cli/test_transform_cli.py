@@ -173,3 +173,44 @@ def test_runs_as_a_process(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["Resources"]["FnRole"]["Type"] == "AWS::IAM::Role"
+
+
+STATE_MACHINE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: s3://bucket/app.zip, Handler: app.handler, Runtime: python3.12}
+  Orders:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition:
+        StartAt: Call
+        States:
+          Call: {Type: Task, Resource: !GetAtt Fn.Arn, End: true}
+      Policies: [{LambdaInvokePolicy: {FunctionName: !Ref Fn}}]
+      Events:
+        Tick: {Type: Schedule, Properties: {Schedule: rate(5 minutes)}}
+"""
+
+
+def test_a_state_machine_validates_and_transforms(cli, tmp_path):
+    write_template(tmp_path, STATE_MACHINE)
+    assert cli("validate", cwd=tmp_path).exit_code == 0
+    result = cli("transform", cwd=tmp_path)
+    assert result.exit_code == 0, result
+    res = json.loads(result.stdout)["Resources"]
+    assert res["Orders"]["Type"] == "AWS::StepFunctions::StateMachine"
+    assert res["Orders"]["Properties"]["DefinitionSubstitutions"] == {
+        "definition_substitution_1": {"Fn::GetAtt": ["Fn", "Arn"]}}
+    assert res["OrdersRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"] == [
+        "lambda:InvokeFunction"]
+    assert res["OrdersTick"]["Properties"]["Targets"][0]["RoleArn"] == {"Fn::GetAtt": ["OrdersTickRole", "Arn"]}
+
+
+def test_a_bad_state_machine_is_refused_where_it_is(cli, tmp_path):
+    write_template(tmp_path, STATE_MACHINE.replace("      Policies:", "      Role: arn:aws:iam::1:role/r\n      Policies:"))
+    result = cli("transform", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "template.yaml:" in result.stderr and "Orders" in result.stderr and "not both" in result.stderr
+    assert result.stdout == ""

@@ -1,11 +1,12 @@
 """Conformance of ``lamctl transform`` with the reference SAM transform, measured over a folder of templates.
 
-    python tests/conformance/run.py [--corpus DIR | DIR] [--floor tests/conformance/floor.json] [--only NAME] [--quiet]
+    python tests/conformance/run.py [--corpus DIR ... | DIR ...] [--floor tests/conformance/floor.json] [--only NAME] [--quiet]
 
 The corpus is the reference transform's own test templates (the ``tests/translator/input`` folder of the
 aws-sam-translator repository, its success cases). It is not part of lamctl's repository: a checkout beside
-the team's ``shared/`` folder finds it at ``../shared/conformance/sam-translator/input``; elsewhere, clone
-aws-sam-translator and pass ``--corpus PATH/tests/translator/input`` or set ``LAMCTL_CONFORMANCE_CORPUS``.
+the team's ``shared/`` folder finds it at ``../shared/conformance/sam-translator/input`` and ``.../pending``
+(both are read); elsewhere, clone aws-sam-translator and pass ``--corpus PATH/tests/translator/input`` or set
+``LAMCTL_CONFORMANCE_CORPUS`` (several folders joined with ``os.pathsep``).
 
 Each template is transformed by lamctl and by ``aws-sam-translator`` (offline:
 region us-east-1, parameter values param1=value1, param2=value2, the managed
@@ -39,13 +40,23 @@ except ImportError:  # run as a script: the helpers sit in the folder above
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS_ENV = "LAMCTL_CONFORMANCE_CORPUS"
-DEFAULT_FOLDER = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "conformance", "sam-translator",
-                                               "input"))
+SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "conformance", "sam-translator"))
+DEFAULT_FOLDER = os.path.join(SHARED, "input")
+DEFAULT_FOLDERS = [DEFAULT_FOLDER, os.path.join(SHARED, "pending")]
+
+
+def corpus_folders() -> list[str]:
+    """The corpus: ``$LAMCTL_CONFORMANCE_CORPUS`` (folders joined with ``os.pathsep``), else the shared
+    ``input`` and ``pending`` folders beside the checkout."""
+    env = os.environ.get(CORPUS_ENV)
+    if env:
+        return [f for f in env.split(os.pathsep) if f]
+    return [f for f in DEFAULT_FOLDERS if os.path.isdir(f)] or [DEFAULT_FOLDER]
 
 
 def corpus_folder() -> str:
-    """The corpus: ``$LAMCTL_CONFORMANCE_CORPUS``, else the shared folder beside the checkout."""
-    return os.environ.get(CORPUS_ENV) or DEFAULT_FOLDER
+    """The first corpus folder (see :func:`corpus_folders`)."""
+    return corpus_folders()[0]
 FLOOR = os.path.join(HERE, "floor.json")
 PARAMETERS = {"param1": "value1", "param2": "value2"}
 REGION = "us-east-1"
@@ -181,32 +192,88 @@ def run_one(path: str) -> Result:
     return compare(name, want, got)
 
 
+ERRORS_FOLDER = os.path.join(SHARED, "errors")
+
+
+def check_error(path: str) -> tuple[str, str | None]:
+    """One template of the reference's error cases: ``("skipped", why)`` when the reference accepts it
+    offline, ``("refused", None)`` when lamctl refuses it as a user would see it (a LamctlError of exit code 2
+    with a location), else ``("accepted" | "unlocated" | "crashed", detail)``."""
+    from lamctl.schemas.errors import LamctlError
+    from lamctl.schemas.template import load_template
+    from lamctl.transform import transform
+
+    try:
+        reference(load(path))
+    except Exception:  # the reference refuses it (any of its errors)
+        pass
+    else:
+        return "skipped", "the installed reference accepts it"
+    try:
+        template = load_template(path)
+        transform(copy.deepcopy(template.data), REGION, dict(PARAMETERS), where=template.where)
+    except LamctlError as exc:
+        if exc.exit_code == 2 and exc.where:
+            return "refused", None
+        return "unlocated", f"exit {exc.exit_code}, where={exc.where!r}: {exc.message[:160]}"
+    except Exception as exc:
+        return "crashed", f"{type(exc).__name__}: {str(exc)[:160]}"
+    return "accepted", "lamctl transforms it"
+
+
+def check_errors(folder: str, only: str | None, quiet: bool) -> tuple[int, int]:
+    """Run :func:`check_error` over ``folder``; print what lamctl does not refuse; return (refused, counted)."""
+    files = sorted(f for f in os.listdir(folder) if f.endswith((".yaml", ".yml", ".json")))
+    if only:
+        files = [f for f in files if only in f]
+    refused = counted = 0
+    for name in files:
+        outcome, detail = check_error(os.path.join(folder, name))
+        if outcome == "skipped":
+            continue
+        counted += 1
+        if outcome == "refused":
+            refused += 1
+        elif not quiet:
+            print(f"--- errors/{name}: {outcome}: {detail}")
+    print(f"error cases the reference refuses: {counted}; lamctl refuses (exit 2, located): {refused}/{counted}")
+    return refused, counted
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("folder", nargs="?", default=None, help="the corpus folder (same as --corpus)")
-    ap.add_argument("--corpus", help=f"the corpus folder (default: ${CORPUS_ENV}, else {DEFAULT_FOLDER})")
+    ap.add_argument("folder", nargs="*", default=[], help="corpus folders (same as --corpus)")
+    ap.add_argument("--corpus", action="append", default=[],
+                    help=f"a corpus folder, may be repeated (default: ${CORPUS_ENV}, else "
+                         f"{' and '.join(DEFAULT_FOLDERS)})")
     ap.add_argument("--floor", default=FLOOR, help="JSON with resource_share and identical_templates minimums")
     ap.add_argument("--only", help="run the templates whose file name contains this")
     ap.add_argument("--quiet", action="store_true", help="only the summary")
     ap.add_argument("--max-lines", type=int, default=12, help="differences printed per template")
     ap.add_argument("--region", default="us-east-1", help="region for both transforms (partition, AWS::Region)")
+    ap.add_argument("--errors", default=None,
+                    help=f"the reference's error cases, each must be refused (default: {ERRORS_FOLDER} when it "
+                         "exists and the corpus is the default one; 'none' to skip)")
     args = ap.parse_args(argv)
     global REGION
     REGION = args.region
     if args.folder and args.corpus and args.folder != args.corpus:
-        print("give the corpus once: a folder or --corpus, not both", file=sys.stderr)
+        print("give the corpus once: folders or --corpus, not both", file=sys.stderr)
         return 2
-    args.folder = args.folder or args.corpus or corpus_folder()
-    if not os.path.isdir(args.folder):
-        print(f"no conformance corpus at {args.folder}\n"
-              "  it is the reference transform's own test templates: the tests/translator/input folder of the\n"
-              "  aws-sam-translator repository. Clone it and pass --corpus PATH/tests/translator/input, or set\n"
-              f"  {CORPUS_ENV}=PATH/tests/translator/input.", file=sys.stderr)
-        return 2
-    files = sorted(f for f in os.listdir(args.folder) if f.endswith((".yaml", ".yml", ".json")))
+    folders = args.folder or args.corpus or corpus_folders()
+    for folder in folders:
+        if not os.path.isdir(folder):
+            print(f"no conformance corpus at {folder}\n"
+                  "  it is the reference transform's own test templates: the tests/translator/input folder of the\n"
+                  "  aws-sam-translator repository. Clone it and pass --corpus PATH/tests/translator/input, or set\n"
+                  f"  {CORPUS_ENV}=PATH/tests/translator/input.", file=sys.stderr)
+            return 2
+    paths = []
+    for folder in folders:
+        paths += sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith((".yaml", ".yml", ".json")))
     if args.only:
-        files = [f for f in files if args.only in f]
-    results = [run_one(os.path.join(args.folder, f)) for f in files]
+        paths = [p for p in paths if args.only in os.path.basename(p)]
+    results = [run_one(p) for p in paths]
 
     skipped = [r for r in results if r.skipped]
     counted = [r for r in results if not r.skipped]
@@ -231,6 +298,15 @@ def main(argv: list[str] | None = None) -> int:
     share = identical / total if total else 0.0
     print(f"templates: {len(results)} ({len(skipped)} skipped); identical templates: {same}/{len(counted)}; "
           f"resources identical: {identical}/{total} = {share:.1%}")
+    errors_folder = args.errors
+    if errors_folder is None and not (args.folder or args.corpus or os.environ.get(CORPUS_ENV)):
+        errors_folder = ERRORS_FOLDER if os.path.isdir(ERRORS_FOLDER) else None
+    refused = None
+    if errors_folder and errors_folder != "none":
+        if not os.path.isdir(errors_folder):
+            print(f"no error cases at {errors_folder}", file=sys.stderr)
+            return 2
+        refused, _ = check_errors(errors_folder, args.only, args.quiet)
     if args.floor and os.path.exists(args.floor) and not args.only:
         with open(args.floor, encoding="utf-8") as fh:
             floor = json.load(fh)
@@ -239,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             low.append(f"resource share {share:.1%} < floor {floor['resource_share']:.1%}")
         if same < floor.get("identical_templates", 0):
             low.append(f"identical templates {same} < floor {floor['identical_templates']}")
+        if refused is not None and refused < floor.get("errors_refused", 0):
+            low.append(f"error cases refused {refused} < floor {floor['errors_refused']}")
         if low:
             print("BELOW THE FLOOR: " + "; ".join(low), file=sys.stderr)
             return 1

@@ -11,8 +11,11 @@ import sys
 import pytest
 
 HERE = pathlib.Path(__file__).resolve().parent
-CORPUS = pathlib.Path(os.environ.get("LAMCTL_CONFORMANCE_CORPUS")
-                      or HERE.parents[1] / ".." / "shared" / "conformance" / "sam-translator" / "input")
+SHARED = HERE.parents[1] / ".." / "shared" / "conformance" / "sam-translator"
+# the success cases: $LAMCTL_CONFORMANCE_CORPUS (folders joined with os.pathsep), else input/ and pending/
+CORPUS_FOLDERS = [pathlib.Path(f) for f in os.environ["LAMCTL_CONFORMANCE_CORPUS"].split(os.pathsep) if f] \
+    if os.environ.get("LAMCTL_CONFORMANCE_CORPUS") else [SHARED / "input", SHARED / "pending"]
+CORPUS = CORPUS_FOLDERS[0]
 
 pytest.importorskip("samtranslator", reason="the reference transform (aws-sam-translator) is a test dependency")
 
@@ -30,10 +33,14 @@ def test_corpus_stays_at_or_above_the_floor(capsys, monkeypatch):
     run = _runner()
     for var in ("AWS_DEFAULT_REGION", "AWS_REGION"):  # the runner sets them for the reference; undone after
         monkeypatch.setenv(var, "us-east-1")
-    code = run.main([str(CORPUS), "--floor", str(HERE / "floor.json"), "--quiet"])
+    errors = SHARED / "errors"  # the reference's error cases: lamctl refuses them (exit 2, located)
+    code = run.main([str(f) for f in CORPUS_FOLDERS if f.is_dir()] + ["--floor", str(HERE / "floor.json"), "--quiet"]
+                    + (["--errors", str(errors)] if errors.is_dir() else []))
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
     assert "resources identical" in out.out
+    if errors.is_dir():
+        assert "lamctl refuses (exit 2, located)" in out.out
 
 
 @pytest.mark.slow
@@ -47,7 +54,8 @@ def test_other_partitions_stay_at_or_above_the_floor(region, capsys, monkeypatch
     monkeypatch.setattr(ArnGenerator, "BOTO_SESSION_REGION_NAME", ArnGenerator.BOTO_SESSION_REGION_NAME)
     for var in ("AWS_DEFAULT_REGION", "AWS_REGION"):
         monkeypatch.setenv(var, "us-east-1")
-    code = run.main([str(CORPUS), "--floor", str(HERE / "floor.json"), "--quiet", "--region", region])
+    code = run.main([str(f) for f in CORPUS_FOLDERS if f.is_dir()]
+                    + ["--floor", str(HERE / "floor.json"), "--quiet", "--region", region])
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
 
@@ -118,3 +126,27 @@ def test_the_corpus_can_be_named_by_flag_or_environment(tmp_path, capsys, monkey
     assert "1/1" in capsys.readouterr().out
     monkeypatch.setenv(run.CORPUS_ENV, str(folder))
     assert run.main(["--floor", str(floor), "--quiet"]) == 0
+
+
+def test_an_error_case_lamctl_accepts_is_reported_and_held_by_the_floor(tmp_path, capsys, monkeypatch):
+    """The errors check: a template the reference refuses and lamctl transforms is named, and counts against
+    the floor's errors_refused; one lamctl refuses with a location counts as refused."""
+    run = _runner()
+    for var in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.setenv(var, "us-east-1")
+    corpus, errors = tmp_path / "corpus", tmp_path / "errors"
+    corpus.mkdir()
+    errors.mkdir()
+    (corpus / "one.yaml").write_text("Transform: AWS::Serverless-2016-10-31\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n")
+    head = "Transform: AWS::Serverless-2016-10-31\nResources:\n  Sm:\n    Type: AWS::Serverless::StateMachine\n"
+    # both refuse: Definition and DefinitionUri together
+    (errors / "error_both.yaml").write_text(head + "    Properties:\n      Definition: {StartAt: A}\n"
+                                            "      DefinitionUri: s3://b/k\n")
+    floor = tmp_path / "floor.json"
+    floor.write_text(json.dumps({"resource_share": 1.0, "identical_templates": 1, "errors_refused": 1}))
+    assert run.main([str(corpus), "--errors", str(errors), "--floor", str(floor)]) == 0
+    assert "lamctl refuses (exit 2, located): 1/1" in capsys.readouterr().out
+    assert run.check_error(str(errors / "error_both.yaml")) == ("refused", None)
+    # the reference accepts this one: it is not an error case
+    (errors / "error_fine.yaml").write_text(head + "    Properties:\n      DefinitionUri: s3://b/k\n")
+    assert run.check_error(str(errors / "error_fine.yaml"))[0] == "skipped"

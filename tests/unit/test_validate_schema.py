@@ -326,3 +326,37 @@ def test_a_resource_that_is_not_a_mapping_gets_one_clear_finding():
         Resources:
           Q: [AWS::SQS::Queue]
         """) == ["template.yaml:4:6: Q must be a mapping, not a list"]
+
+
+def test_a_state_machine_is_validated_by_its_own_properties_and_event_types():
+    assert found("""\
+        Globals:
+          StateMachine: {PropagateTags: true}
+        Resources:
+          Sm:
+            Type: AWS::Serverless::StateMachine
+            Properties:
+              DefinitionUri: statemachine/orders.asl.json
+              Type: EXPRESS
+              Policies: [{LambdaInvokePolicy: {FunctionName: !Ref Fn}}]
+              AutoPublishAlias: live
+              Events:
+                Tick: {Type: Schedule, Properties: {Schedule: rate(1 minute), RoleArn: arn:aws:iam::1:role/r}}
+                Bus: {Type: EventBridgeRule, Properties: {Pattern: {source: [a]}}}
+        """) == []
+    assert found("""\
+        Resources:
+          Sm:
+            Type: AWS::Serverless::StateMachine
+            Properties:
+              Definiton: {StartAt: A}
+              Type: FAST
+              Events:
+                Q: {Type: SQS, Properties: {Queue: q}}
+                Web: {Type: Api, Properties: {Path: /, Method: get, Timeout: 3}}
+        """) == [
+        "template.yaml:7:7: unknown property 'Definiton' in AWS::Serverless::StateMachine Sm",
+        "template.yaml:8:13: Sm.Type must be one of STANDARD, EXPRESS, not 'FAST'",
+        "template.yaml:10:19: unknown event type 'SQS' in event Q of Sm",
+        "template.yaml:11:61: unknown property 'Timeout' in Api event Web",
+    ]

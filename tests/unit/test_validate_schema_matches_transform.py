@@ -48,5 +48,24 @@ def test_event_types():
 def test_globals_keys():
     from lamctl.transform.globals import SUPPORTED
 
-    for section in ("Function", "Api", "HttpApi", "SimpleTable", "LayerVersion"):
+    for section in ("Function", "Api", "HttpApi", "SimpleTable", "LayerVersion", "StateMachine", "CapacityProvider"):
         assert accepted(f"Globals.{section}") == set(SUPPORTED[section]), section
+
+
+def test_state_machine_properties_and_events():
+    from lamctl.transform.state_machine import EVENT_TYPES, PROPERTIES
+
+    assert accepted("AWS::Serverless::StateMachine") == set(PROPERTIES)
+    event_type = sam_schema()["$defs"]["stateMachineEvent"]["properties"]["Type"]
+    assert set(event_type["enum"]) == set(EVENT_TYPES) and not event_type["x-unsupported"]
+    from lamctl.transform.api import PROPERTY_TYPES
+
+    assert accepted("stateMachineEvent.Api") == set(PROPERTY_TYPES["StateMachineApi"])
+    assert "AWS::Serverless::StateMachine" not in sam_schema()["$defs"]["resource"]["properties"]["Type"][
+        "x-unsupported"]
+
+
+def test_capacity_provider_properties():
+    from lamctl.transform.capacity_provider import PROPERTIES
+
+    assert accepted("AWS::Serverless::CapacityProvider") == set(PROPERTIES)

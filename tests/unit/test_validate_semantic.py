@@ -175,9 +175,11 @@ def test_serverless_resources_without_the_transform_declared_are_a_warning():
 
 
 def test_serverless_types_lamctl_does_not_transform():
-    assert semantic("Resources:\n  Sm: {Type: AWS::Serverless::StateMachine, Properties: {}}\n") == [
-        "t.yaml:3:14: resource type AWS::Serverless::StateMachine is not supported by lamctl",
+    assert semantic("Resources:\n  C: {Type: AWS::Serverless::Connector, Properties: {}}\n") == [
+        "t.yaml:3:13: resource type AWS::Serverless::Connector is not supported by lamctl",
     ]
+    assert semantic("Resources:\n  Sm: {Type: AWS::Serverless::StateMachine, "
+                    "Properties: {DefinitionUri: s3://b/k}}\n") == []
 
 
 def test_events_pointing_at_missing_resources():
