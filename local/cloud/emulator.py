@@ -178,7 +178,8 @@ class EmulatorApp:
 
     def status(self) -> dict[str, Any]:
         pool = self.handler.service.pool
-        return {"lambda_runtime": "lamctl", "pid": os.getpid(), "environments": pool.pids()}
+        return {"lambda_runtime": "lamctl", "pid": os.getpid(), "environments": pool.pids(),
+                "pending_events": self.handler.pending()}
 
 
 def prepare_moto() -> None:
@@ -188,6 +189,7 @@ def prepare_moto() -> None:
     from .models import register
 
     moto_ext.patch_multipart_no_such_upload()
+    moto_ext.patch_dead_letter_config()
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
@@ -212,13 +214,14 @@ def patch_internal_invokes(service: CloudLambda, log: Callable[[str], Any] | Non
 
 def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None = None,
              idle_timeout: float | None = IDLE_TIMEOUT, retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
-             log: Callable[[str], Any] | None = None) -> EmulatorApp:
+             log: Callable[[str], Any] | None = None, clock: Any = None) -> EmulatorApp:
     from .models import register
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     moto_ext.patch_multipart_no_such_upload()
+    moto_ext.patch_dead_letter_config()
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
-    handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
+    handler = InvokeHandler(service, retry_delays=retry_delays, log=log, clock=clock)
     return EmulatorApp(moto_ext.wsgi_app(), handler)
 
 
@@ -228,7 +231,7 @@ class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, work_dir: str | None = None,
                  rng: random.Random | None = None, idle_timeout: float | None = IDLE_TIMEOUT,
                  retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, log: Callable[[str], Any] | None = None,
-                 internal_invokes: bool = False):
+                 internal_invokes: bool = False, clock: Any = None):
         from werkzeug.serving import make_server
 
         class _Quiet(moto_ext.request_handler()):  # type: ignore[misc]
@@ -238,7 +241,7 @@ class EmulatorServer:
         self._own_dir = work_dir is None
         self.work_dir = work_dir or tempfile.mkdtemp(prefix="lamctl-cloud-")
         self.app = make_app(self.work_dir, None, rng=rng, idle_timeout=idle_timeout, retry_delays=retry_delays,
-                            log=log)
+                            log=log, clock=clock)
         self._server = make_server(host, port, self.app, threaded=True, request_handler=_Quiet)
         self.host, self.port = self._server.server_address[:2]
         self.app.handler.service.endpoint = self.endpoint
@@ -271,6 +274,19 @@ class EmulatorServer:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
+def retry_delays(text: str | None) -> tuple[float, ...] | None:
+    """``"1,2"`` -> (1.0, 2.0): the waits before the retries of a failed asynchronous invocation."""
+    if text is None or not str(text).strip():
+        return None
+    try:
+        delays = tuple(float(part) for part in str(text).split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"retry delays {text!r} are not comma-separated seconds (e.g. 1,2)")
+    if any(d < 0 for d in delays):
+        raise argparse.ArgumentTypeError(f"retry delays {text!r} must not be negative")
+    return delays
+
+
 def _exit(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
@@ -296,6 +312,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("MOTO_PORT", 4566)))
     parser.add_argument("--work-dir", default=None, help="where function code is unpacked (removed at exit)")
+    parser.add_argument("--retry-delays", default=os.environ.get("LAMCTL_RETRY_DELAYS"), type=retry_delays,
+                        help="seconds before the retries of a failed asynchronous invocation, comma-separated "
+                             "(default 1,2; Lambda waits about 60,120; also LAMCTL_RETRY_DELAYS)")
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))
 
@@ -307,7 +326,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(text)
         sys.stderr.flush()
 
-    app = make_app(work_dir, f"http://{args.host}:{args.port}", log=log)
+    app = make_app(work_dir, f"http://{args.host}:{args.port}", log=log,
+                   retry_delays=args.retry_delays if args.retry_delays is not None else DEFAULT_RETRY_DELAYS)
     undo = patch_internal_invokes(app.handler.service, log)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=plain_log_handler())
     signal.signal(signal.SIGTERM, _exit)

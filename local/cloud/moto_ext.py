@@ -75,6 +75,21 @@ T13 s3-multipart        ``moto.s3.models.S3Backend.upload_part(bucket, upload_id
                         ``get_bucket(bucket).multiparts`` and fail with a KeyError (HTTP 500) for one that was
                         aborted; wrapped to raise ``moto.s3.exceptions.NoSuchUpload`` (404), as S3 answers and
                         a client acts on (lamctl starts again an upload another lamctl aborted as a leftover).
+T14 event-invoke-config a ``LambdaFunction``'s ``event_invoke_config`` is a list of moto's ``EventInvokeConfig``
+                        (``.config``: ``MaximumRetryAttempts``, ``MaximumEventAgeInSeconds``,
+                        ``DestinationConfig``), each PutFunctionEventInvokeConfig appending one (the last is the
+                        one in force).
+T15 dead-letter-config  moto drops ``DeadLetterConfig`` (CreateFunction, UpdateFunctionConfiguration, CloudFormation):
+                        ``LambdaFunction.__init__(account_id, spec, region, version)``,
+                        ``update_configuration(updates)`` and ``get_configuration(...)`` are wrapped to keep
+                        it as ``dead_letter_config`` and report it.
+T16 deliveries          ``moto.sqs.models.sqs_backends[account][region].send_message(queue_name, body,
+                        message_attributes={name: {"DataType", "StringValue"}})``;
+                        ``moto.sns.models.sns_backends[account][region].publish(message, arn,
+                        message_attributes={name: {"Type", "Value"}})``;
+                        ``moto.events.models.events_backends[account][region].put_events(entries)`` (each with
+                        ``Source``, ``DetailType``, ``Detail`` text, ``Resources``, ``EventBusName``), answering
+                        ``[{"EventId"} or {"ErrorCode", "ErrorMessage"}]``.
 """
 
 from __future__ import annotations
@@ -421,3 +436,74 @@ def patch_multipart_no_such_upload() -> None:
     S3Backend.upload_part = guarded(S3Backend.upload_part)  # type: ignore[method-assign]
     S3Backend.complete_multipart_upload = guarded(S3Backend.complete_multipart_upload)  # type: ignore[method-assign]
     _patched_multipart["done"] = True
+
+
+# ---------------------------------------------------------------- T14-T16 asynchronous invocation
+
+
+def lambda_event_invoke_config(fn: Any) -> dict:
+    """T14: the asynchronous invocation configuration in force for a function (the last one put), or {}."""
+    configs = getattr(fn, "event_invoke_config", None) or []
+    return dict(configs[-1].config) if configs else {}
+
+
+_patched_dlq = {"done": False}
+
+
+def patch_dead_letter_config() -> None:
+    """T15: keep a function's ``DeadLetterConfig`` (idempotent)."""
+    if _patched_dlq["done"]:
+        return
+    from moto.awslambda.models import LambdaFunction
+
+    init, update, get = LambdaFunction.__init__, LambdaFunction.update_configuration, LambdaFunction.get_configuration
+
+    def __init__(self: Any, account_id: str, spec: dict, region: str, *args: Any, **kwargs: Any) -> None:
+        init(self, account_id, spec, region, *args, **kwargs)
+        self.dead_letter_config = dict(spec.get("DeadLetterConfig") or {})
+
+    def update_configuration(self: Any, updates: dict) -> Any:
+        if "DeadLetterConfig" in updates:
+            self.dead_letter_config = dict(updates.get("DeadLetterConfig") or {})
+        return update(self, updates)
+
+    def get_configuration(self: Any, *args: Any, **kwargs: Any) -> dict:
+        config = get(self, *args, **kwargs)
+        target = (getattr(self, "dead_letter_config", None) or {}).get("TargetArn")
+        if target:
+            config["DeadLetterConfig"] = {"TargetArn": target}
+        return config
+
+    LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
+    _patched_dlq["done"] = True
+
+
+def lambda_dead_letter_target(fn: Any) -> str | None:
+    """T15: the ARN of a function's dead-letter queue or topic, or None."""
+    return (getattr(fn, "dead_letter_config", None) or {}).get("TargetArn") or None
+
+
+def sqs_send(account: str, region: str, queue_name: str, body: str, attributes: dict[str, tuple[str, str]]) -> None:
+    """T16: send a message; ``attributes`` {name: (data type, string value)}."""
+    from moto.sqs.models import sqs_backends
+
+    sqs_backends[account][region].send_message(
+        queue_name, body, message_attributes={k: {"DataType": t, "StringValue": v} for k, (t, v) in attributes.items()})
+
+
+def sns_publish(account: str, region: str, topic_arn: str, message: str,
+                attributes: dict[str, tuple[str, str]]) -> None:
+    """T16: publish to a topic; ``attributes`` {name: (data type, string value)}."""
+    from moto.sns.models import sns_backends
+
+    sns_backends[account][region].publish(
+        message, topic_arn, message_attributes={k: {"Type": t, "Value": v} for k, (t, v) in attributes.items()})
+
+
+def events_put(account: str, region: str, entries: list[dict]) -> list[dict]:
+    """T16: put events on an event bus."""
+    from moto.events.models import events_backends
+
+    return events_backends[account][region].put_events(entries)

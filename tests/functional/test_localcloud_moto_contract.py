@@ -1,5 +1,5 @@
 """The moto behaviours lamctl's local cloud relies on, one test per touch point of
-:mod:`lamctl.local.cloud.moto_ext` (T1-T12 in its docstring).
+:mod:`lamctl.local.cloud.moto_ext` (T1-T16 in its docstring).
 
 Each test drives moto the way the local cloud does (through the seam) and looks at
 the result over HTTP, as a user of the emulator would. When a moto upgrade changes
@@ -339,3 +339,62 @@ def test_t13_s3_parts_of_an_aborted_upload_answer_no_such_upload(aws):
                 call()
             assert err.value.response["Error"]["Code"] == "NoSuchUpload", err.value.response
             assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_t14_event_invoke_config_records(fn):
+    with touch("T14 event-invoke-config", "LambdaFunction.event_invoke_config lists EventInvokeConfig(.config), "
+                                          "the last put in force"):
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "app")
+        assert moto_ext.lambda_event_invoke_config(latest) == {}
+        fn.lam.put_function_event_invoke_config(FunctionName="app", MaximumRetryAttempts=0)
+        fn.lam.put_function_event_invoke_config(
+            FunctionName="app", MaximumRetryAttempts=1, MaximumEventAgeInSeconds=120,
+            DestinationConfig={"OnFailure": {"Destination": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"}})
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "app")
+        config = moto_ext.lambda_event_invoke_config(latest)
+        assert config["MaximumRetryAttempts"] == 1 and config["MaximumEventAgeInSeconds"] == 120, config
+        assert config["DestinationConfig"]["OnFailure"]["Destination"].endswith(":q"), config
+
+
+def test_t15_dead_letter_config_is_kept(fn):
+    target = f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq"
+    with touch("T15 dead-letter-config", "LambdaFunction.__init__(account_id, spec, region, ...), "
+                                         "update_configuration(updates), get_configuration() wrapped to keep "
+                                         "DeadLetterConfig"):
+        fn.lam.create_function(FunctionName="with-dlq", Runtime="python3.12", Role=fn.role, Handler="app.handler",
+                               Code={"ZipFile": _zip()}, DeadLetterConfig={"TargetArn": target})
+        assert fn.lam.get_function_configuration(FunctionName="with-dlq")["DeadLetterConfig"] == {"TargetArn": target}
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "with-dlq")
+        assert moto_ext.lambda_dead_letter_target(latest) == target
+        other = f"arn:aws:sns:{REGION}:{ACCOUNT}:dlq-topic"
+        fn.lam.update_function_configuration(FunctionName="app", DeadLetterConfig={"TargetArn": other})
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "app")
+        assert moto_ext.lambda_dead_letter_target(latest) == other
+
+
+def test_t16_deliveries_to_sqs_sns_and_eventbridge(aws):
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="out")["QueueUrl"]
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:out"
+    with touch("T16 deliveries", "sqs_backends[..].send_message(queue, body, message_attributes), "
+                                 "sns_backends[..].publish(message, arn, message_attributes), "
+                                 "events_backends[..].put_events(entries)"):
+        moto_ext.sqs_send(ACCOUNT, REGION, "out", "direct", {"ErrorCode": ("Number", "200")})
+        sns = aws.client("sns")
+        topic = sns.create_topic(Name="t")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        moto_ext.sns_publish(ACCOUNT, REGION, topic, "via sns", {"RequestID": ("String", "r-1")})
+        events = aws.client("events")
+        events.put_rule(Name="r", EventPattern=json.dumps({"source": ["lambda"]}))
+        events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
+        answer = moto_ext.events_put(ACCOUNT, REGION, [{"Source": "lambda", "DetailType": "d", "Detail": "{}",
+                                                        "Resources": [], "EventBusName": "default"}])
+        assert "EventId" in answer[0], answer
+        got = []
+        for _ in range(3):
+            got += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+                "Messages", [])
+        bodies = {m["Body"]: m.get("MessageAttributes", {}) for m in got}
+        assert bodies["direct"]["ErrorCode"] == {"DataType": "Number", "StringValue": "200"}, bodies
+        assert bodies["via sns"]["RequestID"]["StringValue"] == "r-1", bodies
+        assert any(json.loads(b).get("source") == "lambda" for b in bodies if b.startswith("{")), bodies
