@@ -48,8 +48,9 @@ from ..runtime.apigateway import client_case
 from . import moto_ext
 from .apis import EXECUTE_API_HOST, RestApiProxy, split_stage
 from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
+from .function_urls import FunctionUrlProxy
 from .lambdas import CloudLambda
-from .urls import HOOKS_PATH, STATUS_PATH, USER_REQUEST
+from .urls import FUNCTION_URL, FUNCTION_URL_HOST, HOOKS_PATH, STATUS_PATH, USER_REQUEST, function_url
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from ..runtime.pool import Pool
 
@@ -101,6 +102,7 @@ class EmulatorApp:
         self.moto_app = moto_app
         self.handler = handler
         self.apis = RestApiProxy(handler.service.invoke, log=handler.log)
+        self.urls = FunctionUrlProxy(handler.service.invoke, log=handler.log)
         self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
 
     @property
@@ -128,6 +130,15 @@ class EmulatorApp:
             status, headers, body = self.apis.handle(
                 method, api_id, stage, api_path or "/", environ.get("QUERY_STRING") or "",
                 _client_headers(environ), _body(environ), environ.get("REMOTE_ADDR") or "127.0.0.1")
+            return self._reply(start_response, status, headers, body)
+        url_call = FUNCTION_URL.match(path)
+        url_host = FUNCTION_URL_HOST.match(environ.get("HTTP_HOST") or "") if url_call is None else None
+        if url_call is not None or url_host is not None:
+            url_id = (url_call or url_host).group("id")
+            url_path = (url_call.group("path") if url_call is not None else path) or "/"
+            status, headers, body = self.urls.handle(
+                method, url_id, url_path, environ.get("QUERY_STRING") or "", _client_headers(environ),
+                _body(environ), environ.get("REMOTE_ADDR") or "127.0.0.1")
             return self._reply(start_response, status, headers, body)
         target = environ.get("HTTP_X_AMZ_TARGET") or ""
         if method == "POST" and target.startswith(CODEDEPLOY_TARGET) and target[len(CODEDEPLOY_TARGET):] in OPERATIONS:
@@ -190,6 +201,7 @@ def prepare_moto() -> None:
 
     moto_ext.patch_multipart_no_such_upload()
     moto_ext.patch_dead_letter_config()
+    moto_ext.patch_function_urls(function_url)
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
@@ -220,6 +232,9 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     moto_ext.patch_multipart_no_such_upload()
     moto_ext.patch_dead_letter_config()
+    moto_ext.patch_function_urls(function_url)
+    if endpoint:
+        moto_ext.set_function_url_endpoint(endpoint)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log, clock=clock)
     return EmulatorApp(moto_ext.wsgi_app(), handler)
@@ -245,6 +260,7 @@ class EmulatorServer:
         self._server = make_server(host, port, self.app, threaded=True, request_handler=_Quiet)
         self.host, self.port = self._server.server_address[:2]
         self.app.handler.service.endpoint = self.endpoint
+        self._url_endpoint = moto_ext.set_function_url_endpoint(self.endpoint)
         self._undo = patch_internal_invokes(self.app.handler.service, log) if internal_invokes else None
         self._thread: threading.Thread | None = None
 
@@ -270,6 +286,7 @@ class EmulatorServer:
         self.app.handler.close()
         if self._undo is not None:
             self._undo()
+        moto_ext.set_function_url_endpoint(self._url_endpoint)
         if self._own_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 

@@ -90,6 +90,11 @@ T16 deliveries          ``moto.sqs.models.sqs_backends[account][region].send_mes
                         ``moto.events.models.events_backends[account][region].put_events(entries)`` (each with
                         ``Source``, ``DetailType``, ``Detail`` text, ``Resources``, ``EventBusName``), answering
                         ``[{"EventId"} or {"ErrorCode", "ErrorMessage"}]``.
+T17 function-urls       ``LambdaBackend.create_function_url_config(name_or_arn, config)`` (no qualifier) gives a
+                        ``FunctionUrlConfig(function, config)`` kept as the function's ``url_config``, whose
+                        ``url`` is ``https://{id}.lambda-url.{region}.on.aws`` (and what GetFunctionUrlConfig
+                        and CreateFunctionUrlConfig answer); ``__init__`` is wrapped so that on the local cloud
+                        ``url`` is the local address that answers (``url_id`` keeps the ID).
 """
 
 from __future__ import annotations
@@ -507,3 +512,64 @@ def events_put(account: str, region: str, entries: list[dict]) -> list[dict]:
     from moto.events.models import events_backends
 
     return events_backends[account][region].put_events(entries)
+
+
+# ---------------------------------------------------------------- T17 function URLs
+
+_function_urls = {"patched": False, "endpoint": None}
+
+
+def set_function_url_endpoint(endpoint: str | None) -> str | None:
+    """T17: the local cloud's endpoint, which the function URLs created from now on answer at (None: moto's
+    own address). Returns the one set before."""
+    previous = _function_urls["endpoint"]
+    _function_urls["endpoint"] = endpoint.rstrip("/") if endpoint else None
+    return previous
+
+
+def patch_function_urls(local_url: Callable[[str, str], str]) -> None:
+    """T17: a function URL created on the local cloud is ``local_url(endpoint, url id)`` (idempotent)."""
+    if _function_urls["patched"]:
+        return
+    from moto.awslambda.models import FunctionUrlConfig
+
+    init = FunctionUrlConfig.__init__
+
+    def __init__(self: Any, function: Any, config: dict) -> None:
+        init(self, function=function, config=config)
+        self.url_id = self.url.split("//", 1)[-1].split(".", 1)[0]
+        if _function_urls["endpoint"]:
+            self.url = local_url(_function_urls["endpoint"], self.url_id)
+
+    FunctionUrlConfig.__init__ = __init__  # type: ignore[method-assign]
+    _function_urls["patched"] = True
+
+
+def lambda_create_function_url(account: str, region: str, function_name: str, config: dict) -> Any:
+    """T17: create a function's URL configuration (``AuthType``, ``Cors``, ``InvokeMode``, ``Qualifier``); the
+    record (``url``, ``url_id``, ``config``, ``function``)."""
+    return lambda_backend(account, region).create_function_url_config(function_name, config)
+
+
+def lambda_delete_function_url(account: str, region: str, function_name: str) -> None:
+    """T17."""
+    lambda_backend(account, region).delete_function_url_config(function_name)
+
+
+def lambda_find_function_url(url_id: str) -> tuple[Any, str, str] | None:
+    """T17: (the URL configuration with that ID, its account, its region), or None."""
+    from moto.awslambda.models import lambda_backends
+    from moto.awslambda_simple.models import lambda_simple_backends
+
+    for backends in (lambda_simple_backends, lambda_backends):
+        for account, regions in list(backends.items()):
+            for region, backend in list(regions.items()):
+                for entry in list(backend._lambdas._functions.values()):
+                    latest = entry.get("latest") if isinstance(entry, dict) else None
+                    config = getattr(latest, "url_config", None)
+                    if config is None:
+                        continue
+                    found = getattr(config, "url_id", None) or config.url.split("//", 1)[-1].split(".", 1)[0]
+                    if found == url_id:
+                        return config, account, region
+    return None

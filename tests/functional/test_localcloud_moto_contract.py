@@ -1,5 +1,5 @@
 """The moto behaviours lamctl's local cloud relies on, one test per touch point of
-:mod:`lamctl.local.cloud.moto_ext` (T1-T16 in its docstring).
+:mod:`lamctl.local.cloud.moto_ext` (T1-T17 in its docstring).
 
 Each test drives moto the way the local cloud does (through the seam) and looks at
 the result over HTTP, as a user of the emulator would. When a moto upgrade changes
@@ -398,3 +398,24 @@ def test_t16_deliveries_to_sqs_sns_and_eventbridge(aws):
         assert bodies["direct"]["ErrorCode"] == {"DataType": "Number", "StringValue": "200"}, bodies
         assert bodies["via sns"]["RequestID"]["StringValue"] == "r-1", bodies
         assert any(json.loads(b).get("source") == "lambda" for b in bodies if b.startswith("{")), bodies
+
+
+def test_t17_function_url_records(fn):
+    from lamctl.local.cloud.urls import function_url
+
+    with touch("T17 function-urls", "create_function_url_config(name, config) -> FunctionUrlConfig(function, "
+                                    "config) kept as url_config, url https://{id}.lambda-url.{region}.on.aws; "
+                                    "__init__ wrapped to give the local address"):
+        moto_ext.patch_function_urls(function_url)
+        previous = moto_ext.set_function_url_endpoint("http://127.0.0.1:9")
+        try:
+            record = moto_ext.lambda_create_function_url(ACCOUNT, REGION, "app", {"AuthType": "NONE"})
+        finally:
+            moto_ext.set_function_url_endpoint(previous)
+        assert record.url == f"http://127.0.0.1:9/lambda-url/{record.url_id}/", record.url
+        assert fn.lam.get_function_url_config(FunctionName="app")["FunctionUrl"] == record.url
+        found, account, region = moto_ext.lambda_find_function_url(record.url_id)
+        assert found is record and (account, region) == (ACCOUNT, REGION)
+        assert found.function.function_name == "app" and found.config["AuthType"] == "NONE"
+        moto_ext.lambda_delete_function_url(ACCOUNT, REGION, "app")
+        assert moto_ext.lambda_find_function_url(record.url_id) is None
