@@ -24,6 +24,10 @@ name, paths, methods and integrations from its OpenAPI body (updated in place
 on a redeploy), and stages are created, moved and deleted, so that
 :mod:`lamctl.local.cloud.apis` can answer calls to them.
 
+moto's CloudFormation skips ``AWS::Lambda::EventInvokeConfig`` (SAM's ``EventInvokeConfig``) and drops a
+function's ``DeadLetterConfig``: here both reach the function, so its asynchronous invocations are retried and
+delivered as the template says.
+
 moto's CloudFormation skips ``AWS::Lambda::Url`` too (so ``!GetAtt F.FunctionUrl`` in an output failed the
 stack's outputs as a whole): created here, a function URL (SAM's ``FunctionUrlConfig``) exists and answers.
 
@@ -261,6 +265,47 @@ def register() -> None:
                 moto_ext.lambda_delete_function_url(account_id, region_name,
                                                     _function_name(props.get("TargetFunctionArn", resource_name)))
             except Exception:  # noqa: BLE001 - the function went first: its URL went with it
+                pass
+
+    class EventInvokeConfigModel(_Declared, CloudFormationModel):
+        """``AWS::Lambda::EventInvokeConfig`` (SAM's ``EventInvokeConfig``): the retries, maximum event age and
+        destinations of the function's asynchronous invocations. Ref is ``function:qualifier``. (moto keeps one
+        configuration per function: the qualifier is not told apart.)"""
+
+        TYPE, PHYSICAL = "AWS::Lambda::EventInvokeConfig", "name"
+
+        def __init__(self, function_name: str, qualifier: str):
+            self.function_name = function_name
+            self.name = f"{function_name}:{qualifier}"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> "EventInvokeConfigModel":
+            props = cloudformation_json.get("Properties") or {}
+            name = _function_name(props["FunctionName"])
+            config = {k: props[k] for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+                      if props.get(k) is not None}
+            for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+                if key in config:
+                    config[key] = int(config[key])
+            moto_ext.lambda_put_event_invoke_config(account_id, region_name, name, config)
+            return cls(name, str(props.get("Qualifier") or "$LATEST"))
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "EventInvokeConfigModel":
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
+                                                       region_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            props = cloudformation_json.get("Properties") or {}
+            try:
+                moto_ext.lambda_delete_event_invoke_config(
+                    account_id, region_name, _function_name(props.get("FunctionName") or resource_name.split(":")[0]))
+            except Exception:  # noqa: BLE001 - the function went first
                 pass
 
     class CloudWatchAlarmModel(_Declared, CloudFormationModel):

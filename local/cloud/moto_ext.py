@@ -78,11 +78,16 @@ T13 s3-multipart        ``moto.s3.models.S3Backend.upload_part(bucket, upload_id
 T14 event-invoke-config a ``LambdaFunction``'s ``event_invoke_config`` is a list of moto's ``EventInvokeConfig``
                         (``.config``: ``MaximumRetryAttempts``, ``MaximumEventAgeInSeconds``,
                         ``DestinationConfig``), each PutFunctionEventInvokeConfig appending one (the last is the
-                        one in force).
+                        one in force); backend ``put_function_event_invoke_config(name, config)`` and
+                        ``delete_function_event_invoke_config(name)`` (CloudFormation's
+                        ``AWS::Lambda::EventInvokeConfig``, which moto skips, uses them).
 T15 dead-letter-config  moto drops ``DeadLetterConfig`` (CreateFunction, UpdateFunctionConfiguration, CloudFormation):
                         ``LambdaFunction.__init__(account_id, spec, region, version)``,
-                        ``update_configuration(updates)`` and ``get_configuration(...)`` are wrapped to keep
-                        it as ``dead_letter_config`` and report it.
+                        ``update_configuration(updates)`` (also what a stack update calls),
+                        ``get_configuration(...)`` and the classmethod
+                        ``create_from_cloudformation_json(resource_name, cloudformation_json, ...)`` (which
+                        builds the spec from a few properties only) are wrapped to keep it as
+                        ``dead_letter_config`` and report it.
 T16 deliveries          ``moto.sqs.models.sqs_backends[account][region].send_message(queue_name, body,
                         message_attributes={name: {"DataType", "StringValue"}})``;
                         ``moto.sns.models.sns_backends[account][region].publish(message, arn,
@@ -452,6 +457,18 @@ def lambda_event_invoke_config(fn: Any) -> dict:
     return dict(configs[-1].config) if configs else {}
 
 
+def lambda_put_event_invoke_config(account: str, region: str, function_name: str, config: dict) -> None:
+    """T14: replace a function's asynchronous invocation configuration."""
+    backend = lambda_backend(account, region)
+    backend.get_function(function_name).event_invoke_config = []
+    backend.put_function_event_invoke_config(function_name, config)
+
+
+def lambda_delete_event_invoke_config(account: str, region: str, function_name: str) -> None:
+    """T14."""
+    lambda_backend(account, region).get_function(function_name).event_invoke_config = []
+
+
 _patched_dlq = {"done": False}
 
 
@@ -479,7 +496,16 @@ def patch_dead_letter_config() -> None:
             config["DeadLetterConfig"] = {"TargetArn": target}
         return config
 
+    create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: dict, *args: Any,
+                                        **kwargs: Any) -> Any:
+        fn = create(cls, resource_name, cloudformation_json, *args, **kwargs)
+        fn.dead_letter_config = dict((cloudformation_json.get("Properties") or {}).get("DeadLetterConfig") or {})
+        return fn
+
     LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
+    LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore
     LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
     LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
     _patched_dlq["done"] = True

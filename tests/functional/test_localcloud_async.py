@@ -241,3 +241,52 @@ def test_status_lists_the_events_waiting_for_a_retry():
         assert pending[0]["state"] == "waiting to retry"
     finally:
         server.stop()
+
+
+TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Failures:
+    Type: AWS::SQS::Queue
+  Dead:
+    Type: AWS::SQS::Queue
+  Boom:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: boom-from-template
+      Runtime: python3.12
+      CodeUri: src/
+      Handler: app.handler
+      Timeout: 30
+      DeadLetterQueue: {Type: SQS, TargetArn: !GetAtt Dead.Arn}
+      EventInvokeConfig:
+        MaximumRetryAttempts: 1
+        DestinationConfig:
+          OnFailure: {Type: SQS, Destination: !GetAtt Failures.Arn}
+Outputs:
+  FailuresUrl: {Value: !Ref Failures}
+  DeadUrl: {Value: !Ref Dead}
+"""
+
+
+def test_a_templates_event_invoke_config_and_dead_letter_queue_are_honoured(cli, local_cloud, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(SOURCE)
+    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    r = cli("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--stack", "boom",
+            cwd=tmp_path)
+    assert r.exit_code == 0, r
+    outputs = r.json_lines()[-1]["outputs"]
+    cloud = Cloud.__new__(Cloud)
+    cloud.server = local_cloud.server
+    cloud.lam, cloud.s3, cloud.sqs = cloud.client("lambda"), cloud.client("s3"), cloud.client("sqs")
+    cloud.s3.create_bucket(Bucket="runs")
+    request_id = cloud.event("boom-from-template", {"fail": True, "why": "template"})
+    cloud.settle()
+    assert cloud.runs() == 2  # MaximumRetryAttempts: 1
+    (record,) = [json.loads(m["Body"]) for m in cloud.messages(outputs["FailuresUrl"])]
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["requestId"] == request_id
+    (dead,) = cloud.messages(outputs["DeadUrl"])
+    assert json.loads(dead["Body"]) == {"fail": True, "why": "template"}
+    assert dead["MessageAttributes"]["ErrorMessage"]["StringValue"] == "asked to fail: template"

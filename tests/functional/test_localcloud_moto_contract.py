@@ -354,6 +354,13 @@ def test_t14_event_invoke_config_records(fn):
         config = moto_ext.lambda_event_invoke_config(latest)
         assert config["MaximumRetryAttempts"] == 1 and config["MaximumEventAgeInSeconds"] == 120, config
         assert config["DestinationConfig"]["OnFailure"]["Destination"].endswith(":q"), config
+        moto_ext.lambda_put_event_invoke_config(ACCOUNT, REGION, "app", {"MaximumRetryAttempts": 2})
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "app")
+        assert moto_ext.lambda_event_invoke_config(latest) == {"MaximumRetryAttempts": 2}
+        assert fn.lam.get_function_event_invoke_config(FunctionName="app")["MaximumRetryAttempts"] == 2
+        moto_ext.lambda_delete_event_invoke_config(ACCOUNT, REGION, "app")
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "app")
+        assert moto_ext.lambda_event_invoke_config(latest) == {}
 
 
 def test_t15_dead_letter_config_is_kept(fn):
