@@ -12,6 +12,10 @@ itself (an SNS subscription, an SQS event source mapping, ...) run the same
 way, and its CloudFormation creates Lambda versions and aliases
 (:mod:`lamctl.local.cloud.models`).
 
+SQS event source mappings are polled as Lambda polls them (batches, batching windows, partial batch
+failures, redrive): :mod:`lamctl.local.cloud.event_sources`. Function URLs answer at
+``/lambda-url/{id}/``: :mod:`lamctl.local.cloud.function_urls`.
+
 ``GET /lamctl-api/status`` answers what the runtime is doing (environments,
 their process IDs), which ``lamctl local status`` and ``stop`` use.
 
@@ -48,6 +52,7 @@ from ..runtime.apigateway import client_case
 from . import moto_ext
 from .apis import EXECUTE_API_HOST, RestApiProxy, split_stage
 from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
+from .event_sources import SqsPoller
 from .function_urls import FunctionUrlProxy
 from .lambdas import CloudLambda
 from .urls import FUNCTION_URL, FUNCTION_URL_HOST, HOOKS_PATH, STATUS_PATH, USER_REQUEST, function_url
@@ -103,6 +108,7 @@ class EmulatorApp:
         self.handler = handler
         self.apis = RestApiProxy(handler.service.invoke, log=handler.log)
         self.urls = FunctionUrlProxy(handler.service.invoke, log=handler.log)
+        self.sqs = SqsPoller(handler.service.invoke, log=handler.log)  # started with the server
         self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
 
     @property
@@ -275,6 +281,7 @@ class EmulatorServer:
     def start(self) -> "EmulatorServer":
         self._thread = threading.Thread(target=self._server.serve_forever, name="lamctl-emulator", daemon=True)
         self._thread.start()
+        self.app.sqs.start()
         return self
 
     def stop(self) -> None:
@@ -282,6 +289,7 @@ class EmulatorServer:
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.app.sqs.close()
         self.app.codedeploy.close()
         self.app.handler.close()
         if self._undo is not None:
@@ -349,12 +357,14 @@ def main(argv: list[str] | None = None) -> None:
     server = make_server(args.host, args.port, app, threaded=True, request_handler=plain_log_handler())
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
+    app.sqs.start()
     sys.stderr.write(f"lamctl local cloud on http://{args.host}:{args.port} (pid {os.getpid()})\n")
     sys.stderr.flush()
     try:
         server.serve_forever()
     finally:
         server.server_close()
+        app.sqs.close()
         app.codedeploy.close()  # deployments under way end with the emulator
         app.handler.close()  # every execution environment stops with the emulator
         undo()

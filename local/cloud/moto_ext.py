@@ -100,6 +100,11 @@ T17 function-urls       ``LambdaBackend.create_function_url_config(name_or_arn, 
                         ``url`` is ``https://{id}.lambda-url.{region}.on.aws`` (and what GetFunctionUrlConfig
                         and CreateFunctionUrlConfig answer); ``__init__`` is wrapped so that on the local cloud
                         ``url`` is the local address that answers (``url_id`` keeps the ID).
+T18 sqs-mappings        ``moto.sqs.models.Queue.add_message(message)`` invokes the functions of the queue's
+                        ``lambda_event_source_mappings`` (wrapped: hidden while it runs, so the local cloud polls
+                        instead); each Lambda backend's ``_event_source_mappings`` {uuid: EventSourceMapping};
+                        ``SQSBackend.receive_message(name, count, wait, visibility, attribute names)`` (receive
+                        counts, redrive to the dead-letter queue), ``delete_message(name, receipt)``, ``queues``.
 """
 
 from __future__ import annotations
@@ -599,3 +604,81 @@ def lambda_find_function_url(url_id: str) -> tuple[Any, str, str] | None:
                     if found == url_id:
                         return config, account, region
     return None
+
+
+# ---------------------------------------------------------------- T18 SQS event source mappings
+
+_patched_sqs = {"done": False, "lock": None}
+
+
+def patch_sqs_mappings_polled() -> None:
+    """T18: moto's ``Queue.add_message(message)`` runs the queue's ``lambda_event_source_mappings`` itself, one
+    message per invocation and at once; the local cloud polls them instead (batches, windows, partial failures):
+    the mappings are hidden from it while it adds the message (idempotent)."""
+    if _patched_sqs["done"]:
+        return
+    import threading
+
+    from moto.sqs.models import Queue
+
+    lock = threading.RLock()
+    original = Queue.add_message
+
+    def add_message(self: Any, message: Any) -> None:
+        with lock:
+            mappings = self.lambda_event_source_mappings
+            self.lambda_event_source_mappings = {}
+            try:
+                original(self, message)
+            finally:
+                mappings.update(self.lambda_event_source_mappings)  # any added meanwhile
+                self.lambda_event_source_mappings = mappings
+
+    Queue.add_message = add_message  # type: ignore[method-assign]
+    _patched_sqs.update(done=True, lock=lock)
+
+
+def event_source_mappings() -> Iterator[Any]:
+    """T18: every event source mapping moto holds (``uuid``, ``event_source_arn``, ``function_arn``, ``enabled``,
+    ``batch_size``, ``max_batch_window``, ``function_response_types``)."""
+    from moto.awslambda.models import lambda_backends
+    from moto.awslambda_simple.models import lambda_simple_backends
+
+    seen = set()
+    for backends in (lambda_simple_backends, lambda_backends):
+        for account, regions in list(backends.items()):
+            for region, backend in list(regions.items()):
+                for esm in list(backend._event_source_mappings.values()):
+                    if esm.uuid not in seen:
+                        seen.add(esm.uuid)
+                        yield esm
+
+
+def sqs_queue(account: str, region: str, name: str) -> Any | None:
+    """T18: moto's queue (``messages``: the visible ones; ``visibility_timeout``), or None."""
+    from moto.sqs.models import sqs_backends
+
+    try:
+        return sqs_backends[account][region].queues.get(name)
+    except KeyError:
+        return None
+
+
+def sqs_receive(account: str, region: str, name: str, count: int) -> list[Any]:
+    """T18: receive up to ``count`` messages as ReceiveMessage does (the queue's visibility timeout, its redrive
+    policy moving a message received ``maxReceiveCount`` times to its dead-letter queue); each has ``id``,
+    ``body``, ``receipt_handle``, ``approximate_receive_count``, ``sent_timestamp``,
+    ``approximate_first_receive_timestamp``, ``sender_id``, ``body_md5``, ``message_attributes``, ``group_id``,
+    ``deduplication_id``."""
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends[account][region]
+    visibility = int(backend.get_queue(name).visibility_timeout or 0)
+    return backend.receive_message(name, count, 0, visibility, ["All"])
+
+
+def sqs_delete(account: str, region: str, name: str, receipt_handle: str) -> None:
+    """T18."""
+    from moto.sqs.models import sqs_backends
+
+    sqs_backends[account][region].delete_message(name, receipt_handle)

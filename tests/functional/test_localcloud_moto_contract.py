@@ -1,5 +1,5 @@
 """The moto behaviours lamctl's local cloud relies on, one test per touch point of
-:mod:`lamctl.local.cloud.moto_ext` (T1-T17 in its docstring).
+:mod:`lamctl.local.cloud.moto_ext` (T1-T18 in its docstring).
 
 Each test drives moto the way the local cloud does (through the seam) and looks at
 the result over HTTP, as a user of the emulator would. When a moto upgrade changes
@@ -426,3 +426,27 @@ def test_t17_function_url_records(fn):
         assert found.function.function_name == "app" and found.config["AuthType"] == "NONE"
         moto_ext.lambda_delete_function_url(ACCOUNT, REGION, "app")
         assert moto_ext.lambda_find_function_url(record.url_id) is None
+
+
+def test_t18_sqs_mappings_are_left_to_the_local_cloud(fn):
+    sqs = fn.client("sqs")
+    dlq = sqs.create_queue(QueueName="t18-dlq")["QueueUrl"]
+    url = sqs.create_queue(QueueName="t18", Attributes={"VisibilityTimeout": "0", "RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:t18-dlq", "maxReceiveCount": "1"})})["QueueUrl"]
+    with touch("T18 sqs-mappings", "Queue.add_message runs lambda_event_source_mappings (hidden by the wrap); "
+                                   "_event_source_mappings; receive_message counts receives and redrives"):
+        moto_ext.patch_sqs_mappings_polled()
+        uuid = fn.lam.create_event_source_mapping(EventSourceArn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:t18",
+                                                  FunctionName="app", BatchSize=5)["UUID"]
+        (esm,) = [m for m in moto_ext.event_source_mappings() if m.uuid == uuid]
+        assert esm.batch_size == 5 and esm.enabled and esm.function_arn.endswith(":function:app")
+        sqs.send_message(QueueUrl=url, MessageBody="stays")  # not taken by moto's own invoke
+        assert moto_ext.sqs_queue(ACCOUNT, REGION, "t18").approximate_number_of_messages == 1
+        (message,) = moto_ext.sqs_receive(ACCOUNT, REGION, "t18", 5)
+        assert message.body == "stays" and message.approximate_receive_count == 1 and message.receipt_handle
+        assert moto_ext.sqs_receive(ACCOUNT, REGION, "t18", 5) == []  # received once: redriven
+        assert sqs.receive_message(QueueUrl=dlq)["Messages"][0]["Body"] == "stays"
+        sqs.send_message(QueueUrl=url, MessageBody="gone")
+        (message,) = moto_ext.sqs_receive(ACCOUNT, REGION, "t18", 5)
+        moto_ext.sqs_delete(ACCOUNT, REGION, "t18", message.receipt_handle)
+        assert moto_ext.sqs_queue(ACCOUNT, REGION, "t18").approximate_number_of_messages == 0
