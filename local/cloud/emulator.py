@@ -54,8 +54,9 @@ from .apis import EXECUTE_API_HOST, RestApiProxy, split_stage
 from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
 from .event_sources import SqsPoller
 from .function_urls import FunctionUrlProxy
+from .schedules import Scheduler, trigger_reply
 from .lambdas import CloudLambda
-from .urls import FUNCTION_URL, FUNCTION_URL_HOST, HOOKS_PATH, STATUS_PATH, USER_REQUEST, function_url
+from .urls import FUNCTION_URL, FUNCTION_URL_HOST, HOOKS_PATH, RULES_PATH, STATUS_PATH, USER_REQUEST, function_url
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from ..runtime.pool import Pool
 
@@ -109,6 +110,7 @@ class EmulatorApp:
         self.apis = RestApiProxy(handler.service.invoke, log=handler.log)
         self.urls = FunctionUrlProxy(handler.service.invoke, log=handler.log)
         self.sqs = SqsPoller(handler.service.invoke, log=handler.log)  # started with the server
+        self.scheduler = Scheduler(log=handler.log)  # likewise
         self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
 
     @property
@@ -158,6 +160,11 @@ class EmulatorApp:
         if path == STATUS_PATH and method == "GET":
             body = json.dumps(self.status()).encode()
             return self._reply(start_response, 200, [("Content-Type", "application/json")], body)
+        if path.startswith(RULES_PATH) and path.endswith("/trigger") and method == "POST":
+            from urllib.parse import unquote
+
+            status, body = trigger_reply(self.scheduler, unquote(path[len(RULES_PATH):-len("/trigger")]))
+            return self._reply(start_response, status, [("Content-Type", "application/json")], body)
         if path.startswith(HOOKS_PATH) and method == "GET":
             reported = self.hook_reports.get(path[len(HOOKS_PATH):])
             body = json.dumps({"status": reported}).encode()
@@ -208,6 +215,7 @@ def prepare_moto() -> None:
     moto_ext.patch_multipart_no_such_upload()
     moto_ext.patch_dead_letter_config()
     moto_ext.patch_function_urls(function_url)
+    moto_ext.patch_bucket_notifications()
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
@@ -230,6 +238,19 @@ def patch_internal_invokes(service: CloudLambda, log: Callable[[str], Any] | Non
     return moto_ext.patch_internal_invokes(invoke)
 
 
+def patch_async_sources(handler: InvokeHandler) -> Callable[[], None]:
+    """Route the asynchronous invocations of S3 notifications and EventBridge rules (schedules included) through
+    ``handler``'s asynchronous queue (retries, destinations, dead-letter queue). Returns the undo."""
+    import uuid
+
+    def run(arn: str, payload: bytes, account: str, region: str) -> None:
+        headers = {"x-moto-account-id": account,
+                   "authorization": f"Credential=internal/00000000/{region}/lambda/aws4_request"}
+        handler.run_event(arn, None, headers, payload, str(uuid.uuid4()))
+
+    return moto_ext.patch_async_sources(run)
+
+
 def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None = None,
              idle_timeout: float | None = IDLE_TIMEOUT, retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
              log: Callable[[str], Any] | None = None, clock: Any = None) -> EmulatorApp:
@@ -239,6 +260,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     moto_ext.patch_multipart_no_such_upload()
     moto_ext.patch_dead_letter_config()
     moto_ext.patch_function_urls(function_url)
+    moto_ext.patch_bucket_notifications()
     if endpoint:
         moto_ext.set_function_url_endpoint(endpoint)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
@@ -267,7 +289,15 @@ class EmulatorServer:
         self.host, self.port = self._server.server_address[:2]
         self.app.handler.service.endpoint = self.endpoint
         self._url_endpoint = moto_ext.set_function_url_endpoint(self.endpoint)
-        self._undo = patch_internal_invokes(self.app.handler.service, log) if internal_invokes else None
+        self._undo = None
+        if internal_invokes:
+            undo_sync = patch_internal_invokes(self.app.handler.service, log)
+            undo_async = patch_async_sources(self.app.handler)
+
+            def undo() -> None:
+                undo_async()
+                undo_sync()
+            self._undo = undo
         self._thread: threading.Thread | None = None
 
     @property
@@ -282,6 +312,7 @@ class EmulatorServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="lamctl-emulator", daemon=True)
         self._thread.start()
         self.app.sqs.start()
+        self.app.scheduler.start()
         return self
 
     def stop(self) -> None:
@@ -290,6 +321,7 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.app.sqs.close()
+        self.app.scheduler.close()
         self.app.codedeploy.close()
         self.app.handler.close()
         if self._undo is not None:
@@ -353,11 +385,17 @@ def main(argv: list[str] | None = None) -> None:
 
     app = make_app(work_dir, f"http://{args.host}:{args.port}", log=log,
                    retry_delays=args.retry_delays if args.retry_delays is not None else DEFAULT_RETRY_DELAYS)
-    undo = patch_internal_invokes(app.handler.service, log)
+    undo_sync = patch_internal_invokes(app.handler.service, log)
+    undo_async = patch_async_sources(app.handler)
+
+    def undo() -> None:
+        undo_async()
+        undo_sync()
     server = make_server(args.host, args.port, app, threaded=True, request_handler=plain_log_handler())
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     app.sqs.start()
+    app.scheduler.start()
     sys.stderr.write(f"lamctl local cloud on http://{args.host}:{args.port} (pid {os.getpid()})\n")
     sys.stderr.flush()
     try:
@@ -365,6 +403,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.server_close()
         app.sqs.close()
+        app.scheduler.close()
         app.codedeploy.close()  # deployments under way end with the emulator
         app.handler.close()  # every execution environment stops with the emulator
         undo()

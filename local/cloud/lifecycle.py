@@ -452,3 +452,24 @@ def ensure_bucket(s3: Any, bucket: str, region: str | None = None) -> bool:
         raise CloudError(f"cannot create the bucket {bucket!r} on the local cloud: {error_code(exc) or exc}",
                          hint="check the bucket name (3-63 lower-case letters, digits, dots, hyphens)") from None
     return True
+
+
+def trigger(endpoint: str, rule: str) -> dict:
+    """Fire the EventBridge rule ``rule`` (name or ARN) of the local cloud at ``endpoint`` now: what was fired
+    (``rule``, ``arn``, ``targets``, ``schedule``)."""
+    from .urls import trigger_url
+
+    request = urllib.request.Request(trigger_url(endpoint, rule), data=b"", method="POST")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise UsageError(f"there is no EventBridge rule {rule} on the local cloud at {endpoint}", where=rule,
+                             hint="name a rule of a deployed stack (aws events list-rules --endpoint-url "
+                                  f"{endpoint}); a SAM Schedule event makes one") from None
+        raise CloudError(f"the local cloud at {endpoint} could not fire rule {rule}: HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise CloudError(f"the local cloud at {endpoint} does not answer: {exc}",
+                         hint="start it with 'lamctl local start'") from None

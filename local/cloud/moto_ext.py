@@ -105,12 +105,23 @@ T18 sqs-mappings        ``moto.sqs.models.Queue.add_message(message)`` invokes t
                         instead); each Lambda backend's ``_event_source_mappings`` {uuid: EventSourceMapping};
                         ``SQSBackend.receive_message(name, count, wait, visibility, attribute names)`` (receive
                         counts, redrive to the dead-letter queue), ``delete_message(name, receipt)``, ``queues``.
+T19 async-sources       ``moto.s3.notifications._invoke_awslambda(account_id, event_body, fn_arn, region_name)``
+                        and ``moto.events.models.Rule.send_to_targets(event, transform_input)`` (Lambda targets
+                        skipped by moto) are wrapped so that both invoke asynchronously through the local cloud;
+                        ``events_backends[account][region].event_buses[name].rules`` (``scheduled_expression``, ``state``,
+                        ``targets``, ``arn``) for schedules.
+T20 bucket-notifications ``FakeBucket.create_from_cloudformation_json`` / ``update_from_cloudformation_json``
+                        ignore ``NotificationConfiguration``: wrapped to apply it with the bucket's
+                        ``set_notification_configuration({"CloudFunctionConfiguration": [{"CloudFunction",
+                        "Event": [..], "Filter": {"S3Key": {"FilterRule": [..]}}}], "QueueConfiguration",
+                        "TopicConfiguration", "EventBridgeConfiguration"})``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 from typing import Any, Callable, Iterator
 
 # T11: moto's server API (public, but lamctl relies on its effect)
@@ -682,3 +693,145 @@ def sqs_delete(account: str, region: str, name: str, receipt_handle: str) -> Non
     from moto.sqs.models import sqs_backends
 
     sqs_backends[account][region].delete_message(name, receipt_handle)
+
+
+# ---------------------------------------------------------------- T19 asynchronous sources
+
+
+_rule_lock = threading.RLock()
+
+
+def patch_async_sources(run: Callable[[str, bytes, str, str], None]) -> Callable[[], None]:
+    """T19: the services that invoke Lambda asynchronously hand the invocation to ``run(function ARN, payload,
+    account, region)``: an S3 notification (``moto.s3.notifications._invoke_awslambda(account_id, event_body,
+    fn_arn, region_name)``, which moto runs synchronously) and an EventBridge rule's Lambda targets (moto's
+    ``Rule.send_to_targets(event, transform_input)`` raises NotImplementedError for them, so it is handed the
+    other targets only; its ``event_pattern.matches_event(event)``, and
+    ``moto.events.utils.EventTemplateParser.parse`` for an ``InputTransformer``). Returns the undo."""
+    import moto.s3.notifications as notifications
+    from moto.events.models import Rule
+    from moto.events.utils import EventTemplateParser
+
+    original_s3, original_send = notifications._invoke_awslambda, Rule.send_to_targets
+
+    def invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        from urllib.parse import quote_plus, unquote_plus
+
+        for record in (event_body or {}).get("Records") or []:
+            obj = (record.get("s3") or {}).get("object") or {}
+            if isinstance(obj.get("key"), str):  # S3 leaves a key's slashes as they are (moto encodes them)
+                obj["key"] = quote_plus(unquote_plus(obj["key"]), safe="/")
+        run(fn_arn, json.dumps(event_body).encode(), account_id, region_name)
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        targets = list(self.targets)
+        functions = [t for t in targets if ":lambda:" in str(t.get("Arn") or "")]
+        others = [t for t in targets if t not in functions]
+        if others:  # moto refuses (NotImplementedError) the Lambda targets: it gets the others only
+            with _rule_lock:
+                self.targets = others
+                try:
+                    original_send(self, original_event, transform_input)
+                finally:
+                    self.targets = targets
+        if not functions or not self.event_pattern.matches_event(original_event):
+            return
+        for target in functions:
+            arn = str(target["Arn"])
+            run(arn, json.dumps(rule_target_input(target, original_event, transform_input)).encode(),
+                self.account_id, self.region_name)
+
+    def rule_target_input(target: dict, event: Any, transform: bool) -> Any:
+        if target.get("Input"):
+            return json.loads(target["Input"])
+        if target.get("InputPath"):
+            value: Any = event
+            for part in str(target["InputPath"]).lstrip("$").strip(".").split("."):
+                if part:
+                    value = value.get(part) if isinstance(value, dict) else None
+            return value
+        transformer = target.get("InputTransformer") or {}
+        if transform and transformer:
+            return EventTemplateParser.parse(input_template=transformer.get("InputTemplate"),
+                                             input_paths_map=transformer.get("InputPathsMap", {}), event=event)
+        return event
+
+    notifications._invoke_awslambda = invoke_awslambda
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+    def undo() -> None:
+        notifications._invoke_awslambda = original_s3
+        Rule.send_to_targets = original_send  # type: ignore[method-assign]
+
+    return undo
+
+
+def event_rules() -> Iterator[tuple[str, str, Any]]:
+    """T19: (account, region, rule) for every EventBridge rule moto holds (``name``, ``arn``, ``state``,
+    ``scheduled_expression``, ``targets``, ``event_bus_name``; ``send_to_targets(event)``)."""
+    from moto.events.models import events_backends
+
+    for account, regions in list(events_backends.items()):
+        for region, backend in list(regions.items()):
+            for bus in list(backend.event_buses.values()):
+                for rule in list(bus.rules.values()):
+                    yield account, region, rule
+
+
+# ---------------------------------------------------------------- T20 bucket notifications from templates
+
+_patched_buckets = {"done": False}
+
+
+def _notification_config(props: dict) -> dict | None:
+    """CloudFormation's ``NotificationConfiguration`` in the shape of moto's ``set_notification_configuration``."""
+    config = props.get("NotificationConfiguration")
+    if not isinstance(config, dict):
+        return None
+
+    def entries(key: str, target: str, moto_target: str) -> list[dict]:
+        out = []
+        for item in config.get(key) or []:
+            rules = (((item.get("Filter") or {}).get("S3Key") or {}).get("Rules")) or []
+            entry = {moto_target: item[target], "Event": [item["Event"]]}
+            if rules:
+                entry["Filter"] = {"S3Key": {"FilterRule": [{"Name": str(r["Name"]).lower(), "Value": r["Value"]}
+                                                            for r in rules]}}
+            out.append(entry)
+        return out
+
+    out = {"CloudFunctionConfiguration": entries("LambdaConfigurations", "Function", "CloudFunction"),
+           "QueueConfiguration": entries("QueueConfigurations", "Queue", "Queue"),
+           "TopicConfiguration": entries("TopicConfigurations", "Topic", "Topic")}
+    if (config.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled") in (True, "true"):
+        out["EventBridgeConfiguration"] = {}
+    return {k: v for k, v in out.items() if v or k == "EventBridgeConfiguration"} or None
+
+
+def patch_bucket_notifications() -> None:
+    """T20: moto's ``AWS::S3::Bucket`` (``FakeBucket.create_from_cloudformation_json`` /
+    ``update_from_cloudformation_json``, classmethods) ignores ``NotificationConfiguration``: wrapped to apply it
+    with the bucket's ``set_notification_configuration(config)`` (idempotent)."""
+    if _patched_buckets["done"]:
+        return
+    from moto.s3.models import FakeBucket
+
+    create = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    update = FakeBucket.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def apply(bucket: Any, cloudformation_json: dict) -> Any:
+        bucket.set_notification_configuration(_notification_config(cloudformation_json.get("Properties") or {}))
+        return bucket
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: dict, *args: Any,
+                                        **kwargs: Any) -> Any:
+        return apply(create(cls, resource_name, cloudformation_json, *args, **kwargs), cloudformation_json)
+
+    def update_from_cloudformation_json(cls: Any, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: dict, *args: Any, **kwargs: Any) -> Any:
+        return apply(update(cls, original_resource, new_resource_name, cloudformation_json, *args, **kwargs),
+                     cloudformation_json)
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore
+    FakeBucket.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore
+    _patched_buckets["done"] = True

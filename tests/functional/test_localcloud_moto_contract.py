@@ -1,5 +1,5 @@
 """The moto behaviours lamctl's local cloud relies on, one test per touch point of
-:mod:`lamctl.local.cloud.moto_ext` (T1-T18 in its docstring).
+:mod:`lamctl.local.cloud.moto_ext` (T1-T20 in its docstring).
 
 Each test drives moto the way the local cloud does (through the seam) and looks at
 the result over HTTP, as a user of the emulator would. When a moto upgrade changes
@@ -450,3 +450,47 @@ def test_t18_sqs_mappings_are_left_to_the_local_cloud(fn):
         (message,) = moto_ext.sqs_receive(ACCOUNT, REGION, "t18", 5)
         moto_ext.sqs_delete(ACCOUNT, REGION, "t18", message.receipt_handle)
         assert moto_ext.sqs_queue(ACCOUNT, REGION, "t18").approximate_number_of_messages == 0
+
+
+def test_t19_async_sources_hand_lambda_invocations_over(fn):
+    calls = []
+    with touch("T19 async-sources", "s3.notifications._invoke_awslambda(account, event, arn, region) and "
+                                    "events Rule.send_to_targets(event, transform_input) wrapped; "
+                                    "events_backends[..].event_buses[..].rules"):
+        undo = moto_ext.patch_async_sources(lambda arn, payload, account, region: calls.append(
+            (arn, json.loads(payload), account, region)))
+        try:
+            arn = fn.lam.get_function(FunctionName="app")["Configuration"]["FunctionArn"]
+            s3 = fn.client("s3")
+            s3.create_bucket(Bucket="t19")
+            s3.put_bucket_notification_configuration(Bucket="t19", NotificationConfiguration={
+                "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+            s3.put_object(Bucket="t19", Key="a/b c.txt", Body=b"x")
+            events = fn.client("events")
+            events.put_rule(Name="t19", EventPattern=json.dumps({"source": ["t19"]}))
+            events.put_targets(Rule="t19", Targets=[{"Id": "f", "Arn": arn, "Input": '{"fixed": 1}'}])
+            events.put_events(Entries=[{"Source": "t19", "DetailType": "d", "Detail": "{}"}])
+        finally:
+            undo()
+        (s3_call, rule_call) = calls
+        assert s3_call[0] == arn and s3_call[1]["Records"][0]["s3"]["object"]["key"] == "a/b+c.txt", s3_call
+        assert (s3_call[2], s3_call[3]) == (ACCOUNT, REGION)
+        assert rule_call[0] == arn and rule_call[1] == {"fixed": 1}, rule_call
+        rules = {rule.name: rule for _, _, rule in moto_ext.event_rules()}
+        assert rules["t19"].state == "ENABLED" and rules["t19"].targets[0]["Arn"] == arn
+
+
+def test_t20_bucket_notifications_from_templates(aws):
+    template = {"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {
+        "BucketName": "t20", "NotificationConfiguration": {"QueueConfigurations": [{
+            "Event": "s3:ObjectCreated:*", "Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:t20",
+            "Filter": {"S3Key": {"Rules": [{"Name": "suffix", "Value": ".csv"}]}}}]}}}}}
+    with touch("T20 bucket-notifications", "FakeBucket.create_from_cloudformation_json wrapped to apply "
+                                           "NotificationConfiguration with set_notification_configuration"):
+        moto_ext.patch_bucket_notifications()
+        aws.client("sqs").create_queue(QueueName="t20")
+        aws.client("cloudformation").create_stack(StackName="t20", TemplateBody=json.dumps(template))
+        config = aws.client("s3").get_bucket_notification_configuration(Bucket="t20")
+        (queue,) = config["QueueConfigurations"]
+        assert queue["QueueArn"].endswith(":t20") and queue["Events"] == ["s3:ObjectCreated:*"], config
+        assert queue["Filter"]["Key"]["FilterRules"] == [{"Name": "suffix", "Value": ".csv"}], config
