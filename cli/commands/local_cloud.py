@@ -100,6 +100,11 @@ def status(ctx: typer.Context) -> None:
         app.out.result(True, "the local cloud is not running; start it with 'lamctl local start'")
         return
     app.out.table(["field", "value"], _rows(st), title="local cloud")
+    if st.pending_events:
+        app.out.table(["request id", "function", "attempts", "state"],
+                      [(e.get("request_id", "-"), e.get("function", "-"), str(e.get("attempts", 0)),
+                        e.get("state", "-")) for e in st.pending_events],
+                      title="pending asynchronous events")
     if not st.running:
         app.out.warn(f"pid {st.pid} is alive but does not answer; stop it with 'lamctl local stop'")
 

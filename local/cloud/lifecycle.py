@@ -69,6 +69,7 @@ class CloudStatus:
     lambda_docker: bool | None = None  # False: Lambda invokes run without Docker
     lambda_runtime: str | None = None  # "lamctl": invokes run the deployed code through lamctl's local runtime
     environments: int | None = None  # function processes (execution environments) alive
+    pending_events: list | None = None  # asynchronous events not finished (request_id, function, attempts, state)
     stale: bool = False  # a state file was found whose process is gone (it has been cleaned up)
     already: bool = False  # start() found one running and did not start another
 
@@ -241,7 +242,8 @@ def _status_unlocked() -> CloudStatus:
                        state_file=str(state_file()), log_file=data.get("log"), started_at=data.get("started_at"),
                        lambda_docker=lambda_docker,
                        lambda_runtime=(runtime or {}).get("lambda_runtime"),
-                       environments=len((runtime or {}).get("environments") or []) if runtime else None)
+                       environments=len((runtime or {}).get("environments") or []) if runtime else None,
+                       pending_events=list((runtime or {}).get("pending_events") or []) if runtime else None)
 
 
 def _runtime_status(endpoint: str, timeout: float = 2.0) -> dict | None:

@@ -290,3 +290,28 @@ def test_a_templates_event_invoke_config_and_dead_letter_queue_are_honoured(cli,
     (dead,) = cloud.messages(outputs["DeadUrl"])
     assert json.loads(dead["Body"]) == {"fail": True, "why": "template"}
     assert dead["MessageAttributes"]["ErrorMessage"]["StringValue"] == "asked to fail: template"
+
+
+def test_a_throttled_event_stays_queued_until_its_maximum_age():
+    """Reserved concurrency 0: every attempt is throttled; the event is kept (not run, not dropped) until it is
+    older than MaximumEventAgeInSeconds, then its record says EventAgeExceeded. The waits are on an injected
+    clock."""
+    server = _server(clock=FakeClock())
+    try:
+        cloud = Cloud(server)
+        url, arn = cloud.queue("throttled")
+        cloud.function("boom")
+        cloud.lam.put_function_concurrency(FunctionName="boom", ReservedConcurrentExecutions=0)
+        cloud.lam.put_function_event_invoke_config(FunctionName="boom", MaximumEventAgeInSeconds=60,
+                                                   DestinationConfig={"OnFailure": {"Destination": arn}})
+        request_id = cloud.event("boom", {"n": 1})
+        cloud.settle()
+        assert cloud.runs() == 0
+        (message,) = cloud.messages(url)
+        record = json.loads(message["Body"])
+        assert record["requestContext"]["condition"] == "EventAgeExceeded"
+        assert record["requestContext"]["requestId"] == request_id
+        assert record["requestContext"]["approximateInvokeCount"] == 0
+        assert record["requestPayload"] == {"n": 1} and "responsePayload" not in record
+    finally:
+        server.stop()
