@@ -107,7 +107,8 @@ T18 sqs-mappings        ``moto.sqs.models.Queue.add_message(message)`` invokes t
                         counts, redrive to the dead-letter queue), ``delete_message(name, receipt)``, ``queues``.
 T19 async-sources       ``moto.s3.notifications._invoke_awslambda(account_id, event_body, fn_arn, region_name)``
                         and ``moto.events.models.Rule.send_to_targets(event, transform_input)`` (Lambda targets
-                        skipped by moto) are wrapped so that both invoke asynchronously through the local cloud;
+                        skipped by moto) and ``moto.sns.models.Subscription.publish`` (protocol lambda) are
+                        wrapped so that they invoke asynchronously through the local cloud;
                         ``events_backends[account][region].event_buses[name].rules`` (``scheduled_expression``, ``state``,
                         ``targets``, ``arn``) for schedules.
 T20 bucket-notifications ``FakeBucket.create_from_cloudformation_json`` / ``update_from_cloudformation_json``
@@ -707,7 +708,10 @@ def patch_async_sources(run: Callable[[str, bytes, str, str], None]) -> Callable
     fn_arn, region_name)``, which moto runs synchronously) and an EventBridge rule's Lambda targets (moto's
     ``Rule.send_to_targets(event, transform_input)`` raises NotImplementedError for them, so it is handed the
     other targets only; its ``event_pattern.matches_event(event)``, and
-    ``moto.events.utils.EventTemplateParser.parse`` for an ``InputTransformer``). Returns the undo."""
+    ``moto.events.utils.EventTemplateParser.parse`` for an ``InputTransformer``), and an SNS subscription of
+    protocol ``lambda`` (``moto.sns.models.Subscription.publish(message, message_id, subject, message_attributes,
+    group_id, deduplication_id, message_structure)``, its ``_filter_policy_matcher.matches(attributes, message)``,
+    ``arn``, ``topic.arn``, ``endpoint``), with the SNS event Lambda gets. Returns the undo."""
     import moto.s3.notifications as notifications
     from moto.events.models import Rule
     from moto.events.utils import EventTemplateParser
@@ -756,12 +760,45 @@ def patch_async_sources(run: Callable[[str, bytes, str, str], None]) -> Callable
                                              input_paths_map=transformer.get("InputPathsMap", {}), event=event)
         return event
 
+    from moto.sns.models import Subscription
+
+    original_publish = Subscription.publish
+
+    def publish(self: Any, message: str, message_id: str, subject: str | None = None,
+                message_attributes: dict | None = None, group_id: str | None = None,
+                deduplication_id: str | None = None, message_structure: str | None = None) -> None:
+        if self.protocol != "lambda":
+            return original_publish(self, message, message_id, subject, message_attributes, group_id,
+                                    deduplication_id, message_structure)
+        matcher = self._filter_policy_matcher
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            return None
+        if message_structure == "json":
+            message = self._parse_message_structure(message, self.protocol)
+        import datetime
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        region = self.endpoint.split(":")[3]
+        event = {"Records": [{
+            "EventVersion": "1.0", "EventSubscriptionArn": self.arn, "EventSource": "aws:sns",
+            "Sns": {"SignatureVersion": "1", "Timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.")
+                    + f"{now.microsecond // 1000:03d}Z", "Signature": "EXAMPLE", "SigningCertUrl": "EXAMPLE",
+                    "MessageId": message_id, "Message": message,
+                    "MessageAttributes": {k: {"Type": v.get("Type"), "Value": v.get("Value")}
+                                          for k, v in (message_attributes or {}).items()},
+                    "Type": "Notification", "UnsubscribeUrl": "EXAMPLE", "TopicArn": self.topic.arn,
+                    "Subject": subject}}]}
+        run(self.endpoint, json.dumps(event).encode(), self.account_id, region)
+        return None
+
     notifications._invoke_awslambda = invoke_awslambda
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    Subscription.publish = publish  # type: ignore[method-assign]
 
     def undo() -> None:
         notifications._invoke_awslambda = original_s3
         Rule.send_to_targets = original_send  # type: ignore[method-assign]
+        Subscription.publish = original_publish  # type: ignore[method-assign]
 
     return undo
 

@@ -454,8 +454,9 @@ def test_t18_sqs_mappings_are_left_to_the_local_cloud(fn):
 
 def test_t19_async_sources_hand_lambda_invocations_over(fn):
     calls = []
-    with touch("T19 async-sources", "s3.notifications._invoke_awslambda(account, event, arn, region) and "
-                                    "events Rule.send_to_targets(event, transform_input) wrapped; "
+    with touch("T19 async-sources", "s3.notifications._invoke_awslambda(account, event, arn, region), "
+                                    "events Rule.send_to_targets(event, transform_input) and sns "
+                                    "Subscription.publish(message, message_id, ...) wrapped; "
                                     "events_backends[..].event_buses[..].rules"):
         undo = moto_ext.patch_async_sources(lambda arn, payload, account, region: calls.append(
             (arn, json.loads(payload), account, region)))
@@ -470,9 +471,15 @@ def test_t19_async_sources_hand_lambda_invocations_over(fn):
             events.put_rule(Name="t19", EventPattern=json.dumps({"source": ["t19"]}))
             events.put_targets(Rule="t19", Targets=[{"Id": "f", "Arn": arn, "Input": '{"fixed": 1}'}])
             events.put_events(Entries=[{"Source": "t19", "DetailType": "d", "Detail": "{}"}])
+            sns = fn.client("sns")
+            topic = sns.create_topic(Name="t19")["TopicArn"]
+            sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn)
+            sent = sns.publish(TopicArn=topic, Message="m")["MessageId"]
         finally:
             undo()
-        (s3_call, rule_call) = calls
+        (s3_call, rule_call, sns_call) = calls
+        assert sns_call[0] == arn and sns_call[1]["Records"][0]["Sns"]["MessageId"] == sent, sns_call
+        assert sns_call[1]["Records"][0]["Sns"]["TopicArn"] == topic
         assert s3_call[0] == arn and s3_call[1]["Records"][0]["s3"]["object"]["key"] == "a/b+c.txt", s3_call
         assert (s3_call[2], s3_call[3]) == (ACCOUNT, REGION)
         assert rule_call[0] == arn and rule_call[1] == {"fixed": 1}, rule_call

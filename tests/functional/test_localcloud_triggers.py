@@ -136,3 +136,21 @@ def test_lamctl_local_trigger_fires_a_rule_now(cloud, cli):
     assert event["detail-type"] == "Scheduled Event" and event["resources"][0].endswith(":rule/weekly")
     r = cli("--endpoint-url", cloud.server.endpoint, "local", "trigger", "no-such-rule")
     assert r.exit_code == 2 and "no-such-rule" in r.stderr
+
+
+def test_an_sns_subscription_with_a_filter_policy_invokes_asynchronously_with_the_sns_event(cloud):
+    sns = boto3.client("sns", endpoint_url=cloud.server.endpoint, **CREDS)
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    subscription = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=cloud.fn, Attributes={
+        "FilterPolicy": json.dumps({"kind": ["order"]})})["SubscriptionArn"]
+    sent = sns.publish(TopicArn=topic, Message="big order", Subject="new",
+                       MessageAttributes={"kind": {"DataType": "String", "StringValue": "order"}})["MessageId"]
+    sns.publish(TopicArn=topic, Message="not for us",
+                MessageAttributes={"kind": {"DataType": "String", "StringValue": "refund"}})
+    (event,) = cloud.seen()
+    record = event["Records"][0]
+    assert record["EventSource"] == "aws:sns" and record["EventSubscriptionArn"] == subscription
+    assert record["Sns"]["TopicArn"] == topic and record["Sns"]["MessageId"] == sent
+    assert record["Sns"]["Message"] == "big order" and record["Sns"]["Subject"] == "new"
+    assert record["Sns"]["MessageAttributes"] == {"kind": {"Type": "String", "Value": "order"}}
+    assert record["Sns"]["Type"] == "Notification"
