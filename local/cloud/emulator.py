@@ -45,6 +45,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
@@ -110,7 +111,8 @@ class EmulatorApp:
         self.apis = RestApiProxy(handler.service.invoke, log=handler.log)
         self.urls = FunctionUrlProxy(handler.service.invoke, log=handler.log)
         self.sqs = SqsPoller(handler.service.invoke, log=handler.log)  # started with the server
-        self.scheduler = Scheduler(log=handler.log)  # likewise
+        clock = getattr(handler, "clock", None)  # an injected clock (tests) times the schedules too
+        self.scheduler = Scheduler(log=handler.log, clock=clock.now if clock is not None else time.time)
         self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
 
     @property

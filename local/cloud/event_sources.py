@@ -31,6 +31,8 @@ from typing import Any, Callable
 from . import moto_ext
 
 POLL_INTERVAL = 0.1  # seconds between two looks at the queues (Lambda long-polls; locally a short wait)
+# moto's state is the process's: two local clouds in one process (tests) must not both consume a mapping's queue
+_ROUND = threading.Lock()
 
 
 def _attributes(message: Any) -> dict[str, str]:
@@ -101,7 +103,7 @@ class SqsPoller:
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
         self._waiting_since: dict[str, float] = {}  # mapping uuid -> when its batching window began
-        self.lock = threading.Lock()  # held for a round over the mappings
+        self.lock = _ROUND  # held for a round over the mappings (one round at a time in the process)
 
     def start(self) -> "SqsPoller":
         moto_ext.patch_sqs_mappings_polled()

@@ -33,6 +33,8 @@ _UNIT = {"minute": 60, "hour": 3600, "day": 86400}
 _MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
 _DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
 TICK = 1.0  # seconds between two looks at the schedules
+# moto's rules are the process's: of two local clouds in one process (tests), the one started last fires them
+_STARTED: list = []
 
 
 def _field(text: str, low: int, high: int, names: dict[str, int], what: str, expr: str) -> set[int] | None:
@@ -138,17 +140,22 @@ class Scheduler:
         self._lock = threading.Lock()
 
     def start(self) -> "Scheduler":
+        _STARTED.append(self)
         self._thread = threading.Thread(target=self._run, name="lamctl-scheduler", daemon=True)
         self._thread.start()
         return self
 
     def close(self) -> None:
         self._closed.set()
+        if self in _STARTED:
+            _STARTED.remove(self)
         if self._thread is not None:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while not self._closed.wait(TICK):
+            if not _STARTED or _STARTED[-1] is not self:
+                continue
             try:
                 self.tick(self.clock())
             except Exception as exc:  # noqa: BLE001 - one bad rule must not stop the others

@@ -16,6 +16,7 @@ import pytest
 
 from lamctl.local.cloud.emulator import EmulatorServer
 from lamctl.local.cloud.schedules import Schedule
+from lamctl.release.clock import FakeClock
 from lamctl.schemas.errors import UsageError
 
 CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -92,21 +93,33 @@ def test_an_eventbridge_rule_runs_its_function_for_the_events_its_pattern_matche
     assert event["source"] == "shop" and event["detail-type"] == "order" and event["detail"]["id"] == "big"
 
 
-def test_a_scheduled_rule_fires_on_time(cloud):
-    cloud.events.put_rule(Name="nightly", ScheduleExpression="cron(0 2 * * ? *)")
-    cloud.events.put_targets(Rule="nightly", Targets=[{"Id": "fn", "Arn": cloud.fn}])
-    cloud.events.put_rule(Name="hourly", ScheduleExpression="rate(1 hour)", State="DISABLED")
-    cloud.events.put_targets(Rule="hourly", Targets=[{"Id": "fn", "Arn": cloud.fn}])
-    scheduler = cloud.server.app.scheduler
-    t0 = calendar.timegm((2026, 12, 6, 1, 0, 0))  # 01:00 UTC
-    assert scheduler.tick(t0) == []  # the schedules are armed
-    assert scheduler.tick(t0 + 3599) == []  # 01:59:59
-    (fired,) = scheduler.tick(t0 + 3600)  # 02:00: the nightly rule, not the disabled one
-    assert fired.endswith(":rule/nightly")
-    assert scheduler.tick(t0 + 3660) == []  # not again until tomorrow
-    (event,) = cloud.seen()
-    assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
-    assert event["resources"] == [fired] and event["time"] == "2026-12-06T02:00:00Z" and event["detail"] == {}
+def test_a_scheduled_rule_fires_on_time():
+    """The local cloud's clock is injected: it starts at 01:00 UTC and moves only when the test moves it; the
+    scheduler's own thread and the test's ticks read it alike."""
+    clock = FakeClock(start=calendar.timegm((2026, 12, 6, 1, 0, 0)))
+    server = EmulatorServer(idle_timeout=None, retry_delays=(0.0, 0.0), internal_invokes=True, clock=clock).start()
+    try:
+        urllib.request.urlopen(urllib.request.Request(server.endpoint + "/moto-api/reset", method="POST"),
+                               timeout=30).read()
+        cloud = Cloud(server)
+        cloud.events.put_rule(Name="nightly", ScheduleExpression="cron(0 2 * * ? *)")
+        cloud.events.put_targets(Rule="nightly", Targets=[{"Id": "fn", "Arn": cloud.fn}])
+        cloud.events.put_rule(Name="hourly", ScheduleExpression="rate(1 hour)", State="DISABLED")
+        cloud.events.put_targets(Rule="hourly", Targets=[{"Id": "fn", "Arn": cloud.fn}])
+        scheduler = server.app.scheduler
+        scheduler.tick(clock.now())  # the schedules are armed (if the scheduler's thread has not done it)
+        clock.advance(3599)  # 01:59:59
+        assert scheduler.tick(clock.now()) == [] and cloud.seen() == []
+        clock.advance(1)  # 02:00: the nightly rule, not the disabled one
+        scheduler.tick(clock.now())
+        clock.advance(60)  # not again until tomorrow
+        scheduler.tick(clock.now())
+        (event,) = cloud.seen()
+        assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
+        assert event["resources"][0].endswith(":rule/nightly")
+        assert event["time"] == "2026-12-06T02:00:00Z" and event["detail"] == {}
+    finally:
+        server.stop()
 
 
 def test_rate_and_cron_expressions():
