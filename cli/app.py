@@ -48,6 +48,7 @@ COMMANDS = [
     ("local start", "local_cloud:start"),
     ("local stop", "local_cloud:stop"),
     ("local status", "local_cloud:status"),
+    ("local trigger", "local_cloud:trigger"),
     ("local invoke", "local_runtime:invoke"),
     ("local start-lambda", "local_runtime:start_lambda"),
     ("local start-api", "local_runtime:start_api"),

@@ -138,12 +138,14 @@ def deploy_command(
             def shift_traffic() -> list[dict]:
                 return _shift_traffic(app, physical(), stack_name, data, shifts, params)
     api_urls = None
-    from lamctl.local.cloud.routes import STAGE_TYPES, stack_api_urls
+    from lamctl.local.cloud.routes import STAGE_TYPES, URL_TYPE, stack_api_urls, stack_function_urls
 
-    if deployer.emulator and any(isinstance(r, dict) and r.get("Type") in STAGE_TYPES
+    if deployer.emulator and any(isinstance(r, dict) and (r.get("Type") in STAGE_TYPES or r.get("Type") == URL_TYPE)
                                  for r in (data.get("Resources") or {}).values()):
         def api_urls() -> list[dict]:
-            return stack_api_urls(gateway.client.meta.endpoint_url, data, physical())
+            ids = physical()
+            return (stack_api_urls(gateway.client.meta.endpoint_url, data, ids)
+                    + stack_function_urls(data, ids, lambda arn: _function_url(app, arn)))
     result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
     _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
 
@@ -269,6 +271,16 @@ def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, pa
     return traffic.shift(stack, data, physical, shifts, params)
 
 
+def _function_url(app, function_arn: str) -> str | None:
+    """The URL of a function (GetFunctionUrlConfig), None when it has none."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return app.aws().client("lambda").get_function_url_config(FunctionName=function_arn)["FunctionUrl"]
+    except (BotoCoreError, ClientError):
+        return None
+
+
 def _show_apis(out, plan, api_urls) -> list[dict]:
     apis = api_urls() if api_urls is not None else []
     if apis:
@@ -276,7 +288,7 @@ def _show_apis(out, plan, api_urls) -> list[dict]:
         rows = [row for a in apis for row in ([(a["api"], a["stage"], r["method"], r["url"]) for r in a["routes"]]
                                               or [(a["api"], a["stage"], "", a["url"])])]
         out.table(["API", "Stage", "Method", "URL"], rows,
-                  title=f"APIs of {plan.stack} on the local cloud (API Gateway's execute-api stand-in)",
+                  title=f"APIs and function URLs of {plan.stack} on the local cloud",
                   type_="api", records=apis)
     return apis
 

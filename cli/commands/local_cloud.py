@@ -1,4 +1,4 @@
-"""``lamctl local start|stop|status``: the local cloud (an AWS emulator on 127.0.0.1)."""
+"""``lamctl local start|stop|status|trigger``: the local cloud (an AWS emulator on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -100,5 +100,28 @@ def status(ctx: typer.Context) -> None:
         app.out.result(True, "the local cloud is not running; start it with 'lamctl local start'")
         return
     app.out.table(["field", "value"], _rows(st), title="local cloud")
+    if st.pending_events:
+        app.out.table(["request id", "function", "attempts", "state"],
+                      [(e.get("request_id", "-"), e.get("function", "-"), str(e.get("attempts", 0)),
+                        e.get("state", "-")) for e in st.pending_events],
+                      title="pending asynchronous events")
     if not st.running:
         app.out.warn(f"pid {st.pid} is alive but does not answer; stop it with 'lamctl local stop'")
+
+
+def trigger(ctx: typer.Context, rule: str = typer.Argument(..., help="The EventBridge rule's name (or ARN).")) -> None:
+    """Fire an EventBridge rule of the local cloud now (a schedule's targets run as if its time had come)."""
+    from lamctl.local.cloud import lifecycle as cloud
+    from lamctl.schemas.errors import CloudError
+
+    app = get_app(ctx)
+    endpoint = app.opts.endpoint_url
+    if not endpoint:
+        st = cloud.status()
+        if not st.running or not st.endpoint:
+            raise CloudError("the local cloud is not running", hint="start it with 'lamctl local start'")
+        endpoint = st.endpoint
+    fired = cloud.trigger(endpoint, rule)
+    targets = fired.get("targets") or []
+    app.out.result(True, f"fired rule {fired['rule']} ({len(targets)} target(s)"
+                   + (f": {', '.join(targets)}" if targets else "") + ")", **fired)

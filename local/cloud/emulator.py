@@ -12,6 +12,10 @@ itself (an SNS subscription, an SQS event source mapping, ...) run the same
 way, and its CloudFormation creates Lambda versions and aliases
 (:mod:`lamctl.local.cloud.models`).
 
+SQS event source mappings are polled as Lambda polls them (batches, batching windows, partial batch
+failures, redrive): :mod:`lamctl.local.cloud.event_sources`. Function URLs answer at
+``/lambda-url/{id}/``: :mod:`lamctl.local.cloud.function_urls`.
+
 ``GET /lamctl-api/status`` answers what the runtime is doing (environments,
 their process IDs), which ``lamctl local status`` and ``stop`` use.
 
@@ -41,6 +45,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
@@ -48,8 +53,11 @@ from ..runtime.apigateway import client_case
 from . import moto_ext
 from .apis import EXECUTE_API_HOST, RestApiProxy, split_stage
 from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
+from .event_sources import SqsPoller
+from .function_urls import FunctionUrlProxy
+from .schedules import Scheduler, trigger_reply
 from .lambdas import CloudLambda
-from .urls import HOOKS_PATH, STATUS_PATH, USER_REQUEST
+from .urls import FUNCTION_URL, FUNCTION_URL_HOST, HOOKS_PATH, RULES_PATH, STATUS_PATH, USER_REQUEST, function_url
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from ..runtime.pool import Pool
 
@@ -101,6 +109,10 @@ class EmulatorApp:
         self.moto_app = moto_app
         self.handler = handler
         self.apis = RestApiProxy(handler.service.invoke, log=handler.log)
+        self.urls = FunctionUrlProxy(handler.service.invoke, log=handler.log)
+        self.sqs = SqsPoller(handler.service.invoke, log=handler.log)  # started with the server
+        clock = getattr(handler, "clock", None)  # an injected clock (tests) times the schedules too
+        self.scheduler = Scheduler(log=handler.log, clock=clock.now if clock is not None else time.time)
         self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
 
     @property
@@ -129,6 +141,15 @@ class EmulatorApp:
                 method, api_id, stage, api_path or "/", environ.get("QUERY_STRING") or "",
                 _client_headers(environ), _body(environ), environ.get("REMOTE_ADDR") or "127.0.0.1")
             return self._reply(start_response, status, headers, body)
+        url_call = FUNCTION_URL.match(path)
+        url_host = FUNCTION_URL_HOST.match(environ.get("HTTP_HOST") or "") if url_call is None else None
+        if url_call is not None or url_host is not None:
+            url_id = (url_call or url_host).group("id")
+            url_path = (url_call.group("path") if url_call is not None else path) or "/"
+            status, headers, body = self.urls.handle(
+                method, url_id, url_path, environ.get("QUERY_STRING") or "", _client_headers(environ),
+                _body(environ), environ.get("REMOTE_ADDR") or "127.0.0.1")
+            return self._reply(start_response, status, headers, body)
         target = environ.get("HTTP_X_AMZ_TARGET") or ""
         if method == "POST" and target.startswith(CODEDEPLOY_TARGET) and target[len(CODEDEPLOY_TARGET):] in OPERATIONS:
             raw = _body(environ)
@@ -141,6 +162,11 @@ class EmulatorApp:
         if path == STATUS_PATH and method == "GET":
             body = json.dumps(self.status()).encode()
             return self._reply(start_response, 200, [("Content-Type", "application/json")], body)
+        if path.startswith(RULES_PATH) and path.endswith("/trigger") and method == "POST":
+            from urllib.parse import unquote
+
+            status, body = trigger_reply(self.scheduler, unquote(path[len(RULES_PATH):-len("/trigger")]))
+            return self._reply(start_response, status, [("Content-Type", "application/json")], body)
         if path.startswith(HOOKS_PATH) and method == "GET":
             reported = self.hook_reports.get(path[len(HOOKS_PATH):])
             body = json.dumps({"status": reported}).encode()
@@ -178,7 +204,8 @@ class EmulatorApp:
 
     def status(self) -> dict[str, Any]:
         pool = self.handler.service.pool
-        return {"lambda_runtime": "lamctl", "pid": os.getpid(), "environments": pool.pids()}
+        return {"lambda_runtime": "lamctl", "pid": os.getpid(), "environments": pool.pids(),
+                "pending_events": self.handler.pending()}
 
 
 def prepare_moto() -> None:
@@ -189,6 +216,9 @@ def prepare_moto() -> None:
 
     moto_ext.patch_multipart_no_such_upload()
     moto_ext.patch_cfn_lambda_layers()
+    moto_ext.patch_dead_letter_config()
+    moto_ext.patch_function_urls(function_url)
+    moto_ext.patch_bucket_notifications()
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
@@ -211,16 +241,34 @@ def patch_internal_invokes(service: CloudLambda, log: Callable[[str], Any] | Non
     return moto_ext.patch_internal_invokes(invoke)
 
 
+def patch_async_sources(handler: InvokeHandler) -> Callable[[], None]:
+    """Route the asynchronous invocations of S3 notifications and EventBridge rules (schedules included) through
+    ``handler``'s asynchronous queue (retries, destinations, dead-letter queue). Returns the undo."""
+    import uuid
+
+    def run(arn: str, payload: bytes, account: str, region: str) -> None:
+        headers = {"x-moto-account-id": account,
+                   "authorization": f"Credential=internal/00000000/{region}/lambda/aws4_request"}
+        handler.run_event(arn, None, headers, payload, str(uuid.uuid4()))
+
+    return moto_ext.patch_async_sources(run)
+
+
 def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None = None,
              idle_timeout: float | None = IDLE_TIMEOUT, retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
-             log: Callable[[str], Any] | None = None) -> EmulatorApp:
+             log: Callable[[str], Any] | None = None, clock: Any = None) -> EmulatorApp:
     from .models import register
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     moto_ext.patch_multipart_no_such_upload()
     moto_ext.patch_cfn_lambda_layers()
+    moto_ext.patch_dead_letter_config()
+    moto_ext.patch_function_urls(function_url)
+    moto_ext.patch_bucket_notifications()
+    if endpoint:
+        moto_ext.set_function_url_endpoint(endpoint)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
-    handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
+    handler = InvokeHandler(service, retry_delays=retry_delays, log=log, clock=clock)
     return EmulatorApp(moto_ext.wsgi_app(), handler)
 
 
@@ -230,7 +278,7 @@ class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, work_dir: str | None = None,
                  rng: random.Random | None = None, idle_timeout: float | None = IDLE_TIMEOUT,
                  retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, log: Callable[[str], Any] | None = None,
-                 internal_invokes: bool = False):
+                 internal_invokes: bool = False, clock: Any = None):
         from werkzeug.serving import make_server
 
         class _Quiet(moto_ext.request_handler()):  # type: ignore[misc]
@@ -240,11 +288,20 @@ class EmulatorServer:
         self._own_dir = work_dir is None
         self.work_dir = work_dir or tempfile.mkdtemp(prefix="lamctl-cloud-")
         self.app = make_app(self.work_dir, None, rng=rng, idle_timeout=idle_timeout, retry_delays=retry_delays,
-                            log=log)
+                            log=log, clock=clock)
         self._server = make_server(host, port, self.app, threaded=True, request_handler=_Quiet)
         self.host, self.port = self._server.server_address[:2]
         self.app.handler.service.endpoint = self.endpoint
-        self._undo = patch_internal_invokes(self.app.handler.service, log) if internal_invokes else None
+        self._url_endpoint = moto_ext.set_function_url_endpoint(self.endpoint)
+        self._undo = None
+        if internal_invokes:
+            undo_sync = patch_internal_invokes(self.app.handler.service, log)
+            undo_async = patch_async_sources(self.app.handler)
+
+            def undo() -> None:
+                undo_async()
+                undo_sync()
+            self._undo = undo
         self._thread: threading.Thread | None = None
 
     @property
@@ -258,6 +315,8 @@ class EmulatorServer:
     def start(self) -> "EmulatorServer":
         self._thread = threading.Thread(target=self._server.serve_forever, name="lamctl-emulator", daemon=True)
         self._thread.start()
+        self.app.sqs.start()
+        self.app.scheduler.start()
         return self
 
     def stop(self) -> None:
@@ -265,12 +324,28 @@ class EmulatorServer:
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.app.sqs.close()
+        self.app.scheduler.close()
         self.app.codedeploy.close()
         self.app.handler.close()
         if self._undo is not None:
             self._undo()
+        moto_ext.set_function_url_endpoint(self._url_endpoint)
         if self._own_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def retry_delays(text: str | None) -> tuple[float, ...] | None:
+    """``"1,2"`` -> (1.0, 2.0): the waits before the retries of a failed asynchronous invocation."""
+    if text is None or not str(text).strip():
+        return None
+    try:
+        delays = tuple(float(part) for part in str(text).split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"retry delays {text!r} are not comma-separated seconds (e.g. 1,2)")
+    if any(d < 0 for d in delays):
+        raise argparse.ArgumentTypeError(f"retry delays {text!r} must not be negative")
+    return delays
 
 
 def _exit(signum: int, frame: Any) -> None:
@@ -298,6 +373,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("MOTO_PORT", 4566)))
     parser.add_argument("--work-dir", default=None, help="where function code is unpacked (removed at exit)")
+    parser.add_argument("--retry-delays", default=os.environ.get("LAMCTL_RETRY_DELAYS"), type=retry_delays,
+                        help="seconds before the retries of a failed asynchronous invocation, comma-separated "
+                             "(default 1,2; Lambda waits about 60,120; also LAMCTL_RETRY_DELAYS)")
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))
 
@@ -309,17 +387,27 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(text)
         sys.stderr.flush()
 
-    app = make_app(work_dir, f"http://{args.host}:{args.port}", log=log)
-    undo = patch_internal_invokes(app.handler.service, log)
+    app = make_app(work_dir, f"http://{args.host}:{args.port}", log=log,
+                   retry_delays=args.retry_delays if args.retry_delays is not None else DEFAULT_RETRY_DELAYS)
+    undo_sync = patch_internal_invokes(app.handler.service, log)
+    undo_async = patch_async_sources(app.handler)
+
+    def undo() -> None:
+        undo_async()
+        undo_sync()
     server = make_server(args.host, args.port, app, threaded=True, request_handler=plain_log_handler())
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
+    app.sqs.start()
+    app.scheduler.start()
     sys.stderr.write(f"lamctl local cloud on http://{args.host}:{args.port} (pid {os.getpid()})\n")
     sys.stderr.flush()
     try:
         server.serve_forever()
     finally:
         server.server_close()
+        app.sqs.close()
+        app.scheduler.close()
         app.codedeploy.close()  # deployments under way end with the emulator
         app.handler.close()  # every execution environment stops with the emulator
         undo()

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import random
 import re
@@ -48,6 +49,7 @@ from lamctl.schemas.errors import LamctlError, UsageError
 from . import moto_ext
 from ..runtime.environment import FunctionSpec, InvokeResult
 from ..runtime.functions import FunctionNotFound, unzip_artifact
+from ..runtime.invoke_api import MAX_EVENT_AGE, AsyncConfig
 from ..runtime.pool import Pool
 from ..runtime.service import Target
 
@@ -248,6 +250,57 @@ class CloudLambda:
         except Exception as exc:  # noqa: BLE001 - the emulator keeps serving
             print(f"lamctl: could not write the log of {spec.physical_name} to CloudWatch Logs: {exc}",
                   file=sys.stderr, flush=True)
+
+    # -- asynchronous invocation -----------------------------------------------------------
+
+    def async_config(self, name: str, qualifier: str | None = None, headers: dict | None = None) -> AsyncConfig:
+        """What the function's PutFunctionEventInvokeConfig and DeadLetterConfig ask of its asynchronous
+        invocations (Lambda's defaults where they say nothing)."""
+        headers = headers or {}
+        access_key, region = request_context(headers)
+        account = self._account(headers, access_key)
+        fn, _, _ = self._find(name, qualifier, account, region)
+        latest = self._latest(fn, account, region)
+        config = moto_ext.lambda_event_invoke_config(latest)
+        destinations = config.get("DestinationConfig") or {}
+        return AsyncConfig(
+            max_retries=int(config.get("MaximumRetryAttempts", 2)),
+            max_age=float(config.get("MaximumEventAgeInSeconds", MAX_EVENT_AGE)),
+            on_success=(destinations.get("OnSuccess") or {}).get("Destination") or None,
+            on_failure=(destinations.get("OnFailure") or {}).get("Destination") or None,
+            dead_letter=moto_ext.lambda_dead_letter_target(fn) or moto_ext.lambda_dead_letter_target(latest),
+        )
+
+    def deliver(self, arn: str, body: bytes, request_id: str, *, headers: dict | None = None, kind: str,
+                success: bool, error: str | None = None) -> None:
+        """Send an invocation record (``kind="destination"``) or a failed event (``kind="dead-letter"``, with
+        Lambda's RequestID, ErrorCode and ErrorMessage attributes) to an SQS queue, an SNS topic or an
+        EventBridge bus, as Lambda does."""
+        parts = arn.split(":")
+        if len(parts) < 6:
+            raise UsageError(f"{arn} is not an ARN", where=arn)
+        service, region, account, resource = parts[2], parts[3], parts[4], ":".join(parts[5:])
+        text = body.decode()
+        attributes = {}
+        if kind == "dead-letter":
+            attributes = {"RequestID": ("String", request_id), "ErrorCode": ("Number", "200"),
+                          "ErrorMessage": ("String", error or "Unhandled")}
+        if service == "sqs":
+            moto_ext.sqs_send(account, region, resource, text, attributes)
+        elif service == "sns":
+            moto_ext.sns_publish(account, region, arn, text, attributes)
+        elif service == "events" and kind == "destination":
+            record = json.loads(text)
+            function_arn = ":".join(record["requestContext"]["functionArn"].split(":")[:7])
+            outcome = "Success" if success else "Failure"
+            answer = moto_ext.events_put(account, region, [{
+                "Source": "lambda", "DetailType": f"Lambda Function Invocation Result - {outcome}",
+                "Detail": text, "Resources": [function_arn], "EventBusName": arn}])
+            if answer and answer[0].get("ErrorCode"):
+                raise LamctlError(f"EventBridge refused the record: {answer[0].get('ErrorMessage')}")
+        else:
+            raise UsageError(f"{arn} cannot receive the {kind} of an asynchronous invocation", where=arn,
+                             hint="use an SQS queue, an SNS topic, a Lambda function or an EventBridge bus")
 
     # -- the service's other half ---------------------------------------------------------
 

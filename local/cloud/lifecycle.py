@@ -67,6 +67,7 @@ class CloudStatus:
     lambda_docker: bool | None = None  # False: Lambda invokes run without Docker
     lambda_runtime: str | None = None  # "lamctl": invokes run the deployed code through lamctl's local runtime
     environments: int | None = None  # function processes (execution environments) alive
+    pending_events: list | None = None  # asynchronous events not finished (request_id, function, attempts, state)
     stale: bool = False  # a state file was found whose process is gone (it has been cleaned up)
     already: bool = False  # start() found one running and did not start another
 
@@ -242,7 +243,8 @@ def _status_unlocked() -> CloudStatus:
                        state_file=str(state_file()), log_file=data.get("log"), started_at=data.get("started_at"),
                        lambda_docker=lambda_docker,
                        lambda_runtime=(runtime or {}).get("lambda_runtime"),
-                       environments=len((runtime or {}).get("environments") or []) if runtime else None)
+                       environments=len((runtime or {}).get("environments") or []) if runtime else None,
+                       pending_events=list((runtime or {}).get("pending_events") or []) if runtime else None)
 
 
 def _runtime_status(endpoint: str, timeout: float = 2.0) -> dict | None:
@@ -453,3 +455,27 @@ def ensure_bucket(s3: Any, bucket: str, region: str | None = None) -> bool:
         raise CloudError(f"cannot create the bucket {bucket!r} on the local cloud: {error_code(exc) or exc}",
                          hint="check the bucket name (3-63 lower-case letters, digits, dots, hyphens)") from None
     return True
+
+
+def trigger(endpoint: str, rule: str) -> dict:
+    """Fire the EventBridge rule ``rule`` (name or ARN) of the local cloud at ``endpoint`` now: what was fired
+    (``rule``, ``arn``, ``targets``, ``schedule``)."""
+    import urllib.error
+    import urllib.request
+
+    from .urls import trigger_url
+
+    request = urllib.request.Request(trigger_url(endpoint, rule), data=b"", method="POST")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise UsageError(f"there is no EventBridge rule {rule} on the local cloud at {endpoint}", where=rule,
+                             hint="name a rule of a deployed stack (aws events list-rules --endpoint-url "
+                                  f"{endpoint}); a SAM Schedule event makes one") from None
+        raise CloudError(f"the local cloud at {endpoint} could not fire rule {rule}: HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise CloudError(f"the local cloud at {endpoint} does not answer: {exc}",
+                         hint="start it with 'lamctl local start'") from None

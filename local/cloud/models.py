@@ -1,5 +1,5 @@
-"""CloudFormation resource types the local cloud adds to moto's: Lambda versions and aliases, CloudWatch
-alarms, REST and HTTP APIs.
+"""CloudFormation resource types the local cloud adds to moto's: Lambda versions, aliases and function URLs,
+CloudWatch alarms, REST and HTTP APIs.
 
 moto's CloudFormation skips ``AWS::Lambda::Alias`` (with a warning) and its
 ``AWS::Lambda::Version`` answers neither ``!Ref`` (the version ARN) nor
@@ -23,6 +23,13 @@ it has no ``AWS::ApiGateway::Stage`` nor any ``AWS::ApiGatewayV2`` model: SAM's
 name, paths, methods and integrations from its OpenAPI body (updated in place
 on a redeploy), and stages are created, moved and deleted, so that
 :mod:`lamctl.local.cloud.apis` can answer calls to them.
+
+moto's CloudFormation skips ``AWS::Lambda::EventInvokeConfig`` (SAM's ``EventInvokeConfig``) and drops a
+function's ``DeadLetterConfig``: here both reach the function, so its asynchronous invocations are retried and
+delivered as the template says.
+
+moto's CloudFormation skips ``AWS::Lambda::Url`` too (so ``!GetAtt F.FunctionUrl`` in an output failed the
+stack's outputs as a whole): created here, a function URL (SAM's ``FunctionUrlConfig``) exists and answers.
 
 :func:`register` installs them; it is called by the local cloud's server
 (:mod:`lamctl.local.cloud.emulator`) before it answers any request.
@@ -202,6 +209,103 @@ def register() -> None:
                 moto_ext.lambda_delete_alias(account_id, region_name, _function_name(props["FunctionName"]),
                                              props["Name"])
             except Exception:  # noqa: BLE001 - the function went first: its aliases went with it
+                pass
+
+    class LambdaUrlModel(_Declared, CloudFormationModel):
+        """``AWS::Lambda::Url`` (SAM's ``FunctionUrlConfig``): the function's URL, answering on the local cloud
+        (:mod:`lamctl.local.cloud.function_urls`). GetAtt FunctionUrl is that address, FunctionArn the target's
+        ARN (with its qualifier), which Ref gives too."""
+
+        TYPE, PHYSICAL = "AWS::Lambda::Url", "function_arn"
+        ATTRS = {"FunctionUrl": "url", "FunctionArn": "function_arn"}
+
+        def __init__(self, function_name: str, function_arn: str, url: str):
+            self.function_name = function_name
+            self.function_arn = function_arn
+            self.url = url
+
+        @staticmethod
+        def _config(props: dict) -> tuple[str, dict]:
+            target = str(props["TargetFunctionArn"])
+            name = _function_name(target)
+            parts = target.split(":function:", 1)[1].split(":") if ":function:" in target else target.split(":")
+            qualifier = props.get("Qualifier") or (parts[1] if len(parts) > 1 and parts[1] else None)
+            config = {"AuthType": props.get("AuthType") or "NONE", "InvokeMode": props.get("InvokeMode") or "BUFFERED"}
+            if props.get("Cors"):
+                config["Cors"] = dict(props["Cors"])
+            if qualifier and qualifier != "$LATEST":
+                config["Qualifier"] = str(qualifier)
+            return name, config
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> "LambdaUrlModel":
+            name, config = cls._config(cloudformation_json.get("Properties") or {})
+            record = moto_ext.lambda_create_function_url(account_id, region_name, name, config)
+            arn = f"arn:aws:lambda:{region_name}:{account_id}:function:{name}" + (
+                f":{config['Qualifier']}" if config.get("Qualifier") else "")
+            return cls(name, arn, record.url)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "LambdaUrlModel":
+            try:
+                moto_ext.lambda_delete_function_url(account_id, region_name, original_resource.function_name)
+            except Exception:  # noqa: BLE001 - it went with its function
+                pass
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
+                                                       region_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            props = cloudformation_json.get("Properties") or {}
+            try:
+                moto_ext.lambda_delete_function_url(account_id, region_name,
+                                                    _function_name(props.get("TargetFunctionArn", resource_name)))
+            except Exception:  # noqa: BLE001 - the function went first: its URL went with it
+                pass
+
+    class EventInvokeConfigModel(_Declared, CloudFormationModel):
+        """``AWS::Lambda::EventInvokeConfig`` (SAM's ``EventInvokeConfig``): the retries, maximum event age and
+        destinations of the function's asynchronous invocations. Ref is ``function:qualifier``. (moto keeps one
+        configuration per function: the qualifier is not told apart.)"""
+
+        TYPE, PHYSICAL = "AWS::Lambda::EventInvokeConfig", "name"
+
+        def __init__(self, function_name: str, qualifier: str):
+            self.function_name = function_name
+            self.name = f"{function_name}:{qualifier}"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> "EventInvokeConfigModel":
+            props = cloudformation_json.get("Properties") or {}
+            name = _function_name(props["FunctionName"])
+            config = {k: props[k] for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+                      if props.get(k) is not None}
+            for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+                if key in config:
+                    config[key] = int(config[key])
+            moto_ext.lambda_put_event_invoke_config(account_id, region_name, name, config)
+            return cls(name, str(props.get("Qualifier") or "$LATEST"))
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "EventInvokeConfigModel":
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
+                                                       region_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            props = cloudformation_json.get("Properties") or {}
+            try:
+                moto_ext.lambda_delete_event_invoke_config(
+                    account_id, region_name, _function_name(props.get("FunctionName") or resource_name.split(":")[0]))
+            except Exception:  # noqa: BLE001 - the function went first
                 pass
 
     class CloudWatchAlarmModel(_Declared, CloudFormationModel):

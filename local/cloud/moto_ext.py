@@ -84,6 +84,47 @@ T15 cfn-lambda-layers   ``moto.awslambda.models``: ``LambdaFunction.create_from_
                         ``Layers`` (``update_configuration({"Layers": [...]})`` sets them) and ``LayerVersion`` has
                         no ``physical_resource_id`` (so ``!Ref`` of a layer is not its version ARN, ``arn``):
                         both supplied, so a stack's function runs with its stack's layers.
+T16 event-invoke-config a ``LambdaFunction``'s ``event_invoke_config`` is a list of moto's ``EventInvokeConfig``
+                        (``.config``: ``MaximumRetryAttempts``, ``MaximumEventAgeInSeconds``,
+                        ``DestinationConfig``), each PutFunctionEventInvokeConfig appending one (the last is the
+                        one in force); backend ``put_function_event_invoke_config(name, config)`` and
+                        ``delete_function_event_invoke_config(name)`` (CloudFormation's
+                        ``AWS::Lambda::EventInvokeConfig``, which moto skips, uses them).
+T17 dead-letter-config  moto drops ``DeadLetterConfig`` (CreateFunction, UpdateFunctionConfiguration, CloudFormation):
+                        ``LambdaFunction.__init__(account_id, spec, region, version)``,
+                        ``update_configuration(updates)`` (also what a stack update calls),
+                        ``get_configuration(...)`` and the classmethod
+                        ``create_from_cloudformation_json(resource_name, cloudformation_json, ...)`` (which
+                        builds the spec from a few properties only) are wrapped to keep it as
+                        ``dead_letter_config`` and report it.
+T18 deliveries          ``moto.sqs.models.sqs_backends[account][region].send_message(queue_name, body,
+                        message_attributes={name: {"DataType", "StringValue"}})``;
+                        ``moto.sns.models.sns_backends[account][region].publish(message, arn,
+                        message_attributes={name: {"Type", "Value"}})``;
+                        ``moto.events.models.events_backends[account][region].put_events(entries)`` (each with
+                        ``Source``, ``DetailType``, ``Detail`` text, ``Resources``, ``EventBusName``), answering
+                        ``[{"EventId"} or {"ErrorCode", "ErrorMessage"}]``.
+T19 function-urls       ``LambdaBackend.create_function_url_config(name_or_arn, config)`` (no qualifier) gives a
+                        ``FunctionUrlConfig(function, config)`` kept as the function's ``url_config``, whose
+                        ``url`` is ``https://{id}.lambda-url.{region}.on.aws`` (and what GetFunctionUrlConfig
+                        and CreateFunctionUrlConfig answer); ``__init__`` is wrapped so that on the local cloud
+                        ``url`` is the local address that answers (``url_id`` keeps the ID).
+T20 sqs-mappings        ``moto.sqs.models.Queue.add_message(message)`` invokes the functions of the queue's
+                        ``lambda_event_source_mappings`` (wrapped: hidden while it runs, so the local cloud polls
+                        instead); each Lambda backend's ``_event_source_mappings`` {uuid: EventSourceMapping};
+                        ``SQSBackend.receive_message(name, count, wait, visibility, attribute names)`` (receive
+                        counts, redrive to the dead-letter queue), ``delete_message(name, receipt)``, ``queues``.
+T21 async-sources       ``moto.s3.notifications._invoke_awslambda(account_id, event_body, fn_arn, region_name)``
+                        and ``moto.events.models.Rule.send_to_targets(event, transform_input)`` (Lambda targets
+                        skipped by moto) and ``moto.sns.models.Subscription.publish`` (protocol lambda) are
+                        wrapped so that they invoke asynchronously through the local cloud;
+                        ``events_backends[account][region].event_buses[name].rules`` (``scheduled_expression``, ``state``,
+                        ``targets``, ``arn``) for schedules.
+T22 bucket-notifications ``FakeBucket.create_from_cloudformation_json`` / ``update_from_cloudformation_json``
+                        ignore ``NotificationConfiguration``: wrapped to apply it with the bucket's
+                        ``set_notification_configuration({"CloudFunctionConfiguration": [{"CloudFunction",
+                        "Event": [..], "Filter": {"S3Key": {"FilterRule": [..]}}}], "QueueConfiguration",
+                        "TopicConfiguration", "EventBridgeConfiguration"})``.
 """
 
 from __future__ import annotations
@@ -485,3 +526,411 @@ def patch_cfn_lambda_layers() -> None:
     if "physical_resource_id" not in LayerVersion.__dict__:
         LayerVersion.physical_resource_id = property(lambda self: self.arn)
     _patched_layers["done"] = True
+
+# ---------------------------------------------------------------- T16-T18 asynchronous invocation
+
+
+def lambda_event_invoke_config(fn: Any) -> dict:
+    """T16: the asynchronous invocation configuration in force for a function (the last one put), or {}."""
+    configs = getattr(fn, "event_invoke_config", None) or []
+    return dict(configs[-1].config) if configs else {}
+
+
+def lambda_put_event_invoke_config(account: str, region: str, function_name: str, config: dict) -> None:
+    """T16: replace a function's asynchronous invocation configuration."""
+    backend = lambda_backend(account, region)
+    backend.get_function(function_name).event_invoke_config = []
+    backend.put_function_event_invoke_config(function_name, config)
+
+
+def lambda_delete_event_invoke_config(account: str, region: str, function_name: str) -> None:
+    """T16."""
+    lambda_backend(account, region).get_function(function_name).event_invoke_config = []
+
+
+_patched_dlq = {"done": False}
+
+
+def patch_dead_letter_config() -> None:
+    """T17: keep a function's ``DeadLetterConfig`` (idempotent)."""
+    if _patched_dlq["done"]:
+        return
+    from moto.awslambda.models import LambdaFunction
+
+    init, update, get = LambdaFunction.__init__, LambdaFunction.update_configuration, LambdaFunction.get_configuration
+
+    def __init__(self: Any, account_id: str, spec: dict, region: str, *args: Any, **kwargs: Any) -> None:
+        init(self, account_id, spec, region, *args, **kwargs)
+        self.dead_letter_config = dict(spec.get("DeadLetterConfig") or {})
+
+    def update_configuration(self: Any, updates: dict) -> Any:
+        if "DeadLetterConfig" in updates:
+            self.dead_letter_config = dict(updates.get("DeadLetterConfig") or {})
+        return update(self, updates)
+
+    def get_configuration(self: Any, *args: Any, **kwargs: Any) -> dict:
+        config = get(self, *args, **kwargs)
+        target = (getattr(self, "dead_letter_config", None) or {}).get("TargetArn")
+        if target:
+            config["DeadLetterConfig"] = {"TargetArn": target}
+        return config
+
+    create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: dict, *args: Any,
+                                        **kwargs: Any) -> Any:
+        fn = create(cls, resource_name, cloudformation_json, *args, **kwargs)
+        fn.dead_letter_config = dict((cloudformation_json.get("Properties") or {}).get("DeadLetterConfig") or {})
+        return fn
+
+    LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
+    LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
+    _patched_dlq["done"] = True
+
+
+def lambda_dead_letter_target(fn: Any) -> str | None:
+    """T17: the ARN of a function's dead-letter queue or topic, or None."""
+    return (getattr(fn, "dead_letter_config", None) or {}).get("TargetArn") or None
+
+
+def sqs_send(account: str, region: str, queue_name: str, body: str, attributes: dict[str, tuple[str, str]]) -> None:
+    """T18: send a message; ``attributes`` {name: (data type, string value)}."""
+    from moto.sqs.models import sqs_backends
+
+    sqs_backends[account][region].send_message(
+        queue_name, body, message_attributes={k: {"DataType": t, "StringValue": v} for k, (t, v) in attributes.items()})
+
+
+def sns_publish(account: str, region: str, topic_arn: str, message: str,
+                attributes: dict[str, tuple[str, str]]) -> None:
+    """T18: publish to a topic; ``attributes`` {name: (data type, string value)}."""
+    from moto.sns.models import sns_backends
+
+    sns_backends[account][region].publish(
+        message, topic_arn, message_attributes={k: {"Type": t, "Value": v} for k, (t, v) in attributes.items()})
+
+
+def events_put(account: str, region: str, entries: list[dict]) -> list[dict]:
+    """T18: put events on an event bus."""
+    from moto.events.models import events_backends
+
+    return events_backends[account][region].put_events(entries)
+
+
+# ---------------------------------------------------------------- T19 function URLs
+
+_function_urls = {"patched": False, "endpoint": None}
+
+
+def set_function_url_endpoint(endpoint: str | None) -> str | None:
+    """T19: the local cloud's endpoint, which the function URLs created from now on answer at (None: moto's
+    own address). Returns the one set before."""
+    previous = _function_urls["endpoint"]
+    _function_urls["endpoint"] = endpoint.rstrip("/") if endpoint else None
+    return previous
+
+
+def patch_function_urls(local_url: Callable[[str, str], str]) -> None:
+    """T19: a function URL created on the local cloud is ``local_url(endpoint, url id)`` (idempotent)."""
+    if _function_urls["patched"]:
+        return
+    from moto.awslambda.models import FunctionUrlConfig
+
+    init = FunctionUrlConfig.__init__
+
+    def __init__(self: Any, function: Any, config: dict) -> None:
+        init(self, function=function, config=config)
+        self.url_id = self.url.split("//", 1)[-1].split(".", 1)[0]
+        if _function_urls["endpoint"]:
+            self.url = local_url(_function_urls["endpoint"], self.url_id)
+
+    FunctionUrlConfig.__init__ = __init__  # type: ignore[method-assign]
+    _function_urls["patched"] = True
+
+
+def lambda_create_function_url(account: str, region: str, function_name: str, config: dict) -> Any:
+    """T19: create a function's URL configuration (``AuthType``, ``Cors``, ``InvokeMode``, ``Qualifier``); the
+    record (``url``, ``url_id``, ``config``, ``function``)."""
+    return lambda_backend(account, region).create_function_url_config(function_name, config)
+
+
+def lambda_delete_function_url(account: str, region: str, function_name: str) -> None:
+    """T19."""
+    lambda_backend(account, region).delete_function_url_config(function_name)
+
+
+def lambda_find_function_url(url_id: str) -> tuple[Any, str, str] | None:
+    """T19: (the URL configuration with that ID, its account, its region), or None."""
+    from moto.awslambda.models import lambda_backends
+    from moto.awslambda_simple.models import lambda_simple_backends
+
+    for backends in (lambda_simple_backends, lambda_backends):
+        for account, regions in list(backends.items()):
+            for region, backend in list(regions.items()):
+                for entry in list(backend._lambdas._functions.values()):
+                    latest = entry.get("latest") if isinstance(entry, dict) else None
+                    config = getattr(latest, "url_config", None)
+                    if config is None:
+                        continue
+                    found = getattr(config, "url_id", None) or config.url.split("//", 1)[-1].split(".", 1)[0]
+                    if found == url_id:
+                        return config, account, region
+    return None
+
+
+# ---------------------------------------------------------------- T20 SQS event source mappings
+
+_patched_sqs = {"done": False, "lock": None}
+
+
+def patch_sqs_mappings_polled() -> None:
+    """T20: moto's ``Queue.add_message(message)`` runs the queue's ``lambda_event_source_mappings`` itself, one
+    message per invocation and at once; the local cloud polls them instead (batches, windows, partial failures):
+    the mappings are hidden from it while it adds the message (idempotent)."""
+    if _patched_sqs["done"]:
+        return
+    import threading
+
+    from moto.sqs.models import Queue
+
+    lock = threading.RLock()
+    original = Queue.add_message
+
+    def add_message(self: Any, message: Any) -> None:
+        with lock:
+            mappings = self.lambda_event_source_mappings
+            self.lambda_event_source_mappings = {}
+            try:
+                original(self, message)
+            finally:
+                mappings.update(self.lambda_event_source_mappings)  # any added meanwhile
+                self.lambda_event_source_mappings = mappings
+
+    Queue.add_message = add_message  # type: ignore[method-assign]
+    _patched_sqs.update(done=True, lock=lock)
+
+
+def event_source_mappings() -> Iterator[Any]:
+    """T20: every event source mapping moto holds (``uuid``, ``event_source_arn``, ``function_arn``, ``enabled``,
+    ``batch_size``, ``max_batch_window``, ``function_response_types``)."""
+    from moto.awslambda.models import lambda_backends
+    from moto.awslambda_simple.models import lambda_simple_backends
+
+    seen = set()
+    for backends in (lambda_simple_backends, lambda_backends):
+        for account, regions in list(backends.items()):
+            for region, backend in list(regions.items()):
+                for esm in list(backend._event_source_mappings.values()):
+                    if esm.uuid not in seen:
+                        seen.add(esm.uuid)
+                        yield esm
+
+
+def sqs_queue(account: str, region: str, name: str) -> Any | None:
+    """T20: moto's queue (``messages``: the visible ones; ``visibility_timeout``), or None."""
+    from moto.sqs.models import sqs_backends
+
+    try:
+        return sqs_backends[account][region].queues.get(name)
+    except KeyError:
+        return None
+
+
+def sqs_receive(account: str, region: str, name: str, count: int) -> list[Any]:
+    """T20: receive up to ``count`` messages as ReceiveMessage does (the queue's visibility timeout, its redrive
+    policy moving a message received ``maxReceiveCount`` times to its dead-letter queue); each has ``id``,
+    ``body``, ``receipt_handle``, ``approximate_receive_count``, ``sent_timestamp``,
+    ``approximate_first_receive_timestamp``, ``sender_id``, ``body_md5``, ``message_attributes``, ``group_id``,
+    ``deduplication_id``."""
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends[account][region]
+    visibility = int(backend.get_queue(name).visibility_timeout or 0)
+    return backend.receive_message(name, count, 0, visibility, ["All"])
+
+
+def sqs_delete(account: str, region: str, name: str, receipt_handle: str) -> None:
+    """T20."""
+    from moto.sqs.models import sqs_backends
+
+    sqs_backends[account][region].delete_message(name, receipt_handle)
+
+
+# ---------------------------------------------------------------- T21 asynchronous sources
+
+
+_rule_lock = threading.RLock()
+
+
+def patch_async_sources(run: Callable[[str, bytes, str, str], None]) -> Callable[[], None]:
+    """T21: the services that invoke Lambda asynchronously hand the invocation to ``run(function ARN, payload,
+    account, region)``: an S3 notification (``moto.s3.notifications._invoke_awslambda(account_id, event_body,
+    fn_arn, region_name)``, which moto runs synchronously) and an EventBridge rule's Lambda targets (moto's
+    ``Rule.send_to_targets(event, transform_input)`` raises NotImplementedError for them, so it is handed the
+    other targets only; its ``event_pattern.matches_event(event)``, and
+    ``moto.events.utils.EventTemplateParser.parse`` for an ``InputTransformer``), and an SNS subscription of
+    protocol ``lambda`` (``moto.sns.models.Subscription.publish(message, message_id, subject, message_attributes,
+    group_id, deduplication_id, message_structure)``, its ``_filter_policy_matcher.matches(attributes, message)``,
+    ``arn``, ``topic.arn``, ``endpoint``), with the SNS event Lambda gets. Returns the undo."""
+    import moto.s3.notifications as notifications
+    from moto.events.models import Rule
+    from moto.events.utils import EventTemplateParser
+
+    original_s3, original_send = notifications._invoke_awslambda, Rule.send_to_targets
+
+    def invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        from urllib.parse import quote_plus, unquote_plus
+
+        for record in (event_body or {}).get("Records") or []:
+            obj = (record.get("s3") or {}).get("object") or {}
+            if isinstance(obj.get("key"), str):  # S3 leaves a key's slashes as they are (moto encodes them)
+                obj["key"] = quote_plus(unquote_plus(obj["key"]), safe="/")
+        run(fn_arn, json.dumps(event_body).encode(), account_id, region_name)
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        targets = list(self.targets)
+        functions = [t for t in targets if ":lambda:" in str(t.get("Arn") or "")]
+        others = [t for t in targets if t not in functions]
+        if others:  # moto refuses (NotImplementedError) the Lambda targets: it gets the others only
+            with _rule_lock:
+                self.targets = others
+                try:
+                    original_send(self, original_event, transform_input)
+                finally:
+                    self.targets = targets
+        if not functions or not self.event_pattern.matches_event(original_event):
+            return
+        for target in functions:
+            arn = str(target["Arn"])
+            run(arn, json.dumps(rule_target_input(target, original_event, transform_input)).encode(),
+                self.account_id, self.region_name)
+
+    def rule_target_input(target: dict, event: Any, transform: bool) -> Any:
+        if target.get("Input"):
+            return json.loads(target["Input"])
+        if target.get("InputPath"):
+            value: Any = event
+            for part in str(target["InputPath"]).lstrip("$").strip(".").split("."):
+                if part:
+                    value = value.get(part) if isinstance(value, dict) else None
+            return value
+        transformer = target.get("InputTransformer") or {}
+        if transform and transformer:
+            return EventTemplateParser.parse(input_template=transformer.get("InputTemplate"),
+                                             input_paths_map=transformer.get("InputPathsMap", {}), event=event)
+        return event
+
+    from moto.sns.models import Subscription
+
+    original_publish = Subscription.publish
+
+    def publish(self: Any, message: str, message_id: str, subject: str | None = None,
+                message_attributes: dict | None = None, group_id: str | None = None,
+                deduplication_id: str | None = None, message_structure: str | None = None) -> None:
+        if self.protocol != "lambda":
+            return original_publish(self, message, message_id, subject, message_attributes, group_id,
+                                    deduplication_id, message_structure)
+        matcher = self._filter_policy_matcher
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            return None
+        if message_structure == "json":
+            message = self._parse_message_structure(message, self.protocol)
+        import datetime
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        region = self.endpoint.split(":")[3]
+        event = {"Records": [{
+            "EventVersion": "1.0", "EventSubscriptionArn": self.arn, "EventSource": "aws:sns",
+            "Sns": {"SignatureVersion": "1", "Timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.")
+                    + f"{now.microsecond // 1000:03d}Z", "Signature": "EXAMPLE", "SigningCertUrl": "EXAMPLE",
+                    "MessageId": message_id, "Message": message,
+                    "MessageAttributes": {k: {"Type": v.get("Type"), "Value": v.get("Value")}
+                                          for k, v in (message_attributes or {}).items()},
+                    "Type": "Notification", "UnsubscribeUrl": "EXAMPLE", "TopicArn": self.topic.arn,
+                    "Subject": subject}}]}
+        run(self.endpoint, json.dumps(event).encode(), self.account_id, region)
+        return None
+
+    notifications._invoke_awslambda = invoke_awslambda
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    Subscription.publish = publish  # type: ignore[method-assign]
+
+    def undo() -> None:
+        notifications._invoke_awslambda = original_s3
+        Rule.send_to_targets = original_send  # type: ignore[method-assign]
+        Subscription.publish = original_publish  # type: ignore[method-assign]
+
+    return undo
+
+
+def event_rules() -> Iterator[tuple[str, str, Any]]:
+    """T21: (account, region, rule) for every EventBridge rule moto holds (``name``, ``arn``, ``state``,
+    ``scheduled_expression``, ``targets``, ``event_bus_name``; ``send_to_targets(event)``)."""
+    from moto.events.models import events_backends
+
+    for account, regions in list(events_backends.items()):
+        for region, backend in list(regions.items()):
+            for bus in list(backend.event_buses.values()):
+                for rule in list(bus.rules.values()):
+                    yield account, region, rule
+
+
+# ---------------------------------------------------------------- T22 bucket notifications from templates
+
+_patched_buckets = {"done": False}
+
+
+def _notification_config(props: dict) -> dict | None:
+    """CloudFormation's ``NotificationConfiguration`` in the shape of moto's ``set_notification_configuration``."""
+    config = props.get("NotificationConfiguration")
+    if not isinstance(config, dict):
+        return None
+
+    def entries(key: str, target: str, moto_target: str) -> list[dict]:
+        out = []
+        for item in config.get(key) or []:
+            rules = (((item.get("Filter") or {}).get("S3Key") or {}).get("Rules")) or []
+            entry = {moto_target: item[target], "Event": [item["Event"]]}
+            if rules:
+                entry["Filter"] = {"S3Key": {"FilterRule": [{"Name": str(r["Name"]).lower(), "Value": r["Value"]}
+                                                            for r in rules]}}
+            out.append(entry)
+        return out
+
+    out = {"CloudFunctionConfiguration": entries("LambdaConfigurations", "Function", "CloudFunction"),
+           "QueueConfiguration": entries("QueueConfigurations", "Queue", "Queue"),
+           "TopicConfiguration": entries("TopicConfigurations", "Topic", "Topic")}
+    if (config.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled") in (True, "true"):
+        out["EventBridgeConfiguration"] = {}
+    return {k: v for k, v in out.items() if v or k == "EventBridgeConfiguration"} or None
+
+
+def patch_bucket_notifications() -> None:
+    """T22: moto's ``AWS::S3::Bucket`` (``FakeBucket.create_from_cloudformation_json`` /
+    ``update_from_cloudformation_json``, classmethods) ignores ``NotificationConfiguration``: wrapped to apply it
+    with the bucket's ``set_notification_configuration(config)`` (idempotent)."""
+    if _patched_buckets["done"]:
+        return
+    from moto.s3.models import FakeBucket
+
+    create = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    update = FakeBucket.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def apply(bucket: Any, cloudformation_json: dict) -> Any:
+        bucket.set_notification_configuration(_notification_config(cloudformation_json.get("Properties") or {}))
+        return bucket
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: dict, *args: Any,
+                                        **kwargs: Any) -> Any:
+        return apply(create(cls, resource_name, cloudformation_json, *args, **kwargs), cloudformation_json)
+
+    def update_from_cloudformation_json(cls: Any, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: dict, *args: Any, **kwargs: Any) -> Any:
+        return apply(update(cls, original_resource, new_resource_name, cloudformation_json, *args, **kwargs),
+                     cloudformation_json)
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore
+    FakeBucket.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore
+    _patched_buckets["done"] = True

@@ -27,6 +27,7 @@ from typing import Any
 from .urls import api_url
 
 STAGE_TYPES = {"AWS::ApiGateway::Stage": "RestApiId", "AWS::ApiGatewayV2::Stage": "ApiId"}
+URL_TYPE = "AWS::Lambda::Url"  # a function URL (SAM's FunctionUrlConfig)
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 _ANY = "x-amazon-apigateway-any-method"
 
@@ -147,4 +148,19 @@ def stack_api_urls(endpoint: str, template: dict, physical: dict[str, str]) -> l
                         "url": api_url(endpoint, api_id, stage, "" if r.path == "$default" else r.path)}
                        for r in routes.get(api_logical, [])],
         })
+    return urls
+
+
+def stack_function_urls(template: dict, physical: dict[str, str], url_of: Any) -> list[dict]:
+    """Each function URL of a deployed stack, in the shape of :func:`stack_api_urls` (``api``: the URL resource's
+    logical ID, ``kind``: ``function-url``, one ``ANY`` route taking every path). ``url_of(function ARN)`` is
+    the URL the local cloud gives that function (None when it has none)."""
+    urls = []
+    for logical, res in (template.get("Resources") or {}).items():
+        if not isinstance(res, dict) or res.get("Type") != URL_TYPE or not physical.get(logical):
+            continue
+        url = url_of(":".join(str(physical[logical]).split(":")[:7]))
+        if url:
+            urls.append({"api": logical, "api_id": None, "stage": "", "kind": "function-url", "url": url,
+                         "routes": [{"method": "ANY", "path": "/{proxy+}", "url": url}]})
     return urls

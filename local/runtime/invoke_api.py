@@ -6,7 +6,11 @@ boto3 and the AWS CLI work against it with ``--endpoint-url``::
 
 * ``X-Amz-Invocation-Type``: ``RequestResponse`` (default) answers 200 with the
   payload; ``Event`` answers 202 at once and runs the invocation in the
-  background, retried twice on error as Lambda does; ``DryRun`` answers 204.
+  background: retried on error after a short delay as the function's asynchronous configuration says
+  (``MaximumRetryAttempts``, 2 by default; ``MaximumEventAgeInSeconds``), a throttled attempt kept
+  queued, then the invocation record sent to the ``OnSuccess`` / ``OnFailure`` destination and a
+  failed event to the dead-letter queue (when the service delivers them: the local cloud's does);
+  ``DryRun`` answers 204.
 * ``X-Amz-Log-Type: Tail`` adds ``X-Amz-Log-Result``: base64 of the last 4 KB of the log.
 * A failed function answers 200 with Lambda's error object and
   ``X-Amz-Function-Error: Unhandled``; ``X-Amz-Executed-Version`` is always set.
@@ -23,12 +27,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import json
 import os
 import socket
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lamctl.schemas.errors import LamctlError
@@ -41,8 +47,62 @@ SYNC_LIMIT = 6 * 1024 * 1024
 ASYNC_LIMIT = 1024 * 1024
 LOG_TAIL = 4096
 # Lambda waits about one and then two minutes before its retries of a failed asynchronous
-# invocation; locally the waits are short (the number of retries is the same).
+# invocation; locally the waits are short (the number of retries is the function's
+# MaximumRetryAttempts, 2 by default). LAMCTL_RETRY_DELAYS="1,2" sets them for the local cloud.
 DEFAULT_RETRY_DELAYS = (1.0, 2.0)
+MAX_EVENT_AGE = 21600.0  # six hours: Lambda's default MaximumEventAgeInSeconds
+
+
+@dataclass(frozen=True)
+class AsyncConfig:
+    """What a function's asynchronous invocation configuration asks for (PutFunctionEventInvokeConfig,
+    DeadLetterConfig): retries (0-2), the maximum age of an event (seconds), destinations and dead-letter
+    target (ARNs)."""
+
+    max_retries: int = 2
+    max_age: float = MAX_EVENT_AGE
+    on_success: str | None = None
+    on_failure: str | None = None
+    dead_letter: str | None = None
+
+
+def _json_or_text(data: bytes | None):
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data.decode(errors="replace")
+
+
+def _error_message(result) -> str:
+    """The error a failed invocation reported (its errorMessage), for a dead-letter message's ErrorMessage."""
+    if result is None:
+        return "Event age exceeded"
+    answer = _json_or_text(result.payload)
+    if isinstance(answer, dict) and answer.get("errorMessage"):
+        return str(answer["errorMessage"])[:1024]
+    return str(result.function_error or "Unhandled")
+
+
+def invocation_record(request_id: str, function_arn: str, condition: str, attempts: int, payload: bytes, result,
+                      received: float) -> bytes:
+    """The invocation record Lambda sends to an asynchronous invocation's destination."""
+    stamp = datetime.datetime.fromtimestamp(received, datetime.timezone.utc)
+    record: dict = {
+        "version": "1.0",
+        "timestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z",
+        "requestContext": {"requestId": request_id, "functionArn": function_arn, "condition": condition,
+                           "approximateInvokeCount": attempts},
+        "requestPayload": _json_or_text(payload),
+    }
+    if result is not None:
+        response = {"statusCode": 200, "executedVersion": result.version}
+        if not result.ok:
+            response["functionError"] = result.function_error or "Unhandled"
+        record["responseContext"] = response
+        record["responsePayload"] = _json_or_text(result.payload)
+    return json.dumps(record).encode()
 
 
 def split_function_name(name: str) -> tuple[str, str | None]:
@@ -67,11 +127,14 @@ class InvokeHandler:
     template's functions (``start-lambda``), :class:`~lamctl.local.cloud.lambdas.CloudLambda` the
     functions deployed to the local cloud."""
 
-    def __init__(self, service, retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, log=None):
+    def __init__(self, service, retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, log=None, clock=None):
         self.service = service
+        # the retry waits and an event's age: the machine's time, or an injected clock (``monotonic``, ``sleep``)
+        self.clock = clock
         self.retry_delays = tuple(retry_delays)
         self.log = log or (lambda text: None)
         self._background: set[threading.Thread] = set()
+        self._pending: dict[str, dict] = {}
         self._bg_lock = threading.Condition()
         self._closed = threading.Event()
 
@@ -97,43 +160,135 @@ class InvokeHandler:
 
     # -- asynchronous invocations ---------------------------------------------------------
 
+    def pending(self) -> list[dict]:
+        """The asynchronous events not finished yet: request ID, function, attempts so far, state."""
+        with self._bg_lock:
+            return [dict(v) for v in self._pending.values()]
+
     def run_event(self, name: str, qualifier: str | None, headers: dict, payload: bytes, request_id: str) -> None:
         t = threading.Thread(target=self._event, args=(name, qualifier, headers, payload, request_id), daemon=True,
                              name=f"event-{request_id}")
         with self._bg_lock:
             self._background.add(t)
+            self._pending[request_id] = {"request_id": request_id, "function": name, "qualifier": qualifier,
+                                         "attempts": 0, "state": "queued"}
         t.start()
+
+    def _config(self, name: str, qualifier: str | None, headers: dict) -> AsyncConfig:
+        reader = getattr(self.service, "async_config", None)
+        return reader(name, qualifier, headers) if reader is not None else AsyncConfig()
+
+    def _monotonic(self) -> float:
+        return self.clock.monotonic() if self.clock is not None else time.monotonic()
+
+    def _wait(self, seconds: float) -> bool:
+        """Wait ``seconds``; True when the handler closed meanwhile."""
+        if self.clock is not None:
+            self.clock.sleep(seconds)
+            return self._closed.is_set()
+        return self._closed.wait(seconds)
+
+    def _delay(self, retry: int) -> float:
+        if not self.retry_delays:
+            return 0.0
+        return self.retry_delays[min(retry, len(self.retry_delays) - 1)]
+
+    def _mark(self, request_id: str, **changes) -> None:
+        with self._bg_lock:
+            if request_id in self._pending:
+                self._pending[request_id].update(changes)
+
+    def _attempt(self, name: str, qualifier: str | None, headers: dict, payload: bytes, request_id: str,
+                 deadline: float):
+        """One attempt, a throttled one tried again (as Lambda keeps a throttled event queued) until the event's
+        maximum age; None when the event grew too old (or the server stopped) first."""
+        while True:
+            try:
+                # resolved again for each attempt: an alias with weights picks a version each time
+                target = self.service.target(name, qualifier, headers)
+                return self.service.pool.invoke(target.key, payload, request_id=request_id, function_arn=target.arn)
+            except TooManyRequests:
+                self._mark(request_id, state="throttled")
+                if self._monotonic() > deadline or self._wait(0.05):
+                    return None
 
     def _event(self, name: str, qualifier: str | None, headers: dict, payload: bytes, request_id: str) -> None:
         try:
-            attempts = 1 + len(self.retry_delays)
-            for attempt in range(attempts):
-                result = None
-                throttled_until = time.monotonic() + 60
-                while result is None:
-                    try:
-                        # resolved again for each attempt: an alias with weights picks a version each time
-                        target = self.service.target(name, qualifier, headers)
-                        result = self.service.pool.invoke(target.key, payload, request_id=request_id,
-                                                          function_arn=target.arn)
-                    except TooManyRequests:
-                        if time.monotonic() > throttled_until or self._closed.is_set():
-                            self.log(f"{name} {request_id}: throttled for a minute; the event is dropped\n")
-                            return
-                        time.sleep(0.05)  # Lambda keeps a throttled event queued and tries again
+            config = self._config(name, qualifier, headers)
+            received = time.time()
+            deadline = self._monotonic() + config.max_age
+            attempts, result, condition = 0, None, "RetriesExhausted"
+            while True:
+                self._mark(request_id, state="running")
+                outcome = self._attempt(name, qualifier, headers, payload, request_id, deadline)
+                if self._closed.is_set():
+                    return
+                if outcome is None:
+                    condition = "EventAgeExceeded"
+                    break
+                result = outcome
+                attempts += 1
+                self._mark(request_id, attempts=attempts)
                 self.log(result.log)
                 if result.ok:
+                    condition = "Success"
+                    break
+                if attempts > config.max_retries:
+                    break
+                self._mark(request_id, state="waiting to retry")
+                if self._wait(self._delay(attempts - 1)):
                     return
-                if attempt < len(self.retry_delays):
-                    if self._closed.wait(self.retry_delays[attempt]):
-                        return
+                if self._monotonic() > deadline:
+                    condition = "EventAgeExceeded"
+                    break
+            self._settle(name, qualifier, headers, payload, request_id, config, condition, attempts, result,
+                         received)
         except Exception as exc:  # noqa: BLE001 - a background failure must not kill the server
             if not self._closed.is_set():
                 self.log(f"{name} {request_id}: asynchronous invocation failed: {exc}\n")
         finally:
             with self._bg_lock:
+                self._pending.pop(request_id, None)
                 self._background.discard(threading.current_thread())
                 self._bg_lock.notify_all()
+
+    def _settle(self, name: str, qualifier: str | None, headers: dict, payload: bytes, request_id: str,
+                config: AsyncConfig, condition: str, attempts: int, result, received: float) -> None:
+        """Where an event goes once Lambda is done with it: the OnSuccess or OnFailure destination (the invocation
+        record), and after a failure the dead-letter queue (the event itself)."""
+        success = condition == "Success"
+        if not success:
+            why = "failed on every attempt" if condition == "RetriesExhausted" else "was older than its maximum age"
+            self.log(f"{name} {request_id}: the event {why} ({attempts} attempt(s)); it is discarded\n")
+        destination = config.on_success if success else config.on_failure
+        deliver = getattr(self.service, "deliver", None)
+        if destination:
+            record = invocation_record(request_id, self._function_arn(name, result, headers), condition, attempts,
+                                       payload, result, received)
+            self._send(deliver, destination, record, headers, request_id, kind="destination", success=success)
+        if not success and config.dead_letter:
+            error = _error_message(result)
+            self._send(deliver, config.dead_letter, payload, headers, request_id, kind="dead-letter",
+                       success=False, error=error)
+
+    def _function_arn(self, name: str, result, headers: dict) -> str:
+        try:
+            target = self.service.target(name, None, headers)
+            unqualified = ":".join(target.arn.split(":")[:7])
+        except Exception:  # noqa: BLE001 - the function went away meanwhile
+            unqualified = name
+        return f"{unqualified}:{result.version}" if result is not None else unqualified
+
+    def _send(self, deliver, arn: str, body: bytes, headers: dict, request_id: str, **kwargs) -> None:
+        try:
+            if ":lambda:" in arn:  # a function as destination: invoked asynchronously with the record
+                self.run_event(arn, None, headers, body, str(uuid.uuid4()))
+            elif deliver is not None:
+                deliver(arn, body, request_id, headers=headers, **kwargs)
+            else:
+                raise LamctlError(f"no service here delivers to {arn}")
+        except Exception as exc:  # noqa: BLE001 - Lambda counts a DestinationDeliveryFailure and goes on
+            self.log(f"{request_id}: could not deliver to {arn}: {exc}\n")
 
     # -- requests --------------------------------------------------------------------------
 

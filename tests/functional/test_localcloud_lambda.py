@@ -289,6 +289,7 @@ def handler(event, context):
     topic = sns.create_topic(Name="news")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn["FunctionArn"])
     sns.publish(TopicArn=topic, Message="hello from sns")
+    assert cloud.server.handler.wait_background(60)  # SNS invokes asynchronously, as on AWS
     body = cloud.client("s3").get_object(Bucket="results", Key="sns.txt")["Body"].read()
     assert body == b"hello from sns"
 

@@ -1,6 +1,8 @@
 """The moto behaviours lamctl's local cloud relies on, one test per touch point of
 :mod:`lamctl.local.cloud.moto_ext` (T1-T14 in its docstring).
 
+:mod:`lamctl.local.cloud.moto_ext` (T1-T22 in its docstring).
+
 Each test drives moto the way the local cloud does (through the seam) and looks at
 the result over HTTP, as a user of the emulator would. When a moto upgrade changes
 one of these behaviours, the failure names the touch point and the behaviour, not a
@@ -402,3 +404,164 @@ def test_t15_a_stack_function_gets_a_published_layer_and_its_own_in_order(fn):
         (own,) = [x["LatestMatchingVersion"]["LayerVersionArn"] for x in fn.lam.list_layers()["Layers"]
                   if x["LayerName"] != "lib"]
         assert [entry["Arn"] for entry in config.get("Layers") or []] == [layer, own], config
+
+def test_t16_event_invoke_config_records(fn):
+    with touch("T16 event-invoke-config", "LambdaFunction.event_invoke_config lists EventInvokeConfig(.config), "
+                                          "the last put in force"):
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "app")
+        assert moto_ext.lambda_event_invoke_config(latest) == {}
+        fn.lam.put_function_event_invoke_config(FunctionName="app", MaximumRetryAttempts=0)
+        fn.lam.put_function_event_invoke_config(
+            FunctionName="app", MaximumRetryAttempts=1, MaximumEventAgeInSeconds=120,
+            DestinationConfig={"OnFailure": {"Destination": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"}})
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "app")
+        config = moto_ext.lambda_event_invoke_config(latest)
+        assert config["MaximumRetryAttempts"] == 1 and config["MaximumEventAgeInSeconds"] == 120, config
+        assert config["DestinationConfig"]["OnFailure"]["Destination"].endswith(":q"), config
+        moto_ext.lambda_put_event_invoke_config(ACCOUNT, REGION, "app", {"MaximumRetryAttempts": 2})
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "app")
+        assert moto_ext.lambda_event_invoke_config(latest) == {"MaximumRetryAttempts": 2}
+        assert fn.lam.get_function_event_invoke_config(FunctionName="app")["MaximumRetryAttempts"] == 2
+        moto_ext.lambda_delete_event_invoke_config(ACCOUNT, REGION, "app")
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "app")
+        assert moto_ext.lambda_event_invoke_config(latest) == {}
+
+
+def test_t17_dead_letter_config_is_kept(fn):
+    target = f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq"
+    with touch("T17 dead-letter-config", "LambdaFunction.__init__(account_id, spec, region, ...), "
+                                         "update_configuration(updates), get_configuration() wrapped to keep "
+                                         "DeadLetterConfig"):
+        fn.lam.create_function(FunctionName="with-dlq", Runtime="python3.12", Role=fn.role, Handler="app.handler",
+                               Code={"ZipFile": _zip()}, DeadLetterConfig={"TargetArn": target})
+        assert fn.lam.get_function_configuration(FunctionName="with-dlq")["DeadLetterConfig"] == {"TargetArn": target}
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "with-dlq")
+        assert moto_ext.lambda_dead_letter_target(latest) == target
+        other = f"arn:aws:sns:{REGION}:{ACCOUNT}:dlq-topic"
+        fn.lam.update_function_configuration(FunctionName="app", DeadLetterConfig={"TargetArn": other})
+        latest, _ = moto_ext.lambda_function_entry(ACCOUNT, REGION, "app")
+        assert moto_ext.lambda_dead_letter_target(latest) == other
+
+
+def test_t18_deliveries_to_sqs_sns_and_eventbridge(aws):
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="out")["QueueUrl"]
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:out"
+    with touch("T18 deliveries", "sqs_backends[..].send_message(queue, body, message_attributes), "
+                                 "sns_backends[..].publish(message, arn, message_attributes), "
+                                 "events_backends[..].put_events(entries)"):
+        moto_ext.sqs_send(ACCOUNT, REGION, "out", "direct", {"ErrorCode": ("Number", "200")})
+        sns = aws.client("sns")
+        topic = sns.create_topic(Name="t")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        moto_ext.sns_publish(ACCOUNT, REGION, topic, "via sns", {"RequestID": ("String", "r-1")})
+        events = aws.client("events")
+        events.put_rule(Name="r", EventPattern=json.dumps({"source": ["lambda"]}))
+        events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
+        answer = moto_ext.events_put(ACCOUNT, REGION, [{"Source": "lambda", "DetailType": "d", "Detail": "{}",
+                                                        "Resources": [], "EventBusName": "default"}])
+        assert "EventId" in answer[0], answer
+        got = []
+        for _ in range(3):
+            got += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+                "Messages", [])
+        bodies = {m["Body"]: m.get("MessageAttributes", {}) for m in got}
+        assert bodies["direct"]["ErrorCode"] == {"DataType": "Number", "StringValue": "200"}, bodies
+        assert bodies["via sns"]["RequestID"]["StringValue"] == "r-1", bodies
+        assert any(json.loads(b).get("source") == "lambda" for b in bodies if b.startswith("{")), bodies
+
+
+def test_t19_function_url_records(fn):
+    from lamctl.local.cloud.urls import function_url
+
+    with touch("T19 function-urls", "create_function_url_config(name, config) -> FunctionUrlConfig(function, "
+                                    "config) kept as url_config, url https://{id}.lambda-url.{region}.on.aws; "
+                                    "__init__ wrapped to give the local address"):
+        moto_ext.patch_function_urls(function_url)
+        previous = moto_ext.set_function_url_endpoint("http://127.0.0.1:9")
+        try:
+            record = moto_ext.lambda_create_function_url(ACCOUNT, REGION, "app", {"AuthType": "NONE"})
+        finally:
+            moto_ext.set_function_url_endpoint(previous)
+        assert record.url == f"http://127.0.0.1:9/lambda-url/{record.url_id}/", record.url
+        assert fn.lam.get_function_url_config(FunctionName="app")["FunctionUrl"] == record.url
+        found, account, region = moto_ext.lambda_find_function_url(record.url_id)
+        assert found is record and (account, region) == (ACCOUNT, REGION)
+        assert found.function.function_name == "app" and found.config["AuthType"] == "NONE"
+        moto_ext.lambda_delete_function_url(ACCOUNT, REGION, "app")
+        assert moto_ext.lambda_find_function_url(record.url_id) is None
+
+
+def test_t20_sqs_mappings_are_left_to_the_local_cloud(fn):
+    sqs = fn.client("sqs")
+    dlq = sqs.create_queue(QueueName="t18-dlq")["QueueUrl"]
+    url = sqs.create_queue(QueueName="t18", Attributes={"VisibilityTimeout": "0", "RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:t18-dlq", "maxReceiveCount": "1"})})["QueueUrl"]
+    with touch("T20 sqs-mappings", "Queue.add_message runs lambda_event_source_mappings (hidden by the wrap); "
+                                   "_event_source_mappings; receive_message counts receives and redrives"):
+        moto_ext.patch_sqs_mappings_polled()
+        uuid = fn.lam.create_event_source_mapping(EventSourceArn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:t18",
+                                                  FunctionName="app", BatchSize=5)["UUID"]
+        (esm,) = [m for m in moto_ext.event_source_mappings() if m.uuid == uuid]
+        assert esm.batch_size == 5 and esm.enabled and esm.function_arn.endswith(":function:app")
+        sqs.send_message(QueueUrl=url, MessageBody="stays")  # not taken by moto's own invoke
+        assert moto_ext.sqs_queue(ACCOUNT, REGION, "t18").approximate_number_of_messages == 1
+        (message,) = moto_ext.sqs_receive(ACCOUNT, REGION, "t18", 5)
+        assert message.body == "stays" and message.approximate_receive_count == 1 and message.receipt_handle
+        assert moto_ext.sqs_receive(ACCOUNT, REGION, "t18", 5) == []  # received once: redriven
+        assert sqs.receive_message(QueueUrl=dlq)["Messages"][0]["Body"] == "stays"
+        sqs.send_message(QueueUrl=url, MessageBody="gone")
+        (message,) = moto_ext.sqs_receive(ACCOUNT, REGION, "t18", 5)
+        moto_ext.sqs_delete(ACCOUNT, REGION, "t18", message.receipt_handle)
+        assert moto_ext.sqs_queue(ACCOUNT, REGION, "t18").approximate_number_of_messages == 0
+
+
+def test_t21_async_sources_hand_lambda_invocations_over(fn):
+    calls = []
+    with touch("T21 async-sources", "s3.notifications._invoke_awslambda(account, event, arn, region), "
+                                    "events Rule.send_to_targets(event, transform_input) and sns "
+                                    "Subscription.publish(message, message_id, ...) wrapped; "
+                                    "events_backends[..].event_buses[..].rules"):
+        undo = moto_ext.patch_async_sources(lambda arn, payload, account, region: calls.append(
+            (arn, json.loads(payload), account, region)))
+        try:
+            arn = fn.lam.get_function(FunctionName="app")["Configuration"]["FunctionArn"]
+            s3 = fn.client("s3")
+            s3.create_bucket(Bucket="t19")
+            s3.put_bucket_notification_configuration(Bucket="t19", NotificationConfiguration={
+                "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+            s3.put_object(Bucket="t19", Key="a/b c.txt", Body=b"x")
+            events = fn.client("events")
+            events.put_rule(Name="t19", EventPattern=json.dumps({"source": ["t19"]}))
+            events.put_targets(Rule="t19", Targets=[{"Id": "f", "Arn": arn, "Input": '{"fixed": 1}'}])
+            events.put_events(Entries=[{"Source": "t19", "DetailType": "d", "Detail": "{}"}])
+            sns = fn.client("sns")
+            topic = sns.create_topic(Name="t19")["TopicArn"]
+            sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn)
+            sent = sns.publish(TopicArn=topic, Message="m")["MessageId"]
+        finally:
+            undo()
+        (s3_call, rule_call, sns_call) = calls
+        assert sns_call[0] == arn and sns_call[1]["Records"][0]["Sns"]["MessageId"] == sent, sns_call
+        assert sns_call[1]["Records"][0]["Sns"]["TopicArn"] == topic
+        assert s3_call[0] == arn and s3_call[1]["Records"][0]["s3"]["object"]["key"] == "a/b+c.txt", s3_call
+        assert (s3_call[2], s3_call[3]) == (ACCOUNT, REGION)
+        assert rule_call[0] == arn and rule_call[1] == {"fixed": 1}, rule_call
+        rules = {rule.name: rule for _, _, rule in moto_ext.event_rules()}
+        assert rules["t19"].state == "ENABLED" and rules["t19"].targets[0]["Arn"] == arn
+
+
+def test_t22_bucket_notifications_from_templates(aws):
+    template = {"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {
+        "BucketName": "t20", "NotificationConfiguration": {"QueueConfigurations": [{
+            "Event": "s3:ObjectCreated:*", "Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:t20",
+            "Filter": {"S3Key": {"Rules": [{"Name": "suffix", "Value": ".csv"}]}}}]}}}}}
+    with touch("T22 bucket-notifications", "FakeBucket.create_from_cloudformation_json wrapped to apply "
+                                           "NotificationConfiguration with set_notification_configuration"):
+        moto_ext.patch_bucket_notifications()
+        aws.client("sqs").create_queue(QueueName="t20")
+        aws.client("cloudformation").create_stack(StackName="t20", TemplateBody=json.dumps(template))
+        config = aws.client("s3").get_bucket_notification_configuration(Bucket="t20")
+        (queue,) = config["QueueConfigurations"]
+        assert queue["QueueArn"].endswith(":t20") and queue["Events"] == ["s3:ObjectCreated:*"], config
+        assert queue["Filter"]["Key"]["FilterRules"] == [{"Name": "suffix", "Value": ".csv"}], config

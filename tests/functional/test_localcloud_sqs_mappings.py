@@ -1,0 +1,161 @@
+"""SQS event source mappings on the local cloud, polled as Lambda polls them: batches of BatchSize with
+Lambda's SQS event, a failed batch back on the queue, ReportBatchItemFailures keeping only the failed messages,
+a redrive policy's dead-letter queue after maxReceiveCount receives, Enabled: false. Real functions run on an
+:class:`~lamctl.local.cloud.emulator.EmulatorServer` in this process; the queues' own visibility timeout is 0,
+so a message that failed is visible again at once (no waiting)."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import urllib.request
+import zipfile
+
+import boto3
+import pytest
+
+from lamctl.local.cloud.emulator import EmulatorServer
+
+CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+
+# each invocation stores its event under batches/ so the test sees every batch the function got
+SOURCE = """\
+import boto3, json, uuid
+def handler(event, context):
+    boto3.client("s3").put_object(Bucket="runs", Key="batches/" + uuid.uuid4().hex, Body=json.dumps(event).encode())
+    bodies = [r["body"] for r in event["Records"]]
+    if "fail-all" in bodies:
+        raise ValueError("the whole batch fails")
+    failed = [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"].startswith("bad")]
+    return {"batchItemFailures": failed}
+"""
+
+
+def code_zip(source: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", source)
+    return buf.getvalue()
+
+
+class Cloud:
+    def __init__(self, server: EmulatorServer):
+        self.server = server
+        self.lam, self.s3, self.sqs = (boto3.client(s, endpoint_url=server.endpoint, **CREDS)
+                                       for s in ("lambda", "s3", "sqs"))
+        self.role = boto3.client("iam", endpoint_url=server.endpoint, **CREDS).create_role(
+            RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        self.s3.create_bucket(Bucket="runs")
+        self.lam.create_function(FunctionName="consumer", Runtime="python3.12", Role=self.role,
+                                 Handler="app.handler", Code={"ZipFile": code_zip(SOURCE)}, Timeout=30)
+
+    def queue(self, name: str, **attributes: str) -> tuple[str, str]:
+        attributes.setdefault("VisibilityTimeout", "0")
+        url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return url, arn
+
+    def batches(self) -> list[dict]:
+        keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket="runs", Prefix="batches/").get("Contents", [])]
+        return [json.loads(self.s3.get_object(Bucket="runs", Key=k)["Body"].read()) for k in keys]
+
+    def until(self, what, check, timeout: float = 60.0):
+        """Look at the cloud until ``check()`` is true (bounded); its last value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = check()
+            if value or time.monotonic() > deadline:
+                assert value, f"{what}: not seen within {timeout} s"
+                return value
+            time.sleep(0.05)
+
+    def count(self, url: str) -> int:
+        attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+@pytest.fixture
+def cloud():
+    server = EmulatorServer(idle_timeout=None, retry_delays=(0.0, 0.0)).start()
+    urllib.request.urlopen(urllib.request.Request(server.endpoint + "/moto-api/reset", method="POST"),
+                           timeout=30).read()
+    yield Cloud(server)
+    server.stop()
+
+
+def test_messages_arrive_in_batches_with_lambdas_sqs_event_and_are_deleted(cloud):
+    url, arn = cloud.queue("jobs")
+    for i in range(5):
+        cloud.sqs.send_message(QueueUrl=url, MessageBody=f"job-{i}",
+                               MessageAttributes={"kind": {"DataType": "String", "StringValue": "test"}})
+    # the mapping is created once the messages wait, so that batches of 2 are what the poller can take
+    cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", BatchSize=2)
+    cloud.until("every message handled and deleted", lambda: cloud.count(url) == 0)
+    batches = cloud.batches()
+    assert sorted(len(b["Records"]) for b in batches) == [1, 2, 2]
+    records = [r for b in batches for r in b["Records"]]
+    assert sorted(r["body"] for r in records) == [f"job-{i}" for i in range(5)]
+    record = records[0]
+    assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"] == arn
+    assert record["awsRegion"] == "us-east-1" and record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert int(record["attributes"]["SentTimestamp"]) > 0 and record["receiptHandle"] and record["md5OfBody"]
+    assert record["messageAttributes"]["kind"]["stringValue"] == "test"
+    assert record["messageAttributes"]["kind"]["dataType"] == "String"
+
+
+def test_report_batch_item_failures_keeps_only_the_failed_messages(cloud):
+    url, arn = cloud.queue("partial")
+    cloud.sqs.send_message(QueueUrl=url, MessageBody="good-1")
+    cloud.sqs.send_message(QueueUrl=url, MessageBody="bad-1")
+    cloud.sqs.send_message(QueueUrl=url, MessageBody="good-2")
+    uuid = cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", BatchSize=10,
+                                                 FunctionResponseTypes=["ReportBatchItemFailures"])["UUID"]
+    cloud.until("bad-1 received three times",
+                lambda: sum(r["body"] == "bad-1" for b in cloud.batches() for r in b["Records"]) >= 3)
+    cloud.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+    with cloud.server.app.sqs.lock:  # the round under way (if any) ends; the next ones skip the mapping
+        pass
+    bodies = [r["body"] for b in cloud.batches() for r in b["Records"]]
+    assert bodies.count("good-1") == 1 and bodies.count("good-2") == 1  # deleted after their one success
+    left = cloud.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in left] == ["bad-1"]
+
+
+def test_a_failed_batch_goes_back_and_the_redrive_policy_moves_it_to_the_dead_letter_queue(cloud):
+    dlq_url, dlq_arn = cloud.queue("jobs-dlq")
+    url, arn = cloud.queue("jobs", RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn,
+                                                             "maxReceiveCount": "2"}))
+    cloud.sqs.send_message(QueueUrl=url, MessageBody="fail-all")
+    cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer")
+    cloud.until("the message on the dead-letter queue", lambda: cloud.count(dlq_url) == 1)
+    received = [r["attributes"]["ApproximateReceiveCount"] for b in cloud.batches() for r in b["Records"]]
+    assert sorted(received) == ["1", "2"]  # two receives, then the redrive
+    assert cloud.count(url) == 0
+    (moved,) = cloud.sqs.receive_message(QueueUrl=dlq_url)["Messages"]
+    assert moved["Body"] == "fail-all"
+
+
+def test_a_disabled_mapping_is_not_polled(cloud):
+    url, arn = cloud.queue("idle")
+    cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", Enabled=False)
+    cloud.sqs.send_message(QueueUrl=url, MessageBody="waits")
+    for _ in range(3):  # rounds of the poller itself, run here: nothing is taken
+        assert cloud.server.app.sqs.poll_once() == 0
+    assert cloud.batches() == [] and cloud.count(url) == 1
+
+
+def test_a_batching_window_waits_for_a_full_batch(cloud):
+    url, arn = cloud.queue("windowed")
+    cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", BatchSize=3,
+                                          MaximumBatchingWindowInSeconds=300)
+    cloud.sqs.send_message(QueueUrl=url, MessageBody="one")
+    cloud.sqs.send_message(QueueUrl=url, MessageBody="two")
+    for _ in range(3):  # rounds of the poller run here: two messages, five minutes of window left: none taken
+        assert cloud.server.app.sqs.poll_once() == 0
+    assert cloud.batches() == []
+    cloud.sqs.send_message(QueueUrl=url, MessageBody="three")  # the batch is full: it goes at once
+    cloud.until("the full batch handled", lambda: cloud.count(url) == 0)
+    (batch,) = cloud.batches()
+    assert sorted(r["body"] for r in batch["Records"]) == ["one", "three", "two"]
