@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -325,8 +326,8 @@ def test_a_terminal_gets_a_live_view(cloud):
     assert proc.wait(timeout=60) == 0
     text = seen.decode("utf-8", "replace")
     assert "app:live" in text and "v1 90%" in text and "v2 10%" in text
-    assert "next: route 100% to version 2, empty routing in 2s" in text or \
-        "next: route 100% to version 2, empty routing in 1s" in text
+    # a countdown: its figure depends on when the view was drawn, so only its form is asserted
+    assert re.search(r"next: route 100% to version 2, empty routing in \d+s", text), text
     assert "alarms: errors OK" in text
     assert "\x1b[" in text  # redrawn in place, not appended lines
     assert "app:live now serves version 2 at 100%" in text
