@@ -188,6 +188,7 @@ def prepare_moto() -> None:
     from .models import register
 
     moto_ext.patch_multipart_no_such_upload()
+    moto_ext.patch_alias_revisions()
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
@@ -217,6 +218,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
 
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     moto_ext.patch_multipart_no_such_upload()
+    moto_ext.patch_alias_revisions()  # UpdateAlias honours RevisionId (412 on a stale one), as Lambda does
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log)
     return EmulatorApp(moto_ext.wsgi_app(), handler)

@@ -75,6 +75,14 @@ T13 s3-multipart        ``moto.s3.models.S3Backend.upload_part(bucket, upload_id
                         ``get_bucket(bucket).multiparts`` and fail with a KeyError (HTTP 500) for one that was
                         aborted; wrapped to raise ``moto.s3.exceptions.NoSuchUpload`` (404), as S3 answers and
                         a client acts on (lamctl starts again an upload another lamctl aborted as a leftover).
+T14 alias-revision      ``moto.awslambda.models.LambdaAlias`` keeps ``revision_id`` (reported as ``RevisionId``)
+                        and changes through ``update(description, function_version, routing_config)``;
+                        ``moto.awslambda.responses.LambdaResponse.update_alias()`` answers UpdateAlias from
+                        ``self.body`` (JSON) and ``self.path`` (``.../functions/{name}/aliases/{alias}``) and
+                        ignores ``RevisionId``; ``moto.awslambda.exceptions.PreconditionFailedException(message)``
+                        is a 412. Wrapped as Lambda behaves: every change of an alias gets a new RevisionId,
+                        and an UpdateAlias with a RevisionId other than the alias's current one is refused with
+                        412 PreconditionFailedException, changing nothing.
 """
 
 from __future__ import annotations
@@ -421,3 +429,44 @@ def patch_multipart_no_such_upload() -> None:
     S3Backend.upload_part = guarded(S3Backend.upload_part)  # type: ignore[method-assign]
     S3Backend.complete_multipart_upload = guarded(S3Backend.complete_multipart_upload)  # type: ignore[method-assign]
     _patched_multipart["done"] = True
+
+
+# T14: UpdateAlias honours RevisionId, as Lambda does
+
+STALE_REVISION = ("The Revision Id provided does not match the latest Revision Id. "
+                  "Call the GetAlias API to retrieve the latest Revision Id")
+_patched_alias_revisions = {"done": False}
+
+
+def patch_alias_revisions() -> None:
+    """Install the RevisionId behaviour of aliases (idempotent): a new RevisionId on every change, and a 412
+    for an UpdateAlias that names a stale one."""
+    if _patched_alias_revisions["done"]:
+        return
+    import uuid
+    from urllib.parse import unquote
+
+    from moto.awslambda.exceptions import PreconditionFailedException
+    from moto.awslambda.models import LambdaAlias
+    from moto.awslambda.responses import LambdaResponse
+
+    update = LambdaAlias.update
+    respond = LambdaResponse.update_alias
+
+    def update_renewing(self: Any, description: Any, function_version: Any, routing_config: Any) -> None:
+        update(self, description, function_version, routing_config)
+        self.revision_id = str(uuid.uuid4())
+
+    def update_alias_checked(self: Any) -> Any:
+        wanted = json.loads(self.body or "{}").get("RevisionId")
+        if wanted:
+            function_name = unquote(self.path.rsplit("/")[-3])
+            alias_name = unquote(self.path.rsplit("/", 2)[-1])
+            current = self.backend.get_alias(name=alias_name, function_name=function_name)
+            if wanted != current.revision_id:
+                raise PreconditionFailedException(STALE_REVISION)
+        return respond(self)
+
+    LambdaAlias.update = update_renewing  # type: ignore[method-assign]
+    LambdaResponse.update_alias = update_alias_checked  # type: ignore[method-assign]
+    _patched_alias_revisions["done"] = True
