@@ -101,3 +101,32 @@ def test_memory_and_timeout_at_their_edges(tmp_path, key, allowed, refused):
         build_template(_write(tmp_path, ONE_FUNCTION + f"      {key}: {refused}\n"))
     assert f"{key} is {int(refused):,}" in err.value.message and err.value.exit_code == 2
     assert err.value.where == f"{tmp_path / 'template.yaml'}:8:{6 + len(key) + 2 + 1}"
+
+
+# -- found by mutation testing (tests/mutation/run.py): the figures and listings in the errors ----------------
+def test_sizes_are_written_in_the_units_of_the_quotas_at_each_unit_edge():
+    assert limits.size(1023) == "1023 B"
+    assert limits.size(1024) == "1.0 KB"
+    assert limits.size(1536) == "1.5 KB"
+    assert limits.size(1024 * 1024 - 1) == "1,024.0 KB"
+    assert limits.size(1024 * 1024) == "1.0 MB"
+    assert limits.size(250 * 1024 * 1024) == "250.0 MB"
+
+
+def test_largest_parts_group_by_package_under_python_and_by_folder_elsewhere():
+    assert limits.largest_parts([("python/numpy/core.so", 5), ("python/numpy/x.so", 1), ("python/six.py", 3),
+                                 ("lib/a.so", 2), ("app.py", 1)]) == [
+        ("python/numpy/", 6), ("python/", 3), ("lib/", 2), ("app.py", 1)]
+
+
+def test_the_largest_variables_are_listed_by_the_bytes_of_name_and_value(tmp_path):
+    tpl = _write(tmp_path, ONE_FUNCTION + f"""\
+      Environment:
+        Variables:
+          Q: xxxxxx
+          ABCD: wxyz
+          BIG: {"x" * 4100}
+""")
+    with pytest.raises(LimitError) as err:
+        build_template(tpl)
+    assert "Largest: BIG (4,103 bytes), ABCD (8 bytes), Q (7 bytes)" in err.value.message
