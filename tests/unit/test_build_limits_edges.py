@@ -57,6 +57,7 @@ def test_a_build_of_exactly_250_mb_passes(tmp_path):
 
 def test_a_direct_upload_of_exactly_50_mb_passes_and_one_byte_more_is_refused():
     assert limits.check_direct("Fn", 52_428_800, [], enforce=True).left == 0
+    assert limits.check_direct("Fn", 1_000, [], enforce=True).left == 52_427_800  # well under: passes too
     with pytest.raises(LimitError) as err:
         limits.check_direct("Fn", 52_428_801, [], enforce=True)
     assert err.value.exit_code == 2 and err.value.where == "Fn" and "52,428,801 bytes" in err.value.message
