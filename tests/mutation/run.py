@@ -75,8 +75,11 @@ def run_module(name: str, timeout: float) -> tuple[int, int, str]:
         report = subprocess.run([os.path.join(bin_dir, "cr-report"), "--show-diff", "--surviving-only", session],
                                 cwd=work, env=env, capture_output=True, text=True, check=True).stdout
     total = int(re.search(r"total jobs: (\d+)", report).group(1))
+    complete = int(re.search(r"complete: (\d+)", report).group(1))
     survived = int(re.search(r"surviving mutants: (\d+)", report).group(1))
-    return total - survived, total, report
+    if complete != total:
+        report += f"\n{total - complete} mutant(s) did not complete: counted as surviving\n"
+    return complete - survived, total, report
 
 
 def main(argv: list[str] | None = None) -> int:
