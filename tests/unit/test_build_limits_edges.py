@@ -131,3 +131,53 @@ def test_the_largest_variables_are_listed_by_the_bytes_of_name_and_value(tmp_pat
     with pytest.raises(LimitError) as err:
         build_template(tpl)
     assert "Largest: BIG (4,103 bytes), ABCD (8 bytes), Q (7 bytes)" in err.value.message
+
+
+def test_megabytes_keep_their_fraction():
+    assert limits.size(3 * 1024 * 1024 // 2) == "1.5 MB"
+
+
+def test_the_largest_parts_are_five_ties_by_name():
+    parts = [(f"{name}/f", 10) for name in "fedcba"]
+    assert limits.largest_parts(parts) == [(f"{name}/", 10) for name in "abcde"]
+
+
+def test_no_layers_and_no_environment_use_nothing(tmp_path):
+    heads = {h.limit: h for h in build_template(_write(tmp_path, ONE_FUNCTION)).headroom["Fn"]}
+    assert (heads[limits.LAYERS].used, heads[limits.ENVIRONMENT].used) == (0, 0)
+
+
+def _env_used(tmp_path, variables: str) -> int:
+    tpl = _write(tmp_path, "Parameters:\n  P:\n    Type: String\n" + ONE_FUNCTION
+                 + "      Environment:\n        Variables:\n" + variables)
+    return {h.limit: h for h in build_template(tpl).headroom["Fn"]}[limits.ENVIRONMENT].used
+
+
+def test_environment_bytes_are_measured_as_lambda_stores_them(tmp_path):
+    assert _env_used(tmp_path, "          A: x\n") == len('{"A":"x"}')  # a small environment passes
+    assert _env_used(tmp_path, "          N: 12\n") == len('{"N":"12"}')  # numbers are strings
+    assert _env_used(tmp_path, "          V: é\n") == len('{"V":"é"}'.encode())  # UTF-8 bytes, not \\u escapes
+    assert _env_used(tmp_path, "          R: !Ref P\n") == len('{"R":"{\\"Ref\\":\\"P\\"}"}')  # the intrinsic's JSON
+
+
+def test_the_largest_variables_are_three_by_the_sum_of_name_and_value(tmp_path):
+    tpl = _write(tmp_path, ONE_FUNCTION + f"""\
+      Environment:
+        Variables:
+          ABCDEFGHIJ: xx
+          Q: {"x" * 12}
+          Z: ""
+          BIG: {"x" * 4100}
+""")
+    with pytest.raises(LimitError) as err:
+        build_template(tpl)
+    assert err.value.message.endswith("Largest: BIG (4,103 bytes), Q (13 bytes), ABCDEFGHIJ (12 bytes)")
+
+
+@pytest.mark.parametrize("value", ["true", "256.5"])
+def test_a_memory_size_that_is_not_a_whole_number_is_a_template_error(tmp_path, value):
+    from lamctl.schemas.errors import TemplateError
+
+    with pytest.raises(TemplateError) as err:
+        build_template(_write(tmp_path, ONE_FUNCTION + f"      MemorySize: {value}\n"))
+    assert "whole number" in err.value.message and err.value.exit_code == 2
