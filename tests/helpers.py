@@ -94,12 +94,31 @@ def sort_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def normalise(value: Any) -> Any:
-    """Sort every list (recursively), as the reference's own test suite does before comparing."""
+# Lists whose order CloudFormation and the services ignore, by the key that holds them: these are sorted before
+# comparing. Every other list keeps its order: the arguments of an intrinsic function (Fn::If's branches,
+# Fn::GetAtt's resource and attribute, Fn::Join's items), a function's Layers (a later layer overrides an earlier
+# one), a state machine's or an API's ordered parts.
+UNORDERED_KEYS = frozenset({
+    "DependsOn",  # a set of resources to create first
+    "ManagedPolicyArns", "Policies",  # a role's policies: a set
+    "Statement", "Action", "NotAction", "Resource", "NotResource",  # IAM policy grammar: sets
+    "Service", "AWS", "Federated",  # principals: sets
+    "Tags",  # key-value pairs, keys unique
+    "tags",  # an OpenAPI body's tags (x-amazon-apigateway-tag-value): the API's tags
+    "Fn::And", "Fn::Or",  # the one pair of intrinsic functions whose arguments commute
+})
+
+
+def normalise(value: Any, key: str | None = None) -> Any:
+    """Sort the lists whose order CloudFormation ignores (``UNORDERED_KEYS``), recursively; keep every other
+    list, the arguments of every intrinsic function and a function's ``Layers`` in order."""
     if isinstance(value, dict):
-        return {k: normalise(v) for k, v in value.items()}
+        return {k: normalise(v, k) for k, v in value.items()}
     if isinstance(value, list):
-        return sorted((normalise(v) for v in value), key=sort_key)
+        items = [normalise(v) for v in value]
+        if key in UNORDERED_KEYS:
+            return sorted(items, key=sort_key)
+        return items
     return value
 
 

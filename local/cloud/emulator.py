@@ -219,6 +219,7 @@ def prepare_moto() -> None:
     moto_ext.patch_dead_letter_config()
     moto_ext.patch_function_urls(function_url)
     moto_ext.patch_bucket_notifications()
+    moto_ext.patch_alias_revisions()
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
@@ -267,6 +268,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     moto_ext.patch_bucket_notifications()
     if endpoint:
         moto_ext.set_function_url_endpoint(endpoint)
+    moto_ext.patch_alias_revisions()  # UpdateAlias honours RevisionId (412 on a stale one), as Lambda does
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log, clock=clock)
     return EmulatorApp(moto_ext.wsgi_app(), handler)

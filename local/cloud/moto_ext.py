@@ -125,6 +125,15 @@ T22 bucket-notifications ``FakeBucket.create_from_cloudformation_json`` / ``upda
                         ``set_notification_configuration({"CloudFunctionConfiguration": [{"CloudFunction",
                         "Event": [..], "Filter": {"S3Key": {"FilterRule": [..]}}}], "QueueConfiguration",
                         "TopicConfiguration", "EventBridgeConfiguration"})``.
+
+T23 alias-revision      ``moto.awslambda.models.LambdaAlias`` keeps ``revision_id`` (reported as ``RevisionId``)
+                        and changes through ``update(description, function_version, routing_config)``;
+                        ``moto.awslambda.responses.LambdaResponse.update_alias()`` answers UpdateAlias from
+                        ``self.body`` (JSON) and ``self.path`` (``.../functions/{name}/aliases/{alias}``) and
+                        ignores ``RevisionId``; ``moto.awslambda.exceptions.PreconditionFailedException(message)``
+                        is a 412. Wrapped as Lambda behaves: every change of an alias gets a new RevisionId,
+                        and an UpdateAlias with a RevisionId other than the alias's current one is refused with
+                        412 PreconditionFailedException, changing nothing.
 """
 
 from __future__ import annotations
@@ -934,3 +943,43 @@ def patch_bucket_notifications() -> None:
     FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore
     FakeBucket.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore
     _patched_buckets["done"] = True
+
+# T23: UpdateAlias honours RevisionId, as Lambda does
+
+STALE_REVISION = ("The Revision Id provided does not match the latest Revision Id. "
+                  "Call the GetAlias API to retrieve the latest Revision Id")
+_patched_alias_revisions = {"done": False}
+
+
+def patch_alias_revisions() -> None:
+    """Install the RevisionId behaviour of aliases (idempotent): a new RevisionId on every change, and a 412
+    for an UpdateAlias that names a stale one."""
+    if _patched_alias_revisions["done"]:
+        return
+    import uuid
+    from urllib.parse import unquote
+
+    from moto.awslambda.exceptions import PreconditionFailedException
+    from moto.awslambda.models import LambdaAlias
+    from moto.awslambda.responses import LambdaResponse
+
+    update = LambdaAlias.update
+    respond = LambdaResponse.update_alias
+
+    def update_renewing(self: Any, description: Any, function_version: Any, routing_config: Any) -> None:
+        update(self, description, function_version, routing_config)
+        self.revision_id = str(uuid.uuid4())
+
+    def update_alias_checked(self: Any) -> Any:
+        wanted = json.loads(self.body or "{}").get("RevisionId")
+        if wanted:
+            function_name = unquote(self.path.rsplit("/")[-3])
+            alias_name = unquote(self.path.rsplit("/", 2)[-1])
+            current = self.backend.get_alias(name=alias_name, function_name=function_name)
+            if wanted != current.revision_id:
+                raise PreconditionFailedException(STALE_REVISION)
+        return respond(self)
+
+    LambdaAlias.update = update_renewing  # type: ignore[method-assign]
+    LambdaResponse.update_alias = update_alias_checked  # type: ignore[method-assign]
+    _patched_alias_revisions["done"] = True

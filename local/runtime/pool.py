@@ -42,10 +42,11 @@ class _Function:
 
 class Pool:
     def __init__(self, max_concurrency: int | None = None, idle_timeout: float | None = 300.0,
-                 environment_factory=Environment):
+                 environment_factory=Environment, clock=time.monotonic):
         self.max_concurrency = max_concurrency
         # called with (environment, result) after every invocation: the local cloud writes the log with it
         self.on_result: Callable[[Any, InvokeResult], None] | None = None
+        self._clock = clock  # seconds, monotonic: when an environment was freed, and now for the reaper
         self.idle_timeout = idle_timeout
         self._factory = environment_factory
         self._lock = threading.Condition()
@@ -138,7 +139,7 @@ class Pool:
             if fn is None or env.dead or self._closed or env.spec != fn.spec or self.idle_timeout == 0:
                 stop = True  # idle_timeout 0: no warm reuse, every invocation is a cold start
             else:
-                fn.idle.append((env, time.monotonic()))
+                fn.idle.append((env, self._clock()))
             self._lock.notify_all()
         if stop:
             env.stop()
@@ -179,7 +180,7 @@ class Pool:
         """Stop environments idle for longer than ``idle_timeout``; returns how many were stopped."""
         if self.idle_timeout is None:
             return 0
-        now = time.monotonic() if now is None else now
+        now = self._clock() if now is None else now
         victims = []
         with self._lock:
             for fn in self._functions.values():

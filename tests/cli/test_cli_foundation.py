@@ -22,6 +22,15 @@ def test_unknown_command_is_a_usage_error(cli):
 
 def test_bad_config_is_exit_2_with_file_and_line(cli, tmp_path):
     (tmp_path / "lamctl.toml").write_text('[default]\nstack = "a"\nregoin = "eu-west-1"\n')
+    result = cli("local", "status", cwd=tmp_path)  # a command that reads the settings
+    assert result.exit_code == 2, result
+    assert "lamctl.toml:3: unknown key 'regoin' in [default]" in result.stderr
+    assert "did you mean region?" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_version_and_help_need_no_config(cli, tmp_path):
+    (tmp_path / "lamctl.toml").write_text('[default]\nstack = "a"\nregoin = "eu-west-1"\n')
     result = cli("--version", cwd=tmp_path)  # eager --version needs no config
     assert result.exit_code == 0
     result = cli("local", "--help", cwd=tmp_path)

@@ -315,7 +315,7 @@ def test_a_local_file_that_is_missing_is_reported_at_its_line_before_building(pr
     write_template(project, FILES_TEMPLATE)
     result = cli("package", "--s3-bucket", "art-bucket", cwd=project)
     assert result.exit_code == 2, result
-    assert f"{project / 'template.yaml'}:13:" in result.stderr or "template.yaml:13:" in result.stderr
+    assert "error: ./template.yaml:13:22: " in result.stderr, result.stderr  # the template as given, at its line
     assert "Api: DefinitionUri 'api/openapi.yaml' is not a file" in result.stderr
     assert not (project / ".lamctl").exists()
     assert aws.client("s3").list_objects_v2(Bucket="art-bucket").get("KeyCount") == 0

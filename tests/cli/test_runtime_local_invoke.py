@@ -274,7 +274,7 @@ def test_start_lambda_serves_boto3_and_stops_every_process_on_sigterm(project):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     assert proc.returncode == 0, proc.stderr.read()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # bounds a loaded machine; the processes gone end it at once
     while any(os.path.exists(f"/proc/{k}") for k in kids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(os.path.exists(f"/proc/{k}") for k in kids), "an environment outlived start-lambda"
@@ -319,21 +319,34 @@ def test_dummy_credentials_unless_aws_credentials_is_given(cli, tmp_path, monkey
     assert "shell-secret" not in r.stderr
 
 
-def test_code_start_sample_environments_equal_workers_when_the_handler_sleeps(tmp_path):
-    """samples/code_start/invoke.py against start-lambda: with a sleeping handler each worker gets its own."""
+def test_code_start_sample_environments_equal_workers_when_the_calls_overlap(tmp_path):
+    """samples/code_start/invoke.py against start-lambda: when the calls overlap each worker gets its own."""
+    import threading
+
+    from lamctl.local.runtime.environment import Environment
     from lamctl.local.runtime.functions import TemplateFunctions
     from lamctl.local.runtime.invoke_api import InvokeServer
     from lamctl.local.runtime.pool import Pool
     from lamctl.local.runtime.service import LocalLambda
 
+    workers = 3
+    together = threading.Barrier(workers, timeout=60)
+
+    class Overlapping(Environment):
+        """A real environment whose invocation starts only once every worker holds one: rounds of 3 at once."""
+
+        def invoke(self, payload, **kwargs):
+            together.wait()
+            return super().invoke(payload, **kwargs)
+
     sample = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "code_start")
-    fns = TemplateFunctions(os.path.join(sample, "template.yaml"), parameter_overrides={"SleepSeconds": "1"},
-                            build_dir=str(tmp_path / "build"))
-    server = InvokeServer(LocalLambda(fns, Pool(idle_timeout=None)), "127.0.0.1", 0).start()
+    fns = TemplateFunctions(os.path.join(sample, "template.yaml"), build_dir=str(tmp_path / "build"))
+    server = InvokeServer(LocalLambda(fns, Pool(idle_timeout=None, environment_factory=Overlapping)),
+                          "127.0.0.1", 0).start()
     try:
-        out = subprocess.run([sys.executable, os.path.join(sample, "invoke.py"), "-mw", "3", "-it", "6",
+        out = subprocess.run([sys.executable, os.path.join(sample, "invoke.py"), "-mw", str(workers), "-it", "6",
                               "-l", "Counter", "--endpoint-url", server.url],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=120)
     finally:
         server.close()
     assert out.returncode == 0, out.stderr

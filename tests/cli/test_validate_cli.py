@@ -160,11 +160,11 @@ def test_cfn_lint_findings_on_the_transformed_template_point_at_the_source(cli, 
     r = cli("validate", cwd=tmp_path)
     assert r.exit_code == 2, r
     lines = r.stdout.splitlines()
-    assert lines[0].startswith("template.yaml:4:14: E2533 Resources.Fn.Properties.Runtime: Runtime 'python2.7' "
-                               "was deprecated")
+    # lamctl's part: the source location and the transformed path (the rule and its sentence are cfn-lint's)
+    assert lines[0].startswith("template.yaml:4:14: ") and " Resources.Fn.Properties.Runtime: " in lines[0]
     assert lines[0].endswith("(set in Globals.Function)")
-    assert lines[1] == ("template.yaml:14:26: E3034 Resources.Queue.Properties.VisibilityTimeout: "
-                        "99999999 is greater than the maximum of 43200")
+    assert lines[1].startswith("template.yaml:14:26: ")
+    assert " Resources.Queue.Properties.VisibilityTimeout: " in lines[1]
     assert "cfn-lint ran on the transformed template" in r.stderr
 
 

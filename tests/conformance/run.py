@@ -10,9 +10,13 @@ the team's ``shared/`` folder finds it at ``../shared/conformance/sam-translator
 
 Each template is transformed by lamctl and by ``aws-sam-translator`` (offline:
 region us-east-1, parameter values param1=value1, param2=value2, the managed
-policy names it bundles). Both outputs are normalised the way the reference's
-own test suite compares them (every list sorted) plus one documented
-difference: the REST API deployment ID (``<Api>Deployment<hash>``) and the hash
+policy names it bundles). Both outputs are compared in order
+(``tests.helpers.normalise``): the arguments of every intrinsic function, a
+function's ``Layers`` and every other list keep their order; only lists whose
+order CloudFormation ignores are sorted (``UNORDERED_KEYS``: DependsOn, IAM
+policies and statements, tags, the arguments of Fn::And / Fn::Or). The
+reference's own suite sorts every list, which would hide a swapped ``Fn::If``.
+Plus one documented difference: the REST API deployment ID (``<Api>Deployment<hash>``) and the hash
 in its Description are replaced by a placeholder, because the reference hashes
 a Python-2 rendering of its swagger document and lamctl does not.
 

@@ -17,7 +17,7 @@ CORPUS_FOLDERS = [pathlib.Path(f) for f in os.environ["LAMCTL_CONFORMANCE_CORPUS
     if os.environ.get("LAMCTL_CONFORMANCE_CORPUS") else [SHARED / "input", SHARED / "pending"]
 CORPUS = CORPUS_FOLDERS[0]
 
-pytest.importorskip("samtranslator", reason="the reference transform (aws-sam-translator) is a test dependency")
+import samtranslator  # noqa: E402,F401 - the reference transform is a test dependency: missing, the run fails
 
 
 def _runner():
@@ -64,13 +64,18 @@ def test_a_difference_is_reported_by_resource_and_property(tmp_path, capsys):
     """The comparison itself: a lamctl output that differs in one property is named, resource and property."""
     run = _runner()
     want = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {"MemorySize": 128,
-                                                                                "Layers": ["b", "a"]}}}}
+                                                                                "Layers": ["b", "a"]}},
+                          "Role": {"Type": "AWS::IAM::Role", "Properties": {"ManagedPolicyArns": ["y", "x"]}}}}
     got = json.loads(json.dumps(want))
-    got["Resources"]["Fn"]["Properties"]["Layers"] = ["a", "b"]  # list order does not count
+    got["Resources"]["Role"]["Properties"]["ManagedPolicyArns"] = ["x", "y"]  # a set: its order does not count
     assert run.compare("t", want, got).same
+    got["Resources"]["Fn"]["Properties"]["Layers"] = ["a", "b"]  # a later layer overrides: order counts
+    result = run.compare("t", want, got)
+    assert not result.same and any(line.startswith("Fn.Properties.Layers") for line in result.diffs)
+    got["Resources"]["Fn"]["Properties"]["Layers"] = ["b", "a"]
     got["Resources"]["Fn"]["Properties"]["MemorySize"] = 256
     result = run.compare("t", want, got)
-    assert not result.same and result.identical == 0 and result.total == 1
+    assert not result.same and result.identical == 1 and result.total == 2
     assert any(line.startswith("Fn.Properties.MemorySize") for line in result.diffs), result.diffs
 
 

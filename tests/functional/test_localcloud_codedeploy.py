@@ -246,19 +246,21 @@ def test_stop_deployment_without_rollback_leaves_the_split(app):
     assert alias(app) == ("1", {"2": pytest.approx(0.1)})  # as CodeDeploy leaves a stop without rollback
 
 
-def test_an_alarm_stops_and_rolls_back(app):
+@pytest.mark.parametrize("fired", ["errors", "latency"])  # each watched alarm, not only the first
+def test_an_alarm_stops_and_rolls_back(app, fired):
     app.codedeploy.minute = 60.0
     cw = app.client("cloudwatch")
-    cw.put_metric_alarm(AlarmName="errors", MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum",
-                        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    for name, metric in (("errors", "Errors"), ("latency", "Duration")):
+        cw.put_metric_alarm(AlarmName=name, MetricName=metric, Namespace="AWS/Lambda", Statistic="Sum",
+                            Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
     new_version(app, 42)
-    _group(app, rollback_events=("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"), alarms=("errors",))
+    _group(app, rollback_events=("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"), alarms=("errors", "latency"))
     dep_id = _deploy(app)
     wait_for("the canary step", lambda: alias(app)[1])
-    cw.set_alarm_state(AlarmName="errors", StateValue="ALARM", StateReason="errors went up")
+    cw.set_alarm_state(AlarmName=fired, StateValue="ALARM", StateReason=f"{fired} went up")
     info = wait_for("the stop", lambda: (d := deployment(app, dep_id))["status"] != "InProgress" and d)
     assert info["status"] == "Stopped" and info["errorInformation"]["code"] == "ALARM_ACTIVE", info
-    assert "errors" in info["errorInformation"]["message"]
+    assert fired in info["errorInformation"]["message"]
     assert alias(app) == ("1", {})
 
 

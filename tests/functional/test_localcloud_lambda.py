@@ -30,8 +30,11 @@ MARK = {mark!r}
 def handler(event, context):
     if event.get("fail"):
         raise ValueError("asked to fail")
-    if event.get("sleep"):
-        time.sleep(event["sleep"])
+    if event.get("started"):  # tell the test the handler runs
+        open(event["started"], "w").close()
+    if event.get("hold"):  # answer once the test creates this file
+        while not os.path.exists(event["hold"]):
+            time.sleep(0.01)
     return {{"mark": MARK, "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"], "pid": os.getpid(),
             "arn": context.invoked_function_arn, "event": event,
             "endpoint": os.environ.get("AWS_ENDPOINT_URL"), "memory": context.memory_limit_in_mb}}
@@ -85,7 +88,7 @@ def cloud():
     server.stop()
     for pid in pids:  # every function process is gone with the server
         with pytest.raises(ProcessLookupError):
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + 30  # bounds a loaded machine; a gone process ends it at once
             while time.monotonic() < deadline:
                 os.kill(pid, 0)
                 try:
@@ -205,22 +208,27 @@ def test_warm_environments_are_reused_per_version_and_new_code_gets_a_fresh_one(
     assert cloud.invoke(FunctionName="fn", Qualifier=v1)[1]["pid"] in first  # the version kept its own
 
 
-def test_reserved_concurrency_is_shared_by_the_functions_versions(cloud):
-    cloud.function()
+def test_reserved_concurrency_is_shared_by_the_functions_versions(cloud, tmp_path):
+    cloud.function(Timeout=120)
     v1, v2 = published(cloud, "fn", "one", "two")
     cloud.lam.put_function_concurrency(FunctionName="fn", ReservedConcurrentExecutions=1)
-    slow = threading.Thread(target=cloud.invoke, kwargs=dict(FunctionName="fn", Qualifier=v1,
-                                                             Payload=b'{"sleep": 2}'))
+    gate, started = tmp_path / "go", tmp_path / "started"
+    answers = []
+    slow = threading.Thread(target=lambda: answers.append(cloud.invoke(
+        FunctionName="fn", Qualifier=v1, Payload=json.dumps({"hold": str(gate), "started": str(started)}).encode())))
     slow.start()
     lam = cloud.client("lambda", retries={"max_attempts": 1, "mode": "standard"})
     try:
-        deadline = time.monotonic() + 10
-        while not cloud.server.handler.service.pool.pids() and time.monotonic() < deadline:
-            time.sleep(0.01)  # an environment has a process only once the pool handed it to the slow call
-        with pytest.raises(lam.exceptions.TooManyRequestsException):
+        deadline = time.monotonic() + 60  # bounds a loaded machine; the handler running ends it
+        while not started.exists():
+            assert time.monotonic() < deadline, "the held invocation never started"
+            time.sleep(0.01)
+        with pytest.raises(lam.exceptions.TooManyRequestsException):  # v1's call holds the one slot
             lam.invoke(FunctionName="fn", Qualifier=v2, Payload=b"{}")
     finally:
-        slow.join()
+        gate.touch()
+        slow.join(120)
+    assert answers and answers[0][1]["mark"] == "one"
     resp, answer = cloud.invoke(FunctionName="fn", Qualifier=v2)
     assert answer["mark"] == "two"
 

@@ -1,7 +1,5 @@
 """The moto behaviours lamctl's local cloud relies on, one test per touch point of
-:mod:`lamctl.local.cloud.moto_ext` (T1-T14 in its docstring).
-
-:mod:`lamctl.local.cloud.moto_ext` (T1-T22 in its docstring).
+:mod:`lamctl.local.cloud.moto_ext` (T1-T23 in its docstring).
 
 Each test drives moto the way the local cloud does (through the seam) and looks at
 the result over HTTP, as a user of the emulator would. When a moto upgrade changes
@@ -565,3 +563,26 @@ def test_t22_bucket_notifications_from_templates(aws):
         (queue,) = config["QueueConfigurations"]
         assert queue["QueueArn"].endswith(":t20") and queue["Events"] == ["s3:ObjectCreated:*"], config
         assert queue["Filter"]["Key"]["FilterRules"] == [{"Name": "suffix", "Value": ".csv"}], config
+
+def test_t23_update_alias_honours_revision_id_as_lambda_does(fn):
+    lam = fn.lam
+    created = lam.create_alias(FunctionName="app", Name="live", FunctionVersion="1")
+    with touch("T23 alias-revision", "LambdaAlias.revision_id / update(description, function_version, "
+                                     "routing_config), LambdaResponse.update_alias() reads self.body and self.path, "
+                                     "PreconditionFailedException is a 412; wrapped to enforce RevisionId"):
+        moved = lam.update_alias(FunctionName="app", Name="live", FunctionVersion="1", Description="one",
+                                 RevisionId=created["RevisionId"])
+        assert moved["RevisionId"] != created["RevisionId"]  # every change: a new RevisionId
+        assert lam.get_alias(FunctionName="app", Name="live")["RevisionId"] == moved["RevisionId"]
+        with pytest.raises(lam.exceptions.PreconditionFailedException) as err:
+            lam.update_alias(FunctionName="app", Name="live", FunctionVersion="1", Description="two",
+                             RevisionId=created["RevisionId"])  # stale
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+        assert lam.get_alias(FunctionName="app", Name="live")["Description"] == "one"  # nothing changed
+        # a change through the seam (the local CodeDeploy moving an alias) makes the RevisionId of before stale
+        moto_ext.lambda_update_alias(ACCOUNT, REGION, "app", "live", "1", "by the local cloud", {})
+        with pytest.raises(lam.exceptions.PreconditionFailedException):
+            lam.update_alias(FunctionName="app", Name="live", FunctionVersion="1", RevisionId=moved["RevisionId"])
+        # without a RevisionId, no condition
+        assert lam.update_alias(FunctionName="app", Name="live", FunctionVersion="1",
+                                Description="three")["Description"] == "three"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -132,7 +133,10 @@ def test_killed_release_resumes_to_the_target(cloud, point):
     assert saved["state"] == "succeeded" and sorted(saved["completed"]) == list(range(STEPS))
     assert saved["pending"] is None and saved["snapshot"]["version"] == "1"
     assert not lock_present(cloud)
-    # a hook is never skipped: each ran at least once across the two processes
+    # a hook is never skipped: each ran at least once across the two processes (the journal keeps the events
+    # of both, the killed one's included)
+    hooks = [e["message"] for e in saved["events"] if e["kind"] == "hook"]
+    assert "BeforeAllowTraffic hook pre succeeded" in hooks and "AfterAllowTraffic hook post succeeded" in hooks, hooks
     assert json.loads(r.stdout.splitlines()[-1])["state"] == "succeeded"
 
 
@@ -336,8 +340,8 @@ def test_a_terminal_gets_a_live_view(cloud):
     assert proc.wait(timeout=60) == 0
     text = seen.decode("utf-8", "replace")
     assert "app:live" in text and "v1 90%" in text and "v2 10%" in text
-    assert "next: route 100% to version 2, empty routing in 2s" in text or \
-        "next: route 100% to version 2, empty routing in 1s" in text
+    # a countdown: its figure depends on when the view was drawn, so only its form is asserted
+    assert re.search(r"next: route 100% to version 2, empty routing in \d+s", text), text
     assert "alarms: errors OK" in text
     assert "\x1b[" in text  # redrawn in place, not appended lines
     assert "app:live now serves version 2 at 100%" in text

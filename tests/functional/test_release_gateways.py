@@ -305,6 +305,78 @@ def test_a_release_through_the_real_gateways(aws):
         Bucket="artifacts")["Contents"]]
 
 
+def _release_world(aws):
+    make_function(aws)
+    cw = aws.client("cloudwatch")
+    cw.put_metric_alarm(AlarmName="errors", MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName="errors", StateValue="OK", StateReason="fine")
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    lam = LambdaGateway(aws.client("lambda"))
+    lam.create_alias("app", "live", "1")
+    return cw, s3, lam
+
+
+def test_the_gateway_sends_the_revision_id_and_a_stale_one_changes_nothing(aws):
+    cw, s3, lam = _release_world(aws)
+    seen = lam.get_alias("app", "live")
+    moved = lam.update_alias("app", "live", "1", {"2": 0.1}, seen.revision_id)  # the current one: accepted
+    assert moved.weights == {"2": 0.1} and moved.revision_id != seen.revision_id
+    with pytest.raises(ConflictError, match="changed by someone else") as err:
+        lam.update_alias("app", "live", "2", {}, seen.revision_id)  # the one of before
+    assert err.value.exit_code == 1
+    now = lam.get_alias("app", "live")
+    assert (now.version, now.weights) == ("1", {"2": 0.1})
+
+
+def test_a_release_stops_on_a_stale_revision_without_overwriting_end_to_end(aws):
+    """Someone else moves the alias mid-hold: the engine's next write carries the RevisionId it last saw, Lambda
+    (the local cloud) refuses it with 412, and the alias stays as the other writer left it."""
+    cw, s3, lam = _release_world(aws)
+    other = aws.client("lambda")
+    clock = FakeClock()
+
+    class MovedMidHold(AlarmGateway):
+        def states(self, names):
+            if clock.now() - 1_700_000_000.0 >= 30 and lam.get_alias("app", "live").weights:
+                other.update_alias(FunctionName="app", Name="live", FunctionVersion="2",
+                                   RoutingConfig={"AdditionalVersionWeights": {}})
+            return super().states(names)
+
+    engine = Engine(lam, MovedMidHold(cw), S3ObjectStore(s3, "artifacts"), clock)
+    plan, info = engine.plan("app", "live", "2", S.canary("10%1m"), ["errors"])
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        engine.shift(plan, info)
+    alias = lam.get_alias("app", "live")
+    assert alias.version == "2" and alias.weights == {}  # the other writer's, not overwritten by a rollback
+    body = s3.get_object(Bucket="artifacts", Key="lamctl/releases/app/live/latest.json")["Body"].read()
+    assert b'"state": "conflict"' in body
+
+
+def test_a_rollback_that_finds_the_alias_moved_stops_without_overwriting_end_to_end(aws):
+    cw, s3, lam = _release_world(aws)
+    other = aws.client("lambda")
+    clock = FakeClock()
+
+    class AlarmAndMove(AlarmGateway):
+        def states(self, names):
+            if clock.now() - 1_700_000_000.0 >= 30 and lam.get_alias("app", "live").weights:
+                other.update_alias(FunctionName="app", Name="live", FunctionVersion="2",
+                                   RoutingConfig={"AdditionalVersionWeights": {}})
+                cw.set_alarm_state(AlarmName="errors", StateValue="ALARM", StateReason="errors > 1")
+            return super().states(names)
+
+    engine = Engine(lam, AlarmAndMove(cw), S3ObjectStore(s3, "artifacts"), clock)
+    plan, info = engine.plan("app", "live", "2", S.canary("10%1m"), ["errors"])
+    with pytest.raises(ConflictError):
+        engine.shift(plan, info)
+    alias = lam.get_alias("app", "live")
+    assert alias.version == "2" and alias.weights == {}  # the rollback did not write over the other writer
+    body = s3.get_object(Bucket="artifacts", Key="lamctl/releases/app/live/latest.json")["Body"].read()
+    assert b'"state": "conflict"' in body
+
+
 def test_codedeploy_submission_creates_what_is_missing(aws):
     make_function(aws)
     plan = build_plan("app", "live", "1", "2", S.canary("10%5m"), hooks={"AfterAllowTraffic": "app"})

@@ -158,7 +158,7 @@ def test_log_tail_is_the_last_4_kb_of_the_log_base64(start):
     lam = _client(start())
     resp = lam.invoke(FunctionName="Hello", Payload=b'{}', LogType="Tail")
     log = base64.b64decode(resp["LogResult"]).decode()
-    assert log.startswith("START RequestId: ") or "START RequestId: " in log
+    assert log.startswith("START RequestId: "), log  # the whole log of a short invocation: its START first
     assert "\nEND RequestId: " in log and "\nREPORT RequestId: " in log
     noisy = lam.invoke(FunctionName="Hello", Payload=b'{"noise": 10000}', LogType="Tail")
     tail = base64.b64decode(noisy["LogResult"])
@@ -195,6 +195,21 @@ def test_payload_limits_are_request_too_large(start):
         lam.invoke(FunctionName="Hello", InvocationType="Event", Payload=b'"' + b"x" * (1024 * 1024) + b'"')
     # just under the limit is fine
     assert lam.invoke(FunctionName="Hello", Payload=b'"' + b"x" * (1024 * 1024) + b'"')["StatusCode"] == 200
+
+
+def test_payload_limits_at_their_edge(start):
+    """6 MB (6,291,456 bytes) for a synchronous call and 1 MB (1,048,576) for an event: the limit itself passes."""
+    lam = _client(start())
+
+    def payload(size: int) -> bytes:
+        return b'"' + b"x" * (size - 2) + b'"'
+
+    assert lam.invoke(FunctionName="Hello", InvocationType="DryRun", Payload=payload(6_291_456))["StatusCode"] == 204
+    with pytest.raises(lam.exceptions.RequestTooLargeException):
+        lam.invoke(FunctionName="Hello", InvocationType="DryRun", Payload=payload(6_291_457))
+    assert lam.invoke(FunctionName="Hello", InvocationType="Event", Payload=payload(1_048_576))["StatusCode"] == 202
+    with pytest.raises(lam.exceptions.RequestTooLargeException):
+        lam.invoke(FunctionName="Hello", InvocationType="Event", Payload=payload(1_048_577))
 
 
 def test_dry_run_is_204_and_runs_nothing(start):

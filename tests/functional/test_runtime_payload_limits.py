@@ -17,6 +17,8 @@ import os
 def handler(event, context):
     if event.get("big"):
         return "x" * (7 * 1024 * 1024)
+    if event.get("size"):  # a response whose JSON is exactly this many bytes
+        return "x" * (event["size"] - 2)
     return {"pid": os.getpid()}
 """
 
@@ -46,6 +48,14 @@ def test_a_response_over_6_mb_ends_the_invocation_cleanly_and_the_environment_st
         for log in (big.log, after.log):
             assert "Traceback" not in log and "RuntimeError" not in log, log
     assert pool.stats("Fn")["started"] == 1
+
+
+def test_a_response_of_exactly_6_mb_passes_and_one_byte_more_is_refused(pool):
+    edge = pool.invoke("Fn", b'{"size": 6291456}')
+    assert edge.ok, edge.log
+    assert len(edge.payload) == 6_291_456
+    over = pool.invoke("Fn", b'{"size": 6291457}')
+    assert not over.ok and over.error_type == "Function.ResponseSizeTooLarge"
 
 
 TEMPLATE = """\

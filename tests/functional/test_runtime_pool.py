@@ -20,8 +20,11 @@ USES = 0
 def handler(event, context):
     global USES
     USES += 1
-    if event.get("sleep"):
-        time.sleep(event["sleep"])
+    if event.get("mark"):  # tell the test the handler runs
+        open(event["mark"], "w").close()
+    if event.get("hold"):  # answer once the test creates this file (it never does: until killed)
+        while not os.path.exists(event["hold"]):
+            time.sleep(0.01)
     return {"container": CONTAINER, "uses": USES, "pid": os.getpid()}
 """
 
@@ -56,6 +59,25 @@ def pool():
         p.close()
 
 
+def _wait_for(condition, what: str = "the condition") -> None:
+    """Poll until ``condition()`` holds; the bound is generous (a loaded machine), never a product wait."""
+    for _ in range(6000):
+        if condition():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"{what} did not hold within 60 s")
+
+
+class _Monotonic:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def _call(p: Pool, payload: dict) -> dict:
     result = p.invoke("Fn", json.dumps(payload).encode())
     assert result.ok, result.log
@@ -71,25 +93,29 @@ def test_sequential_callers_share_one_warm_environment(pool, spec):
     assert p.stats("Fn") == {"idle": 1, "busy": 0, "started": 1}
 
 
-def test_concurrent_callers_with_a_sleeping_handler_get_one_environment_each(pool, spec):
+def test_concurrent_callers_with_a_busy_handler_get_one_environment_each(pool, spec, tmp_path):
     p = pool(idle_timeout=None)
     p.replace(spec)
     n = 4
-    barrier = threading.Barrier(n)
+    gate = tmp_path / "go"  # every handler holds until all n are busy at once, then the test lets them answer
     bodies = []
     lock = threading.Lock()
 
     def caller():
-        barrier.wait()
-        body = _call(p, {"sleep": 0.5})
+        body = _call(p, {"hold": str(gate)})
         with lock:
             bodies.append(body)
 
     threads = [threading.Thread(target=caller) for _ in range(n)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(30)
+    try:
+        _wait_for(lambda: p.stats("Fn")["busy"] == n)
+        assert p.stats("Fn") == {"idle": 0, "busy": n, "started": n}
+    finally:
+        gate.touch()
+        for t in threads:
+            t.join(60)
     assert len(bodies) == n
     assert len({b["container"] for b in bodies}) == n  # one invocation at a time per environment
     assert p.stats("Fn") == {"idle": n, "busy": 0, "started": n}
@@ -135,13 +161,15 @@ def test_reserved_concurrency_and_max_concurrency_refuse_instead_of_queueing(poo
 
 
 def test_idle_environments_are_stopped_after_the_idle_timeout(pool, spec):
-    p = pool(idle_timeout=30)
+    clock = _Monotonic()
+    p = pool(idle_timeout=30, clock=clock)
     p.replace(spec)
     pid = _call(p, {})["pid"]
     assert p.reap() == 0 and _alive(pid)  # freshly freed: kept warm
-    import time
-
-    assert p.reap(now=time.monotonic() + 31) == 1
+    clock.now += 29.9
+    assert p.reap() == 0 and _alive(pid)  # not yet idle for 30 s
+    clock.now += 0.1
+    assert p.reap() == 1
     assert not _alive(pid)
     assert p.stats("Fn")["idle"] == 0
     body = _call(p, {})  # a new cold start
@@ -149,14 +177,15 @@ def test_idle_environments_are_stopped_after_the_idle_timeout(pool, spec):
 
 
 def test_the_reaper_thread_stops_idle_environments_by_itself(pool, spec):
-    p = pool(idle_timeout=0.2)
+    clock = _Monotonic()
+    p = pool(idle_timeout=1, clock=clock)  # the reaper looks every 0.25 s of real time, against the test's clock
     p.replace(spec)
     pid = _call(p, {})["pid"]
-    for _ in range(100):  # the reaper runs every 50 ms; wait for its effect, bounded
-        if not _alive(pid):
-            break
-        threading.Event().wait(0.05)
-    assert not _alive(pid)
+    threading.Event().wait(0.6)  # the reaper has looked at least twice: not idle for 1 s on the test's clock
+    assert _alive(pid) and p.stats("Fn")["idle"] == 1
+    clock.now += 1
+    _wait_for(lambda: not _alive(pid), "the reaper stopping the idle environment")
+    assert p.stats("Fn")["idle"] == 0
 
 
 def test_a_dead_environment_is_replaced_by_a_fresh_one(pool, spec, tmp_path):
@@ -181,10 +210,8 @@ def test_an_environment_that_exited_while_idle_is_not_handed_out(pool, spec):
     p.replace(spec)
     pid = _call(p, {})["pid"]
     os.kill(pid, 9)
-    for _ in range(250):  # until the exit can be collected (every thread of it gone), without collecting it
-        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-            break
-        threading.Event().wait(0.02)
+    # until the exit can be collected (every thread of it gone), without collecting it
+    _wait_for(lambda: os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None, "the exit")
     body = _call(p, {})
     assert body["pid"] != pid and body["uses"] == 1
 
@@ -222,20 +249,18 @@ def test_idle_timeout_zero_means_no_warm_reuse(pool, spec):
     assert p.stats("Fn") == {"idle": 0, "busy": 0, "started": 2}
 
 
-def test_close_during_an_invocation_fails_it_and_leaves_no_process(pool, spec):
+def test_close_during_an_invocation_fails_it_and_leaves_no_process(pool, spec, tmp_path):
     p = pool(idle_timeout=None)
     p.replace(spec)
     warm = _call(p, {})  # a warm environment, so that the next call starts its handler at once
     results = []
-    t = threading.Thread(target=lambda: results.append(p.invoke("Fn", b'{"sleep": 4}')))
+    started = tmp_path / "started"
+    t = threading.Thread(target=lambda: results.append(
+        p.invoke("Fn", json.dumps({"hold": str(tmp_path / "never"), "mark": str(started)}).encode())))
     t.start()
-    for _ in range(200):  # until the handler runs (the environment is busy)
-        if p.stats("Fn")["busy"] == 1:
-            break
-        threading.Event().wait(0.01)
-    threading.Event().wait(0.2)
+    _wait_for(started.exists, "the handler running")
     p.close()
-    t.join(10)
+    t.join(30)
     assert not t.is_alive()
     assert results and results[0].error_type == "Runtime.ExitError"
     assert "signal: killed" in json.loads(results[0].payload)["errorMessage"]

@@ -136,8 +136,10 @@ def test_an_unsatisfiable_requirement_fails_with_pips_reason_naming_the_function
     with pytest.raises(BuildError) as err:
         build_template(tpl)
     e = err.value
-    assert "Intel" in e.message and "tinylib==9.9" in e.message
-    assert "No matching distribution" in e.message or "Could not find a version" in e.message
+    # lamctl's part: the function named, pip's own reason passed on (its wording is pip's, not asserted)
+    assert e.message.startswith("pip could not install the requirements of Intel: ")
+    reason = e.message.split(": ", 1)[1]
+    assert "tinylib==9.9" in reason and "pip failed without a message" not in reason
     assert e.where == str(tmp_path / "intel" / "requirements.txt")
     assert not (tmp_path / ".lamctl" / "build" / "Intel.zip").exists()
     cache = os.path.join(os.environ["XDG_CACHE_HOME"], "lamctl", "deps")

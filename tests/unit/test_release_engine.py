@@ -175,12 +175,13 @@ def test_where_reports_cannot_be_read_a_hook_without_status_fails_at_once(world)
     assert rel(clock.now()) < 1  # nothing to wait for
 
 
-def test_an_alarm_mid_hold_rolls_back_within_ten_seconds(world):
+@pytest.mark.parametrize("fired", ["errors", "latency"])  # each watched alarm, not only the first
+def test_an_alarm_mid_hold_rolls_back_within_ten_seconds(world, fired):
     clock, lam, alarms, store, engine, events = world
-    alarms.schedule("errors", T0 + 95, "ALARM")
+    alarms.schedule(fired, T0 + 95, "ALARM")
     with pytest.raises(RolledBack) as err:
         shift(engine, strategy=S.canary("10%5m"), alarms=["errors", "latency"])
-    assert "errors" in err.value.message
+    assert fired in err.value.message
     last_t, version, weights = lam.writes[-1]
     assert version == "1" and weights == {}
     assert 95 <= rel(last_t) <= 105
@@ -222,6 +223,7 @@ def test_a_stale_revision_stops_without_overwriting(world):
     (lambda lam, al: lam.change_code("app", dead_letter="arn:aws:sqs:us-east-1:1:dlq") or
      lam.publish_version("app"), "same dead-letter"),
     (lambda lam, al: al.set("errors", "ALARM"), "already in ALARM"),
+    (lambda lam, al: al.set("latency", "ALARM"), "before the release: latency"),  # the second watched alarm
 ])
 def test_preflight_refuses_before_any_write(world, setup, needle):
     clock, lam, alarms, store, engine, events = world
@@ -229,7 +231,7 @@ def test_preflight_refuses_before_any_write(world, setup, needle):
     target = "3" if "dead" in needle or "role" in needle else "2"
     before = len(lam.writes)
     with pytest.raises(PreflightError) as err:
-        shift(engine, target=target, alarms=["errors"])
+        shift(engine, target=target, alarms=["errors", "latency"])
     assert needle in err.value.message and err.value.exit_code == 2
     assert len(lam.writes) == before and store.objects == {}
 

@@ -261,14 +261,11 @@ def test_the_fuzz_strategy_reaches_the_checks_it_is_meant_to_exercise(wanted):
                                               phases=[Phase.generate]))
 
 
-# -- the transform, once it exists -----------------------------------------------------------
+# -- the transform ---------------------------------------------------------------------------------
 def _transform():
-    import lamctl.transform as module
+    from lamctl.transform import transform
 
-    fn = getattr(module, "transform", None)
-    if fn is None:
-        pytest.skip("lamctl.transform.transform does not exist yet")
-    return fn
+    return transform
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -53,16 +53,20 @@ GOOD_ROLE = {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": 
 def test_findings_are_mapped_to_the_source_resource_property_or_globals():
     found = lint_findings(source(), transformed(dict(GOOD_ROLE, Bogus=1), {"VisibilityTimeout": 99999999}),
                           "us-east-1")
-    by_code = {f.code: f for f in found}
-    assert [(f.where, f.code) for f in found] == [
-        ("t.yaml:4:17", "E3034"),   # MemorySize came from Globals: pointed at there
-        ("t.yaml:6:3", "E3002"),    # FnRole is generated from Fn: pointed at Fn
-        ("t.yaml:15:26", "E3034"),  # Queue passes through: the very value
+    # lamctl's part: where each finding points in the source, the path it names in the transformed template and
+    # the note that maps it back; the rule's number and sentence are cfn-lint's and change with its releases
+    assert [f.where for f in found] == [
+        "t.yaml:4:17",   # MemorySize came from Globals: pointed at there
+        "t.yaml:6:3",    # FnRole is generated from Fn: pointed at Fn
+        "t.yaml:15:26",  # Queue passes through: the very value
     ]
+    assert " Resources.Fn.Properties.MemorySize: " in found[0].message
     assert found[0].message.endswith("(set in Globals.Function)")
-    assert by_code["E3002"].message == ("E3002 Resources.FnRole.Properties.Bogus: Additional properties are not allowed "
-                                        "('Bogus' was unexpected) (FnRole is generated from Fn)")
-    assert all(f.severity == "error" for f in found)
+    assert " Resources.FnRole.Properties.Bogus: " in found[1].message and "Bogus" in found[1].message
+    assert found[1].message.endswith("(FnRole is generated from Fn)")
+    assert " Resources.Queue.Properties.VisibilityTimeout: " in found[2].message
+    assert all(f.message.startswith(f.code + " ") for f in found)  # the rule named first, as cfn-lint names it
+    assert all(f.severity == ("warning" if f.code.startswith("W") else "error") for f in found)
 
 
 @pytest.mark.slow
