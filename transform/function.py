@@ -10,8 +10,7 @@ from typing import Any
 from . import events as ev
 from .context import ApiEvent, Context, logical_id_hash
 from .intrinsics import find_in_map, is_if, is_intrinsic, is_no_value, logical_id_of, resolve_parameter_refs
-from .policies import (MANAGED, STATEMENT, PolicyError, aws_policy, expand_templates, kind_of,
-                       managed_policy_arn)
+from .policies import NotAPolicy, PolicyError, add_role_policies, aws_policy, expand_templates
 
 PROPERTIES = {
     "FunctionName", "Handler", "Runtime", "CodeUri", "ImageUri", "PackageType", "InlineCode", "DeadLetterQueue",
@@ -519,37 +518,13 @@ class Function:
             policies = expand_templates(p.get("Policies"))
         except PolicyError as exc:
             raise self.error(str(exc), "Policies") from None
-        for index, entry in enumerate(policies):
-            try:
-                kind = kind_of(entry)
-            except PolicyError as exc:
-                raise self.error(str(exc), "Policies") from None
-            if kind == STATEMENT:
-                if is_if(entry):
-                    entry = copy.deepcopy(entry)
-                    items = entry["Fn::If"]
-                    for i in (1, 2):
-                        if not is_no_value(items[i]):
-                            items[i] = {"PolicyName": f"{role_id}Policy{index}", "PolicyDocument": items[i]}
-                    docs.append(entry)
-                else:
-                    docs.append({"PolicyName": f"{role_id}Policy{index}", "PolicyDocument": entry})
-            elif kind == MANAGED:
-                arn = entry
-                if isinstance(arn, str):
-                    arn = managed_policy_arn(arn, part)
-                elif is_if(arn):
-                    arn = copy.deepcopy(arn)
-                    items = arn["Fn::If"]
-                    for i in (1, 2):
-                        if isinstance(items[i], str):
-                            items[i] = managed_policy_arn(items[i], part)
-                if arn not in managed:
-                    managed.append(arn)
-            else:
-                raise self.error(f"Policies[{index}] is not a managed policy name or ARN, a policy document "
-                                 "with Statement, or a known policy template", "Policies",
-                                 hint="e.g. AWSLambdaExecute, {Statement: [...]}, or {S3ReadPolicy: {BucketName: b}}")
+        try:
+            add_role_policies(policies, role_id, part, docs, managed)
+        except NotAPolicy as exc:
+            raise self.error(str(exc), "Policies",
+                             hint="e.g. AWSLambdaExecute, {Statement: [...]}, or {S3ReadPolicy: {BucketName: b}}") from None
+        except PolicyError as exc:
+            raise self.error(str(exc), "Policies") from None
         props = {
             "AssumeRolePolicyDocument": p["AssumeRolePolicyDocument"] if p.get("AssumeRolePolicyDocument") is not None
             else {"Version": "2012-10-17", "Statement": [{"Action": ["sts:AssumeRole"], "Effect": "Allow",

@@ -121,3 +121,45 @@ def expand_templates(policies: Any) -> list | Any:
         else:
             out.append(expand_template(*next(iter(p.items()))))
     return out
+
+
+class NotAPolicy(PolicyError):
+    """An entry of ``Policies`` that is neither a managed policy, a statement document nor a known template."""
+
+    def __init__(self, index: int):
+        super().__init__(f"Policies[{index}] is not a managed policy name or ARN, a policy document with "
+                         "Statement, or a known policy template")
+        self.index = index
+
+
+def add_role_policies(policies: list, role_id: str, partition: str, docs: list, managed: list) -> None:
+    """Sort a role's ``Policies`` (templates already expanded) as the reference does: a statement document
+    becomes the inline policy ``<role_id>Policy<index>`` (in both branches of an ``Fn::If``), appended to
+    ``docs``; a managed policy name becomes its ARN (also inside an ``Fn::If``), appended to ``managed`` once.
+    :class:`PolicyError` for an entry it cannot read, :class:`NotAPolicy` for one of no known kind."""
+    for index, entry in enumerate(policies):
+        kind = kind_of(entry)
+        if kind == STATEMENT:
+            if is_if(entry):
+                entry = copy.deepcopy(entry)
+                items = entry["Fn::If"]
+                for i in (1, 2):
+                    if not is_no_value(items[i]):
+                        items[i] = {"PolicyName": f"{role_id}Policy{index}", "PolicyDocument": items[i]}
+                docs.append(entry)
+            else:
+                docs.append({"PolicyName": f"{role_id}Policy{index}", "PolicyDocument": entry})
+        elif kind == MANAGED:
+            arn = entry
+            if isinstance(arn, str):
+                arn = managed_policy_arn(arn, partition)
+            elif is_if(arn):
+                arn = copy.deepcopy(arn)
+                items = arn["Fn::If"]
+                for i in (1, 2):
+                    if isinstance(items[i], str):
+                        items[i] = managed_policy_arn(items[i], partition)
+            if arn not in managed:
+                managed.append(arn)
+        else:
+            raise NotAPolicy(index)

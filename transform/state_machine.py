@@ -18,8 +18,8 @@ from typing import Any
 from . import events as ev
 from .context import ApiEvent, Context
 from .function import RESOURCE_ATTRIBUTES, PASSTHROUGH, _suggest, resource, tag_list
-from .intrinsics import is_if, is_intrinsic, is_no_value
-from .policies import MANAGED, STATEMENT, PolicyError, expand_templates, kind_of, managed_policy_arn
+from .intrinsics import is_intrinsic
+from .policies import NotAPolicy, PolicyError, add_role_policies, expand_templates
 
 TYPE = "AWS::Serverless::StateMachine"
 # property -> accepted Python types (an intrinsic function is accepted where a string is)
@@ -147,38 +147,13 @@ class StateMachine:
             policies.append("AWSXrayWriteOnlyAccess" if part == "aws" else "AWSXRayDaemonWriteAccess")
         managed: list = []
         docs: list = []
-        for index, entry in enumerate(policies):
-            try:
-                kind = kind_of(entry)
-            except PolicyError as exc:
-                raise self.error(str(exc), "Policies") from None
-            if kind == STATEMENT:
-                if is_if(entry):
-                    entry = copy.deepcopy(entry)
-                    items = entry["Fn::If"]
-                    for i in (1, 2):
-                        if not is_no_value(items[i]):
-                            items[i] = {"PolicyName": f"{role_id}Policy{index}", "PolicyDocument": items[i]}
-                    docs.append(entry)
-                else:
-                    docs.append({"PolicyName": f"{role_id}Policy{index}", "PolicyDocument": entry})
-            elif kind == MANAGED:
-                arn = entry
-                if isinstance(arn, str):
-                    arn = managed_policy_arn(arn, part)
-                elif is_if(arn):
-                    arn = copy.deepcopy(arn)
-                    items = arn["Fn::If"]
-                    for i in (1, 2):
-                        if isinstance(items[i], str):
-                            items[i] = managed_policy_arn(items[i], part)
-                if arn not in managed:
-                    managed.append(arn)
-            else:
-                raise self.error(f"Policies[{index}] is not a managed policy name or ARN, a policy document "
-                                 "with Statement, or a known policy template", "Policies",
-                                 hint="e.g. AWSStepFunctionsFullAccess, {Statement: [...]}, "
-                                      "or {LambdaInvokePolicy: {FunctionName: !Ref Fn}}")
+        try:
+            add_role_policies(policies, role_id, part, docs, managed)
+        except NotAPolicy as exc:
+            raise self.error(str(exc), "Policies", hint="e.g. AWSStepFunctionsFullAccess, {Statement: [...]}, "
+                                      "or {LambdaInvokePolicy: {FunctionName: !Ref Fn}}") from None
+        except PolicyError as exc:
+            raise self.error(str(exc), "Policies") from None
         props = {
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Action": ["sts:AssumeRole"], "Effect": "Allow", "Principal": {"Service": ["states.amazonaws.com"]}}]},
