@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -169,3 +171,44 @@ def reference_transform(template: dict, parameters: dict | None = None) -> dict:
             return {}
 
     return sam_transform(copy.deepcopy(template), dict(parameters or {}), NoIam())
+
+
+# -- other processes ---------------------------------------------------------------------------------------
+def wait_for(predicate, what: str, limit: float = 60.0):
+    """Wait for another process to reach a state (bounded; a test-side wait, never a product wait)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Gate:
+    """A named pipe that a lamctl process, started with ``LAMCTL_FAULT_PAUSE`` (:mod:`lamctl.cli.faults`), waits
+    at: ``reached()`` returns once the process is there, ``open_()`` lets it go on."""
+
+    def __init__(self, folder, name: str = "gate"):
+        self.path = str(Path(folder) / f"{name}.fifo")
+        os.mkfifo(self.path)
+        self.fd: int | None = None
+
+    def env(self, point: str) -> dict:
+        return {"LAMCTL_FAULT_PAUSE": f"{point}:{self.path}"}
+
+    def reached(self, proc: subprocess.Popen, limit: float = 120.0) -> None:
+        def opened():
+            if proc.poll() is not None:
+                raise AssertionError(f"exited {proc.returncode} before the gate: {proc.communicate()}")
+            try:  # a FIFO opens for writing (non-blocking) only once a reader has it open
+                self.fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                return False
+            return True
+        wait_for(opened, "the process to reach its gate", limit)
+
+    def open_(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None

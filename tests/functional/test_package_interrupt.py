@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from tests.helpers import Gate, wait_for
+
 from lamctl.packager.upload import MB, upload_artifacts
 from tests.functional.test_package_upload import big_artifact
 
@@ -55,44 +57,6 @@ def env(**extra: str) -> dict:
 def run(project, *args: str, **extra: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "lamctl.cli", *args], capture_output=True, text=True,
                           env=env(**extra), cwd=project.cwd, timeout=180)
-
-
-def wait_for(predicate, what: str, limit: float = 120.0):
-    """A test-side wait for another process (bounded), never a product wait."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Gate:
-    """A named pipe the process waits at (LAMCTL_FAULT_PAUSE): ``reached`` returns once it is there."""
-
-    def __init__(self, folder, name: str = "gate"):
-        self.path = str(folder / f"{name}.fifo")
-        os.mkfifo(self.path)
-        self.fd: int | None = None
-
-    def env(self, point: str) -> dict:
-        return {"LAMCTL_FAULT_PAUSE": f"{point}:{self.path}"}
-
-    def reached(self, proc: subprocess.Popen) -> None:
-        def opened():
-            assert proc.poll() is None, f"exited {proc.returncode} before the gate"
-            try:
-                self.fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:
-                return False
-            return True
-        wait_for(opened, "the process to reach its gate")
-
-    def open_(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
 
 
 class Lines:

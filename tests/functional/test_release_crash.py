@@ -21,6 +21,8 @@ import zipfile
 
 import pytest
 
+from tests.helpers import Gate, wait_for
+
 pytestmark = pytest.mark.slow
 
 # canary 10%1s with hooks and an alarm: 0 BeforeAllowTraffic, 1 weights 10%, 2 bake, 3 alarms, 4 finalize,
@@ -104,17 +106,6 @@ def lock_present(cloud) -> bool:
     return "lamctl/releases/app/live/lock.json" in keys
 
 
-def wait_for(predicate, what: str, limit: float = 60.0):
-    """Wait for another process to reach a state (bounded; a test-side wait, not a product wait)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def killed_at(cloud, point: str):
     proc = lamctl(cloud, *SHIFT, LAMCTL_FAULT_KILL=point)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
@@ -164,32 +155,6 @@ def test_two_concurrent_shifts_exactly_one_proceeds(cloud):
     winner_id = journal(cloud)["id"]
     assert f"release {winner_id}" in loser[2]
     assert alias_of(cloud) == ("2", {})
-
-
-class Gate:
-    """A named pipe that a lamctl process, started with LAMCTL_FAULT_PAUSE, waits at: ``reached()`` returns once
-    the process is there, ``open_()`` lets it go on."""
-
-    def __init__(self, folder, name: str):
-        self.path = str(folder / f"{name}.fifo")
-        os.mkfifo(self.path)
-        self.fd: int | None = None
-
-    def env(self, point: str) -> dict:
-        return {"LAMCTL_FAULT_PAUSE": f"{point}:{self.path}"}
-
-    def reached(self, proc: subprocess.Popen) -> None:
-        def opened():
-            assert proc.poll() is None, f"exited {proc.returncode} before the gate: {proc.communicate()}"
-            try:  # a FIFO opens for writing (non-blocking) only once a reader has it open
-                self.fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:
-                return False
-            return True
-        wait_for(opened, "the process to reach its gate")
-
-    def open_(self) -> None:
-        os.close(self.fd)
 
 
 def test_a_shift_that_read_no_lock_just_before_another_took_it_is_refused_as_running(cloud, tmp_path):

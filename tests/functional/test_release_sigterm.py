@@ -10,10 +10,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 
 import pytest
+
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -59,15 +60,6 @@ def journal(cloud):
 def lock_present(cloud) -> bool:
     keys = [o["Key"] for o in cloud.s3.list_objects_v2(Bucket="artifacts").get("Contents", [])]
     return "lamctl/releases/app/live/lock.json" in keys
-
-
-def wait_for(predicate, what: str, limit: float = 60.0):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_sigterm_during_a_hold_stops_the_shift_resumably_with_exit_143(cloud):
