@@ -10,7 +10,12 @@ Two measurements of ``--canary 10%5s``:
    API and split into pre-flight, lock, steps and alarm polling; wall time of the steps minus 5 s;
 2. the real ``lamctl shift`` command as a process (start-up, imports, client creation included).
 
-Goals (issue 5): at most 2 calls per step besides alarm polling; the release within 1 s of its 5 s.
+3. ``lamctl promote`` and ``lamctl rollback`` of a running ``--canary 10%1h``: from the command's start to the
+   alias on its final version at 100 % (read by polling it every 20 ms), and the command's own wall time (it
+   waits for the release to act and reports the end state).
+
+Goals (issue 5): at most 2 calls per step besides alarm polling; the release within 1 s of its 5 s. A promote
+or rollback takes effect in about 1 s (the running release looks for requests every second).
 CodeDeploy, the peer, cannot run locally and its shortest hold is one minute, so it has no figure here.
 """
 
@@ -136,6 +141,49 @@ def as_process(endpoint: str, bucket: bool) -> dict:
     return {"wall": wall, "startup": startup}
 
 
+def control_latency(endpoint: str, action: str, run: int) -> dict:
+    """Seconds from the start of ``lamctl ACTION`` to the alias at its final state, and the command's wall time."""
+    import tempfile
+
+    import boto3
+
+    fn = f"bench-{action}-{run}"
+    _setup(endpoint, fn)
+    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_REGION="us-east-1", CI="1", LAMCTL_S3_BUCKET="bench-artifacts")
+    lam = boto3.client("lambda", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    cwd = tempfile.mkdtemp(prefix="bench-control-")
+    shift = subprocess.Popen([sys.executable, "-m", "lamctl.cli", "shift", "--function", fn, "--alias", "live",
+                              "--to-version", "2", "--canary", "10%1h"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=env, cwd=cwd)
+
+    def alias():
+        a = lam.get_alias(FunctionName=fn, Name="live")
+        return a["FunctionVersion"], (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+
+    try:
+        deadline = time.monotonic() + 120
+        while alias()[1] != {"2": 0.1}:  # the canary's 10 % step is in place: the hold has begun
+            assert time.monotonic() < deadline and shift.poll() is None, "the canary did not start"
+            time.sleep(0.02)
+        final = ("1", {}) if action == "rollback" else ("2", {})
+        t0 = time.perf_counter()
+        cmd = subprocess.Popen([sys.executable, "-m", "lamctl.cli", action, "--function", fn, "--alias", "live"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+        while alias() != final:
+            assert time.perf_counter() - t0 < 60, f"{action} did not take effect in 60 s"
+            time.sleep(0.02)
+        effect = time.perf_counter() - t0
+        assert cmd.wait(timeout=60) == 0, cmd.stderr.read()
+        wall = time.perf_counter() - t0
+        shift.wait(timeout=60)
+    finally:
+        if shift.poll() is None:
+            shift.kill()
+    return {"effect": effect, "wall": wall}
+
+
 def main() -> None:
     from lamctl.local.cloud.emulator import EmulatorServer
 
@@ -158,6 +206,11 @@ def main() -> None:
             where = "journal and lock in S3" if bucket else "journal and lock in .lamctl/"
             print(f"lamctl shift --canary 10%5s as a process ({where}): {p['wall']:.3f} s, {p['wall'] - HOLD:.3f} s "
                   f"beyond the hold (goal <= 1 s); process start-up alone (lamctl --version) {p['startup']:.3f} s")
+        for action in ("rollback", "promote"):
+            runs = [control_latency(endpoint, action, i) for i in range(3)]
+            print(f"lamctl {action} of a running --canary 10%1h (journal in S3), 3 runs: takes effect in "
+                  + ", ".join(f"{r['effect']:.2f}" for r in runs) + " s; the command returns after "
+                  + ", ".join(f"{r['wall']:.2f}" for r in runs) + " s (goal: about 1 s)")
     finally:
         server.stop()
 
