@@ -8,6 +8,7 @@ Import them as ``from tests.helpers import ...`` (pytest's importlib mode makes 
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 import re
@@ -69,6 +70,19 @@ def write_zip(path, files: dict[str, str | bytes]) -> Path:
         for name, data in files.items():
             zf.writestr(zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME), data)
     return Path(path)
+
+
+def code_zip(source: str) -> bytes:
+    """A function's code as a zip in memory: ``app.py`` holding ``source``."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", source)
+    return buf.getvalue()
+
+
+def returning_zip(value: str) -> bytes:
+    """A function whose ``app.handler`` returns ``value``, as a zip in memory."""
+    return code_zip(f"def handler(event, context):\n    return {value!r}\n")
 
 
 def zip_names(path) -> list[str]:

@@ -7,19 +7,11 @@ tests/functional/test_release_crash.py.
 
 from __future__ import annotations
 
-import io
 import json
 import urllib.request
-import zipfile
 
 import pytest
-
-
-def _zip(text: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", f"def handler(event, context):\n    return {text!r}\n")
-    return buf.getvalue()
+from tests.helpers import returning_zip as _zip
 
 
 @pytest.fixture

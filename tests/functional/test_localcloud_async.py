@@ -6,16 +6,15 @@ between retries are zero (or on an injected clock), never real minutes."""
 
 from __future__ import annotations
 
-import io
 import json
 import time
 import urllib.request
-import zipfile
 
 import boto3
 import pytest
 
 from lamctl.local.cloud.emulator import EmulatorServer
+from tests.helpers import code_zip
 from lamctl.release.clock import FakeClock
 
 CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -36,13 +35,6 @@ def handler(event, context):
     boto3.client("s3").put_object(Bucket="runs", Key="record.json", Body=json.dumps(event).encode())
     return {}
 """
-
-
-def code_zip(source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", source)
-    return buf.getvalue()
 
 
 class Cloud:

@@ -6,16 +6,15 @@ so a message that failed is visible again at once (no waiting)."""
 
 from __future__ import annotations
 
-import io
 import json
 import time
 import urllib.request
-import zipfile
 
 import boto3
 import pytest
 
 from lamctl.local.cloud.emulator import EmulatorServer
+from tests.helpers import code_zip
 
 CREDS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 
@@ -30,13 +29,6 @@ def handler(event, context):
     failed = [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"].startswith("bad")]
     return {"batchItemFailures": failed}
 """
-
-
-def code_zip(source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", source)
-    return buf.getvalue()
 
 
 class Cloud:

@@ -6,15 +6,14 @@ given times, never real minutes) and ``lamctl local trigger RULE``. Real functio
 from __future__ import annotations
 
 import calendar
-import io
 import json
 import urllib.request
-import zipfile
 
 import boto3
 import pytest
 
 from lamctl.local.cloud.emulator import EmulatorServer
+from tests.helpers import code_zip
 from lamctl.local.cloud.schedules import Schedule
 from lamctl.release.clock import FakeClock
 from lamctl.schemas.errors import UsageError
@@ -27,13 +26,6 @@ def handler(event, context):
     boto3.client("s3").put_object(Bucket="seen", Key="events/" + uuid.uuid4().hex, Body=json.dumps(event).encode())
     return {}
 """
-
-
-def code_zip(source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", source)
-    return buf.getvalue()
 
 
 class Cloud:

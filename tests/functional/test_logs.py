@@ -8,15 +8,14 @@ Logs (FilterLogEvents), and ``--tail`` polls where there is no Live Tail API.
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 
 import pytest
 
 from lamctl.release.clock import FakeClock
 from lamctl.release.logs import LogsGateway, follow, parse_since, read
 from lamctl.schemas.errors import UsageError
+from tests.helpers import code_zip as _zip
 
 HANDLER = """\
 def handler(event, context):
@@ -24,13 +23,6 @@ def handler(event, context):
     return {"ok": True}
 """
 STREAM = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
-
-
-def _zip(text: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", text)
-    return buf.getvalue()
 
 
 def _function(cloud, name: str = "talker") -> None:

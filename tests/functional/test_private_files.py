@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import io
 import os
 import socket
 import stat
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from lamctl.local.cloud import lifecycle
+from tests.helpers import returning_zip as _zip
 
 
 @pytest.fixture
@@ -24,13 +23,6 @@ def umask_022():
 
 def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
-
-
-def _zip(text: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", f"def handler(event, context):\n    return {text!r}\n")
-    return buf.getvalue()
 
 
 def test_release_journal_and_lock_folder_is_private(aws, cli, tmp_path, umask_022):

@@ -9,7 +9,6 @@ bake is promoted, rolled back, or killed from outside.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -17,11 +16,10 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 
 import pytest
 
-from tests.helpers import Gate, wait_for
+from tests.helpers import Gate, wait_for, returning_zip as _zip
 
 pytestmark = pytest.mark.slow
 
@@ -31,13 +29,6 @@ STEPS = 6
 SHIFT = ["shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1s",
          "--before-hook", "pre", "--after-hook", "post", "--alarm", "errors", "--poll-interval", "0.5"]
 KILL_POINTS = [f"after:{i}" for i in range(STEPS)] + ["before-write:1", "before-write:4"]
-
-
-def _zip(text: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", f"def handler(event, context):\n    return {text!r}\n")
-    return buf.getvalue()
 
 
 @pytest.fixture

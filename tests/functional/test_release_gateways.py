@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import threading
-import zipfile
 
 import pytest
 
@@ -19,13 +17,7 @@ from lamctl.release.journal import Journal
 from lamctl.release.lock import AliasLock
 from lamctl.release.plan import build_plan
 from lamctl.schemas.errors import CloudError, ConflictError, RolledBack, UsageError
-
-
-def _zip(text: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", f"def handler(event, context):\n    return {text!r}\n")
-    return buf.getvalue()
+from tests.helpers import returning_zip as _zip
 
 
 def make_function(aws, name="app", versions=2):

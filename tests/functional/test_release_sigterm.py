@@ -4,26 +4,17 @@ finishes the release."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
 import subprocess
 import sys
-import zipfile
 
 import pytest
 
-from tests.helpers import wait_for
+from tests.helpers import wait_for, returning_zip as _zip
 
 pytestmark = pytest.mark.slow
-
-
-def _zip(text: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", f"def handler(event, context):\n    return {text!r}\n")
-    return buf.getvalue()
 
 
 @pytest.fixture
