@@ -55,6 +55,7 @@ COMMANDS = [
     ("invoke", "invoke:invoke"),
     ("completion", "completion:completion"),
     ("logs", "logs:logs"),
+    ("tune", "tune:tune"),
 ]
 GROUPS = {
     "local": "The local cloud: an AWS emulator and a Lambda runtime on this machine, no Docker.",

@@ -4,7 +4,8 @@
 that point, exactly as an outside kill would. ``LAMCTL_FAULT_PAUSE=POINT:N:FIFO``
 stops it there until the named pipe FIFO, opened for reading at that point, is
 closed by its writer (the test opening it learns that the process got there).
-Points: ``part:N`` (part N of a multipart upload was sent), and the release
+Points: ``part:N`` (part N of a multipart upload was sent), ``tune-invoke:N`` (before the Nth measured
+invocation of ``lamctl tune``), and the release
 engine's points (``fault(point, index)`` calls in :mod:`lamctl.release.engine`: ``after``,
 ``before-write``, ``checked-lock``, ``before-lock``, ...).
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any, Callable
 
 from lamctl.release.aws import AlarmState, AliasInfo, FunctionConfig, HookTimeout, InvokeResult, RevisionMismatch
 from lamctl.release.stacks import ChangeSetInfo, ResourceChange, StackEvent, StackInfo
+from lamctl.release.tune import FunctionState, Invocation
 from lamctl.schemas.errors import CloudError, ConflictError, UsageError
 
 
@@ -479,3 +481,102 @@ class FakeLiveTailLogsClient:
         stream += [{"sessionUpdate": {"sessionMetadata": {"sampled": False}, "sessionResults": batch}}
                    for batch in self.session]
         return {"responseStream": iter(stream)}
+
+
+class FakeTuneLambda:
+    """A Lambda for :mod:`lamctl.release.tune`: ``$LATEST``'s memory, published versions (each with the memory
+    it was published with) and invocations whose REPORT line says how long they took at that memory.
+
+    ``work_ms``: the duration at one full vCPU; below 1,769 MB it grows in proportion, as CPU-bound code does
+    on Lambda (``flat_ms`` is added at every size, for the part that does not use the CPU). ``needs_mb``: an
+    invocation at less memory fails with ``Runtime.OutOfMemory``. ``interrupt_at``: the Nth invocation
+    (1-based) raises KeyboardInterrupt, as Ctrl-C would; ``fail_at``: it raises a CloudError."""
+
+    def __init__(self, clock: Any, name: str = "fn", memory: int = 128, architecture: str = "x86_64",
+                 work_ms: float = 1000.0, flat_ms: float = 0.0, needs_mb: int = 0, max_used_mb: int = 60,
+                 versions: int = 0, update_polls: int = 1):
+        self.clock = clock
+        self.name = name
+        self.memory = memory
+        self.architecture = architecture
+        self.work_ms = work_ms
+        self.flat_ms = flat_ms
+        self.needs_mb = needs_mb
+        self.max_used_mb = max_used_mb
+        self.version_memory: dict[str, int] = {str(i + 1): memory for i in range(versions)}
+        self.next_version = versions + 1
+        self.unpublished = True  # $LATEST differs from the last published version
+        self.update_polls = update_polls  # GetFunctionConfiguration answers InProgress this many times first
+        self._pending = 0
+        self.calls: Counter = Counter()
+        self.invocations: list[tuple[str, int]] = []  # (version, memory) of each invoke
+        self.memory_history: list[int] = []  # $LATEST's memory after each UpdateFunctionConfiguration
+        self.interrupt_at: int | None = None
+        self.fail_at: int | None = None
+
+    def _check(self, function: str) -> None:
+        if function != self.name:
+            raise UsageError(f"function {function} does not exist", where=function)
+
+    def state(self, function: str):
+        self.calls["GetFunctionConfiguration"] += 1
+        self._check(function)
+        status = "Successful"
+        if self._pending:
+            self._pending -= 1
+            status = "InProgress"
+        return FunctionState(self.name, self.memory, self.architecture, status)
+
+    def versions(self, function: str) -> set[str]:
+        self.calls["ListVersionsByFunction"] += 1
+        self._check(function)
+        return set(self.version_memory) | {"$LATEST"}
+
+    def set_memory(self, function: str, memory: int) -> None:
+        self.calls["UpdateFunctionConfiguration"] += 1
+        self._check(function)
+        if memory != self.memory:
+            self.unpublished = True
+        self.memory = memory
+        self.memory_history.append(memory)
+        for _ in range(self.update_polls):  # as TuneGateway: poll on the clock until the update is done
+            self.clock.sleep(1.0)
+
+    def publish(self, function: str, description: str) -> str:
+        self.calls["PublishVersion"] += 1
+        self._check(function)
+        if not self.unpublished and self.version_memory:
+            return str(self.next_version - 1)
+        version = str(self.next_version)
+        self.next_version += 1
+        self.version_memory[version] = self.memory
+        self.unpublished = False
+        return version
+
+    def invoke(self, function: str, qualifier: str, payload: bytes):
+        self.calls["Invoke"] += 1
+        self._check(function)
+        if self.interrupt_at is not None and self.calls["Invoke"] == self.interrupt_at:
+            raise KeyboardInterrupt()
+        if self.fail_at is not None and self.calls["Invoke"] == self.fail_at:
+            raise CloudError("Invoke failed: ServiceException: injected failure", where=function)
+        memory = self.memory if qualifier == "$LATEST" else self.version_memory[qualifier]
+        self.invocations.append((qualifier, memory))
+        rid = uuid.uuid4().hex
+        if memory < self.needs_mb:
+            log = (f"START RequestId: {rid} Version: {qualifier}\nRequestId: {rid} Error: Runtime exited with error: "
+                   f"signal: killed\nRuntime.OutOfMemory\nEND RequestId: {rid}\nREPORT RequestId: {rid}\t"
+                   f"Duration: 50.00 ms\tBilled Duration: 50 ms\tMemory Size: {memory} MB\t"
+                   f"Max Memory Used: {memory} MB\t\n")
+            return Invocation("Runtime.OutOfMemory", log)
+        duration = self.work_ms * max(1.0, 1769 / memory) + self.flat_ms
+        self.clock.advance(duration / 1000)
+        log = (f"START RequestId: {rid} Version: {qualifier}\nEND RequestId: {rid}\nREPORT RequestId: {rid}\t"
+               f"Duration: {duration:.2f} ms\tBilled Duration: {math.ceil(duration)} ms\tMemory Size: {memory} MB\t"
+               f"Max Memory Used: {min(memory, self.max_used_mb)} MB\t\n")
+        return Invocation(None, log)
+
+    def delete_version(self, function: str, version: str) -> None:
+        self.calls["DeleteFunction"] += 1
+        self._check(function)
+        self.version_memory.pop(version, None)

@@ -50,6 +50,8 @@ def isolated_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("PIP_NO_INPUT", "1")
+    # functions run at full speed whatever their MemorySize; tests of the limits turn them on
+    monkeypatch.setenv("LAMCTL_LOCAL_LIMITS", "off")
     yield home
 
 

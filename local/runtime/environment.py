@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 from lamctl.schemas.errors import UsageError
 
+from .limits import limits as _limits
 from .runtime_api import Invocation, RuntimeAPI
 
 INIT_LIMIT_S = 10.0  # Lambda gives init 10 s on an on-demand cold start
@@ -229,6 +230,7 @@ class Environment:
         self._io_lock = threading.Lock()
         self._read_total = 0
         self._init_boundary: int | None = None
+        self._group = None  # the process's control group (CPU and memory as MemorySize gives them), if any
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -334,6 +336,7 @@ class Environment:
             raise
         finally:
             os.close(write_fd)
+        self._group = _limits().place(self.proc.pid, self.spec.memory_size, f"env-{self.id}")
         os.set_blocking(read_fd, False)
         self._out_fd = read_fd
         self._sel.register(read_fd, selectors.EVENT_READ, "out")
@@ -363,6 +366,8 @@ class Environment:
             self._cleaned = True
         if self.api is not None:
             self.api.close()
+        if self._group is not None:
+            self._group.remove()
         try:
             self._sel.close()
         except (OSError, ValueError):
@@ -557,6 +562,7 @@ class Environment:
                 status = proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 status = None
+        out_of_memory = self._group is not None and self._group.out_of_memory()
         self.stop()
         if status is None:
             reason = "Runtime closed its output and stopped answering"
@@ -567,6 +573,9 @@ class Environment:
         else:
             reason = f"Runtime exited with error: exit status {status}"
         message = f"RequestId: {rid} Error: {reason}"
+        if out_of_memory:  # the kernel ended it at its MemorySize, as Lambda does
+            self.max_memory_mb = self.spec.memory_size
+            return ("Runtime.OutOfMemory", message, f"{message}\nRuntime.OutOfMemory")
         return ("Runtime.ExitError", message, f"{message}\nRuntime.ExitError")
 
     def _entrypoint_error(self, rid: str, exc: OSError) -> InvokeResult:
