@@ -45,6 +45,11 @@ def cpu_quota_us(memory_mb: int, period_us: int = PERIOD_US) -> int:
     return max(1000, round(period_us * cpu_share(memory_mb)))
 
 
+def switched_off() -> bool:
+    """Whether ``LAMCTL_LOCAL_LIMITS=off`` (or 0, no, false) asks for no limits."""
+    return os.environ.get(SWITCH, "on").strip().lower() in ("off", "0", "no", "false")
+
+
 @dataclass(frozen=True)
 class Support:
     """What this machine lets the local runtime enforce."""
@@ -134,7 +139,7 @@ class Limits:
     # -- detection -----------------------------------------------------------------------------
 
     def support(self) -> Support:
-        if os.environ.get(SWITCH, "on").strip().lower() in ("off", "0", "no", "false"):
+        if switched_off():
             return Support(False, False, "", f"limits are turned off ({SWITCH}=off)")
         with self._lock:
             if self._support is None:
@@ -221,7 +226,8 @@ class Limits:
         """Put process ``pid`` in a new group limited as Lambda limits ``memory_mb``; None when nothing can be."""
         info = self.support()
         if not (info.cpu or info.memory):
-            self.warn_once()
+            if not switched_off():  # asked for: nothing to say
+                self.warn_once()
             return None
         if not (info.cpu and info.memory):
             self.warn_once()
