@@ -9,6 +9,8 @@ Public entry points:
   journal (:mod:`~lamctl.release.journal`) and lock (:mod:`~lamctl.release.lock`); CodeDeploy's own
   deployments (:mod:`~lamctl.release.codedeploy`); a template's DeploymentPreferences
   (:mod:`~lamctl.release.preferences`);
+* :class:`lamctl.release.tune.Experiment`: the memory experiment of ``lamctl tune`` (a version per size,
+  REPORT lines read, figures and picks, everything put back);
 * the typed gateways (:mod:`~lamctl.release.aws`) and their in-memory fakes for tests
   (:mod:`~lamctl.release.fakes`); time from :mod:`~lamctl.release.clock` (``Clock``, ``FakeClock``).
 
