@@ -16,7 +16,7 @@ Where neither can be written (no permission, no controller, not Linux) functions
 turns the limits off (functions then run as fast as the machine lets them at any MemorySize).
 
 A process is moved into its group right after it starts (before it has read its first invocation); the
-group is removed when the environment stops. :meth:`Group.out_of_memory` tells whether the kernel ended a
+group is removed when the environment stops (and what a killed lamctl left behind, by the next one). :meth:`Group.out_of_memory` tells whether the kernel ended a
 process of the group for going over its memory limit.
 """
 
@@ -159,6 +159,7 @@ class Limits:
         return Support(False, False, "", f"no cgroup controllers for cpu or memory under {self.root}")
 
     def _make_base(self, parent: str) -> str:
+        _sweep(parent)
         base = os.path.join(parent, f"lamctl-{os.getpid()}")
         os.makedirs(base, exist_ok=True)
         atexit.register(_remove_tree, base)
@@ -285,6 +286,25 @@ def _remove_tree(base: str) -> None:
         os.rmdir(base)
     except OSError:
         pass
+
+
+def _sweep(parent: str) -> None:
+    """Remove the groups a lamctl process that is gone left behind (it was killed before it could)."""
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len("lamctl-"):]
+        if not (entry.name.startswith("lamctl-") and pid.isdigit() and entry.is_dir(follow_symlinks=False)):
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running
+        except ProcessLookupError:
+            _remove_tree(entry.path)
+        except OSError:
+            continue
 
 
 _LIMITS: Limits | None = None

@@ -12,13 +12,12 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-import pytest
 
 from lamctl.local.runtime.environment import Environment, FunctionSpec
 from lamctl.local.runtime.limits import cpu_quota_us, support
 from lamctl.release.clock import FakeClock
 from lamctl.release.tune import TuneGateway
-from tests.helpers import Gate, code_zip, wait_for
+from tests.helpers import Gate, code_zip
 
 CPU_BOUND = """\
 def handler(event, context):

@@ -119,3 +119,18 @@ def test_an_out_of_memory_kill_is_recognised(tmp_path, kind, name, text, expecte
     _write(str(tmp_path / "memory.failcnt"), "0")
     key = "unified" if kind == "cgroup2" else "memory"
     assert Group(kind, {key: str(tmp_path)}).out_of_memory() is expected
+
+
+def test_groups_a_killed_lamctl_left_behind_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    root = tmp_path / "cg"
+    _write(str(root / "cpu" / "cpu.cfs_quota_us"), "-1")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(gone.stdout)
+    os.makedirs(root / "cpu" / f"lamctl-{dead}" / "env-old")
+    os.makedirs(root / "cpu" / "lamctl-1" / "env-init")  # pid 1 runs: kept
+    Limits(str(root), str(tmp_path / "self")).support()
+    left = sorted(os.listdir(root / "cpu"))
+    assert f"lamctl-{dead}" not in left and "lamctl-1" in left and f"lamctl-{os.getpid()}" in left
