@@ -30,9 +30,10 @@ from typing import Any, Callable
 
 # archive (ISA-L, thread pool) and zipfile are imported only when something must be zipped:
 # an unchanged rebuild stays lean.
-from lamctl.packager import builders, cache as cache_mod, deps as deps_mod, files as files_mod, limits
+from lamctl.packager import cache as cache_mod, deps as deps_mod, files as files_mod, limits
 from lamctl.packager.artifacts import CODE_PROPERTIES, FUNCTION, LAYER, Artifact
 from lamctl.schemas.errors import BuildError, TemplateError, UsageError
+from lamctl.packager import builders  # go1.x and makefile: a toolchain makes the zip's files
 from lamctl.schemas.sam import Globals, GlobalsError, code_location, merge_globals
 from lamctl.schemas.template import Template
 
@@ -340,7 +341,7 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         p.sources = sources
         p.unzipped = sum(s.size for s in sources)
         p.parts = limits.largest_parts((s.arcname, s.size) for s in sources)
-        p.racy = cache_mod.racy_names(p.entries, start_ns) if p.builder is None else set()
+        p.racy = cache_mod.racy_names(p.entries, start_ns) & {s.arcname for s in sources}
 
     # 4. size limits: each function with its layers; each layer alone
     headroom: dict[str, list[limits.Headroom]] = {}

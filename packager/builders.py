@@ -35,7 +35,7 @@ def builder_for(p, warnings: list[str]):
     if method not in METHODS or p.is_zip:
         return None
     if method == makefile.BUILD_METHOD:
-        return makefile.MakeBuild(p.resource, p.source, p.where)
+        return makefile.MakeBuild(p.resource, p.source, p.where((p.prop,)))
     if p.kind != FUNCTION:
         raise UsageError(f"{p.resource}: BuildMethod go1.x builds functions, not layers",
                          where=p.where(("ContentUri",)), hint="build the layer with BuildMethod: makefile")

@@ -32,7 +32,7 @@ def find_make() -> str:
 class MakeBuild:
     """How one function's ``build-<LogicalId>`` target becomes its zip's contents."""
 
-    def __init__(self, resource: str, source: str, where):
+    def __init__(self, resource: str, source: str, where: str):
         self.resource = resource
         self.source = source
         self.target = f"build-{resource}"
@@ -40,8 +40,8 @@ class MakeBuild:
         self.make = find_make()
         if not os.path.isfile(self.makefile):
             raise UsageError(f"{resource}: BuildMethod makefile runs the Makefile of the code folder, and "
-                             f"{source} has none", where=where(("CodeUri",)),
-                             hint=f"add a Makefile with a target {self.target} that puts the function's files "
+                             f"{source} has none", where=where,
+                             hint=f"add a Makefile with a target {self.target} that puts the files to ship "
                                   "into $(ARTIFACTS_DIR)")
 
     @property

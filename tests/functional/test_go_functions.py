@@ -129,6 +129,17 @@ def test_a_go_function_needs_go_mod_and_a_provided_runtime(cli, hello):
     assert r.exit_code == 2 and "template.yaml:13" in r.stderr and "go.mod" in r.stderr, r
 
 
+def test_the_retired_go1x_runtime_gets_an_executable_named_after_its_handler(cli, hello):
+    tpl = hello / "template.yaml"
+    tpl.write_text(tpl.read_text().replace("Handler: bootstrap", "Handler: hello")
+                   .replace("Runtime: provided.al2023", "Runtime: go1.x"))
+    r = cli("build", cwd=hello)
+    assert r.exit_code == 0, r
+    assert "go1.x" in r.stderr and "provided.al2023" in r.stderr  # the warning
+    with zipfile.ZipFile(hello / ".lamctl" / "build" / "HelloGoFunction.zip") as zf:
+        assert [(i.filename, (i.external_attr >> 16) & 0o777) for i in zf.infolist()] == [("hello", 0o755)]
+
+
 def test_local_invoke_runs_the_go_function(cli, hello):
     r = cli("local", "invoke", "HelloGoFunction", "-e", "-", stdin='{"name": "Gopher"}', cwd=hello)
     assert r.exit_code == 0, r

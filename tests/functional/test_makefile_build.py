@@ -123,3 +123,25 @@ def test_no_makefile_or_no_make_is_a_usage_error_before_any_work(cli, project, t
     r = cli("build", cwd=project)
     assert r.exit_code == 2 and "'make'" in r.stderr and "apt-get install make" in r.stderr, r
     assert not (project / ".lamctl").exists()
+
+
+def test_a_layer_is_built_by_its_target_too(cli, project):
+    (project / "layer").mkdir()
+    (project / "layer" / "Makefile").write_text("build-Shared:\n\tmkdir -p $(ARTIFACTS_DIR)/bin\n"
+                                                "\tprintf 'tool' > $(ARTIFACTS_DIR)/bin/tool\n")
+    (project / "template.yaml").write_text(TEMPLATE + """\
+      Layers: [!Ref Shared]
+  Shared:
+    Type: AWS::Serverless::LayerVersion
+    Metadata:
+      BuildMethod: makefile
+    Properties:
+      ContentUri: layer
+""")
+    r = cli("build", cwd=project)
+    assert r.exit_code == 0, r
+    with zipfile.ZipFile(project / ".lamctl" / "build" / "Shared.zip") as zf:
+        assert zf.namelist() == ["bin/tool"] and zf.read("bin/tool") == b"tool"
+    (project / "layer" / "Makefile").unlink()
+    r = cli("build", cwd=project)
+    assert r.exit_code == 2 and "template.yaml:17" in r.stderr and "build-Shared" in r.stderr, r  # ContentUri
