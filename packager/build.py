@@ -301,10 +301,11 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
             if p.spec is None and deps_mod.python_version(runtime) is None:
                 warnings.append(f"{p.resource}: requirements.txt ignored, the runtime {runtime!r} is not Python")
         extra = f"{p.kind}\0{ZIP_LEVEL}\0{p.spec.key if p.spec else ''}"
-        if p.builder is not None:
-            extra += f"\0{p.builder.key}"
         p.fingerprint = cache_mod.fingerprint(p.entries, extra)
         p.extra = extra
+        if p.builder is not None:  # the toolchain and its settings decide the bytes too
+            p.extra = f"{extra}\0{p.builder.key}"
+            p.fingerprint = cache_mod.fingerprint(p.entries, p.extra)
         p.record = bcache.lookup(p.zip_path, p.fingerprint)
         if p.record is None:
             if p.builder is None:  # a built zip does not hold the sources to compare them with
