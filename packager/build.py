@@ -342,7 +342,7 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         p.sources = sources
         p.unzipped = sum(s.size for s in sources)
         p.parts = limits.largest_parts((s.arcname, s.size) for s in sources)
-        p.racy = cache_mod.racy_names(p.entries, start_ns) & {s.arcname for s in sources}
+        p.racy = cache_mod.racy_names(p.entries, start_ns)
 
     # 4. size limits: each function with its layers; each layer alone
     headroom: dict[str, list[limits.Headroom]] = {}
@@ -391,8 +391,8 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
                         z = archive.write_zip(p.zip_path, p.sources, threads=threads, digests_for=p.racy)
                         made[p.fingerprint] = (p.zip_path, z)
                     paths = {s.arcname: s.path for s in p.sources}
-                    racy_map = {n: [paths[n], z.digests[n]] for n in p.racy}
-                    racy_map.update(p.extra_racy)
+                    racy_map = {n: [paths[n], z.digests[n]] for n in p.racy if n in paths}  # built: not all
+                    racy_map.update(p.extra_racy)  # racy sources of a toolchain's build, digested before it ran
             except OSError as exc:  # writing the zip (reading a file is a BuildError of its own)
                 raise BuildError(f"cannot write {p.zip_path}: {exc.strerror or exc}", where=p.resource,
                                  hint="check the free space and permissions of the build folder") from None
