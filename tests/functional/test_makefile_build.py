@@ -145,3 +145,22 @@ def test_a_layer_is_built_by_its_target_too(cli, project):
     (project / "layer" / "Makefile").unlink()
     r = cli("build", cwd=project)
     assert r.exit_code == 2 and "template.yaml:17" in r.stderr and "build-Shared" in r.stderr, r  # ContentUri
+
+
+def test_a_source_rewritten_within_the_same_timestamp_is_seen(cli, project):
+    """Git's racily-clean case: a file changed again with the same size and mtime (and inode) as when it
+    was built. Its content digest, taken before make ran, is what tells."""
+    import os
+
+    r = cli("build", cwd=project)
+    assert r.exit_code == 0, r
+    script = project / "src" / "runtime.sh"
+    st = script.stat()
+    text = script.read_text()
+    with open(script, "r+") as fh:  # same inode, same size
+        fh.write(text.replace("Hello from", "Howdy from").replace("a custom runtime", "a custom  runtim"))
+    assert script.stat().st_size == st.st_size
+    os.utime(script, ns=(st.st_atime_ns, st.st_mtime_ns))
+    r = cli("--output", "json", "build", cwd=project)
+    assert not reused(r), r
+    assert b"Howdy from" in zip_of(project)[1]["bootstrap"]
