@@ -607,7 +607,7 @@ def _foreign_executable(path: str, architecture: str) -> str:
         if built != host:
             return (f"{path} is built for {built} (Architectures: {architecture}) and this machine is {host}, so it "
                     f"cannot run here: to run it locally, set Architectures: [{host}] (on AWS either runs), or run "
-                    f"lamctl on a {built} machine")
+                    f"lamctl on an {built} machine")
     return f"{path} is not an executable this machine can run (Exec format error); a script needs a #! line"
 
 
