@@ -3,7 +3,8 @@
 Public entry points:
 
 * :func:`lamctl.packager.build.build_template` -> ``BuildResult`` of :class:`~lamctl.packager.artifacts.Artifact`:
-  dependencies (:mod:`~lamctl.packager.deps`), file selection (:mod:`~lamctl.packager.files`), the incremental
+  dependencies (:mod:`~lamctl.packager.deps`), toolchain builds (:mod:`~lamctl.packager.builders`: Go and
+  makefile), file selection (:mod:`~lamctl.packager.files`), the incremental
   cache (:mod:`~lamctl.packager.cache`), deterministic zips (:mod:`~lamctl.packager.archive`) and the Lambda
   quotas (:mod:`~lamctl.packager.limits`);
 * :func:`lamctl.packager.package.package`: upload what S3 lacks (:mod:`~lamctl.packager.upload`) and rewrite

@@ -33,6 +33,7 @@ from typing import Any, Callable
 from lamctl.packager import cache as cache_mod, deps as deps_mod, files as files_mod, limits
 from lamctl.packager.artifacts import CODE_PROPERTIES, FUNCTION, LAYER, Artifact
 from lamctl.schemas.errors import BuildError, TemplateError, UsageError
+from lamctl.packager import builders  # go1.x and makefile: a toolchain makes the zip's files
 from lamctl.schemas.sam import Globals, GlobalsError, code_location, merge_globals
 from lamctl.schemas.template import Template
 
@@ -71,6 +72,9 @@ class _Plan:
     layer_refs: tuple[str, ...] = ()  # layers built here
     external_layers: tuple[Any, ...] = ()
     where: Callable[[tuple], str] | None = None
+    metadata: Any = None  # the resource's Metadata (BuildMethod)
+    builder: Any = None  # lamctl.packager.builders: a toolchain makes the zip's files (go1.x, makefile)
+    extra_racy: dict = field(default_factory=dict)  # racy sources not in the zip: arcname -> [path, sha256]
     # filled while walking
     entries: list = field(default_factory=list)
     spec: deps_mod.DepsSpec | None = None
@@ -138,7 +142,7 @@ def plan_template(template: Template, build_dir: str, only: set[str] | None = No
         path, is_zip = location
         runtime, arch = _runtime_and_arch(template, name, rtype, props, res, where)
         plans.append(_Plan(name, rtype, kind, prop, path, is_zip, props, runtime, arch, where=where,
-                           zip_path=os.path.join(build_dir, f"{name}.zip")))
+                           zip_path=os.path.join(build_dir, f"{name}.zip"), metadata=res.get("Metadata")))
     by_name = {p.resource: p for p in plans}
     for p in plans:
         if p.kind != FUNCTION:
@@ -248,6 +252,8 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
     warnings: list[str] = []
     plans = plan_template(template, build_dir, only, warnings)
     by_name = {p.resource: p for p in plans}
+    for p in plans:  # a missing toolchain (go, make) is a usage error before any work
+        p.builder = builders.builder_for(p, warnings)
 
     # 1. configuration limits (cheap, before any work)
     config_headroom = {p.resource: limits.check_function_config(p.resource, p.props, p.where)
@@ -280,7 +286,7 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         matcher, w = walks[p.source]
         p.entries = w.entries
         req = os.path.join(p.source, deps_mod.REQUIREMENTS)
-        if os.path.isfile(req) and not matcher.excluded(deps_mod.REQUIREMENTS, False):
+        if p.builder is None and os.path.isfile(req) and not matcher.excluded(deps_mod.REQUIREMENTS, False):
             runtime = p.runtime
             if deps_mod.python_version(runtime) is None:
                 if p.kind == FUNCTION and runtime is None:
@@ -297,9 +303,13 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         extra = f"{p.kind}\0{ZIP_LEVEL}\0{p.spec.key if p.spec else ''}"
         p.fingerprint = cache_mod.fingerprint(p.entries, extra)
         p.extra = extra
+        if p.builder is not None:  # the toolchain and its settings decide the bytes too
+            p.extra = f"{extra}\0{p.builder.key}"
+            p.fingerprint = cache_mod.fingerprint(p.entries, p.extra)
         p.record = bcache.lookup(p.zip_path, p.fingerprint)
         if p.record is None:
-            p.record = _same_contents(bcache, p, start_ns)
+            if p.builder is None:  # a built zip does not hold the sources to compare them with
+                p.record = _same_contents(bcache, p, start_ns)
         elif p.record.racy:
             # verified by content just now; a file whose mtime is older than the racy window is settled
             still = cache_mod.racy_names(p.entries, start_ns)
@@ -314,6 +324,9 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         if p.record is not None or p.is_zip:
             continue
         sources = archive.sources_from(p.entries)
+        if p.builder is not None:  # the toolchain's output is the zip; the sources' racy digests come first
+            p.extra_racy = builders.racy_digests(p.entries, cache_mod.racy_names(p.entries, start_ns))
+            sources = archive.sources_from(builders.run(p, build_dir, notify))
         if p.spec is not None:
             folder = deps_mod.install(p.spec, cache_root, owner=p.resource, notify=notify)
             # installed packages keep everything but byte code (a package may well hold a "venv" or ".env")
@@ -378,7 +391,8 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
                         z = archive.write_zip(p.zip_path, p.sources, threads=threads, digests_for=p.racy)
                         made[p.fingerprint] = (p.zip_path, z)
                     paths = {s.arcname: s.path for s in p.sources}
-                    racy_map = {n: [paths[n], z.digests[n]] for n in p.racy}
+                    racy_map = {n: [paths[n], z.digests[n]] for n in p.racy if n in paths}  # built: not all
+                    racy_map.update(p.extra_racy)  # racy sources of a toolchain's build, digested before it ran
             except OSError as exc:  # writing the zip (reading a file is a BuildError of its own)
                 raise BuildError(f"cannot write {p.zip_path}: {exc.strerror or exc}", where=p.resource,
                                  hint="check the free space and permissions of the build folder") from None

@@ -583,6 +583,8 @@ class Environment:
             message = f"Couldn't find valid bootstrap(s): [{os.path.join(self.spec.code_dir, 'bootstrap')}]"
         elif exc.errno == errno.EACCES:
             message = f"{os.path.join(self.spec.code_dir, 'bootstrap')} is not executable (chmod +x bootstrap)"
+        elif exc.errno == errno.ENOEXEC:
+            message = _foreign_executable(os.path.join(self.spec.code_dir, "bootstrap"), self.spec.architecture)
         else:
             message = f"cannot start the runtime: {exc.strerror}"
         body = json.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": message}).encode()
@@ -593,6 +595,29 @@ class Environment:
         self.stop()
         return InvokeResult(rid, body, "Runtime.InvalidEntrypoint", log, 0.0, 1, self.spec.memory_size, 0, None,
                             self.spec.version, self.id)
+
+
+_ELF_MACHINES = {0x3E: "x86_64", 0xB7: "arm64", 0x03: "x86 (32-bit)", 0x28: "arm (32-bit)"}
+
+
+def _foreign_executable(path: str, architecture: str) -> str:
+    """Why the kernel refused to run ``path`` (ENOEXEC): most often a binary built for another processor."""
+    import platform
+
+    host = {"aarch64": "arm64", "amd64": "x86_64"}.get(platform.machine(), platform.machine() or "unknown")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(20)
+    except OSError:
+        head = b""
+    if head[:4] == b"\x7fELF" and len(head) >= 20:
+        machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+        built = _ELF_MACHINES.get(machine, "another processor")
+        if built != host:
+            return (f"{path} is built for {built} (Architectures: {architecture}) and this machine is {host}, so it "
+                    f"cannot run here: to run it locally, set Architectures: [{host}] (on AWS either runs), or run "
+                    f"lamctl on an {built} machine")
+    return f"{path} is not an executable this machine can run (Exec format error); a script needs a #! line"
 
 
 class _LogStream:

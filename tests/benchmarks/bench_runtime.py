@@ -10,7 +10,11 @@ Run: ``python tests/benchmarks/bench_runtime.py [--warm N]``. In one run it meas
 * the same function deployed to the local cloud (``python -m lamctl.local.cloud.emulator``) and
   invoked through boto3, next to moto's own server answering the same invocations by
   echoing the payload (what the local cloud did before it ran code): the cost of really
-  running the function, on top of the emulator's own request handling.
+  running the function, on top of the emulator's own request handling;
+* the Go hello world (samples/hello-go, ``BuildMethod: go1.x``) next to it, when ``go`` is on PATH:
+  ``lamctl build`` (``go build`` with Go's build cache warm, then unchanged), a cold ``lamctl local
+  invoke`` and N warm invocations through ``start-lambda`` over raw HTTP. Modules come through your
+  Go settings, else the offline proxy ``../shared/goproxy`` beside the repository.
 
 The peer is ``sam local invoke`` (Docker): run when ``sam`` is on PATH (or ``LAMCTL_BENCH_SAM``
 names it) and Docker answers; otherwise only our side is printed. Goals (issue 6): cold
@@ -179,6 +183,76 @@ def _echo_caller(port: int, n: int, out: list[float]) -> None:
     _boto_caller(port, n, out, expect=b'{"name": "bench"}')
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GO_SAMPLE = os.path.join(REPO, "samples", "hello-go")
+GOPROXY_DIR = os.path.join(os.path.dirname(REPO), "shared", "goproxy")
+
+
+def _go_raw_caller(port: int, n: int, out: list[float]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    for _ in range(n):
+        t = time.perf_counter()
+        conn.request("POST", "/2015-03-31/functions/HelloGoFunction/invocations", body=b'{"name": "bench"}',
+                     headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        data = resp.read()
+        out.append((time.perf_counter() - t) * 1000)
+        assert resp.status == 200 and json.loads(data) == {"message": "Hello, bench!"}, (resp.status, data)
+    conn.close()
+
+
+def go_section(root: str, runs: int, total: int) -> None:
+    """The Go hello world: build, cold local invoke, warm invocations through start-lambda."""
+    if not shutil.which("go"):
+        print("Go: not measured (no go on PATH; Debian: apt-get install golang-go)")
+        return
+    gocache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True).stdout.strip()
+    # lamctl's own cache in a folder of its own; Go's stays the user's (else every build would be cold)
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(root, "cache"), GOCACHE=gocache)
+    if "GOPROXY" not in os.environ and os.path.isdir(GOPROXY_DIR):
+        env.update(GOPROXY=f"file://{GOPROXY_DIR}", GOSUMDB="off")
+    project = os.path.join(root, "hello-go")
+    shutil.copytree(GO_SAMPLE, project, ignore=shutil.ignore_patterns(".lamctl"))
+    build = _lamctl() + ["build"]
+    subprocess.run(build, cwd=project, env=env, check=True, capture_output=True)  # Go's build cache filled
+    builds, unchanged = [], []
+    for _ in range(3):
+        shutil.rmtree(os.path.join(root, "cache"), ignore_errors=True)  # lamctl's cache empty: go build runs
+        for times in (builds, unchanged):  # built, then unchanged
+            t = time.perf_counter()
+            out = subprocess.run(build, cwd=project, env=env, capture_output=True, text=True)
+            times.append((time.perf_counter() - t) * 1000)
+            assert out.returncode == 0, out
+        assert "0 built, 1 unchanged" in out.stderr, out
+    print(f"Go: `lamctl build` of samples/hello-go (go build, Go's build cache warm): median "
+          f"{statistics.median(builds):.0f} ms; unchanged: median {statistics.median(unchanged):.0f} ms")
+    cmd = _lamctl() + ["local", "invoke", "HelloGoFunction", "-e", "-"]
+    walls = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        out = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, input='{"name": "Go"}')
+        walls.append((time.perf_counter() - t) * 1000)
+        assert out.returncode == 0 and json.loads(out.stdout) == {"message": "Hello, Go!"}, out
+    print(f"Go: cold `lamctl local invoke` (whole process, {runs} runs): median {statistics.median(walls):.0f} ms, "
+          f"min {min(walls):.0f} ms, max {max(walls):.0f} ms")
+    port = _free_port()
+    server = subprocess.Popen(_lamctl() + ["local", "start-lambda", "--port", str(port)], cwd=project, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(20):
+            line = server.stderr.readline()
+            if f"127.0.0.1:{port}" in line or not line:
+                break
+        threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
+        for callers in (1, 2):
+            r = warm(port, _go_raw_caller, total, callers)
+            print(f"Go: warm via start-lambda, raw HTTP {callers} caller(s): {r['n']} invocations, "
+                  f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, {r['per_s']:.0f}/s")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+
+
 def _wait_http(port: int, proc: subprocess.Popen, log: str) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -255,9 +329,16 @@ def warm(port: int, caller, total: int, callers: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--warm", type=int, default=1000)
+    ap.add_argument("--go-only", action="store_true", help="measure only the Go function")
     ap.add_argument("--cold-runs", type=int, default=7)
     args = ap.parse_args()
     root = _project(tempfile.mkdtemp(prefix="lamctl-bench-runtime-"))
+    if args.go_only:
+        try:
+            go_section(root, args.cold_runs, args.warm)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        return
     try:
         ours, ours_cpu = cold(root, args.cold_runs)
         base, base_cpu = cli_baseline(root, args.cold_runs)
@@ -309,6 +390,7 @@ def main() -> None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=20)
         cloud(args.warm)
+        go_section(root, args.cold_runs, args.warm)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"machine: {os.cpu_count()} CPUs; goals: warm p50 <= 2 ms raw HTTP, >= 1,000/s with 2 callers")
