@@ -113,7 +113,7 @@ class NodeBuild:
 
     def _install(self, cache_root: str, notify=None) -> str:
         root = os.path.join(cache_root, "node")
-        final = os.path.join(root, self.key)
+        final = os.path.join(root, self.key.split("\0")[-1])  # the install's own key
         if os.path.isdir(final):
             return final
         os.makedirs(root, exist_ok=True)
