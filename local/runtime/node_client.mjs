@@ -27,7 +27,7 @@ import util from "node:util";
 
 const API = process.env.AWS_LAMBDA_RUNTIME_API;
 const BASE = "/2018-06-01/runtime";
-const agent = new http.Agent({ keepAlive: false });
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 }); // an idle kept-alive socket does not hold the event loop
 let currentRequestId; // undefined outside an invocation, printed as "undefined" as Lambda does
 
 // -- logging -----------------------------------------------------------------------------------------------
