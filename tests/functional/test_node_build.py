@@ -30,6 +30,10 @@ def sample_copy(dest: Path, with_modules: bool = True) -> Path:
     return dest
 
 
+pytestmark = pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")),
+                                reason="node and npm are not installed")
+
+
 @pytest.fixture(autouse=True)
 def offline_npm(monkeypatch):
     monkeypatch.setenv("npm_config_offline", "true")

@@ -25,6 +25,9 @@ from tests.functional.test_runtime_environment import _leftovers
 NODE = "nodejs20.x"
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t(\S+)\t(INFO|WARN|ERROR|DEBUG|TRACE)\t(.*)$")
 
+pytestmark = pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")),
+                                reason="node and npm are not installed")
+
 
 @pytest.fixture
 def code(tmp_path):
