@@ -563,7 +563,8 @@ _SKIP_DIRS = (".lamctl", ".git", "__pycache__", ".aws-sam")
 
 
 def _snapshot(paths: list[str]) -> list[tuple[str, tuple | None]]:
-    """(path, (mtime_ns, size)) of every path given and, for folders, of everything under them."""
+    """(path, (mtime_ns, size)) of every path given and, for folders, of everything under them (but for a
+    ``node_modules`` folder, only itself and npm's ``.package-lock.json``: thousands of files, changed by npm)."""
     out: list[tuple[str, tuple | None]] = []
     seen = set()
     for top in paths:
@@ -580,6 +581,15 @@ def _snapshot(paths: list[str]) -> list[tuple[str, tuple | None]]:
             continue
         for root, dirs, files in os.walk(top):
             dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+            if "node_modules" in dirs:  # npm rewrites its .package-lock.json on every install: watch that alone
+                dirs.remove("node_modules")
+                for p in (os.path.join(root, "node_modules"), os.path.join(root, "node_modules", ".package-lock.json")):
+                    try:
+                        nst = os.stat(p)
+                    except OSError:
+                        out.append((p, None))
+                        continue
+                    out.append((p, (nst.st_mtime_ns, nst.st_size)))
             for d in dirs:
                 p = os.path.join(root, d)
                 try:

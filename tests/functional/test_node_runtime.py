@@ -337,3 +337,33 @@ def test_the_typescript_sample_deployed_and_invoked_on_the_local_cloud(cli, loca
     assert "FunctionError" not in resp
     assert json.loads(json.loads(resp["Payload"].read())["body"])["message"] == "hello sdk"
     assert shutil.which("node")
+
+
+def test_start_lambda_watches_node_modules_through_npms_own_record(tmp_path):
+    """An edit of the code reloads; a file inside node_modules is not stat-ed on every invocation, but an npm
+    install (which rewrites node_modules/.package-lock.json) reloads."""
+    import os
+
+    from lamctl.local.runtime.functions import TemplateFunctions
+
+    folder = project(tmp_path)
+    modules = folder / "src" / "node_modules"
+    (modules / "dep").mkdir(parents=True)
+    (modules / "dep" / "index.js").write_text("module.exports = 1;\n")
+    (modules / ".package-lock.json").write_text('{"packages": {}}\n')
+    fns = TemplateFunctions(str(folder / "template.yaml"), build_dir=str(folder / ".build"))
+    first = fns.refresh("Hello")
+    assert fns.refresh("Hello") is first
+
+    (modules / "dep" / "index.js").write_text("module.exports = 22;\n")  # not watched file by file
+    assert fns.refresh("Hello") is first
+
+    lock = modules / ".package-lock.json"
+    lock.write_text('{"packages": {"node_modules/dep": {}}}\n')  # what npm install does
+    assert fns.refresh("Hello") is not first
+    second = fns.refresh("Hello")
+
+    app = folder / "src" / "app.mjs"
+    app.write_text(APP.replace("hello", "hi"))
+    os.utime(app, (2_000_000_000, 2_000_000_000))
+    assert fns.refresh("Hello") is not second
