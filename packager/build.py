@@ -227,10 +227,13 @@ def _runtime_and_arch(template: Template, name: str, rtype: str, props: dict, re
         return (runtime if isinstance(runtime, str) else None), arch
     meta = res.get("Metadata") if isinstance(res.get("Metadata"), dict) else {}
     method = meta.get("BuildMethod")
-    if isinstance(method, str) and deps_mod.python_version(method):
+    if isinstance(method, str) and (deps_mod.python_version(method) or node_mod.node_major(method)):
         return method, arch
     for rt in props.get("CompatibleRuntimes") or []:
         if isinstance(rt, str) and deps_mod.python_version(rt):
+            return rt, arch
+    for rt in props.get("CompatibleRuntimes") or []:  # a Node.js layer (its package.json goes under nodejs/)
+        if isinstance(rt, str) and node_mod.node_major(rt):
             return rt, arch
     return None, arch
 
@@ -337,7 +340,9 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
         p.sources = sources
         p.unzipped = sum(s.size for s in sources)
         p.parts = limits.largest_parts((s.arcname, s.size) for s in sources)
-        p.racy = cache_mod.racy_names(p.entries, start_ns) & {s.arcname for s in sources}
+        racy = cache_mod.racy_names(p.entries, start_ns)  # by path: an entry may be archived under another name
+        racy_paths = {e.path for e in p.entries if e.arcname in racy}
+        p.racy = {s.arcname for s in sources if s.path in racy_paths}
 
     # 4. size limits: each function with its layers; each layer alone
     headroom: dict[str, list[limits.Headroom]] = {}

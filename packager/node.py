@@ -17,6 +17,10 @@ A function whose ``Runtime`` is ``nodejsNN.x`` and whose code folder holds a
   lock file on the same platform is never installed twice. npm honours the user's
   own settings (``npm_config_*``, ``.npmrc``: registry, cache, ``offline``).
 
+* a **layer** (``Metadata: {BuildMethod: nodejsNN.x}`` or ``CompatibleRuntimes``) whose folder holds a
+  ``package.json`` is built the same way, everything under ``nodejs/`` (``nodejs/package.json``,
+  ``nodejs/node_modules/...``), where Lambda's ``NODE_PATH`` finds it in ``/opt``, as ``sam build`` lays it out;
+
 * **esbuild** (``Metadata: {BuildMethod: esbuild}``): the entry points are bundled
   into one file each, with SAM's ``BuildProperties`` and defaults (``--bundle
   --platform=node``, ``Target`` es2020, ``Format`` cjs, ``Minify`` true,
@@ -92,6 +96,7 @@ class NodeBuild:
     esbuild: str = ""
     args: tuple[str, ...] = ()
     out_dir: str = ""
+    prefix: str = ""  # "nodejs/" for a layer
 
     # -- step 3 of the build: what goes into the zip ---------------------------------------------
 
@@ -102,13 +107,18 @@ class NodeBuild:
             out = self._bundle(notify)
             walk = files_mod.walk(out, files_mod.Matcher([]), owner=f"{self.resource} (esbuild output)")
             return archive.sources_from(walk.entries)
+        if self.prefix:
+            code_sources = [archive.Source(self.prefix + s.arcname, s.path, s.executable, s.size)
+                            for s in code_sources]
+        if not self.files:  # nothing to install
+            return code_sources
         folder = self._install(cache_root, notify)
         modules = os.path.join(folder, NODE_MODULES)
         if not os.path.isdir(modules):
             return code_sources
         walk = files_mod.walk(modules, files_mod.Matcher([]), owner=f"{self.resource} (dependencies)")
         own = {s.arcname for s in code_sources}
-        return code_sources + [s for s in archive.sources_from(walk.entries, NODE_MODULES + "/")
+        return code_sources + [s for s in archive.sources_from(walk.entries, self.prefix + NODE_MODULES + "/")
                                if s.arcname not in own]
 
     def _install(self, cache_root: str, notify=None) -> str:
@@ -172,8 +182,18 @@ def prepare(template, p, warnings: list[str]) -> NodeBuild | None:
     """The Node.js build of plan ``p`` (None when it is not a Node.js function with a package.json).
 
     Checks the tools and the properties now, before any work."""
-    if p.kind != "function" or node_major(p.runtime) is None:
+    if node_major(p.runtime) is None:
         return None
+    if p.kind == "layer":
+        if not _builds(p):
+            return None
+        manifest = _manifest(p.source, p.resource)
+        if not manifest.get("dependencies"):  # laid out under nodejs/ all the same
+            return NodeBuild(p.resource, "npm", p.source, p.architecture, "layer", manifest, prefix="nodejs/")
+        build = _npm(p, manifest)
+        build.prefix = "nodejs/"
+        build.key = "layer\0" + build.key
+        return build
     res = template.data["Resources"][p.resource]
     meta = res.get("Metadata") if isinstance(res.get("Metadata"), dict) else {}
     method = meta.get("BuildMethod")
@@ -189,6 +209,10 @@ def prepare(template, p, warnings: list[str]) -> NodeBuild | None:
     manifest = _manifest(p.source, p.resource)
     if not manifest.get("dependencies"):
         return None  # nothing to install: the code folder is zipped as it is
+    return _npm(p, manifest)
+
+
+def _npm(p, manifest: dict) -> NodeBuild:
     require_tool("node", p.resource, "installing the dependencies of package.json")
     require_tool("npm", p.resource, "installing the dependencies of package.json")
     files = tuple(n for n in (PACKAGE_JSON, *LOCK_FILES, NPMRC) if os.path.isfile(os.path.join(p.source, n)))

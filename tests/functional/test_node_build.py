@@ -251,3 +251,43 @@ def test_bad_build_properties_are_refused_with_their_line(cli, tmp_path, change,
     r = cli("build", cwd=project)
     assert r.exit_code == 2, r
     assert what in r.stderr and f"template.yaml:{line}" in r.stderr
+
+
+LAYER_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Lib:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: lib/
+      CompatibleRuntimes: [nodejs20.x]
+  Js:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: js/
+      Handler: index.handler
+      Runtime: nodejs20.x
+      Layers: [!Ref Lib]
+"""
+
+
+def test_a_node_layer_is_laid_out_under_nodejs_and_its_functions_find_its_packages(cli, tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(SAMPLE / "hello" / "package-lock.json", lib / "package-lock.json")
+    shutil.copy(SAMPLE / "hello" / "package.json", lib / "package.json")
+    (lib / "node_modules" / "stale").mkdir(parents=True)  # the folder's own install: not shipped
+    (lib / "node_modules" / "stale" / "index.js").write_text("module.exports = 0;\n")
+    js = tmp_path / "js"
+    js.mkdir()
+    (js / "index.js").write_text("const ms = require('ms');\nexports.handler = async () => ms(90000, {long: true});\n")
+    (tmp_path / "template.yaml").write_text(LAYER_TEMPLATE)
+    r = cli("build", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    files = names(tmp_path / ".lamctl" / "build" / "Lib.zip")
+    assert "nodejs/package.json" in files and "nodejs/node_modules/ms/index.js" in files, files
+    assert not [f for f in files if not f.startswith("nodejs/") or "stale" in f or "esbuild" in f], files
+
+    r = cli("local", "invoke", "Js", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout) == "2 minutes"
