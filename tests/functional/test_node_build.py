@@ -214,6 +214,24 @@ def test_build_properties_reach_esbuild(cli, tmp_path):
     assert 'import ms from "ms"' in bundle  # External: left out; Format esm; not minified
 
 
+def test_sams_defaults_apply_when_properties_are_left_out(cli, tmp_path):
+    """Minify defaults to true and Format to cjs, as in SAM's esbuild builder; only EntryPoints is needed."""
+    project = sample_copy(tmp_path / "hello-node")
+    text = (project / "template.yaml").read_text()
+    for line in ("        Target: es2020\n", "        Minify: true\n", "        Sourcemap: false\n",
+                 '        External: ["@aws-sdk/*"]\n'):
+        assert line in text
+        text = text.replace(line, "")
+    (project / "template.yaml").write_text(text)
+    r = cli("build", cwd=project)
+    assert r.exit_code == 0, r
+    zip_path = project / ".lamctl" / "build" / "HelloFunction.zip"
+    assert names(zip_path) == ["app.js"]
+    with zipfile.ZipFile(zip_path) as zf:
+        bundle = zf.read("app.js").decode()
+    assert "\n  " not in bundle and "module.exports" in bundle  # minified CommonJS
+
+
 def test_an_edited_source_rebuilds_the_bundle(cli, tmp_path):
     project = sample_copy(tmp_path / "hello-node")
     assert cli("build", cwd=project).exit_code == 0
