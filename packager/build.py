@@ -31,6 +31,7 @@ from typing import Any, Callable
 # archive (ISA-L, thread pool) and zipfile are imported only when something must be zipped:
 # an unchanged rebuild stays lean.
 from lamctl.packager import cache as cache_mod, deps as deps_mod, files as files_mod, limits
+from lamctl.packager import node as node_mod
 from lamctl.packager.artifacts import CODE_PROPERTIES, FUNCTION, LAYER, Artifact
 from lamctl.schemas.errors import BuildError, TemplateError, UsageError
 from lamctl.packager import builders  # go1.x and makefile: a toolchain makes the zip's files
@@ -230,10 +231,13 @@ def _runtime_and_arch(template: Template, name: str, rtype: str, props: dict, re
         return (runtime if isinstance(runtime, str) else None), arch
     meta = res.get("Metadata") if isinstance(res.get("Metadata"), dict) else {}
     method = meta.get("BuildMethod")
-    if isinstance(method, str) and deps_mod.python_version(method):
+    if isinstance(method, str) and (deps_mod.python_version(method) or node_mod.node_major(method)):
         return method, arch
     for rt in props.get("CompatibleRuntimes") or []:
         if isinstance(rt, str) and deps_mod.python_version(rt):
+            return rt, arch
+    for rt in props.get("CompatibleRuntimes") or []:  # a Node.js layer (its package.json goes under nodejs/)
+        if isinstance(rt, str) and node_mod.node_major(rt):
             return rt, arch
     return None, arch
 
@@ -264,6 +268,7 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
     start_ns = cache_mod.fs_now_ns(bcache.root)
     template_dir = template.folder
     walks: dict[str, tuple] = {}
+    node_builds: dict[str, node_mod.NodeBuild | None] = {}  # Node.js: npm dependencies or an esbuild bundle
     for p in plans:
         if p.is_zip:
             p.fingerprint = _zip_fingerprint(p.source)
@@ -278,7 +283,8 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
             continue
         if p.source not in walks:  # functions sharing a folder share one walk
             matcher = files_mod.matcher_for(p.source, template_dir)
-            walks[p.source] = (matcher, files_mod.walk(p.source, matcher, owner=p.resource, skip=[build_dir]))
+            walks[p.source] = (matcher, files_mod.walk(p.source, matcher, owner=p.resource,
+                                                             skip=[build_dir, *node_mod.skipped(p)]))
             left_out = walks[p.source][1].left_out
             if left_out:  # named once per code folder, whatever the number of functions sharing it
                 warnings.append(f"{p.resource}: left out of the zip, as files that often hold credentials: "
@@ -300,7 +306,10 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
             p.spec = deps_mod.read_spec(req, runtime, p.architecture) if deps_mod.python_version(runtime) else None
             if p.spec is None and deps_mod.python_version(runtime) is None:
                 warnings.append(f"{p.resource}: requirements.txt ignored, the runtime {runtime!r} is not Python")
+        node_builds[p.resource] = node_mod.prepare(template, p, warnings)
         extra = f"{p.kind}\0{ZIP_LEVEL}\0{p.spec.key if p.spec else ''}"
+        if node_builds[p.resource] is not None:
+            extra += f"\0{node_builds[p.resource].key}"
         p.fingerprint = cache_mod.fingerprint(p.entries, extra)
         p.extra = extra
         if p.builder is not None:  # the toolchain and its settings decide the bytes too
@@ -339,10 +348,14 @@ def build_template(template: Template, build_dir: str | None = None, *, only: se
                 warnings.append(f"{p.resource}: {len(shadowed)} file(s) of the code folder replace installed "
                                 f"dependencies (first: {shadowed[0]})")
             sources += [s for s in archive.sources_from(dwalk.entries, prefix) if s.arcname not in own]
+        if node_builds.get(p.resource) is not None:
+            sources = node_builds[p.resource].sources(sources, cache_root, notify)
         p.sources = sources
         p.unzipped = sum(s.size for s in sources)
         p.parts = limits.largest_parts((s.arcname, s.size) for s in sources)
-        p.racy = cache_mod.racy_names(p.entries, start_ns)
+        racy = cache_mod.racy_names(p.entries, start_ns)  # by path: an entry may be archived under another name
+        racy_paths = {e.path for e in p.entries if e.arcname in racy}
+        p.racy = {s.arcname for s in sources if s.path in racy_paths}
 
     # 4. size limits: each function with its layers; each layer alone
     headroom: dict[str, list[limits.Headroom]] = {}

@@ -215,7 +215,7 @@ class CloudLambda:
         what = f"function {fn.function_name}" + (f" version {version}" if version != "$LATEST" else "")
         if getattr(fn, "package_type", "Zip") == "Image":
             raise UsageError(f"{what} is a container image, which is not supported locally", where=what,
-                             hint="lamctl's local runtime runs zip functions (python3.x, provided.al2023)")
+                             hint="lamctl's local runtime runs zip functions (python3.x, nodejsNN.x, provided.al2023)")
         code_dir = self._unpack(getattr(fn, "code_bytes", b""), getattr(fn, "code_sha_256", None), what)
         env = {str(k): str(v) for k, v in (fn.environment_vars or {}).items()}
         if self.endpoint and "AWS_ENDPOINT_URL" not in env:

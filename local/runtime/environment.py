@@ -9,6 +9,8 @@ environment variables, and fed one invocation at a time through its own
   <handler>``, in the code folder, so handler loading, the context object and
   error shapes are Lambda's own.
 * ``provided.al2023`` / ``provided.al2`` run the code's executable ``bootstrap``.
+* ``nodejsNN.x`` runs lamctl's own Node.js runtime client (``node_client.mjs``,
+  beside this module) with the ``node`` on lamctl's PATH, in the code folder.
 
 Each invocation yields an :class:`InvokeResult` whose log has Lambda's
 ``START`` / ``END`` / ``REPORT`` lines around the function's own output; the
@@ -61,6 +63,15 @@ RESERVED = {
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 }
 _PYTHON = re.compile(r"^python3\.(\d+)$")
+_NODE = re.compile(r"^nodejs(\d+)\.x$")
+NODE_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_client.mjs")
+
+
+def find_node() -> str | None:
+    """The ``node`` on lamctl's own PATH (looked up on every call: one installed later is found)."""
+    import shutil
+
+    return shutil.which("node")
 
 
 @dataclass(frozen=True)
@@ -148,11 +159,22 @@ def check_supported(spec: FunctionSpec) -> None:
         return
     if runtime in PROVIDED_RUNTIMES:
         return
+    if _NODE.match(runtime):
+        if not spec.handler:
+            raise UsageError(f"function {spec.name} has runtime {runtime} but no Handler", where=spec.name,
+                             hint="set Handler: file.function (for example app.handler)")
+        if find_node() is None:
+            raise UsageError(f"function {spec.name} ({runtime}) needs node, which is not on the PATH",
+                             where=spec.name,
+                             hint="install Node.js (Debian/Ubuntu: apt-get install nodejs; or https://nodejs.org) "
+                                  "and invoke again")
+        return
     raise UsageError(
         f"runtime {runtime or '(none)'} of function {spec.name} is not supported locally",
         where=spec.name,
-        hint="lamctl runs python3.x (through awslambdaric) and provided.al2023 / provided.al2 "
-             "(the code's executable bootstrap) as local processes; deploy other runtimes to try them",
+        hint="lamctl runs python3.x (through awslambdaric), nodejsNN.x (with the node on the PATH) and "
+             "provided.al2023 / provided.al2 (the code's executable bootstrap) as local processes; deploy other "
+             "runtimes to try them",
     )
 
 
@@ -307,6 +329,13 @@ class Environment:
             env["PYTHONPATH"] = ":".join(py_path)
             if not spec.own_code:  # a source folder: leave no __pycache__ behind in it
                 env["PYTHONDONTWRITEBYTECODE"] = "1"
+        m = _NODE.match(spec.runtime or "")
+        if m:  # as Lambda's NODE_PATH: the layers' nodejs/nodeNN/node_modules and nodejs/node_modules, then the code
+            node_path = []
+            for d in spec.layer_dirs:
+                node_path += [os.path.join(d, "nodejs", f"node{m.group(1)}", "node_modules"),
+                              os.path.join(d, "nodejs", "node_modules")]
+            env["NODE_PATH"] = ":".join(node_path + [spec.code_dir])
         return env
 
     def _command(self) -> list[str]:
@@ -314,6 +343,8 @@ class Environment:
         if _PYTHON.match(spec.runtime):
             # -S: no site processing (.pth files of lamctl's own environment); the paths are given explicitly.
             return [sys.executable, "-S", "-m", "awslambdaric", spec.handler or ""]
+        if _NODE.match(spec.runtime):
+            return [find_node() or "node", NODE_CLIENT]
         return [os.path.join(spec.code_dir, "bootstrap")]
 
     def start(self) -> None:

@@ -35,6 +35,27 @@ LAYER_TYPES = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
 ACCOUNT_ID = "123456789012"
 
 
+def node_version() -> str | None:
+    """``node --version`` of the node on the PATH (``v20.11.1``), asked once per node binary; None without one."""
+    from .environment import find_node
+
+    path = find_node()
+    if path is None:
+        return None
+    if path not in _NODE_VERSIONS:
+        import subprocess
+
+        try:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        _NODE_VERSIONS[path] = out or None
+    return _NODE_VERSIONS[path]
+
+
+_NODE_VERSIONS: dict[str, str | None] = {}
+
+
 def parse_parameter_overrides(values: list[str] | tuple[str, ...] | None) -> dict[str, str]:
     """``Key=Value`` pairs (space separated, one or several per flag) or SAM's
     ``ParameterKey=K,ParameterValue=V`` form."""
@@ -304,6 +325,10 @@ class TemplateFunctions:
         if m and int(m.group(1)) != sys.version_info.minor:
             self.warnings.append(f"{name} declares {runtime}; locally it runs on the Python lamctl runs on, "
                                  f"{sys.version_info.major}.{sys.version_info.minor}")
+        m = re.fullmatch(r"nodejs(\d+)\.x", str(runtime))
+        local_node = node_version() if m else None
+        if m and local_node and local_node.split(".")[0].lstrip("v") != m.group(1):
+            self.warnings.append(f"{name} declares {runtime}; locally it runs on the node on the PATH, {local_node}")
         return FunctionSpec(
             name=name, runtime=str(runtime), handler=str(handler) if handler else None, code_dir=code_dir,
             layer_dirs=layer_dirs, memory_size=memory, timeout=timeout, environment=tuple(sorted(env.items())),
@@ -538,7 +563,8 @@ _SKIP_DIRS = (".lamctl", ".git", "__pycache__", ".aws-sam")
 
 
 def _snapshot(paths: list[str]) -> list[tuple[str, tuple | None]]:
-    """(path, (mtime_ns, size)) of every path given and, for folders, of everything under them."""
+    """(path, (mtime_ns, size)) of every path given and, for folders, of everything under them (but for a
+    ``node_modules`` folder, only itself and npm's ``.package-lock.json``: thousands of files, changed by npm)."""
     out: list[tuple[str, tuple | None]] = []
     seen = set()
     for top in paths:
@@ -555,6 +581,15 @@ def _snapshot(paths: list[str]) -> list[tuple[str, tuple | None]]:
             continue
         for root, dirs, files in os.walk(top):
             dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+            if "node_modules" in dirs:  # npm rewrites its .package-lock.json on every install: watch that alone
+                dirs.remove("node_modules")
+                for p in (os.path.join(root, "node_modules"), os.path.join(root, "node_modules", ".package-lock.json")):
+                    try:
+                        nst = os.stat(p)
+                    except OSError:
+                        out.append((p, None))
+                        continue
+                    out.append((p, (nst.st_mtime_ns, nst.st_size)))
             for d in dirs:
                 p = os.path.join(root, d)
                 try:

@@ -4,6 +4,8 @@ Run: ``python tests/benchmarks/bench_runtime.py [--warm N]``. In one run it meas
 
 * a cold ``lamctl local invoke`` of a Python hello function, whole process (build cache
   warm, a new function process each time), median of several runs;
+* the same for a Node.js hello function (``nodejsNN.x`` for the ``node`` on PATH, run through
+  lamctl's own Runtime API client), cold and warm through ``start-lambda`` over raw HTTP;
 * N warm invocations (default 1,000) through ``lamctl local start-lambda``, over raw HTTP
   (one kept-alive connection per caller) and through boto3, with 1 and 2 concurrent
   callers: p50 / p99 latency and invocations per second;
@@ -63,6 +65,28 @@ def handler(event, context):
         return {"statusCode": 200, "body": json.dumps({"hello": name})}
     return {"hello": event.get("name", "world")}
 """
+NODE_APP = """\
+export const handler = async (event) => {
+  if (event.httpMethod) {
+    return { statusCode: 200, body: JSON.stringify({ hello: event.queryStringParameters?.name ?? "world" }) };
+  }
+  return { hello: event.name ?? "world" };
+};
+"""
+
+
+def _node_project(root: str) -> str | None:
+    """The hello function as a Node.js ES module, for the node on PATH (None without one)."""
+    node = shutil.which("node")
+    if not node:
+        return None
+    major = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip().lstrip("v").split(".")[0]
+    os.makedirs(os.path.join(root, "hello"))
+    with open(os.path.join(root, "hello", "app.mjs"), "w") as fh:
+        fh.write(NODE_APP)
+    with open(os.path.join(root, "template.yaml"), "w") as fh:
+        fh.write(TEMPLATE.replace("Runtime: python3.12", f"Runtime: nodejs{major}.x"))
+    return root
 
 
 def _project(root: str) -> str:
@@ -148,7 +172,7 @@ def _raw_caller(port: int, n: int, out: list[float]) -> None:
         resp = conn.getresponse()
         data = resp.read()
         out.append((time.perf_counter() - t) * 1000)
-        assert resp.status == 200 and data == b'{"hello": "bench"}', (resp.status, data)
+        assert resp.status == 200 and json.loads(data) == {"hello": "bench"}, (resp.status, data)
     conn.close()
 
 
@@ -326,12 +350,52 @@ def warm(port: int, caller, total: int, callers: int) -> dict:
             "per_s": len(lat) / wall}
 
 
+def start_lambda(root: str, total: int, label: str, callers_list=(1, 2), callers_fns=None) -> None:
+    """Warm invocations through `lamctl local start-lambda` serving ``root``."""
+    port = _free_port()
+    server = subprocess.Popen(_lamctl() + ["local", "start-lambda", "--port", str(port)], cwd=root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(20):  # warnings, then the "listening" line
+            line = server.stderr.readline()
+            if f"127.0.0.1:{port}" in line or not line:
+                break
+        threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()  # drain logs
+        for name, caller in callers_fns or (("raw HTTP", _raw_caller),):
+            for callers in callers_list:
+                r = warm(port, caller, total, callers)
+                print(f"warm via start-lambda, {label}{name:8s} {callers} caller(s): {r['n']} invocations, "
+                      f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, {r['per_s']:.0f}/s")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+
+
+def node(total: int, runs: int) -> None:
+    root = _node_project(tempfile.mkdtemp(prefix="lamctl-bench-runtime-node-"))
+    if root is None:
+        print("Node.js: not measured (no node on PATH)")
+        return
+    try:
+        ours, ours_cpu = cold(root, runs)
+        print(f"cold `lamctl local invoke` of the Node.js function ({len(ours)} runs): median "
+              f"{statistics.median(ours):.0f} ms, min {min(ours):.0f} ms, max {max(ours):.0f} ms; "
+              f"CPU median {statistics.median(ours_cpu):.0f} ms")
+        start_lambda(root, total, "Node.js ")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--warm", type=int, default=1000)
     ap.add_argument("--go-only", action="store_true", help="measure only the Go function")
     ap.add_argument("--cold-runs", type=int, default=7)
+    ap.add_argument("--only-node", action="store_true", help="measure the Node.js function only")
     args = ap.parse_args()
+    if args.only_node:
+        node(args.warm, args.cold_runs)
+        return
     root = _project(tempfile.mkdtemp(prefix="lamctl-bench-runtime-"))
     if args.go_only:
         try:
@@ -389,6 +453,7 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=20)
+        node(args.warm, args.cold_runs)
         cloud(args.warm)
         go_section(root, args.cold_runs, args.warm)
     finally:

@@ -184,10 +184,10 @@ def test_bad_env_vars_file_points_at_the_problem(cli, project):
 
 
 def test_unsupported_runtime_is_named(cli, project):
-    (project / "template.yaml").write_text(TEMPLATE.replace("Runtime: python3.12", "Runtime: nodejs20.x"))
+    (project / "template.yaml").write_text(TEMPLATE.replace("Runtime: python3.12", "Runtime: java21"))
     r = cli("local", "invoke", "Other", cwd=project)
     assert r.exit_code == 2, r
-    assert "runtime nodejs20.x of function Other is not supported locally" in r.stderr
+    assert "runtime java21 of function Other is not supported locally" in r.stderr
 
 
 def test_json_output_is_one_result_object(cli, project):

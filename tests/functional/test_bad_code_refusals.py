@@ -92,10 +92,10 @@ def test_the_local_cloud_refuses_a_zip_escaping_its_folder_with_a_400_sent_once(
 
 def test_a_runtime_the_local_cloud_cannot_run_is_not_retried(cloud):
     lam, sent, role = _lambda(cloud)
-    lam.create_function(FunctionName="node", Runtime="nodejs20.x", Role=role, Handler="index.handler",
+    lam.create_function(FunctionName="java", Runtime="java21", Role=role, Handler="example.Handler",
                         Code={"ZipFile": evil_zip("index.js")})
     with pytest.raises(lam.exceptions.InvalidRuntimeException):
-        lam.invoke(FunctionName="node", Payload=b"{}")
+        lam.invoke(FunctionName="java", Payload=b"{}")
     assert len(sent) == 1
 
 

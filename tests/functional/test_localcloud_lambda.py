@@ -189,10 +189,10 @@ def test_a_function_error_is_unhandled_with_lambdas_error_object(cloud):
 
 
 def test_a_runtime_lamctl_cannot_run_is_a_clear_error_not_an_echo(cloud):
-    cloud.function(Runtime="nodejs20.x", Handler="index.handler")
+    cloud.function(Runtime="java21", Handler="example.Handler")
     with pytest.raises(cloud.lam.exceptions.InvalidRuntimeException) as info:
         cloud.lam.invoke(FunctionName="fn", Payload=b"{}")
-    assert "nodejs20.x" in str(info.value) and "not supported locally" in str(info.value)
+    assert "java21" in str(info.value) and "not supported locally" in str(info.value)
 
 
 def test_warm_environments_are_reused_per_version_and_new_code_gets_a_fresh_one(cloud):

@@ -349,7 +349,7 @@ def test_bootstrap_that_exits_during_init_is_runtime_exit_error(code, envs):
     assert "cannot start" in result.log
 
 
-@pytest.mark.parametrize("runtime", ["nodejs20.x", "java21", "ruby3.3", ""])
+@pytest.mark.parametrize("runtime", ["java21", "ruby3.3", "dotnet8", ""])
 def test_other_runtimes_are_refused_with_the_runtime_named(tmp_path, runtime):
     with pytest.raises(UsageError) as info:
         check_supported(_spec(str(tmp_path), runtime=runtime))

@@ -46,12 +46,12 @@ Resources:
       CodeUri: hello/
       Handler: app.handler
       ReservedConcurrentExecutions: 1
-  Node:
+  Java:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: hello/
-      Handler: index.handler
-      Runtime: nodejs20.x
+      Handler: example.Handler::handleRequest
+      Runtime: java21
 """
 
 HELLO = """
@@ -284,8 +284,8 @@ def test_invalid_json_payload_is_refused(start):
 def test_unsupported_runtime_is_invalid_runtime(start):
     lam = _client(start())
     with pytest.raises(lam.exceptions.InvalidRuntimeException) as info:
-        lam.invoke(FunctionName="Node")
-    assert "nodejs20.x" in str(info.value) and "not supported locally" in str(info.value)
+        lam.invoke(FunctionName="Java")
+    assert "java21" in str(info.value) and "not supported locally" in str(info.value)
 
 
 def test_changed_code_gets_fresh_environments_on_the_next_invocation(start, project):
@@ -355,7 +355,7 @@ def test_a_function_removed_from_the_template_is_resource_not_found(start, proje
     assert lam.invoke(FunctionName="Limited")["StatusCode"] == 200
     text = (project / "template.yaml").read_text()
     start_at = text.index("  Limited:")
-    end_at = text.index("  Node:")
+    end_at = text.index("  Java:")
     (project / "template.yaml").write_text(text[:start_at] + text[end_at:])
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.invoke(FunctionName="Limited")
