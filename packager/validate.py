@@ -45,6 +45,7 @@ SUPPORTED_TYPES = (
     "AWS::Serverless::SimpleTable",
     "AWS::Serverless::StateMachine",
     "AWS::Serverless::CapacityProvider",
+    "AWS::Serverless::Application",
 )
 GLOBALS_SECTIONS = {"Function": "AWS::Serverless::Function", "Api": "AWS::Serverless::Api",
                     "HttpApi": "AWS::Serverless::HttpApi", "SimpleTable": "AWS::Serverless::SimpleTable",
