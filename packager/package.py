@@ -42,7 +42,7 @@ import yaml
 
 from lamctl.packager.artifacts import CODE_PROPERTIES, Artifact
 from lamctl.packager.nested import https_url, is_local_path, is_nested, local_nested, package_nested
-from lamctl.packager.upload import FILE, ProgressCallback, S3Location, Upload, upload_artifacts
+from lamctl.packager.upload import FILE, ProgressCallback, S3Location, Upload, artifact_key, upload_artifacts
 from lamctl.schemas.errors import TemplateError
 from lamctl.schemas.sam import Globals
 from lamctl.schemas.template import Template, parse_text
@@ -298,24 +298,35 @@ def package(s3: Any, template: Template, artifacts: Iterable[Artifact], bucket: 
             progress: ProgressCallback | None = None, files: Iterable[Artifact] | None = None,
             build_dir: str | None = None, transform_nested: Callable[[Template, Any], dict] | None = None,
             notify: Callable[[str], None] | None = None, chain: tuple[str, ...] = (),
-            **upload_options: Any) -> PackagedTemplate:
+            pending: list[Artifact] | None = None, **upload_options: Any) -> PackagedTemplate:
     """Upload what S3 lacks, then rewrite the template (see :func:`upload_artifacts`).
 
     ``artifacts`` are the build's zips; the template's other local files (``files``,
     found with :func:`local_files` when not given) go up with them, and so do its local nested
     templates, built (into ``build_dir/nested``) and packaged first (:func:`lamctl.packager.nested.package_nested`;
-    ``transform_nested(template, packaged) -> CloudFormation`` uploads them transformed)."""
+    ``transform_nested(template, packaged) -> CloudFormation`` uploads them transformed). Nothing is uploaded
+    until every nested template is packaged and checked: a nested template's artifacts are rewritten to the
+    keys they will have (their SHA-256) and collected in ``pending`` for the top level to upload."""
     region = getattr(getattr(s3, "meta", None), "region_name", None) or "us-east-1"
+    top = pending is None
+    collected: list[Artifact] = [] if top else pending  # type: ignore[assignment]
 
     def package_one(nested: Template, nested_artifacts: list[Artifact], chain: tuple[str, ...],
                     build_dir: str) -> PackagedTemplate:
         return package(s3, nested, nested_artifacts, bucket, prefix, progress=progress, build_dir=build_dir,
-                       transform_nested=transform_nested, notify=notify, chain=chain, **upload_options)
+                       transform_nested=transform_nested, notify=notify, chain=chain, pending=collected,
+                       **upload_options)
 
     artifacts = list(artifacts) + list(local_files(template) if files is None else files)
     if local_nested(template):
         folder = build_dir or os.path.join(template.folder, ".lamctl", "build")
         artifacts += package_nested(template, folder, package_one, transform=transform_nested, chain=chain,
                                     notify=notify)
-    uploads = upload_artifacts(s3, artifacts, bucket, prefix, progress=progress, **upload_options)
-    return package_template(template, uploads, artifacts, region)
+    if not top:  # a nested template: its artifacts go up with the top level's, under these keys
+        collected.extend(artifacts)
+        return package_template(template, [Upload(a.resource, a.sha256, S3Location(bucket, artifact_key(a, prefix)),
+                                                   a.zipped_bytes, False, prop=a.prop) for a in artifacts],
+                                artifacts, region)
+    uploads = upload_artifacts(s3, artifacts + collected, bucket, prefix, progress=progress, **upload_options)
+    own = uploads[:len(artifacts)]
+    return PackagedTemplate(**{**package_template(template, own, artifacts, region).__dict__, "uploads": uploads})
