@@ -78,6 +78,7 @@ class PackagedTemplate:
     data: dict
     uploads: list[Upload] = field(default_factory=list)
     path: str = "<packaged template>"
+    artifacts: list[Artifact] = field(default_factory=list)  # what went up, nested templates' included
 
 
 def s3_code_value(resource_type: str, location: S3Location) -> Any:
@@ -329,4 +330,5 @@ def package(s3: Any, template: Template, artifacts: Iterable[Artifact], bucket: 
                                 artifacts, region)
     uploads = upload_artifacts(s3, artifacts + collected, bucket, prefix, progress=progress, **upload_options)
     own = uploads[:len(artifacts)]
-    return PackagedTemplate(**{**package_template(template, own, artifacts, region).__dict__, "uploads": uploads})
+    return PackagedTemplate(**{**package_template(template, own, artifacts, region).__dict__, "uploads": uploads,
+                               "artifacts": artifacts + collected})

@@ -147,3 +147,22 @@ def test_a_nested_template_over_cloudformations_limit_is_refused(tmp_path, cli, 
     assert "template.yaml:12:17" in r.stderr and "1,048,576" in r.stderr
     keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket="art").get("Contents", [])]
     assert not any(k.endswith(".yaml") for k in keys)
+
+
+def test_nesting_deeper_than_ten_levels_is_refused(tmp_path, cli, aws):
+    aws.client("s3").create_bucket(Bucket="art")
+    level = ("Transform: AWS::Serverless-2016-10-31\nResources:\n  Next:\n    Type: AWS::Serverless::Application\n"
+             "    Properties:\n      Location: level{n}.yaml\n")
+    (tmp_path / "template.yaml").write_text(level.format(n=1))
+    for n in range(1, 12):
+        (tmp_path / f"level{n}.yaml").write_text(level.format(n=n + 1))
+    (tmp_path / "level12.yaml").write_text("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+    r = cli("package", "--s3-bucket", "art", cwd=tmp_path)
+    assert r.exit_code == 2, r
+    assert "level10.yaml:6:17" in r.stderr and "deeper than 10 levels" in r.stderr, r.stderr
+    assert aws.client("s3").list_objects_v2(Bucket="art").get("KeyCount") == 0
+    # ten levels are fine
+    (tmp_path / "level10.yaml").write_text("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+    r = cli("package", "--s3-bucket", "art", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert aws.client("s3").list_objects_v2(Bucket="art")["KeyCount"] == 10

@@ -87,6 +87,8 @@ def test_a_nested_application_deploys_as_a_nested_stack_and_its_function_runs(lo
     assert ("parent", "CREATE_COMPLETE") in events and ("Greeter", "CREATE_COMPLETE") in events
 
     # what went up: the function's zip and the nested template, transformed, under its SHA-256
+    uploads = {(e["resource"], e["kind"], e["state"]) for e in lines if e["type"] == "upload"}
+    assert uploads == {("Hello", "function", "uploaded"), ("Greeter", "file", "uploaded")}, uploads
     s3 = local_cloud.client("s3")
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="lamctl-local-artifacts")["Contents"])
     assert [k.rsplit(".", 1)[1] for k in keys] == ["json", "zip"] or [k.rsplit(".", 1)[1] for k in keys] == [
