@@ -34,6 +34,21 @@ class LocalCloudApplications:
                             f"Serverless Application Repository, and {message}", hint=hint)
 
 
+class PlaceholderApplications:
+    """The offline lookup (``lamctl transform``, ``lamctl validate``): every application gets a placeholder
+    template URL, ``https://lamctl-placeholder.s3.amazonaws.com/serverlessrepo/<application>/<version>``,
+    as local code gets placeholder S3 locations; ``seen`` lists the logical IDs, for the warning."""
+
+    BASE = "https://lamctl-placeholder.s3.amazonaws.com/serverlessrepo"
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def __call__(self, logical_id: str, application_id: str, semantic_version: str) -> str:
+        self.seen.append(logical_id)
+        return f"{self.BASE}/{application_id.rsplit('/', 1)[-1]}/{semantic_version}"
+
+
 class ApplicationRepository:
     """``applications(logical_id, application_id, semantic_version) -> template URL`` over a
     ``serverlessrepo`` client, waiting on ``clock`` for the template to be ready."""
