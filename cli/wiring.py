@@ -227,6 +227,6 @@ def run_package(app: App, template: Any, bucket: str, prefix: str | None = None,
     with UploadProgress(app, bucket) as progress:
         packaged = package(s3, template, artifacts, bucket, prefix, progress=progress, files=[],
                            build_dir=build_result.build_dir or build_dir, transform_nested=transform_nested,
-                           notify=app.out.info, **upload_options(app, s3))
+                           notify=app.out.info, warn=app.out.warn, **upload_options(app, s3))
     upload_events(app, packaged, packaged.artifacts or artifacts)
     return packaged

@@ -76,7 +76,8 @@ def local_nested(template: Template) -> list[tuple[str, str, str, str]]:
 
 def package_nested(template: Template, build_dir: str, package: Callable[..., Any], *,
                    transform: Callable[[Template, Any], dict] | None = None, chain: tuple[str, ...] = (),
-                   notify: Callable[[str], None] | None = None) -> list[Artifact]:
+                   notify: Callable[[str], None] | None = None,
+                   warn: Callable[[str], None] | None = None) -> list[Artifact]:
     """A file artifact per local nested template of ``template``, each built and packaged (recursively).
 
     ``package(nested_template, artifacts, chain=...)`` uploads a nested template's artifacts and
@@ -102,6 +103,8 @@ def package_nested(template: Template, build_dir: str, package: Callable[..., An
             notify(f"packaging the nested template {os.path.relpath(path, os.path.dirname(chain[0]))} of {name}")
         folder = os.path.join(build_dir, "nested", name)
         built = build_template(nested, os.path.join(folder, "build"), notify=notify)
+        for warning in built.warnings:
+            (warn or notify or (lambda _m: None))(f"{os.path.relpath(path, os.path.dirname(chain[0]))}: {warning}")
         packaged = package(nested, built.artifacts, chain=chain + (real,), build_dir=folder)
         if transform is not None:
             import json

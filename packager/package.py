@@ -299,7 +299,8 @@ def package(s3: Any, template: Template, artifacts: Iterable[Artifact], bucket: 
             progress: ProgressCallback | None = None, files: Iterable[Artifact] | None = None,
             build_dir: str | None = None, transform_nested: Callable[[Template, Any], dict] | None = None,
             notify: Callable[[str], None] | None = None, chain: tuple[str, ...] = (),
-            pending: list[Artifact] | None = None, **upload_options: Any) -> PackagedTemplate:
+            pending: list[Artifact] | None = None, warn: Callable[[str], None] | None = None,
+            **upload_options: Any) -> PackagedTemplate:
     """Upload what S3 lacks, then rewrite the template (see :func:`upload_artifacts`).
 
     ``artifacts`` are the build's zips; the template's other local files (``files``,
@@ -316,13 +317,13 @@ def package(s3: Any, template: Template, artifacts: Iterable[Artifact], bucket: 
                     build_dir: str) -> PackagedTemplate:
         return package(s3, nested, nested_artifacts, bucket, prefix, progress=progress, build_dir=build_dir,
                        transform_nested=transform_nested, notify=notify, chain=chain, pending=collected,
-                       **upload_options)
+                       warn=warn, **upload_options)
 
     artifacts = list(artifacts) + list(local_files(template) if files is None else files)
     if local_nested(template):
         folder = build_dir or os.path.join(template.folder, ".lamctl", "build")
         artifacts += package_nested(template, folder, package_one, transform=transform_nested, chain=chain,
-                                    notify=notify)
+                                    notify=notify, warn=warn)
     if not top:  # a nested template: its artifacts go up with the top level's, under these keys
         collected.extend(artifacts)
         return package_template(template, [Upload(a.resource, a.sha256, S3Location(bucket, artifact_key(a, prefix)),

@@ -81,8 +81,10 @@ def test_nested_templates_are_packaged_recursively_and_reproducibly(tmp_path, cl
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="art")
     root = project(tmp_path / "p")
+    (root / "apps" / "code" / ".env").write_text("TOKEN=not-for-the-zip\n")
     first = cli("package", "--s3-bucket", "art", cwd=root)
     assert first.exit_code == 0, first
+    assert "warning: apps/child.yaml: ChildFn: left out of the zip" in first.stderr, first.stderr  # its build's
     out = yaml.safe_load(first.stdout)
     url = out["Resources"]["Child"]["Properties"]["Location"]
     assert url.startswith("https://s3.us-east-1.amazonaws.com/art/")
@@ -94,6 +96,7 @@ def test_nested_templates_are_packaged_recursively_and_reproducibly(tmp_path, cl
     child = yaml.safe_load(child_text)
     _, child_zip = s3_object(s3, child["Resources"]["ChildFn"]["Properties"]["CodeUri"])
     assert zipfile.ZipFile(io.BytesIO(child_zip)).read("app.py") == b"def handler(event, context):\n    return 'child'\n"
+    assert zipfile.ZipFile(io.BytesIO(child_zip)).namelist() == ["app.py"]
 
     _, deep_text = s3_object(s3, child["Resources"]["Grandchild"]["Properties"]["TemplateURL"])
     deep = yaml.safe_load(deep_text)
@@ -103,7 +106,9 @@ def test_nested_templates_are_packaged_recursively_and_reproducibly(tmp_path, cl
     # the same sources, elsewhere and later: the same bytes, so the same keys and nothing new to upload
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="art")["Contents"])
     assert len(keys) == 5  # three zips, two nested templates
-    again = cli("package", "--s3-bucket", "art", cwd=project(tmp_path / "q"))
+    other = project(tmp_path / "q")
+    (other / "apps" / "code" / ".env").write_text("TOKEN=another\n")
+    again = cli("package", "--s3-bucket", "art", cwd=other)
     assert again.exit_code == 0, again
     assert again.stdout == first.stdout
     assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket="art")["Contents"]) == keys
