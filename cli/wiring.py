@@ -150,6 +150,22 @@ def _same_endpoint(a: str, b: str) -> bool:
     return sa == sb and pa == pb and (ha == hb or (is_loopback(a) and is_loopback(b)))
 
 
+def applications_lookup(app: App):
+    """What turns a Serverless Application Repository ``Location`` into a template URL for the transform:
+    SAR itself on AWS (waiting for the template on the system clock); on the local cloud, which has no SAR,
+    a located error saying so (:mod:`lamctl.packager.sar`)."""
+    from lamctl.packager.sar import ApplicationRepository, LocalCloudApplications
+
+    if is_emulator(app):
+        return LocalCloudApplications()
+
+    def lookup(logical_id: str, application_id: str, semantic_version: str) -> str:  # a client only when needed
+        repository = ApplicationRepository(app.aws().client("serverlessrepo"), system_clock())
+        return repository(logical_id, application_id, semantic_version)
+
+    return lookup
+
+
 def system_clock():
     from lamctl.release.clock import SystemClock
 
@@ -184,10 +200,11 @@ def resolve_bucket(app: App, s3_bucket: Optional[str], s3_prefix: Optional[str])
 
 
 def run_package(app: App, template: Any, bucket: str, prefix: str | None = None, build_dir: str | None = None,
-                build_result: Any = None):
+                build_result: Any = None, transform_nested: Any = None):
     """Build (unless ``build_result`` is given), upload, rewrite: a :class:`PackagedTemplate`.
 
-    Progress and per-artifact events go to ``app.out``; on the local cloud the bucket is created when missing."""
+    Progress and per-artifact events go to ``app.out``; on the local cloud the bucket is created when missing.
+    Local nested templates are packaged too (``transform_nested``: see :func:`lamctl.packager.package.package`)."""
     from lamctl.packager.package import local_files, package
 
     files = local_files(template)  # a bad file path is reported before anything is built
@@ -209,6 +226,7 @@ def run_package(app: App, template: Any, bucket: str, prefix: str | None = None,
 
     with UploadProgress(app, bucket) as progress:
         packaged = package(s3, template, artifacts, bucket, prefix, progress=progress, files=[],
-                           **upload_options(app, s3))
-    upload_events(app, packaged, artifacts)
+                           build_dir=build_result.build_dir or build_dir, transform_nested=transform_nested,
+                           notify=app.out.info, warn=app.out.warn, **upload_options(app, s3))
+    upload_events(app, packaged, packaged.artifacts or artifacts)
     return packaged

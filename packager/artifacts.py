@@ -45,7 +45,7 @@ class Artifact:
 def needs_build(template) -> bool:
     """True when a code location in the template is a local path (folder or zip) to build and upload: read
     after Globals, as build reads it (:func:`lamctl.schemas.sam.code_location`; no CodeUri at all is the
-    template's folder)."""
+    template's folder); or when a nested template is a local file (:mod:`lamctl.packager.nested`)."""
     data = template.data if isinstance(template.data, dict) else {}
     resources = data.get("Resources") if isinstance(data.get("Resources"), dict) else {}
     globs = sam.Globals.of(data, check=False)
@@ -55,4 +55,7 @@ def needs_build(template) -> bool:
         found = sam.code_location(res.get("Type"), globs.resource(lid, res))
         if found is not None and isinstance(found[1], str) and not found[1].startswith("s3://"):
             return True
-    return False
+    from lamctl.packager.nested import NESTED_TEMPLATES, is_local_path
+
+    return any(isinstance(res, dict) and isinstance(res.get("Properties"), dict) and res.get("Type") in NESTED_TEMPLATES
+               and is_local_path(res["Properties"].get(NESTED_TEMPLATES[res["Type"]])) for res in resources.values())

@@ -13,6 +13,9 @@ built artifact's local location replaced by where it was uploaded:
   ``CodeUri`` anywhere (or one that ignores the global one with ``IgnoreGlobals``)
   was built from the template's folder, as SAM reads it, and gets a ``CodeUri``
   of its own;
+* a nested template given as a local file (an ``AWS::Serverless::Application`` ``Location``, an
+  ``AWS::CloudFormation::Stack`` ``TemplateURL``) is built and packaged recursively, uploaded under its
+  SHA-256 and named by its ``https://`` S3 URL (:mod:`lamctl.packager.nested`);
 * other local files (an API's ``DefinitionUri`` or ``BodyS3Location``, a state
   machine's definition, AppSync schemas and templates: :data:`FILE_PROPERTIES`)
   are uploaded as they are, to ``<sha256><extension>``, and named by URI or by
@@ -33,12 +36,13 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
 from lamctl.packager.artifacts import CODE_PROPERTIES, Artifact
-from lamctl.packager.upload import FILE, ProgressCallback, S3Location, Upload, upload_artifacts
+from lamctl.packager.nested import https_url, is_local_path, is_nested, local_nested, package_nested
+from lamctl.packager.upload import FILE, ProgressCallback, S3Location, Upload, artifact_key, upload_artifacts
 from lamctl.schemas.errors import TemplateError
 from lamctl.schemas.sam import Globals
 from lamctl.schemas.template import Template, parse_text
@@ -66,10 +70,6 @@ FILE_PROPERTIES: dict[str, dict[str, str]] = {
     "AWS::AppSync::Resolver": _APPSYNC_TEMPLATES,
     "AWS::AppSync::FunctionConfiguration": _APPSYNC_TEMPLATES,
 }
-# Nested templates would need packaging of their own: refused while local, with the way out.
-NESTED_TEMPLATES = {"AWS::Serverless::Application": "Location", "AWS::CloudFormation::Stack": "TemplateURL"}
-
-
 @dataclass
 class PackagedTemplate:
     """The rewritten template: ``text`` to write out, ``data`` parsed from it (with positions)."""
@@ -78,6 +78,7 @@ class PackagedTemplate:
     data: dict
     uploads: list[Upload] = field(default_factory=list)
     path: str = "<packaged template>"
+    artifacts: list[Artifact] = field(default_factory=list)  # what went up, nested templates' included
 
 
 def s3_code_value(resource_type: str, location: S3Location) -> Any:
@@ -87,24 +88,26 @@ def s3_code_value(resource_type: str, location: S3Location) -> Any:
     return {"S3Bucket": location.bucket, "S3Key": location.key}
 
 
-def file_location(resource_type: str, prop: str, location: S3Location) -> Any:
+def file_location(resource_type: str, prop: str, location: S3Location, region: str = "us-east-1") -> Any:
     """The value a file property (DefinitionUri, BodyS3Location, ...) takes for an S3 location."""
+    if is_nested(resource_type, prop):
+        return https_url(location.bucket, location.key, region)
     if FILE_PROPERTIES.get(resource_type, {}).get(prop) == BUCKET_KEY:
         return {"Bucket": location.bucket, "Key": location.key}
     return location.uri
 
 
-def _is_local_path(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and not re.match(r"(?i)^(s3|https?)://", value)
+_is_local_path = is_local_path
 
 
 def local_files(template: Template) -> list[Artifact]:
     """One :class:`Artifact` (kind ``file``) for each local file named by a property of
     :data:`FILE_PROPERTIES` (paths are relative to the template's folder).
 
-    A path that is not a file, or a nested template given as a local path, is a
+    A path that is not a file (a nested template's too: :func:`lamctl.packager.nested.local_nested`) is a
     :class:`TemplateError` with the template's file:line:col."""
     out: list[Artifact] = []
+    local_nested(template)  # their paths are checked here; they are packaged by package()
     resources = template.data.get("Resources")
     if not isinstance(resources, dict):
         return out
@@ -112,12 +115,6 @@ def local_files(template: Template) -> list[Artifact]:
         if not isinstance(resource, dict) or not isinstance(resource.get("Properties"), dict):
             continue
         rtype, props = resource.get("Type"), resource["Properties"]
-        nested = NESTED_TEMPLATES.get(rtype)
-        if nested and _is_local_path(props.get(nested)):
-            raise TemplateError(f"{name}: {nested} {props[nested]!r} is a local nested template, which lamctl "
-                                "package does not package", where=template.where(["Resources", name, "Properties",
-                                                                                  nested]),
-                                hint="package the nested template on its own and give its https:// S3 URL here")
         for prop in FILE_PROPERTIES.get(rtype, {}):
             value = props.get(prop)
             if not _is_local_path(value):
@@ -210,7 +207,8 @@ class _Editor:
         return out
 
 
-def package_template(template: Template, uploads: Iterable[Upload], artifacts: Iterable[Artifact]) -> PackagedTemplate:
+def package_template(template: Template, uploads: Iterable[Upload], artifacts: Iterable[Artifact],
+                     region: str = "us-east-1") -> PackagedTemplate:
     """The template's text with every artifact's code location replaced by its S3 location.
 
     ``artifacts`` are the build's; ``uploads`` say where each went (matched by
@@ -243,7 +241,7 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
         resource_type = _scalar(type_node) or artifact.resource_type
         if artifact.kind == FILE:
             prop = artifact.prop
-            new = file_location(resource_type, prop, location)
+            new = file_location(resource_type, prop, location, region)
         else:
             prop = CODE_PROPERTIES.get(resource_type, (None, artifact.prop))[1]
             new = s3_code_value(resource_type, location)
@@ -299,11 +297,39 @@ def _own_code_uri(editor: _Editor, template: Template, artifact: Artifact, resou
 
 def package(s3: Any, template: Template, artifacts: Iterable[Artifact], bucket: str, prefix: str | None = None, *,
             progress: ProgressCallback | None = None, files: Iterable[Artifact] | None = None,
+            build_dir: str | None = None, transform_nested: Callable[[Template, Any], dict] | None = None,
+            notify: Callable[[str], None] | None = None, chain: tuple[str, ...] = (),
+            pending: list[Artifact] | None = None, warn: Callable[[str], None] | None = None,
             **upload_options: Any) -> PackagedTemplate:
     """Upload what S3 lacks, then rewrite the template (see :func:`upload_artifacts`).
 
     ``artifacts`` are the build's zips; the template's other local files (``files``,
-    found with :func:`local_files` when not given) go up with them."""
+    found with :func:`local_files` when not given) go up with them, and so do its local nested
+    templates, built (into ``build_dir/nested``) and packaged first (:func:`lamctl.packager.nested.package_nested`;
+    ``transform_nested(template, packaged) -> CloudFormation`` uploads them transformed). Nothing is uploaded
+    until every nested template is packaged and checked: a nested template's artifacts are rewritten to the
+    keys they will have (their SHA-256) and collected in ``pending`` for the top level to upload."""
+    region = getattr(getattr(s3, "meta", None), "region_name", None) or "us-east-1"
+    top = pending is None
+    collected: list[Artifact] = [] if top else pending  # type: ignore[assignment]
+
+    def package_one(nested: Template, nested_artifacts: list[Artifact], chain: tuple[str, ...],
+                    build_dir: str) -> PackagedTemplate:
+        return package(s3, nested, nested_artifacts, bucket, prefix, progress=progress, build_dir=build_dir,
+                       transform_nested=transform_nested, notify=notify, chain=chain, pending=collected,
+                       warn=warn, **upload_options)
+
     artifacts = list(artifacts) + list(local_files(template) if files is None else files)
-    uploads = upload_artifacts(s3, artifacts, bucket, prefix, progress=progress, **upload_options)
-    return package_template(template, uploads, artifacts)
+    if local_nested(template):
+        folder = build_dir or os.path.join(template.folder, ".lamctl", "build")
+        artifacts += package_nested(template, folder, package_one, transform=transform_nested, chain=chain,
+                                    notify=notify, warn=warn)
+    if not top:  # a nested template: its artifacts go up with the top level's, under these keys
+        collected.extend(artifacts)
+        return package_template(template, [Upload(a.resource, a.sha256, S3Location(bucket, artifact_key(a, prefix)),
+                                                   a.zipped_bytes, False, prop=a.prop) for a in artifacts],
+                                artifacts, region)
+    uploads = upload_artifacts(s3, artifacts + collected, bucket, prefix, progress=progress, **upload_options)
+    own = uploads[:len(artifacts)]
+    return PackagedTemplate(**{**package_template(template, own, artifacts, region).__dict__, "uploads": uploads,
+                               "artifacts": artifacts + collected})

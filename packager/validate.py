@@ -45,6 +45,7 @@ SUPPORTED_TYPES = (
     "AWS::Serverless::SimpleTable",
     "AWS::Serverless::StateMachine",
     "AWS::Serverless::CapacityProvider",
+    "AWS::Serverless::Application",
 )
 GLOBALS_SECTIONS = {"Function": "AWS::Serverless::Function", "Api": "AWS::Serverless::Api",
                     "HttpApi": "AWS::Serverless::HttpApi", "SimpleTable": "AWS::Serverless::SimpleTable",
@@ -607,13 +608,15 @@ def lint_available() -> bool:
 
 
 def transform_for_lint(template: Template, region: str, parameters: dict | None = None) -> dict:
-    """The template after lamctl's transform, local code paths replaced by placeholder S3 locations.
+    """The template after lamctl's transform, local code paths replaced by placeholder S3 locations (and
+    Serverless Application Repository applications by placeholder template URLs: validate is offline).
 
     A TemplateError of the transform propagates (the caller reports it as a finding)."""
+    from lamctl.packager.sar import PlaceholderApplications
     from lamctl.transform import transform
 
     return transform(with_placeholder_code(template.data), region=region, parameters=dict(parameters or {}),
-                     where=template.where)
+                     where=template.where, applications=PlaceholderApplications())
 
 
 # Properties naming local files that ``lamctl package`` uploads; validate runs before packaging.

@@ -256,13 +256,17 @@ def _walk_has_key(value: Any, key: str) -> bool:
 
 def infer_capabilities(template: dict) -> tuple[str, ...]:
     """IAM when the template holds IAM resources, NAMED_IAM when one has a name of its own,
-    AUTO_EXPAND when a macro (a Transform) is left for CloudFormation to run."""
+    AUTO_EXPAND when a macro (a Transform) is left for CloudFormation to run. A nested stack
+    (``AWS::CloudFormation::Stack``, SAM's ``AWS::Serverless::Application``) may hold any of them, and
+    CloudFormation asks the parent to acknowledge what its nested stacks need: all three."""
     resources = template.get("Resources") or {}
-    iam = named = False
+    iam = named = nested = False
     for res in resources.values() if isinstance(resources, dict) else ():
         if not isinstance(res, dict):
             continue
         rtype = res.get("Type")
+        if rtype == "AWS::CloudFormation::Stack":
+            iam = named = nested = True
         if rtype in IAM_TYPES:
             iam = True
             prop = IAM_NAME_PROPERTIES.get(rtype)
@@ -275,7 +279,7 @@ def infer_capabilities(template: dict) -> tuple[str, ...]:
     elif iam:
         out.append("CAPABILITY_IAM")
     transform = template.get("Transform")
-    if transform or _walk_has_key(resources, "Fn::Transform"):
+    if transform or nested or _walk_has_key(resources, "Fn::Transform"):
         out.append("CAPABILITY_AUTO_EXPAND")
     return tuple(out)
 

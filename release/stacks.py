@@ -32,7 +32,7 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Protocol
 
 from lamctl.schemas.errors import (CloudError, ConflictError, LamctlError, LimitError, UsageError, error_code,
@@ -220,20 +220,34 @@ LAMBDA_FUNCTION = "AWS::Lambda::Function"
 
 def function_name(gateway: StackGatewayProtocol, stack: str, logical_id: str) -> str:
     """The physical name of the function ``logical_id`` of ``stack`` (a template's logical ID, SAM's
-    ``AWS::Serverless::Function`` included), for commands taking ``--stack``. A missing stack, a missing
+    ``AWS::Serverless::Function`` included; ``App/Fn`` is ``Fn`` of the nested stack ``App``, at any depth),
+    for commands taking ``--stack``. A missing stack, a missing
     resource (with the stack's functions and the closest one) or another type is a UsageError."""
     import difflib
 
     if gateway.describe(stack) is None:
         raise UsageError(f"stack {stack} does not exist", where=stack, hint="check --stack (and --region / --local)")
     resources = gateway.resources(stack)
+    if "/" in logical_id:  # App/Fn: the function Fn of the nested stack App (an AWS::Serverless::Application)
+        outer, inner = logical_id.split("/", 1)
+        nested = next((r for r in resources if r.logical_id == outer), None)
+        if nested is None or nested.resource_type != "AWS::CloudFormation::Stack" or not nested.physical_id:
+            apps = [r.logical_id for r in resources if r.resource_type == "AWS::CloudFormation::Stack"]
+            raise UsageError(f"stack {stack} has no nested stack {outer}" if nested is None or nested.resource_type
+                             != "AWS::CloudFormation::Stack" else f"nested stack {outer} of {stack} has not been "
+                             f"created ({nested.status})", where=stack,
+                             hint="its nested stacks: " + (", ".join(apps) or "(none)"))
+        return function_name(gateway, nested.physical_id, inner)
     found = next((r for r in resources if r.logical_id == logical_id), None)
     if found is None:
         functions = [r.logical_id for r in resources if r.resource_type == LAMBDA_FUNCTION]
         close = difflib.get_close_matches(logical_id, functions, n=1)
+        apps = [r.logical_id for r in resources if r.resource_type == "AWS::CloudFormation::Stack"]
         raise UsageError(f"stack {stack} has no resource {logical_id}", where=stack,
                          hint=(f"did you mean {close[0]}? " if close else "")
-                         + "its functions: " + (", ".join(functions) or "(none)"))
+                         + "its functions: " + (", ".join(functions) or "(none)")
+                         + (f"; a function of a nested stack is NESTED/FUNCTION (nested: {', '.join(apps)})"
+                            if apps else ""))
     if found.resource_type != LAMBDA_FUNCTION:
         raise UsageError(f"{logical_id} in stack {stack} is a {found.resource_type}, not a function", where=stack,
                          hint="name an AWS::Lambda::Function (or AWS::Serverless::Function) of the stack")
@@ -572,6 +586,66 @@ def first_failure(events: Iterable[StackEvent], stack: str | None = None) -> Sta
         if ev.status in ("ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS") and ev.reason:
             return ev
     return None
+
+
+class NestedEvents:
+    """The events of a stack's nested stacks (``AWS::CloudFormation::Stack`` resources, SAM's
+    ``AWS::Serverless::Application``), reported with the parent's: each under ``<Nested>/<LogicalId>``
+    (``<Nested>`` for the nested stack itself), deeper levels likewise, and only those of this operation
+    (from the parent's first event on). Nested stacks are found from the parent's events as they come; at
+    the end also from its resources (the local cloud reports no resource events)."""
+
+    def __init__(self, gateway: StackGatewayProtocol, listener: Any):
+        self.gw = gateway
+        self.listener = listener
+        self.labels: dict[str, str] = {}  # nested stack ID -> its label (logical IDs joined with /)
+        self.seen: dict[str, str | None] = {}  # nested stack ID -> its last event reported
+        self.since = ""  # the timestamp of the operation's first event
+
+    def saw(self, ev: StackEvent, stack_ref: str, label: str = "") -> None:
+        if not label and not self.since and ev.timestamp:
+            self.since = ev.timestamp
+        if ev.resource_type != "AWS::CloudFormation::Stack" or not (ev.physical_id or "").startswith("arn:"):
+            return
+        if ev.physical_id == stack_ref or ev.logical_id == _stack_name(stack_ref):
+            return  # the stack itself
+        self.labels.setdefault(ev.physical_id, f"{label}/{ev.logical_id}" if label else ev.logical_id)
+
+    def follow(self) -> None:
+        for stack_id in list(self.labels):
+            label = self.labels[stack_id]
+            try:
+                events = self.gw.events(stack_id, after=self.seen.get(stack_id))
+            except CloudError:
+                continue  # not visible yet (or gone): the next poll tries again
+            for ev in events:
+                self.seen[stack_id] = ev.event_id
+                if self.since and ev.timestamp and ev.timestamp < self.since:
+                    continue  # from an earlier operation
+                own = ev.physical_id == stack_id or ev.logical_id == _stack_name(stack_id)
+                self.listener.stack_event(replace(ev, logical_id=label if own else f"{label}/{ev.logical_id}"))
+                if not own:
+                    self.saw(ev, stack_id, label)
+
+    def finish(self, stack_ref: str) -> None:
+        """Find the nested stacks among the resources (recursively), then report what is left."""
+        todo = [(stack_ref, "")]
+        while todo:
+            ref, label = todo.pop()
+            try:
+                resources = self.gw.resources(ref)
+            except CloudError:
+                continue
+            for r in resources:
+                if r.resource_type == "AWS::CloudFormation::Stack" and (r.physical_id or "").startswith("arn:"):
+                    child = f"{label}/{r.logical_id}" if label else r.logical_id
+                    self.labels.setdefault(r.physical_id, child)
+                    todo.append((r.physical_id, self.labels[r.physical_id]))
+        self.follow()
+
+
+def _stack_name(stack_ref: str) -> str:
+    return stack_ref.split("/")[1] if stack_ref.startswith("arn:") and "/" in stack_ref else stack_ref
 
 
 class StackDeployer:
@@ -937,13 +1011,16 @@ class StackDeployer:
         seen = marker
         delay = 1.0
         stale_polls = 0
+        nested = NestedEvents(self.gw, self.listener)
         try:
             while True:
                 for ev in self.gw.events(stack_ref, after=seen):
                     self.listener.stack_event(ev)
+                    nested.saw(ev, stack_ref)
                     if ev.is_stack:
                         stale_status = None  # the operation has shown itself
                     seen = ev.event_id
+                nested.follow()
                 info = self.gw.describe(stack_ref)
                 if info is None:  # deleted and no longer visible by this reference
                     return StackInfo(name=stack_ref, stack_id=stack_ref, status="DELETE_COMPLETE")
@@ -952,7 +1029,10 @@ class StackDeployer:
                 elif not info.status.endswith("_IN_PROGRESS"):
                     for ev in self.gw.events(stack_ref, after=seen):
                         self.listener.stack_event(ev)
+                        nested.saw(ev, stack_ref)
                         seen = ev.event_id
+                    if operation != "DELETE":
+                        nested.finish(stack_ref)
                     return info
                 if self.clock.now() - started > self.wait_timeout:
                     raise CloudError(

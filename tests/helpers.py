@@ -171,20 +171,86 @@ def mask_deployments(template: dict, *, inside_strings: bool = False) -> dict:
     return walk(template)
 
 
-def reference_transform(template: dict, parameters: dict | None = None) -> dict:
+SAR_TEMPLATE_URL = "https://awsserverlessrepo-changesets-xxx.s3.amazonaws.com/signed-url"
+
+
+class FakeServerlessRepo:
+    """A ``serverlessrepo`` client with the applications of the reference's own tests: ``no-access``,
+    ``non-existent`` and ``invalid-semver`` are refused (botocore ``ClientError``), ``expired`` answers an
+    EXPIRED template, ``preparing`` is PREPARING for two reads, ``preparing-never-ready`` for ever; any other
+    application is ACTIVE at :data:`SAR_TEMPLATE_URL`. ``calls`` lists (operation, ApplicationId)."""
+
+    REFUSED = {"no-access": "AccessDeniedException", "non-existent": "NotFoundException",
+               "invalid-semver": "NotFoundException"}
+
+    def __init__(self):
+        self.calls: list[tuple[str, Any]] = []
+        self.reads: dict[Any, int] = {}
+
+    def _answer(self, operation: str, app_id: Any, status: str = "ACTIVE") -> dict:
+        from botocore.exceptions import ClientError
+
+        self.calls.append((operation, app_id))
+        if app_id in self.REFUSED:
+            raise ClientError({"Error": {"Code": self.REFUSED[app_id], "Message": f"Cannot access application: "
+                                         f"{app_id}."}}, operation)
+        if app_id == "expired":
+            status = "EXPIRED"
+        elif app_id == "preparing-never-ready":
+            status = "PREPARING"
+        elif app_id == "preparing":
+            self.reads[app_id] = self.reads.get(app_id, 0) + 1
+            status = "PREPARING" if self.reads[app_id] <= 2 else "ACTIVE"
+        return {"ApplicationId": app_id, "CreationTime": "x", "ExpirationTime": "x", "SemanticVersion": "1.1.1",
+                "Status": status, "TemplateId": "id-xx-xx", "TemplateUrl": SAR_TEMPLATE_URL}
+
+    def create_cloud_formation_template(self, ApplicationId, SemanticVersion=None):  # noqa: N803 (boto3's names)
+        return self._answer("CreateCloudFormationTemplate", ApplicationId)
+
+    def get_cloud_formation_template(self, ApplicationId, TemplateId):  # noqa: N803
+        return self._answer("GetCloudFormationTemplate", ApplicationId)
+
+    def get_application(self, ApplicationId, SemanticVersion=None):  # noqa: N803
+        return self._answer("GetApplication", ApplicationId)
+
+
+def reference_transform(template: dict, parameters: dict | None = None, sar: Any = None) -> dict:
     """The reference ``aws-sam-translator`` on a copy of ``template``, offline (its bundled managed policy map
-    only). Its region comes from the environment and ``ArnGenerator``: callers set those."""
+    only). Its region comes from the environment and ``ArnGenerator``: callers set those. ``sar``: a
+    ``serverlessrepo`` client for its Serverless Application Repository plugin (:class:`FakeServerlessRepo`);
+    without one an ``AWS::Serverless::Application`` of SAR is refused (it would go to AWS)."""
     import logging
 
-    from samtranslator.translator.transform import transform as sam_transform
+    from samtranslator.parser.parser import Parser
+    from samtranslator.plugins.application.serverless_app_plugin import ServerlessAppPlugin
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
 
     logging.getLogger("samtranslator").setLevel(logging.CRITICAL)  # its metrics chatter
 
-    class NoIam:
-        def load(self):
-            return {}
+    def no_sar():
+        raise RuntimeError("the reference would call the Serverless Application Repository")
 
-    return sam_transform(copy.deepcopy(template), dict(parameters or {}), NoIam())
+    from samtranslator.sdk.parameter import SamParameterValues
+
+    template, parameters = copy.deepcopy(template), dict(parameters or {})
+    to_py27_compatible_template(template, parameters)  # as samtranslator.translator.transform.transform does
+    values = SamParameterValues(parameters)  # what its default plugin is given (Translator.translate)
+    values.add_default_parameter_values(template)
+    values.add_pseudo_parameter_values(None)
+
+    class WaitingPlugin(ServerlessAppPlugin):
+        """Waits for PREPARING templates as CloudFormation's transform does, on simulated time (no sleep)."""
+
+        def _get_sleep_time_sec(self) -> int:
+            self._total_wait_time += self.SLEEP_TIME_SECONDS  # counted here; the plugin then sleeps 0 s
+            return 0
+
+    plugin = WaitingPlugin(sar_client=sar, sar_client_creator=None if sar else no_sar,
+                           wait_for_template_active_status=True, parameters=values.parameter_values)
+    translator = Translator(None, Parser(), plugins=[plugin])
+    out = translator.translate(template, parameter_values=parameters, get_managed_policy_map=lambda: {})
+    return undo_mark_unicode_str_in_template(out)
 
 
 # -- other processes ---------------------------------------------------------------------------------------

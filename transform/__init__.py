@@ -38,7 +38,7 @@ __all__ = ["transform", "is_serverless", "ApiEvent", "Context"]
 
 KNOWN = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi",
          "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable", "AWS::Serverless::StateMachine",
-         "AWS::Serverless::CapacityProvider"}
+         "AWS::Serverless::CapacityProvider", "AWS::Serverless::Application"}
 
 
 def _plain(value: Any) -> Any:
@@ -50,11 +50,15 @@ def _plain(value: Any) -> Any:
 
 
 def transform(template: dict, region: str = "us-east-1", parameters: dict | None = None,
-              where: Callable[[Iterable[Any]], str] | None = None) -> dict:
+              where: Callable[[Iterable[Any]], str] | None = None,
+              applications: Callable[[str, str, str], str] | None = None) -> dict:
     """Translate ``template`` (not modified) into CloudFormation.
 
     ``parameters``: values for template parameters (defaults of the template fill the rest);
-    ``where(keys) -> "file:line:col"`` locates errors (``Template.where``)."""
+    ``where(keys) -> "file:line:col"`` locates errors (``Template.where``);
+    ``applications(logical_id, application_id, semantic_version) -> template URL`` looks up the
+    Serverless Application Repository applications an ``AWS::Serverless::Application`` names
+    (see :mod:`lamctl.transform.application`)."""
     if not isinstance(template, dict):
         raise TemplateError("a template must be a mapping at the top")
     if not is_serverless(template):
@@ -93,7 +97,7 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     except GlobalsError as exc:
         raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
 
-    functions, apis, layers, tables, state_machines, providers = [], [], [], [], [], []
+    functions, apis, layers, tables, state_machines, providers, applications_ = [], [], [], [], [], [], []
     implicit = _implicit_api_ids(resources)
     for lid, res in resources.items():
         if lid in implicit:
@@ -127,7 +131,8 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
         {"AWS::Serverless::Function": functions, "AWS::Serverless::LayerVersion": layers,
          "AWS::Serverless::SimpleTable": tables,
          "AWS::Serverless::StateMachine": state_machines,
-         "AWS::Serverless::CapacityProvider": providers}.get(rtype, apis).append((lid, res))
+         "AWS::Serverless::CapacityProvider": providers,
+         "AWS::Serverless::Application": applications_}.get(rtype, apis).append((lid, res))
 
     from .function import transform_function
 
@@ -155,6 +160,12 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
 
     for lid, res in providers:
         _guard(ctx, lid, transform_capacity_provider, ctx, lid, res)
+
+    from .application import transform_application
+
+    looked_up: dict = {}  # one lookup per (application, version), as the reference
+    for lid, res in applications_:
+        _guard(ctx, lid, transform_application, ctx, lid, res, applications, looked_up)
 
     from .deployment import finish
 

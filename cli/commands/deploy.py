@@ -20,7 +20,8 @@ import typer
 
 from lamctl.cli.application import get_app
 from lamctl.cli.views import StackListener, ask, can_prompt, run_release
-from lamctl.cli.wiring import Services, default_bucket, is_emulator, resolve_stack, run_package, system_clock
+from lamctl.cli.wiring import (Services, applications_lookup, default_bucket, is_emulator, resolve_stack, run_package,
+                               system_clock)
 from lamctl.schemas.errors import CloudError, LamctlError, UsageError
 
 
@@ -220,7 +221,8 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
         build_dir = build_dir or os.path.join(template.folder, ".lamctl", "build")
         out.event("progress", f"building and packaging {os.path.basename(template_path)} to s3://{bucket}/"
                   f"{(prefix or '').strip('/')}", message="package", phase="package", bucket=bucket, prefix=prefix)
-        packaged = run_package(app, template, bucket, prefix, build_dir)
+        packaged = run_package(app, template, bucket, prefix, build_dir,
+                               transform_nested=functools.partial(_transform_nested, app))
         data = packaged.data
         # the packaged text keeps the source's layout (only code locations change): its positions
         # point at the right lines of the source template
@@ -232,11 +234,28 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
 
         params = {o.key: o.value for o in overrides}
         out.event("progress", "transforming SAM resources to CloudFormation", message="transform", phase="transform")
-        data = transform(plain(data), region=app.aws().region, parameters=params, where=where)
+        data = transform(plain(data), region=app.aws().region, parameters=params, where=where,
+                         applications=applications_lookup(app))
     else:
         data = plain(data)
     body = json.dumps(data, separators=(",", ":"), default=str)
     return data, body, bucket
+
+
+def _transform_nested(app, nested, packaged) -> dict:
+    """A nested template as deploy uploads it: checked as the parent is, then transformed locally (its
+    parameter values are the parent's to give at deploy time: its defaults fill them here)."""
+    from lamctl.schemas.sam import TRANSFORM, transforms_of
+    from lamctl.schemas.template import Template, plain
+
+    _validate(app, nested)
+    if TRANSFORM not in transforms_of(packaged.data):
+        return plain(packaged.data)
+    from lamctl.transform import transform
+
+    where = Template(path=nested.path, data=packaged.data).where  # the packaged text keeps the source's lines
+    return transform(plain(packaged.data), region=app.aws().region, where=where,
+                     applications=applications_lookup(app))
 
 
 def _validate(app, template) -> None:

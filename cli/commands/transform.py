@@ -55,7 +55,14 @@ def transform_cmd(
         app.out.warn(f"{', '.join(placeholders)}: local code, given the placeholder location "
                      f"s3://{PLACEHOLDER_BUCKET}/...; run lamctl package for the real S3 locations",
                      placeholders=placeholders)
-    result = transform(data, region=region, parameters=params, where=tpl.where)
+    from lamctl.packager.sar import PlaceholderApplications
+
+    applications = PlaceholderApplications()
+    result = transform(data, region=region, parameters=params, where=tpl.where, applications=applications)
+    if applications.seen:
+        app.out.warn(f"{', '.join(applications.seen)}: a Serverless Application Repository application, given the "
+                     f"placeholder template URL {PlaceholderApplications.BASE}/...; lamctl deploy asks the repository "
+                     "for the real one", applications=applications.seen)
     if output_file:
         if output_file.endswith((".yaml", ".yml")):
             import yaml

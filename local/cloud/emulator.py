@@ -51,6 +51,7 @@ from urllib.parse import quote
 
 from ..runtime.apigateway import client_case
 from . import moto_ext
+from .models import register_nested_stacks
 from .apis import EXECUTE_API_HOST, RestApiProxy, split_stage
 from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
 from .event_sources import SqsPoller
@@ -114,6 +115,7 @@ class EmulatorApp:
         clock = getattr(handler, "clock", None)  # an injected clock (tests) times the schedules too
         self.scheduler = Scheduler(log=handler.log, clock=clock.now if clock is not None else time.time)
         self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
+        self._nested_stacks = False  # nested stacks are lamctl's once moto's CloudFormation is loaded
 
     @property
     def hook_reports(self) -> dict[str, str]:
@@ -123,6 +125,8 @@ class EmulatorApp:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not moto_ext.change_set_outputs_patched():
             moto_ext.patch_change_set_outputs()
+        if not self._nested_stacks:
+            self._nested_stacks = register_nested_stacks()
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "POST" and _INVOKE.match(path):
@@ -222,6 +226,7 @@ def prepare_moto() -> None:
     moto_ext.patch_alias_revisions()
     register()
     moto_ext.patch_change_set_outputs(load=True)
+    register_nested_stacks(load=True)
 
 
 def patch_internal_invokes(service: CloudLambda, log: Callable[[str], Any] | None = None) -> Callable[[], None]:

@@ -1,5 +1,5 @@
 """CloudFormation resource types the local cloud adds to moto's: Lambda versions, aliases and function URLs,
-CloudWatch alarms, REST and HTTP APIs.
+CloudWatch alarms, REST and HTTP APIs, nested stacks.
 
 moto's CloudFormation skips ``AWS::Lambda::Alias`` (with a warning) and its
 ``AWS::Lambda::Version`` answers neither ``!Ref`` (the version ARN) nor
@@ -549,3 +549,90 @@ def register() -> None:
 
     moto_ext.refresh_cloudformation_models()  # when moto in this process already served CloudFormation
     _registered = True
+
+
+_nested = {"registered": False}
+
+
+def register_nested_stacks(load: bool = False) -> bool:
+    """Make moto's CloudFormation create nested stacks with :class:`NestedStackModel` (idempotent); True once
+    done. moto's own ``AWS::CloudFormation::Stack`` model is defined when its CloudFormation is loaded, and of
+    two models of one type the one defined last is used, so this one is defined after that: at once with
+    ``load``, else (in the emulator, on each request) as soon as a request has loaded it."""
+    if _nested["registered"]:
+        return True
+    if not moto_ext.cloudformation_loaded(load):
+        return False
+    CloudFormationModel = moto_ext.cloudformation_model()
+
+    class NestedStackModel(_Declared, CloudFormationModel):
+        """``AWS::CloudFormation::Stack`` (SAM's ``AWS::Serverless::Application``): the template at
+        ``TemplateURL`` (in the local cloud's S3) becomes a stack of its own, named as CloudFormation names
+        it (``<parent>-<logical ID>-<suffix>``); Ref is its stack ID, ``!GetAtt App.Outputs.Name`` one of its
+        outputs; an update updates it in place and deleting the parent deletes it. moto's own model answers
+        neither, and re-creates the nested stack on every update."""
+
+        TYPE = "AWS::CloudFormation::Stack"
+        PHYSICAL = "stack_id"
+
+        def __init__(self, stack_id: str, name: str, account_id: str, region: str):
+            self.stack_id = stack_id
+            self.name = name
+            self.account_id = account_id
+            self.region = region
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr.startswith("Outputs.")
+
+        def get_cfn_attribute(self, attribute_name: str) -> Any:
+            if attribute_name.startswith("Outputs."):
+                outputs = moto_ext.nested_stack_outputs(self.account_id, self.region, self.stack_id)
+                key = attribute_name[len("Outputs."):]
+                if key in outputs:
+                    return outputs[key]
+            raise moto_ext.unsupported_get_att()
+
+        @staticmethod
+        def _arguments(props: dict, account_id: str, region_name: str) -> tuple[str, dict, dict]:
+            template = moto_ext.nested_template(str(props["TemplateURL"]), account_id, region_name)
+            parameters = {str(k): v if isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list))
+                          else str(v) for k, v in (props.get("Parameters") or {}).items()}
+            tags = {str(t["Key"]): str(t.get("Value", "")) for t in props.get("Tags") or [] if isinstance(t, dict)}
+            return template, parameters, tags
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> Any:
+            props = cloudformation_json.get("Properties") or {}
+            template, parameters, tags = cls._arguments(props, account_id, region_name)
+            timeout = props.get("TimeoutInMinutes")
+            stack_id = moto_ext.nested_stack_create(account_id, region_name, resource_name, template, parameters,
+                                                    tags, props.get("NotificationARNs"),
+                                                    int(timeout) if timeout is not None else None)
+            return cls(stack_id, resource_name, account_id, region_name)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> Any:
+            props = cloudformation_json.get("Properties") or {}
+            template, parameters, tags = cls._arguments(props, account_id, region_name)
+            moto_ext.nested_stack_update(account_id, region_name, original_resource.stack_id, template, parameters,
+                                         tags)
+            return original_resource
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            try:
+                moto_ext.nested_stack_delete(account_id, region_name, resource_name)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            self.delete_from_cloudformation_json(self.stack_id, {}, account_id, region_name)
+
+    moto_ext.refresh_cloudformation_models()
+    _nested["registered"] = True
+    return True

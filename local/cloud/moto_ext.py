@@ -134,6 +134,17 @@ T23 alias-revision      ``moto.awslambda.models.LambdaAlias`` keeps ``revision_i
                         is a 412. Wrapped as Lambda behaves: every change of an alias gets a new RevisionId,
                         and an UpdateAlias with a RevisionId other than the alias's current one is refused with
                         412 PreconditionFailedException, changing nothing.
+
+T36 nested-stacks       ``moto.cloudformation.models.cloudformation_backends[account][region]``:
+                        ``create_stack(name, template, parameters={name: value}, notification_arns, tags={key:
+                        value}, timeout_in_mins)`` creates a stack (events, resources, lazily resolved
+                        ``output_map`` of ``Output(key, value)``) and returns it (``stack_id``, ``status``,
+                        ``update(template, role_arn, parameters, tags)``); ``delete_stack(stack_id)``;
+                        ``get_stack(id)``. ``moto.cloudformation.utils.get_stack_from_s3_url(url, account_id,
+                        partition)`` reads a template from moto's S3 (``https://s3.<region>.amazonaws.com/bucket/key``).
+                        moto's own ``AWS::CloudFormation::Stack`` model answers no ``!GetAtt S.Outputs.X``, gives
+                        its name as ``!Ref`` (CloudFormation gives the stack ID) and deletes then re-creates a
+                        nested stack on update: lamctl's model (:mod:`lamctl.local.cloud.models`) uses these calls.
 """
 
 from __future__ import annotations
@@ -983,3 +994,55 @@ def patch_alias_revisions() -> None:
     LambdaAlias.update = update_renewing  # type: ignore[method-assign]
     LambdaResponse.update_alias = update_alias_checked  # type: ignore[method-assign]
     _patched_alias_revisions["done"] = True
+
+
+# ---------------------------------------------------------------- T36 nested stacks
+
+
+def cloudformation_loaded(load: bool = False) -> bool:
+    """T36: whether moto's CloudFormation (and so its own ``Stack`` model) is loaded; ``load`` loads it."""
+    if load:
+        import moto.cloudformation.models  # noqa: F401
+    return "moto.cloudformation.models" in sys.modules
+
+
+def cloudformation_backend(account: str, region: str) -> Any:
+    """T36: moto's CloudFormation backend."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    return cloudformation_backends[account][region]
+
+
+def nested_template(template_url: str, account: str, region: str) -> str:
+    """T36: the body of the template at ``template_url`` in moto's S3."""
+    from moto.cloudformation.utils import get_stack_from_s3_url
+    from moto.utilities.utils import get_partition
+
+    return get_stack_from_s3_url(template_url, account_id=account, partition=get_partition(region))
+
+
+def nested_stack_create(account: str, region: str, name: str, template: str, parameters: dict, tags: dict,
+                        notification_arns: list | None, timeout: int | None) -> str:
+    """T36: create a stack (its resources at once); its ID."""
+    stack = cloudformation_backend(account, region).create_stack(
+        name=name, template=template, parameters=parameters, notification_arns=notification_arns, tags=tags,
+        timeout_in_mins=timeout)
+    return stack.stack_id
+
+
+def nested_stack_update(account: str, region: str, stack_id: str, template: str, parameters: dict,
+                        tags: dict) -> None:
+    """T36: update a stack in place (as CloudFormation updates a nested stack)."""
+    stack = cloudformation_backend(account, region).get_stack(stack_id)
+    stack.update(template, None, parameters=parameters, tags=tags)
+
+
+def nested_stack_delete(account: str, region: str, stack_id: str) -> None:
+    """T36: delete a stack (and its resources)."""
+    cloudformation_backend(account, region).delete_stack(stack_id)
+
+
+def nested_stack_outputs(account: str, region: str, stack_id: str) -> dict[str, Any]:
+    """T36: a stack's outputs, {key: value}."""
+    stack = cloudformation_backend(account, region).get_stack(stack_id)
+    return {key: getattr(output, "value", None) for key, output in stack.output_map.items() if output is not None}

@@ -319,13 +319,3 @@ def test_a_local_file_that_is_missing_is_reported_at_its_line_before_building(pr
     assert "Api: DefinitionUri 'api/openapi.yaml' is not a file" in result.stderr
     assert not (project / ".lamctl").exists()
     assert aws.client("s3").list_objects_v2(Bucket="art-bucket").get("KeyCount") == 0
-
-
-def test_a_local_nested_template_is_refused_with_the_way_out(project, cli, aws):
-    write_template(project, "Resources: {}\n", "child.yaml")
-    write_template(project, TEMPLATE + "  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n"
-                                       "      TemplateURL: child.yaml\n")
-    result = cli("package", "--s3-bucket", "art-bucket", cwd=project)
-    assert result.exit_code == 2, result
-    assert "TemplateURL 'child.yaml' is a local nested template" in result.stderr
-    assert "https://" in result.stderr

@@ -37,10 +37,10 @@ import sys
 from dataclasses import dataclass, field
 
 try:  # under pytest (importlib mode), tests/ is a package
-    from tests.helpers import mask_deployments, normalise, reference_transform
+    from tests.helpers import FakeServerlessRepo, mask_deployments, normalise, reference_transform
 except ImportError:  # run as a script: the helpers sit in the folder above
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from helpers import mask_deployments, normalise, reference_transform
+    from helpers import FakeServerlessRepo, mask_deployments, normalise, reference_transform
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS_ENV = "LAMCTL_CONFORMANCE_CORPUS"
@@ -105,13 +105,23 @@ def reference(template: dict) -> dict:
     from samtranslator.translator.arn_generator import ArnGenerator
 
     ArnGenerator.BOTO_SESSION_REGION_NAME = REGION  # its own region lookup is cached once per process
-    return reference_transform(template, PARAMETERS)  # offline: the bundled managed policy map is all there is
+    # offline: the bundled managed policy map is all there is; the Serverless Application Repository is the
+    # stand-in of the reference's own tests (tests.helpers.FakeServerlessRepo), for both transforms
+    return reference_transform(template, PARAMETERS, sar=FakeServerlessRepo())
+
+
+def applications():
+    """lamctl's Serverless Application Repository lookup over the same stand-in as the reference's."""
+    from lamctl.packager.sar import ApplicationRepository
+    from lamctl.release.clock import FakeClock
+
+    return ApplicationRepository(FakeServerlessRepo(), FakeClock())
 
 
 def lamctl(template: dict) -> dict:
     from lamctl.transform import transform
 
-    return transform(copy.deepcopy(template), REGION, dict(PARAMETERS))
+    return transform(copy.deepcopy(template), REGION, dict(PARAMETERS), applications=applications())
 
 
 def out_of_scope(template: dict) -> str | None:
@@ -215,7 +225,8 @@ def check_error(path: str) -> tuple[str, str | None]:
         return "skipped", "the installed reference accepts it"
     try:
         template = load_template(path)
-        transform(copy.deepcopy(template.data), REGION, dict(PARAMETERS), where=template.where)
+        transform(copy.deepcopy(template.data), REGION, dict(PARAMETERS), where=template.where,
+                  applications=applications())
     except LamctlError as exc:
         if exc.exit_code == 2 and exc.where:
             return "refused", None

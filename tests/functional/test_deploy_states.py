@@ -242,6 +242,8 @@ def test_wait_timeout_during_execution_stops_waiting_not_the_operation():
     ({"P": {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "inline"}}}, ("CAPABILITY_IAM",)),
     ({"Q": {"Type": "AWS::SQS::Queue", "Properties": {"Fn::Transform": {"Name": "AWS::Include"}}}},
      ("CAPABILITY_AUTO_EXPAND",)),
+    ({"App": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "https://x"}}},
+     ("CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")),  # whatever the nested stack holds
 ])
 def test_capabilities_inferred(resources, expected):
     assert infer_capabilities({"Resources": resources}) == expected

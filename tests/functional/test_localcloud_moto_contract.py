@@ -586,3 +586,46 @@ def test_t23_update_alias_honours_revision_id_as_lambda_does(fn):
         # without a RevisionId, no condition
         assert lam.update_alias(FunctionName="app", Name="live", FunctionVersion="1",
                                 Description="three")["Description"] == "three"
+
+
+def test_t36_nested_stacks_from_a_template_url(aws):
+    from lamctl.local.cloud.emulator import prepare_moto
+    from lamctl.local.cloud.models import register_nested_stacks
+
+    prepare_moto()
+    child = {"Parameters": {"Name": {"Type": "String"}},
+             "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "Name"}}}},
+             "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}}}}
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="t36")
+    s3.put_object(Bucket="t36", Key="child.json", Body=json.dumps(child).encode())
+    url = "https://s3.us-east-1.amazonaws.com/t36/child.json"
+    parent = {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack",
+                                      "Properties": {"TemplateURL": url, "Parameters": {"Name": "t36-topic"},
+                                                     "Tags": [{"Key": "team", "Value": "red"}]}}},
+              "Outputs": {"FromChild": {"Value": {"Fn::GetAtt": ["Child", "Outputs.TopicArn"]}},
+                          "ChildId": {"Value": {"Ref": "Child"}}}}
+    with touch("T36 nested-stacks", "cloudformation_backends[account][region].create_stack(name, template, "
+                                    "parameters, ...) / get_stack / delete_stack / Stack.update(template, role_arn, "
+                                    "parameters, tags) / output_map; utils.get_stack_from_s3_url(url, account_id, "
+                                    "partition); moto's own Stack model defined when its CloudFormation loads"):
+        assert register_nested_stacks(load=True)
+        cfn = aws.client("cloudformation")
+        cfn.create_stack(StackName="t36", TemplateBody=json.dumps(parent))
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="t36")["Stacks"][0]["Outputs"]}
+        nested = cfn.describe_stacks(StackName=outputs["ChildId"])["Stacks"][0]
+        assert nested["StackName"].startswith("t36-Child-") and nested["StackStatus"] == "CREATE_COMPLETE", nested
+        assert outputs["FromChild"].endswith(":t36-topic"), outputs
+        assert {"Key": "team", "Value": "red"} in nested["Tags"], nested
+        # an update of the parent updates the nested stack in place
+        s3.put_object(Bucket="t36", Key="child2.json", Body=json.dumps(child).encode())
+        parent["Resources"]["Child"]["Properties"]["TemplateURL"] = url.replace("child.json", "child2.json")
+        parent["Resources"]["Child"]["Properties"]["Parameters"]["Name"] = "t36-other"
+        cfn.update_stack(StackName="t36", TemplateBody=json.dumps(parent))
+        again = cfn.describe_stacks(StackName=outputs["ChildId"])["Stacks"][0]
+        assert again["StackId"] == nested["StackId"] and again["StackStatus"] == "UPDATE_COMPLETE", again
+        assert {p["ParameterKey"]: p["ParameterValue"] for p in again["Parameters"]} == {"Name": "t36-other"}
+        # deleting the parent deletes the nested stack
+        cfn.delete_stack(StackName="t36")
+        names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
+        assert not any(n.startswith("t36") for n in names), names

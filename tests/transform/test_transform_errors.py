@@ -110,10 +110,10 @@ def test_bad_globals():
 
 
 def test_unsupported_serverless_type_and_bad_logical_id():
-    text = "Transform: AWS::Serverless-2016-10-31\nResources:\n  Sm:\n    Type: AWS::Serverless::Application\n"
+    text = "Transform: AWS::Serverless-2016-10-31\nResources:\n  Sm:\n    Type: AWS::Serverless::Teleporter\n"
     with pytest.raises(TemplateError) as info:
         transform(parse_text(text))
-    assert "AWS::Serverless::Application" in info.value.message
+    assert "AWS::Serverless::Teleporter" in info.value.message
     text = BASE.format(extra="").replace("  Fn:\n", "  my-fn:\n")
     with pytest.raises(TemplateError) as info:
         transform(parse_text(text))

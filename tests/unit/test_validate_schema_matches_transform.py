@@ -68,3 +68,9 @@ def test_capacity_provider_properties():
     from lamctl.transform.capacity_provider import PROPERTIES
 
     assert accepted("AWS::Serverless::CapacityProvider") == set(PROPERTIES)
+
+
+def test_application_properties():
+    from lamctl.transform.application import APPLICATION_PROPERTIES
+
+    assert accepted("AWS::Serverless::Application") == set(APPLICATION_PROPERTIES)
