@@ -983,3 +983,210 @@ def patch_alias_revisions() -> None:
     LambdaAlias.update = update_renewing  # type: ignore[method-assign]
     LambdaResponse.update_alias = update_alias_checked  # type: ignore[method-assign]
     _patched_alias_revisions["done"] = True
+
+
+# ---------------------------------------------------------------- T39-T42 Step Functions
+
+
+def _states_parser() -> Any:
+    import moto.stepfunctions.parser.models as parser_models
+
+    return parser_models
+
+
+def enable_state_machine_executions() -> None:
+    """T39: moto's Step Functions runs executions with its interpreter (``moto.core.config.default_user_config
+    ["stepfunctions"]["execute_state_machine"]``, what ``/moto-api/config`` sets) instead of only recording them."""
+    from moto.core.config import default_user_config
+
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+
+
+def states_backend(account: str, region: str) -> Any:
+    """T39: the Step Functions backend that answers the API (``moto.stepfunctions.responses.get_backend``: the
+    interpreter's ``stepfunctions_parser_backends`` once executions are on): ``state_machines`` (each with ``arn``,
+    ``name``, ``definition``, ``roleArn``, ``type``, ``versions`` {number: version with ``arn``},
+    ``aliases`` {name: alias with ``arn``, ``routing_configuration``}, ``publish(description)``,
+    ``latest_version``, ``update(**attributes)``), ``create_state_machine(...)``, ``update_state_machine``,
+    ``delete_state_machine``, ``describe_state_machine``, ``create_state_machine_alias``,
+    ``update_state_machine_alias``, ``delete_state_machine_alias``, ``describe_state_machine_alias``."""
+    from moto.stepfunctions.responses import get_backend
+
+    return get_backend(account, region)
+
+
+_states = {"endpoint": None, "wait": None, "patched": False, "lock": threading.Lock()}
+
+
+def set_states_endpoint(endpoint: str | None) -> str | None:
+    """T39: where the interpreter's Task states send their AWS calls (a Lambda invoke): the local cloud's own
+    endpoint (None: moto's ``http://localhost:{MOTO_PORT}``). Returns the one before."""
+    before = _states["endpoint"]
+    _states["endpoint"] = endpoint
+    return before
+
+
+def patch_state_machine_runs(wait: Callable[[float, threading.Event | None], None]) -> None:
+    """T39: the interpreter's AWS calls go to :func:`set_states_endpoint`'s endpoint, and its waits (a Wait state's
+    ``WaitFunction._wait_interval(env, seconds)`` on ``env.program_state_event``, a Retrier's ``time.sleep``
+    between attempts) go through ``wait(seconds, event or None)`` (idempotent; the last ``wait`` given wins).
+
+    The interpreter creates its clients with ``moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for(
+    region, service, state_credentials)``, imported by name into each Task module: each is replaced."""
+    _states["wait"] = wait
+    if _states["patched"]:
+        return
+    import importlib
+    import time as _time
+
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+
+    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        endpoint = _states["endpoint"]
+        if endpoint is None:
+            return original(region, service, state_credentials)
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(service_name=service, region_name=region, endpoint_url=endpoint,
+                            aws_access_key_id="testing", aws_secret_access_key="testing",
+                            config=Config(parameter_validation=False, retries={"total_max_attempts": 1},
+                                          connect_timeout=60, read_timeout=900))
+
+    boto_client.boto_client_for = client_for
+    for name in ("state.exec.state_task.lambda_eval_utils",
+                 "state.exec.state_task.service.state_task_service_aws_sdk",
+                 "state.exec.state_task.service.state_task_service_sqs",
+                 "state.exec.state_task.service.state_task_service_sns",
+                 "state.exec.state_task.service.state_task_service_dynamodb",
+                 "state.exec.state_task.service.state_task_service_events",
+                 "state.exec.state_task.service.state_task_service_sfn",
+                 "state.exec.state_task.service.state_task_service_unsupported"):
+        module = importlib.import_module(f"moto.stepfunctions.parser.asl.component.{name}")
+        module.boto_client_for = client_for  # type: ignore[attr-defined]
+
+    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        _states["wait"](float(wait_seconds), env.program_state_event)
+
+    class _Time:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(_time, name)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            _states["wait"](float(seconds), None)
+
+    WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
+    retrier_decl.time = _Time()  # type: ignore[attr-defined]
+    _states["patched"] = True
+
+
+def states_execution_status(account: str, region: str, execution_arn: str) -> str:
+    """T39: an execution's status (``RUNNING``, ``SUCCEEDED``, ``FAILED``, ...) as DescribeExecution reports it."""
+    return str(states_backend(account, region).describe_execution(execution_arn).status)
+
+
+def load_states_models() -> None:
+    """T40: import moto's Step Functions CloudFormation models (``StateMachine``, ``StateMachineVersion``,
+    ``StateMachineAlias``) now, so that lamctl's models, defined after them, win for their types (T6)."""
+    import moto.stepfunctions.models  # noqa: F401
+    import moto.stepfunctions.parser.models  # noqa: F401
+
+
+def states_create(account: str, region: str, name: str, definition: str, role_arn: str, sm_type: str | None,
+                  logging: dict | None, tracing: dict | None, tags: list[dict]) -> Any:
+    """T40: create a state machine in the backend that answers the API (moto's own CloudFormation model puts it
+    in ``stepfunctions_backends`` whatever answers, drops ``DefinitionSubstitutions``, ``Definition``,
+    ``DefinitionS3Location``, ``StateMachineType``): the record."""
+    backend = states_backend(account, region)
+    return backend.create_state_machine(name, definition, role_arn, tags=[{"key": t["Key"], "value": t["Value"]}
+                                                                           for t in tags or []],
+                                        loggingConfiguration=logging, tracingConfiguration=tracing,
+                                        sm_type=sm_type)
+
+
+def states_update(account: str, region: str, arn: str, definition: str, role_arn: str) -> Any:
+    """T40."""
+    return states_backend(account, region).update_state_machine(arn, definition=definition, role_arn=role_arn)
+
+
+def states_delete(account: str, region: str, arn: str) -> None:
+    """T40."""
+    states_backend(account, region).delete_state_machine(arn)
+
+
+def states_publish(account: str, region: str, arn: str, description: str | None) -> str:
+    """T40: publish a version of a state machine (``StateMachine.publish(description)``); its ARN."""
+    machine = states_backend(account, region).describe_state_machine(arn)
+    machine.publish(description)
+    return machine.latest_version.arn
+
+
+def states_create_alias(account: str, region: str, name: str, routing: list[dict], description: str | None) -> str:
+    """T42: ``create_state_machine_alias(name, [{"stateMachineVersionArn", "weight"}], description)``; its ARN."""
+    return states_backend(account, region).create_state_machine_alias(name, routing, description).arn
+
+
+def states_update_alias(account: str, region: str, arn: str, routing: list[dict]) -> None:
+    """T42."""
+    states_backend(account, region).update_state_machine_alias(arn, None, routing)
+
+
+def states_delete_alias(account: str, region: str, arn: str) -> None:
+    """T42."""
+    states_backend(account, region).delete_state_machine_alias(arn)
+
+
+def states_object(account: str, region: str, bucket: str, key: str, version: str | None = None) -> bytes:
+    """T40: an S3 object's bytes (a ``DefinitionS3Location``)."""
+    from moto.s3.models import s3_backends
+
+    return s3_backends[account]["global"].get_object(bucket, key, version_id=version).value
+
+
+_patched_state_machine_starts = {"done": False}
+
+
+def patch_state_machine_starts(choose: Callable[[list[tuple[str, float]]], str]) -> None:
+    """T41: StartExecution of a version ARN (``...:stateMachine:name:3``) or an alias ARN (``...:name:live``) runs
+    that version (an alias's version is ``choose([(version ARN, weight), ...])``), as Step Functions does; moto's
+    interpreter (``StepFunctionsParserBackend.start_execution(state_machine_arn, name, execution_input,
+    trace_header)``) looks only for state machines (a version has no ``_handle_name_input_idempotency``; an alias
+    is not found), and names an execution without a name ``None``: given a UUID here, as AWS does (idempotent)."""
+    if _patched_state_machine_starts["done"]:
+        return
+    import uuid
+
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    start = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None,
+                        trace_header: Any = None) -> Any:
+        name = name or str(uuid.uuid4())
+        parts = str(state_machine_arn).split(":")
+        if len(parts) != 8:  # arn:aws:states:region:account:stateMachine:name[:qualifier]
+            return start(self, state_machine_arn, name, execution_input, trace_header)
+        base, qualifier = ":".join(parts[:7]), parts[7]
+        machine = self.describe_state_machine(base)
+        if not qualifier.isdigit():
+            alias = self.describe_state_machine_alias(state_machine_arn)
+            chosen = choose([(r["stateMachineVersionArn"], float(r["weight"])) for r in alias.routing_configuration])
+            qualifier = chosen.rsplit(":", 1)[1]
+        version = self.describe_state_machine(f"{base}:{qualifier}")
+        with _states["lock"]:
+            saved = machine.definition, machine.roleArn
+            machine.definition, machine.roleArn = version.definition, version.roleArn
+            try:
+                execution = start(self, base, name, execution_input, trace_header)
+            finally:
+                machine.definition, machine.roleArn = saved
+        execution.lamctl_version_arn = version.arn
+        return execution
+
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+    _patched_state_machine_starts["done"] = True
