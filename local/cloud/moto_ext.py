@@ -134,6 +134,30 @@ T23 alias-revision      ``moto.awslambda.models.LambdaAlias`` keeps ``revision_i
                         is a 412. Wrapped as Lambda behaves: every change of an alias gets a new RevisionId,
                         and an UpdateAlias with a RevisionId other than the alias's current one is refused with
                         412 PreconditionFailedException, changing nothing.
+
+T39 state-machine-runs  ``moto.core.config.default_user_config["stepfunctions"]["execute_state_machine"]`` makes
+                        ``moto.stepfunctions.responses.get_backend`` the interpreter's
+                        ``stepfunctions_parser_backends``, which runs executions in threads; its Task states
+                        call AWS through ``moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for(region,
+                        service, state_credentials)`` (imported by name into each Task module; it aims at
+                        ``localhost:{MOTO_PORT}``): replaced to aim at the local cloud's own endpoint, so that a
+                        Lambda task reaches the Invoke API lamctl answers. Wait states
+                        (``WaitFunction._wait_interval(env, seconds)`` on ``env.program_state_event``) and Retry
+                        intervals (``retrier_decl.time.sleep``) go through lamctl's ``wait``.
+T40 cfn-state-machines  moto's ``AWS::StepFunctions::StateMachine`` model files state machines in
+                        ``stepfunctions_backends`` whatever answers the API and drops ``DefinitionSubstitutions``,
+                        ``Definition``, ``DefinitionS3Location`` and the type; moto has no CloudFormation
+                        ``StateMachineVersion`` / ``StateMachineAlias``: lamctl's models (defined after moto's,
+                        whose module is imported first) use the backend's ``create_state_machine(name, definition,
+                        roleArn, tags=, loggingConfiguration=, tracingConfiguration=, sm_type=)``,
+                        ``update_state_machine``, ``delete_state_machine``, ``describe_state_machine`` and a
+                        state machine's ``publish(description)`` / ``latest_version`` / ``versions``.
+T41 state-machine-starts ``StepFunctionsParserBackend.start_execution(state_machine_arn, name, execution_input,
+                        trace_header)`` runs state machines only (not a version or alias ARN) and names an unnamed
+                        execution ``None``: wrapped to run the version (an alias's drawn by weight) and name it.
+T42 state-machine-aliases ``create_state_machine_alias(name, routing, description)``, ``update_state_machine_alias(
+                        arn, description, routing)``, ``delete_state_machine_alias(arn)``; PublishStateMachineVersion
+                        and ListStateMachineVersions, which moto lacks, added to ``StepFunctionResponse``.
 """
 
 from __future__ import annotations
@@ -1119,11 +1143,18 @@ def states_delete(account: str, region: str, arn: str) -> None:
     states_backend(account, region).delete_state_machine(arn)
 
 
+def _publish(machine: Any, description: str | None) -> Any:
+    """T42: ``StateMachine.publish(description)`` unless its latest version (``latest_version``) has the current
+    definition and role already (PublishStateMachineVersion is idempotent on AWS); the version record."""
+    latest = machine.latest_version
+    if latest is None or (latest.definition, latest.roleArn) != (machine.definition, machine.roleArn):
+        machine.publish(description)
+    return machine.latest_version
+
+
 def states_publish(account: str, region: str, arn: str, description: str | None) -> str:
-    """T40: publish a version of a state machine (``StateMachine.publish(description)``); its ARN."""
-    machine = states_backend(account, region).describe_state_machine(arn)
-    machine.publish(description)
-    return machine.latest_version.arn
+    """T40: publish a version of a state machine (as PublishStateMachineVersion); its ARN."""
+    return _publish(states_backend(account, region).describe_state_machine(arn), description).arn
 
 
 def states_create_alias(account: str, region: str, name: str, routing: list[dict], description: str | None) -> str:
@@ -1190,3 +1221,33 @@ def patch_state_machine_starts(choose: Callable[[list[tuple[str, float]]], str])
 
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
     _patched_state_machine_starts["done"] = True
+
+
+_patched_state_machine_versions = {"done": False}
+
+
+def patch_state_machine_versions() -> None:
+    """T42: moto 5.2 answers CreateStateMachineAlias, UpdateStateMachineAlias (routing kept in order, a new
+    ``update_date``) and DescribeStateMachineAlias, but not PublishStateMachineVersion nor
+    ListStateMachineVersions: added to ``moto.stepfunctions.responses.StepFunctionResponse`` (``_get_param``,
+    ``stepfunction_backend``, ``ActionResult``) over the backend's records (idempotent as on AWS: an unchanged
+    revision gives its existing version)."""
+    if _patched_state_machine_versions["done"]:
+        return
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def publish_state_machine_version(self: Any) -> Any:
+        machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        version = _publish(machine, self._get_param("description"))
+        return ActionResult({"creationDate": version.creation_date, "stateMachineVersionArn": version.arn})
+
+    def list_state_machine_versions(self: Any) -> Any:
+        machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        versions = sorted(machine.versions.values(), key=lambda v: -int(v.version))
+        return ActionResult({"stateMachineVersions": [
+            {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions]})
+
+    StepFunctionResponse.publish_state_machine_version = publish_state_machine_version  # type: ignore[attr-defined]
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
+    _patched_state_machine_versions["done"] = True

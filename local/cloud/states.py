@@ -63,6 +63,7 @@ def install(endpoint: str | None) -> str | None:
     moto_ext.enable_state_machine_executions()
     moto_ext.patch_state_machine_runs(wait)
     moto_ext.patch_state_machine_starts(choose)
+    moto_ext.patch_state_machine_versions()
     return moto_ext.set_states_endpoint(endpoint)
 
 
