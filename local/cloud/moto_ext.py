@@ -139,9 +139,9 @@ T39 state-machine-runs  ``moto.core.config.default_user_config["stepfunctions"][
                         ``moto.stepfunctions.responses.get_backend`` the interpreter's
                         ``stepfunctions_parser_backends``, which runs executions in threads; its Task states
                         call AWS through ``moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for(region,
-                        service, state_credentials)`` (imported by name into each Task module; it aims at
-                        ``localhost:{MOTO_PORT}``): replaced to aim at the local cloud's own endpoint, so that a
-                        Lambda task reaches the Invoke API lamctl answers. Wait states
+                        service, state_credentials)``, which aims at ``http://localhost:{moto_server_port()}``
+                        (``MOTO_PORT``; the name imported into that module): made the local cloud's own port, so
+                        that a Lambda task reaches the Invoke API lamctl answers. Wait states
                         (``WaitFunction._wait_interval(env, seconds)`` on ``env.program_state_event``) and Retry
                         intervals (``retrier_decl.time.sleep``) go through lamctl's ``wait``.
 T40 cfn-state-machines  moto's ``AWS::StepFunctions::StateMachine`` model files state machines in
@@ -1051,47 +1051,35 @@ def set_states_endpoint(endpoint: str | None) -> str | None:
 
 
 def patch_state_machine_runs(wait: Callable[[float, threading.Event | None], None]) -> None:
-    """T39: the interpreter's AWS calls go to :func:`set_states_endpoint`'s endpoint, and its waits (a Wait state's
-    ``WaitFunction._wait_interval(env, seconds)`` on ``env.program_state_event``, a Retrier's ``time.sleep``
-    between attempts) go through ``wait(seconds, event or None)`` (idempotent; the last ``wait`` given wins).
+    """T39: the interpreter's AWS calls go to :func:`set_states_endpoint`'s endpoint (a loopback one), and its
+    waits (a Wait state's ``WaitFunction._wait_interval(env, seconds)`` on ``env.program_state_event``, a
+    Retrier's ``time.sleep`` between attempts) go through ``wait(seconds, event or None)`` (idempotent; the last
+    ``wait`` given wins).
 
     The interpreter creates its clients with ``moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for(
-    region, service, state_credentials)``, imported by name into each Task module: each is replaced."""
+    region, service, state_credentials)``, at ``http://localhost:{moto_server_port()}`` (``MOTO_PORT``): the
+    port is the endpoint's."""
     _states["wait"] = wait
     if _states["patched"]:
         return
-    import importlib
     import time as _time
 
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
     from moto.stepfunctions.parser.asl.utils import boto_client
 
-    original = boto_client.boto_client_for
+    port_of_moto = boto_client.moto_server_port
 
-    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    def server_port() -> str:
         endpoint = _states["endpoint"]
         if endpoint is None:
-            return original(region, service, state_credentials)
-        import boto3
-        from botocore.config import Config
+            return port_of_moto()
+        from urllib.parse import urlsplit
 
-        return boto3.client(service_name=service, region_name=region, endpoint_url=endpoint,
-                            aws_access_key_id="testing", aws_secret_access_key="testing",
-                            config=Config(parameter_validation=False, retries={"total_max_attempts": 1},
-                                          connect_timeout=60, read_timeout=900))
+        return str(urlsplit(endpoint).port)
 
-    boto_client.boto_client_for = client_for
-    for name in ("state.exec.state_task.lambda_eval_utils",
-                 "state.exec.state_task.service.state_task_service_aws_sdk",
-                 "state.exec.state_task.service.state_task_service_sqs",
-                 "state.exec.state_task.service.state_task_service_sns",
-                 "state.exec.state_task.service.state_task_service_dynamodb",
-                 "state.exec.state_task.service.state_task_service_events",
-                 "state.exec.state_task.service.state_task_service_sfn",
-                 "state.exec.state_task.service.state_task_service_unsupported"):
-        module = importlib.import_module(f"moto.stepfunctions.parser.asl.component.{name}")
-        module.boto_client_for = client_for  # type: ignore[attr-defined]
+    # boto_client_for aims at http://localhost:{moto_server_port()}: the port is the local cloud's
+    boto_client.moto_server_port = server_port  # type: ignore[attr-defined]
 
     def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
         _states["wait"](float(wait_seconds), env.program_state_event)
