@@ -51,3 +51,75 @@ def test_a_failed_execution_names_the_state_error_and_cause_and_exits_1(cli, loc
     assert "in state Rejected" in r.stderr
     assert "InvalidOrder" in r.stderr and "the order has no items" in r.stderr
     assert r.stdout == ""
+
+
+def _alias_routes(local_cloud) -> list[tuple[str, int]]:
+    sfn = local_cloud.client("stepfunctions")
+    (machine,) = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]]
+    routes = sfn.describe_state_machine_alias(stateMachineAliasArn=f"{machine}:live")["routingConfiguration"]
+    return [(r["stateMachineVersionArn"].rsplit(":", 1)[1], r["weight"]) for r in routes]
+
+
+def _new_definition(local_cloud, status: str) -> str:
+    """A change of the state machine outside the stack (its Declined state answers ``status``); its ARN."""
+    sfn = local_cloud.client("stepfunctions")
+    (machine,) = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]]
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"])
+    definition["States"]["Declined"]["Parameters"]["status"] = status
+    sfn.update_state_machine(stateMachineArn=machine, definition=json.dumps(definition))
+    return machine
+
+
+def test_shift_state_machine_runs_a_canary_on_its_alias(cli, local_cloud, deployed, instant_clock):
+    assert _alias_routes(local_cloud) == [("1", 100)]  # AutoPublishAlias: live, created by the stack
+    _new_definition(local_cloud, "declined-v2")
+    during = []
+    instant_clock.on_sleep.append(lambda clock: during.append(_alias_routes(local_cloud)))
+    r = cli("--endpoint-url", local_cloud.endpoint, "--output", "json", "shift", "--state-machine", "OrderFlow",
+            "--stack", "orders", "--alias", "live", "--canary", "10%5m", cwd=deployed)
+    assert r.exit_code == 0, r
+    result = r.json_lines()[-1]
+    assert result["state"] == "succeeded" and result["version"] == "2", result
+    assert [("1", 90), ("2", 10)] in during  # held at 10 % on the new version during the canary
+    assert instant_clock.slept >= 300
+    assert _alias_routes(local_cloud) == [("2", 100)]
+    # executions of the alias now run version 2
+    r = cli("--endpoint-url", local_cloud.endpoint, "--output", "json", "execute", "OrderFlow:live", "--stack",
+            "orders", "-e", "events/large-order.json", cwd=deployed)
+    assert r.exit_code == 0, r
+    assert r.json_lines()[-1]["output"]["status"] == "declined-v2"
+
+
+def test_an_alarm_rolls_a_state_machine_canary_back(cli, local_cloud, deployed, instant_clock):
+    cloudwatch = local_cloud.client("cloudwatch")
+    cloudwatch.put_metric_alarm(AlarmName="orders-errors", MetricName="ExecutionsFailed", Namespace="AWS/States",
+                                Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cloudwatch.set_alarm_state(AlarmName="orders-errors", StateValue="OK", StateReason="quiet")
+    _new_definition(local_cloud, "declined-v2")
+
+    def fire(clock):
+        if _alias_routes(local_cloud) == [("1", 90), ("2", 10)]:
+            cloudwatch.set_alarm_state(AlarmName="orders-errors", StateValue="ALARM", StateReason="v2 fails")
+    instant_clock.on_sleep.append(fire)
+    r = cli("--endpoint-url", local_cloud.endpoint, "shift", "--state-machine", "OrderFlow", "--stack", "orders",
+            "--alias", "live", "--linear", "10%1m", "--alarm", "orders-errors", cwd=deployed)
+    assert r.exit_code == 3, r
+    assert "orders-errors" in r.stderr
+    assert _alias_routes(local_cloud) == [("1", 100)]  # back on version 1
+
+
+def test_shift_state_machine_refuses_lambda_only_flags_and_unknown_names(cli, local_cloud, deployed):
+    r = cli("--endpoint-url", local_cloud.endpoint, "shift", "--state-machine", "OrderFlow", "--stack", "orders",
+            "--alias", "live", "--all-at-once", "--before-hook", "CheckOrder", cwd=deployed)
+    assert r.exit_code == 2, r
+    assert "--before-hook" in r.stderr
+    r = cli("--endpoint-url", local_cloud.endpoint, "shift", "--state-machine", "CheckOrder", "--stack", "orders",
+            "--alias", "live", "--all-at-once", cwd=deployed)
+    assert r.exit_code == 2, r
+    assert "CheckOrder" in r.stderr and "not a state machine" in r.stderr and "OrderFlow" in r.stderr
+    r = cli("--endpoint-url", local_cloud.endpoint, "shift", "--state-machine", "OrderFlow", "--stack", "orders",
+            "--alias", "live", "--canary", "2.5%1m", cwd=deployed)
+    assert r.exit_code == 2, r
+    assert "whole-percent" in r.stderr
+    assert _alias_routes(local_cloud) == [("1", 100)]  # nothing written
