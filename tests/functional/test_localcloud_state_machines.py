@@ -123,3 +123,26 @@ def test_shift_state_machine_refuses_lambda_only_flags_and_unknown_names(cli, lo
     assert r.exit_code == 2, r
     assert "whole-percent" in r.stderr
     assert _alias_routes(local_cloud) == [("1", 100)]  # nothing written
+
+
+def test_status_and_rollback_of_a_state_machine_release(cli, local_cloud, deployed, instant_clock):
+    _new_definition(local_cloud, "declined-v2")
+    base = ("--endpoint-url", local_cloud.endpoint)
+    assert cli(*base, "shift", "--state-machine", "OrderFlow", "--stack", "orders", "--alias", "live",
+               "--all-at-once", cwd=deployed).exit_code == 0
+    r = cli(*base, "--output", "json", "status", "--state-machine", "OrderFlow", "--stack", "orders", "--alias",
+            "live", cwd=deployed)
+    assert r.exit_code == 0, r
+    lines = r.json_lines()
+    assert [l for l in lines if l["type"] == "weight"] == [{"type": "weight", "version": "2", "weight": 1.0}]
+    assert lines[-1]["release"]["state"] == "succeeded"
+    machine = _new_definition(local_cloud, "declined-v2")  # no change: the same revision
+    name = machine.rsplit(":", 1)[1]
+    again = cli(*base, "shift", "--state-machine", name, "--alias", "live", "--all-at-once", cwd=deployed)
+    assert again.exit_code == 0 and "nothing to shift" in again.stdout + again.stderr, again
+    # the release is filed apart from a Lambda alias's: a function of the same name has no release
+    r = cli(*base, "rollback", "--function", name, "--alias", "live", cwd=deployed)
+    assert r.exit_code == 2, r
+    r = cli(*base, "rollback", "--state-machine", name, "--alias", "live", cwd=deployed)
+    assert r.exit_code == 0, r
+    assert _alias_routes(local_cloud) == [("1", 100)]
