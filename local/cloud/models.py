@@ -632,7 +632,9 @@ def _register_state_machines(CloudFormationModel: type) -> None:
 
     class StateMachineVersionModel(_Declared, CloudFormationModel):
         """Publishes the state machine when first looked at (as ``AWS::Lambda::Version``: after the state machine
-        itself was updated); Ref is the version ARN. A new ``StateMachineRevisionId`` publishes again."""
+        itself was updated); Ref is the version ARN. A new revision of the state machine publishes again (on AWS
+        the changed ``StateMachineRevisionId`` replaces the version; moto's CloudFormation does not update a
+        resource whose template did not change, so the version follows the revision when looked at)."""
 
         TYPE, PHYSICAL, ATTRS = "AWS::StepFunctions::StateMachineVersion", "arn", {"Arn": "arn"}
 
@@ -640,11 +642,17 @@ def _register_state_machines(CloudFormationModel: type) -> None:
             self.account_id, self.region, self.machine_arn, self.description = (account_id, region, machine_arn,
                                                                                 description)
             self._arn: str | None = None
+            self._revision: str | None = None
 
         @property
         def arn(self) -> str:
-            if self._arn is None:
+            try:
+                revision = _revision(*moto_ext.states_revision(self.account_id, self.region, self.machine_arn))
+            except Exception:  # noqa: BLE001 - the state machine is gone (a stack being deleted): the last ARN
+                return self._arn or ""
+            if self._arn is None or revision != self._revision:
                 self._arn = moto_ext.states_publish(self.account_id, self.region, self.machine_arn, self.description)
+                self._revision = revision
             return self._arn
 
         @classmethod
@@ -667,8 +675,9 @@ def _register_state_machines(CloudFormationModel: type) -> None:
             return None  # SAM keeps versions (DeletionPolicy: Retain)
 
     class StateMachineAliasModel(_Declared, CloudFormationModel):
-        """``RoutingConfiguration`` or ``DeploymentPreference.StateMachineVersionArn`` (moved at once here; a
-        gradual DeploymentPreference is ``lamctl shift --state-machine``'s). Ref is the alias ARN."""
+        """``RoutingConfiguration`` or ``DeploymentPreference.StateMachineVersionArn``: created on it, moved at once
+        on an update unless the preference is gradual (CANARY, LINEAR: left where it is, for ``lamctl deploy`` to
+        shift). Ref is the alias ARN."""
 
         TYPE, PHYSICAL, ATTRS = "AWS::StepFunctions::StateMachineAlias", "arn", {"Arn": "arn"}
 
@@ -697,6 +706,10 @@ def _register_state_machines(CloudFormationModel: type) -> None:
                                             cloudformation_json: dict[str, Any], account_id: str,
                                             region_name: str) -> "StateMachineAliasModel":
             props = cloudformation_json.get("Properties") or {}
+            pref = props.get("DeploymentPreference") or {}
+            if not props.get("RoutingConfiguration") and str(pref.get("Type") or "").upper() in ("CANARY", "LINEAR"):
+                # Step Functions shifts it on AWS; here lamctl deploy does, once the stack is up
+                return cls(original_resource.arn)
             routing = cls._routing(props)
             base = routing[0]["stateMachineVersionArn"].rsplit(":", 1)[0]
             name = props.get("Name") or new_resource_name

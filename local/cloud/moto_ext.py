@@ -1140,6 +1140,12 @@ def _publish(machine: Any, description: str | None) -> Any:
     return machine.latest_version
 
 
+def states_revision(account: str, region: str, arn: str) -> tuple[str, str]:
+    """T40: (definition, role ARN) a state machine has now."""
+    machine = states_backend(account, region).describe_state_machine(arn)
+    return machine.definition, machine.roleArn
+
+
 def states_publish(account: str, region: str, arn: str, description: str | None) -> str:
     """T40: publish a version of a state machine (as PublishStateMachineVersion); its ARN."""
     return _publish(states_backend(account, region).describe_state_machine(arn), description).arn

@@ -146,3 +146,33 @@ def test_status_and_rollback_of_a_state_machine_release(cli, local_cloud, deploy
     r = cli(*base, "rollback", "--state-machine", name, "--alias", "live", cwd=deployed)
     assert r.exit_code == 0, r
     assert _alias_routes(local_cloud) == [("1", 100)]
+
+
+def test_deploy_runs_a_state_machine_deployment_preference(cli, local_cloud, deployed, instant_clock):
+    template = deployed / "template.yaml"
+    text = template.read_text()
+    text = text.replace("      AutoPublishAlias: live\n", "      AutoPublishAlias: live\n      DeploymentPreference:\n"
+                        "        Type: CANARY\n        Percentage: 10\n        Interval: 5\n")
+    assert "status: declined\n" in text
+    template.write_text(text.replace("status: declined\n", "status: declined-v2\n"))
+    during = []
+    instant_clock.on_sleep.append(lambda clock: during.append(_alias_routes(local_cloud)))
+    r = cli("--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", cwd=deployed)
+    assert r.exit_code == 0, r
+    assert [("1", 90), ("2", 10)] in during  # the canary's hold, on the local cloud as on AWS
+    assert _alias_routes(local_cloud) == [("2", 100)]
+    r = cli("--endpoint-url", local_cloud.endpoint, "--output", "json", "execute", "OrderFlow:live", "--stack",
+            "orders", "-e", "events/large-order.json", cwd=deployed)
+    assert r.json_lines()[-1]["output"]["status"] == "declined-v2"
+
+
+def test_a_redeploy_moves_the_alias_to_the_new_revision_at_once(cli, local_cloud, deployed, instant_clock):
+    template = deployed / "template.yaml"
+    template.write_text(template.read_text().replace("status: declined\n", "status: declined-v2\n"))
+    r = cli("--endpoint-url", local_cloud.endpoint, "deploy", cwd=deployed)
+    assert r.exit_code == 0, r
+    assert _alias_routes(local_cloud) == [("2", 100)]  # AutoPublishAlias alone: ALL_AT_ONCE
+    assert instant_clock.slept < 60
+    r = cli("--endpoint-url", local_cloud.endpoint, "deploy", cwd=deployed)  # nothing changed: no new version
+    assert r.exit_code == 0, r
+    assert _alias_routes(local_cloud) == [("2", 100)]
