@@ -142,7 +142,7 @@ def test_status_and_rollback_of_a_state_machine_release(cli, local_cloud, deploy
     assert again.exit_code == 0 and "nothing to shift" in again.stdout + again.stderr, again
     # the release is filed apart from a Lambda alias's: a function of the same name has no release
     r = cli(*base, "rollback", "--function", name, "--alias", "live", cwd=deployed)
-    assert r.exit_code == 2, r
+    assert r.exit_code == 2 and "nothing to roll back" in r.stderr, r
     r = cli(*base, "rollback", "--state-machine", name, "--alias", "live", cwd=deployed)
     assert r.exit_code == 0, r
     assert _alias_routes(local_cloud) == [("1", 100)]
