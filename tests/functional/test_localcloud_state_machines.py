@@ -176,3 +176,43 @@ def test_a_redeploy_moves_the_alias_to_the_new_revision_at_once(cli, local_cloud
     r = cli("--endpoint-url", local_cloud.endpoint, "deploy", cwd=deployed)  # nothing changed: no new version
     assert r.exit_code == 0, r
     assert _alias_routes(local_cloud) == [("2", 100)]
+
+
+WAITING = {"StartAt": "Hour", "States": {"Hour": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+
+
+def test_execute_refuses_bad_input_and_unknown_state_machines(cli, local_cloud, tmp_path):
+    base = ("--endpoint-url", local_cloud.endpoint)
+    sfn = local_cloud.client("stepfunctions")
+    sfn.create_state_machine(name="waiter", definition=json.dumps(WAITING),
+                             roleArn="arn:aws:iam::123456789012:role/r")
+    r = cli(*base, "execute", "waitr", cwd=tmp_path)
+    assert r.exit_code == 2 and "state machine waitr does not exist" in r.stderr and "waiter" in r.stderr, r
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"data": "x" * 300_000}))
+    r = cli(*base, "execute", "waiter", "-e", str(big), cwd=tmp_path)
+    assert r.exit_code == 2 and "256 KB" in r.stderr and "big.json" in r.stderr, r
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"a": ')
+    r = cli(*base, "execute", "waiter", "-e", str(bad), cwd=tmp_path)
+    assert r.exit_code == 2 and "bad.json" in r.stderr, r
+    r = cli(*base, "execute", "waiter", "--stack", "nope", cwd=tmp_path)
+    assert r.exit_code == 2 and "stack nope does not exist" in r.stderr, r
+    (machine,) = sfn.list_state_machines()["stateMachines"]
+    assert sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"] == []  # none started
+
+
+def test_execute_gives_up_waiting_after_its_timeout(cli, local_cloud, tmp_path, instant_clock, monkeypatch):
+    monkeypatch.setenv("LAMCTL_STATES_WAIT_SCALE", "1")  # the Wait state takes its hour
+    sfn = local_cloud.client("stepfunctions")
+    arn = sfn.create_state_machine(name="waiter", definition=json.dumps(WAITING),
+                                   roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
+    r = cli("--endpoint-url", local_cloud.endpoint, "--output", "json", "execute", "waiter", "--timeout", "30",
+            cwd=tmp_path)
+    assert r.exit_code == 1, r
+    result = r.json_lines()[-1]
+    assert result["status"] == "RUNNING" and result["ok"] is False, result
+    assert 29.9 <= instant_clock.slept <= 30.5  # on the injected clock
+    sfn.stop_execution(executionArn=result["execution_arn"])  # ends the hour's wait
+    stopped = sfn.describe_execution(executionArn=result["execution_arn"])["status"]
+    assert stopped == "ABORTED" and sfn.list_executions(stateMachineArn=arn)["executions"][0]["status"] == "ABORTED"
