@@ -298,6 +298,11 @@ class StateMachineStore:
 
     def __init__(self, store: Any):
         self.store = store
+        # what a journal's location is shown as (Journal.where: ``where`` + the key less ``strip_prefix``)
+        inner = self.INNER
+        outer_strip = getattr(store, "strip_prefix", "") or ""
+        self.strip_prefix = self.PREFIX
+        self.where = store.where + (inner[len(outer_strip):] if inner.startswith(outer_strip) else inner)
 
     def _key(self, key: str) -> str:
         return self.INNER + key[len(self.PREFIX):] if key.startswith(self.PREFIX) else key
