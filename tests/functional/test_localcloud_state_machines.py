@@ -216,3 +216,11 @@ def test_execute_gives_up_waiting_after_its_timeout(cli, local_cloud, tmp_path, 
     sfn.stop_execution(executionArn=result["execution_arn"])  # ends the hour's wait
     stopped = sfn.describe_execution(executionArn=result["execution_arn"])["status"]
     assert stopped == "ABORTED" and sfn.list_executions(stateMachineArn=arn)["executions"][0]["status"] == "ABORTED"
+
+
+def test_deleting_the_stack_deletes_its_state_machine(cli, local_cloud, deployed):
+    sfn = local_cloud.client("stepfunctions")
+    assert len(sfn.list_state_machines()["stateMachines"]) == 1
+    r = cli("--endpoint-url", local_cloud.endpoint, "delete", "--stack", "orders", "--yes", cwd=deployed)
+    assert r.exit_code == 0, r
+    assert sfn.list_state_machines()["stateMachines"] == []
