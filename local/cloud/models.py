@@ -31,6 +31,12 @@ delivered as the template says.
 moto's CloudFormation skips ``AWS::Lambda::Url`` too (so ``!GetAtt F.FunctionUrl`` in an output failed the
 stack's outputs as a whole): created here, a function URL (SAM's ``FunctionUrlConfig``) exists and answers.
 
+moto's ``AWS::StepFunctions::StateMachine`` files a state machine where the executing interpreter does not
+look, and drops ``DefinitionSubstitutions``, ``Definition``, ``DefinitionS3Location`` and the type; it has
+no ``StateMachineVersion`` nor ``StateMachineAlias``: the three are here (SAM's ``AutoPublishAlias`` on a
+state machine), so that a stack's state machine runs its executions (:mod:`lamctl.local.cloud.states`) and
+its alias follows the stack's version (a gradual ``DeploymentPreference`` shifted by ``lamctl deploy``).
+
 :func:`register` installs them; it is called by the local cloud's server
 (:mod:`lamctl.local.cloud.emulator`) before it answers any request.
 """
@@ -579,8 +585,6 @@ def _revision(definition: str, role: str) -> str:
 def _register_state_machines(CloudFormationModel: type) -> None:
     """``AWS::StepFunctions::StateMachine``, ``StateMachineVersion`` and ``StateMachineAlias`` (SAM's
     ``AutoPublishAlias``), in the backend that answers the Step Functions API (see moto_ext T40)."""
-    import uuid
-
     moto_ext.load_states_models()  # moto's own models first: the last defined wins for a type
 
     class StateMachineModel(_Declared, CloudFormationModel):
