@@ -154,7 +154,9 @@ T40 cfn-state-machines  moto's ``AWS::StepFunctions::StateMachine`` model files 
                         state machine's ``publish(description)`` / ``latest_version`` / ``versions``.
 T41 state-machine-starts ``StepFunctionsParserBackend.start_execution(state_machine_arn, name, execution_input,
                         trace_header)`` runs state machines only (not a version or alias ARN) and names an unnamed
-                        execution ``None``: wrapped to run the version (an alias's drawn by weight) and name it.
+                        execution ``None``: wrapped to run the version (an alias's drawn by weight) and name it;
+                        ``StepFunctionResponse.describe_execution()`` (an ``ActionResult`` whose ``result`` is the
+                        answer) then reports ``stateMachineVersionArn`` / ``stateMachineAliasArn``.
 T42 state-machine-aliases ``create_state_machine_alias(name, routing, description)``, ``update_state_machine_alias(
                         arn, description, routing)``, ``delete_state_machine_alias(arn)``; PublishStateMachineVersion
                         and ListStateMachineVersions, which moto lacks, added to ``StepFunctionResponse``.
@@ -1181,7 +1183,8 @@ def patch_state_machine_starts(choose: Callable[[list[tuple[str, float]]], str])
     that version (an alias's version is ``choose([(version ARN, weight), ...])``), as Step Functions does; moto's
     interpreter (``StepFunctionsParserBackend.start_execution(state_machine_arn, name, execution_input,
     trace_header)``) looks only for state machines (a version has no ``_handle_name_input_idempotency``; an alias
-    is not found), and names an execution without a name ``None``: given a UUID here, as AWS does (idempotent)."""
+    is not found), and names an execution without a name ``None``: given a UUID here, as AWS does (idempotent).
+    DescribeExecution then reports the version (and the alias) that ran."""
     if _patched_state_machine_starts["done"]:
         return
     import uuid
@@ -1211,9 +1214,25 @@ def patch_state_machine_starts(choose: Callable[[list[tuple[str, float]]], str])
             finally:
                 machine.definition, machine.roleArn = saved
         execution.lamctl_version_arn = version.arn
+        if state_machine_arn != version.arn:
+            execution.lamctl_alias_arn = state_machine_arn
         return execution
 
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    describe = StepFunctionResponse.describe_execution
+
+    def describe_execution(self: Any) -> Any:
+        answer = describe(self)
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+        for attribute, key in (("lamctl_version_arn", "stateMachineVersionArn"),
+                               ("lamctl_alias_arn", "stateMachineAliasArn")):
+            if getattr(execution, attribute, None) and isinstance(answer.result, dict):
+                answer.result[key] = getattr(execution, attribute)
+        return answer
+
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+    StepFunctionResponse.describe_execution = describe_execution  # type: ignore[method-assign]
     _patched_state_machine_starts["done"] = True
 
 

@@ -702,7 +702,8 @@ def test_t41_versions_and_aliases_run_their_own_definition(sfn_cloud):
     sfn = sfn_cloud.sfn
     with touch("T41 state-machine-starts", "StepFunctionsParserBackend.start_execution(state_machine_arn, name, "
                                            "execution_input, trace_header) finds state machines only; "
-                                           "describe_state_machine(version ARN), describe_state_machine_alias"):
+                                           "describe_state_machine(version ARN), describe_state_machine_alias, "
+                                           "StepFunctionResponse.describe_execution() -> ActionResult.result"):
         arn = sfn.create_state_machine(name="t41", definition=returning("one"), roleArn=SFN_ROLE,
                                        publish=True)["stateMachineArn"]
         sfn.update_state_machine(stateMachineArn=arn, definition=returning("two"), publish=True)
@@ -719,6 +720,10 @@ def test_t41_versions_and_aliases_run_their_own_definition(sfn_cloud):
             {"stateMachineVersionArn": f"{arn}:1", "weight": 50}, {"stateMachineVersionArn": f"{arn}:2", "weight": 50}])
         seen = {output(alias) for _ in range(20)}
         assert seen == {"one", "two"}  # both routes drawn (a miss has odds of 2 in a million)
+        ran = _finished(sfn, sfn.start_execution(stateMachineArn=f"{arn}:2")["executionArn"])
+        assert ran["stateMachineVersionArn"] == f"{arn}:2" and "stateMachineAliasArn" not in ran, ran
+        ran = _finished(sfn, sfn.start_execution(stateMachineArn=alias)["executionArn"])
+        assert ran["stateMachineAliasArn"] == alias and ran["stateMachineVersionArn"] in (f"{arn}:1", f"{arn}:2")
         assert sfn.describe_state_machine(stateMachineArn=arn)["definition"] == returning("latest")  # untouched
 
 
