@@ -53,6 +53,7 @@ COMMANDS = [
     ("local start-lambda", "local_runtime:start_lambda"),
     ("local start-api", "local_runtime:start_api"),
     ("invoke", "invoke:invoke"),
+    ("execute", "execute:execute"),
     ("completion", "completion:completion"),
     ("logs", "logs:logs"),
     ("tune", "tune:tune"),

@@ -27,7 +27,9 @@ class Services:
     the object store of journals and locks (S3 with ``s3_bucket``, else ./.lamctl), the system clock, and
     :meth:`engine` to drive them."""
 
-    def __init__(self, app: Any, hook_timeout: float = 3600.0, poll: float = 10.0):
+    def __init__(self, app: Any, hook_timeout: float = 3600.0, poll: float = 10.0, state_machines: bool = False):
+        """``state_machines``: the releases are of state machine aliases (``lamctl shift --state-machine``): the
+        gateway is Step Functions', the journals and locks are filed apart."""
         from lamctl.cli.aws import is_loopback
         from lamctl.release.aws import LambdaGateway, LocalObjectStore, S3ObjectStore
         from lamctl.release.clock import SystemClock
@@ -49,6 +51,11 @@ class Services:
         bucket = app.setting("s3_bucket")
         self.store = (S3ObjectStore(factory.client("s3"), bucket) if bucket
                       else LocalObjectStore(os.path.join(os.getcwd(), ".lamctl"), strip_prefix="lamctl/"))
+        if state_machines:
+            from lamctl.release.states import StateMachineStore, StatesGateway
+
+            self.lam = StatesGateway(factory.client("stepfunctions"))
+            self.store = StateMachineStore(self.store)
         self.journal = Journal(self.store)
         self.lock = AliasLock(self.store, self.clock)
         self.hook_timeout = hook_timeout

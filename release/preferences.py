@@ -249,3 +249,84 @@ def _custom_config(ref: str, routing: Any, where: str) -> S.Strategy:
 def _number(value: Any) -> str:
     number = float(value)
     return str(int(number)) if number == int(number) else f"{number:g}"
+
+
+# ---------------------------------------------------------------- state machine aliases
+
+STATE_MACHINE_ALIAS = "AWS::StepFunctions::StateMachineAlias"
+GRADUAL = {"CANARY": S.CANARY, "LINEAR": S.LINEAR}
+
+
+def state_machine_shifts(template: Mapping[str, Any], parameters: Mapping[str, str] | None = None,
+                         where: str = "template") -> list[AliasShift]:
+    """Every ``AWS::StepFunctions::StateMachineAlias`` of the template with a ``DeploymentPreference``
+    (``CANARY`` or ``LINEAR``: ``Percentage`` 1-99 of the executions, after or every ``Interval`` minutes;
+    ``ALL_AT_ONCE``), in template order. On AWS, CloudFormation shifts it itself when the state machine's
+    revision changes; the local cloud's leaves it where it was, and ``lamctl deploy`` runs the shift
+    afterwards (an alias already on the stack's version is left as it is)."""
+    resources = template.get("Resources") or {}
+    params = _parameter_values(template, parameters or {})
+    shifts: list[AliasShift] = []
+    for logical_id, res in resources.items():
+        if not isinstance(res, dict) or res.get("Type") != STATE_MACHINE_ALIAS:
+            continue
+        pref = (res.get("Properties") or {}).get("DeploymentPreference")
+        if not isinstance(pref, dict):
+            continue
+        kind = str(_plain(pref.get("Type"), params, f"{where}: {logical_id}") or "").upper()
+        if kind == "ALL_AT_ONCE":  # moto's CloudFormation does not update an alias whose template is the same
+            shifts.append(AliasShift(logical_id, kind, S.all_at_once(), tuple(pref.get("Alarms") or ())))
+            continue
+        if kind not in GRADUAL:
+            continue
+        values = {}
+        for key, low, high in (("Percentage", 1, 99), ("Interval", 1, 2100)):
+            raw = pref.get(key)
+            if raw is None:
+                raw = ""
+            elif isinstance(raw, int) and not isinstance(raw, bool):
+                raw = str(raw)
+            else:
+                raw = _plain(raw, params, f"{where}: {logical_id}")
+            if not str(raw).isdigit() or not low <= int(raw) <= high:
+                raise UsageError(f"{logical_id}: DeploymentPreference {key} {raw or '(missing)'} is not a whole "
+                                 f"number from {low} to {high}", where=f"{where}: {logical_id}",
+                                 hint=f"a {kind} deployment of a state machine alias needs Percentage (1-99) and "
+                                      "Interval (minutes)")
+            values[key] = int(raw)
+        spec = f"{values['Percentage']}%{values['Interval']}m"
+        strategy = S.canary(spec) if kind == "CANARY" else S.linear(spec)
+        alarms = tuple(pref.get("Alarms") or ())
+        shifts.append(AliasShift(logical_id, f"{kind} {values['Percentage']}% {values['Interval']}m", strategy,
+                                 alarms))
+    return shifts
+
+
+def resolve_state_machine(shift: AliasShift, template: Mapping[str, Any], physical: Mapping[str, str | None],
+                          parameters: Mapping[str, str] | None = None) -> ResolvedShift:
+    """:func:`resolve` for a state machine alias: ``function`` is the state machine's name, ``target`` the
+    version number of its ``StateMachineVersionArn``."""
+    resources = template.get("Resources") or {}
+    props = (resources.get(shift.alias_id) or {}).get("Properties") or {}
+    pref = props.get("DeploymentPreference") or {}
+    params = _parameter_values(template, parameters or {})
+    missing: list[str] = []
+    alias_arn = physical.get(shift.alias_id) or ""
+    machine = alias = ""
+    if ":stateMachine:" in alias_arn:
+        machine, _, alias = alias_arn.split(":stateMachine:", 1)[1].partition(":")
+    else:
+        missing.append(f"the stack has no state machine alias {shift.alias_id}")
+    version_arn = _name(pref.get("StateMachineVersionArn"), physical, params) or ""
+    target = version_arn.rsplit(":", 1)[-1] if version_arn.rsplit(":", 1)[-1].isdigit() else None
+    if target is None:
+        missing.append(f"the stack has no published version {_ref(pref.get('StateMachineVersionArn')) or version_arn}")
+    alarms, unwatched = [], []
+    for alarm in shift.alarms:
+        name = _name(alarm, physical, params)
+        if name:
+            alarms.append(name)
+        else:
+            unwatched.append(_ref(alarm) or str(alarm))
+    return ResolvedShift(shift.alias_id, machine, alias, target, shift.config, shift.strategy, tuple(alarms), {},
+                         tuple(unwatched), tuple(missing))

@@ -34,7 +34,11 @@ class StackTraffic:
     """Shift the aliases of one stack's DeploymentPreferences; :meth:`shift` returns one record per alias."""
 
     def __init__(self, lam: Any, engine: Callable[[], Any], on_event: Callable[[Event], None] | None = None,
-                 run: Run | None = None):
+                 run: Run | None = None, resolver: Callable[..., Any] = resolve, flag: str = "--function"):
+        """``resolver``: :func:`~lamctl.release.preferences.resolve` (Lambda aliases) or ``resolve_state_machine``
+        (with a Step Functions gateway as ``lam``); ``flag`` names the target in the commands suggested."""
+        self.resolver = resolver
+        self.flag = flag
         self.lam = lam
         self.engine = engine
         self.on_event = on_event or (lambda ev: None)
@@ -51,7 +55,7 @@ class StackTraffic:
         records: list[dict] = []
         pending = []
         for shift in shifts:
-            r = resolve(shift, template, physical, params)
+            r = self.resolver(shift, template, physical, params)
             record = {"alias_id": r.alias_id, "function": r.function, "alias": r.alias, "target": r.target,
                       "config": r.config, "strategy": r.strategy.describe()}
             records.append(record)
@@ -74,7 +78,7 @@ class StackTraffic:
             self.on_event(Event(
                 "traffic", f"shifting {r.function}:{r.alias} from version {record['current'] or '-'} to "
                 f"{r.target}: {r.config} ({r.strategy.describe()}), as CodeDeploy would on AWS; 'lamctl promote "
-                f"--function {r.function} --alias {r.alias}' skips the holds",
+                f"{self.flag} {r.function} --alias {r.alias}' skips the holds",
                 {"function": r.function, "alias": r.alias, "current": record["current"], "target": r.target,
                  "config": r.config}))
         if len(pending) == 1:
@@ -138,5 +142,5 @@ class StackTraffic:
                     record["state"] = "rolled_back"
                 except LamctlError as exc:
                     self._warn(f"{r.function}:{r.alias} could not be rolled back: {exc.message}; undo it with "
-                               f"'lamctl rollback --function {r.function} --alias {r.alias}'")
+                               f"'lamctl rollback {self.flag} {r.function} --alias {r.alias}'")
         raise errors[0]

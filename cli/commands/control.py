@@ -20,9 +20,11 @@ def promote(
     function: Optional[str] = typer.Option(None, "--function", help="Function name or ARN."),
     alias: Optional[str] = typer.Option(None, "--alias", help="Alias with a running release."),
     wait: int = typer.Option(120, "--wait", help="Seconds to wait for a running release to act."),
+    state_machine: Optional[str] = typer.Option(None, "--state-machine",
+                                                help="A state machine alias's release (lamctl shift --state-machine)."),
 ) -> None:
     """Skip the remaining holds of the running release: straight to 100% (the after-traffic hook still runs)."""
-    _control(ctx, function, alias, "promote", wait)
+    _control(ctx, function, alias, "promote", wait, state_machine)
 
 
 def rollback(
@@ -30,23 +32,30 @@ def rollback(
     function: Optional[str] = typer.Option(None, "--function", help="Function name or ARN."),
     alias: Optional[str] = typer.Option(None, "--alias", help="Alias to restore."),
     wait: int = typer.Option(120, "--wait", help="Seconds to wait for a running release to act."),
+    state_machine: Optional[str] = typer.Option(None, "--state-machine",
+                                                help="A state machine alias's release (lamctl shift --state-machine)."),
 ) -> None:
     """Restore the alias as it was before the running (or last) release."""
-    _control(ctx, function, alias, "rollback", wait)
+    _control(ctx, function, alias, "rollback", wait, state_machine)
 
 
-def _control(ctx: typer.Context, function: str | None, alias: str | None, action: str, wait: int) -> None:
+def _control(ctx: typer.Context, function: str | None, alias: str | None, action: str, wait: int,
+             state_machine: str | None = None) -> None:
     from lamctl.cli.application import get_app
     from lamctl.release.control import control
     from lamctl.schemas.errors import UsageError
 
     app = get_app(ctx)
+    if state_machine:
+        if function:
+            raise UsageError("give --function or --state-machine, not both", where="--state-machine")
+        function = state_machine.split(":")[6] if state_machine.startswith("arn:") else state_machine
     function = app.setting("function", function)
     alias = app.setting("alias", alias)
     if not function or not alias:
         raise UsageError(f"{action} needs --function and --alias", hint=f"e.g. lamctl {action} --function app "
                                                                           "--alias live")
-    svc = Services(app)
+    svc = Services(app, state_machines=bool(state_machine))
 
     def here():  # no live process runs the release: act on it in this one, rendered as a release
         from lamctl.release.lock import LockHeld

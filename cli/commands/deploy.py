@@ -131,13 +131,14 @@ def deploy_command(
     if deployer.emulator and not no_execute:
         # The local cloud has no CodeDeploy: lamctl shifts the aliases a DeploymentPreference governs once the
         # stack is up. What to do is read now, so that a config it cannot follow stops the deploy before it starts.
-        from lamctl.release.preferences import alias_shifts
+        from lamctl.release.preferences import alias_shifts, state_machine_shifts
 
         params = {o.key: o.value for o in overrides}
         shifts = alias_shifts(data, params, where=template_path)
-        if shifts:
+        machine_shifts = state_machine_shifts(data, params, where=template_path)
+        if shifts or machine_shifts:
             def shift_traffic() -> list[dict]:
-                return _shift_traffic(app, physical(), stack_name, data, shifts, params)
+                return _shift_traffic(app, physical(), stack_name, data, shifts, params, machine_shifts)
     api_urls = None
     from lamctl.local.cloud.routes import STAGE_TYPES, URL_TYPE, stack_api_urls, stack_function_urls
 
@@ -173,7 +174,7 @@ def _execute_change_set(app, change_set: str, stack: Optional[str], wait_timeout
         # the stack has once the change set is executed (the emulator answers a change set's template with the
         # stack's template of before, or nothing).
         from lamctl.local.cloud.routes import stack_api_urls
-        from lamctl.release.preferences import alias_shifts
+        from lamctl.release.preferences import alias_shifts, state_machine_shifts
         from lamctl.schemas.template import parse_text
 
         @functools.cache
@@ -188,7 +189,9 @@ def _execute_change_set(app, change_set: str, stack: Optional[str], wait_timeout
             info = gateway.describe(plan.stack)
             params = dict(info.parameters) if info is not None else {}
             shifts = alias_shifts(template, params, where=f"change set {cs.name}")
-            return _shift_traffic(app, physical, plan.stack, template, shifts, params) if shifts else []
+            machine_shifts = state_machine_shifts(template, params, where=f"change set {cs.name}")
+            return (_shift_traffic(app, physical, plan.stack, template, shifts, params, machine_shifts)
+                    if shifts or machine_shifts else [])
 
         def api_urls() -> list[dict]:
             template, physical = deployed()
@@ -271,13 +274,26 @@ def _validate(app, template) -> None:
     raise_for_findings(findings)
 
 
-def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, params: dict) -> list[dict]:
+def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, params: dict,
+                   machine_shifts: list = ()) -> list[dict]:
     """On the local cloud: shift each alias with a DeploymentPreference to the version the stack published, as
-    CodeDeploy would on AWS (:class:`lamctl.release.traffic.StackTraffic`), each release in its live view."""
+    CodeDeploy would on AWS (:class:`lamctl.release.traffic.StackTraffic`), each release in its live view; then
+    the state machine aliases with a gradual DeploymentPreference, as Step Functions would."""
+    records = _stack_traffic(app, Services(app), physical, stack, data, shifts, params) if shifts else []
+    if machine_shifts:
+        from lamctl.release.preferences import resolve_state_machine
+
+        records += _stack_traffic(app, Services(app, state_machines=True), physical, stack, data,
+                                  list(machine_shifts), params, resolver=resolve_state_machine,
+                                  flag="--state-machine")
+    return records
+
+
+def _stack_traffic(app, svc, physical: dict, stack: str, data: dict, shifts: list, params: dict,
+                   **options) -> list[dict]:
     from lamctl.release.traffic import StackTraffic
 
     out = app.out
-    svc = Services(app)
 
     def on_event(ev) -> None:
         if ev.type == "warning":
@@ -286,7 +302,7 @@ def _shift_traffic(app, physical: dict, stack: str, data: dict, shifts: list, pa
             out.event("progress", ev.message, message="traffic", phase="traffic", **ev.data)
 
     traffic = StackTraffic(svc.lam, lambda: svc.engine(None), on_event,
-                           run=lambda plan, info, label: run_release(app, svc, plan, info, label=label))
+                           run=lambda plan, info, label: run_release(app, svc, plan, info, label=label), **options)
     return traffic.shift(stack, data, physical, shifts, params)
 
 

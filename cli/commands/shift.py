@@ -21,6 +21,9 @@ def shift(
     ctx: typer.Context,
     appspec: Optional[str] = typer.Option(None, "--appspec", help="AppSpec file (CodeDeploy format, YAML/JSON)."),
     function: Optional[str] = typer.Option(None, "--function", help="Function name or ARN (a logical ID with --stack)."),
+    state_machine: Optional[str] = typer.Option(None, "--state-machine",
+                                                help="Shift a Step Functions state machine alias instead: its name "
+                                                     "or ARN (a logical ID with --stack)."),
     alias: Optional[str] = typer.Option(None, "--alias", help="Alias to shift."),
     stack: Optional[str] = typer.Option(None, "--stack", help="Resolve --function as a logical ID of this stack."),
     to_version: Optional[str] = typer.Option(None, "--to-version",
@@ -66,6 +69,19 @@ def shift(
     if engine_name not in ("lamctl", "codedeploy"):
         raise UsageError(f"--engine {engine_name!r} is not known", hint="use --engine lamctl or --engine codedeploy")
     hooks: dict[str, str] = {}
+    if state_machine:
+        bad = [flag for flag, value in (("--function", function), ("--appspec", appspec),
+                                        ("--before-hook", before_hook), ("--after-hook", after_hook))
+               if value]
+        if engine_name != "lamctl":
+            bad.append("--engine codedeploy")
+        if bad:
+            raise UsageError(f"--state-machine does not go with {', '.join(bad)}", where="--state-machine",
+                             hint="a state machine alias is shifted by lamctl's engine, watched by --alarm; "
+                                  "traffic hooks are Lambda's")
+        _shift_state_machine(app, strat, state_machine, alias, stack, to_version, alarm, dry_run, resume,
+                             description, poll_interval)
+        return
     if appspec:
         from lamctl.schemas.appspec import load_appspec
 
@@ -128,6 +144,58 @@ def shift(
     rel = outcome.release
     app.out.result(True, outcome.message, changed=outcome.changed, release=rel.id if rel else None,
                    state=rel.state if rel else "unchanged", function=function, alias=alias,
+                   version=rel.target if rel else (info.version if info else None), aws_calls=svc.calls())
+
+
+def _shift_state_machine(app, strat, machine, alias, stack, to_version, alarm, dry_run, resume, description,
+                         poll_interval) -> None:
+    """``--state-machine``: the same engine over a Step Functions alias (versions are published state machine
+    versions; weights are whole percents)."""
+    from lamctl.schemas.errors import UsageError
+
+    alias = app.setting("alias", alias)
+    if not alias:
+        raise UsageError("shift --state-machine needs --alias", where="--alias",
+                         hint="e.g. lamctl shift --state-machine orders --alias live --canary 10%5m")
+    if to_version is not None and not to_version.isdigit():
+        raise UsageError(f"--to-version {to_version!r} is not a state machine version number", where="--to-version",
+                         hint="give a published version, e.g. --to-version 3, or omit it to publish one")
+    for step in strat.steps:
+        if abs(step.percent - round(step.percent)) > 1e-9:
+            raise UsageError(f"a state machine alias takes whole-percent weights, not {step.percent:g}%",
+                             where="--state-machine", hint="use whole percents, e.g. --canary 10%5m")
+    if stack:
+        from lamctl.cli.wiring import resolve_stack
+        from lamctl.release.stacks import StackGateway
+        from lamctl.release.states import state_machine_arn
+
+        machine = state_machine_arn(StackGateway(app.aws().client("cloudformation")), resolve_stack(app, stack),
+                                    machine)
+    if machine.startswith("arn:"):
+        machine = machine.split(":")[6]  # arn:aws:states:region:account:stateMachine:NAME
+    alarms = list(alarm) or list(app.setting("alarms", None, []) or [])
+    svc = Services(app, poll=poll_interval, state_machines=True)
+    if resume:
+        view = ReleaseView(app, svc, machine, alias)
+        try:
+            outcome = svc.engine(view).resume(machine, alias)
+        except Exception as exc:
+            view.finish(svc, exc)
+            raise
+        view.finish(svc, None)
+        app.out.result(True, outcome.message, release=outcome.release.id if outcome.release else None,
+                       state=outcome.release.state if outcome.release else None, state_machine=machine, alias=alias)
+        return
+    eng = svc.engine(None)
+    plan, info = eng.plan(machine, alias, to_version, strat, alarms, {})
+    if dry_run:
+        eng.preflight(plan, info)
+        _render_plan(app, plan, info, None)
+        return
+    outcome = run_release(app, svc, plan, info, description or "")
+    rel = outcome.release
+    app.out.result(True, outcome.message, changed=outcome.changed, release=rel.id if rel else None,
+                   state=rel.state if rel else "unchanged", state_machine=machine, alias=alias,
                    version=rel.target if rel else (info.version if info else None), aws_calls=svc.calls())
 
 

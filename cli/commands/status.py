@@ -16,15 +16,27 @@ def status(
     function: Optional[str] = typer.Option(None, "--function", help="Function name or ARN."),
     alias: Optional[str] = typer.Option(None, "--alias", help="Alias."),
     stack: Optional[str] = typer.Option(None, "--stack", help="A stack's status instead (see deploy)."),
+    state_machine: Optional[str] = typer.Option(None, "--state-machine",
+                                                help="A state machine alias instead of a function's."),
 ) -> None:
     """Versions and weights of an alias, and its running or last release with its steps."""
     from lamctl.cli.application import get_app
     from lamctl.schemas.errors import UsageError
 
     app = get_app(ctx)
-    if stack:
+    if stack and not state_machine:
         stack_status(app, stack)
         return
+    if state_machine:
+        if function:
+            raise UsageError("give --function or --state-machine, not both", where="--state-machine")
+        if stack:
+            from lamctl.release.stacks import StackGateway
+            from lamctl.release.states import state_machine_arn
+
+            state_machine = state_machine_arn(StackGateway(app.aws().client("cloudformation")),
+                                              resolve_stack(app, stack), state_machine)
+        function = state_machine.split(":")[6] if state_machine.startswith("arn:") else state_machine
     function = app.setting("function", function)
     alias = app.setting("alias", alias)
     if not function or not alias:
@@ -34,7 +46,7 @@ def status(
         raise UsageError("status needs --function and --alias, or --stack NAME",
                          hint="e.g. lamctl status --function app --alias live, or lamctl status --stack orders "
                               "(or set function and alias, or stack, in lamctl.toml)")
-    svc = Services(app)
+    svc = Services(app, state_machines=bool(state_machine))
     eng = svc.engine(None)
     info, release = eng.status(function, alias)
     _render_status(app, function, alias, info, release, svc, eng.driver(release) if release else None)

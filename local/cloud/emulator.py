@@ -27,6 +27,9 @@ deployments moto records are carried out here too (alias shifted by the
 deployment config, hooks run, rollbacks), with the deployment configs and
 ``StopDeployment`` moto lacks: :mod:`lamctl.local.cloud.codedeploy`.
 
+State machines run their executions with moto's interpreter, their Lambda tasks reaching this server's
+Invoke API: :mod:`lamctl.local.cloud.states`.
+
 :class:`EmulatorServer` runs the same application in a thread of the calling
 process (tests, and anything embedding the local cloud).
 """
@@ -58,6 +61,7 @@ from .event_sources import SqsPoller
 from .function_urls import FunctionUrlProxy
 from .schedules import Scheduler, trigger_reply
 from .lambdas import CloudLambda
+from . import states
 from .urls import FUNCTION_URL, FUNCTION_URL_HOST, HOOKS_PATH, RULES_PATH, STATUS_PATH, USER_REQUEST, function_url
 from ..runtime.invoke_api import DEFAULT_RETRY_DELAYS, InvokeHandler
 from ..runtime.pool import Pool
@@ -274,6 +278,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     if endpoint:
         moto_ext.set_function_url_endpoint(endpoint)
     moto_ext.patch_alias_revisions()  # UpdateAlias honours RevisionId (412 on a stale one), as Lambda does
+    states.install(endpoint)  # state machine executions run, their Lambda tasks on this cloud's runtime
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log, clock=clock)
     return EmulatorApp(moto_ext.wsgi_app(), handler)
@@ -300,6 +305,7 @@ class EmulatorServer:
         self.host, self.port = self._server.server_address[:2]
         self.app.handler.service.endpoint = self.endpoint
         self._url_endpoint = moto_ext.set_function_url_endpoint(self.endpoint)
+        self._states_endpoint = moto_ext.set_states_endpoint(self.endpoint)
         self._undo = None
         if internal_invokes:
             undo_sync = patch_internal_invokes(self.app.handler.service, log)
@@ -338,6 +344,7 @@ class EmulatorServer:
         if self._undo is not None:
             self._undo()
         moto_ext.set_function_url_endpoint(self._url_endpoint)
+        moto_ext.set_states_endpoint(self._states_endpoint)
         if self._own_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 

@@ -1,5 +1,5 @@
 """CloudFormation resource types the local cloud adds to moto's: Lambda versions, aliases and function URLs,
-CloudWatch alarms, REST and HTTP APIs, nested stacks.
+CloudWatch alarms, REST and HTTP APIs, nested stacks, Step Functions state machines.
 
 moto's CloudFormation skips ``AWS::Lambda::Alias`` (with a warning) and its
 ``AWS::Lambda::Version`` answers neither ``!Ref`` (the version ARN) nor
@@ -30,6 +30,12 @@ delivered as the template says.
 
 moto's CloudFormation skips ``AWS::Lambda::Url`` too (so ``!GetAtt F.FunctionUrl`` in an output failed the
 stack's outputs as a whole): created here, a function URL (SAM's ``FunctionUrlConfig``) exists and answers.
+
+moto's ``AWS::StepFunctions::StateMachine`` files a state machine where the executing interpreter does not
+look, and drops ``DefinitionSubstitutions``, ``Definition``, ``DefinitionS3Location`` and the type; it has
+no ``StateMachineVersion`` nor ``StateMachineAlias``: the three are here (SAM's ``AutoPublishAlias`` on a
+state machine), so that a stack's state machine runs its executions (:mod:`lamctl.local.cloud.states`) and
+its alias follows the stack's version (a gradual ``DeploymentPreference`` shifted by ``lamctl deploy``).
 
 :func:`register` installs them; it is called by the local cloud's server
 (:mod:`lamctl.local.cloud.emulator`) before it answers any request.
@@ -547,8 +553,184 @@ def register() -> None:
         doc["paths"] = _operations(body)
         backend.put_rest_api(api_id, doc, fail_on_warnings=False, mode=mode)
 
+    _register_state_machines(CloudFormationModel)
     moto_ext.refresh_cloudformation_models()  # when moto in this process already served CloudFormation
     _registered = True
+
+
+def _definition(props: dict, account_id: str, region_name: str, where: str) -> str:
+    """A state machine's definition text: ``DefinitionString``, ``Definition`` (a mapping) or
+    ``DefinitionS3Location``, with its ``DefinitionSubstitutions`` applied."""
+    from .states import substitute
+
+    if props.get("DefinitionString") is not None:
+        text = str(props["DefinitionString"])
+    elif isinstance(props.get("Definition"), dict):
+        text = json.dumps(props["Definition"])
+    elif isinstance(props.get("DefinitionS3Location"), dict):
+        loc = props["DefinitionS3Location"]
+        text = moto_ext.states_object(account_id, region_name, loc["Bucket"], loc["Key"],
+                                      loc.get("Version")).decode("utf-8")
+    else:
+        raise ValueError(f"{where}: a state machine needs DefinitionString, Definition or DefinitionS3Location")
+    return substitute(text, props.get("DefinitionSubstitutions"))
+
+
+def _revision(definition: str, role: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{role}\n{definition}".encode()).hexdigest()[:32]
+
+
+def _register_state_machines(CloudFormationModel: type) -> None:
+    """``AWS::StepFunctions::StateMachine``, ``StateMachineVersion`` and ``StateMachineAlias`` (SAM's
+    ``AutoPublishAlias``), in the backend that answers the Step Functions API (see moto_ext T40)."""
+    moto_ext.load_states_models()  # moto's own models first: the last defined wins for a type
+
+    class StateMachineModel(_Declared, CloudFormationModel):
+        """Ref is the ARN; GetAtt Arn, Name, StateMachineRevisionId (changes with the definition or the role)."""
+
+        TYPE, PHYSICAL = "AWS::StepFunctions::StateMachine", "arn"
+        NAME_PROPERTY = "StateMachineName"
+        ATTRS = {"Arn": "arn", "Name": "name", "StateMachineRevisionId": "revision"}
+
+        def __init__(self, arn: str, name: str, revision: str):
+            self.arn, self.name, self.revision = arn, name, revision
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> "StateMachineModel":
+            props = cloudformation_json.get("Properties") or {}
+            name = props.get("StateMachineName") or resource_name  # moto generated it: stack-logical-id-random
+            definition = _definition(props, account_id, region_name, resource_name)
+            role = str(props.get("RoleArn") or "")
+            logging = props.get("LoggingConfiguration")
+            tracing = props.get("TracingConfiguration")
+            machine = moto_ext.states_create(
+                account_id, region_name, name, definition, role, props.get("StateMachineType"),
+                {"level": logging.get("Level", "OFF")} if isinstance(logging, dict) else None,
+                {"enabled": bool(tracing.get("Enabled"))} if isinstance(tracing, dict) else None,
+                props.get("Tags") or [])
+            return cls(machine.arn, machine.name, _revision(definition, role))
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "StateMachineModel":
+            props = cloudformation_json.get("Properties") or {}
+            wanted = props.get("StateMachineName")
+            if wanted and wanted != original_resource.name:  # a new name replaces the state machine
+                new = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
+                                                          region_name)
+                moto_ext.states_delete(account_id, region_name, original_resource.arn)
+                return new
+            definition = _definition(props, account_id, region_name, new_resource_name)
+            role = str(props.get("RoleArn") or "")
+            moto_ext.states_update(account_id, region_name, original_resource.arn, definition, role)
+            return cls(original_resource.arn, original_resource.name, _revision(definition, role))
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            moto_ext.states_delete(account_id, region_name, resource_name)  # the physical ID: its ARN
+
+    class StateMachineVersionModel(_Declared, CloudFormationModel):
+        """Publishes the state machine when first looked at (as ``AWS::Lambda::Version``: after the state machine
+        itself was updated); Ref is the version ARN. A new revision of the state machine publishes again (on AWS
+        the changed ``StateMachineRevisionId`` replaces the version; moto's CloudFormation does not update a
+        resource whose template did not change, so the version follows the revision when looked at)."""
+
+        TYPE, PHYSICAL, ATTRS = "AWS::StepFunctions::StateMachineVersion", "arn", {"Arn": "arn"}
+
+        def __init__(self, account_id: str, region: str, machine_arn: str, description: str | None):
+            self.account_id, self.region, self.machine_arn, self.description = (account_id, region, machine_arn,
+                                                                                description)
+            self._arn: str | None = None
+            self._revision: str | None = None
+
+        @property
+        def arn(self) -> str:
+            try:
+                revision = _revision(*moto_ext.states_revision(self.account_id, self.region, self.machine_arn))
+            except Exception:  # noqa: BLE001 - the state machine is gone (a stack being deleted): the last ARN
+                return self._arn or ""
+            if self._arn is None or revision != self._revision:
+                self._arn = moto_ext.states_publish(self.account_id, self.region, self.machine_arn, self.description)
+                self._revision = revision
+            return self._arn
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str,
+                                            **kwargs: Any) -> "StateMachineVersionModel":
+            props = cloudformation_json.get("Properties") or {}
+            return cls(account_id, region_name, str(props["StateMachineArn"]), props.get("Description"))
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "StateMachineVersionModel":
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
+                                                       region_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            return None  # SAM keeps versions (DeletionPolicy: Retain)
+
+    class StateMachineAliasModel(_Declared, CloudFormationModel):
+        """``RoutingConfiguration`` or ``DeploymentPreference.StateMachineVersionArn``: created on it, moved at once
+        on an update unless the preference is gradual (CANARY, LINEAR: left where it is, for ``lamctl deploy`` to
+        shift). Ref is the alias ARN."""
+
+        TYPE, PHYSICAL, ATTRS = "AWS::StepFunctions::StateMachineAlias", "arn", {"Arn": "arn"}
+
+        def __init__(self, arn: str):
+            self.arn = arn
+
+        @staticmethod
+        def _routing(props: dict) -> list[dict]:
+            if props.get("RoutingConfiguration"):
+                return [{"stateMachineVersionArn": str(r["StateMachineVersionArn"]), "weight": int(r["Weight"])}
+                        for r in props["RoutingConfiguration"]]
+            preference = props.get("DeploymentPreference") or {}
+            return [{"stateMachineVersionArn": str(preference["StateMachineVersionArn"]), "weight": 100}]
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str,
+                                            **kwargs: Any) -> "StateMachineAliasModel":
+            props = cloudformation_json.get("Properties") or {}
+            name = props.get("Name") or resource_name
+            return cls(moto_ext.states_create_alias(account_id, region_name, name, cls._routing(props),
+                                                    props.get("Description")))
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "StateMachineAliasModel":
+            props = cloudformation_json.get("Properties") or {}
+            pref = props.get("DeploymentPreference") or {}
+            if not props.get("RoutingConfiguration") and str(pref.get("Type") or "").upper() in ("CANARY", "LINEAR"):
+                # Step Functions shifts it on AWS; here lamctl deploy does, once the stack is up
+                return cls(original_resource.arn)
+            routing = cls._routing(props)
+            base = routing[0]["stateMachineVersionArn"].rsplit(":", 1)[0]
+            name = props.get("Name") or new_resource_name
+            if f"{base}:{name}" != original_resource.arn:
+                moto_ext.states_delete_alias(account_id, region_name, original_resource.arn)
+                return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
+                                                           region_name)
+            moto_ext.states_update_alias(account_id, region_name, original_resource.arn, routing)
+            return cls(original_resource.arn)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            try:
+                moto_ext.states_delete_alias(account_id, region_name, resource_name)
+            except Exception:  # noqa: BLE001 - the state machine went first: its aliases went with it
+                pass
 
 
 _nested = {"registered": False}

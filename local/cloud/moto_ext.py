@@ -145,6 +145,32 @@ T36 nested-stacks       ``moto.cloudformation.models.cloudformation_backends[acc
                         moto's own ``AWS::CloudFormation::Stack`` model answers no ``!GetAtt S.Outputs.X``, gives
                         its name as ``!Ref`` (CloudFormation gives the stack ID) and deletes then re-creates a
                         nested stack on update: lamctl's model (:mod:`lamctl.local.cloud.models`) uses these calls.
+
+T39 state-machine-runs  ``moto.core.config.default_user_config["stepfunctions"]["execute_state_machine"]`` makes
+                        ``moto.stepfunctions.responses.get_backend`` the interpreter's
+                        ``stepfunctions_parser_backends``, which runs executions in threads; its Task states
+                        call AWS through ``moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for(region,
+                        service, state_credentials)``, which aims at ``http://localhost:{moto_server_port()}``
+                        (``MOTO_PORT``; the name imported into that module): made the local cloud's own port, so
+                        that a Lambda task reaches the Invoke API lamctl answers. Wait states
+                        (``WaitFunction._wait_interval(env, seconds)`` on ``env.program_state_event``) and Retry
+                        intervals (``retrier_decl.time.sleep``) go through lamctl's ``wait``.
+T40 cfn-state-machines  moto's ``AWS::StepFunctions::StateMachine`` model files state machines in
+                        ``stepfunctions_backends`` whatever answers the API and drops ``DefinitionSubstitutions``,
+                        ``Definition``, ``DefinitionS3Location`` and the type; moto has no CloudFormation
+                        ``StateMachineVersion`` / ``StateMachineAlias``: lamctl's models (defined after moto's,
+                        whose module is imported first) use the backend's ``create_state_machine(name, definition,
+                        roleArn, tags=, loggingConfiguration=, tracingConfiguration=, sm_type=)``,
+                        ``update_state_machine``, ``delete_state_machine``, ``describe_state_machine`` and a
+                        state machine's ``publish(description)`` / ``latest_version`` / ``versions``.
+T41 state-machine-starts ``StepFunctionsParserBackend.start_execution(state_machine_arn, name, execution_input,
+                        trace_header)`` runs state machines only (not a version or alias ARN) and names an unnamed
+                        execution ``None``: wrapped to run the version (an alias's drawn by weight) and name it;
+                        ``StepFunctionResponse.describe_execution()`` (an ``ActionResult`` whose ``result`` is the
+                        answer) then reports ``stateMachineVersionArn`` / ``stateMachineAliasArn``.
+T42 state-machine-aliases ``create_state_machine_alias(name, routing, description)``, ``update_state_machine_alias(
+                        arn, description, routing)``, ``delete_state_machine_alias(arn)``; PublishStateMachineVersion
+                        and ListStateMachineVersions, which moto lacks, added to ``StepFunctionResponse``.
 """
 
 from __future__ import annotations
@@ -1046,3 +1072,257 @@ def nested_stack_outputs(account: str, region: str, stack_id: str) -> dict[str, 
     """T36: a stack's outputs, {key: value}."""
     stack = cloudformation_backend(account, region).get_stack(stack_id)
     return {key: getattr(output, "value", None) for key, output in stack.output_map.items() if output is not None}
+
+# ---------------------------------------------------------------- T39-T42 Step Functions
+
+
+def _states_parser() -> Any:
+    import moto.stepfunctions.parser.models as parser_models
+
+    return parser_models
+
+
+def enable_state_machine_executions() -> None:
+    """T39: moto's Step Functions runs executions with its interpreter (``moto.core.config.default_user_config
+    ["stepfunctions"]["execute_state_machine"]``, what ``/moto-api/config`` sets) instead of only recording them."""
+    from moto.core.config import default_user_config
+
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+
+
+def states_backend(account: str, region: str) -> Any:
+    """T39: the Step Functions backend that answers the API (``moto.stepfunctions.responses.get_backend``: the
+    interpreter's ``stepfunctions_parser_backends`` once executions are on): ``state_machines`` (each with ``arn``,
+    ``name``, ``definition``, ``roleArn``, ``type``, ``versions`` {number: version with ``arn``},
+    ``aliases`` {name: alias with ``arn``, ``routing_configuration``}, ``publish(description)``,
+    ``latest_version``, ``update(**attributes)``), ``create_state_machine(...)``, ``update_state_machine``,
+    ``delete_state_machine``, ``describe_state_machine``, ``create_state_machine_alias``,
+    ``update_state_machine_alias``, ``delete_state_machine_alias``, ``describe_state_machine_alias``."""
+    from moto.stepfunctions.responses import get_backend
+
+    return get_backend(account, region)
+
+
+_states = {"endpoint": None, "wait": None, "patched": False, "lock": threading.Lock()}
+
+
+def set_states_endpoint(endpoint: str | None) -> str | None:
+    """T39: where the interpreter's Task states send their AWS calls (a Lambda invoke): the local cloud's own
+    endpoint (None: moto's ``http://localhost:{MOTO_PORT}``). Returns the one before."""
+    before = _states["endpoint"]
+    _states["endpoint"] = endpoint
+    return before
+
+
+def patch_state_machine_runs(wait: Callable[[float, threading.Event | None], None]) -> None:
+    """T39: the interpreter's AWS calls go to :func:`set_states_endpoint`'s endpoint (a loopback one), and its
+    waits (a Wait state's ``WaitFunction._wait_interval(env, seconds)`` on ``env.program_state_event``, a
+    Retrier's ``time.sleep`` between attempts) go through ``wait(seconds, event or None)`` (idempotent; the last
+    ``wait`` given wins).
+
+    The interpreter creates its clients with ``moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for(
+    region, service, state_credentials)``, at ``http://localhost:{moto_server_port()}`` (``MOTO_PORT``): the
+    port is the endpoint's."""
+    _states["wait"] = wait
+    if _states["patched"]:
+        return
+    import time as _time
+
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    port_of_moto = boto_client.moto_server_port
+
+    def server_port() -> str:
+        endpoint = _states["endpoint"]
+        if endpoint is None:
+            return port_of_moto()
+        from urllib.parse import urlsplit
+
+        return str(urlsplit(endpoint).port)
+
+    # boto_client_for aims at http://localhost:{moto_server_port()}: the port is the local cloud's
+    boto_client.moto_server_port = server_port  # type: ignore[attr-defined]
+
+    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        _states["wait"](float(wait_seconds), env.program_state_event)
+
+    class _Time:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(_time, name)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            _states["wait"](float(seconds), None)
+
+    WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
+    retrier_decl.time = _Time()  # type: ignore[attr-defined]
+    _states["patched"] = True
+
+
+def states_execution_status(account: str, region: str, execution_arn: str) -> str:
+    """T39: an execution's status (``RUNNING``, ``SUCCEEDED``, ``FAILED``, ...) as DescribeExecution reports it."""
+    return str(states_backend(account, region).describe_execution(execution_arn).status)
+
+
+def load_states_models() -> None:
+    """T40: import moto's Step Functions CloudFormation models (``StateMachine``, ``StateMachineVersion``,
+    ``StateMachineAlias``) now, so that lamctl's models, defined after them, win for their types (T6)."""
+    import moto.stepfunctions.models  # noqa: F401
+    import moto.stepfunctions.parser.models  # noqa: F401
+
+
+def states_create(account: str, region: str, name: str, definition: str, role_arn: str, sm_type: str | None,
+                  logging: dict | None, tracing: dict | None, tags: list[dict]) -> Any:
+    """T40: create a state machine in the backend that answers the API (moto's own CloudFormation model puts it
+    in ``stepfunctions_backends`` whatever answers, drops ``DefinitionSubstitutions``, ``Definition``,
+    ``DefinitionS3Location``, ``StateMachineType``): the record."""
+    backend = states_backend(account, region)
+    return backend.create_state_machine(name, definition, role_arn, tags=[{"key": t["Key"], "value": t["Value"]}
+                                                                           for t in tags or []],
+                                        loggingConfiguration=logging, tracingConfiguration=tracing,
+                                        sm_type=sm_type)
+
+
+def states_update(account: str, region: str, arn: str, definition: str, role_arn: str) -> Any:
+    """T40."""
+    return states_backend(account, region).update_state_machine(arn, definition=definition, role_arn=role_arn)
+
+
+def states_delete(account: str, region: str, arn: str) -> None:
+    """T40."""
+    states_backend(account, region).delete_state_machine(arn)
+
+
+def _publish(machine: Any, description: str | None) -> Any:
+    """T42: ``StateMachine.publish(description)`` unless its latest version (``latest_version``) has the current
+    definition and role already (PublishStateMachineVersion is idempotent on AWS); the version record."""
+    latest = machine.latest_version
+    if latest is None or (latest.definition, latest.roleArn) != (machine.definition, machine.roleArn):
+        machine.publish(description)
+    return machine.latest_version
+
+
+def states_revision(account: str, region: str, arn: str) -> tuple[str, str]:
+    """T40: (definition, role ARN) a state machine has now."""
+    machine = states_backend(account, region).describe_state_machine(arn)
+    return machine.definition, machine.roleArn
+
+
+def states_publish(account: str, region: str, arn: str, description: str | None) -> str:
+    """T40: publish a version of a state machine (as PublishStateMachineVersion); its ARN."""
+    return _publish(states_backend(account, region).describe_state_machine(arn), description).arn
+
+
+def states_create_alias(account: str, region: str, name: str, routing: list[dict], description: str | None) -> str:
+    """T42: ``create_state_machine_alias(name, [{"stateMachineVersionArn", "weight"}], description)``; its ARN."""
+    return states_backend(account, region).create_state_machine_alias(name, routing, description).arn
+
+
+def states_update_alias(account: str, region: str, arn: str, routing: list[dict]) -> None:
+    """T42."""
+    states_backend(account, region).update_state_machine_alias(arn, None, routing)
+
+
+def states_delete_alias(account: str, region: str, arn: str) -> None:
+    """T42."""
+    states_backend(account, region).delete_state_machine_alias(arn)
+
+
+def states_object(account: str, region: str, bucket: str, key: str, version: str | None = None) -> bytes:
+    """T40: an S3 object's bytes (a ``DefinitionS3Location``)."""
+    from moto.s3.models import s3_backends
+
+    return s3_backends[account]["global"].get_object(bucket, key, version_id=version).value
+
+
+_patched_state_machine_starts = {"done": False}
+
+
+def patch_state_machine_starts(choose: Callable[[list[tuple[str, float]]], str]) -> None:
+    """T41: StartExecution of a version ARN (``...:stateMachine:name:3``) or an alias ARN (``...:name:live``) runs
+    that version (an alias's version is ``choose([(version ARN, weight), ...])``), as Step Functions does; moto's
+    interpreter (``StepFunctionsParserBackend.start_execution(state_machine_arn, name, execution_input,
+    trace_header)``) looks only for state machines (a version has no ``_handle_name_input_idempotency``; an alias
+    is not found), and names an execution without a name ``None``: given a UUID here, as AWS does (idempotent).
+    DescribeExecution then reports the version (and the alias) that ran."""
+    if _patched_state_machine_starts["done"]:
+        return
+    import uuid
+
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    start = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None,
+                        trace_header: Any = None) -> Any:
+        name = name or str(uuid.uuid4())
+        parts = str(state_machine_arn).split(":")
+        if len(parts) != 8:  # arn:aws:states:region:account:stateMachine:name[:qualifier]
+            return start(self, state_machine_arn, name, execution_input, trace_header)
+        base, qualifier = ":".join(parts[:7]), parts[7]
+        machine = self.describe_state_machine(base)
+        if not qualifier.isdigit():
+            alias = self.describe_state_machine_alias(state_machine_arn)
+            chosen = choose([(r["stateMachineVersionArn"], float(r["weight"])) for r in alias.routing_configuration])
+            qualifier = chosen.rsplit(":", 1)[1]
+        version = self.describe_state_machine(f"{base}:{qualifier}")
+        with _states["lock"]:
+            saved = machine.definition, machine.roleArn
+            machine.definition, machine.roleArn = version.definition, version.roleArn
+            try:
+                execution = start(self, base, name, execution_input, trace_header)
+            finally:
+                machine.definition, machine.roleArn = saved
+        execution.lamctl_version_arn = version.arn
+        if state_machine_arn != version.arn:
+            execution.lamctl_alias_arn = state_machine_arn
+        return execution
+
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    describe = StepFunctionResponse.describe_execution
+
+    def describe_execution(self: Any) -> Any:
+        answer = describe(self)
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+        for attribute, key in (("lamctl_version_arn", "stateMachineVersionArn"),
+                               ("lamctl_alias_arn", "stateMachineAliasArn")):
+            if getattr(execution, attribute, None) and isinstance(answer.result, dict):
+                answer.result[key] = getattr(execution, attribute)
+        return answer
+
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+    StepFunctionResponse.describe_execution = describe_execution  # type: ignore[method-assign]
+    _patched_state_machine_starts["done"] = True
+
+
+_patched_state_machine_versions = {"done": False}
+
+
+def patch_state_machine_versions() -> None:
+    """T42: moto 5.2 answers CreateStateMachineAlias, UpdateStateMachineAlias (routing kept in order, a new
+    ``update_date``) and DescribeStateMachineAlias, but not PublishStateMachineVersion nor
+    ListStateMachineVersions: added to ``moto.stepfunctions.responses.StepFunctionResponse`` (``_get_param``,
+    ``stepfunction_backend``, ``ActionResult``) over the backend's records (idempotent as on AWS: an unchanged
+    revision gives its existing version)."""
+    if _patched_state_machine_versions["done"]:
+        return
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def publish_state_machine_version(self: Any) -> Any:
+        machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        version = _publish(machine, self._get_param("description"))
+        return ActionResult({"creationDate": version.creation_date, "stateMachineVersionArn": version.arn})
+
+    def list_state_machine_versions(self: Any) -> Any:
+        machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        versions = sorted(machine.versions.values(), key=lambda v: -int(v.version))
+        return ActionResult({"stateMachineVersions": [
+            {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions]})
+
+    StepFunctionResponse.publish_state_machine_version = publish_state_machine_version  # type: ignore[attr-defined]
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
+    _patched_state_machine_versions["done"] = True

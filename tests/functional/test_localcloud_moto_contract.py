@@ -629,3 +629,170 @@ def test_t36_nested_stacks_from_a_template_url(aws):
         cfn.delete_stack(StackName="t36")
         names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
         assert not any(n.startswith("t36") for n in names), names
+
+# ---------------------------------------------------------------- T39-T42 Step Functions
+
+SFN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/states"
+DOUBLER = "def handler(event, context):\n    return {'doubled': event['n'] * 2}\n"
+FLAKY = ("import os\n"
+         "def handler(event, context):\n"
+         "    mark = event['mark']\n"
+         "    if not os.path.exists(mark):\n"
+         "        open(mark, 'w').close()\n"
+         "        raise RuntimeError('first call fails')\n"
+         "    return {'second': True}\n")
+
+
+def _finished(sfn, execution_arn: str) -> dict:
+    from tests.helpers import wait_for
+
+    return wait_for(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(
+        sfn.describe_execution(executionArn=execution_arn)), f"execution {execution_arn} to end", limit=60)
+
+
+@pytest.fixture
+def sfn_cloud(local_cloud, monkeypatch):
+    """The local cloud with functions ``doubler`` and ``flaky`` (real code on the runtime); waits run at once."""
+    monkeypatch.setenv("LAMCTL_STATES_WAIT_SCALE", "0")
+    role = local_cloud.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = local_cloud.client("lambda")
+    for name, code in (("doubler", DOUBLER), ("flaky", FLAKY)):
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
+                            Code={"ZipFile": _zip(code)}, Timeout=10)
+    local_cloud.sfn = local_cloud.client("stepfunctions")
+    local_cloud.doubler = lam.get_function(FunctionName="doubler")["Configuration"]["FunctionArn"]
+    return local_cloud
+
+
+def test_t39_executions_run_and_their_lambda_tasks_reach_the_local_runtime(sfn_cloud, tmp_path):
+    """Which states moto's interpreter runs: Pass, Task (lambda:invoke and a function ARN), Choice, Wait (an hour,
+    at once here), Parallel, Map, Retry (an hour's interval), Catch, Succeed and Fail."""
+    definition = {"StartAt": "Double", "States": {
+        "Double": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                   "Parameters": {"FunctionName": "doubler", "Payload.$": "$"},
+                   "ResultSelector": {"doubled.$": "$.Payload.doubled"}, "ResultPath": "$.d", "Next": "Big?"},
+        "Big?": {"Type": "Choice", "Choices": [{"Variable": "$.d.doubled", "NumericGreaterThan": 10, "Next": "Hour"}],
+                 "Default": "TooSmall"},
+        "TooSmall": {"Type": "Fail", "Error": "Small", "Cause": "under 10"},
+        "Hour": {"Type": "Wait", "Seconds": 3600, "Next": "Both"},
+        "Both": {"Type": "Parallel", "ResultPath": "$.both", "Next": "Each", "Branches": [
+            {"StartAt": "Direct", "States": {"Direct": {"Type": "Task", "Resource": sfn_cloud.doubler,
+                                                        "Parameters": {"n": 1}, "End": True}}},
+            {"StartAt": "Flaky", "States": {"Flaky": {
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "OutputPath": "$.Payload",
+                "Parameters": {"FunctionName": "flaky", "Payload": {"mark": str(tmp_path / "flaky-called")}},
+                "Retry": [{"ErrorEquals": ["RuntimeError"], "IntervalSeconds": 3600, "MaxAttempts": 1}],
+                "End": True}}}]},
+        "Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.mapped", "Next": "Caught",
+                 "Iterator": {"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": sfn_cloud.doubler,
+                                                               "End": True}}}},
+        "Caught": {"Type": "Task", "Resource": sfn_cloud.doubler, "Parameters": {"no": "n"}, "ResultPath": "$.error",
+                   "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}],
+                   "Next": "Done"},
+        "Done": {"Type": "Succeed"}}}
+    sfn = sfn_cloud.sfn
+    with touch("T39 state-machine-runs", "default_user_config['stepfunctions']['execute_state_machine'], "
+                                         "parser boto_client_for(region, service, state_credentials) imported by "
+                                         "name in its Task modules, WaitFunction._wait_interval(env, seconds), "
+                                         "retrier_decl.time.sleep"):
+        arn = sfn.create_state_machine(name="t39", definition=json.dumps(definition), roleArn=SFN_ROLE)[
+            "stateMachineArn"]
+        run = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"n": 6, "items": [{"n": 1}, {"n": 2}]}))
+        done = _finished(sfn, run["executionArn"])
+        assert done["status"] == "SUCCEEDED", done
+        out = json.loads(done["output"])
+        assert out["d"] == {"doubled": 12}  # the deployed code ran (moto's own Lambda echoes the payload)
+        assert out["both"] == [{"doubled": 2}, {"second": True}]  # the retry's hour-long interval ran at once
+        assert out["mapped"] == [{"doubled": 2}, {"doubled": 4}]
+        assert out["error"]["Error"] == "KeyError"  # the function's error, caught
+        small = _finished(sfn, sfn.start_execution(stateMachineArn=arn, input='{"n": 1}')["executionArn"])
+        assert (small["status"], small.get("error"), small.get("cause")) == ("FAILED", "Small", "under 10"), small
+        assert moto_ext.states_execution_status(ACCOUNT, REGION, run["executionArn"]) == "SUCCEEDED"
+
+
+def test_t40_cloudformation_state_machines_versions_and_aliases(sfn_cloud):
+    definition = {"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": "${Fn}", "End": True}}}
+    template = {"Resources": {
+        "M": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "DefinitionString": json.dumps(definition), "RoleArn": SFN_ROLE,
+            "DefinitionSubstitutions": {"Fn": sfn_cloud.doubler}}},
+        "V": {"Type": "AWS::StepFunctions::StateMachineVersion", "Properties": {
+            "StateMachineArn": {"Ref": "M"}, "StateMachineRevisionId": {"Fn::GetAtt": ["M", "StateMachineRevisionId"]}}},
+        "A": {"Type": "AWS::StepFunctions::StateMachineAlias", "Properties": {
+            "Name": "live", "DeploymentPreference": {"Type": "ALL_AT_ONCE", "StateMachineVersionArn": {"Ref": "V"}}}}},
+        "Outputs": {"Machine": {"Value": {"Ref": "M"}}, "Alias": {"Value": {"Ref": "A"}}}}
+    sfn = sfn_cloud.sfn
+    with touch("T40 cfn-state-machines", "moto.stepfunctions models imported before lamctl's (the last defined "
+                                         "wins), responses.get_backend(account, region), create_state_machine(name, "
+                                         "definition, roleArn, tags=, loggingConfiguration=, tracingConfiguration=, "
+                                         "sm_type=), StateMachine.publish(description) / latest_version"):
+        cfn = sfn_cloud.client("cloudformation")
+        cfn.create_stack(StackName="t40", TemplateBody=json.dumps(template))
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="t40")["Stacks"][0]["Outputs"]}
+        machine = sfn.describe_state_machine(stateMachineArn=outputs["Machine"])  # where the API looks
+        assert sfn_cloud.doubler in machine["definition"] and "${Fn}" not in machine["definition"]
+        alias = sfn.describe_state_machine_alias(stateMachineAliasArn=outputs["Alias"])
+        assert alias["routingConfiguration"] == [{"stateMachineVersionArn": outputs["Machine"] + ":1", "weight": 100}]
+        run = sfn.start_execution(stateMachineArn=outputs["Alias"], input='{"n": 4}')
+        assert json.loads(_finished(sfn, run["executionArn"])["output"]) == {"doubled": 8}
+
+
+def test_t41_versions_and_aliases_run_their_own_definition(sfn_cloud):
+    def returning(value: str) -> str:
+        return json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"v": value}, "End": True}}})
+
+    sfn = sfn_cloud.sfn
+    with touch("T41 state-machine-starts", "StepFunctionsParserBackend.start_execution(state_machine_arn, name, "
+                                           "execution_input, trace_header) finds state machines only; "
+                                           "describe_state_machine(version ARN), describe_state_machine_alias, "
+                                           "StepFunctionResponse.describe_execution() -> ActionResult.result"):
+        arn = sfn.create_state_machine(name="t41", definition=returning("one"), roleArn=SFN_ROLE,
+                                       publish=True)["stateMachineArn"]
+        sfn.update_state_machine(stateMachineArn=arn, definition=returning("two"), publish=True)
+        sfn.update_state_machine(stateMachineArn=arn, definition=returning("latest"))
+        alias = sfn.create_state_machine_alias(name="live", routingConfiguration=[
+            {"stateMachineVersionArn": f"{arn}:1", "weight": 100}])["stateMachineAliasArn"]
+
+        def output(target: str) -> str:
+            return json.loads(_finished(sfn, sfn.start_execution(stateMachineArn=target)["executionArn"])[
+                "output"])["v"]
+
+        assert (output(arn), output(f"{arn}:1"), output(f"{arn}:2"), output(alias)) == ("latest", "one", "two", "one")
+        sfn.update_state_machine_alias(stateMachineAliasArn=alias, routingConfiguration=[
+            {"stateMachineVersionArn": f"{arn}:1", "weight": 50}, {"stateMachineVersionArn": f"{arn}:2", "weight": 50}])
+        seen = {output(alias) for _ in range(20)}
+        assert seen == {"one", "two"}  # both routes drawn (a miss has odds of 2 in a million)
+        ran = _finished(sfn, sfn.start_execution(stateMachineArn=f"{arn}:2")["executionArn"])
+        assert ran["stateMachineVersionArn"] == f"{arn}:2" and "stateMachineAliasArn" not in ran, ran
+        ran = _finished(sfn, sfn.start_execution(stateMachineArn=alias)["executionArn"])
+        assert ran["stateMachineAliasArn"] == alias and ran["stateMachineVersionArn"] in (f"{arn}:1", f"{arn}:2")
+        assert sfn.describe_state_machine(stateMachineArn=arn)["definition"] == returning("latest")  # untouched
+
+
+def test_t42_state_machine_alias_records(sfn_cloud):
+    sfn = sfn_cloud.sfn
+    with touch("T42 state-machine-aliases", "PublishStateMachineVersion / ListStateMachineVersions added to "
+                                            "StepFunctionResponse (idempotent publish), "
+                                            "create_state_machine_alias(name, routing, description).arn, "
+                                            "update_state_machine_alias(arn, description, routing), "
+                                            "delete_state_machine_alias(arn); DescribeStateMachineAlias reports "
+                                            "routingConfiguration in order and a new updateDate"):
+        arn = sfn.create_state_machine(name="t42", roleArn=SFN_ROLE, publish=True, definition=json.dumps(
+            {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+        assert sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"] == f"{arn}:1"
+        sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(
+            {"StartAt": "Q", "States": {"Q": {"Type": "Pass", "End": True}}}))
+        assert sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"] == f"{arn}:2"
+        assert [v["stateMachineVersionArn"] for v in sfn.list_state_machine_versions(stateMachineArn=arn)[
+            "stateMachineVersions"]] == [f"{arn}:2", f"{arn}:1"]
+        alias = moto_ext.states_create_alias(ACCOUNT, REGION, "live", [{"stateMachineVersionArn": f"{arn}:1",
+                                                                        "weight": 100}], None)
+        before = sfn.describe_state_machine_alias(stateMachineAliasArn=alias)
+        routes = [{"stateMachineVersionArn": f"{arn}:1", "weight": 90}, {"stateMachineVersionArn": f"{arn}:2",
+                                                                          "weight": 10}]
+        moto_ext.states_update_alias(ACCOUNT, REGION, alias, routes)
+        after = sfn.describe_state_machine_alias(stateMachineAliasArn=alias)
+        assert after["routingConfiguration"] == routes
+        assert after["updateDate"] != before["updateDate"]
+        moto_ext.states_delete_alias(ACCOUNT, REGION, alias)
+        assert sfn.list_state_machine_aliases(stateMachineArn=arn)["stateMachineAliases"] == []
