@@ -13,7 +13,8 @@ way, and its CloudFormation creates Lambda versions and aliases
 (:mod:`lamctl.local.cloud.models`).
 
 SQS event source mappings are polled as Lambda polls them (batches, batching windows, partial batch
-failures, redrive): :mod:`lamctl.local.cloud.event_sources`. Function URLs answer at
+failures, redrive): :mod:`lamctl.local.cloud.event_sources`; Kinesis and DynamoDB stream mappings likewise
+(retries, bisection, OnFailure destinations): :mod:`lamctl.local.cloud.streams`. Function URLs answer at
 ``/lambda-url/{id}/``: :mod:`lamctl.local.cloud.function_urls`.
 
 ``GET /lamctl-api/status`` answers what the runtime is doing (environments,
@@ -54,6 +55,7 @@ from . import moto_ext
 from .apis import EXECUTE_API_HOST, RestApiProxy, split_stage
 from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
 from .event_sources import SqsPoller
+from .streams import StreamPoller
 from .function_urls import FunctionUrlProxy
 from .schedules import Scheduler, trigger_reply
 from .lambdas import CloudLambda
@@ -112,6 +114,8 @@ class EmulatorApp:
         self.urls = FunctionUrlProxy(handler.service.invoke, log=handler.log)
         self.sqs = SqsPoller(handler.service.invoke, log=handler.log)  # started with the server
         clock = getattr(handler, "clock", None)  # an injected clock (tests) times the schedules too
+        self.streams = StreamPoller(handler.service.invoke, log=handler.log,
+                                    clock=clock.now if clock is not None else time.time)
         self.scheduler = Scheduler(log=handler.log, clock=clock.now if clock is not None else time.time)
         self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
 
@@ -318,6 +322,7 @@ class EmulatorServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="lamctl-emulator", daemon=True)
         self._thread.start()
         self.app.sqs.start()
+        self.app.streams.start()
         self.app.scheduler.start()
         return self
 
@@ -327,6 +332,7 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.app.sqs.close()
+        self.app.streams.close()
         self.app.scheduler.close()
         self.app.codedeploy.close()
         self.app.handler.close()
@@ -401,6 +407,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     app.sqs.start()
+    app.streams.start()
     app.scheduler.start()
     sys.stderr.write(f"lamctl local cloud on http://{args.host}:{args.port} (pid {os.getpid()})\n")
     sys.stderr.flush()
@@ -409,6 +416,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.server_close()
         app.sqs.close()
+        app.streams.close()
         app.scheduler.close()
         app.codedeploy.close()  # deployments under way end with the emulator
         app.handler.close()  # every execution environment stops with the emulator

@@ -134,6 +134,31 @@ T23 alias-revision      ``moto.awslambda.models.LambdaAlias`` keeps ``revision_i
                         is a 412. Wrapped as Lambda behaves: every change of an alias gets a new RevisionId,
                         and an UpdateAlias with a RevisionId other than the alias's current one is refused with
                         412 PreconditionFailedException, changing nothing.
+
+T43 stream-mappings     ``LambdaBackend.send_kinesis_message(function_name, kinesis_stream, ...)`` (called by a
+                        Kinesis stream's ``put_record`` for each of its ``lambda_event_source_mappings``) and
+                        ``LambdaBackend.send_dynamodb_items(function_arn, items, source)`` (called by a table's
+                        ``StreamShard.add``, which empties the shard's ``items`` when it answers truthy) invoke
+                        the function at once, one record each: turned off (nothing invoked, ``None`` answered, the
+                        records kept), so the local cloud polls the streams as Lambda does.
+T44 stream-records      ``moto.kinesis.models.kinesis_backends[account][region].streams`` (by name: ``arn``,
+                        ``shards`` {id: Shard with ``shard_id`` and ``records`` {sequence number (int): Record
+                        with ``partition_key``, ``data`` (bytes), ``sequence_number``, ``created_at`` (naive
+                        UTC)}}); ``moto.dynamodb.models.dynamodb_backends[account][region].tables`` (``table_arn``,
+                        ``latest_stream_label``, ``stream_shard`` with ``id`` and ``items``: StreamRecords whose
+                        ``record`` is the stream record, ``dynamodb.SequenceNumber`` text and
+                        ``ApproximateCreationDateTime`` a naive UTC datetime); a table's stream ARN is
+                        ``{table_arn}/stream/{latest_stream_label}``.
+T45 event-patterns      ``moto.events.models.EventPattern.load(text)`` (``matches_event(dict)``): EventBridge's
+                        pattern matching, which Lambda's event filtering (``FilterCriteria``) shares.
+T46 scheduler           ``moto.scheduler.models.scheduler_backends[account][region]``: ``schedule_groups`` {name:
+                        group with ``schedules`` {name: Schedule with ``name``, ``group_name``, ``arn``,
+                        ``schedule_expression``, ``schedule_expression_timezone``, ``target`` (``Arn``,
+                        ``Input``), ``state``, ``start_date``, ``end_date``}}; ``create_schedule(name, group_name,
+                        schedule_expression, schedule_expression_timezone, description, target, state,
+                        flexible_time_window, start_date, end_date, kms_key_arn, action_after_completion)``,
+                        ``delete_schedule(group_name, name)``: moto keeps EventBridge Scheduler's schedules but
+                        never fires them, and CloudFormation skips ``AWS::Scheduler::Schedule``.
 """
 
 from __future__ import annotations
@@ -152,7 +177,7 @@ LAMBDA_CONFIG = {"lambda": {"use_docker": False}}
 LAMBDA_FUNCTION_ATTRIBUTES = (
     "function_name", "version", "region", "account_id", "handler", "run_time", "memory_size", "timeout",
     "environment_vars", "code_bytes", "code_sha_256", "layers", "architectures", "package_type",
-    "reserved_concurrency",
+    "reserved_concurrency", "role",
 )
 
 
@@ -983,3 +1008,95 @@ def patch_alias_revisions() -> None:
     LambdaAlias.update = update_renewing  # type: ignore[method-assign]
     LambdaResponse.update_alias = update_alias_checked  # type: ignore[method-assign]
     _patched_alias_revisions["done"] = True
+
+
+# ---------------------------------------------------------------- T43-T44 Kinesis and DynamoDB streams
+
+_patched_streams = {"done": False}
+
+
+def patch_stream_mappings_polled() -> None:
+    """T43: moto invokes a Kinesis or DynamoDB stream mapping's function itself, one record at a time, as a
+    record arrives (and empties a table's stream once a function took it); the local cloud polls the streams
+    instead (batches, retries, bisection, destinations): both pushes are turned off (idempotent)."""
+    if _patched_streams["done"]:
+        return
+    from moto.awslambda.models import LambdaBackend
+
+    def send_kinesis_message(self: Any, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def send_dynamodb_items(self: Any, *args: Any, **kwargs: Any) -> None:
+        return None  # falsy: the stream keeps its records
+
+    LambdaBackend.send_kinesis_message = send_kinesis_message  # type: ignore[method-assign]
+    LambdaBackend.send_dynamodb_items = send_dynamodb_items  # type: ignore[method-assign]
+    _patched_streams["done"] = True
+
+
+def _epoch(moment: Any) -> float:
+    import datetime
+
+    if isinstance(moment, (int, float)):
+        return float(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+def kinesis_shards(account: str, region: str, arn: str) -> dict[str, list[tuple[int, float, dict]]] | None:
+    """T44: {shard ID: [(sequence number, arrival (epoch seconds), {"partitionKey", "data" (bytes)})]} of the
+    Kinesis stream with that ARN, in order; None when there is no such stream."""
+    from moto.kinesis.models import kinesis_backends
+
+    try:
+        streams = kinesis_backends[account][region].streams
+    except KeyError:
+        return None
+    for stream in list(streams.values()):
+        if stream.arn == arn:
+            return {shard.shard_id: [(int(seq), _epoch(r.created_at), {"partitionKey": r.partition_key,
+                                                                        "data": r.data})
+                                     for seq, r in list(shard.records.items())]
+                    for shard in list(stream.shards.values())}
+    return None
+
+
+def dynamodb_stream_shards(account: str, region: str, arn: str) -> dict[str, list[tuple[int, float, dict]]] | None:
+    """T44: {shard ID: [(sequence number, arrival (epoch seconds), stream record)]} of the DynamoDB stream with
+    that ARN (the table's latest stream), in order; None when there is no such stream."""
+    import copy
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    try:
+        tables = dynamodb_backends[account][region].tables
+    except KeyError:
+        return None
+    for table in list(tables.values()):
+        label = getattr(table, "latest_stream_label", None)
+        shard = getattr(table, "stream_shard", None)
+        if not label or shard is None or f"{table.table_arn}/stream/{label}" != arn:
+            continue
+        out = []
+        for item in list(shard.items):
+            record = copy.deepcopy(item.record)
+            arrival = _epoch(record["dynamodb"].get("ApproximateCreationDateTime"))
+            record["dynamodb"]["ApproximateCreationDateTime"] = int(arrival)
+            out.append((int(record["dynamodb"]["SequenceNumber"]), arrival, record))
+        return {shard.id: out}
+    return None
+
+
+# ---------------------------------------------------------------- T45 event patterns
+
+
+def event_pattern(text: str) -> Any:
+    """T45: EventBridge's matcher for a pattern (JSON text): ``matches_event(dict)``; ValueError when it is not
+    one."""
+    from moto.events.models import EventPattern
+
+    try:
+        return EventPattern.load(text)
+    except Exception as exc:  # noqa: BLE001 - moto raises its own InvalidEventPatternException
+        raise ValueError(str(getattr(exc, "message", None) or exc)) from None

@@ -586,3 +586,40 @@ def test_t23_update_alias_honours_revision_id_as_lambda_does(fn):
         # without a RevisionId, no condition
         assert lam.update_alias(FunctionName="app", Name="live", FunctionVersion="1",
                                 Description="three")["Description"] == "three"
+
+
+def test_t43_t44_stream_mappings_are_left_to_the_local_cloud_which_reads_the_streams(fn):
+    kinesis, ddb = fn.client("kinesis"), fn.client("dynamodb")
+    with touch("T43 stream-mappings / T44 stream-records",
+               "LambdaBackend.send_kinesis_message / send_dynamodb_items push records (turned off); kinesis "
+               "streams[name].shards[id].records; dynamodb tables[name].stream_shard.items"):
+        moto_ext.patch_stream_mappings_polled()
+        kinesis.create_stream(StreamName="t43", ShardCount=1)
+        arn = kinesis.describe_stream(StreamName="t43")["StreamDescription"]["StreamARN"]
+        fn.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="app", StartingPosition="TRIM_HORIZON")
+        seq = kinesis.put_record(StreamName="t43", Data=b"x", PartitionKey="k")["SequenceNumber"]
+        ((shard, records),) = moto_ext.kinesis_shards(ACCOUNT, REGION, arn).items()
+        assert shard == "shardId-000000000000" and [(str(s), r["data"], r["partitionKey"]) for s, _, r in records] \
+            == [(seq, b"x", "k")] and records[0][1] > 1_600_000_000
+        table = ddb.create_table(
+            TableName="t44", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})["TableDescription"]
+        fn.lam.create_event_source_mapping(EventSourceArn=table["LatestStreamArn"], FunctionName="app",
+                                           StartingPosition="TRIM_HORIZON")
+        ddb.put_item(TableName="t44", Item={"id": {"S": "1"}})
+        ddb.put_item(TableName="t44", Item={"id": {"S": "2"}})
+        ((_, items),) = moto_ext.dynamodb_stream_shards(ACCOUNT, REGION, table["LatestStreamArn"]).items()
+        # kept (a push would have emptied the shard), in order, with the new image
+        assert [r["dynamodb"]["NewImage"]["id"]["S"] for _, _, r in items] == ["1", "2"]
+        assert items[0][0] < items[1][0] and items[0][2]["eventName"] == "INSERT"
+        assert moto_ext.kinesis_shards(ACCOUNT, REGION, arn + "-gone") is None
+
+
+def test_t45_event_patterns(fn):
+    with touch("T45 event-patterns", "moto.events.models.EventPattern.load(text).matches_event(dict)"):
+        pattern = moto_ext.event_pattern(json.dumps({"body": {"kind": ["order"], "n": [{"numeric": [">", 1]}]}}))
+        assert pattern.matches_event({"body": {"kind": "order", "n": 2}})
+        assert not pattern.matches_event({"body": {"kind": "order", "n": 1}})
+        with pytest.raises(ValueError):
+            moto_ext.event_pattern(json.dumps({"body": "not a list"}))
