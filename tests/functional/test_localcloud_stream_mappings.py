@@ -280,3 +280,89 @@ def test_dynamodb_stream_records_with_images_and_the_failure_record(cloud):
     assert info["streamArn"] == table["LatestStreamArn"] and info["batchSize"] == 1
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert int(info["startSequenceNumber"]) > int(modify["dynamodb"]["SequenceNumber"])
+
+
+TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Runs:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: runs
+  Clicks:
+    Type: AWS::Kinesis::Stream
+    Properties:
+      Name: clicks
+      ShardCount: 1
+  Items:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: items
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+  Failures:
+    Type: AWS::SQS::Queue
+  Consumer:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: consumer
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src/
+      Timeout: 30
+      Events:
+        Stream:
+          Type: Kinesis
+          Properties:
+            Stream: !GetAtt Clicks.Arn
+            StartingPosition: TRIM_HORIZON
+            BatchSize: 10
+            MaximumRetryAttempts: 0
+            DestinationConfig:
+              OnFailure:
+                Destination: !GetAtt Failures.Arn
+        Table:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt Items.StreamArn
+            StartingPosition: TRIM_HORIZON
+        Paused:
+          Type: Kinesis
+          Properties:
+            Stream: !GetAtt Clicks.Arn
+            StartingPosition: TRIM_HORIZON
+            Enabled: false
+Outputs:
+  FailuresUrl:
+    Value: !Ref Failures
+"""
+
+
+def test_sam_kinesis_and_dynamodb_events_from_a_template_deliver(cli, local_cloud, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(SOURCE)
+    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    r = cli("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--stack", "streams",
+            cwd=tmp_path)
+    assert r.exit_code == 0, r
+    failures = r.json_lines()[-1]["outputs"]["FailuresUrl"]
+    cloud = Cloud.__new__(Cloud)
+    cloud.server = local_cloud.server
+    cloud.lam, cloud.s3, cloud.sqs, cloud.kinesis, cloud.ddb = (
+        local_cloud.client(s) for s in ("lambda", "s3", "sqs", "kinesis", "dynamodb"))
+    mappings = cloud.lam.list_event_source_mappings(FunctionName="consumer")["EventSourceMappings"]
+    assert sorted(m["State"] for m in mappings) == ["Disabled", "Enabled", "Enabled"]
+    cloud.put("one", "bad")
+    cloud.ddb.put_item(TableName="items", Item={"id": {"S": "7"}, "v": {"S": "seven"}})
+    (failure,) = cloud.until("the failed Kinesis batch described", lambda: cloud.messages(failures))
+    assert failure["KinesisBatchInfo"]["batchSize"] == 2
+    cloud.until("the table's insert delivered", lambda: any(
+        r.get("eventName") == "INSERT" for b in cloud.batches() for r in b["Records"]))
+    cloud.quiet()
+    kinesis_batches = [b for b in cloud.batches() if "kinesis" in b["Records"][0]]
+    assert len(kinesis_batches) == 1  # once, by the enabled mapping (retries 0); the disabled one reads nothing
+    (insert,) = [r for b in cloud.batches() for r in b["Records"] if r.get("eventName") == "INSERT"]
+    assert insert["dynamodb"]["NewImage"] == {"id": {"S": "7"}, "v": {"S": "seven"}}
