@@ -151,3 +151,78 @@ def test_a_batching_window_waits_for_a_full_batch(cloud):
     cloud.until("the full batch handled", lambda: cloud.count(url) == 0)
     (batch,) = cloud.batches()
     assert sorted(r["body"] for r in batch["Records"]) == ["one", "three", "two"]
+
+
+def test_filter_criteria_deletes_what_no_pattern_matches_without_invoking(cloud):
+    url, arn = cloud.queue("orders")
+    for body in (json.dumps({"kind": "order", "total": 30}), json.dumps({"kind": "order", "total": 5}),
+                 json.dumps({"kind": "refund"}), "plain text"):
+        cloud.sqs.send_message(QueueUrl=url, MessageBody=body)
+    pattern = {"body": {"kind": ["order"], "total": [{"numeric": [">", 10]}]}}
+    cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", BatchSize=10,
+                                          FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)},
+                                                                      {"Pattern": '{"body": ["plain text"]}'}]})
+    cloud.until("every message gone from the queue", lambda: cloud.count(url) == 0)
+    bodies = [r["body"] for b in cloud.batches() for r in b["Records"]]
+    assert sorted(bodies) == sorted([json.dumps({"kind": "order", "total": 30}), "plain text"])
+
+
+CONCURRENT = """\
+import boto3, time, uuid
+def handler(event, context):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket="runs", Key="started/" + uuid.uuid4().hex, Body=event["Records"][0]["body"].encode())
+    for _ in range(600):  # until the test lets the batches go (a minute at most)
+        if s3.list_objects_v2(Bucket="runs", Prefix="go").get("KeyCount"):
+            return {}
+        time.sleep(0.1)
+    raise TimeoutError("not let go")
+"""
+
+
+def test_maximum_concurrency_runs_that_many_batches_at_once_and_no_more(cloud):
+    cloud.lam.create_function(FunctionName="slow", Runtime="python3.12", Role=cloud.role, Handler="app.handler",
+                              Code={"ZipFile": code_zip(CONCURRENT)}, Timeout=90)
+    url, arn = cloud.queue("busy", VisibilityTimeout="60")  # a batch under way is not received again
+    for i in range(5):
+        cloud.sqs.send_message(QueueUrl=url, MessageBody=f"job-{i}")
+    cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="slow", BatchSize=1,
+                                          ScalingConfig={"MaximumConcurrency": 2})
+
+    def started() -> int:
+        return cloud.s3.list_objects_v2(Bucket="runs", Prefix="started/").get("KeyCount", 0)
+
+    cloud.until("two batches under way at once", lambda: started() == 2)
+    deadline = time.monotonic() + 1.0  # a third would start beside them now if the mapping allowed it
+    while time.monotonic() < deadline:
+        assert started() == 2
+        time.sleep(0.1)
+    cloud.s3.put_object(Bucket="runs", Key="go", Body=b"1")
+    cloud.until("every message handled", lambda: cloud.count(url) == 0)
+    assert started() == 5
+
+
+ORDERED = """\
+import boto3, json, time
+def handler(event, context):
+    s3 = boto3.client("s3")
+    for r in event["Records"]:
+        s3.put_object(Bucket="runs", Key="calls/%020d-%s" % (time.time_ns(), r["body"]), Body=b"1")
+        if r["body"] == "a2" and r["attributes"]["ApproximateReceiveCount"] == "1":
+            raise ValueError("a2 fails the first time")
+    return {}
+"""
+
+
+def test_a_fifo_queue_is_delivered_in_order_within_each_message_group(cloud):
+    cloud.lam.create_function(FunctionName="ordered", Runtime="python3.12", Role=cloud.role, Handler="app.handler",
+                              Code={"ZipFile": code_zip(ORDERED)}, Timeout=30)
+    url, arn = cloud.queue("orders.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    for body, group in (("a1", "A"), ("b1", "B"), ("a2", "A"), ("a3", "A"), ("b2", "B"), ("a4", "A")):
+        cloud.sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
+    cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="ordered", BatchSize=1)
+    cloud.until("every message handled", lambda: cloud.count(url) == 0)
+    keys = sorted(o["Key"] for o in cloud.s3.list_objects_v2(Bucket="runs", Prefix="calls/")["Contents"])
+    calls = [k.rsplit("-", 1)[1] for k in keys]
+    assert [c for c in calls if c.startswith("a")] == ["a1", "a2", "a2", "a3", "a4"]  # a3 waits for a2's retry
+    assert [c for c in calls if c.startswith("b")] == ["b1", "b2"]
