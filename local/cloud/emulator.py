@@ -116,7 +116,9 @@ class EmulatorApp:
         clock = getattr(handler, "clock", None)  # an injected clock (tests) times the schedules too
         self.streams = StreamPoller(handler.service.invoke, log=handler.log,
                                     clock=clock.now if clock is not None else time.time)
-        self.scheduler = Scheduler(log=handler.log, clock=clock.now if clock is not None else time.time)
+        self.scheduler = Scheduler(log=handler.log, clock=clock.now if clock is not None else time.time,
+                                   invoke_async=lambda arn, payload, account, region: _run_event(
+                                       handler, arn, payload, account, region))
         self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
 
     @property
@@ -246,15 +248,20 @@ def patch_internal_invokes(service: CloudLambda, log: Callable[[str], Any] | Non
     return moto_ext.patch_internal_invokes(invoke)
 
 
+def _run_event(handler: InvokeHandler, arn: str, payload: bytes, account: str, region: str) -> None:
+    """Queue an asynchronous invocation that a service of the local cloud makes (retries, destinations)."""
+    import uuid
+
+    headers = {"x-moto-account-id": account,
+               "authorization": f"Credential=internal/00000000/{region}/lambda/aws4_request"}
+    handler.run_event(arn, None, headers, payload, str(uuid.uuid4()))
+
+
 def patch_async_sources(handler: InvokeHandler) -> Callable[[], None]:
     """Route the asynchronous invocations of S3 notifications and EventBridge rules (schedules included) through
     ``handler``'s asynchronous queue (retries, destinations, dead-letter queue). Returns the undo."""
-    import uuid
-
     def run(arn: str, payload: bytes, account: str, region: str) -> None:
-        headers = {"x-moto-account-id": account,
-                   "authorization": f"Credential=internal/00000000/{region}/lambda/aws4_request"}
-        handler.run_event(arn, None, headers, payload, str(uuid.uuid4()))
+        _run_event(handler, arn, payload, account, region)
 
     return moto_ext.patch_async_sources(run)
 

@@ -1100,3 +1100,41 @@ def event_pattern(text: str) -> Any:
         return EventPattern.load(text)
     except Exception as exc:  # noqa: BLE001 - moto raises its own InvalidEventPatternException
         raise ValueError(str(getattr(exc, "message", None) or exc)) from None
+
+
+# ---------------------------------------------------------------- T46 EventBridge Scheduler
+
+
+def scheduler_schedules() -> Iterator[tuple[str, str, Any]]:
+    """T46: (account, region, schedule) for every EventBridge Scheduler schedule moto holds (``name``,
+    ``group_name``, ``arn``, ``schedule_expression``, ``schedule_expression_timezone``, ``target``, ``state``,
+    ``start_date``, ``end_date``)."""
+    from moto.scheduler.models import scheduler_backends
+
+    for account, regions in list(scheduler_backends.items()):
+        for region, backend in list(regions.items()):
+            for group in list(backend.schedule_groups.values()):
+                for schedule in list(group.schedules.values()):
+                    yield account, region, schedule
+
+
+def scheduler_create_schedule(account: str, region: str, props: dict) -> Any:
+    """T46: create a schedule from CloudFormation's ``AWS::Scheduler::Schedule`` properties; the schedule."""
+    from moto.scheduler.models import scheduler_backends
+
+    return scheduler_backends[account][region].create_schedule(
+        name=props["Name"], group_name=props.get("GroupName"), schedule_expression=props["ScheduleExpression"],
+        schedule_expression_timezone=props.get("ScheduleExpressionTimezone"), description=props.get("Description"),
+        target=props["Target"], state=props.get("State"), flexible_time_window=props.get("FlexibleTimeWindow"),
+        start_date=props.get("StartDate"), end_date=props.get("EndDate"), kms_key_arn=props.get("KmsKeyArn"),
+        action_after_completion=props.get("ActionAfterCompletion"))
+
+
+def scheduler_delete_schedule(account: str, region: str, group_name: str | None, name: str) -> None:
+    """T46: delete a schedule (nothing when it is gone already)."""
+    from moto.scheduler.models import scheduler_backends
+
+    try:
+        scheduler_backends[account][region].delete_schedule(group_name, name)
+    except Exception:  # noqa: BLE001 - moto's ScheduleNotFound: deleted already
+        pass

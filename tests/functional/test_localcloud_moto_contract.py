@@ -623,3 +623,25 @@ def test_t45_event_patterns(fn):
         assert not pattern.matches_event({"body": {"kind": "order", "n": 1}})
         with pytest.raises(ValueError):
             moto_ext.event_pattern(json.dumps({"body": "not a list"}))
+
+
+def test_t46_scheduler_schedules(fn):
+    with touch("T46 scheduler", "scheduler_backends[account][region].schedule_groups[g].schedules; "
+                                "create_schedule(...), delete_schedule(group, name)"):
+        api = fn.client("scheduler")
+        api.create_schedule(Name="t46", ScheduleExpression="rate(5 minutes)", FlexibleTimeWindow={"Mode": "OFF"},
+                            Target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:app", "RoleArn": "r",
+                                    "Input": "{}"})
+        moto_ext.scheduler_create_schedule(ACCOUNT, REGION, {
+            "Name": "t46-cfn", "ScheduleExpression": "at(2030-01-01T00:00:00)", "ScheduleExpressionTimezone":
+            "Europe/Paris", "State": "DISABLED", "Target": {"Arn": "arn:aws:sqs:us-east-1:123456789012:q",
+                                                          "RoleArn": "r"}, "FlexibleTimeWindow": {"Mode": "OFF"}})
+        found = {s.name: s for _, _, s in moto_ext.scheduler_schedules()}
+        assert found["t46"].schedule_expression == "rate(5 minutes)" and found["t46"].state == "ENABLED"
+        assert found["t46"].target["Input"] == "{}" and found["t46"].group_name == "default"
+        assert found["t46"].arn.endswith(":schedule/default/t46")
+        assert found["t46-cfn"].schedule_expression_timezone == "Europe/Paris" and found["t46-cfn"].state == "DISABLED"
+        assert api.get_schedule(Name="t46-cfn")["Target"]["Arn"].endswith(":q")
+        moto_ext.scheduler_delete_schedule(ACCOUNT, REGION, None, "t46-cfn")
+        moto_ext.scheduler_delete_schedule(ACCOUNT, REGION, None, "t46-cfn")  # gone already: nothing
+        assert [s.name for _, _, s in moto_ext.scheduler_schedules()] == ["t46"]
