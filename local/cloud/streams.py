@@ -46,6 +46,10 @@ from .filters import EventFilter
 
 POLL_INTERVAL = 0.1  # seconds between two looks at the streams (Lambda polls each shard about once a second)
 _ROUND = threading.Lock()  # moto's state is the process's: one round over the mappings at a time
+# and of two local clouds in one process (tests), the one started last reads the streams (each poller keeps its
+# own place in every shard: two would both deliver every record)
+_STARTED: list = []
+_OWNER: dict[str, "StreamPoller"] = {}  # mapping UUID -> the poller that saw it first: the only one to read it
 
 
 @dataclass
@@ -136,17 +140,22 @@ class StreamPoller:
 
     def start(self) -> "StreamPoller":
         moto_ext.patch_stream_mappings_polled()
+        _STARTED.append(self)
         self._thread = threading.Thread(target=self._run, name="lamctl-stream-poller", daemon=True)
         self._thread.start()
         return self
 
     def close(self) -> None:
         self._closed.set()
+        if self in _STARTED:
+            _STARTED.remove(self)
         if self._thread is not None:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while not self._closed.wait(self.interval):
+            if not _STARTED or _STARTED[-1] is not self:
+                continue
             try:
                 self.poll_once()
             except Exception as exc:  # noqa: BLE001 - the poller must outlive one bad mapping
@@ -165,6 +174,8 @@ class StreamPoller:
                 if kind is None:
                     continue
                 seen.add(esm.uuid)
+                if _OWNER.setdefault(esm.uuid, self) is not self:
+                    continue  # another local cloud of this process reads it
                 region, account = arn.split(":")[3], arn.split(":")[4]
                 shards = (moto_ext.kinesis_shards if kind == "kinesis" else moto_ext.dynamodb_stream_shards)(
                     account, region, arn)
@@ -177,6 +188,8 @@ class StreamPoller:
                     made += self._shard(esm, kind, arn, account, region, shard_id, records, state)
             for key in [k for k in self._shards if k[0] not in seen]:
                 del self._shards[key]
+            for gone in [u for u in _OWNER if u not in seen]:
+                del _OWNER[gone]
         return made
 
     def _start(self, esm: Any, records: list[tuple[int, float, dict]]) -> int:
