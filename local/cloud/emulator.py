@@ -55,6 +55,7 @@ from . import moto_ext
 from .apis import EXECUTE_API_HOST, RestApiProxy, split_stage
 from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
 from .event_sources import SqsPoller
+from .filters import mapping_problem
 from .streams import StreamPoller
 from .function_urls import FunctionUrlProxy
 from .schedules import Scheduler, trigger_reply
@@ -226,6 +227,7 @@ def prepare_moto() -> None:
     moto_ext.patch_function_urls(function_url)
     moto_ext.patch_bucket_notifications()
     moto_ext.patch_alias_revisions()
+    moto_ext.patch_mapping_checks(mapping_problem)
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
@@ -280,6 +282,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     if endpoint:
         moto_ext.set_function_url_endpoint(endpoint)
     moto_ext.patch_alias_revisions()  # UpdateAlias honours RevisionId (412 on a stale one), as Lambda does
+    moto_ext.patch_mapping_checks(mapping_problem)  # mappings refuse what Lambda refuses (FilterCriteria, ...)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log, clock=clock)
     return EmulatorApp(moto_ext.wsgi_app(), handler)

@@ -65,3 +65,40 @@ def _json_or_text(text: Any) -> Any:
     except ValueError:
         return text
     return value if isinstance(value, (dict, list)) else text
+
+
+MAX_FILTERS = 5  # Lambda's quota of filters per event source mapping
+
+
+def mapping_problem(spec: dict) -> str | None:
+    """What Lambda refuses in a CreateEventSourceMapping / UpdateEventSourceMapping request, or None."""
+    criteria = spec.get("FilterCriteria")
+    if criteria is not None:
+        filters = criteria.get("Filters") if isinstance(criteria, dict) else None
+        if not isinstance(filters, list):
+            return "FilterCriteria needs Filters: a list of {Pattern: <JSON text>}"
+        if len(filters) > MAX_FILTERS:
+            return f"FilterCriteria has {len(filters)} filters; at most {MAX_FILTERS} are allowed"
+        try:
+            EventFilter(criteria)
+        except UsageError as exc:
+            return f"{exc.message} ({exc.hint})" if getattr(exc, "hint", None) else str(exc.message)
+    concurrency = (spec.get("ScalingConfig") or {}).get("MaximumConcurrency") if isinstance(
+        spec.get("ScalingConfig"), dict) else None
+    if concurrency is not None and not _within(concurrency, 2, 1000):
+        return f"ScalingConfig.MaximumConcurrency is {concurrency}; it must be 2-1000"
+    retries = spec.get("MaximumRetryAttempts")
+    if retries is not None and not _within(retries, -1, 10000):
+        return f"MaximumRetryAttempts is {retries}; it must be -1 (retry until the record expires) to 10000"
+    age = spec.get("MaximumRecordAgeInSeconds")
+    if age is not None and not (_within(age, -1, -1) or _within(age, 60, 604800)):
+        return f"MaximumRecordAgeInSeconds is {age}; it must be -1 (no limit) or 60-604800"
+    return None
+
+
+def _within(value: object, low: int, high: int) -> bool:
+    try:
+        number = int(str(value))
+    except ValueError:
+        return False
+    return low <= number <= high

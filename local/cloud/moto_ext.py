@@ -159,6 +159,12 @@ T46 scheduler           ``moto.scheduler.models.scheduler_backends[account][regi
                         flexible_time_window, start_date, end_date, kms_key_arn, action_after_completion)``,
                         ``delete_schedule(group_name, name)``: moto keeps EventBridge Scheduler's schedules but
                         never fires them, and CloudFormation skips ``AWS::Scheduler::Schedule``.
+T47 mapping-checks      ``LambdaBackend.create_event_source_mapping(spec)`` and
+                        ``update_event_source_mapping(uuid, spec)`` (what CreateEventSourceMapping,
+                        UpdateEventSourceMapping and CloudFormation's ``AWS::Lambda::EventSourceMapping`` call) accept
+                        any ``FilterCriteria``, ``ScalingConfig``, ``MaximumRetryAttempts`` and
+                        ``MaximumRecordAgeInSeconds``: wrapped to refuse what Lambda refuses, with
+                        ``moto.awslambda.exceptions.InvalidParameterValueException(message)`` (a 400).
 """
 
 from __future__ import annotations
@@ -1138,3 +1144,41 @@ def scheduler_delete_schedule(account: str, region: str, group_name: str | None,
         scheduler_backends[account][region].delete_schedule(group_name, name)
     except Exception:  # noqa: BLE001 - moto's ScheduleNotFound: deleted already
         pass
+
+
+# ---------------------------------------------------------------- T47 event source mapping checks
+
+_patched_mapping_checks: dict[str, Any] = {"done": False, "check": None}
+
+
+def patch_mapping_checks(check: Callable[[dict], str | None] | None) -> Callable[[dict], str | None] | None:
+    """T47: CreateEventSourceMapping and UpdateEventSourceMapping (and CloudFormation's mappings) refuse a spec
+    for which ``check(spec)`` names a problem, with Lambda's InvalidParameterValueException (the wrap is
+    installed once; the check is the last one given). Returns the check in force before."""
+    previous = _patched_mapping_checks["check"]
+    _patched_mapping_checks["check"] = check
+    if _patched_mapping_checks["done"]:
+        return previous
+    from moto.awslambda.exceptions import InvalidParameterValueException
+    from moto.awslambda.models import LambdaBackend
+
+    create, update = LambdaBackend.create_event_source_mapping, LambdaBackend.update_event_source_mapping
+
+    def checked(spec: dict) -> None:
+        check = _patched_mapping_checks["check"]
+        problem = check(spec or {}) if check is not None else None
+        if problem:
+            raise InvalidParameterValueException(problem)
+
+    def create_event_source_mapping(self: Any, spec: dict) -> Any:
+        checked(spec)
+        return create(self, spec)
+
+    def update_event_source_mapping(self: Any, uuid: str, spec: dict) -> Any:
+        checked(spec)
+        return update(self, uuid, spec)
+
+    LambdaBackend.create_event_source_mapping = create_event_source_mapping  # type: ignore[method-assign]
+    LambdaBackend.update_event_source_mapping = update_event_source_mapping  # type: ignore[method-assign]
+    _patched_mapping_checks["done"] = True
+    return previous

@@ -64,6 +64,7 @@ class _Shard:
     position: int  # the last sequence number handled
     batches: list[_Batch] = field(default_factory=list)
     waiting_since: float | None = None
+    problem: str | None = None  # what was last logged about the mapping (said once)
 
 
 def _iso(epoch: float) -> str:
@@ -185,7 +186,12 @@ class StreamPoller:
                         state = self._shards[(esm.uuid, shard_id)] = _Shard(self._start(esm, records))
                     if not _enabled(esm):
                         continue
-                    made += self._shard(esm, kind, arn, account, region, shard_id, records, state)
+                    try:
+                        made += self._shard(esm, kind, arn, account, region, shard_id, records, state)
+                    except LamctlError as exc:  # a bad FilterCriteria: this mapping waits, the others go on
+                        if state.problem != str(exc):
+                            self.log(f"{arn} -> {esm.function_arn}: {exc}\n")
+                        state.problem = str(exc)
             for key in [k for k in self._shards if k[0] not in seen]:
                 del self._shards[key]
             for gone in [u for u in _OWNER if u not in seen]:

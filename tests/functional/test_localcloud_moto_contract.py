@@ -645,3 +645,24 @@ def test_t46_scheduler_schedules(fn):
         moto_ext.scheduler_delete_schedule(ACCOUNT, REGION, None, "t46-cfn")
         moto_ext.scheduler_delete_schedule(ACCOUNT, REGION, None, "t46-cfn")  # gone already: nothing
         assert [s.name for _, _, s in moto_ext.scheduler_schedules()] == ["t46"]
+
+
+def test_t47_mapping_checks(fn):
+    from botocore.exceptions import ClientError
+
+    with touch("T47 mapping-checks", "LambdaBackend.create_event_source_mapping(spec) / "
+                                     "update_event_source_mapping(uuid, spec); InvalidParameterValueException"):
+        before = moto_ext.patch_mapping_checks(lambda spec: "no, because" if spec.get("BatchSize") == 7 else None)
+        arn = fn.client("sqs").get_queue_attributes(
+            QueueUrl=fn.client("sqs").create_queue(QueueName="t47")["QueueUrl"],
+            AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        with pytest.raises(ClientError) as caught:
+            fn.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="app", BatchSize=7)
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        uuid = fn.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="app", BatchSize=5)["UUID"]
+        try:
+            with pytest.raises(ClientError):
+                fn.lam.update_event_source_mapping(UUID=uuid, BatchSize=7)
+        finally:
+            moto_ext.patch_mapping_checks(before)

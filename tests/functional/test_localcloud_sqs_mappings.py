@@ -226,3 +226,23 @@ def test_a_fifo_queue_is_delivered_in_order_within_each_message_group(cloud):
     calls = [k.rsplit("-", 1)[1] for k in keys]
     assert [c for c in calls if c.startswith("a")] == ["a1", "a2", "a2", "a3", "a4"]  # a3 waits for a2's retry
     assert [c for c in calls if c.startswith("b")] == ["b1", "b2"]
+
+
+def test_a_mapping_lambda_would_refuse_is_refused_with_what_is_wrong(cloud):
+    from botocore.exceptions import ClientError
+
+    url, arn = cloud.queue("refused")
+    for kwargs, words in (
+            ({"FilterCriteria": {"Filters": [{"Pattern": '{"body": "order"}'}]}}, "Filters[0].Pattern"),
+            ({"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}}, "Filters[0].Pattern"),
+            ({"FilterCriteria": {"Filters": [{"Pattern": '{"body": ["x"]}'}] * 6}}, "at most 5"),
+            ({"ScalingConfig": {"MaximumConcurrency": 5000}}, "MaximumConcurrency")):
+        with pytest.raises(ClientError) as caught:
+            cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", **kwargs)
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        assert words in caught.value.response["Error"]["Message"]
+    assert cloud.lam.list_event_source_mappings(FunctionName="consumer")["EventSourceMappings"] == []
+    uuid = cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", Enabled=False)["UUID"]
+    with pytest.raises(ClientError) as caught:
+        cloud.lam.update_event_source_mapping(UUID=uuid, FilterCriteria={"Filters": [{"Pattern": '{"a": 1}'}]})
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
