@@ -246,3 +246,63 @@ def test_a_mapping_lambda_would_refuse_is_refused_with_what_is_wrong(cloud):
     with pytest.raises(ClientError) as caught:
         cloud.lam.update_event_source_mapping(UUID=uuid, FilterCriteria={"Filters": [{"Pattern": '{"a": 1}'}]})
     assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+
+
+SQS_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Runs:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: runs
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: jobs.fifo
+      FifoQueue: true
+      ContentBasedDeduplication: true
+  Consumer:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: consumer
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src/
+      Timeout: 30
+      Events:
+        Orders:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Jobs.Arn
+            BatchSize: 10
+            ScalingConfig:
+              MaximumConcurrency: 2
+            FilterCriteria:
+              Filters:
+                - Pattern: '{"body": {"kind": ["order"]}}'
+Outputs:
+  JobsUrl:
+    Value: !Ref Jobs
+"""
+
+
+def test_a_templates_sqs_event_filters_and_keeps_each_groups_order(cli, local_cloud, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(SOURCE)
+    (tmp_path / "template.yaml").write_text(SQS_TEMPLATE)
+    r = cli("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--stack", "jobs",
+            cwd=tmp_path)
+    assert r.exit_code == 0, r
+    url = r.json_lines()[-1]["outputs"]["JobsUrl"]
+    cloud = Cloud.__new__(Cloud)
+    cloud.server = local_cloud.server
+    cloud.s3, cloud.sqs = local_cloud.client("s3"), local_cloud.client("sqs")
+    (mapping,) = local_cloud.client("lambda").list_event_source_mappings(FunctionName="consumer")["EventSourceMappings"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    for n, kind in enumerate(("order", "ping", "order")):
+        cloud.sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"kind": kind, "n": n}), MessageGroupId="g")
+    cloud.until("every message gone from the queue", lambda: cloud.count(url) == 0)
+    records = [r for b in cloud.batches() for r in b["Records"]]
+    assert sorted(json.loads(r["body"])["n"] for r in records) == [0, 2]  # the ping was filtered out
+    assert all(r["attributes"]["MessageGroupId"] == "g" for r in records)
