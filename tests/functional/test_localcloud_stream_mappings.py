@@ -365,3 +365,38 @@ def test_sam_kinesis_and_dynamodb_events_from_a_template_deliver(cli, local_clou
     assert len(kinesis_batches) == 1  # once, by the enabled mapping (retries 0); the disabled one reads nothing
     (insert,) = [r for b in cloud.batches() for r in b["Records"] if r.get("eventName") == "INSERT"]
     assert insert["dynamodb"]["NewImage"] == {"id": {"S": "7"}, "v": {"S": "seven"}}
+
+
+def test_a_batching_window_waits_for_a_full_batch_on_the_injected_clock():
+    clock = FakeClock()
+    server = _server(clock=clock)
+    try:
+        cloud = Cloud(server)
+        cloud.function()
+        arn = cloud.stream()
+        cloud.put("one", "two")
+        cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", BatchSize=3,
+                                              StartingPosition="TRIM_HORIZON", MaximumBatchingWindowInSeconds=300)
+        cloud.quiet()
+        clock.advance(299)
+        cloud.quiet()
+        assert cloud.batches() == []  # two records, a second of the window left
+        clock.advance(1)
+        cloud.until("the batch sent when its window ends", lambda: cloud.values() == [["one", "two"]])
+    finally:
+        server.stop()
+
+
+def test_the_failure_record_goes_to_an_sns_topic_too(cloud):
+    cloud.function()
+    arn = cloud.stream()
+    url, queue = cloud.queue("topic-copy")
+    sns = boto3.client("sns", endpoint_url=cloud.server.endpoint, **CREDS)
+    topic = sns.create_topic(Name="stream-failures")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue, Attributes={"RawMessageDelivery": "true"})
+    (seq,) = cloud.put("bad")
+    cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", StartingPosition="TRIM_HORIZON",
+                                          MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": topic}})
+    (failure,) = cloud.until("the failure record through the topic", lambda: cloud.messages(url))
+    assert failure["KinesisBatchInfo"]["startSequenceNumber"] == seq
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
