@@ -228,6 +228,7 @@ def prepare_moto() -> None:
     moto_ext.patch_bucket_notifications()
     moto_ext.patch_alias_revisions()
     moto_ext.patch_mapping_checks(mapping_problem)
+    moto_ext.patch_stream_mappings_polled()
     register()
     moto_ext.patch_change_set_outputs(load=True)
 
