@@ -254,8 +254,11 @@ class StreamPoller:
                                  headers={"x-moto-account-id": account,
                                           "authorization": f"Credential={kind}/00000000/{region}/lambda/aws4_request"})
         except Exception as exc:  # noqa: BLE001 - throttled or gone: the batch waits (Lambda retries it until too old)
-            self.log(f"{arn} -> {esm.function_arn}: not invoked ({exc}); the batch waits\n")
+            if state.problem != str(exc):  # said once, not at every poll
+                self.log(f"{arn} -> {esm.function_arn}: not invoked ({exc}); the batch waits\n")
+            state.problem = str(exc)
             return 0
+        state.problem = None
         batch.attempts += 1
         batch.last = result
         if getattr(result, "log", None):
