@@ -266,7 +266,8 @@ def test_dynamodb_stream_records_with_images_and_the_failure_record(cloud):
     cloud.ddb.update_item(TableName="items", Key={"id": {"S": "1"}}, UpdateExpression="SET v = :v",
                           ExpressionAttributeValues={":v": {"S": "uno"}})
     cloud.until("the update delivered", lambda: len(cloud.batches()) >= 2)
-    records = sorted((r for b in cloud.batches() for r in b["Records"]), key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
+    records = sorted((r for b in cloud.batches() for r in b["Records"]),
+                     key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
     insert, modify = records
     assert insert["eventSource"] == "aws:dynamodb" and insert["eventSourceARN"] == table["LatestStreamArn"]
@@ -396,7 +397,8 @@ def test_the_failure_record_goes_to_an_sns_topic_too(cloud):
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue, Attributes={"RawMessageDelivery": "true"})
     (seq,) = cloud.put("bad")
     cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", StartingPosition="TRIM_HORIZON",
-                                          MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": topic}})
+                                          MaximumRetryAttempts=0,
+                                          DestinationConfig={"OnFailure": {"Destination": topic}})
     (failure,) = cloud.until("the failure record through the topic", lambda: cloud.messages(url))
     assert failure["KinesisBatchInfo"]["startSequenceNumber"] == seq
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
