@@ -402,3 +402,21 @@ def test_the_failure_record_goes_to_an_sns_topic_too(cloud):
     (failure,) = cloud.until("the failure record through the topic", lambda: cloud.messages(url))
     assert failure["KinesisBatchInfo"]["startSequenceNumber"] == seq
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+
+
+def test_starting_positions_pick_the_first_record_read():
+    """Where a shard is first read from: the last sequence number counted as handled."""
+    from types import SimpleNamespace
+
+    from lamctl.local.cloud.streams import StreamPoller
+
+    records = [(1, 1000.0, {}), (2, 2000.0, {}), (3, 3000.0, {})]
+
+    def start(position: str, stamp=None) -> int:
+        esm = SimpleNamespace(starting_position=position, starting_position_timestamp=stamp)
+        return StreamPoller(lambda *a, **k: None)._start(esm, records)
+
+    assert start("TRIM_HORIZON") == -1 and start("LATEST") == 3
+    assert start("AT_TIMESTAMP", 2000.0) == 1  # records 2 and 3 are read
+    assert start("AT_TIMESTAMP", "1970-01-01T00:41:40Z") == 2  # 2500 s: record 3 only
+    assert start("AT_TIMESTAMP", 500) == -1
