@@ -109,8 +109,9 @@ def status(ctx: typer.Context) -> None:
         app.out.warn(f"pid {st.pid} is alive but does not answer; stop it with 'lamctl local stop'")
 
 
-def trigger(ctx: typer.Context, rule: str = typer.Argument(..., help="The EventBridge rule's name (or ARN).")) -> None:
-    """Fire an EventBridge rule of the local cloud now (a schedule's targets run as if its time had come)."""
+def trigger(ctx: typer.Context, rule: str = typer.Argument(
+        ..., help="The EventBridge rule's name (or ARN), or an EventBridge Scheduler schedule's.")) -> None:
+    """Fire an EventBridge rule or schedule of the local cloud now (its targets run as if its time had come)."""
     from lamctl.local.cloud import lifecycle as cloud
     from lamctl.schemas.errors import CloudError
 
@@ -123,5 +124,6 @@ def trigger(ctx: typer.Context, rule: str = typer.Argument(..., help="The EventB
         endpoint = st.endpoint
     fired = cloud.trigger(endpoint, rule)
     targets = fired.get("targets") or []
-    app.out.result(True, f"fired rule {fired['rule']} ({len(targets)} target(s)"
+    what = "schedule" if fired.get("kind") else "rule"
+    app.out.result(True, f"fired {what} {fired['rule']} ({len(targets)} target(s)"
                    + (f": {', '.join(targets)}" if targets else "") + ")", **fired)

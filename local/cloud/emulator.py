@@ -13,7 +13,8 @@ way, and its CloudFormation creates Lambda versions and aliases
 (:mod:`lamctl.local.cloud.models`).
 
 SQS event source mappings are polled as Lambda polls them (batches, batching windows, partial batch
-failures, redrive): :mod:`lamctl.local.cloud.event_sources`. Function URLs answer at
+failures, redrive): :mod:`lamctl.local.cloud.event_sources`; Kinesis and DynamoDB stream mappings likewise
+(retries, bisection, OnFailure destinations): :mod:`lamctl.local.cloud.streams`. Function URLs answer at
 ``/lambda-url/{id}/``: :mod:`lamctl.local.cloud.function_urls`.
 
 ``GET /lamctl-api/status`` answers what the runtime is doing (environments,
@@ -58,6 +59,8 @@ from .models import register_nested_stacks
 from .apis import EXECUTE_API_HOST, RestApiProxy, split_stage
 from .codedeploy import OPERATIONS, TARGET_PREFIX as CODEDEPLOY_TARGET, LocalCodeDeploy
 from .event_sources import SqsPoller
+from .filters import mapping_problem
+from .streams import StreamPoller
 from .function_urls import FunctionUrlProxy
 from .schedules import Scheduler, trigger_reply
 from .lambdas import CloudLambda
@@ -117,7 +120,11 @@ class EmulatorApp:
         self.urls = FunctionUrlProxy(handler.service.invoke, log=handler.log)
         self.sqs = SqsPoller(handler.service.invoke, log=handler.log)  # started with the server
         clock = getattr(handler, "clock", None)  # an injected clock (tests) times the schedules too
-        self.scheduler = Scheduler(log=handler.log, clock=clock.now if clock is not None else time.time)
+        self.streams = StreamPoller(handler.service.invoke, log=handler.log,
+                                    clock=clock.now if clock is not None else time.time)
+        self.scheduler = Scheduler(log=handler.log, clock=clock.now if clock is not None else time.time,
+                                   invoke_async=lambda arn, payload, account, region: _run_event(
+                                       handler, arn, payload, account, region))
         self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
         self._nested_stacks = False  # nested stacks are lamctl's once moto's CloudFormation is loaded
 
@@ -228,6 +235,8 @@ def prepare_moto() -> None:
     moto_ext.patch_function_urls(function_url)
     moto_ext.patch_bucket_notifications()
     moto_ext.patch_alias_revisions()
+    moto_ext.patch_mapping_checks(mapping_problem)
+    moto_ext.patch_stream_mappings_polled()
     register()
     moto_ext.patch_change_set_outputs(load=True)
     register_nested_stacks(load=True)
@@ -251,15 +260,20 @@ def patch_internal_invokes(service: CloudLambda, log: Callable[[str], Any] | Non
     return moto_ext.patch_internal_invokes(invoke)
 
 
+def _run_event(handler: InvokeHandler, arn: str, payload: bytes, account: str, region: str) -> None:
+    """Queue an asynchronous invocation that a service of the local cloud makes (retries, destinations)."""
+    import uuid
+
+    headers = {"x-moto-account-id": account,
+               "authorization": f"Credential=internal/00000000/{region}/lambda/aws4_request"}
+    handler.run_event(arn, None, headers, payload, str(uuid.uuid4()))
+
+
 def patch_async_sources(handler: InvokeHandler) -> Callable[[], None]:
     """Route the asynchronous invocations of S3 notifications and EventBridge rules (schedules included) through
     ``handler``'s asynchronous queue (retries, destinations, dead-letter queue). Returns the undo."""
-    import uuid
-
     def run(arn: str, payload: bytes, account: str, region: str) -> None:
-        headers = {"x-moto-account-id": account,
-                   "authorization": f"Credential=internal/00000000/{region}/lambda/aws4_request"}
-        handler.run_event(arn, None, headers, payload, str(uuid.uuid4()))
+        _run_event(handler, arn, payload, account, region)
 
     return moto_ext.patch_async_sources(run)
 
@@ -279,6 +293,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
         moto_ext.set_function_url_endpoint(endpoint)
     moto_ext.patch_alias_revisions()  # UpdateAlias honours RevisionId (412 on a stale one), as Lambda does
     states.install(endpoint)  # state machine executions run, their Lambda tasks on this cloud's runtime
+    moto_ext.patch_mapping_checks(mapping_problem)  # mappings refuse what Lambda refuses (FilterCriteria, ...)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log, clock=clock)
     return EmulatorApp(moto_ext.wsgi_app(), handler)
@@ -329,6 +344,7 @@ class EmulatorServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="lamctl-emulator", daemon=True)
         self._thread.start()
         self.app.sqs.start()
+        self.app.streams.start()
         self.app.scheduler.start()
         return self
 
@@ -338,6 +354,7 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.app.sqs.close()
+        self.app.streams.close()
         self.app.scheduler.close()
         self.app.codedeploy.close()
         self.app.handler.close()
@@ -413,6 +430,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     app.sqs.start()
+    app.streams.start()
     app.scheduler.start()
     sys.stderr.write(f"lamctl local cloud on http://{args.host}:{args.port} (pid {os.getpid()})\n")
     sys.stderr.flush()
@@ -421,6 +439,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.server_close()
         app.sqs.close()
+        app.streams.close()
         app.scheduler.close()
         app.codedeploy.close()  # deployments under way end with the emulator
         app.handler.close()  # every execution environment stops with the emulator

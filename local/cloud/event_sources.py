@@ -14,6 +14,12 @@ polled as Lambda polls it:
 * with ``FunctionResponseTypes: [ReportBatchItemFailures]``, the answer's ``batchItemFailures``
   (``itemIdentifier``: a message ID) stay and the rest is deleted; an answer naming an unknown ID, or a
   malformed one, fails the whole batch, as Lambda does;
+* ``FilterCriteria`` (:mod:`lamctl.local.cloud.filters`): a message no pattern matches is deleted without
+  invoking the function, as Lambda does;
+* ``ScalingConfig.MaximumConcurrency``: up to that many batches of the mapping run at once (each round takes
+  that many batches and waits for them); without it, one batch at a time (Lambda scales out further);
+* a FIFO queue's messages reach the function in order within each message group: a group whose messages are
+  in flight (a batch under way, or a failed one not visible again yet) gives no more until they are done;
 * ``Enabled: false`` mappings are not polled.
 
 moto itself invokes a mapping's function when a message is sent (one message per invocation, never
@@ -26,9 +32,11 @@ import base64
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from . import moto_ext
+from .filters import EventFilter
 
 POLL_INTERVAL = 0.1  # seconds between two looks at the queues (Lambda long-polls; locally a short wait)
 # moto's state is the process's: two local clouds in one process (tests) must not both consume a mapping's queue
@@ -69,6 +77,14 @@ def sqs_event(messages: list[Any], queue_arn: str, region: str) -> dict:
         "messageId": m.id, "receiptHandle": m.receipt_handle, "body": m.body, "attributes": _attributes(m),
         "messageAttributes": _message_attributes(m), "md5OfBody": m.body_md5, "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn, "awsRegion": region} for m in messages]}
+
+
+def maximum_concurrency(esm: Any) -> int:
+    """How many batches of a mapping may run at once: its ``ScalingConfig.MaximumConcurrency``, else 1."""
+    try:
+        return max(1, int(((esm.scaling_config or {}).get("MaximumConcurrency")) or 1))
+    except (TypeError, ValueError, AttributeError):
+        return 1
 
 
 def failed_items(payload: bytes, ids: set[str]) -> set[str] | None:
@@ -151,11 +167,42 @@ class SqsPoller:
             if time.monotonic() - began < window:
                 return False
         self._waiting_since.pop(esm.uuid, None)
-        messages = moto_ext.sqs_receive(account, region, name, size)
-        if not messages:
+        batches = []
+        for _ in range(maximum_concurrency(esm)):
+            messages = moto_ext.sqs_receive(account, region, name, size)
+            if not messages:
+                break
+            messages = self._filtered(esm, queue_arn, account, region, name, messages)
+            if messages:
+                batches.append(messages)
+        if not batches:
             return False
-        self._deliver(esm, queue_arn, account, region, name, messages)
+        if len(batches) == 1:
+            self._deliver(esm, queue_arn, account, region, name, batches[0])
+        else:  # ScalingConfig.MaximumConcurrency: the batches run at once; the round ends with the last
+            with ThreadPoolExecutor(max_workers=len(batches), thread_name_prefix="lamctl-sqs-batch") as pool:
+                for done in [pool.submit(self._deliver, esm, queue_arn, account, region, name, b) for b in batches]:
+                    done.result()
         return True
+
+    def _filtered(self, esm: Any, queue_arn: str, account: str, region: str, name: str,
+                  messages: list[Any]) -> list[Any]:
+        """The messages a mapping's FilterCriteria keeps; the others are deleted, as Lambda deletes them."""
+        try:
+            keep = EventFilter(esm.filter_criteria, where=f"event source mapping {esm.uuid}: FilterCriteria")
+        except Exception as exc:  # noqa: BLE001 - a bad pattern leaves the messages where they are
+            self.log(f"{queue_arn} -> {esm.function_arn}: {exc}\n")
+            return []
+        if not keep:
+            return messages
+        records = sqs_event(messages, queue_arn, region)["Records"]
+        kept = []
+        for message, record in zip(messages, records):
+            if keep.keeps(record, "body"):
+                kept.append(message)
+            else:
+                moto_ext.sqs_delete(account, region, name, message.receipt_handle)
+        return kept
 
     def _deliver(self, esm: Any, queue_arn: str, account: str, region: str, name: str, messages: list[Any]) -> None:
         event = sqs_event(messages, queue_arn, region)

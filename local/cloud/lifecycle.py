@@ -458,8 +458,9 @@ def ensure_bucket(s3: Any, bucket: str, region: str | None = None) -> bool:
 
 
 def trigger(endpoint: str, rule: str) -> dict:
-    """Fire the EventBridge rule ``rule`` (name or ARN) of the local cloud at ``endpoint`` now: what was fired
-    (``rule``, ``arn``, ``targets``, ``schedule``)."""
+    """Fire the EventBridge rule, or else the EventBridge Scheduler schedule, ``rule`` (name or ARN; a schedule
+    also ``group/name``) of the local cloud at ``endpoint`` now: what was fired (``rule``, ``arn``, ``targets``,
+    ``schedule``; ``kind`` for a schedule)."""
     import urllib.error
     import urllib.request
 
@@ -472,9 +473,10 @@ def trigger(endpoint: str, rule: str) -> dict:
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
-            raise UsageError(f"there is no EventBridge rule {rule} on the local cloud at {endpoint}", where=rule,
-                             hint="name a rule of a deployed stack (aws events list-rules --endpoint-url "
-                                  f"{endpoint}); a SAM Schedule event makes one") from None
+            raise UsageError(f"there is no EventBridge rule or schedule {rule} on the local cloud at {endpoint}",
+                             where=rule, hint="name a rule or an EventBridge Scheduler schedule of a deployed stack "
+                                              f"(aws events list-rules / aws scheduler list-schedules --endpoint-url "
+                                              f"{endpoint}); SAM's Schedule and ScheduleV2 events make them") from None
         raise CloudError(f"the local cloud at {endpoint} could not fire rule {rule}: HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise CloudError(f"the local cloud at {endpoint} does not answer: {exc}",

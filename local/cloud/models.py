@@ -28,6 +28,9 @@ moto's CloudFormation skips ``AWS::Lambda::EventInvokeConfig`` (SAM's ``EventInv
 function's ``DeadLetterConfig``: here both reach the function, so its asynchronous invocations are retried and
 delivered as the template says.
 
+moto's CloudFormation skips ``AWS::Scheduler::Schedule`` (SAM's ``ScheduleV2``): created here in moto's EventBridge
+Scheduler, which keeps schedules but never fires them; the local cloud's scheduler fires them.
+
 moto's CloudFormation skips ``AWS::Lambda::Url`` too (so ``!GetAtt F.FunctionUrl`` in an output failed the
 stack's outputs as a whole): created here, a function URL (SAM's ``FunctionUrlConfig``) exists and answers.
 
@@ -554,6 +557,42 @@ def register() -> None:
         backend.put_rest_api(api_id, doc, fail_on_warnings=False, mode=mode)
 
     _register_state_machines(CloudFormationModel)
+
+    class SchedulerScheduleModel(_Declared, CloudFormationModel):
+        """``AWS::Scheduler::Schedule`` (SAM's ``ScheduleV2``): an EventBridge Scheduler schedule, which the local
+        cloud fires on time (:mod:`lamctl.local.cloud.schedules`). Ref is its name, GetAtt Arn its ARN."""
+
+        TYPE, NAME_PROPERTY, ATTRS = "AWS::Scheduler::Schedule", "Name", {"Arn": "arn"}
+
+        def __init__(self, name: str, group_name: str, arn: str):
+            self.name, self.group_name, self.arn = name, group_name, arn
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> "SchedulerScheduleModel":
+            props = dict(cloudformation_json.get("Properties") or {})
+            props["Name"] = str(props.get("Name") or resource_name)
+            props["Target"] = dict(props.get("Target") or {})
+            props = {k: v for k, v in props.items() if v is not None}
+            schedule = moto_ext.scheduler_create_schedule(account_id, region_name, props)
+            return cls(schedule.name, schedule.group_name, schedule.arn)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> "SchedulerScheduleModel":
+            moto_ext.scheduler_delete_schedule(account_id, region_name, original_resource.group_name,
+                                               original_resource.name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
+                                                       region_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str) -> None:
+            props = cloudformation_json.get("Properties") or {}
+            moto_ext.scheduler_delete_schedule(account_id, region_name, props.get("GroupName"),
+                                               str(props.get("Name") or resource_name))
+
     moto_ext.refresh_cloudformation_models()  # when moto in this process already served CloudFormation
     _registered = True
 

@@ -171,6 +171,38 @@ T41 state-machine-starts ``StepFunctionsParserBackend.start_execution(state_mach
 T42 state-machine-aliases ``create_state_machine_alias(name, routing, description)``, ``update_state_machine_alias(
                         arn, description, routing)``, ``delete_state_machine_alias(arn)``; PublishStateMachineVersion
                         and ListStateMachineVersions, which moto lacks, added to ``StepFunctionResponse``.
+
+
+T43 stream-mappings     ``LambdaBackend.send_kinesis_message(function_name, kinesis_stream, ...)`` (called by a
+                        Kinesis stream's ``put_record`` for each of its ``lambda_event_source_mappings``) and
+                        ``LambdaBackend.send_dynamodb_items(function_arn, items, source)`` (called by a table's
+                        ``StreamShard.add``, which empties the shard's ``items`` when it answers truthy) invoke
+                        the function at once, one record each: turned off (nothing invoked, ``None`` answered, the
+                        records kept), so the local cloud polls the streams as Lambda does.
+T44 stream-records      ``moto.kinesis.models.kinesis_backends[account][region].streams`` (by name: ``arn``,
+                        ``shards`` {id: Shard with ``shard_id`` and ``records`` {sequence number (int): Record
+                        with ``partition_key``, ``data`` (bytes), ``sequence_number``, ``created_at`` (naive
+                        UTC)}}); ``moto.dynamodb.models.dynamodb_backends[account][region].tables`` (``table_arn``,
+                        ``latest_stream_label``, ``stream_shard`` with ``id`` and ``items``: StreamRecords whose
+                        ``record`` is the stream record, ``dynamodb.SequenceNumber`` text and
+                        ``ApproximateCreationDateTime`` a naive UTC datetime); a table's stream ARN is
+                        ``{table_arn}/stream/{latest_stream_label}``.
+T45 event-patterns      ``moto.events.models.EventPattern.load(text)`` (``matches_event(dict)``): EventBridge's
+                        pattern matching, which Lambda's event filtering (``FilterCriteria``) shares.
+T46 scheduler           ``moto.scheduler.models.scheduler_backends[account][region]``: ``schedule_groups`` {name:
+                        group with ``schedules`` {name: Schedule with ``name``, ``group_name``, ``arn``,
+                        ``schedule_expression``, ``schedule_expression_timezone``, ``target`` (``Arn``,
+                        ``Input``), ``state``, ``start_date``, ``end_date``}}; ``create_schedule(name, group_name,
+                        schedule_expression, schedule_expression_timezone, description, target, state,
+                        flexible_time_window, start_date, end_date, kms_key_arn, action_after_completion)``,
+                        ``delete_schedule(group_name, name)``: moto keeps EventBridge Scheduler's schedules but
+                        never fires them, and CloudFormation skips ``AWS::Scheduler::Schedule``.
+T47 mapping-checks      ``LambdaBackend.create_event_source_mapping(spec)`` and
+                        ``update_event_source_mapping(uuid, spec)`` (what CreateEventSourceMapping,
+                        UpdateEventSourceMapping and CloudFormation's ``AWS::Lambda::EventSourceMapping`` call) accept
+                        any ``FilterCriteria``, ``ScalingConfig``, ``MaximumRetryAttempts`` and
+                        ``MaximumRecordAgeInSeconds``: wrapped to refuse what Lambda refuses, with
+                        ``moto.awslambda.exceptions.InvalidParameterValueException(message)`` (a 400).
 """
 
 from __future__ import annotations
@@ -189,7 +221,7 @@ LAMBDA_CONFIG = {"lambda": {"use_docker": False}}
 LAMBDA_FUNCTION_ATTRIBUTES = (
     "function_name", "version", "region", "account_id", "handler", "run_time", "memory_size", "timeout",
     "environment_vars", "code_bytes", "code_sha_256", "layers", "architectures", "package_type",
-    "reserved_concurrency",
+    "reserved_concurrency", "role",
 )
 
 
@@ -1326,3 +1358,171 @@ def patch_state_machine_versions() -> None:
     StepFunctionResponse.publish_state_machine_version = publish_state_machine_version  # type: ignore[attr-defined]
     StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
     _patched_state_machine_versions["done"] = True
+
+
+# ---------------------------------------------------------------- T43-T44 Kinesis and DynamoDB streams
+
+_patched_streams = {"done": False}
+
+
+def patch_stream_mappings_polled() -> None:
+    """T43: moto invokes a Kinesis or DynamoDB stream mapping's function itself, one record at a time, as a
+    record arrives (and empties a table's stream once a function took it); the local cloud polls the streams
+    instead (batches, retries, bisection, destinations): both pushes are turned off (idempotent)."""
+    if _patched_streams["done"]:
+        return
+    from moto.awslambda.models import LambdaBackend
+
+    def send_kinesis_message(self: Any, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def send_dynamodb_items(self: Any, *args: Any, **kwargs: Any) -> None:
+        return None  # falsy: the stream keeps its records
+
+    LambdaBackend.send_kinesis_message = send_kinesis_message  # type: ignore[method-assign]
+    LambdaBackend.send_dynamodb_items = send_dynamodb_items  # type: ignore[method-assign]
+    _patched_streams["done"] = True
+
+
+def _epoch(moment: Any) -> float:
+    import datetime
+
+    if isinstance(moment, (int, float)):
+        return float(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+def kinesis_shards(account: str, region: str, arn: str) -> dict[str, list[tuple[int, float, dict]]] | None:
+    """T44: {shard ID: [(sequence number, arrival (epoch seconds), {"partitionKey", "data" (bytes)})]} of the
+    Kinesis stream with that ARN, in order; None when there is no such stream."""
+    from moto.kinesis.models import kinesis_backends
+
+    try:
+        streams = kinesis_backends[account][region].streams
+    except KeyError:
+        return None
+    for stream in list(streams.values()):
+        if stream.arn == arn:
+            return {shard.shard_id: [(int(seq), _epoch(r.created_at), {"partitionKey": r.partition_key,
+                                                                        "data": r.data})
+                                     for seq, r in list(shard.records.items())]
+                    for shard in list(stream.shards.values())}
+    return None
+
+
+def dynamodb_stream_shards(account: str, region: str, arn: str) -> dict[str, list[tuple[int, float, dict]]] | None:
+    """T44: {shard ID: [(sequence number, arrival (epoch seconds), stream record)]} of the DynamoDB stream with
+    that ARN (the table's latest stream), in order; None when there is no such stream."""
+    import copy
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    try:
+        tables = dynamodb_backends[account][region].tables
+    except KeyError:
+        return None
+    for table in list(tables.values()):
+        label = getattr(table, "latest_stream_label", None)
+        shard = getattr(table, "stream_shard", None)
+        if not label or shard is None or f"{table.table_arn}/stream/{label}" != arn:
+            continue
+        out = []
+        for item in list(shard.items):
+            record = copy.deepcopy(item.record)
+            arrival = _epoch(record["dynamodb"].get("ApproximateCreationDateTime"))
+            record["dynamodb"]["ApproximateCreationDateTime"] = int(arrival)
+            out.append((int(record["dynamodb"]["SequenceNumber"]), arrival, record))
+        return {shard.id: out}
+    return None
+
+
+# ---------------------------------------------------------------- T45 event patterns
+
+
+def event_pattern(text: str) -> Any:
+    """T45: EventBridge's matcher for a pattern (JSON text): ``matches_event(dict)``; ValueError when it is not
+    one."""
+    from moto.events.models import EventPattern
+
+    try:
+        return EventPattern.load(text)
+    except Exception as exc:  # noqa: BLE001 - moto raises its own InvalidEventPatternException
+        raise ValueError(str(getattr(exc, "message", None) or exc)) from None
+
+
+# ---------------------------------------------------------------- T46 EventBridge Scheduler
+
+
+def scheduler_schedules() -> Iterator[tuple[str, str, Any]]:
+    """T46: (account, region, schedule) for every EventBridge Scheduler schedule moto holds (``name``,
+    ``group_name``, ``arn``, ``schedule_expression``, ``schedule_expression_timezone``, ``target``, ``state``,
+    ``start_date``, ``end_date``)."""
+    from moto.scheduler.models import scheduler_backends
+
+    for account, regions in list(scheduler_backends.items()):
+        for region, backend in list(regions.items()):
+            for group in list(backend.schedule_groups.values()):
+                for schedule in list(group.schedules.values()):
+                    yield account, region, schedule
+
+
+def scheduler_create_schedule(account: str, region: str, props: dict) -> Any:
+    """T46: create a schedule from CloudFormation's ``AWS::Scheduler::Schedule`` properties; the schedule."""
+    from moto.scheduler.models import scheduler_backends
+
+    return scheduler_backends[account][region].create_schedule(
+        name=props["Name"], group_name=props.get("GroupName"), schedule_expression=props["ScheduleExpression"],
+        schedule_expression_timezone=props.get("ScheduleExpressionTimezone"), description=props.get("Description"),
+        target=props["Target"], state=props.get("State"), flexible_time_window=props.get("FlexibleTimeWindow"),
+        start_date=props.get("StartDate"), end_date=props.get("EndDate"), kms_key_arn=props.get("KmsKeyArn"),
+        action_after_completion=props.get("ActionAfterCompletion"))
+
+
+def scheduler_delete_schedule(account: str, region: str, group_name: str | None, name: str) -> None:
+    """T46: delete a schedule (nothing when it is gone already)."""
+    from moto.scheduler.models import scheduler_backends
+
+    try:
+        scheduler_backends[account][region].delete_schedule(group_name, name)
+    except Exception:  # noqa: BLE001 - moto's ScheduleNotFound: deleted already
+        pass
+
+
+# ---------------------------------------------------------------- T47 event source mapping checks
+
+_patched_mapping_checks: dict[str, Any] = {"done": False, "check": None}
+
+
+def patch_mapping_checks(check: Callable[[dict], str | None] | None) -> Callable[[dict], str | None] | None:
+    """T47: CreateEventSourceMapping and UpdateEventSourceMapping (and CloudFormation's mappings) refuse a spec
+    for which ``check(spec)`` names a problem, with Lambda's InvalidParameterValueException (the wrap is
+    installed once; the check is the last one given). Returns the check in force before."""
+    previous = _patched_mapping_checks["check"]
+    _patched_mapping_checks["check"] = check
+    if _patched_mapping_checks["done"]:
+        return previous
+    from moto.awslambda.exceptions import InvalidParameterValueException
+    from moto.awslambda.models import LambdaBackend
+
+    create, update = LambdaBackend.create_event_source_mapping, LambdaBackend.update_event_source_mapping
+
+    def checked(spec: dict) -> None:
+        check = _patched_mapping_checks["check"]
+        problem = check(spec or {}) if check is not None else None
+        if problem:
+            raise InvalidParameterValueException(problem)
+
+    def create_event_source_mapping(self: Any, spec: dict) -> Any:
+        checked(spec)
+        return create(self, spec)
+
+    def update_event_source_mapping(self: Any, uuid: str, spec: dict) -> Any:
+        checked(spec)
+        return update(self, uuid, spec)
+
+    LambdaBackend.create_event_source_mapping = create_event_source_mapping  # type: ignore[method-assign]
+    LambdaBackend.update_event_source_mapping = update_event_source_mapping  # type: ignore[method-assign]
+    _patched_mapping_checks["done"] = True
+    return previous

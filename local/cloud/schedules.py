@@ -7,6 +7,13 @@ other targets as moto delivers them. A ``rate`` rule fires first one period afte
 (EventBridge: about one period after its creation). ``lamctl local trigger RULE`` fires one now, whatever its
 schedule (``POST /lamctl-api/rules/{name}/trigger``).
 
+EventBridge Scheduler's schedules (``CreateSchedule``, ``AWS::Scheduler::Schedule``, SAM's ``ScheduleV2`` event)
+fire the same way, with ``at(yyyy-mm-ddThh:mm:ss)`` once, ``ScheduleExpressionTimezone`` (an IANA zone; UTC by
+default), ``State``, ``StartDate`` and ``EndDate``: a Lambda target is invoked asynchronously with the target's
+``Input`` (``{}`` without one), an SQS or SNS target gets the ``Input`` as its message; the schedule's own
+``RetryPolicy``, ``DeadLetterConfig`` and ``FlexibleTimeWindow`` are not emulated (it fires at the start of the
+window). ``lamctl local trigger NAME`` fires a schedule too (by name, ``group/name`` or ARN).
+
 Cron follows EventBridge's six fields (minutes, hours, day of month, month, day of week, year) with ``*``,
 ``?``, lists, ranges, ``/`` steps, and month and day names (``1`` or ``SUN`` is Sunday); ``L``, ``W`` and ``#``
 are refused with an error naming them (not emulated).
@@ -27,6 +34,7 @@ from lamctl.schemas.errors import UsageError
 
 from . import moto_ext
 
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
 _CRON = re.compile(r"^cron\((.*)\)$")
 _UNIT = {"minute": 60, "hour": 3600, "day": 86400}
@@ -73,12 +81,26 @@ def _value(text: str, names: dict[str, int], what: str, expr: str) -> int:
 class Schedule:
     """A ``rate(...)`` or ``cron(...)`` expression: :meth:`next_after` a time (epoch seconds, UTC)."""
 
-    def __init__(self, expression: str):
+    def __init__(self, expression: str, timezone: str | None = None):
         self.expression = expression.strip()
         self.period: float | None = None
+        self.at: float | None = None
+        self.tz: datetime.tzinfo = datetime.timezone.utc
+        if timezone and timezone != "UTC":
+            import zoneinfo
+
+            try:
+                self.tz = zoneinfo.ZoneInfo(timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise UsageError(f"the schedule {expression}: {timezone!r} is not a time zone", where=expression,
+                                 hint="write an IANA zone name such as Europe/Paris") from None
+        at = _AT.match(self.expression)
         rate = _RATE.match(self.expression)
         cron = _CRON.match(self.expression)
-        if rate:
+        if at:
+            moment = datetime.datetime.fromisoformat(at.group(1)).replace(tzinfo=self.tz)
+            self.at = moment.timestamp()
+        elif rate:
             count, unit = int(rate.group(1)), rate.group(2).rstrip("s")
             if count < 1:
                 raise UsageError(f"the schedule {expression} needs a positive rate", where=expression)
@@ -99,12 +121,15 @@ class Schedule:
                                  where=expression)
         else:
             raise UsageError(f"{expression!r} is not a schedule expression", where=expression,
-                             hint="write rate(5 minutes) or cron(0 12 * * ? *)")
+                             hint="write rate(5 minutes), cron(0 12 * * ? *) or at(2030-01-01T12:00:00)")
 
     def next_after(self, after: float) -> float:
+        """The first firing after ``after``; infinity for a one-time schedule whose time has passed."""
+        if self.at is not None:
+            return self.at if self.at > after else float("inf")
         if self.period is not None:
             return after + self.period
-        start = datetime.datetime.fromtimestamp(after, datetime.timezone.utc).replace(second=0, microsecond=0)
+        start = datetime.datetime.fromtimestamp(after, self.tz).replace(second=0, microsecond=0)
         day = start.replace(hour=0, minute=0)
         for _ in range(366 * 8):
             weekday = (day.weekday() + 1) % 7 + 1  # Monday is 0 in Python; EventBridge counts SUN as 1
@@ -127,13 +152,29 @@ def scheduled_event(rule: Any, account: str, region: str, now: float) -> dict:
             "account": account, "time": stamp, "region": region, "resources": [rule.arn], "detail": {}}
 
 
-class Scheduler:
-    """Fires the scheduled rules on time (a background thread looking every :data:`TICK` seconds, or
-    :meth:`tick` with a given time)."""
+def _moment(value: Any) -> float | None:
+    """A schedule's StartDate / EndDate (epoch seconds from the API, ISO 8601 text from CloudFormation)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.timestamp() if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc).timestamp()
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)).timestamp()
 
-    def __init__(self, log: Callable[[str], Any] | None = None, clock: Callable[[], float] = time.time):
+
+class Scheduler:
+    """Fires the scheduled rules and EventBridge Scheduler's schedules on time (a background thread looking every
+    :data:`TICK` seconds, or :meth:`tick` with a given time). ``invoke_async(function ARN, payload, account,
+    region)`` hands a schedule's Lambda invocation to the asynchronous queue."""
+
+    def __init__(self, log: Callable[[str], Any] | None = None, clock: Callable[[], float] = time.time,
+                 invoke_async: Callable[[str, bytes, str, str], Any] | None = None):
         self.log = log or (lambda text: None)
         self.clock = clock
+        self.invoke_async = invoke_async
         self._next: dict[str, tuple[str, float]] = {}  # rule ARN -> (expression, next firing)
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -183,9 +224,53 @@ class Scheduler:
                     self.fire(rule, account, region, now)
                     self._next[rule.arn] = (expression, Schedule(expression).next_after(max(now, known[1])))
                     fired.append(rule.arn)
+            for account, region, schedule in list(moto_ext.scheduler_schedules()):
+                seen.add(schedule.arn)
+                if self._due(schedule, now):
+                    self.fire_schedule(schedule, account, region)
+                    fired.append(schedule.arn)
             for arn in set(self._next) - seen:
                 del self._next[arn]
         return fired
+
+    def _due(self, schedule: Any, now: float) -> bool:
+        """Whether an EventBridge Scheduler schedule fires at ``now`` (its next firing is then armed)."""
+        key = (schedule.schedule_expression, schedule.schedule_expression_timezone or "UTC")
+        signature = "\0".join(key)
+        known = self._next.get(schedule.arn)
+        start, end = _moment(schedule.start_date), _moment(schedule.end_date)
+        try:
+            when = Schedule(*key)
+        except UsageError as exc:
+            if known is None or known[0] != signature:
+                self.log(f"schedule {schedule.name}: {exc}\n")
+            self._next[schedule.arn] = (signature, float("inf"))
+            return False
+        if known is None or known[0] != signature:
+            self._next[schedule.arn] = (signature, when.next_after(max(now, start or now)))  # armed
+            return False
+        due = schedule.state == "ENABLED" and now >= known[1] and (end is None or known[1] <= end)
+        if now >= known[1]:
+            self._next[schedule.arn] = (signature, when.next_after(max(now, known[1])))
+        return due
+
+    def fire_schedule(self, schedule: Any, account: str, region: str) -> None:
+        """Deliver a schedule's target now: a Lambda function invoked asynchronously with the target's Input."""
+        target = schedule.target or {}
+        arn = str(target.get("Arn") or "")
+        text = target.get("Input")
+        self.log(f"schedule {schedule.group_name}/{schedule.name}: fired ({arn})\n")
+        service = arn.split(":")[2] if arn.count(":") >= 5 else ""
+        if service == "lambda" and self.invoke_async is not None:
+            self.invoke_async(arn, (text if text is not None else "{}").encode(), account, region)
+        elif service == "sqs":
+            parts = arn.split(":")
+            moto_ext.sqs_send(parts[4], parts[3], parts[5], text if text is not None else "{}", {})
+        elif service == "sns":
+            moto_ext.sns_publish(arn.split(":")[4], arn.split(":")[3], arn, text if text is not None else "{}", {})
+        else:
+            self.log(f"schedule {schedule.name}: its target {arn} is not invoked on the local cloud (Lambda, "
+                     "SQS and SNS targets are)\n")
 
     def fire(self, rule: Any, account: str, region: str, now: float | None = None) -> None:
         event = scheduled_event(rule, account, region, self.clock() if now is None else now)
@@ -193,12 +278,18 @@ class Scheduler:
         rule.send_to_targets(event)
 
     def trigger(self, name: str) -> dict | None:
-        """Fire the rule named ``name`` (or with that ARN) now; what was fired, or None when there is none."""
+        """Fire the rule, or else the EventBridge Scheduler schedule, named ``name`` (a schedule also as
+        ``group/name``; either by ARN) now; what was fired, or None when there is none."""
         for account, region, rule in list(moto_ext.event_rules()):
             if name in (rule.name, rule.arn):
                 self.fire(rule, account, region)
                 return {"rule": rule.name, "arn": rule.arn, "targets": [t.get("Arn") for t in rule.targets],
                         "schedule": getattr(rule, "scheduled_expression", None)}
+        for account, region, schedule in list(moto_ext.scheduler_schedules()):
+            if name in (schedule.name, schedule.arn, f"{schedule.group_name}/{schedule.name}"):
+                self.fire_schedule(schedule, account, region)
+                return {"rule": schedule.name, "arn": schedule.arn, "targets": [(schedule.target or {}).get("Arn")],
+                        "schedule": schedule.schedule_expression, "kind": "EventBridge Scheduler schedule"}
         return None
 
     def rules(self) -> list[dict]:

@@ -307,3 +307,24 @@ def test_a_throttled_event_stays_queued_until_its_maximum_age():
         assert record["requestPayload"] == {"n": 1} and "responsePayload" not in record
     finally:
         server.stop()
+
+
+def test_lamctl_logs_shows_each_attempt_of_an_asynchronous_event(cli, local_cloud):
+    """Each attempt is an invocation with its own START, END and REPORT lines, all under the event's request ID
+    (Lambda keeps it across retries)."""
+    cloud = Cloud.__new__(Cloud)
+    cloud.server = local_cloud.server
+    cloud.lam, cloud.s3 = cloud.client("lambda"), cloud.client("s3")
+    cloud.role = cloud.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    cloud.s3.create_bucket(Bucket="runs")
+    cloud.function("flaky")
+    cloud.lam.put_function_event_invoke_config(FunctionName="flaky", MaximumRetryAttempts=1)
+    request_id = cloud.event("flaky", {"fail": True, "why": "logs"})
+    cloud.settle()
+    result = cli("--output", "json", "logs", "flaky")
+    assert result.exit_code == 0, result.stderr
+    lines = [e for e in result.json_lines() if e["type"] == "log_event"]
+    for marker in ("START", "END", "REPORT"):
+        mine = [e for e in lines if e["message"].startswith(f"{marker} RequestId: {request_id}")]
+        assert len(mine) == 2, (marker, [e["message"] for e in lines])  # the first attempt and the retry
+    assert sum("asked to fail: logs" in e["message"] for e in lines) == 2

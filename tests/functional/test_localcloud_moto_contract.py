@@ -796,3 +796,83 @@ def test_t42_state_machine_alias_records(sfn_cloud):
         assert after["updateDate"] != before["updateDate"]
         moto_ext.states_delete_alias(ACCOUNT, REGION, alias)
         assert sfn.list_state_machine_aliases(stateMachineArn=arn)["stateMachineAliases"] == []
+
+
+def test_t43_t44_stream_mappings_are_left_to_the_local_cloud_which_reads_the_streams(fn):
+    kinesis, ddb = fn.client("kinesis"), fn.client("dynamodb")
+    with touch("T43 stream-mappings / T44 stream-records",
+               "LambdaBackend.send_kinesis_message / send_dynamodb_items push records (turned off); kinesis "
+               "streams[name].shards[id].records; dynamodb tables[name].stream_shard.items"):
+        moto_ext.patch_stream_mappings_polled()
+        kinesis.create_stream(StreamName="t43", ShardCount=1)
+        arn = kinesis.describe_stream(StreamName="t43")["StreamDescription"]["StreamARN"]
+        fn.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="app", StartingPosition="TRIM_HORIZON")
+        seq = kinesis.put_record(StreamName="t43", Data=b"x", PartitionKey="k")["SequenceNumber"]
+        ((shard, records),) = moto_ext.kinesis_shards(ACCOUNT, REGION, arn).items()
+        assert shard == "shardId-000000000000" and [(str(s), r["data"], r["partitionKey"]) for s, _, r in records] \
+            == [(seq, b"x", "k")] and records[0][1] > 1_600_000_000
+        table = ddb.create_table(
+            TableName="t44", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})["TableDescription"]
+        fn.lam.create_event_source_mapping(EventSourceArn=table["LatestStreamArn"], FunctionName="app",
+                                           StartingPosition="TRIM_HORIZON")
+        ddb.put_item(TableName="t44", Item={"id": {"S": "1"}})
+        ddb.put_item(TableName="t44", Item={"id": {"S": "2"}})
+        ((_, items),) = moto_ext.dynamodb_stream_shards(ACCOUNT, REGION, table["LatestStreamArn"]).items()
+        # kept (a push would have emptied the shard), in order, with the new image
+        assert [r["dynamodb"]["NewImage"]["id"]["S"] for _, _, r in items] == ["1", "2"]
+        assert items[0][0] < items[1][0] and items[0][2]["eventName"] == "INSERT"
+        assert moto_ext.kinesis_shards(ACCOUNT, REGION, arn + "-gone") is None
+
+
+def test_t45_event_patterns(fn):
+    with touch("T45 event-patterns", "moto.events.models.EventPattern.load(text).matches_event(dict)"):
+        pattern = moto_ext.event_pattern(json.dumps({"body": {"kind": ["order"], "n": [{"numeric": [">", 1]}]}}))
+        assert pattern.matches_event({"body": {"kind": "order", "n": 2}})
+        assert not pattern.matches_event({"body": {"kind": "order", "n": 1}})
+        with pytest.raises(ValueError):
+            moto_ext.event_pattern(json.dumps({"body": "not a list"}))
+
+
+def test_t46_scheduler_schedules(fn):
+    with touch("T46 scheduler", "scheduler_backends[account][region].schedule_groups[g].schedules; "
+                                "create_schedule(...), delete_schedule(group, name)"):
+        api = fn.client("scheduler")
+        api.create_schedule(Name="t46", ScheduleExpression="rate(5 minutes)", FlexibleTimeWindow={"Mode": "OFF"},
+                            Target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:app", "RoleArn": "r",
+                                    "Input": "{}"})
+        moto_ext.scheduler_create_schedule(ACCOUNT, REGION, {
+            "Name": "t46-cfn", "ScheduleExpression": "at(2030-01-01T00:00:00)", "ScheduleExpressionTimezone":
+            "Europe/Paris", "State": "DISABLED", "Target": {"Arn": "arn:aws:sqs:us-east-1:123456789012:q",
+                                                          "RoleArn": "r"}, "FlexibleTimeWindow": {"Mode": "OFF"}})
+        found = {s.name: s for _, _, s in moto_ext.scheduler_schedules()}
+        assert found["t46"].schedule_expression == "rate(5 minutes)" and found["t46"].state == "ENABLED"
+        assert found["t46"].target["Input"] == "{}" and found["t46"].group_name == "default"
+        assert found["t46"].arn.endswith(":schedule/default/t46")
+        assert found["t46-cfn"].schedule_expression_timezone == "Europe/Paris" and found["t46-cfn"].state == "DISABLED"
+        assert api.get_schedule(Name="t46-cfn")["Target"]["Arn"].endswith(":q")
+        moto_ext.scheduler_delete_schedule(ACCOUNT, REGION, None, "t46-cfn")
+        moto_ext.scheduler_delete_schedule(ACCOUNT, REGION, None, "t46-cfn")  # gone already: nothing
+        assert [s.name for _, _, s in moto_ext.scheduler_schedules()] == ["t46"]
+
+
+def test_t47_mapping_checks(fn):
+    from botocore.exceptions import ClientError
+
+    with touch("T47 mapping-checks", "LambdaBackend.create_event_source_mapping(spec) / "
+                                     "update_event_source_mapping(uuid, spec); InvalidParameterValueException"):
+        before = moto_ext.patch_mapping_checks(lambda spec: "no, because" if spec.get("BatchSize") == 7 else None)
+        arn = fn.client("sqs").get_queue_attributes(
+            QueueUrl=fn.client("sqs").create_queue(QueueName="t47")["QueueUrl"],
+            AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        with pytest.raises(ClientError) as caught:
+            fn.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="app", BatchSize=7)
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        uuid = fn.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="app", BatchSize=5)["UUID"]
+        try:
+            with pytest.raises(ClientError):
+                fn.lam.update_event_source_mapping(UUID=uuid, BatchSize=7)
+        finally:
+            moto_ext.patch_mapping_checks(before)

@@ -151,3 +151,158 @@ def test_a_batching_window_waits_for_a_full_batch(cloud):
     cloud.until("the full batch handled", lambda: cloud.count(url) == 0)
     (batch,) = cloud.batches()
     assert sorted(r["body"] for r in batch["Records"]) == ["one", "three", "two"]
+
+
+def test_filter_criteria_deletes_what_no_pattern_matches_without_invoking(cloud):
+    url, arn = cloud.queue("orders")
+    for body in (json.dumps({"kind": "order", "total": 30}), json.dumps({"kind": "order", "total": 5}),
+                 json.dumps({"kind": "refund"}), "plain text"):
+        cloud.sqs.send_message(QueueUrl=url, MessageBody=body)
+    pattern = {"body": {"kind": ["order"], "total": [{"numeric": [">", 10]}]}}
+    cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", BatchSize=10,
+                                          FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)},
+                                                                      {"Pattern": '{"body": ["plain text"]}'}]})
+    cloud.until("every message gone from the queue", lambda: cloud.count(url) == 0)
+    bodies = [r["body"] for b in cloud.batches() for r in b["Records"]]
+    assert sorted(bodies) == sorted([json.dumps({"kind": "order", "total": 30}), "plain text"])
+
+
+CONCURRENT = """\
+import boto3, time, uuid
+def handler(event, context):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket="runs", Key="started/" + uuid.uuid4().hex, Body=event["Records"][0]["body"].encode())
+    for _ in range(600):  # until the test lets the batches go (a minute at most)
+        if s3.list_objects_v2(Bucket="runs", Prefix="go").get("KeyCount"):
+            return {}
+        time.sleep(0.1)
+    raise TimeoutError("not let go")
+"""
+
+
+def test_maximum_concurrency_runs_that_many_batches_at_once_and_no_more(cloud):
+    cloud.lam.create_function(FunctionName="slow", Runtime="python3.12", Role=cloud.role, Handler="app.handler",
+                              Code={"ZipFile": code_zip(CONCURRENT)}, Timeout=90)
+    url, arn = cloud.queue("busy", VisibilityTimeout="60")  # a batch under way is not received again
+    for i in range(5):
+        cloud.sqs.send_message(QueueUrl=url, MessageBody=f"job-{i}")
+    cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="slow", BatchSize=1,
+                                          ScalingConfig={"MaximumConcurrency": 2})
+
+    def started() -> int:
+        return cloud.s3.list_objects_v2(Bucket="runs", Prefix="started/").get("KeyCount", 0)
+
+    cloud.until("two batches under way at once", lambda: started() == 2)
+    deadline = time.monotonic() + 1.0  # a third would start beside them now if the mapping allowed it
+    while time.monotonic() < deadline:
+        assert started() == 2
+        time.sleep(0.1)
+    cloud.s3.put_object(Bucket="runs", Key="go", Body=b"1")
+    cloud.until("every message handled", lambda: cloud.count(url) == 0)
+    assert started() == 5
+
+
+ORDERED = """\
+import boto3, json, time
+def handler(event, context):
+    s3 = boto3.client("s3")
+    for r in event["Records"]:
+        s3.put_object(Bucket="runs", Key="calls/%020d-%s" % (time.time_ns(), r["body"]), Body=b"1")
+        if r["body"] == "a2" and r["attributes"]["ApproximateReceiveCount"] == "1":
+            raise ValueError("a2 fails the first time")
+    return {}
+"""
+
+
+def test_a_fifo_queue_is_delivered_in_order_within_each_message_group(cloud):
+    cloud.lam.create_function(FunctionName="ordered", Runtime="python3.12", Role=cloud.role, Handler="app.handler",
+                              Code={"ZipFile": code_zip(ORDERED)}, Timeout=30)
+    url, arn = cloud.queue("orders.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    for body, group in (("a1", "A"), ("b1", "B"), ("a2", "A"), ("a3", "A"), ("b2", "B"), ("a4", "A")):
+        cloud.sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
+    cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="ordered", BatchSize=1)
+    cloud.until("every message handled", lambda: cloud.count(url) == 0)
+    keys = sorted(o["Key"] for o in cloud.s3.list_objects_v2(Bucket="runs", Prefix="calls/")["Contents"])
+    calls = [k.rsplit("-", 1)[1] for k in keys]
+    assert [c for c in calls if c.startswith("a")] == ["a1", "a2", "a2", "a3", "a4"]  # a3 waits for a2's retry
+    assert [c for c in calls if c.startswith("b")] == ["b1", "b2"]
+
+
+def test_a_mapping_lambda_would_refuse_is_refused_with_what_is_wrong(cloud):
+    from botocore.exceptions import ClientError
+
+    url, arn = cloud.queue("refused")
+    for kwargs, words in (
+            ({"FilterCriteria": {"Filters": [{"Pattern": '{"body": "order"}'}]}}, "Filters[0].Pattern"),
+            ({"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}}, "Filters[0].Pattern"),
+            ({"FilterCriteria": {"Filters": [{"Pattern": '{"body": ["x"]}'}] * 6}}, "at most 5"),
+            ({"ScalingConfig": {"MaximumConcurrency": 5000}}, "MaximumConcurrency")):
+        with pytest.raises(ClientError) as caught:
+            cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", **kwargs)
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        assert words in caught.value.response["Error"]["Message"]
+    assert cloud.lam.list_event_source_mappings(FunctionName="consumer")["EventSourceMappings"] == []
+    uuid = cloud.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer", Enabled=False)["UUID"]
+    with pytest.raises(ClientError) as caught:
+        cloud.lam.update_event_source_mapping(UUID=uuid, FilterCriteria={"Filters": [{"Pattern": '{"a": 1}'}]})
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+
+
+SQS_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Runs:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: runs
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: jobs.fifo
+      FifoQueue: true
+      ContentBasedDeduplication: true
+  Consumer:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: consumer
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src/
+      Timeout: 30
+      Events:
+        Orders:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Jobs.Arn
+            BatchSize: 10
+            ScalingConfig:
+              MaximumConcurrency: 2
+            FilterCriteria:
+              Filters:
+                - Pattern: '{"body": {"kind": ["order"]}}'
+Outputs:
+  JobsUrl:
+    Value: !Ref Jobs
+"""
+
+
+def test_a_templates_sqs_event_filters_and_keeps_each_groups_order(cli, local_cloud, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(SOURCE)
+    (tmp_path / "template.yaml").write_text(SQS_TEMPLATE)
+    r = cli("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--stack", "jobs",
+            cwd=tmp_path)
+    assert r.exit_code == 0, r
+    url = r.json_lines()[-1]["outputs"]["JobsUrl"]
+    cloud = Cloud.__new__(Cloud)
+    cloud.server = local_cloud.server
+    cloud.s3, cloud.sqs = local_cloud.client("s3"), local_cloud.client("sqs")
+    (mapping,) = local_cloud.client("lambda").list_event_source_mappings(FunctionName="consumer")["EventSourceMappings"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    for n, kind in enumerate(("order", "ping", "order")):
+        cloud.sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"kind": kind, "n": n}), MessageGroupId="g")
+    cloud.until("every message gone from the queue", lambda: cloud.count(url) == 0)
+    records = [r for b in cloud.batches() for r in b["Records"]]
+    assert sorted(json.loads(r["body"])["n"] for r in records) == [0, 2]  # the ping was filtered out
+    assert all(r["attributes"]["MessageGroupId"] == "g" for r in records)

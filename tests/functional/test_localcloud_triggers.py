@@ -159,3 +159,102 @@ def test_an_sns_subscription_with_a_filter_policy_invokes_asynchronously_with_th
     assert record["Sns"]["Message"] == "big order" and record["Sns"]["Subject"] == "new"
     assert record["Sns"]["MessageAttributes"] == {"kind": {"Type": "String", "Value": "order"}}
     assert record["Sns"]["Type"] == "Notification"
+
+
+def test_schedule_expressions_at_and_time_zones():
+    six = calendar.timegm((2026, 12, 6, 1, 0, 0))
+    assert Schedule("at(2026-12-06T03:00:00)").next_after(six) == six + 2 * 3600
+    assert Schedule("at(2026-12-06T03:00:00)").next_after(six + 3 * 3600) == float("inf")  # once
+    assert Schedule("at(2026-12-06T03:00:00)", "Europe/Paris").next_after(six) == six + 3600  # 03:00 is 02:00 UTC
+    assert Schedule("cron(0 9 * * ? *)", "Europe/Paris").next_after(six) == six + 7 * 3600  # 09:00 CET, 08:00 UTC
+    with pytest.raises(UsageError, match="Mars/Olympus"):
+        Schedule("rate(1 hour)", "Mars/Olympus")
+
+
+def test_eventbridge_scheduler_schedules_fire_on_time_with_their_input():
+    """EventBridge Scheduler's schedules (moto keeps them, never fires them) fire on the injected clock."""
+    clock = FakeClock(start=calendar.timegm((2026, 12, 6, 1, 0, 0)))
+    server = EmulatorServer(idle_timeout=None, retry_delays=(0.0, 0.0), internal_invokes=True, clock=clock).start()
+    try:
+        urllib.request.urlopen(urllib.request.Request(server.endpoint + "/moto-api/reset", method="POST"),
+                               timeout=30).read()
+        cloud = Cloud(server)
+        scheduler_api = boto3.client("scheduler", endpoint_url=server.endpoint, **CREDS)
+
+        def schedule(name: str, expression: str, **kwargs) -> None:
+            scheduler_api.create_schedule(Name=name, ScheduleExpression=expression, FlexibleTimeWindow={"Mode": "OFF"},
+                                          Target={"Arn": cloud.fn, "RoleArn": "arn:aws:iam::123456789012:role/r",
+                                                  "Input": json.dumps({"from": name})}, **kwargs)
+
+        schedule("every-ten", "rate(10 minutes)")
+        schedule("nine-paris", "cron(0 9 * * ? *)", ScheduleExpressionTimezone="Europe/Paris")
+        schedule("once", "at(2026-12-06T01:30:00)")
+        schedule("off", "rate(1 minute)", State="DISABLED")
+        scheduler = server.app.scheduler
+        scheduler.tick(clock.now())  # armed (if the scheduler's thread has not done it)
+        clock.advance(599)
+        scheduler.tick(clock.now())
+        assert cloud.seen() == []
+        clock.advance(1)  # 01:10
+        scheduler.tick(clock.now())
+        clock.advance(20 * 60)  # 01:30: the one-time schedule, and every-ten again
+        scheduler.tick(clock.now())
+        clock.advance(6 * 3600 + 30 * 60)  # 08:00 UTC is 09:00 in Paris
+        scheduler.tick(clock.now())
+        clock.advance(3600)  # 09:00 UTC: the one-time schedule does not come back
+        scheduler.tick(clock.now())
+        fired = sorted(e["from"] for e in cloud.seen())
+        assert fired == ["every-ten", "every-ten", "every-ten", "every-ten", "nine-paris", "once"]
+    finally:
+        server.stop()
+
+
+SCHEDULED_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Seen:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: seen
+  Nightly:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: nightly
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src/
+      Timeout: 30
+      Events:
+        Night:
+          Type: ScheduleV2
+          Properties:
+            Name: night-run
+            ScheduleExpression: cron(0 3 * * ? *)
+            ScheduleExpressionTimezone: Europe/Paris
+            Input: '{"job": "compact"}'
+Outputs:
+  ScheduleArn:
+    Value: !GetAtt NightlyNight.Arn
+"""
+
+
+def test_a_templates_schedule_v2_exists_and_lamctl_local_trigger_fires_it(cli, local_cloud, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(RECORDER)
+    (tmp_path / "template.yaml").write_text(SCHEDULED_TEMPLATE)
+    r = cli("--local", "--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", "--stack", "nightly",
+            cwd=tmp_path)
+    assert r.exit_code == 0, r
+    schedule_arn = r.json_lines()[-1]["outputs"]["ScheduleArn"]
+    assert schedule_arn.endswith(":schedule/default/night-run")
+    described = local_cloud.client("scheduler").get_schedule(Name="night-run")
+    assert described["ScheduleExpressionTimezone"] == "Europe/Paris" and described["Target"]["Arn"].endswith(
+        ":function:nightly")
+    r = cli("--endpoint-url", local_cloud.endpoint, "local", "trigger", "night-run")
+    assert r.exit_code == 0, r
+    assert "night-run" in r.stderr + r.stdout
+    s3 = local_cloud.client("s3")
+    assert local_cloud.server.handler.wait_background(60)
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket="seen", Prefix="events/")["Contents"]]
+    assert json.loads(s3.get_object(Bucket="seen", Key=key)["Body"].read()) == {"job": "compact"}
