@@ -171,8 +171,6 @@ T41 state-machine-starts ``StepFunctionsParserBackend.start_execution(state_mach
 T42 state-machine-aliases ``create_state_machine_alias(name, routing, description)``, ``update_state_machine_alias(
                         arn, description, routing)``, ``delete_state_machine_alias(arn)``; PublishStateMachineVersion
                         and ListStateMachineVersions, which moto lacks, added to ``StepFunctionResponse``.
-
-
 T43 stream-mappings     ``LambdaBackend.send_kinesis_message(function_name, kinesis_stream, ...)`` (called by a
                         Kinesis stream's ``put_record`` for each of its ``lambda_event_source_mappings``) and
                         ``LambdaBackend.send_dynamodb_items(function_arn, items, source)`` (called by a table's
