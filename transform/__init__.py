@@ -38,7 +38,7 @@ __all__ = ["transform", "is_serverless", "ApiEvent", "Context"]
 
 KNOWN = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi",
          "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable", "AWS::Serverless::StateMachine",
-         "AWS::Serverless::CapacityProvider"}
+         "AWS::Serverless::CapacityProvider", "AWS::Serverless::Connector"}
 
 
 def _plain(value: Any) -> Any:
@@ -93,7 +93,12 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     except GlobalsError as exc:
         raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
 
+    from .connectors import embedded_connectors
+
+    resources, connector_origins = embedded_connectors(ctx, resources)  # Connectors: attributes -> connectors
+    src["Resources"] = resources
     functions, apis, layers, tables, state_machines, providers = [], [], [], [], [], []
+    connectors: list = []
     implicit = _implicit_api_ids(resources)
     for lid, res in resources.items():
         if lid in implicit:
@@ -127,7 +132,8 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
         {"AWS::Serverless::Function": functions, "AWS::Serverless::LayerVersion": layers,
          "AWS::Serverless::SimpleTable": tables,
          "AWS::Serverless::StateMachine": state_machines,
-         "AWS::Serverless::CapacityProvider": providers}.get(rtype, apis).append((lid, res))
+         "AWS::Serverless::CapacityProvider": providers,
+         "AWS::Serverless::Connector": connectors}.get(rtype, apis).append((lid, res))
 
     from .function import transform_function
 
@@ -155,6 +161,11 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
 
     for lid, res in providers:
         _guard(ctx, lid, transform_capacity_provider, ctx, lid, res)
+
+    from .connectors import transform_connectors  # last: connectors read what the other resources became
+
+    for lid, res in connectors:
+        _guard(ctx, lid, transform_connectors, ctx, lid, res, connector_origins)
 
     from .deployment import finish
 
