@@ -62,6 +62,10 @@ GLOBALS_SUPPORTED = {
     "LayerVersion": ["PublishLambdaVersion"],
     "CapacityProvider": ["VpcConfig", "OperatorRole", "Tags", "InstanceRequirements", "ScalingConfig", "KmsKeyArn",
                          "PropagateTags", "LoggingConfig", "ManagedResourceTags"],
+    "WebSocketApi": ["AccessLogSettings", "ApiKeySelectionExpression", "DefaultRouteSettings",
+                     "DisableExecuteApiEndpoint", "DisableSchemaValidation", "Domain", "FailOnWarnings",
+                     "IpAddressType", "PropagateTags", "RouteSelectionExpression", "RouteSettings", "StageVariables",
+                     "Tags"],
 }
 # (section, property path) whose resource value replaces the global one whatever its type
 GLOBALS_REPLACE = {("Function", "Architectures")}

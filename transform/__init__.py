@@ -38,7 +38,8 @@ __all__ = ["transform", "is_serverless", "ApiEvent", "Context"]
 
 KNOWN = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi",
          "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable", "AWS::Serverless::StateMachine",
-         "AWS::Serverless::CapacityProvider", "AWS::Serverless::Connector"}
+         "AWS::Serverless::CapacityProvider", "AWS::Serverless::Connector",
+         "AWS::Serverless::WebSocketApi"}
 
 
 def _plain(value: Any) -> Any:
@@ -99,6 +100,7 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     src["Resources"] = resources
     functions, apis, layers, tables, state_machines, providers = [], [], [], [], [], []
     connectors: list = []
+    websockets: list = []
     implicit = _implicit_api_ids(resources)
     for lid, res in resources.items():
         if lid in implicit:
@@ -133,7 +135,8 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
          "AWS::Serverless::SimpleTable": tables,
          "AWS::Serverless::StateMachine": state_machines,
          "AWS::Serverless::CapacityProvider": providers,
-         "AWS::Serverless::Connector": connectors}.get(rtype, apis).append((lid, res))
+         "AWS::Serverless::Connector": connectors,
+         "AWS::Serverless::WebSocketApi": websockets}.get(rtype, apis).append((lid, res))
 
     from .function import transform_function
 
@@ -161,6 +164,11 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
 
     for lid, res in providers:
         _guard(ctx, lid, transform_capacity_provider, ctx, lid, res)
+
+    from .websocket import transform_websocket_api
+
+    for lid, res in websockets:
+        _guard(ctx, lid, transform_websocket_api, ctx, lid, res)
 
     from .connectors import transform_connectors  # last: connectors read what the other resources became
 
