@@ -39,7 +39,7 @@ __all__ = ["transform", "is_serverless", "ApiEvent", "Context"]
 KNOWN = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi",
          "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable", "AWS::Serverless::StateMachine",
          "AWS::Serverless::CapacityProvider", "AWS::Serverless::Connector",
-         "AWS::Serverless::WebSocketApi"}
+         "AWS::Serverless::WebSocketApi", "AWS::Serverless::GraphQLApi"}
 
 
 def _plain(value: Any) -> Any:
@@ -101,6 +101,7 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     functions, apis, layers, tables, state_machines, providers = [], [], [], [], [], []
     connectors: list = []
     websockets: list = []
+    graphqls: list = []
     implicit = _implicit_api_ids(resources)
     for lid, res in resources.items():
         if lid in implicit:
@@ -136,7 +137,8 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
          "AWS::Serverless::StateMachine": state_machines,
          "AWS::Serverless::CapacityProvider": providers,
          "AWS::Serverless::Connector": connectors,
-         "AWS::Serverless::WebSocketApi": websockets}.get(rtype, apis).append((lid, res))
+         "AWS::Serverless::WebSocketApi": websockets,
+         "AWS::Serverless::GraphQLApi": graphqls}.get(rtype, apis).append((lid, res))
 
     from .function import transform_function
 
@@ -169,6 +171,11 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
 
     for lid, res in websockets:
         _guard(ctx, lid, transform_websocket_api, ctx, lid, res)
+
+    from .graphql import transform_graphql_api
+
+    for lid, res in graphqls:
+        _guard(ctx, lid, transform_graphql_api, ctx, lid, res)
 
     from .connectors import transform_connectors  # last: connectors read what the other resources became
 

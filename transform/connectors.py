@@ -209,15 +209,35 @@ def _add_depends_on(ctx: Context, lid: str, dep: str) -> None:
 
 
 class Connector:
-    def __init__(self, ctx: Context, lid: str, res: dict, keys: tuple):
+    """One connector: ``res`` as in a template; ``keys`` locate it, ``props_keys`` its Properties (a connector
+    that another resource makes, e.g. a GraphQL data source's, is located at that resource's property)."""
+
+    def __init__(self, ctx: Context, lid: str, res: dict, keys: tuple, props_keys: tuple | None = None):
         self.ctx, self.lid, self.res, self.keys = ctx, lid, res, keys
+        self.props_keys = props_keys if props_keys is not None else keys + ("Properties",)
         self.attrs = {k: res[k] for k in ATTRIBUTES if k in res}
         self.depends_on = res.get("DependsOn")
 
     def error(self, message: str, *more, hint: str | None = None, key: bool = False):
-        return self.ctx.error(f"connector {self.lid}: {message}", self.keys + ("Properties",) + more, hint, key=key)
+        return self.ctx.error(f"connector {self.lid}: {message}", self.props_keys + more, hint, key=key)
 
     def translate(self) -> list[str]:
+        """Add what the connector generates to the output; a DependsOn on the connector is rewritten to them."""
+        generated = self.build()
+        for rid, r in generated:
+            self.ctx.add(rid, r, self.keys)
+        ids = [rid for rid, _ in generated]
+        for r in self.ctx.resources.values():  # a DependsOn on the connector is one on what it generated
+            if not isinstance(r, dict) or "DependsOn" not in r:
+                continue
+            deps = r["DependsOn"] if isinstance(r["DependsOn"], list) else [r["DependsOn"]]
+            if self.lid in deps:
+                deps = [d for d in deps if d != self.lid]
+                r["DependsOn"] = _insert_unique(deps, ids)
+        return ids
+
+    def build(self) -> list[tuple[str, dict]]:
+        """The resources the connector generates (policies or permissions, with their metadata)."""
         p = self.res.get("Properties")
         if not isinstance(p, dict):
             raise self.error("needs Properties with Source, Destination and Permissions")
@@ -254,17 +274,7 @@ class Connector:
             made = self._generate(src, destination, perms, index, multi, dkeys)
             self._metadata(made, src, destination)
             generated.extend(made)
-        for rid, r in generated:
-            self.ctx.add(rid, r, self.keys)
-        ids = [rid for rid, _ in generated]
-        for r in self.ctx.resources.values():  # a DependsOn on the connector is one on what it generated
-            if not isinstance(r, dict) or "DependsOn" not in r:
-                continue
-            deps = r["DependsOn"] if isinstance(r["DependsOn"], list) else [r["DependsOn"]]
-            if self.lid in deps:
-                deps = [d for d in deps if d != self.lid]
-                r["DependsOn"] = _insert_unique(deps, ids)
-        return ids
+        return generated
 
     def _generate(self, source: Reference, dest: Reference, perms: list, index: int, multi: bool,
                   dkeys: tuple) -> list[tuple[str, dict]]:
