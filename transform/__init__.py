@@ -58,6 +58,14 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     ``where(keys) -> "file:line:col"`` locates errors (``Template.where``)."""
     if not isinstance(template, dict):
         raise TemplateError("a template must be a mapping at the top")
+    if "Resources" not in template:  # CloudFormation needs one, whatever the transform
+        import difflib
+
+        close = difflib.get_close_matches("Resources", [k for k in template if isinstance(k, str)], n=1)
+        raise TemplateError("the template has no Resources section",
+                            where=_where(where, (close[0],), key=True) if close else _where(where, ()),
+                            hint=f"did you mean Resources (the template says {close[0]})?" if close
+                            else "a template declares its resources under Resources:")
     if not is_serverless(template):
         return _plain(template)
     src = _plain(template)
@@ -252,10 +260,15 @@ def _implicit_api_ids(resources: dict) -> set:
                   if not (isinstance(r, dict) and r.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"))}
 
 
-def _where(where, keys):
+def _where(where, keys, key: bool = False):
     if where is None:
         return None
     try:
+        if key:
+            try:
+                return where(list(keys), key=True)
+            except TypeError:  # a where() that knows values only
+                pass
         return where(list(keys))
     except Exception:
         return None
