@@ -15,7 +15,9 @@ Deliberate differences from the reference (``tests/conformance/run.py`` shows th
   for CloudFormation to reject);
 * the ``Fn::And`` made for a conditional invoke destination of a conditional function lists
   ``{"Condition": name}`` items; the reference nests ``{"Condition": {"Condition": name}}``,
-  which CloudFormation rejects.
+  which CloudFormation rejects;
+* WebSocket APIs whose domains are in one hosted zone share one record set group holding every
+  domain's records (the reference keeps only the last API's, see ``websocket.py``).
 
 Public entry points: :func:`transform` (template dict -> CloudFormation dict), :func:`is_serverless`
 (from :mod:`lamctl.schemas.sam`, where the rules it shares with build, validate and the local

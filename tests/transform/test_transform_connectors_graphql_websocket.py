@@ -421,3 +421,32 @@ def test_validate_names_a_connector_id_that_is_not_in_the_template(cli, tmp_path
     assert f"{path}:11:" in result.stdout and "Fnn" in result.stdout and "did you mean Fn" in result.stdout
     write_template(tmp_path, path.read_text().replace("Fnn", "Fn"))
     assert cli("validate", "--no-lint", "-t", path).exit_code == 0
+
+
+# -- three more error cases of the reference ------------------------------------------------------------
+@pytest.mark.parametrize("text, line, words", [
+    # Resource for Resources: no template without resources
+    ("Resource:\n  Fn:\n    Type: AWS::Serverless::Function\n", 1, "did you mean Resources"),
+    # a list parameter substituted into a string
+    ("Transform: AWS::Serverless-2016-10-31\nParameters:\n  Ips:\n    Type: CommaDelimitedList\n    Default: [a, b]\n"
+     "Resources:\n  Api:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: prod\n      Auth:\n"
+     "        ResourcePolicy:\n          CustomStatements: [{Effect: Allow, Principal: '*', Action: x, Resource: y,"
+     " Condition: {IpAddress: {aws:SourceIp: !Sub '${Ips}'}}}]\n", 7, "${Ips}"),
+    # a DefaultAuthorizer over a DefinitionBody method written "any"
+    ("Transform: AWS::Serverless-2016-10-31\nResources:\n  Http:\n    Type: AWS::Serverless::HttpApi\n"
+     "    Properties:\n      DefinitionBody:\n        openapi: 3.0.1\n        paths: {/x: {any: {responses: {}}}}\n"
+     "      Auth:\n        DefaultAuthorizer: Jwt\n        Authorizers:\n          Jwt: {IdentitySource: "
+     "$request.header.Authorization, JwtConfiguration: {issuer: https://i, audience: [a]}}\n", 3,
+     "x-amazon-apigateway-any-method"),
+])
+def test_more_error_cases_of_the_reference_are_refused_where_they_are(text, line, words, tmp_path, region):
+    path = write_template(tmp_path, text)
+    tpl = load_template(path)
+    with pytest.raises(TemplateError) as info:
+        transform(tpl.data, "us-east-1", {}, where=tpl.where)
+    err = info.value
+    assert err.exit_code == 2 and words in err.message + " " + (err.hint or ""), err.message
+    assert err.where and err.where.startswith(f"{path}:"), err.where
+    assert int(err.where.split(":")[-2]) >= line
+    with pytest.raises(Exception):
+        reference_transform(plain(parse_text(text)), {})
