@@ -450,3 +450,14 @@ def test_more_error_cases_of_the_reference_are_refused_where_they_are(text, line
     assert int(err.where.split(":")[-2]) >= line
     with pytest.raises(Exception):
         reference_transform(plain(parse_text(text)), {})
+
+
+def test_a_connectors_attribute_alone_asks_for_the_transform():
+    """No Transform line and no serverless type: the Connectors attribute still needs SAM, so lamctl transforms
+    (CloudFormation would refuse the attribute)."""
+    template = plain(parse_text("Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Connectors:\n      ToQ:\n"
+                                "        Properties: {Destination: {Id: Q}, Permissions: [Write]}\n"
+                                "  Q: {Type: AWS::SQS::Queue}\n"))
+    out = transform(template, "us-east-1", {})
+    assert "Connectors" not in out["Resources"]["T"]
+    assert out["Resources"]["TToQQueuePolicy"]["Properties"]["Queues"] == [{"Ref": "Q"}]
