@@ -423,7 +423,7 @@ def test_validate_names_a_connector_id_that_is_not_in_the_template(cli, tmp_path
     assert cli("validate", "--no-lint", "-t", path).exit_code == 0
 
 
-# -- three more error cases of the reference ------------------------------------------------------------
+# -- four more error cases of the reference ------------------------------------------------------------
 @pytest.mark.parametrize("text, line, words", [
     # Resource for Resources: no template without resources
     ("Resource:\n  Fn:\n    Type: AWS::Serverless::Function\n", 1, "did you mean Resources"),
@@ -438,6 +438,11 @@ def test_validate_names_a_connector_id_that_is_not_in_the_template(cli, tmp_path
      "      Auth:\n        DefaultAuthorizer: Jwt\n        Authorizers:\n          Jwt: {IdentitySource: "
      "$request.header.Authorization, JwtConfiguration: {issuer: https://i, audience: [a]}}\n", 3,
      "x-amazon-apigateway-any-method"),
+    # an S3 event's Events given by an intrinsic function
+    ("Transform: AWS::Serverless-2016-10-31\nParameters:\n  Kinds: {Type: String, Default: 's3:ObjectCreated:*'}\n"
+     "Resources:\n  B: {Type: AWS::S3::Bucket}\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+     "      Runtime: python3.12\n      Handler: a.h\n      InlineCode: x\n      Events:\n        Up:\n"
+     "          Type: S3\n          Properties: {Bucket: !Ref B, Events: !Ref Kinds}\n", 15, "Events must be"),
 ])
 def test_more_error_cases_of_the_reference_are_refused_where_they_are(text, line, words, tmp_path, region):
     path = write_template(tmp_path, text)
