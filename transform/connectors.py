@@ -122,6 +122,15 @@ def _nonblank(value: Any) -> bool:
     return bool(value) and isinstance(value, str)
 
 
+_SUB_VARIABLE = re.compile(r"\${.+}")
+
+
+@lru_cache(maxsize=64)
+def _sub_name(key: str) -> str:
+    """A profile variable's name in ``Fn::Sub`` (``Source.Arn`` -> ``SourceArn``)."""
+    return "".join(c for c in key if c.isalnum())
+
+
 def _replace_profile(obj: Any, replacements: dict) -> Any:
     if isinstance(obj, dict):
         return {k: _replace_profile(v, replacements) for k, v in obj.items()}
@@ -129,10 +138,12 @@ def _replace_profile(obj: Any, replacements: dict) -> Any:
         return [_replace_profile(v, replacements) for v in obj]
     if not isinstance(obj, str):
         return obj
+    if "%{" not in obj:  # no variable: only a ${...} makes it an Fn::Sub
+        return {"Fn::Sub": obj} if "${" in obj and _SUB_VARIABLE.search(obj) else obj
     s, subs = obj, {}
     for k, v in replacements.items():
         pattern = "%{" + k + "}"
-        var = "".join(c for c in k if c.isalnum())
+        var = _sub_name(k)
         if pattern in s and v is None:
             raise ConnectorError(f"{k} is missing", k.split(".")[0])
         if pattern == s:
@@ -140,7 +151,7 @@ def _replace_profile(obj: Any, replacements: dict) -> Any:
         if pattern in s:
             s = s.replace(pattern, "${" + var + "}")
             subs[var] = v
-    if re.search(r"\${.+}", s):
+    if _SUB_VARIABLE.search(s):
         return {"Fn::Sub": [s, subs]} if subs else {"Fn::Sub": s}
     return s
 
@@ -202,10 +213,29 @@ def _insert_unique(xs: Any, vs: Any) -> list:
     return xs
 
 
+def _dependents(ctx: Context) -> dict[str, set]:
+    """Logical ID -> the output resources whose DependsOn names it; built at the first connector and kept up to
+    date by the connectors' own DependsOn edits, so that each connector finds what depends on it at once."""
+    index = ctx.__dict__.get("_connector_dependents")
+    if index is None:
+        index = ctx.__dict__["_connector_dependents"] = {}
+        for rid, r in ctx.resources.items():
+            _index(index, rid, r)
+    return index
+
+
+def _index(index: dict, rid: str, res: Any) -> None:
+    deps = res.get("DependsOn") if isinstance(res, dict) else None
+    for dep in deps if isinstance(deps, list) else [deps] if deps is not None else []:
+        if isinstance(dep, str):
+            index.setdefault(dep, set()).add(rid)
+
+
 def _add_depends_on(ctx: Context, lid: str, dep: str) -> None:
     res = ctx.resources.get(lid)
     if isinstance(res, dict):
         res["DependsOn"] = _insert_unique(res.get("DependsOn", []), dep)
+        _dependents(ctx).setdefault(dep, set()).add(lid)
 
 
 class Connector:
@@ -223,17 +253,22 @@ class Connector:
 
     def translate(self) -> list[str]:
         """Add what the connector generates to the output; a DependsOn on the connector is rewritten to them."""
+        index = _dependents(self.ctx)
         generated = self.build()
         for rid, r in generated:
             self.ctx.add(rid, r, self.keys)
+            _index(index, rid, r)
         ids = [rid for rid, _ in generated]
-        for r in self.ctx.resources.values():  # a DependsOn on the connector is one on what it generated
+        for rid in index.pop(self.lid, ()):  # a DependsOn on the connector is one on what it generated
+            r = self.ctx.resources.get(rid)
             if not isinstance(r, dict) or "DependsOn" not in r:
                 continue
             deps = r["DependsOn"] if isinstance(r["DependsOn"], list) else [r["DependsOn"]]
             if self.lid in deps:
                 deps = [d for d in deps if d != self.lid]
                 r["DependsOn"] = _insert_unique(deps, ids)
+                for new in ids:
+                    index.setdefault(new, set()).add(rid)
         return ids
 
     def build(self) -> list[tuple[str, dict]]:
