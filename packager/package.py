@@ -17,7 +17,7 @@ built artifact's local location replaced by where it was uploaded:
   ``AWS::CloudFormation::Stack`` ``TemplateURL``) is built and packaged recursively, uploaded under its
   SHA-256 and named by its ``https://`` S3 URL (:mod:`lamctl.packager.nested`);
 * other local files (an API's ``DefinitionUri`` or ``BodyS3Location``, a state
-  machine's definition, AppSync schemas and templates: :data:`FILE_PROPERTIES`)
+  machine's definition, AppSync schemas (a GraphQL API's ``SchemaUri`` too) and templates: :data:`FILE_PROPERTIES`)
   are uploaded as they are, to ``<sha256><extension>``, and named by URI or by
   ``{Bucket, Key}`` as each property expects.
 
@@ -63,6 +63,7 @@ FILE_PROPERTIES: dict[str, dict[str, str]] = {
     "AWS::Serverless::Api": {"DefinitionUri": URI},
     "AWS::Serverless::HttpApi": {"DefinitionUri": URI},
     "AWS::Serverless::StateMachine": {"DefinitionUri": URI},
+    "AWS::Serverless::GraphQLApi": {"SchemaUri": URI},
     "AWS::ApiGateway::RestApi": {"BodyS3Location": BUCKET_KEY},
     "AWS::ApiGatewayV2::Api": {"BodyS3Location": BUCKET_KEY},
     "AWS::StepFunctions::StateMachine": {"DefinitionS3Location": BUCKET_KEY},

@@ -14,6 +14,7 @@ plus these checks, sorted by position, one finding per problem:
   ``DeploymentPreference`` without ``Type``, and the Lambda limits (docs/architecture.md,
   facts of the platform: memory 128-10,240 MB, timeout 1-900 s, ephemeral storage 512-10,240 MB,
   at most 5 layers, environment variables 4 KB together);
+* connectors: the ``Id`` of a source or destination that is not a resource of the template;
 * references: ``Ref``/``Fn::GetAtt``/``Fn::Sub`` to names that are neither a
   resource, a parameter, a pseudo parameter nor a resource the transform
   generates; events whose API, bucket, queue, topic or stream is such a name;
@@ -46,11 +47,15 @@ SUPPORTED_TYPES = (
     "AWS::Serverless::StateMachine",
     "AWS::Serverless::CapacityProvider",
     "AWS::Serverless::Application",
+    "AWS::Serverless::Connector",
+    "AWS::Serverless::GraphQLApi",
+    "AWS::Serverless::WebSocketApi",
 )
 GLOBALS_SECTIONS = {"Function": "AWS::Serverless::Function", "Api": "AWS::Serverless::Api",
                     "HttpApi": "AWS::Serverless::HttpApi", "SimpleTable": "AWS::Serverless::SimpleTable",
                     "LayerVersion": "AWS::Serverless::LayerVersion", "StateMachine": "AWS::Serverless::StateMachine",
-                    "CapacityProvider": "AWS::Serverless::CapacityProvider"}
+                    "CapacityProvider": "AWS::Serverless::CapacityProvider",
+                    "WebSocketApi": "AWS::Serverless::WebSocketApi"}
 PSEUDO_PARAMETERS = {"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition", "AWS::Region",
                      "AWS::StackId", "AWS::StackName", "AWS::URLSuffix"}
 # Resources the transform creates whatever the function names are.
@@ -140,6 +145,7 @@ class _Checker:
                               hint="supported serverless types: " + ", ".join(SUPPORTED_TYPES))
             if rtype == "AWS::Serverless::Function":
                 yield from self.check_function(rid, res)
+            yield from self.check_connectors(rid, res)
             yield from self.check_attributes(rid, res)
         yield from self.check_references()
 
@@ -355,6 +361,29 @@ class _Checker:
                       "template", hint=self._did_you_mean(base), code="reference")
 
     # -- resource attributes
+    def check_connectors(self, rid: str, res: dict) -> Iterator[Finding]:
+        """The ``Id`` of a connector's Source and Destinations (or of a ``Connectors`` entry's Destination)
+        names a resource of this template."""
+        ends: list[tuple[Any, tuple]] = []
+        props = res.get("Properties")
+        if res.get("Type") == "AWS::Serverless::Connector" and isinstance(props, dict):
+            base = ("Resources", rid, "Properties")
+            ends.append((props.get("Source"), base + ("Source",)))
+            dest = props.get("Destination")
+            ends += [(d, base + ("Destination", i)) for i, d in enumerate(dest)] if isinstance(dest, list) \
+                else [(dest, base + ("Destination",))]
+        conns = res.get("Connectors")
+        for name, conn in (conns.items() if isinstance(conns, dict) else ()):
+            cprops = conn.get("Properties") if isinstance(conn, dict) else None
+            dest = cprops.get("Destination") if isinstance(cprops, dict) else None
+            base = ("Resources", rid, "Connectors", name, "Properties", "Destination")
+            ends += [(d, base + (i,)) for i, d in enumerate(dest)] if isinstance(dest, list) else [(dest, base)]
+        for end, path in ends:
+            target = end.get("Id") if isinstance(end, dict) else None
+            if isinstance(target, str) and target not in self.resources:
+                yield self.at(path + ("Id",), f"connector of {rid}: Id {target} is not a resource of this template",
+                              hint=self._did_you_mean(target), code="reference")
+
     def check_attributes(self, rid: str, res: dict) -> Iterator[Finding]:
         deps = res.get("DependsOn")
         for i, dep in enumerate(deps if isinstance(deps, list) else [deps] if isinstance(deps, str) else []):
@@ -407,10 +436,15 @@ class _Checker:
                       hint=self._did_you_mean(base), code="reference")
 
     def _generated(self, name: str) -> bool:
-        """Whether ``name`` may be a resource the transform creates (FnRole, FnAliaslive, ServerlessRestApi...)."""
+        """Whether ``name`` may be a resource the transform creates (FnRole, FnAliaslive, ServerlessRestApi...,
+        the connector ``<Resource><Name>`` of a ``Connectors`` entry and its policies)."""
         if name.startswith(GENERATED_NAMES):
             return True
-        return any(name.startswith(rid) for rid in self.serverless_ids)
+        if any(name.startswith(rid) for rid in self.serverless_ids):
+            return True
+        return any(isinstance(res, dict) and isinstance(res.get("Connectors"), dict)
+                   and any(name.startswith(f"{rid}{c}") for c in res["Connectors"])
+                   for rid, res in self.resources.items())
 
     def _did_you_mean(self, name: str, pool=None) -> str | None:
         import difflib

@@ -62,6 +62,10 @@ GLOBALS_SUPPORTED = {
     "LayerVersion": ["PublishLambdaVersion"],
     "CapacityProvider": ["VpcConfig", "OperatorRole", "Tags", "InstanceRequirements", "ScalingConfig", "KmsKeyArn",
                          "PropagateTags", "LoggingConfig", "ManagedResourceTags"],
+    "WebSocketApi": ["AccessLogSettings", "ApiKeySelectionExpression", "DefaultRouteSettings",
+                     "DisableExecuteApiEndpoint", "DisableSchemaValidation", "Domain", "FailOnWarnings",
+                     "IpAddressType", "PropagateTags", "RouteSelectionExpression", "RouteSettings", "StageVariables",
+                     "Tags"],
 }
 # (section, property path) whose resource value replaces the global one whatever its type
 GLOBALS_REPLACE = {("Function", "Architectures")}
@@ -88,12 +92,14 @@ def transforms_of(template: dict) -> list[str]:
 
 
 def is_serverless(template: dict) -> bool:
-    """Does the template ask for the SAM transform, or hold serverless resources (which need it)?"""
+    """Does the template ask for the SAM transform, or hold serverless resources or ``Connectors`` attributes
+    (which need it)?"""
     if TRANSFORM in transforms_of(template):
         return True
     resources = template.get("Resources")
     return isinstance(resources, dict) and any(
-        isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith(SERVERLESS_PREFIX)
+        isinstance(r, dict) and (isinstance(r.get("Type"), str) and r["Type"].startswith(SERVERLESS_PREFIX)
+                                 or "Connectors" in r)
         for r in resources.values())
 
 

@@ -15,7 +15,9 @@ Deliberate differences from the reference (``tests/conformance/run.py`` shows th
   for CloudFormation to reject);
 * the ``Fn::And`` made for a conditional invoke destination of a conditional function lists
   ``{"Condition": name}`` items; the reference nests ``{"Condition": {"Condition": name}}``,
-  which CloudFormation rejects.
+  which CloudFormation rejects;
+* WebSocket APIs whose domains are in one hosted zone share one record set group holding every
+  domain's records (the reference keeps only the last API's, see ``websocket.py``).
 
 Public entry points: :func:`transform` (template dict -> CloudFormation dict), :func:`is_serverless`
 (from :mod:`lamctl.schemas.sam`, where the rules it shares with build, validate and the local
@@ -38,7 +40,8 @@ __all__ = ["transform", "is_serverless", "ApiEvent", "Context"]
 
 KNOWN = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi",
          "AWS::Serverless::LayerVersion", "AWS::Serverless::SimpleTable", "AWS::Serverless::StateMachine",
-         "AWS::Serverless::CapacityProvider", "AWS::Serverless::Application"}
+         "AWS::Serverless::CapacityProvider", "AWS::Serverless::Application", "AWS::Serverless::Connector",
+         "AWS::Serverless::WebSocketApi", "AWS::Serverless::GraphQLApi"}
 
 
 def _plain(value: Any) -> Any:
@@ -61,6 +64,14 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     (see :mod:`lamctl.transform.application`)."""
     if not isinstance(template, dict):
         raise TemplateError("a template must be a mapping at the top")
+    if "Resources" not in template:  # CloudFormation needs one, whatever the transform
+        import difflib
+
+        close = difflib.get_close_matches("Resources", [k for k in template if isinstance(k, str)], n=1)
+        raise TemplateError("the template has no Resources section",
+                            where=_where(where, (close[0],), key=True) if close else _where(where, ()),
+                            hint=f"did you mean Resources (the template says {close[0]})?" if close
+                            else "a template declares its resources under Resources:")
     if not is_serverless(template):
         return _plain(template)
     src = _plain(template)
@@ -97,7 +108,14 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     except GlobalsError as exc:
         raise ctx.error(exc.message, exc.keys, exc.hint, key=exc.key) from None
 
+    from .connectors import embedded_connectors
+
+    resources, connector_origins = embedded_connectors(ctx, resources)  # Connectors: attributes -> connectors
+    src["Resources"] = resources
     functions, apis, layers, tables, state_machines, providers, applications_ = [], [], [], [], [], [], []
+    connectors: list = []
+    websockets: list = []
+    graphqls: list = []
     implicit = _implicit_api_ids(resources)
     for lid, res in resources.items():
         if lid in implicit:
@@ -132,7 +150,10 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
          "AWS::Serverless::SimpleTable": tables,
          "AWS::Serverless::StateMachine": state_machines,
          "AWS::Serverless::CapacityProvider": providers,
-         "AWS::Serverless::Application": applications_}.get(rtype, apis).append((lid, res))
+         "AWS::Serverless::Application": applications_,
+         "AWS::Serverless::Connector": connectors,
+         "AWS::Serverless::WebSocketApi": websockets,
+         "AWS::Serverless::GraphQLApi": graphqls}.get(rtype, apis).append((lid, res))
 
     from .function import transform_function
 
@@ -166,6 +187,21 @@ def transform(template: dict, region: str = "us-east-1", parameters: dict | None
     looked_up: dict = {}  # one lookup per (application, version), as the reference
     for lid, res in applications_:
         _guard(ctx, lid, transform_application, ctx, lid, res, applications, looked_up)
+
+    from .websocket import transform_websocket_api
+
+    for lid, res in websockets:
+        _guard(ctx, lid, transform_websocket_api, ctx, lid, res)
+
+    from .graphql import transform_graphql_api
+
+    for lid, res in graphqls:
+        _guard(ctx, lid, transform_graphql_api, ctx, lid, res)
+
+    from .connectors import transform_connectors  # last: connectors read what the other resources became
+
+    for lid, res in connectors:
+        _guard(ctx, lid, transform_connectors, ctx, lid, res, connector_origins)
 
     from .deployment import finish
 
@@ -237,10 +273,15 @@ def _implicit_api_ids(resources: dict) -> set:
                   if not (isinstance(r, dict) and r.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"))}
 
 
-def _where(where, keys):
+def _where(where, keys, key: bool = False):
     if where is None:
         return None
     try:
+        if key:
+            try:
+                return where(list(keys), key=True)
+            except TypeError:  # a where() that knows values only
+                pass
         return where(list(keys))
     except Exception:
         return None

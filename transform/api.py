@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from lamctl.schemas.errors import TemplateError
 from lamctl.schemas.sam import is_intrinsic
 
 from .api_common import ApiError, hash_id, lambda_permission
@@ -822,6 +823,10 @@ class _Transform:
                 raise self.api_error(api, exc.message, exc.prop) from None
             except DefinitionError as exc:
                 raise self.api_error(api, exc.message, ("DefinitionBody",)) from None
+            except TemplateError as exc:  # e.g. a parameter value of the wrong kind, met while resolving
+                if exc.where:
+                    raise
+                raise self.api_error(api, exc.message) from None
             self.emit(api, resources)
         for logical_id, group in self.record_set_groups.items():
             ctx.resources[logical_id] = _fresh(group)

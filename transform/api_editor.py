@@ -802,6 +802,9 @@ class OpenApiEditor(_Editor):
                 normalized = normalize_method(method_name)
                 if normalized == "parameters" or normalized == "options":
                     continue
+                if normalized not in item:  # "any": the default authorizer cannot find the method (as the reference)
+                    raise DefinitionError(f"path {path}: method {method_name!r} must be written {normalized} in "
+                                          "DefinitionBody for the DefaultAuthorizer to apply to it")
                 for definition in conditional_contents(method):
                     _expect_method(definition, path, method_name)
                     if not self.has_integration_def(definition):

@@ -21,8 +21,10 @@ The pipeline (``lamctl.transform.transform``) runs in this order:
    permissions of the API events; it adds its output with :meth:`Context.add`,
    and may register reference rewrites with :meth:`Context.rewrite_ref` /
    :meth:`Context.rewrite_getatt`. It returns nothing.
-4. the rest: layers (with their hashed IDs), SimpleTables, CodeDeploy application
-   and service role;
+4. the rest: layers (with their hashed IDs), SimpleTables, capacity providers, WebSocket APIs
+   (``websocket.py``), GraphQL APIs (``graphql.py``), then connectors (``connectors.py``: last,
+   since a connector reads what its source and destination became; the ``Connectors`` attributes
+   were turned into connectors before step 2), CodeDeploy application and service role;
 5. finish: references to serverless resources are rewritten (``!Ref Layer`` ->
    hashed layer version, ``Fn.Alias``, ``Fn.Version``, ``Api.RootResourceId``...),
    ``Transform`` removed.

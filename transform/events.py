@@ -182,6 +182,9 @@ def cloudwatch_logs(ctx, fn, name, props, keys):
 def s3(ctx, fn, name, props, keys):
     _check(ctx, fn, name, "S3", props, keys, {"Bucket": None, "Events": (str, list), "Filter": dict},
            ("Bucket", "Events"))
+    if isinstance(props["Events"], dict):  # the reference reads no intrinsic function here
+        raise ctx.error(f"function {fn.lid}: event {name} (S3): Events must be an event name or a list of them, "
+                        "not an intrinsic function", keys + ("Properties", "Events"), hint="e.g. s3:ObjectCreated:*")
     bucket_ref = props["Bucket"]
     bucket_id = bucket_ref.get("Ref") if isinstance(bucket_ref, dict) else None
     resources = ctx.template.get("Resources", {})

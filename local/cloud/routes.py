@@ -131,13 +131,17 @@ def stack_api_urls(endpoint: str, template: dict, physical: dict[str, str]) -> l
     """Each API stage of a deployed stack: ``{"api", "api_id", "stage", "url", "routes": [{"method", "path",
     "url"}]}``, ``url`` being the stage root and each route's ``url`` where that route answers (an HTTP API's
     ``$default`` route: the stage root, which takes any path). ``physical`` maps the stack's logical IDs to
-    physical ones (an API's ID, a stage's name)."""
+    physical ones (an API's ID, a stage's name). A WebSocket API has none: the local cloud does not serve it."""
     routes = api_routes(template)
     urls = []
     for logical, res in (template.get("Resources") or {}).items():
         if not isinstance(res, dict) or res.get("Type") not in STAGE_TYPES:
             continue
         api_logical = _ref((res.get("Properties") or {}).get(STAGE_TYPES[res["Type"]]))
+        api_res = (template.get("Resources") or {}).get(api_logical) if api_logical else None
+        if isinstance(api_res, dict) and isinstance(api_res.get("Properties"), dict) and \
+                api_res["Properties"].get("ProtocolType") == "WEBSOCKET":
+            continue  # the local cloud serves no WebSocket endpoint: no URL to give
         api_id = physical.get(api_logical) if api_logical else None
         stage = physical.get(logical)
         if not (api_id and stage):

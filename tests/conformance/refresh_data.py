@@ -9,7 +9,8 @@
 template is a prompt to refresh (printed), not a failure of a fresh install; a value that disagrees is a failure.
 
 The managed policy map becomes ``{partition: {name: path}}`` (ARN = ``arn:<partition>:iam::aws:policy/<path><name>``);
-the policy templates keep only what the transform reads (parameter names, statement definition).
+the policy templates keep only what the transform reads (parameter names, statement definition); the connector
+profiles are copied as they are.
 """
 
 from __future__ import annotations
@@ -43,8 +44,14 @@ def build() -> dict[str, str]:
            "Version": templates["Version"],
            "Templates": {k: {"Parameters": sorted(v.get("Parameters", {})), "Definition": v["Definition"]}
                          for k, v in sorted(templates["Templates"].items())}}
+    with open(os.path.join(root, "model", "connector_profiles", "profiles.json"), encoding="utf-8") as fh:
+        profiles = json.load(fh)
+    conn = {"_source": "SAM connector profiles (source type -> destination type -> policy, and what each type's "
+                       "Ref / GetAtt give), from aws-sam-translator's connector_profiles/profiles.json (Apache-2.0); "
+                       "regenerate with tests/conformance/refresh_data.py", **profiles}
     dump = lambda d: json.dumps(d, separators=(",", ":"), sort_keys=True)  # noqa: E731
-    return {"managed_policies.json": dump(out), "policy_templates.json": dump(tpl)}
+    return {"managed_policies.json": dump(out), "policy_templates.json": dump(tpl),
+            "connector_profiles.json": dump(conn)}
 
 
 def _disagreements(name: str, ours: dict, theirs: dict) -> tuple[list[str], list[str]]:

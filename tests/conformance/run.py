@@ -70,6 +70,9 @@ REGION = "us-east-1"
 DELIBERATE = {
     "resource_with_invalid_type.yaml": "a resource whose Type is not a string is an error in lamctl, "
                                        "passed through by the reference",
+    "websocket_api_domain_globals.yaml": "two WebSocket APIs with domains in one hosted zone: lamctl's record set "
+                                         "group holds both domains' records, the reference keeps only the last",
+    "websocket_api_with_custom_domain_route53_multiple.yaml": "as websocket_api_domain_globals.yaml",
     "function_with_event_dest_conditional.yaml": "the reference nests {Condition: {Condition: name}} in the "
                                                  "Fn::And it generates, which CloudFormation rejects",
 }

@@ -47,7 +47,8 @@ def test_event_types():
 def test_globals_keys():
     from lamctl.transform.globals import SUPPORTED
 
-    for section in ("Function", "Api", "HttpApi", "SimpleTable", "LayerVersion", "StateMachine", "CapacityProvider"):
+    for section in ("Function", "Api", "HttpApi", "SimpleTable", "LayerVersion", "StateMachine", "CapacityProvider",
+                    "WebSocketApi"):
         assert accepted(f"Globals.{section}") == set(SUPPORTED[section]), section
 
 
@@ -74,3 +75,14 @@ def test_application_properties():
     from lamctl.transform.application import APPLICATION_PROPERTIES
 
     assert accepted("AWS::Serverless::Application") == set(APPLICATION_PROPERTIES)
+
+
+def test_connector_graphql_and_websocket_properties():
+    from lamctl.transform import connectors, graphql, websocket
+
+    assert accepted("AWS::Serverless::Connector") == set(connectors.PROPERTIES)
+    assert accepted("AWS::Serverless::GraphQLApi") == set(graphql.PROPERTIES)
+    assert accepted("AWS::Serverless::WebSocketApi") == set(websocket.PROPERTIES)
+    unsupported = sam_schema()["$defs"]["resource"]["properties"]["Type"]["x-unsupported"]
+    assert not {connectors.TYPE, graphql.TYPE, websocket.TYPE} & set(unsupported)
+    assert "Connectors" in sam_schema()["$defs"]["resource"]["properties"]

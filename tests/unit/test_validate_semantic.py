@@ -175,9 +175,11 @@ def test_serverless_resources_without_the_transform_declared_are_a_warning():
 
 
 def test_serverless_types_lamctl_does_not_transform():
-    assert semantic("Resources:\n  C: {Type: AWS::Serverless::Connector, Properties: {}}\n") == [
-        "t.yaml:3:13: resource type AWS::Serverless::Connector is not supported by lamctl",
+    assert semantic("Resources:\n  C: {Type: AWS::Serverless::Widget, Properties: {}}\n") == [
+        "t.yaml:3:13: resource type AWS::Serverless::Widget is not supported by lamctl",
     ]
+    assert semantic("Resources:\n  Q: {Type: AWS::SQS::Queue}\n  C: {Type: AWS::Serverless::Connector, Properties: "
+                    "{Source: {Id: Q}, Destination: {Id: Q}, Permissions: [Read]}}\n") == []
     assert semantic("Resources:\n  Sm: {Type: AWS::Serverless::StateMachine, "
                     "Properties: {DefinitionUri: s3://b/k}}\n") == []
 
