@@ -216,6 +216,9 @@ def _cloud_error(exc: Exception, action: str, stack: str | None = None) -> Lamct
 
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
+# In every value the local cloud gives a resource it does not create (its physical ID, its attributes), so that a
+# deploy can say which resources and outputs are placeholders (lamctl.local.cloud.models.PlaceholderResource).
+PLACEHOLDER_MARK = "lamctl-placeholder"
 
 
 def function_name(gateway: StackGatewayProtocol, stack: str, logical_id: str) -> str:
@@ -490,6 +493,7 @@ class DeployResult:
     outputs: tuple[StackOutput, ...] = ()
     outputs_unavailable: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (logical id, type) the cloud did not create
+    placeholders: tuple[str, ...] = ()  # of those, the ones standing in with placeholder values (local cloud)
     failure: StackEvent | None = None
     stack_id: str | None = None
     events: tuple[StackEvent, ...] = ()
@@ -891,12 +895,16 @@ class StackDeployer:
         unavailable = tuple(k for k in plan.declared_outputs if k not in have)
         notes: list[str] = []
         skipped: list[tuple[str, str]] = []
+        placeholders: list[str] = []
         if self.emulator:
-            present = {r.logical_id for r in self.gw.resources(final.stack_id)}
-            skipped = [(lid, typ) for lid, typ, cond in plan.declared_resources if lid not in present and not cond]
+            resources = self.gw.resources(final.stack_id)
+            present = {r.logical_id for r in resources}
+            placeholders = [r.logical_id for r in resources if PLACEHOLDER_MARK in (r.physical_id or "")]
+            skipped = [(lid, typ) for lid, typ, cond in plan.declared_resources
+                       if (lid not in present and not cond) or lid in placeholders]
         return DeployResult(plan.stack, final.status, ok=True, change_set=cs, stack_id=final.stack_id,
                             outputs=final.outputs, outputs_unavailable=unavailable, skipped=tuple(skipped),
-                            events=events, notes=tuple(notes))
+                            placeholders=tuple(placeholders), events=events, notes=tuple(notes))
 
     # ----------------------------------------------------------------- delete
     def delete(self, stack: str) -> DeployResult:

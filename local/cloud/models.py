@@ -31,14 +31,22 @@ delivered as the template says.
 moto's CloudFormation skips ``AWS::Lambda::Url`` too (so ``!GetAtt F.FunctionUrl`` in an output failed the
 stack's outputs as a whole): created here, a function URL (SAM's ``FunctionUrlConfig``) exists and answers.
 
+The types the local cloud creates neither way (an Amazon MQ broker, an API Gateway domain name, ...) get a
+:class:`PlaceholderResource`: nothing is made, but Ref and GetAtt of it resolve to placeholder values (marked
+``lamctl-placeholder``), so a template that refers to it deploys and ``lamctl deploy`` names the placeholders.
+
 :func:`register` installs them; it is called by the local cloud's server
 (:mod:`lamctl.local.cloud.emulator`) before it answers any request.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from typing import Any
+
+from lamctl.release.stacks import PLACEHOLDER_MARK
 
 from . import moto_ext
 
@@ -108,6 +116,111 @@ class _Declared:
         if attribute_name in self.ATTRS:
             return getattr(self, self.ATTRS[attribute_name])
         raise moto_ext.unsupported_get_att()
+
+
+# ---------------------------------------------------------------- placeholders for the types not emulated
+
+PLACEHOLDER = PLACEHOLDER_MARK  # in every placeholder value, so that lamctl deploy can say which values are placeholders
+_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "resource_attributes.json")
+
+
+@functools.lru_cache(maxsize=1)
+def resource_attributes() -> dict[str, dict]:
+    """{type: {"ref": property, "ref_kind": kind, "attrs": {GetAtt name: kind}}} (kinds: arn, list, number,
+    string), from CloudFormation's resource schemas (``data/resource_attributes.json``)."""
+    with open(_DATA, encoding="utf-8") as fh:
+        data = json.load(fh)
+    data.pop("_source", None)
+    return data
+
+
+class PlaceholderResource:
+    """A resource of a type the local cloud does not create (``AWS::AmazonMQ::Broker``, an API Gateway domain
+    name, ...): nothing is made, but the stack gets it, with a placeholder physical ID (what Ref gives) and the
+    attributes its type documents (what GetAtt gives, ARN-shaped where the attribute is an ARN), each value
+    carrying ``lamctl-placeholder``. So the templates that refer to it deploy, and ``lamctl deploy`` says which
+    values are placeholders. GetAtt of an attribute the type does not document is refused, naming the type.
+
+    Duck-typed as one of moto's CloudFormation models (moto_ext T24); :func:`placeholder_class` makes one class
+    per type."""
+
+    TYPE = ""
+    REF: str | None = None  # the property whose value Ref gives (the primary identifier), when known
+    REF_KIND = "string"
+    ATTRS: dict[str, str] | None = None  # GetAtt name -> kind; None: the type is unknown, any attribute goes
+
+    def __init__(self, logical_id: str, name: str, region: str, account: str):
+        self.logical_resource_id = logical_id
+        self.cf_resource_type = self.TYPE
+        self.name = name  # the resource's generated name, unique in the account: the stack's, the logical ID's
+        self.region = region
+        self.account = account
+
+    # what moto's CloudFormation asks of a model
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return cls.ATTRS is None or attr in cls.ATTRS
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str, **kwargs: Any) -> "PlaceholderResource":
+        logical_id = str(kwargs.get("LogicalId") or resource_name)
+        return cls(logical_id, str(resource_name), region_name, account_id)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str) -> "PlaceholderResource":
+        return original_resource  # nothing was made: its values stay
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str) -> None:
+        return None
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        return None
+
+    def is_created(self) -> bool:
+        return True
+
+    # its values
+    def _value(self, attribute: str, kind: str) -> Any:
+        text = f"{PLACEHOLDER}-{self.name}" + (f"-{attribute}" if attribute else "")
+        if kind == "arn":
+            _aws, service, kind_name = (self.TYPE.split("::") + ["", ""])[:3]
+            return f"arn:aws:{service.lower()}:{self.region}:{self.account}:{kind_name.lower()}/{text}"
+        if kind == "list":
+            return [text]
+        if kind == "number":
+            return 0
+        return text
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self._value("", "arn" if self.REF_KIND == "arn" else "string")
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if self.ATTRS is None:
+            return self._value(attribute_name, "arn" if attribute_name.lower().endswith("arn") else "string")
+        if attribute_name not in self.ATTRS:
+            raise moto_ext.unsupported_get_att()
+        return self._value(attribute_name, self.ATTRS[attribute_name])
+
+
+@functools.lru_cache(maxsize=None)
+def placeholder_class(resource_type: str) -> type:
+    """The placeholder model of a type moto's CloudFormation does not create (moto_ext T24): the attributes
+    CloudFormation documents for it, or any attribute for a type the resource schemas do not list."""
+    known = resource_attributes().get(resource_type)
+    attrs = dict(known["attrs"]) if known is not None else None
+    return type(f"Placeholder_{resource_type.replace('::', '_')}", (PlaceholderResource,), {
+        "TYPE": resource_type, "ATTRS": attrs, "REF": (known or {}).get("ref"),
+        "REF_KIND": (known or {}).get("ref_kind") or "string"})
 
 
 def register() -> None:
@@ -548,4 +661,6 @@ def register() -> None:
         backend.put_rest_api(api_id, doc, fail_on_warnings=False, mode=mode)
 
     moto_ext.refresh_cloudformation_models()  # when moto in this process already served CloudFormation
+    moto_ext.patch_cfn_placeholders(placeholder_class)
+    moto_ext.patch_describe_stack_resource()
     _registered = True

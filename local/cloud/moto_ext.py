@@ -134,6 +134,19 @@ T23 alias-revision      ``moto.awslambda.models.LambdaAlias`` keeps ``revision_i
                         is a 412. Wrapped as Lambda behaves: every change of an alias gets a new RevisionId,
                         and an UpdateAlias with a RevisionId other than the alias's current one is refused with
                         412 PreconditionFailedException, changing nothing.
+T24 cfn-placeholders    ``moto.cloudformation.parsing.resource_class_from_type(type)`` (a module function the
+                        module's own ``parse_resource``, ``validate_outputs`` and ``parse_and_delete_resource``
+                        call by name) answers None for a type moto's CloudFormation lacks (``NULL_MODELS`` and
+                        unknown types); the stack's resource map then holds None, so ``Fn::GetAtt`` of it fails
+                        with "references undefined resource", an output's GetAtt crashes ``validate_outputs`` and
+                        DescribeStackResource crashes on the None. Wrapped: such a type gets the class
+                        ``factory(type)`` gives (duck-typed as a model: ``create/update/delete_from_cloudformation_json``,
+                        ``has_cfn_attr``; instances ``physical_resource_id``, ``get_cfn_attribute``, ``delete``,
+                        ``is_created``), whose resources stand in with placeholder values.
+T25 describe-resource   ``CloudFormationBackend.describe_stack_resource(stack_name, logical_id)`` walks
+                        ``stack.stack_resources`` (the resource map's values: None for a resource whose Condition
+                        is false) reading ``logical_resource_id``: wrapped to pass over the Nones (an AttributeError,
+                        an HTTP 500 a client cannot parse, otherwise).
 """
 
 from __future__ import annotations
@@ -325,6 +338,7 @@ def patch_change_set_outputs(load: bool = False) -> None:
 
     backend_class.execute_change_set = execute_change_set
     _patched["outputs"] = True
+    _apply_cfn_pending()  # T24-T25 wait for moto's CloudFormation too
 
 
 # ---------------------------------------------------------------- T8 CloudWatch
@@ -983,3 +997,65 @@ def patch_alias_revisions() -> None:
     LambdaAlias.update = update_renewing  # type: ignore[method-assign]
     LambdaResponse.update_alias = update_alias_checked  # type: ignore[method-assign]
     _patched_alias_revisions["done"] = True
+
+
+# ---------------------------------------------------------------- T24 placeholders for the types moto lacks
+
+_patched_placeholders: dict[str, Any] = {"done": False, "factory": None}
+_patched_describe = {"done": False, "wanted": False}
+
+
+def _apply_cfn_pending() -> None:
+    """T24-T25 once moto's CloudFormation is loaded (they wait for it, as T7 does, so the emulator starts without
+    importing it)."""
+    if _patched_placeholders["factory"] is not None:
+        patch_cfn_placeholders(_patched_placeholders["factory"])
+    if _patched_describe["wanted"]:
+        patch_describe_stack_resource()
+
+
+def patch_cfn_placeholders(factory: Callable[[str], Any]) -> None:
+    """T24: a resource type moto's CloudFormation lacks gets ``factory(type)`` (a model class, or None to skip it
+    as moto does). Idempotent; the latest factory is used. Applied now when moto's CloudFormation is loaded, else
+    with T7 once it is."""
+    _patched_placeholders["factory"] = factory
+    if _patched_placeholders["done"]:
+        return
+    parsing = sys.modules.get("moto.cloudformation.parsing")
+    if parsing is None:
+        return
+
+    original = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        found = original(resource_type)
+        if found is None and _patched_placeholders["factory"] is not None:
+            return _patched_placeholders["factory"](resource_type)
+        return found
+
+    parsing.resource_class_from_type = resource_class_from_type
+    _patched_placeholders["done"] = True
+
+
+# ---------------------------------------------------------------- T25 DescribeStackResource
+
+def patch_describe_stack_resource() -> None:
+    """T25: DescribeStackResource passes over the resources that were not created (idempotent; applied with T7
+    when moto's CloudFormation is not loaded yet)."""
+    _patched_describe["wanted"] = True
+    if _patched_describe["done"]:
+        return
+    models = sys.modules.get("moto.cloudformation.models")
+    if models is None:
+        return
+    from moto.cloudformation.exceptions import ValidationError
+
+    def describe_stack_resource(self: Any, stack_name: str, logical_resource_id: str) -> Any:
+        stack = self.get_stack(stack_name)
+        for resource in stack.stack_resources:
+            if resource is not None and getattr(resource, "logical_resource_id", None) == logical_resource_id:
+                return stack, resource
+        raise ValidationError(stack_name, f"Resource {logical_resource_id} does not exist for stack {stack_name}")
+
+    models.CloudFormationBackend.describe_stack_resource = describe_stack_resource  # type: ignore[method-assign]
+    _patched_describe["done"] = True
