@@ -215,6 +215,22 @@ def _cloud_error(exc: Exception, action: str, stack: str | None = None) -> Lamct
     return CloudError(f"{action}: {text}", where=stack)
 
 
+def long_form_get_att(value: Any) -> Any:
+    """``value`` with every short-form ``{"Fn::GetAtt": "Resource.Attribute"}`` in the list form
+    ``["Resource", "Attribute"]`` (split at the first dot: ``DB.Endpoint.Address`` is ``DB``'s ``Endpoint.Address``).
+    CloudFormation accepts both; the local cloud reads only the list form, so a deploy sends that one."""
+    if isinstance(value, list):
+        return [long_form_get_att(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: long_form_get_att(v) for k, v in value.items()}
+    target = out.get("Fn::GetAtt")
+    if len(out) == 1 and isinstance(target, str) and "." in target.strip("."):
+        resource, attribute = target.split(".", 1)
+        out["Fn::GetAtt"] = [resource, attribute]
+    return out
+
+
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 # In every value the local cloud gives a resource it does not create (its physical ID, its attributes), so that a
 # deploy can say which resources and outputs are placeholders (lamctl.local.cloud.models.PlaceholderResource).

@@ -147,6 +147,13 @@ def deploy_command(
             return (stack_api_urls(gateway.client.meta.endpoint_url, data, ids)
                     + stack_function_urls(data, ids, lambda arn: _function_url(app, arn)))
     result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
+    if deployer.emulator and result.ok and result.status not in ("NO_CHANGES", "CHANGE_SET_CREATED", "CANCELLED"):
+        from lamctl.local.cloud.models import idle_mappings
+
+        idle = idle_mappings(data)
+        if idle:
+            app.out.warn("event source mappings created disabled on the local cloud (these sources do not deliver "
+                         "locally): " + ", ".join(f"{lid} ({source})" for lid, source in idle))
     _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
 
 
@@ -235,6 +242,9 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
         data = transform(plain(data), region=app.aws().region, parameters=params, where=where)
     else:
         data = plain(data)
+    from lamctl.release.stacks import long_form_get_att
+
+    data = long_form_get_att(data)
     body = json.dumps(data, separators=(",", ":"), default=str)
     return data, body, bucket
 

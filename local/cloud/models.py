@@ -53,6 +53,7 @@ from . import moto_ext
 _registered = False
 _METHODS = {"get", "put", "post", "delete", "options", "head", "patch"}  # OpenAPI operations (path-level keys aside)
 _ANY = "x-amazon-apigateway-any-method"
+_INTEGRATION = "x-amazon-apigateway-integration"
 
 
 def _routing(value: Any) -> dict | None:
@@ -76,13 +77,21 @@ def _function_name(value: Any) -> str:
     return text
 
 
+def _importable(operation: dict) -> dict:
+    """An operation whose integration moto's importer can take (a ``mock`` one, SAM's CORS preflight, included)."""
+    integration = operation.get(_INTEGRATION)
+    if not isinstance(integration, dict):
+        return operation
+    return {**operation, _INTEGRATION: moto_ext.rest_integration_import_ready(integration)}
+
+
 def _operations(body: dict) -> dict:
     """An OpenAPI body's paths for moto's importers: API Gateway's ANY extension as ``ANY``, and path-level keys
     (``parameters``, ...) left out, as they are not methods."""
     paths = {}
     for path, operations in (body.get("paths") or {}).items():
         if isinstance(operations, dict):
-            paths[path] = {("ANY" if verb == _ANY else verb): op for verb, op in operations.items()
+            paths[path] = {("ANY" if verb == _ANY else verb): _importable(op) for verb, op in operations.items()
                            if isinstance(op, dict) and (verb.lower() in _METHODS or verb == _ANY)}
     return paths
 
@@ -132,6 +141,12 @@ def resource_attributes() -> dict[str, dict]:
         data = json.load(fh)
     data.pop("_source", None)
     return data
+
+
+# ARN service names that are not the type's service name in lower case
+_ARN_SERVICES = {"AmazonMQ": "mq", "MSK": "kafka", "KinesisFirehose": "firehose", "Cognito": "cognito-idp",
+                 "ElasticLoadBalancingV2": "elasticloadbalancing", "CertificateManager": "acm",
+                 "StepFunctions": "states", "OpenSearchService": "es", "Elasticsearch": "es"}
 
 
 class PlaceholderResource:
@@ -193,7 +208,8 @@ class PlaceholderResource:
         text = f"{PLACEHOLDER}-{self.name}" + (f"-{attribute}" if attribute else "")
         if kind == "arn":
             _aws, service, kind_name = (self.TYPE.split("::") + ["", ""])[:3]
-            return f"arn:aws:{service.lower()}:{self.region}:{self.account}:{kind_name.lower()}/{text}"
+            service = _ARN_SERVICES.get(service, service.lower())
+            return f"arn:aws:{service}:{self.region}:{self.account}:{kind_name.lower()}/{text}"
         if kind == "list":
             return [text]
         if kind == "number":
@@ -221,6 +237,86 @@ def placeholder_class(resource_type: str) -> type:
     return type(f"Placeholder_{resource_type.replace('::', '_')}", (PlaceholderResource,), {
         "TYPE": resource_type, "ATTRS": attrs, "REF": (known or {}).get("ref"),
         "REF_KIND": (known or {}).get("ref_kind") or "string"})
+
+
+# ---------------------------------------------------------------- CloudFormation's defaults
+
+# The default key policy CloudFormation gives an AWS::KMS::Key without KeyPolicy (its resource schema's default).
+_DEFAULT_KEY_POLICY = {"Version": "2012-10-17", "Id": "key-default", "Statement": [{
+    "Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:{partition}:iam::{account}:root"},
+    "Action": "kms:*", "Resource": "*"}]}
+
+
+def _generated_name(context: dict, prefix: str) -> str:
+    """A name as CloudFormation generates one, stable for the stack's resource (an update keeps it)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{context['stack_id']}/{context['logical_id']}".encode()).hexdigest()[:12].upper()
+    return f"{prefix}-{context['logical_id']}-{digest}"
+
+
+def fill_defaults(resource_type: str, props: dict, context: dict) -> None:
+    """The defaults CloudFormation applies (its resource schemas and the services' API defaults) that moto's
+    models lack, for the types the local cloud creates: without them moto refuses the resource (``Invalid
+    document format None``) or fails on it (``KeyError: 'KeyPolicy'``). moto_ext T26 calls it."""
+    if resource_type == "AWS::SSM::Document":
+        props.setdefault("DocumentFormat", "JSON")  # CloudFormation's default
+        props.setdefault("DocumentType", "Command")  # SSM CreateDocument's default
+    elif resource_type == "AWS::KMS::Key":
+        if "KeyPolicy" not in props:
+            text = json.dumps(_DEFAULT_KEY_POLICY).replace("{partition}", str(context["partition"])).replace(
+                "{account}", str(context["account"]))
+            props["KeyPolicy"] = json.loads(text)
+    elif resource_type == "AWS::SSM::Parameter":
+        props.setdefault("Name", _generated_name(context, "CFN"))  # moto's model ignores the name it generates
+
+
+# ---------------------------------------------------------------- event sources the local cloud does not poll
+
+_IDLE_SERVICES = {"mq": "Amazon MQ", "kafka": "Amazon MSK"}
+
+
+def idle_source(props: Any) -> str | None:
+    """What an ``AWS::Lambda::EventSourceMapping``'s source is when the local cloud does not poll it (``Amazon
+    MQ``, ``Amazon MSK``, ``self-managed Kafka``), else None. Such a mapping is created disabled."""
+    if not isinstance(props, dict):
+        return None
+    if props.get("SelfManagedEventSource") is not None and not props.get("EventSourceArn"):
+        return "self-managed Kafka"
+    arn = props.get("EventSourceArn")
+    if isinstance(arn, str) and arn.startswith("arn:") and arn.count(":") >= 2:
+        return _IDLE_SERVICES.get(arn.split(":")[2])
+    return None
+
+
+def idle_mappings(template: Any) -> list[tuple[str, str]]:
+    """(logical ID, source) of a CloudFormation template's event source mappings that the local cloud creates
+    disabled (:func:`idle_source`): what ``lamctl deploy`` notes."""
+    resources = template.get("Resources") if isinstance(template, dict) else None
+    if not isinstance(resources, dict):
+        return []
+    kinds = {"AWS::AmazonMQ::Broker": "Amazon MQ", "AWS::MSK::Cluster": "Amazon MSK",
+             "AWS::MSK::ServerlessCluster": "Amazon MSK"}
+    by_id = {lid: kinds[r.get("Type")] for lid, r in resources.items()
+             if isinstance(r, dict) and r.get("Type") in kinds}
+    out = []
+    for lid, r in resources.items():
+        if not isinstance(r, dict) or r.get("Type") != "AWS::Lambda::EventSourceMapping":
+            continue
+        props = r.get("Properties") or {}
+        arn = props.get("EventSourceArn") if isinstance(props, dict) else None
+        source = None
+        if isinstance(arn, dict):
+            target = arn.get("Ref") or arn.get("Fn::GetAtt")
+            name = target[0] if isinstance(target, list) and target else target
+            if isinstance(name, str) and "." in name:
+                name = name.split(".", 1)[0]
+            source = by_id.get(name) if isinstance(name, str) else None
+        if source is None:
+            source = idle_source(props) if not isinstance(arn, dict) else None
+        if source is not None:
+            out.append((str(lid), source))
+    return out
 
 
 def register() -> None:
@@ -469,6 +565,31 @@ def register() -> None:
         def delete(self, account_id: str, region_name: str) -> None:
             self.delete_from_cloudformation_json(self.name, {}, account_id, region_name)
 
+    class IdleEventSourceMappingModel(moto_ext.lambda_event_source_mapping_class(), CloudFormationModel):
+        """``AWS::Lambda::EventSourceMapping``: moto's, except that a mapping of a source the local cloud does not
+        poll (Amazon MQ, MSK, self-managed Kafka: :func:`idle_source`), which moto refuses, is created disabled,
+        so that the stack deploys; such sources deliver nothing locally."""
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> Any:
+            props = cloudformation_json.get("Properties") or {}
+            if idle_source(props) is not None:
+                return moto_ext.lambda_record_idle_mapping(account_id, region_name, props)
+            return super().create_from_cloudformation_json(resource_name, cloudformation_json, account_id,
+                                                           region_name, **kwargs)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> Any:
+            props = cloudformation_json.get("Properties") or {}
+            if idle_source(props) is not None:
+                original_resource.delete(account_id, region_name)
+                return moto_ext.lambda_record_idle_mapping(account_id, region_name, props)
+            return super().update_from_cloudformation_json(original_resource, new_resource_name,
+                                                           cloudformation_json, account_id, region_name)
+
     apigateway = moto_ext.apigateway_module()
 
     class RestApiModel(apigateway.RestAPI, CloudFormationModel):  # a direct subclass: moto lists only those
@@ -663,4 +784,5 @@ def register() -> None:
     moto_ext.refresh_cloudformation_models()  # when moto in this process already served CloudFormation
     moto_ext.patch_cfn_placeholders(placeholder_class)
     moto_ext.patch_describe_stack_resource()
+    moto_ext.patch_cfn_defaults(fill_defaults)
     _registered = True

@@ -147,6 +147,25 @@ T25 describe-resource   ``CloudFormationBackend.describe_stack_resource(stack_na
                         ``stack.stack_resources`` (the resource map's values: None for a resource whose Condition
                         is false) reading ``logical_resource_id``: wrapped to pass over the Nones (an AttributeError,
                         an HTTP 500 a client cannot parse, otherwise).
+T26 cfn-defaults        ``moto.cloudformation.parsing.parse_resource_and_generate_name(logical_id, resource_json,
+                        resources_map)`` (called by name, for a creation and an update) reads the resource's
+                        ``Properties`` as given; ``resources_map["AWS::StackName"]``, ``["AWS::AccountId"]``,
+                        ``["AWS::Region"]``, ``["AWS::Partition"]`` and ``resources_map.stack_id``. Wrapped so that
+                        the defaults CloudFormation applies and some of moto's models lack (an ``AWS::SSM::Document``'s
+                        ``DocumentFormat``, ...) are filled in first.
+T27 idle-mappings       ``moto.awslambda.models.EventSourceMapping(spec)`` (``spec``: ``EventSourceArn``,
+                        ``FunctionName``, ``FunctionArn``, ``RegionName``, ``AccountId``, optional settings) accepts
+                        SQS, Kinesis and DynamoDB sources only (its ``event_source_arn`` setter; ``batch_size``
+                        looks the source's limits up), and the backend's ``create_event_source_mapping`` answers
+                        "Invalid EventSourceArn" for any other; ``_event_source_arn``, ``_batch_size``, ``enabled``
+                        and the backend's ``_event_source_mappings`` {uuid: mapping} hold what
+                        GetEventSourceMapping / ListEventSourceMappings report. A mapping of Amazon MQ, MSK or a
+                        self-managed Kafka cluster is recorded there, disabled, with its own source.
+T28 rest-mock           ``APIGatewayBackend.put_rest_api`` imports an ``x-amazon-apigateway-integration`` with
+                        ``put_integration(..., uri, integration_method, ...)``, which need ``uri`` and ``httpMethod``
+                        (a ``mock`` integration, as SAM writes for CORS preflight, has neither: a TypeError, HTTP
+                        500); an integration's ``integration_responses`` {status: ``IntegrationResponse``} keep
+                        ``status_code``, ``selection_pattern``, ``response_parameters`` and ``response_templates``.
 """
 
 from __future__ import annotations
@@ -1003,6 +1022,7 @@ def patch_alias_revisions() -> None:
 
 _patched_placeholders: dict[str, Any] = {"done": False, "factory": None}
 _patched_describe = {"done": False, "wanted": False}
+_patched_defaults: dict[str, Any] = {"done": False, "fill": None}
 
 
 def _apply_cfn_pending() -> None:
@@ -1012,6 +1032,8 @@ def _apply_cfn_pending() -> None:
         patch_cfn_placeholders(_patched_placeholders["factory"])
     if _patched_describe["wanted"]:
         patch_describe_stack_resource()
+    if _patched_defaults["fill"] is not None:
+        patch_cfn_defaults(_patched_defaults["fill"])
 
 
 def patch_cfn_placeholders(factory: Callable[[str], Any]) -> None:
@@ -1059,3 +1081,85 @@ def patch_describe_stack_resource() -> None:
 
     models.CloudFormationBackend.describe_stack_resource = describe_stack_resource  # type: ignore[method-assign]
     _patched_describe["done"] = True
+
+
+# ---------------------------------------------------------------- T26 CloudFormation's defaults
+
+
+def patch_cfn_defaults(fill: Callable[[str, dict, dict], None]) -> None:
+    """T26: before moto reads a resource, ``fill(type, properties, context)`` completes its properties in place
+    (``context``: ``logical_id``, ``stack_name``, ``stack_id``, ``account``, ``region``, ``partition``).
+    Idempotent; applied with T7 when moto's CloudFormation is not loaded yet."""
+    _patched_defaults["fill"] = fill
+    if _patched_defaults["done"]:
+        return
+    parsing = sys.modules.get("moto.cloudformation.parsing")
+    if parsing is None:
+        return
+    original = parsing.parse_resource_and_generate_name
+
+    def parse_resource_and_generate_name(logical_id: str, resource_json: dict, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and isinstance(resource_json.get("Type"), str):
+            props = resource_json.get("Properties")
+            if props is None:
+                props = resource_json["Properties"] = {}
+            if isinstance(props, dict):
+                context = {"logical_id": logical_id, "stack_id": getattr(resources_map, "stack_id", ""),
+                           **{key: resources_map[name] for key, name in (
+                               ("stack_name", "AWS::StackName"), ("account", "AWS::AccountId"),
+                               ("region", "AWS::Region"), ("partition", "AWS::Partition"))}}
+                _patched_defaults["fill"](resource_json["Type"], props, context)
+        return original(logical_id, resource_json, resources_map)
+
+    parsing.parse_resource_and_generate_name = parse_resource_and_generate_name
+    _patched_defaults["done"] = True
+
+
+# ---------------------------------------------------------------- T27 event source mappings the local cloud does not poll
+
+
+def lambda_event_source_mapping_class() -> type:
+    """T27: moto's ``AWS::Lambda::EventSourceMapping`` model (to subclass)."""
+    from moto.awslambda.models import EventSourceMapping
+
+    return EventSourceMapping
+
+
+def lambda_record_idle_mapping(account: str, region: str, props: dict) -> Any:
+    """T27: record an event source mapping of a source moto refuses (Amazon MQ, MSK, self-managed Kafka: its
+    ``EventSourceArn``, or none), disabled; the mapping (``uuid``, ``physical_resource_id``)."""
+    from moto.awslambda.models import EventSourceMapping
+
+    backend = lambda_backend(account, region)
+    fn = backend.get_function(str(props["FunctionName"]))  # moto's ResourceNotFound when there is none
+    spec = {k: v for k, v in props.items() if k not in ("EventSourceArn", "BatchSize", "Enabled")}
+    spec.update(EventSourceArn=f"arn:aws:sqs:{region}:{account}:lamctl-idle", FunctionArn=fn.function_arn,
+                RegionName=region, AccountId=account)
+    esm = EventSourceMapping(spec)  # built as an SQS one (moto's checks), then given its own source
+    esm._event_source_arn = props.get("EventSourceArn")
+    esm._batch_size = int(props.get("BatchSize") or 100)
+    esm.enabled = False
+    backend._event_source_mappings[esm.uuid] = esm
+    return esm
+
+
+# ---------------------------------------------------------------- T28 REST API mock integrations
+
+
+def rest_integration_import_ready(integration: dict) -> dict:
+    """T28: an OpenAPI integration as moto's importer needs it: ``uri`` and ``httpMethod`` present (empty for a
+    ``mock`` integration, which has neither)."""
+    out = dict(integration)
+    out.setdefault("uri", "")
+    out.setdefault("httpMethod", "POST")
+    return out
+
+
+def rest_integration_responses(integration: Any) -> list[tuple[str, str, dict, dict]]:
+    """T28: (status code, selection pattern, response parameters, response templates) of each response of a REST
+    API method's integration."""
+    out = []
+    for response in list((getattr(integration, "integration_responses", None) or {}).values()):
+        out.append((str(response.status_code), str(response.selection_pattern or ""),
+                    dict(response.response_parameters or {}), dict(response.response_templates or {})))
+    return out
