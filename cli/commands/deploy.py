@@ -367,7 +367,8 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None, api_ur
                            for o in result.outputs])
     if result.outputs_unavailable:
         out.warn("outputs unavailable: " + ", ".join(result.outputs_unavailable)
-                 + (" (the local cloud could not work them out: they name a resource it does not create)"
+                 + (" (the local cloud could not work them out: they name a resource it does not create, or an "
+                    "attribute it does not know; its log says which)"
                     if emulator else " (not reported by CloudFormation; a false Condition?)"))
     absent = [(lid, typ) for lid, typ in result.skipped if lid not in result.placeholders]
     standing_in = [(lid, typ) for lid, typ in result.skipped if lid in result.placeholders]

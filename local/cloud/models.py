@@ -785,4 +785,5 @@ def register() -> None:
     moto_ext.patch_cfn_placeholders(placeholder_class)
     moto_ext.patch_describe_stack_resource()
     moto_ext.patch_cfn_defaults(fill_defaults)
+    moto_ext.patch_lenient_outputs()  # an output it cannot work out is left out: the stack stays deletable
     _registered = True
