@@ -209,6 +209,11 @@ def _cloud_error(exc: Exception, action: str, stack: str | None = None) -> Lamct
         return CloudError(f"{action}: the service failed with an internal error (HTTP 500)", where=stack,
                           hint="on the local cloud this usually means a resource type or property it does not "
                                "emulate; its log is named by lamctl local status")
+    if "Unable to parse response" in text:
+        return CloudError(f"{action}: the answer could not be read (it is not in CloudFormation's format)",
+                          where=stack, hint="check --endpoint-url (or AWS_ENDPOINT_URL): it must be CloudFormation's "
+                                            "or the local cloud's; on the local cloud, its log (named by lamctl local "
+                                            "status) says what failed")
     if "Could not connect" in text or "Connect timeout" in text:
         return CloudError(f"{action}: cannot reach CloudFormation: {text}",
                           hint="check the network, --endpoint-url, or that the local cloud is running", where=stack)

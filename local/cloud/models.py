@@ -262,11 +262,13 @@ def fill_defaults(resource_type: str, props: dict, context: dict) -> None:
     if resource_type == "AWS::SSM::Document":
         props.setdefault("DocumentFormat", "JSON")  # CloudFormation's default
         props.setdefault("DocumentType", "Command")  # SSM CreateDocument's default
+        if isinstance(props.get("Content"), (dict, list)):  # CloudFormation takes an object; SSM keeps text
+            props["Content"] = json.dumps(props["Content"])
     elif resource_type == "AWS::KMS::Key":
         if "KeyPolicy" not in props:
             text = json.dumps(_DEFAULT_KEY_POLICY).replace("{partition}", str(context["partition"])).replace(
                 "{account}", str(context["account"]))
-            props["KeyPolicy"] = json.loads(text)
+            props["KeyPolicy"] = text  # as GetKeyPolicy answers it: text
     elif resource_type == "AWS::SSM::Parameter":
         props.setdefault("Name", _generated_name(context, "CFN"))  # moto's model ignores the name it generates
 
@@ -287,6 +289,18 @@ def idle_source(props: Any) -> str | None:
     if isinstance(arn, str) and arn.startswith("arn:") and arn.count(":") >= 2:
         return _IDLE_SERVICES.get(arn.split(":")[2])
     return None
+
+
+def _api_shape(props: dict) -> dict:
+    """A mapping's CloudFormation properties as the Lambda API reports them (``SelfManagedEventSource``'s
+    ``KafkaBootstrapServers`` is ``KAFKA_BOOTSTRAP_SERVERS``)."""
+    source = props.get("SelfManagedEventSource")
+    endpoints = source.get("Endpoints") if isinstance(source, dict) else None
+    if not isinstance(endpoints, dict) or "KafkaBootstrapServers" not in endpoints:
+        return props
+    rest = {k: v for k, v in endpoints.items() if k != "KafkaBootstrapServers"}
+    return {**props, "SelfManagedEventSource": {**source, "Endpoints": {
+        **rest, "KAFKA_BOOTSTRAP_SERVERS": endpoints["KafkaBootstrapServers"]}}}
 
 
 def idle_mappings(template: Any) -> list[tuple[str, str]]:
@@ -575,7 +589,7 @@ def register() -> None:
                                             account_id: str, region_name: str, **kwargs: Any) -> Any:
             props = cloudformation_json.get("Properties") or {}
             if idle_source(props) is not None:
-                return moto_ext.lambda_record_idle_mapping(account_id, region_name, props)
+                return moto_ext.lambda_record_idle_mapping(account_id, region_name, _api_shape(props))
             return super().create_from_cloudformation_json(resource_name, cloudformation_json, account_id,
                                                            region_name, **kwargs)
 
@@ -586,7 +600,7 @@ def register() -> None:
             props = cloudformation_json.get("Properties") or {}
             if idle_source(props) is not None:
                 original_resource.delete(account_id, region_name)
-                return moto_ext.lambda_record_idle_mapping(account_id, region_name, props)
+                return moto_ext.lambda_record_idle_mapping(account_id, region_name, _api_shape(props))
             return super().update_from_cloudformation_json(original_resource, new_resource_name,
                                                            cloudformation_json, account_id, region_name)
 
