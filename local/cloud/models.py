@@ -224,7 +224,10 @@ class PlaceholderResource:
         if self.ATTRS is None:
             return self._value(attribute_name, "arn" if attribute_name.lower().endswith("arn") else "string")
         if attribute_name not in self.ATTRS:
-            raise moto_ext.unsupported_get_att()
+            raise moto_ext.cfn_validation_error(
+                f"Template error: resource {self.logical_resource_id} ({self.TYPE}, which the local cloud does not "
+                f"create: a placeholder) has no attribute {attribute_name} in Fn::GetAtt; its attributes: "
+                + (", ".join(sorted(self.ATTRS)) or "none"))
         return self._value(attribute_name, self.ATTRS[attribute_name])
 
 

@@ -142,7 +142,8 @@ T24 cfn-placeholders    ``moto.cloudformation.parsing.resource_class_from_type(t
                         DescribeStackResource crashes on the None. Wrapped: such a type gets the class
                         ``factory(type)`` gives (duck-typed as a model: ``create/update/delete_from_cloudformation_json``,
                         ``has_cfn_attr``; instances ``physical_resource_id``, ``get_cfn_attribute``, ``delete``,
-                        ``is_created``), whose resources stand in with placeholder values.
+                        ``is_created``), whose resources stand in with placeholder values; a placeholder refuses
+                        an attribute with ``moto.cloudformation.exceptions.ValidationError(message=...)``.
 T25 describe-resource   ``CloudFormationBackend.describe_stack_resource(stack_name, logical_id)`` walks
                         ``stack.stack_resources`` (the resource map's values: None for a resource whose Condition
                         is false) reading ``logical_resource_id``: wrapped to pass over the Nones (an AttributeError,
@@ -1042,6 +1043,13 @@ def _apply_cfn_pending() -> None:
         patch_cfn_defaults(_patched_defaults["fill"])
     if _patched_outputs["wanted"]:
         patch_lenient_outputs()
+
+
+def cfn_validation_error(message: str) -> Exception:
+    """T24: the error moto's CloudFormation answers a template error with (HTTP 400, ``ValidationError``)."""
+    from moto.cloudformation.exceptions import ValidationError
+
+    return ValidationError(message=message)
 
 
 def patch_cfn_placeholders(factory: Callable[[str], Any]) -> None:

@@ -35,8 +35,9 @@ def test_a_placeholder_has_the_attributes_its_type_documents_in_their_shapes():
     assert broker.get_cfn_attribute("Id") == f"{PLACEHOLDER}-app-Broker-ABC-Id"
     cls = placeholder_class("AWS::AmazonMQ::Broker")
     assert cls.has_cfn_attr("Arn") and not cls.has_cfn_attr("NoSuchThing")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception) as refused:
         broker.get_cfn_attribute("NoSuchThing")
+    assert "Broker (AWS::AmazonMQ::Broker" in str(refused.value) and "NoSuchThing" in str(refused.value)
     # a type whose Ref is an ARN gets an ARN-shaped physical ID
     cluster = placeholder_class("AWS::MSK::Cluster").create_from_cloudformation_json(
         "app-C-1", {}, "123456789012", "us-east-1", LogicalId="C")
