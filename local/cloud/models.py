@@ -129,7 +129,7 @@ class _Declared:
 
 # ---------------------------------------------------------------- placeholders for the types not emulated
 
-PLACEHOLDER = PLACEHOLDER_MARK  # in every placeholder value, so that lamctl deploy can say which values are placeholders
+PLACEHOLDER = PLACEHOLDER_MARK  # in every placeholder value: lamctl deploy says which values are placeholders
 _DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "resource_attributes.json")
 
 
@@ -246,7 +246,8 @@ def placeholder_class(resource_type: str) -> type:
 
 # The default key policy CloudFormation gives an AWS::KMS::Key without KeyPolicy (its resource schema's default).
 _DEFAULT_KEY_POLICY = {"Version": "2012-10-17", "Id": "key-default", "Statement": [{
-    "Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:{partition}:iam::{account}:root"},
+    "Sid": "Enable IAM User Permissions", "Effect": "Allow",
+    "Principal": {"AWS": "arn:{partition}:iam::{account}:root"},
     "Action": "kms:*", "Resource": "*"}]}
 
 
