@@ -262,7 +262,8 @@ def _generated_name(context: dict, prefix: str) -> str:
 def fill_defaults(resource_type: str, props: dict, context: dict) -> None:
     """The defaults CloudFormation applies (its resource schemas and the services' API defaults) that moto's
     models lack, for the types the local cloud creates: without them moto refuses the resource (``Invalid
-    document format None``) or fails on it (``KeyError: 'KeyPolicy'``). moto_ext T26 calls it."""
+    document format None``, a FIFO queue's name without ``.fifo``, an ECR repository name with capitals) or fails
+    on it (``KeyError: 'KeyPolicy'``). moto_ext T26 calls it."""
     if resource_type == "AWS::SSM::Document":
         props.setdefault("DocumentFormat", "JSON")  # CloudFormation's default
         props.setdefault("DocumentType", "Command")  # SSM CreateDocument's default
@@ -275,6 +276,12 @@ def fill_defaults(resource_type: str, props: dict, context: dict) -> None:
             props["KeyPolicy"] = text  # as GetKeyPolicy answers it: text
     elif resource_type == "AWS::SSM::Parameter":
         props.setdefault("Name", _generated_name(context, "CFN"))  # moto's model ignores the name it generates
+    elif resource_type == "AWS::ECR::Repository":
+        # CloudFormation generates a lower-case name (ECR's rule); moto's has capitals, which ECR refuses
+        props.setdefault("RepositoryName", _generated_name(context, str(context["stack_name"])).lower())
+    elif resource_type == "AWS::SQS::Queue" and props.get("FifoQueue") in (True, "true") and "QueueName" not in props:
+        # CloudFormation's generated name of a FIFO queue ends in .fifo, as SQS requires
+        props["QueueName"] = _generated_name(context, str(context["stack_name"]))[:75] + ".fifo"
 
 
 # ---------------------------------------------------------------- event sources the local cloud does not poll

@@ -635,7 +635,9 @@ def test_t26_cloudformation_defaults_are_filled_before_moto_reads_a_resource(aws
     template = {"Resources": {"Doc": {"Type": "AWS::SSM::Document", "Properties": {
         "Name": "t26-doc", "Content": {"schemaVersion": "2.2", "mainSteps": []}}},
         "Key": {"Type": "AWS::KMS::Key", "Properties": {}},
-        "Param": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "v"}}}}
+        "Param": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "v"}},
+        "Fifo": {"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": True}},
+        "Images": {"Type": "AWS::ECR::Repository", "Properties": {}}}}
     with touch("T26 cfn-defaults", "parsing.parse_resource_and_generate_name(logical_id, resource_json, "
                                    "resources_map) wrapped to fill CloudFormation's defaults first"):
         stack = _stack(aws, "t26", template)
@@ -645,6 +647,7 @@ def test_t26_cloudformation_defaults_are_filled_before_moto_reads_a_resource(aws
         resources = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in aws.client(
             "cloudformation").list_stack_resources(StackName="t26")["StackResourceSummaries"]}
         assert resources["Param"].startswith("CFN-Param-")
+        assert resources["Fifo"].endswith(".fifo") and resources["Images"] == resources["Images"].lower()
         policy = aws.client("kms").get_key_policy(KeyId=resources["Key"], PolicyName="default")["Policy"]
         assert f"arn:aws:iam::{ACCOUNT}:root" in policy
 
