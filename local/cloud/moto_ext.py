@@ -137,13 +137,14 @@ T23 alias-revision      ``moto.awslambda.models.LambdaAlias`` keeps ``revision_i
 T24 cfn-placeholders    ``moto.cloudformation.parsing.resource_class_from_type(type)`` (a module function the
                         module's own ``parse_resource``, ``validate_outputs`` and ``parse_and_delete_resource``
                         call by name) answers None for a type moto's CloudFormation lacks (``NULL_MODELS`` and
-                        unknown types); the stack's resource map then holds None, so ``Fn::GetAtt`` of it fails
-                        with "references undefined resource", an output's GetAtt crashes ``validate_outputs`` and
-                        DescribeStackResource crashes on the None. Wrapped: such a type gets the class
-                        ``factory(type)`` gives (duck-typed as a model: ``create/update/delete_from_cloudformation_json``,
-                        ``has_cfn_attr``; instances ``physical_resource_id``, ``get_cfn_attribute``, ``delete``,
-                        ``is_created``), whose resources stand in with placeholder values; a placeholder refuses
-                        an attribute with ``moto.cloudformation.exceptions.ValidationError(message=...)``.
+                        the types not in ``get_model_map()``, T6); the stack's resource map then holds None, so
+                        ``Fn::GetAtt`` of it fails with "references undefined resource", an output's GetAtt
+                        crashes ``validate_outputs`` and DescribeStackResource crashes on the None. Wrapped: such
+                        a type (but ``Custom::``) gets the class ``factory(type)`` gives (duck-typed as a model:
+                        ``create/update/delete_from_cloudformation_json``, ``has_cfn_attr``; instances
+                        ``physical_resource_id``, ``get_cfn_attribute``, ``delete``, ``is_created``), whose
+                        resources stand in with placeholder values; a placeholder refuses an attribute with
+                        ``moto.cloudformation.exceptions.ValidationError(message=...)``.
 T25 describe-resource   ``CloudFormationBackend.describe_stack_resource(stack_name, logical_id)`` walks
                         ``stack.stack_resources`` (the resource map's values: None for a resource whose Condition
                         is false) reading ``logical_resource_id``: wrapped to pass over the Nones (an AttributeError,
@@ -1066,10 +1067,11 @@ def patch_cfn_placeholders(factory: Callable[[str], Any]) -> None:
     original = parsing.resource_class_from_type
 
     def resource_class_from_type(resource_type: str) -> Any:
-        found = original(resource_type)
-        if found is None and _patched_placeholders["factory"] is not None:
-            return _patched_placeholders["factory"](resource_type)
-        return found
+        factory = _patched_placeholders["factory"]
+        if factory is not None and not resource_type.startswith("Custom::") \
+                and resource_type not in parsing.get_model_map():
+            return factory(resource_type)  # (before moto logs that it does not support the type)
+        return original(resource_type)
 
     parsing.resource_class_from_type = resource_class_from_type
     _patched_placeholders["done"] = True
