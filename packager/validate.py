@@ -709,6 +709,9 @@ def lint_findings(template: Template, transformed: dict, region: str) -> list[Fi
         severity = "warning" if rule_id.startswith("W") else ERROR
         path = tuple(getattr(m, "path", None) or ())
         src_path, note = _source_path(template, path)
+        if rule_id == "E3001" and len(path) == 3 and path[0] == "Resources" and path[2] == "Description":
+            # a resource-level Description: CloudFormation accepts it (and ignores it), cfn-lint does not
+            severity, note = "warning", "CloudFormation accepts and ignores it"
         message = f"{rule_id} {_dotted(path)}: {m.message}" if path else f"{rule_id} {m.message}"
         if note:
             message += f" ({note})"

@@ -209,13 +209,37 @@ def _cloud_error(exc: Exception, action: str, stack: str | None = None) -> Lamct
         return CloudError(f"{action}: the service failed with an internal error (HTTP 500)", where=stack,
                           hint="on the local cloud this usually means a resource type or property it does not "
                                "emulate; its log is named by lamctl local status")
+    if "Unable to parse response" in text:
+        return CloudError(f"{action}: the answer could not be read (it is not in CloudFormation's format)",
+                          where=stack, hint="check --endpoint-url (or AWS_ENDPOINT_URL): it must be CloudFormation's "
+                                            "or the local cloud's; on the local cloud, its log (named by lamctl local "
+                                            "status) says what failed")
     if "Could not connect" in text or "Connect timeout" in text:
         return CloudError(f"{action}: cannot reach CloudFormation: {text}",
                           hint="check the network, --endpoint-url, or that the local cloud is running", where=stack)
     return CloudError(f"{action}: {text}", where=stack)
 
 
+def long_form_get_att(value: Any) -> Any:
+    """``value`` with every short-form ``{"Fn::GetAtt": "Resource.Attribute"}`` in the list form
+    ``["Resource", "Attribute"]`` (split at the first dot: ``DB.Endpoint.Address`` is ``DB``'s ``Endpoint.Address``).
+    CloudFormation accepts both; the local cloud reads only the list form, so a deploy sends that one."""
+    if isinstance(value, list):
+        return [long_form_get_att(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: long_form_get_att(v) for k, v in value.items()}
+    target = out.get("Fn::GetAtt")
+    if len(out) == 1 and isinstance(target, str) and "." in target.strip("."):
+        resource, attribute = target.split(".", 1)
+        out["Fn::GetAtt"] = [resource, attribute]
+    return out
+
+
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
+# In every value the local cloud gives a resource it does not create (its physical ID, its attributes), so that a
+# deploy can say which resources and outputs are placeholders (lamctl.local.cloud.models.PlaceholderResource).
+PLACEHOLDER_MARK = "lamctl-placeholder"
 
 
 def function_name(gateway: StackGatewayProtocol, stack: str, logical_id: str) -> str:
@@ -504,6 +528,7 @@ class DeployResult:
     outputs: tuple[StackOutput, ...] = ()
     outputs_unavailable: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (logical id, type) the cloud did not create
+    placeholders: tuple[str, ...] = ()  # of those, the ones standing in with placeholder values (local cloud)
     failure: StackEvent | None = None
     stack_id: str | None = None
     events: tuple[StackEvent, ...] = ()
@@ -965,12 +990,16 @@ class StackDeployer:
         unavailable = tuple(k for k in plan.declared_outputs if k not in have)
         notes: list[str] = []
         skipped: list[tuple[str, str]] = []
+        placeholders: list[str] = []
         if self.emulator:
-            present = {r.logical_id for r in self.gw.resources(final.stack_id)}
-            skipped = [(lid, typ) for lid, typ, cond in plan.declared_resources if lid not in present and not cond]
+            resources = self.gw.resources(final.stack_id)
+            present = {r.logical_id for r in resources}
+            placeholders = [r.logical_id for r in resources if PLACEHOLDER_MARK in (r.physical_id or "")]
+            skipped = [(lid, typ) for lid, typ, cond in plan.declared_resources
+                       if (lid not in present and not cond) or lid in placeholders]
         return DeployResult(plan.stack, final.status, ok=True, change_set=cs, stack_id=final.stack_id,
                             outputs=final.outputs, outputs_unavailable=unavailable, skipped=tuple(skipped),
-                            events=events, notes=tuple(notes))
+                            placeholders=tuple(placeholders), events=events, notes=tuple(notes))
 
     # ----------------------------------------------------------------- delete
     def delete(self, stack: str) -> DeployResult:

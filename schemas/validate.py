@@ -212,6 +212,17 @@ def _shape(err, template: Template) -> list[Finding]:
                 out.append(finding_at(template, path + (key,), msg, key=True, hint=hint))
                 continue
             close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
+            rtype = instance.get("Type") if isinstance(instance, dict) else None
+            if len(path) == 2 and path[0] == "Resources" and isinstance(rtype, str) \
+                    and rtype.startswith("AWS::Serverless::"):
+                # the SAM transform reads the resource attributes it knows and drops the others, as the reference
+                # (aws-sam-translator) does: accepted, with a warning (a typo of a known one loses its effect)
+                out.append(finding_at(
+                    template, path + (key,), f"resource attribute {key!r} of {path[1]} ({rtype}) is ignored: the "
+                    "SAM transform drops the attributes it does not know", key=True, severity=WARNING,
+                    hint=f"did you mean {close[0]}?" if close else "remove it, or move it under Properties if it "
+                    "is a property"))
+                continue
             if path == ():
                 msg = f"unknown top-level section {key!r}"
             elif path == ("Globals",):

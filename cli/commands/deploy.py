@@ -149,6 +149,13 @@ def deploy_command(
             return (stack_api_urls(gateway.client.meta.endpoint_url, data, ids)
                     + stack_function_urls(data, ids, lambda arn: _function_url(app, arn)))
     result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
+    if deployer.emulator and result.ok and result.status not in ("NO_CHANGES", "CHANGE_SET_CREATED", "CANCELLED"):
+        from lamctl.local.cloud.models import idle_mappings
+
+        idle = idle_mappings(data)
+        if idle:
+            app.out.warn("event source mappings created disabled on the local cloud (these sources do not deliver "
+                         "locally): " + ", ".join(f"{lid} ({source})" for lid, source in idle))
     _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
 
 
@@ -241,6 +248,9 @@ def _prepare(app, template_path: str, build_dir: str | None, bucket: str | None,
                          applications=applications_lookup(app))
     else:
         data = plain(data)
+    from lamctl.release.stacks import long_form_get_att
+
+    data = long_form_get_att(data)
     body = json.dumps(data, separators=(",", ":"), default=str)
     return data, body, bucket
 
@@ -379,18 +389,33 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None, api_ur
 
     traffic = shift_traffic() if shift_traffic is not None else []
     apis = _show_apis(out, plan, api_urls)
+    from lamctl.release.stacks import PLACEHOLDER_MARK
+
+    placeholder_outputs = [o.key for o in result.outputs if emulator and PLACEHOLDER_MARK in str(o.value)]
     if result.outputs:
-        out.table(["Key", "Value", "Description"], [(o.key, o.value, o.description or "") for o in result.outputs],
+        out.table(["Key", "Value", "Description"],
+                  [(o.key, o.value, ("(placeholder) " if o.key in placeholder_outputs else "") + (o.description or ""))
+                   for o in result.outputs],
                   title=f"Outputs of {plan.stack}", type_="output",
                   records=[{"key": o.key, "value": o.value, "description": o.description,
-                            "export_name": o.export_name} for o in result.outputs])
+                            "export_name": o.export_name, "placeholder": o.key in placeholder_outputs}
+                           for o in result.outputs])
     if result.outputs_unavailable:
         out.warn("outputs unavailable: " + ", ".join(result.outputs_unavailable)
-                 + (" (the local cloud could not work them out: they name a resource it does not create)"
+                 + (" (the local cloud could not work them out: they name a resource it does not create, or an "
+                    "attribute it does not know; its log says which)"
                     if emulator else " (not reported by CloudFormation; a false Condition?)"))
-    if result.skipped:
+    absent = [(lid, typ) for lid, typ in result.skipped if lid not in result.placeholders]
+    standing_in = [(lid, typ) for lid, typ in result.skipped if lid in result.placeholders]
+    if absent:
         out.warn("skipped by the local cloud (it does not create these types; they are not deployed): "
-                 + ", ".join(f"{lid} ({typ})" for lid, typ in result.skipped))
+                 + ", ".join(f"{lid} ({typ})" for lid, typ in absent))
+    if standing_in:
+        out.warn("placeholders on the local cloud (it does not create these types; their Ref and GetAtt give "
+                 "placeholder values marked " + PLACEHOLDER_MARK + "): "
+                 + ", ".join(f"{lid} ({typ})" for lid, typ in standing_in)
+                 + (f"; outputs with placeholder values: {', '.join(placeholder_outputs)}" if placeholder_outputs
+                    else ""))
     changes = len(cs.changes) if cs else 0
     shifted = "".join(f"; {t['function']}:{t['alias']} shifted to version {t['target']}"
                       for t in traffic if t["state"] == "succeeded")
@@ -399,7 +424,8 @@ def _report_deploy(app, plan, result, emulator: bool, shift_traffic=None, api_ur
                arn=cs.arn if cs else None, changes=changes,
                outputs={o.key: o.value for o in result.outputs},
                outputs_unavailable=list(result.outputs_unavailable),
-               skipped=[{"logical_id": lid, "resource_type": typ} for lid, typ in result.skipped], traffic=traffic,
+               skipped=[{"logical_id": lid, "resource_type": typ} for lid, typ in result.skipped],
+               placeholders=list(result.placeholders), placeholder_outputs=placeholder_outputs, traffic=traffic,
                apis=apis)
     _summary(out, plan, cs, result.status, result)
 

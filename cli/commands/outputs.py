@@ -48,10 +48,17 @@ def outputs_command(
     if info.outputs and not out.json:
         out.table(["Key", "Value", "Description"], [(o.key, o.value, o.description or "") for o in info.outputs],
                   title=f"Outputs of {name}")
+    emulator = is_emulator(app)
     if unavailable and not out.json:  # in json mode the one result object lists them
-        why = ("the local cloud could not work them out: they name a resource it does not create" if is_emulator(app)
-               else "CloudFormation did not report them")
+        why = ("the local cloud could not work them out: they name a resource it does not create, or an attribute "
+               "it does not know" if emulator else "CloudFormation did not report them")
         out.warn(f"outputs unavailable: {', '.join(unavailable)} ({why})")
+    from lamctl.release.stacks import PLACEHOLDER_MARK
+
+    placeholders = [o.key for o in info.outputs if emulator and PLACEHOLDER_MARK in str(o.value)]
+    if placeholders and not out.json:
+        out.warn(f"placeholder values: {', '.join(placeholders)} (they name a resource the local cloud does not "
+                 "create)")
     human = None if info.outputs else (f"stack {name} has no outputs" if not unavailable else None)
     out.result(True, human, stack=name, status=info.status, outputs={o.key: o.value for o in info.outputs},
-               unavailable=unavailable)
+               unavailable=unavailable, placeholders=placeholders)

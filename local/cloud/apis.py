@@ -77,6 +77,31 @@ def match_resource(api: Any, path: str) -> tuple[Any, dict[str, str]] | None:
     return best_match(((r.get_path(), None, r) for r in list(api.resources.values())), path)
 
 
+_HEADER_PARAMETER = "method.response.header."
+
+
+def mock_reply(integration: Any) -> Reply:
+    """A ``MOCK`` integration's answer (SAM's CORS preflight: ``OPTIONS`` answering the configured
+    ``Access-Control-Allow-*`` headers): its default response (selection pattern empty), with the headers its
+    response parameters map to static values (``'https://example.com'``) and, as body, a response template that
+    is plain text. Mapping templates (VTL) and values taken from the request are not evaluated."""
+    responses = moto_ext.rest_integration_responses(integration)
+    chosen = next((r for r in responses if r[1] == ""), responses[0] if responses else None)
+    if chosen is None:
+        return 200, [("Content-Type", "application/json")], b""
+    status, _pattern, parameters, templates = chosen
+    headers = []
+    for name, value in sorted(parameters.items()):
+        text = str(value)
+        if name.startswith(_HEADER_PARAMETER) and len(text) >= 2 and text[0] == text[-1] == "'":
+            headers.append((name[len(_HEADER_PARAMETER):], text[1:-1]))
+    template = templates.get("application/json")
+    body = template.encode() if isinstance(template, str) and "$" not in template and "#" not in template else b""
+    if not any(k.lower() == "content-type" for k, _v in headers):
+        headers.append(("Content-Type", "application/json"))
+    return (int(status) if status.isdigit() else 200), headers, body
+
+
 class RestApiProxy:
     """Answers ``_user_request_`` calls; ``invoke(arn, payload, headers)`` runs a function (the local runtime)."""
 
@@ -106,6 +131,8 @@ class RestApiProxy:
             return error_reply(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
         integration = api_method.method_integration
         kind = str(getattr(integration, "integration_type", "") or "").upper()
+        if kind == "MOCK":
+            return mock_reply(integration)
         uri = str(getattr(integration, "uri", "") or "")
         target = _LAMBDA_URI.match(uri)
         if kind != "AWS_PROXY" or target is None:

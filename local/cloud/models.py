@@ -40,20 +40,29 @@ no ``StateMachineVersion`` nor ``StateMachineAlias``: the three are here (SAM's 
 state machine), so that a stack's state machine runs its executions (:mod:`lamctl.local.cloud.states`) and
 its alias follows the stack's version (a gradual ``DeploymentPreference`` shifted by ``lamctl deploy``).
 
+The types the local cloud creates neither way (an Amazon MQ broker, an API Gateway domain name, ...) get a
+:class:`PlaceholderResource`: nothing is made, but Ref and GetAtt of it resolve to placeholder values (marked
+``lamctl-placeholder``), so a template that refers to it deploys and ``lamctl deploy`` names the placeholders.
+
 :func:`register` installs them; it is called by the local cloud's server
 (:mod:`lamctl.local.cloud.emulator`) before it answers any request.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from typing import Any
+
+from lamctl.release.stacks import PLACEHOLDER_MARK
 
 from . import moto_ext
 
 _registered = False
 _METHODS = {"get", "put", "post", "delete", "options", "head", "patch"}  # OpenAPI operations (path-level keys aside)
 _ANY = "x-amazon-apigateway-any-method"
+_INTEGRATION = "x-amazon-apigateway-integration"
 
 
 def _routing(value: Any) -> dict | None:
@@ -77,13 +86,21 @@ def _function_name(value: Any) -> str:
     return text
 
 
+def _importable(operation: dict) -> dict:
+    """An operation whose integration moto's importer can take (a ``mock`` one, SAM's CORS preflight, included)."""
+    integration = operation.get(_INTEGRATION)
+    if not isinstance(integration, dict):
+        return operation
+    return {**operation, _INTEGRATION: moto_ext.rest_integration_import_ready(integration)}
+
+
 def _operations(body: dict) -> dict:
     """An OpenAPI body's paths for moto's importers: API Gateway's ANY extension as ``ANY``, and path-level keys
     (``parameters``, ...) left out, as they are not methods."""
     paths = {}
     for path, operations in (body.get("paths") or {}).items():
         if isinstance(operations, dict):
-            paths[path] = {("ANY" if verb == _ANY else verb): op for verb, op in operations.items()
+            paths[path] = {("ANY" if verb == _ANY else verb): _importable(op) for verb, op in operations.items()
                            if isinstance(op, dict) and (verb.lower() in _METHODS or verb == _ANY)}
     return paths
 
@@ -117,6 +134,223 @@ class _Declared:
         if attribute_name in self.ATTRS:
             return getattr(self, self.ATTRS[attribute_name])
         raise moto_ext.unsupported_get_att()
+
+
+# ---------------------------------------------------------------- placeholders for the types not emulated
+
+PLACEHOLDER = PLACEHOLDER_MARK  # in every placeholder value: lamctl deploy says which values are placeholders
+_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "resource_attributes.json")
+
+
+@functools.lru_cache(maxsize=1)
+def resource_attributes() -> dict[str, dict]:
+    """{type: {"ref": property, "ref_kind": kind, "attrs": {GetAtt name: kind}}} (kinds: arn, list, number,
+    string), from CloudFormation's resource schemas (``data/resource_attributes.json``)."""
+    with open(_DATA, encoding="utf-8") as fh:
+        data = json.load(fh)
+    data.pop("_source", None)
+    return data
+
+
+# ARN service names that are not the type's service name in lower case
+_ARN_SERVICES = {"AmazonMQ": "mq", "MSK": "kafka", "KinesisFirehose": "firehose", "Cognito": "cognito-idp",
+                 "ElasticLoadBalancingV2": "elasticloadbalancing", "CertificateManager": "acm",
+                 "StepFunctions": "states", "OpenSearchService": "es", "Elasticsearch": "es"}
+
+
+class PlaceholderResource:
+    """A resource of a type the local cloud does not create (``AWS::AmazonMQ::Broker``, an API Gateway domain
+    name, ...): nothing is made, but the stack gets it, with a placeholder physical ID (what Ref gives) and the
+    attributes its type documents (what GetAtt gives, ARN-shaped where the attribute is an ARN), each value
+    carrying ``lamctl-placeholder``. So the templates that refer to it deploy, and ``lamctl deploy`` says which
+    values are placeholders. GetAtt of an attribute the type does not document is refused, naming the type.
+
+    Duck-typed as one of moto's CloudFormation models (moto_ext T24); :func:`placeholder_class` makes one class
+    per type."""
+
+    TYPE = ""
+    REF: str | None = None  # the property whose value Ref gives (the primary identifier), when known
+    REF_KIND = "string"
+    ATTRS: dict[str, str] | None = None  # GetAtt name -> kind; None: the type is unknown, any attribute goes
+
+    def __init__(self, logical_id: str, name: str, region: str, account: str):
+        self.logical_resource_id = logical_id
+        self.cf_resource_type = self.TYPE
+        self.name = name  # the resource's generated name, unique in the account: the stack's, the logical ID's
+        self.region = region
+        self.account = account
+
+    # what moto's CloudFormation asks of a model
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return cls.ATTRS is None or attr in cls.ATTRS
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str, **kwargs: Any) -> "PlaceholderResource":
+        logical_id = str(kwargs.get("LogicalId") or resource_name)
+        return cls(logical_id, str(resource_name), region_name, account_id)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str) -> "PlaceholderResource":
+        return original_resource  # nothing was made: its values stay
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str) -> None:
+        return None
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        return None
+
+    def is_created(self) -> bool:
+        return True
+
+    # its values
+    def _value(self, attribute: str, kind: str) -> Any:
+        text = f"{PLACEHOLDER}-{self.name}" + (f"-{attribute}" if attribute else "")
+        if kind == "arn":
+            _aws, service, kind_name = (self.TYPE.split("::") + ["", ""])[:3]
+            service = _ARN_SERVICES.get(service, service.lower())
+            return f"arn:aws:{service}:{self.region}:{self.account}:{kind_name.lower()}/{text}"
+        if kind == "list":
+            return [text]
+        if kind == "number":
+            return 0
+        return text
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self._value("", "arn" if self.REF_KIND == "arn" else "string")
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if self.ATTRS is None:
+            return self._value(attribute_name, "arn" if attribute_name.lower().endswith("arn") else "string")
+        if attribute_name not in self.ATTRS:
+            raise moto_ext.cfn_validation_error(
+                f"Template error: resource {self.logical_resource_id} ({self.TYPE}, which the local cloud does not "
+                f"create: a placeholder) has no attribute {attribute_name} in Fn::GetAtt; its attributes: "
+                + (", ".join(sorted(self.ATTRS)) or "none"))
+        return self._value(attribute_name, self.ATTRS[attribute_name])
+
+
+@functools.lru_cache(maxsize=None)
+def placeholder_class(resource_type: str) -> type:
+    """The placeholder model of a type moto's CloudFormation does not create (moto_ext T24): the attributes
+    CloudFormation documents for it, or any attribute for a type the resource schemas do not list."""
+    known = resource_attributes().get(resource_type)
+    attrs = dict(known["attrs"]) if known is not None else None
+    return type(f"Placeholder_{resource_type.replace('::', '_')}", (PlaceholderResource,), {
+        "TYPE": resource_type, "ATTRS": attrs, "REF": (known or {}).get("ref"),
+        "REF_KIND": (known or {}).get("ref_kind") or "string"})
+
+
+# ---------------------------------------------------------------- CloudFormation's defaults
+
+# The default key policy CloudFormation gives an AWS::KMS::Key without KeyPolicy (its resource schema's default).
+_DEFAULT_KEY_POLICY = {"Version": "2012-10-17", "Id": "key-default", "Statement": [{
+    "Sid": "Enable IAM User Permissions", "Effect": "Allow",
+    "Principal": {"AWS": "arn:{partition}:iam::{account}:root"},
+    "Action": "kms:*", "Resource": "*"}]}
+
+
+def _generated_name(context: dict, prefix: str) -> str:
+    """A name as CloudFormation generates one, stable for the stack's resource (an update keeps it)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{context['stack_id']}/{context['logical_id']}".encode()).hexdigest()[:12].upper()
+    return f"{prefix}-{context['logical_id']}-{digest}"
+
+
+def fill_defaults(resource_type: str, props: dict, context: dict) -> None:
+    """The defaults CloudFormation applies (its resource schemas and the services' API defaults) that moto's
+    models lack, for the types the local cloud creates: without them moto refuses the resource (``Invalid
+    document format None``, a FIFO queue's name without ``.fifo``, an ECR repository name with capitals) or fails
+    on it (``KeyError: 'KeyPolicy'``). moto_ext T26 calls it."""
+    if resource_type == "AWS::SSM::Document":
+        props.setdefault("DocumentFormat", "JSON")  # CloudFormation's default
+        props.setdefault("DocumentType", "Command")  # SSM CreateDocument's default
+        if isinstance(props.get("Content"), (dict, list)):  # CloudFormation takes an object; SSM keeps text
+            props["Content"] = json.dumps(props["Content"])
+    elif resource_type == "AWS::KMS::Key":
+        if "KeyPolicy" not in props:
+            text = json.dumps(_DEFAULT_KEY_POLICY).replace("{partition}", str(context["partition"])).replace(
+                "{account}", str(context["account"]))
+            props["KeyPolicy"] = text  # as GetKeyPolicy answers it: text
+    elif resource_type == "AWS::SSM::Parameter":
+        props.setdefault("Name", _generated_name(context, "CFN"))  # moto's model ignores the name it generates
+    elif resource_type == "AWS::ECR::Repository":
+        # CloudFormation generates a lower-case name (ECR's rule); moto's has capitals, which ECR refuses
+        props.setdefault("RepositoryName", _generated_name(context, str(context["stack_name"])).lower())
+    elif resource_type == "AWS::SQS::Queue" and props.get("FifoQueue") in (True, "true") and "QueueName" not in props:
+        # CloudFormation's generated name of a FIFO queue ends in .fifo, as SQS requires
+        props["QueueName"] = _generated_name(context, str(context["stack_name"]))[:75] + ".fifo"
+
+
+# ---------------------------------------------------------------- event sources the local cloud does not poll
+
+_IDLE_SERVICES = {"mq": "Amazon MQ", "kafka": "Amazon MSK"}
+
+
+def idle_source(props: Any) -> str | None:
+    """What an ``AWS::Lambda::EventSourceMapping``'s source is when the local cloud does not poll it (``Amazon
+    MQ``, ``Amazon MSK``, ``self-managed Kafka``), else None. Such a mapping is created disabled."""
+    if not isinstance(props, dict):
+        return None
+    if props.get("SelfManagedEventSource") is not None and not props.get("EventSourceArn"):
+        return "self-managed Kafka"
+    arn = props.get("EventSourceArn")
+    if isinstance(arn, str) and arn.startswith("arn:") and arn.count(":") >= 2:
+        return _IDLE_SERVICES.get(arn.split(":")[2])
+    return None
+
+
+def _api_shape(props: dict) -> dict:
+    """A mapping's CloudFormation properties as the Lambda API reports them (``SelfManagedEventSource``'s
+    ``KafkaBootstrapServers`` is ``KAFKA_BOOTSTRAP_SERVERS``)."""
+    source = props.get("SelfManagedEventSource")
+    endpoints = source.get("Endpoints") if isinstance(source, dict) else None
+    if not isinstance(endpoints, dict) or "KafkaBootstrapServers" not in endpoints:
+        return props
+    rest = {k: v for k, v in endpoints.items() if k != "KafkaBootstrapServers"}
+    return {**props, "SelfManagedEventSource": {**source, "Endpoints": {
+        **rest, "KAFKA_BOOTSTRAP_SERVERS": endpoints["KafkaBootstrapServers"]}}}
+
+
+def idle_mappings(template: Any) -> list[tuple[str, str]]:
+    """(logical ID, source) of a CloudFormation template's event source mappings that the local cloud creates
+    disabled (:func:`idle_source`): what ``lamctl deploy`` notes."""
+    resources = template.get("Resources") if isinstance(template, dict) else None
+    if not isinstance(resources, dict):
+        return []
+    kinds = {"AWS::AmazonMQ::Broker": "Amazon MQ", "AWS::MSK::Cluster": "Amazon MSK",
+             "AWS::MSK::ServerlessCluster": "Amazon MSK"}
+    by_id = {lid: kinds[r.get("Type")] for lid, r in resources.items()
+             if isinstance(r, dict) and r.get("Type") in kinds}
+    out = []
+    for lid, r in resources.items():
+        if not isinstance(r, dict) or r.get("Type") != "AWS::Lambda::EventSourceMapping":
+            continue
+        props = r.get("Properties") or {}
+        arn = props.get("EventSourceArn") if isinstance(props, dict) else None
+        source = None
+        if isinstance(arn, dict):
+            target = arn.get("Ref") or arn.get("Fn::GetAtt")
+            name = target[0] if isinstance(target, list) and target else target
+            if isinstance(name, str) and "." in name:
+                name = name.split(".", 1)[0]
+            source = by_id.get(name) if isinstance(name, str) else None
+        if source is None:
+            source = idle_source(props) if not isinstance(arn, dict) else None
+        if source is not None:
+            out.append((str(lid), source))
+    return out
 
 
 def register() -> None:
@@ -365,6 +599,31 @@ def register() -> None:
         def delete(self, account_id: str, region_name: str) -> None:
             self.delete_from_cloudformation_json(self.name, {}, account_id, region_name)
 
+    class IdleEventSourceMappingModel(moto_ext.lambda_event_source_mapping_class(), CloudFormationModel):
+        """``AWS::Lambda::EventSourceMapping``: moto's, except that a mapping of a source the local cloud does not
+        poll (Amazon MQ, MSK, self-managed Kafka: :func:`idle_source`), which moto refuses, is created disabled,
+        so that the stack deploys; such sources deliver nothing locally."""
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
+                                            account_id: str, region_name: str, **kwargs: Any) -> Any:
+            props = cloudformation_json.get("Properties") or {}
+            if idle_source(props) is not None:
+                return moto_ext.lambda_record_idle_mapping(account_id, region_name, _api_shape(props))
+            return super().create_from_cloudformation_json(resource_name, cloudformation_json, account_id,
+                                                           region_name, **kwargs)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                            cloudformation_json: dict[str, Any], account_id: str,
+                                            region_name: str) -> Any:
+            props = cloudformation_json.get("Properties") or {}
+            if idle_source(props) is not None:
+                original_resource.delete(account_id, region_name)
+                return moto_ext.lambda_record_idle_mapping(account_id, region_name, _api_shape(props))
+            return super().update_from_cloudformation_json(original_resource, new_resource_name,
+                                                           cloudformation_json, account_id, region_name)
+
     apigateway = moto_ext.apigateway_module()
 
     class RestApiModel(apigateway.RestAPI, CloudFormationModel):  # a direct subclass: moto lists only those
@@ -594,6 +853,10 @@ def register() -> None:
                                                str(props.get("Name") or resource_name))
 
     moto_ext.refresh_cloudformation_models()  # when moto in this process already served CloudFormation
+    moto_ext.patch_cfn_placeholders(placeholder_class)
+    moto_ext.patch_describe_stack_resource()
+    moto_ext.patch_cfn_defaults(fill_defaults)
+    moto_ext.patch_lenient_outputs()  # an output it cannot work out is left out: the stack stays deletable
     _registered = True
 
 

@@ -134,6 +134,45 @@ T23 alias-revision      ``moto.awslambda.models.LambdaAlias`` keeps ``revision_i
                         is a 412. Wrapped as Lambda behaves: every change of an alias gets a new RevisionId,
                         and an UpdateAlias with a RevisionId other than the alias's current one is refused with
                         412 PreconditionFailedException, changing nothing.
+T24 cfn-placeholders    ``moto.cloudformation.parsing.resource_class_from_type(type)`` (a module function the
+                        module's own ``parse_resource``, ``validate_outputs`` and ``parse_and_delete_resource``
+                        call by name) answers None for a type moto's CloudFormation lacks (``NULL_MODELS`` and
+                        the types not in ``get_model_map()``, T6); the stack's resource map then holds None, so
+                        ``Fn::GetAtt`` of it fails with "references undefined resource", an output's GetAtt
+                        crashes ``validate_outputs`` and DescribeStackResource crashes on the None. Wrapped: such
+                        a type (but ``Custom::``) gets the class ``factory(type)`` gives (duck-typed as a model:
+                        ``create/update/delete_from_cloudformation_json``, ``has_cfn_attr``; instances
+                        ``physical_resource_id``, ``get_cfn_attribute``, ``delete``, ``is_created``), whose
+                        resources stand in with placeholder values; a placeholder refuses an attribute with
+                        ``moto.cloudformation.exceptions.ValidationError(message=...)``.
+T25 describe-resource   ``CloudFormationBackend.describe_stack_resource(stack_name, logical_id)`` walks
+                        ``stack.stack_resources`` (the resource map's values: None for a resource whose Condition
+                        is false) reading ``logical_resource_id``: wrapped to pass over the Nones (an AttributeError,
+                        an HTTP 500 a client cannot parse, otherwise).
+T26 cfn-defaults        ``moto.cloudformation.parsing.parse_resource_and_generate_name(logical_id, resource_json,
+                        resources_map)`` (called by name, for a creation and an update) reads the resource's
+                        ``Properties`` as given; ``resources_map["AWS::StackName"]``, ``["AWS::AccountId"]``,
+                        ``["AWS::Region"]``, ``["AWS::Partition"]`` and ``resources_map.stack_id``. Wrapped so that
+                        the defaults CloudFormation applies and some of moto's models lack (an ``AWS::SSM::Document``'s
+                        ``DocumentFormat``, ...) are filled in first.
+T27 idle-mappings       ``moto.awslambda.models.EventSourceMapping(spec)`` (``spec``: ``EventSourceArn``,
+                        ``FunctionName``, ``FunctionArn``, ``RegionName``, ``AccountId``, optional settings) accepts
+                        SQS, Kinesis and DynamoDB sources only (its ``event_source_arn`` setter; ``batch_size``
+                        looks the source's limits up), and the backend's ``create_event_source_mapping`` answers
+                        "Invalid EventSourceArn" for any other; ``_event_source_arn``, ``_batch_size``, ``enabled``
+                        and the backend's ``_event_source_mappings`` {uuid: mapping} hold what
+                        GetEventSourceMapping / ListEventSourceMappings report. A mapping of Amazon MQ, MSK or a
+                        self-managed Kafka cluster is recorded there, disabled, with its own source.
+T28 rest-mock           ``APIGatewayBackend.put_rest_api`` imports an ``x-amazon-apigateway-integration`` with
+                        ``put_integration(..., uri, integration_method, ...)``, which need ``uri`` and ``httpMethod``
+                        (a ``mock`` integration, as SAM writes for CORS preflight, has neither: a TypeError, HTTP
+                        500); an integration's ``integration_responses`` {status: ``IntegrationResponse``} keep
+                        ``status_code``, ``selection_pattern``, ``response_parameters`` and ``response_templates``.
+T29 outputs-lenient     ``moto.cloudformation.parsing.OutputMap.__getitem__(key)`` works an output out when it is read
+                        (DescribeStacks reads them all through ``Stack.outputs``): one it cannot work out (a GetAtt
+                        of an attribute no model has) raises on every DescribeStacks, so the stack can be neither
+                        described nor deleted. Wrapped: such an output is left out (logged), as a false Condition
+                        leaves it out.
 
 T36 nested-stacks       ``moto.cloudformation.models.cloudformation_backends[account][region]``:
                         ``create_stack(name, template, parameters={name: value}, notification_arns, tags={key:
@@ -392,6 +431,7 @@ def patch_change_set_outputs(load: bool = False) -> None:
 
     backend_class.execute_change_set = execute_change_set
     _patched["outputs"] = True
+    _apply_cfn_pending()  # T24-T25 wait for moto's CloudFormation too
 
 
 # ---------------------------------------------------------------- T8 CloudWatch
@@ -1524,3 +1564,186 @@ def patch_mapping_checks(check: Callable[[dict], str | None] | None) -> Callable
     LambdaBackend.update_event_source_mapping = update_event_source_mapping  # type: ignore[method-assign]
     _patched_mapping_checks["done"] = True
     return previous
+
+
+# ---------------------------------------------------------------- T24 placeholders for the types moto lacks
+
+_patched_placeholders: dict[str, Any] = {"done": False, "factory": None}
+_patched_describe = {"done": False, "wanted": False}
+_patched_defaults: dict[str, Any] = {"done": False, "fill": None}
+_patched_outputs = {"done": False, "wanted": False}
+
+
+def _apply_cfn_pending() -> None:
+    """T24-T25 once moto's CloudFormation is loaded (they wait for it, as T7 does, so the emulator starts without
+    importing it)."""
+    if _patched_placeholders["factory"] is not None:
+        patch_cfn_placeholders(_patched_placeholders["factory"])
+    if _patched_describe["wanted"]:
+        patch_describe_stack_resource()
+    if _patched_defaults["fill"] is not None:
+        patch_cfn_defaults(_patched_defaults["fill"])
+    if _patched_outputs["wanted"]:
+        patch_lenient_outputs()
+
+
+def cfn_validation_error(message: str) -> Exception:
+    """T24: the error moto's CloudFormation answers a template error with (HTTP 400, ``ValidationError``)."""
+    from moto.cloudformation.exceptions import ValidationError
+
+    return ValidationError(message=message)
+
+
+def patch_cfn_placeholders(factory: Callable[[str], Any]) -> None:
+    """T24: a resource type moto's CloudFormation lacks gets ``factory(type)`` (a model class, or None to skip it
+    as moto does). Idempotent; the latest factory is used. Applied now when moto's CloudFormation is loaded, else
+    with T7 once it is."""
+    _patched_placeholders["factory"] = factory
+    if _patched_placeholders["done"]:
+        return
+    parsing = sys.modules.get("moto.cloudformation.parsing")
+    if parsing is None:
+        return
+
+    original = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        factory = _patched_placeholders["factory"]
+        if factory is not None and not resource_type.startswith("Custom::") \
+                and resource_type not in parsing.get_model_map():
+            return factory(resource_type)  # (before moto logs that it does not support the type)
+        return original(resource_type)
+
+    parsing.resource_class_from_type = resource_class_from_type
+    _patched_placeholders["done"] = True
+
+
+# ---------------------------------------------------------------- T25 DescribeStackResource
+
+def patch_describe_stack_resource() -> None:
+    """T25: DescribeStackResource passes over the resources that were not created (idempotent; applied with T7
+    when moto's CloudFormation is not loaded yet)."""
+    _patched_describe["wanted"] = True
+    if _patched_describe["done"]:
+        return
+    models = sys.modules.get("moto.cloudformation.models")
+    if models is None:
+        return
+    from moto.cloudformation.exceptions import ValidationError
+
+    def describe_stack_resource(self: Any, stack_name: str, logical_resource_id: str) -> Any:
+        stack = self.get_stack(stack_name)
+        for resource in stack.stack_resources:
+            if resource is not None and getattr(resource, "logical_resource_id", None) == logical_resource_id:
+                return stack, resource
+        raise ValidationError(stack_name, f"Resource {logical_resource_id} does not exist for stack {stack_name}")
+
+    models.CloudFormationBackend.describe_stack_resource = describe_stack_resource  # type: ignore[method-assign]
+    _patched_describe["done"] = True
+
+
+# ---------------------------------------------------------------- T26 CloudFormation's defaults
+
+
+def patch_cfn_defaults(fill: Callable[[str, dict, dict], None]) -> None:
+    """T26: before moto reads a resource, ``fill(type, properties, context)`` completes its properties in place
+    (``context``: ``logical_id``, ``stack_name``, ``stack_id``, ``account``, ``region``, ``partition``).
+    Idempotent; applied with T7 when moto's CloudFormation is not loaded yet."""
+    _patched_defaults["fill"] = fill
+    if _patched_defaults["done"]:
+        return
+    parsing = sys.modules.get("moto.cloudformation.parsing")
+    if parsing is None:
+        return
+    original = parsing.parse_resource_and_generate_name
+
+    def parse_resource_and_generate_name(logical_id: str, resource_json: dict, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and isinstance(resource_json.get("Type"), str):
+            props = resource_json.get("Properties")
+            if props is None:
+                props = resource_json["Properties"] = {}
+            if isinstance(props, dict):
+                context = {"logical_id": logical_id, "stack_id": getattr(resources_map, "stack_id", ""),
+                           **{key: resources_map[name] for key, name in (
+                               ("stack_name", "AWS::StackName"), ("account", "AWS::AccountId"),
+                               ("region", "AWS::Region"), ("partition", "AWS::Partition"))}}
+                _patched_defaults["fill"](resource_json["Type"], props, context)
+        return original(logical_id, resource_json, resources_map)
+
+    parsing.parse_resource_and_generate_name = parse_resource_and_generate_name
+    _patched_defaults["done"] = True
+
+
+# ---------------------------------------------------------------- T27 event source mappings the local cloud does not poll
+
+
+def lambda_event_source_mapping_class() -> type:
+    """T27: moto's ``AWS::Lambda::EventSourceMapping`` model (to subclass)."""
+    from moto.awslambda.models import EventSourceMapping
+
+    return EventSourceMapping
+
+
+def lambda_record_idle_mapping(account: str, region: str, props: dict) -> Any:
+    """T27: record an event source mapping of a source moto refuses (Amazon MQ, MSK, self-managed Kafka: its
+    ``EventSourceArn``, or none), disabled; the mapping (``uuid``, ``physical_resource_id``)."""
+    from moto.awslambda.models import EventSourceMapping
+
+    backend = lambda_backend(account, region)
+    fn = backend.get_function(str(props["FunctionName"]))  # moto's ResourceNotFound when there is none
+    spec = {k: v for k, v in props.items() if k not in ("EventSourceArn", "BatchSize", "Enabled")}
+    spec.update(EventSourceArn=f"arn:aws:sqs:{region}:{account}:lamctl-idle", FunctionArn=fn.function_arn,
+                RegionName=region, AccountId=account)
+    esm = EventSourceMapping(spec)  # built as an SQS one (moto's checks), then given its own source
+    esm._event_source_arn = props.get("EventSourceArn")
+    esm._batch_size = int(props.get("BatchSize") or 100)
+    esm.enabled = False
+    backend._event_source_mappings[esm.uuid] = esm
+    return esm
+
+
+# ---------------------------------------------------------------- T28 REST API mock integrations
+
+
+def rest_integration_import_ready(integration: dict) -> dict:
+    """T28: an OpenAPI integration as moto's importer needs it: ``uri`` and ``httpMethod`` present (empty for a
+    ``mock`` integration, which has neither)."""
+    out = dict(integration)
+    out.setdefault("uri", "")
+    out.setdefault("httpMethod", "POST")
+    return out
+
+
+def rest_integration_responses(integration: Any) -> list[tuple[str, str, dict, dict]]:
+    """T28: (status code, selection pattern, response parameters, response templates) of each response of a REST
+    API method's integration."""
+    out = []
+    for response in list((getattr(integration, "integration_responses", None) or {}).values()):
+        out.append((str(response.status_code), str(response.selection_pattern or ""),
+                    dict(response.response_parameters or {}), dict(response.response_templates or {})))
+    return out
+
+
+# ---------------------------------------------------------------- T29 outputs that cannot be worked out
+
+
+def patch_lenient_outputs() -> None:
+    """T29: an output moto cannot work out is left out instead of failing every DescribeStacks (idempotent;
+    applied with T7 when moto's CloudFormation is not loaded yet)."""
+    _patched_outputs["wanted"] = True
+    if _patched_outputs["done"]:
+        return
+    parsing = sys.modules.get("moto.cloudformation.parsing")
+    if parsing is None:
+        return
+    original = parsing.OutputMap.__getitem__
+
+    def __getitem__(self: Any, key: str) -> Any:
+        try:
+            return original(self, key)
+        except Exception as exc:  # noqa: BLE001 - moto raises several kinds (ValidationError, KeyError, ...)
+            parsing.logger.warning("output %s cannot be worked out, left out: %s", key, exc)
+            return None
+
+    parsing.OutputMap.__getitem__ = __getitem__  # type: ignore[method-assign]
+    _patched_outputs["done"] = True

@@ -147,16 +147,15 @@ def test_ci_never_prompts_and_writes_a_job_summary(cli, aws, tmp_path, monkeypat
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     (tmp_path / "template.yaml").write_text(
-        QUEUE + "  Deployments:\n    Type: AWS::CodeDeploy::Application\n    Properties:\n"
-                "      ComputePlatform: Lambda\n"
-                "Outputs:\n  QueueUrl:\n    Value: !Ref Queue\n  DeploymentsApp:\n    Value: !Ref Deployments\n")
+        "Conditions:\n  Never: !Equals [a, b]\n" + QUEUE
+        + "Outputs:\n  QueueUrl:\n    Value: !Ref Queue\n  Hidden:\n    Condition: Never\n    Value: !Ref Queue\n")
     r = cli("deploy", "--stack", "app", cwd=tmp_path, stdin="n\n")
     assert r.exit_code == 0, r
     assert "CREATE_COMPLETE" in r.stdout
     text = summary.read_text()
     assert "lamctl deploy: app" in text and "| Add | Queue | AWS::SQS::Queue |" in text
     assert "| QueueUrl | https://sqs.us-east-1.amazonaws.com/123456789012/app-Queue-" in text
-    assert "| DeploymentsApp | (unavailable) |" in text  # the emulator does not create what it names
+    assert "| Hidden | (unavailable) |" in text  # its Condition is false: CloudFormation does not report it
 
 
 def test_tags_from_flags_reach_the_stack(cli, aws, tmp_path):

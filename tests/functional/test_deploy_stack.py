@@ -102,16 +102,20 @@ def test_emulator_gaps_are_reported_not_hidden(cli, aws, tmp_path):
     assert r.exit_code == 0, r
     result = r.json_lines()[-1]
     assert result["skipped"] == [{"logical_id": "Deployments", "resource_type": "AWS::CodeDeploy::Application"}]
-    assert result["outputs"] == {"QueueName": "orders-dev"}  # reported after a change set, as on AWS
-    assert result["outputs_unavailable"] == ["DeploymentsApp"]  # it names the skipped resource
+    # reported after a change set, as on AWS; the one naming the resource the local cloud does not create holds
+    # its placeholder, and is named as one
+    assert result["outputs"]["QueueName"] == "orders-dev"
+    assert result["outputs"]["DeploymentsApp"].startswith("lamctl-placeholder-app-Deployments-")
+    assert result["outputs_unavailable"] == [] and result["placeholder_outputs"] == ["DeploymentsApp"]
+    assert result["placeholders"] == ["Deployments"]
     warnings = [x["message"] for x in r.json_lines() if x["type"] == "warning"]
-    assert any("Deployments" in w and "skipped" in w for w in warnings)
-    assert any("DeploymentsApp" in w and "unavailable" in w for w in warnings)
+    assert any("Deployments (AWS::CodeDeploy::Application)" in w and "placeholder" in w
+               and "outputs with placeholder values: DeploymentsApp" in w for w in warnings), warnings
 
     r = cli(*local(aws), "outputs", "--stack", "app", cwd=tmp_path)
     assert r.exit_code == 0, r
     assert "orders-dev" in r.stdout
-    assert "unavailable: DeploymentsApp (the local cloud could not work them out" in r.stderr
+    assert "placeholder values: DeploymentsApp (they name a resource the local cloud does not create)" in r.stderr
 
 
 def test_outputs_where_the_emulator_provides_them(cli, aws, tmp_path):
@@ -430,15 +434,15 @@ def test_a_deploy_without_tags_sends_no_tags_so_the_stack_keeps_its_own():
 
 
 def test_outputs_json_is_one_object_even_when_some_are_unavailable(cli, aws, tmp_path):
-    template = queue_template(tmp_path, extra="  Deployments:\n    Type: AWS::CodeDeploy::Application\n"
-                                              "    Properties:\n      ComputePlatform: Lambda\n")
-    template.write_text(template.read_text() + "  DeploymentsApp:\n    Value: !Ref Deployments\n")
+    template = queue_template(tmp_path)
+    template.write_text("Conditions:\n  Never: !Equals [a, b]\n" + template.read_text()
+                        + "  Hidden:\n    Condition: Never\n    Value: !Ref Queue\n")
     assert cli("deploy", "--stack", "app", cwd=tmp_path).exit_code == 0
     r = cli("--output", "json", "outputs", "--stack", "app")
     assert r.exit_code == 0, r
     lines = r.json_lines()
     assert len(lines) == 1 and lines[0]["type"] == "result"
-    assert lines[0]["outputs"] == {"QueueName": "orders-dev"} and lines[0]["unavailable"] == ["DeploymentsApp"]
+    assert lines[0]["outputs"] == {"QueueName": "orders-dev"} and lines[0]["unavailable"] == ["Hidden"]
 
 
 def test_an_emulator_crash_is_reported_plainly_and_cleaned_up(cli, aws, tmp_path):

@@ -1,5 +1,5 @@
 """The moto behaviours lamctl's local cloud relies on, one test per touch point of
-:mod:`lamctl.local.cloud.moto_ext` (T1-T23 in its docstring).
+:mod:`lamctl.local.cloud.moto_ext` (T1-T29 in its docstring).
 
 Each test drives moto the way the local cloud does (through the seam) and looks at
 the result over HTTP, as a user of the emulator would. When a moto upgrade changes
@@ -876,3 +876,121 @@ def test_t47_mapping_checks(fn):
                 fn.lam.update_event_source_mapping(UUID=uuid, BatchSize=7)
         finally:
             moto_ext.patch_mapping_checks(before)
+
+
+def _stack(aws, name: str, template: dict) -> dict:
+    cf = aws.client("cloudformation")
+    cf.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    return cf.describe_stacks(StackName=name)["Stacks"][0]
+
+
+def test_t24_types_moto_lacks_get_placeholders(aws):
+    template = {"Resources": {"Broker": {"Type": "AWS::AmazonMQ::Broker", "Properties": {"BrokerName": "b"}},
+                              "Q": {"Type": "AWS::SQS::Queue", "Properties": {
+                                  "QueueName": {"Fn::Join": ["-", [{"Fn::GetAtt": ["Broker", "Id"]}, "q"]]}}}},
+                "Outputs": {"Id": {"Value": {"Ref": "Broker"}},
+                            "Arn": {"Value": {"Fn::GetAtt": ["Broker", "Arn"]}},
+                            "Endpoints": {"Value": {"Fn::Select": [0, {"Fn::GetAtt": ["Broker", "AmqpEndpoints"]}]}}}}
+    with touch("T24 cfn-placeholders", "parsing.resource_class_from_type answers None for a type moto lacks; "
+                                       "wrapped to give the placeholder model"):
+        stack = _stack(aws, "t24", template)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        assert outputs["Id"].startswith("lamctl-placeholder-t24-Broker-"), outputs
+        assert outputs["Arn"].startswith(f"arn:aws:mq:{REGION}:{ACCOUNT}:broker/lamctl-placeholder-"), outputs
+        assert "lamctl-placeholder" in outputs["Endpoints"], outputs
+        queues = aws.client("sqs").list_queues()["QueueUrls"]
+        assert any("lamctl-placeholder" in q for q in queues), queues  # GetAtt resolved in a resource too
+        listed = aws.client("cloudformation").list_stack_resources(StackName="t24")["StackResourceSummaries"]
+        broker = next(r for r in listed if r["LogicalResourceId"] == "Broker")
+        assert broker["ResourceType"] == "AWS::AmazonMQ::Broker" and broker["PhysicalResourceId"] == outputs["Id"]
+        aws.client("cloudformation").delete_stack(StackName="t24")
+
+
+def test_t25_describe_stack_resource_passes_over_resources_not_created(aws):
+    template = {"Conditions": {"Never": {"Fn::Equals": ["a", "b"]}},
+                "Resources": {"Off": {"Type": "AWS::SQS::Queue", "Condition": "Never"},
+                              "On": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "t25"}}}}
+    with touch("T25 describe-resource", "describe_stack_resource walks stack.stack_resources (None for a "
+                                        "resource whose Condition is false); wrapped to pass over them"):
+        _stack(aws, "t25", template)
+        cf = aws.client("cloudformation")
+        detail = cf.describe_stack_resource(StackName="t25", LogicalResourceId="On")["StackResourceDetail"]
+        assert detail["ResourceType"] == "AWS::SQS::Queue" and detail["PhysicalResourceId"].endswith("t25")
+        with pytest.raises(cf.exceptions.ClientError) as err:
+            cf.describe_stack_resource(StackName="t25", LogicalResourceId="Off")
+        assert "does not exist" in str(err.value)
+
+
+def test_t26_cloudformation_defaults_are_filled_before_moto_reads_a_resource(aws):
+    template = {"Resources": {"Doc": {"Type": "AWS::SSM::Document", "Properties": {
+        "Name": "t26-doc", "Content": {"schemaVersion": "2.2", "mainSteps": []}}},
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {}},
+        "Param": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "v"}},
+        "Fifo": {"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": True}},
+        "Images": {"Type": "AWS::ECR::Repository", "Properties": {}}}}
+    with touch("T26 cfn-defaults", "parsing.parse_resource_and_generate_name(logical_id, resource_json, "
+                                   "resources_map) wrapped to fill CloudFormation's defaults first"):
+        stack = _stack(aws, "t26", template)
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        doc = aws.client("ssm").describe_document(Name="t26-doc")["Document"]
+        assert doc["DocumentFormat"] == "JSON" and doc["DocumentType"] == "Command"
+        resources = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in aws.client(
+            "cloudformation").list_stack_resources(StackName="t26")["StackResourceSummaries"]}
+        assert resources["Param"].startswith("CFN-Param-")
+        assert resources["Fifo"].endswith(".fifo") and resources["Images"] == resources["Images"].lower()
+        policy = aws.client("kms").get_key_policy(KeyId=resources["Key"], PolicyName="default")["Policy"]
+        assert f"arn:aws:iam::{ACCOUNT}:root" in policy
+
+
+def test_t27_mappings_of_sources_moto_refuses_are_recorded_disabled(fn):
+    with touch("T27 idle-mappings", "EventSourceMapping(spec) accepts SQS/Kinesis/DynamoDB only; a mapping "
+                                    "recorded in the backend's _event_source_mappings with its own source"):
+        arn = f"arn:aws:mq:{REGION}:{ACCOUNT}:broker:b:b-1234"
+        esm = moto_ext.lambda_record_idle_mapping(ACCOUNT, REGION, {"FunctionName": "app", "EventSourceArn": arn,
+                                                                    "Queues": ["orders"], "BatchSize": 5})
+        listed = fn.lam.list_event_source_mappings(FunctionName="app")["EventSourceMappings"]
+        (mapping,) = [m for m in listed if m["UUID"] == esm.uuid]
+        assert mapping["EventSourceArn"] == arn and mapping["State"] == "Disabled" and mapping["BatchSize"] == 5
+        assert mapping["Queues"] == ["orders"]
+        fn.lam.delete_event_source_mapping(UUID=esm.uuid)
+        assert not fn.lam.list_event_source_mappings(FunctionName="app")["EventSourceMappings"]
+
+
+def test_t28_rest_api_mock_integrations_are_imported(aws):
+    options = {"x-amazon-apigateway-integration": {
+        "type": "mock", "requestTemplates": {"application/json": "{\"statusCode\" : 200}"},
+        "responses": {"default": {"statusCode": "200", "responseParameters": {
+            "method.response.header.Access-Control-Allow-Origin": "'https://example.com'"},
+            "responseTemplates": {"application/json": "{}"}}}},
+        "responses": {"200": {"description": "ok"}}}
+    body = {"swagger": "2.0", "info": {"title": "t28"}, "paths": {"/items": {"options": options}}}
+    template = {"Resources": {"Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Body": body}}}}
+    with touch("T28 rest-mock", "put_rest_api imports an integration with put_integration(uri, "
+                                "integration_method); integration_responses keep status_code, selection_pattern, "
+                                "response_parameters, response_templates"):
+        assert _stack(aws, "t28", template)["StackStatus"] == "CREATE_COMPLETE"
+        api = aws.client("apigateway").get_rest_apis()["items"][0]
+        backend = moto_ext.apigateway_backend(ACCOUNT, REGION)
+        resource = next(r for r in backend.apis[api["id"]].resources.values() if r.get_path() == "/items")
+        integration = resource.resource_methods["OPTIONS"].method_integration
+        assert str(integration.integration_type).upper() == "MOCK"
+        assert moto_ext.rest_integration_responses(integration) == [
+            ("200", "", {"method.response.header.Access-Control-Allow-Origin": "'https://example.com'"},
+             {"application/json": "{}"})]
+
+
+def test_t29_an_output_moto_cannot_work_out_leaves_the_stack_describable_and_deletable(aws):
+    template = {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "t29"}}},
+                "Outputs": {"Good": {"Value": {"Fn::GetAtt": ["Q", "Arn"]}},
+                            "Bad": {"Value": {"Fn::GetAtt": ["Q", "NoSuchAttribute"]}}}}
+    with touch("T29 outputs-lenient", "OutputMap.__getitem__ works an output out on every DescribeStacks; "
+                                      "wrapped to leave out one it cannot"):
+        cf = aws.client("cloudformation")  # through a change set, as lamctl deploys (CreateStack refuses it)
+        cs = cf.create_change_set(StackName="t29", ChangeSetName="cs", ChangeSetType="CREATE",
+                                  TemplateBody=json.dumps(template))
+        cf.execute_change_set(ChangeSetName=cs["Id"])
+        stack = cf.describe_stacks(StackName="t29")["Stacks"][0]
+        assert [o["OutputKey"] for o in stack.get("Outputs") or []] == ["Good"]
+        cf.delete_stack(StackName="t29")
+        assert not [s for s in cf.list_stacks()["StackSummaries"]
+                    if s["StackName"] == "t29" and s["StackStatus"] != "DELETE_COMPLETE"]
