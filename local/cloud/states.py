@@ -58,12 +58,17 @@ def choose(routes: list[tuple[str, float]]) -> str:
 
 
 def install(endpoint: str | None) -> str | None:
-    """Executions run, on ``endpoint`` (the local cloud's own address; None: moto's default). Returns the
-    endpoint in force before."""
+    """Executions run, their AWS calls sent to ``endpoint`` (the local cloud's own address). None leaves the
+    endpoint in force as it is: a server in a thread (:class:`~lamctl.local.cloud.emulator.EmulatorServer`)
+    sets its own once it knows its port, and puts the one before back when it stops, so a local cloud that
+    stops never leaves another one still running without its tasks' address. Returns the endpoint in force
+    before."""
     moto_ext.enable_state_machine_executions()
     moto_ext.patch_state_machine_runs(wait)
     moto_ext.patch_state_machine_starts(choose)
     moto_ext.patch_state_machine_versions()
+    if endpoint is None:
+        return None
     return moto_ext.set_states_endpoint(endpoint)
 
 

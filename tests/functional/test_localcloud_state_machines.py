@@ -224,3 +224,16 @@ def test_deleting_the_stack_deletes_its_state_machine(cli, local_cloud, deployed
     r = cli("--endpoint-url", local_cloud.endpoint, "delete", "--stack", "orders", "--yes", cwd=deployed)
     assert r.exit_code == 0, r
     assert sfn.list_state_machines()["stateMachines"] == []
+
+
+def test_executions_still_reach_the_functions_after_another_local_cloud_in_the_process_stops(cli, local_cloud,
+                                                                                            deployed):
+    """Several local clouds in one process share moto's state: one that starts and stops (a test's own, or an
+    embedded one) must leave the running cloud's Lambda tasks their address."""
+    from lamctl.local.cloud.emulator import EmulatorServer
+
+    EmulatorServer(idle_timeout=None, retry_delays=(0.0, 0.0)).start().stop()
+    r = cli("--endpoint-url", local_cloud.endpoint, "execute", "OrderFlow", "--stack", "orders",
+            "-e", "events/order.json", cwd=deployed)
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout)["status"] == "charged"
