@@ -19,7 +19,9 @@ built artifact's local location replaced by where it was uploaded:
 * other local files (an API's ``DefinitionUri`` or ``BodyS3Location``, a state
   machine's definition, AppSync schemas (a GraphQL API's ``SchemaUri`` too) and templates: :data:`FILE_PROPERTIES`)
   are uploaded as they are, to ``<sha256><extension>``, and named by URI or by
-  ``{Bucket, Key}`` as each property expects.
+  ``{Bucket, Key}`` as each property expects; so are the local code files of a GraphQL API's pipeline
+  functions and resolvers (``Functions.<name>.CodeUri``, ``Resolvers.<type>.<field>.CodeUri``:
+  :data:`NESTED_FILE_PROPERTIES`), as ``sam package`` does.
 
 The rewrite edits the text in place: comments, key order, quoting, short-form
 tags (``!Ref``, ``!Sub``, ...) and blank lines are kept byte for byte; only the
@@ -71,6 +73,36 @@ FILE_PROPERTIES: dict[str, dict[str, str]] = {
     "AWS::AppSync::Resolver": _APPSYNC_TEMPLATES,
     "AWS::AppSync::FunctionConfiguration": _APPSYNC_TEMPLATES,
 }
+# Local files named deeper inside a resource's properties, as ``sam package`` uploads them: a GraphQL API's
+# pipeline functions (``Functions.<name>.CodeUri``) and resolvers (``Resolvers.<type>.<field>.CodeUri``).
+# Their artifacts' ``prop`` is the dotted path from Properties (``Functions.Fetch.CodeUri``); the value is a URI.
+NESTED_FILE_PROPERTIES = {"AWS::Serverless::GraphQLApi": ("Functions.*.CodeUri", "Resolvers.*.*.CodeUri")}
+
+
+def nested_file_paths(resource_type: Any, props: Any) -> list[tuple[str, ...]]:
+    """The paths (from Properties) of the nested file properties of a resource that are present, in
+    template order: ``("Functions", "Fetch", "CodeUri")``, ``("Resolvers", "Query", "post", "CodeUri")``."""
+    out: list[tuple[str, ...]] = []
+    for pattern in NESTED_FILE_PROPERTIES.get(resource_type, ()) if isinstance(resource_type, str) else ():
+        found: list[tuple[tuple[str, ...], Any]] = [((), props)]
+        for part in pattern.split("."):
+            deeper = []
+            for path, node in found:
+                if not isinstance(node, dict):
+                    continue
+                keys = [k for k in node if isinstance(k, str)] if part == "*" else [part] if part in node else []
+                deeper.extend((path + (k,), node[k]) for k in keys)
+            found = deeper
+        out.extend(path for path, _ in found)
+    return out
+
+
+def _dig(value: Any, path: Iterable[str]) -> Any:
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 @dataclass
 class PackagedTemplate:
     """The rewritten template: ``text`` to write out, ``data`` parsed from it (with positions)."""
@@ -116,15 +148,16 @@ def local_files(template: Template) -> list[Artifact]:
         if not isinstance(resource, dict) or not isinstance(resource.get("Properties"), dict):
             continue
         rtype, props = resource.get("Type"), resource["Properties"]
-        for prop in FILE_PROPERTIES.get(rtype, {}):
-            value = props.get(prop)
+        paths = [(prop,) for prop in FILE_PROPERTIES.get(rtype, {})] + nested_file_paths(rtype, props)
+        for keys in paths:
+            value, prop = _dig(props, keys), ".".join(keys)
             if not _is_local_path(value):
                 continue
             path = os.path.join(template.folder, value)
             if not os.path.isfile(path):
                 what = "a folder" if os.path.isdir(path) else "not a file"
                 raise TemplateError(f"{name}: {prop} {value!r} is {what}",
-                                    where=template.where(["Resources", name, "Properties", prop]),
+                                    where=template.where(["Resources", name, "Properties", *keys]),
                                     hint="give a file path relative to the template's folder, or an s3:// URI")
             digest = hashlib.sha256()
             with open(path, "rb") as fh:
@@ -247,9 +280,13 @@ def package_template(template: Template, uploads: Iterable[Upload], artifacts: I
             prop = CODE_PROPERTIES.get(resource_type, (None, artifact.prop))[1]
             new = s3_code_value(resource_type, location)
         _, props = _get(resource, "Properties")
-        _, value = _get(props, prop)
+        holder, value = props, None
+        for i, part in enumerate(prop.split(".") if artifact.kind == FILE else [prop]):
+            if i:
+                holder = value
+            _, value = _get(holder, part)
         if value is not None:
-            editor.replace(value, new, in_flow=bool(props.flow_style))
+            editor.replace(value, new, in_flow=bool(holder.flow_style))
         elif resource_type == "AWS::Serverless::Function":
             res = template.data["Resources"][artifact.resource]
             takes = globs.section_for(resource_type, artifact.resource, res.get("IgnoreGlobals"))

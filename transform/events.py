@@ -467,14 +467,48 @@ def _access_uri(ctx, fn, name, props, keys, etype, supported, required):
     return uri
 
 
-def _registry(ctx, props):
+_REGISTRY_REQUIRED = ("SchemaRegistryURI", "EventRecordFormat", "SchemaValidationConfigs")
+_REGISTRY_HINT = ("SchemaRegistryConfig takes SchemaRegistryURI, EventRecordFormat (JSON or SOURCE), "
+                  "SchemaValidationConfigs (a list, e.g. [{Attribute: VALUE}]) and optionally AccessConfigs "
+                  "(a list of {Type, URI})")
+
+
+def _check_registry(ctx, fn, name, cfg, keys):
+    """The reference's rules for a Kafka event's ``SchemaRegistryConfig`` (MSK, SelfManagedKafka)."""
+    where = keys + ("Properties", "SchemaRegistryConfig")
+    label = f"function {fn.lid}: event {name}: SchemaRegistryConfig"
+    if not isinstance(cfg, dict):
+        raise ctx.error(f"{label} must be a mapping", where, hint=_REGISTRY_HINT)
+    for key in _REGISTRY_REQUIRED:
+        if key not in cfg:
+            raise ctx.error(f"{label} needs {key}", where, hint=_REGISTRY_HINT)
+    if cfg["EventRecordFormat"] not in ("JSON", "SOURCE"):
+        raise ctx.error(f"{label}: EventRecordFormat must be JSON or SOURCE (not an intrinsic function), "
+                        f"not {cfg['EventRecordFormat']!r}", where + ("EventRecordFormat",))
+    if not isinstance(cfg["SchemaValidationConfigs"], list):
+        raise ctx.error(f"{label}: SchemaValidationConfigs must be a list", where + ("SchemaValidationConfigs",),
+                        hint="e.g. SchemaValidationConfigs: [{Attribute: KEY}, {Attribute: VALUE}]")
+    access = cfg.get("AccessConfigs", [])
+    if access is None:  # the reference fails on it
+        raise ctx.error(f"{label}: AccessConfigs must be a list", where + ("AccessConfigs",),
+                        hint="give a list of {Type, URI}, or leave AccessConfigs out")
+    if access:
+        if not isinstance(access, list):
+            raise ctx.error(f"{label}: AccessConfigs must be a list", where + ("AccessConfigs",),
+                            hint="give a list of {Type, URI}")
+        for i, conf in enumerate(access):
+            if not isinstance(conf, dict) or "Type" not in conf or "URI" not in conf:
+                raise ctx.error(f"{label}: AccessConfigs item {i + 1} needs Type and URI",
+                                where + ("AccessConfigs", i), hint="e.g. {Type: BASIC_AUTH, URI: <secret ARN>}")
+
+
+def _registry(ctx, fn, name, props, keys):
     cfg = props.get("SchemaRegistryConfig")
     if not cfg:
         return None
-    if not isinstance(cfg, dict):
-        raise TypeError("SchemaRegistryConfig must be a mapping")
+    _check_registry(ctx, fn, name, cfg, keys)
     out = []
-    for conf in cfg.get("AccessConfigs", []) or []:
+    for conf in cfg.get("AccessConfigs") or []:
         if isinstance(conf, dict) and "URI" in conf:
             out.append({"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": conf["URI"]})
     uri = cfg.get("SchemaRegistryURI")
@@ -482,7 +516,10 @@ def _registry(ctx, props):
     if isinstance(uri, str):
         arn = uri
     elif isinstance(uri, dict):
-        arn = ctx.resolve(uri).get("Fn::Sub")
+        # a parameter's value, or the string of an Fn::Sub (the reference fails on a parameter that resolves)
+        resolved = ctx.resolve(uri)
+        arn = resolved if isinstance(resolved, str) else resolved.get("Fn::Sub") if isinstance(resolved, dict) \
+            else None
     arn = str(arn)
     registry = None
     if arn.startswith("arn"):
@@ -498,7 +535,7 @@ def _registry(ctx, props):
 
 def msk(ctx, fn, name, props, keys):
     def statements(ctx, fn, name, props, keys):
-        out = list(_registry(ctx, props) or [])
+        out = list(_registry(ctx, fn, name, props, keys) or [])
         for conf in props.get("SourceAccessConfigurations") or []:
             if isinstance(conf, dict) and conf.get("Type") == "CLIENT_CERTIFICATE_TLS_AUTH" and conf.get("URI"):
                 out.append({"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": conf["URI"]})
@@ -593,7 +630,7 @@ def self_managed_kafka(ctx, fn, name, props, keys):
         key = _kms_id(ctx, fn, name, props, keys)
         if key:
             out.append(_kms(key))
-        out.extend(_registry(ctx, props) or [])
+        out.extend(_registry(ctx, fn, name, props, keys) or [])
         if not out:
             return None
         return [{"PolicyDocument": {"Statement": out, "Version": "2012-10-17"},
