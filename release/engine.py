@@ -42,7 +42,8 @@ from typing import Any, Callable
 from lamctl.release import journal as J
 from lamctl.release.aws import AliasInfo, FunctionConfig, HookTimeout
 from lamctl.release.journal import Journal, Release
-from lamctl.release.lock import LEASE_SECONDS, AliasLock, Lease, LeaseLost, owner_alive
+from lamctl.release.lock import (LEASE_SECONDS, AliasLock, Lease, LeaseLost, owner_alive, resume_commands, target_args,
+                                 target_flag)
 from lamctl.release.plan import (AFTER, ALIAS_WRITES, LATEST, Bake, CheckAlarms, CreateAlias, Plan,
                                  PublishVersion, RunHook, SetAliasWeights, build_plan)
 from lamctl.release.strategy import Strategy, format_duration
@@ -117,6 +118,8 @@ class Engine:
         self.clock = clock
         self.journal = Journal(store)
         self.lock = AliasLock(store, clock, owner)
+        # how the suggested commands name the target: --function, or --state-machine over Step Functions
+        self.flag = target_flag(lam)
         self.on_event = on_event or (lambda e: None)
         self.poll_seconds = min(max(float(poll_seconds), 0.05), MAX_POLL_SECONDS)
         self.tick_seconds = tick_seconds
@@ -199,13 +202,12 @@ class Engine:
             raise ConflictError(f"release {held.release} is running on {where} (held by {held.owner})", where=where,
                                 hint="wait for it to finish, or use 'lamctl promote' / 'lamctl rollback' on it")
 
-    @staticmethod
-    def _unfinished(plan: Plan, active: Release) -> PreflightError:
+    def _unfinished(self, plan: Plan, active: Release) -> PreflightError:
         return PreflightError(
             f"release {active.id} on {plan.function}:{plan.alias} is unfinished (state {active.state})",
             where=f"{plan.function}:{plan.alias}",
-            hint=f"resume it with 'lamctl shift --resume --function {plan.function} --alias {plan.alias}' "
-                 f"or undo it with 'lamctl rollback --function {plan.function} --alias {plan.alias}'")
+            hint="resume it with '{}' or undo it with '{}'".format(*resume_commands(self.flag, plan.function,
+                                                                                      plan.alias)))
 
     def _recheck_under_lock(self, plan: Plan, info: AliasInfo | None) -> str | None:
         """What pre-flight read, read again now that the lock is ours: another release may have started and
@@ -638,8 +640,8 @@ class Engine:
         except LamctlError as exc:
             raise CloudError(f"the rollback of release {release.id} failed: {exc.message}",
                              where=f"{release.function}:{release.alias}",
-                             hint=f"the journal says rolling_back; run 'lamctl rollback --function {release.function} "
-                                  f"--alias {release.alias}' again") from None
+                             hint=f"the journal says rolling_back; run 'lamctl rollback "
+                                  f"{target_args(self.flag, release.function, release.alias)}' again") from None
 
     # ------------------------------------------------------------ resume / rollback / promote of an existing release
 
@@ -648,8 +650,8 @@ class Engine:
         if release is None or not release.active:
             last = f" (the last one, {release.id}, {release.state})" if release else ""
             raise UsageError(f"no release is running on {function}:{alias}{last}: nothing to {verb}",
-                             where=f"{function}:{alias}", hint=f"see 'lamctl status --function {function} --alias "
-                                                               f"{alias}'")
+                             where=f"{function}:{alias}",
+                             hint=f"see 'lamctl status {target_args(self.flag, function, alias)}'")
         return release
 
     def _reconcile(self, release: Release, plan: Plan) -> AliasInfo | None:
@@ -754,8 +756,7 @@ class Engine:
         if not release.active:
             return None
         function, alias = release.function, release.alias
-        commands = (f"lamctl shift --resume --function {function} --alias {alias}",
-                    f"lamctl rollback --function {function} --alias {alias}")
+        commands = resume_commands(self.flag, function, alias)
         held = self.lock.holder(function, alias)
         if held is None or held.release != release.id:
             other = f" (release {held.release} holds it)" if held is not None else ""
