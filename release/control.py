@@ -31,7 +31,7 @@ from typing import Any, Callable
 from lamctl.release import journal as J
 from lamctl.release.aws import AliasInfo
 from lamctl.release.journal import Release
-from lamctl.release.lock import LockHeld, LockInfo, target_args
+from lamctl.release.lock import LockHeld, LockInfo, move_command, target_args
 from lamctl.schemas.errors import CloudError, ConflictError, RolledBack
 
 WAIT_STEP = 0.25  # how often the requester reads the journal while it waits (one small GET)
@@ -192,18 +192,20 @@ def judge(engine: Any, function: str, alias: str, action: str, asked: str | None
     if release.state == J.CONFLICT:
         raise ConflictError(f"release {release.id} stopped because someone else moved the alias{reason}; "
                             f"{where} serves {serves}", where=where,
-                            hint=f"lamctl changed nothing more; settle the alias with 'lamctl alias {function} "
-                                 f"{alias} --version N'")
+                            hint=f"lamctl changed nothing more; settle the alias with "
+                                 f"'{move_command(engine.lock.flag, function, alias)}'")
     if action == "rollback":
         if release.state == J.ROLLED_BACK and on_snapshot:
             return Controlled(f"release {release.id} rolled back{reason}; {where} serves "
                               f"{back + ' at 100%' if snap else 'no alias (it did not exist before)'}",
                               release.id, release.state, data)
         if release.state == J.SUCCEEDED:
-            hint = (f"move it back with 'lamctl alias {function} {alias} --version {snap['version']}', or start a "
+            back_to = move_command(engine.lock.flag, function, alias, snap["version"]) if snap else ""
+            hint = (f"move it back with '{back_to}', or start a "
                     f"new release to it with 'lamctl shift {status} --to-version "
                     f"{snap['version']}'" if snap else
-                    "the alias did not exist before the release; delete it or move it with 'lamctl alias'")
+                    "the alias did not exist before the release; delete it or move it with "
+                    f"'{move_command(engine.lock.flag, function, alias)}'")
             raise RequestMissed(f"release {release.id} finished before it acted on the rollback: {where} serves "
                                 f"{serves}; nothing was rolled back", where=where, hint=hint)
         raise ConflictError(f"release {release.id} is {release.state.replace('_', ' ')}{reason}, but {where} "

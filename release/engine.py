@@ -42,8 +42,8 @@ from typing import Any, Callable
 from lamctl.release import journal as J
 from lamctl.release.aws import AliasInfo, FunctionConfig, HookTimeout
 from lamctl.release.journal import Journal, Release
-from lamctl.release.lock import (LEASE_SECONDS, AliasLock, Lease, LeaseLost, owner_alive, resume_commands, target_args,
-                                 target_flag)
+from lamctl.release.lock import (LEASE_SECONDS, AliasLock, Lease, LeaseLost, owner_alive, move_command, resume_commands,
+                                 target_args, target_flag)
 from lamctl.release.plan import (AFTER, ALIAS_WRITES, LATEST, Bake, CheckAlarms, CreateAlias, Plan,
                                  PublishVersion, RunHook, SetAliasWeights, build_plan)
 from lamctl.release.strategy import Strategy, format_duration
@@ -176,7 +176,7 @@ class Engine:
                 raise PreflightError(
                     f"alias {where} already splits traffic ({info.describe()}): it drifted from one version "
                     "at 100%, perhaps an unfinished release or a manual change", where=where,
-                    hint=f"settle it first: lamctl alias {plan.function} {plan.alias} --version N")
+                    hint=f"settle it first: {move_command(self.flag, plan.function, plan.alias)}")
         target_cfg = self.lam.get_function_config(plan.function, plan.target)
         if info is not None:
             current_cfg = self.lam.get_function_config(plan.function, info.version)
@@ -678,7 +678,8 @@ class Engine:
             now = info.describe() if info else "no alias"
             raise ConflictError(f"alias {where} does not match release {release.id}: it serves {now}; someone else "
                                 "moved it", where=where,
-                                hint="lamctl changed nothing; settle the alias with 'lamctl alias', then delete or "
+                                hint=f"lamctl changed nothing; settle the alias with "
+                                     f"'{move_command(self.flag, release.function, release.alias)}', then delete or "
                                      "roll back the release")
         self._revision = info.revision_id if info else None
         return info
@@ -727,7 +728,8 @@ class Engine:
             return Outcome(release, False, f"release {release.id} is already rolled back")
         if release.state == J.CONFLICT:
             raise ConflictError(f"release {release.id} stopped because someone else moved the alias; lamctl will "
-                                "not overwrite it", where=where, hint="settle the alias with 'lamctl alias'")
+                                "not overwrite it", where=where,
+                                hint=f"settle the alias with '{move_command(self.flag, function, alias)}'")
         with self._leased(function, alias, release.id):
             plan = Plan.from_dict(release.plan)
             if release.state == J.SUCCEEDED:
@@ -736,7 +738,7 @@ class Engine:
                     now = info.describe() if info else "no alias"
                     raise ConflictError(f"{where} serves {now}, not version {plan.target} of release {release.id}; "
                                         "it moved since", where=where,
-                                        hint="move it explicitly with 'lamctl alias'")
+                                        hint=f"move it explicitly with '{move_command(self.flag, function, alias)}'")
                 self._revision = info.revision_id
             elif release.state == J.ROLLING_BACK:
                 self._reconcile_for_rollback(release)

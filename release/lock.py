@@ -107,6 +107,16 @@ def resume_commands(flag: str, name: str, alias: str) -> tuple[str, str]:
     return f"lamctl shift --resume {target}", f"lamctl rollback {target}"
 
 
+def move_command(flag: str, name: str, alias: str, version: str = "N") -> str:
+    """The command that points ``name``'s ``alias`` at one version at 100%: ``lamctl alias`` for a function;
+    the AWS CLI for a state machine (``lamctl alias`` moves Lambda aliases only)."""
+    if flag == "--function":
+        return f"lamctl alias {name} {alias} --version {version}"
+    arn = f"arn:aws:states:REGION:ACCOUNT:stateMachine:{name}"
+    return (f"aws stepfunctions update-state-machine-alias --state-machine-alias-arn {arn}:{alias} "
+            f"--routing-configuration stateMachineVersionArn={arn}:{version},weight=100")
+
+
 class AliasLock:
     def __init__(self, store: Any, clock: Any, owner: str | None = None):
         self.store = store

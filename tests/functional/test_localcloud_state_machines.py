@@ -179,6 +179,24 @@ def test_the_hints_of_an_interrupted_state_machine_release_name_it_with_state_ma
     assert _alias_routes(local_cloud) == [("2", 100)]
 
 
+def test_a_drifted_state_machine_alias_is_refused_with_a_command_that_settles_it(cli, local_cloud, deployed):
+    """An alias split by hand is refused before any write; the hint's command is Step Functions' own (lamctl alias
+    moves Lambda aliases only)."""
+    machine = _new_definition(local_cloud, "declined-v2")
+    sfn = local_cloud.client("stepfunctions")
+    v2 = sfn.publish_state_machine_version(stateMachineArn=machine)["stateMachineVersionArn"]
+    sfn.update_state_machine_alias(stateMachineAliasArn=f"{machine}:live", routingConfiguration=[
+        {"stateMachineVersionArn": f"{machine}:1", "weight": 80}, {"stateMachineVersionArn": v2, "weight": 20}])
+    name = machine.rsplit(":", 1)[1]
+    r = cli("--endpoint-url", local_cloud.endpoint, "shift", "--state-machine", name, "--alias", "live",
+            "--all-at-once", cwd=deployed)
+    assert r.exit_code == 2, r
+    assert "already splits traffic" in r.stderr, r.stderr
+    assert "aws stepfunctions update-state-machine-alias --state-machine-alias-arn " in r.stderr, r.stderr
+    assert f"stateMachine:{name}:live" in r.stderr and "lamctl alias" not in r.stderr, r.stderr
+    assert _alias_routes(local_cloud) == [("1", 80), ("2", 20)]  # nothing written
+
+
 def test_deploy_runs_a_state_machine_deployment_preference(cli, local_cloud, deployed, instant_clock):
     template = deployed / "template.yaml"
     text = template.read_text()
