@@ -75,6 +75,7 @@ def test_the_nodejs_template_installs_builds_deploys_answers_and_passes_its_own_
     # before `npm install` (the README's first step) there is no esbuild to bundle with: exit 2, saying so
     r = cli("build", cwd=project)
     assert r.exit_code == 2 and "esbuild" in r.stderr, r
+    assert "hint: install the project's packages: npm install (package.json lists esbuild)" in r.stderr, r.stderr
 
     npm = run(["npm", "install"], project)
     assert npm.returncode == 0, npm.stdout + npm.stderr
