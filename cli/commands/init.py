@@ -70,5 +70,7 @@ def init(
         out.table(["File"], [(os.path.relpath(p, directory),) for p in written],
                   title=f"{template} project {name} in {directory}")
     where = "" if os.path.abspath(directory) == os.getcwd() else f"cd {directory} && "
+    if scaffold.language(runtime) == "nodejs":  # esbuild, which the build takes from the project's node_modules
+        where += "npm install && "
     out.result(True, f"created {name}; next: {where}lamctl deploy (on the local cloud)", template=template,
                stack=name, directory=directory, files=[os.path.relpath(p, directory) for p in written])

@@ -63,6 +63,7 @@ def test_the_nodejs_template_installs_builds_deploys_answers_and_passes_its_own_
     project = tmp_path / "my-node"
     r = cli("init", project, "--runtime", "nodejs22.x")
     assert r.exit_code == 0, r
+    assert f"next: cd {project} && npm install && lamctl deploy" in r.stdout + r.stderr, r
     for name in ("template.yaml", "package.json", "package-lock.json", "src/app.ts", "tests/app.test.ts",
                  "lamctl.toml", "README.md", ".gitignore"):
         assert (project / name).is_file(), name
