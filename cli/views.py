@@ -31,9 +31,11 @@ def run_release(app: Any, svc: "Services", plan: Any, info: Any, description: st
         outcome = eng.shift(plan, info, description)
     except KeyboardInterrupt:
         if view.release_id:
+            from lamctl.release.lock import resume_commands, target_flag
+
+            resume, undo = resume_commands(target_flag(svc.lam), plan.function, plan.alias)
             app.out.warn(f"release {view.release_id} was interrupted and left as it was; continue it with "
-                         f"'lamctl shift --resume --function {plan.function} --alias {plan.alias}' or undo it "
-                         f"with 'lamctl rollback --function {plan.function} --alias {plan.alias}'")
+                         f"'{resume}' or undo it with '{undo}'")
         raise
     except Exception as exc:
         view.finish(svc, exc)

@@ -321,12 +321,17 @@ def _esbuild(template, p, meta: dict, mwhere: list, warnings: list[str]) -> Node
 
     binary, looked = _find_esbuild(p.source, template.folder)
     if binary is None:
-        rel = os.path.relpath(p.source) if not os.path.relpath(p.source).startswith("..") else p.source
+        declared = _declaring_esbuild(p.source, template.folder)
+        folder = os.path.dirname(declared) if declared else p.source
+        rel = os.path.relpath(folder) if not os.path.relpath(folder).startswith("..") else folder
         raise UsageError(f"{p.resource}: BuildMethod esbuild needs esbuild in the project's node_modules, and "
                          f"there is none (looked for {', '.join(looked)})",
                          where=template.where(mwhere + ["BuildMethod"]),
-                         hint=f"add it to the project: cd {rel} && npm install --save-dev esbuild "
-                              "(then commit package.json and package-lock.json)")
+                         hint=(f"install the project's packages: {'' if rel == '.' else f'cd {rel} && '}npm install "
+                               f"({os.path.relpath(declared) if rel == '.' else declared} lists esbuild)"
+                               if declared else
+                               f"add it to the project: cd {rel} && npm install --save-dev esbuild "
+                               "(then commit package.json and package-lock.json)"))
     require_tool("node", p.resource, "BuildMethod esbuild", template.where(mwhere + ["BuildMethod"]))
     # What decides the bundle besides the flags: every source file's bytes (read: they are small, and the
     # bundle leaves no file to compare with later), the lock file (the packages bundled) and esbuild's version.
@@ -360,6 +365,23 @@ def _entry_file(source: str, entry: str) -> str | None:
         if os.path.isfile(path + ext):
             return entry + ext
     return None
+
+
+def _declaring_esbuild(source: str, top: str) -> str | None:
+    """The nearest package.json from the code folder up to ``top`` that lists esbuild (the project's own,
+    not yet installed), else None."""
+    found = _nearest(source, top, PACKAGE_JSON)
+    if found is None:
+        return None
+    try:
+        with open(found, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    listed = [data.get(k) for k in ("devDependencies", "dependencies")]
+    return found if any(isinstance(d, dict) and ESBUILD in d for d in listed) else None
 
 
 def _nearest(source: str, top: str, name: str) -> str | None:

@@ -1,7 +1,9 @@
 """New projects from the templates shipped in the package (``lamctl init``).
 
-Each folder of ``project_templates/`` is one template; ``_common/`` is laid
-under every one and ``_ci/<system>/`` adds a CI system's files. Every file is
+Each folder of ``project_templates/`` is one template in Python; ``NAME.nodejs/``
+and ``NAME.go/`` are template NAME for the Node.js and Go runtimes (``RUNTIMES_OF``
+says which templates have them). ``_common/`` is laid under every one and
+``_ci/<system>/`` adds a CI system's files. Every file is
 a jinja2 template (suffix ``.j2``, dropped on output; a leading ``dot-`` becomes
 ``.``). The delimiters are ``[[ ]]`` / ``[% %]`` so that GitHub's ``${{ }}``
 passes through untouched.
@@ -22,7 +24,7 @@ from lamctl.schemas.errors import UsageError
 
 # name -> one line shown by `lamctl init --list`
 TEMPLATES = {
-    "hello-api": "a Python function behind an HTTP API (GET /hello)",
+    "hello-api": "a function behind an HTTP API (GET /hello)",
     "canary": "a function released by canary: AutoPublishAlias, DeploymentPreference, an alarm, a pre-traffic hook",
     "layer": "a function and the shared layer it imports its code from",
     "cold-start": "the cold-start experiment: which execution environment serves each call?",
@@ -30,8 +32,22 @@ TEMPLATES = {
 # the function's name (after the stack's) that the pull-request workflow invokes and main.yml shifts
 SMOKE_FUNCTION = {"hello-api": "hello", "canary": "app", "layer": "app", "cold-start": "counter"}
 DEFAULT_TEMPLATE = "hello-api"
-RUNTIMES = ("python3.13", "python3.12", "python3.11", "python3.10", "python3.9")
+PYTHON_RUNTIMES = ("python3.13", "python3.12", "python3.11", "python3.10", "python3.9")
+NODE_RUNTIMES = ("nodejs22.x", "nodejs20.x", "nodejs18.x")
+# `--runtime go`: a Go function built by BuildMethod go1.x into a bootstrap for provided.al2023
+RUNTIMES = PYTHON_RUNTIMES + NODE_RUNTIMES + ("go",)
 DEFAULT_RUNTIME = "python3.12"
+# the languages each template is written in (python, nodejs, go)
+LANGUAGES = {"hello-api": ("python", "nodejs", "go"), "canary": ("python",), "layer": ("python",),
+             "cold-start": ("python",)}
+# what `lamctl init --list` shows in a template's Runtimes column, per language
+LANGUAGE_RUNTIMES = {"python": "python3.9-3.13", "nodejs": "nodejs18.x-22.x", "go": "go"}
+# a template's line when it is not in Python
+DESCRIPTIONS = {("hello-api", "python"): "a Python function behind an HTTP API (GET /hello)",
+                ("hello-api", "nodejs"): "a TypeScript function behind an HTTP API (GET /hello), bundled with esbuild",
+                ("hello-api", "go"): "a Go function behind an HTTP API (GET /hello), on provided.al2023"}
+# the Python lamctl runs on in the generated workflows when the functions are not in Python
+ACTION_PYTHON = "3.12"
 CI_SYSTEMS = ("github",)
 # what the generated workflows run: the lamctl repository's action, at the tag of this lamctl release
 ACTION_REPOSITORY = "lamctl/lamctl"
@@ -52,6 +68,18 @@ def project_name(directory: str) -> str:
     if not name or not name[0].isalpha():
         name = "app-" + name if name else "app"
     return name[:128]
+
+
+def language(runtime: str) -> str:
+    """python, nodejs or go: the language of a runtime lamctl init knows."""
+    if runtime.startswith("python"):
+        return "python"
+    return "nodejs" if runtime.startswith("nodejs") else "go"
+
+
+def runtimes_of(template: str) -> str:
+    """The runtimes a template is available for, as `lamctl init --list` shows them."""
+    return ", ".join(LANGUAGE_RUNTIMES[lang] for lang in LANGUAGES[template])
 
 
 def _root():
@@ -82,6 +110,13 @@ def render_project(template: str, *, name: str, runtime: str = DEFAULT_RUNTIME, 
     if runtime not in RUNTIMES:
         raise UsageError(f"unsupported runtime {runtime!r}", where="--runtime",
                          hint=f"choose one of {', '.join(RUNTIMES)}")
+    lang = language(runtime)
+    if lang not in LANGUAGES[template]:
+        others = [t for t, langs in LANGUAGES.items() if lang in langs]
+        raise UsageError(f"template {template} is written in Python only, and --runtime {runtime} is not a Python "
+                         "runtime", where="--runtime",
+                         hint=f"choose a python3.x runtime for {template}, or --template {' or '.join(others)} "
+                              f"for {runtime}")
     if ci is not None and ci not in CI_SYSTEMS:
         raise UsageError(f"unknown CI system {ci!r}", where="--ci", hint=f"choose one of {', '.join(CI_SYSTEMS)}")
     if not _STACK_NAME.match(name):
@@ -103,10 +138,14 @@ def render_project(template: str, *, name: str, runtime: str = DEFAULT_RUNTIME, 
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined, autoescape=False)
     values = {"name": name, "runtime": runtime, "template": template, "ci": ci, "action": action,
-              "python_version": runtime.removeprefix("python"),
-              "smoke_function": f"{name}-{SMOKE_FUNCTION[template]}", "description": TEMPLATES[template]}
+              "language": lang,
+              "python_version": runtime.removeprefix("python") if lang == "python" else ACTION_PYTHON,
+              "node_version": runtime.removeprefix("nodejs").removesuffix(".x") if lang == "nodejs" else "",
+              "smoke_function": f"{name}-{SMOKE_FUNCTION[template]}",
+              "description": DESCRIPTIONS.get((template, lang), TEMPLATES[template])}
     root = _root()
-    sources = [root / "_common", root / template] + ([root / "_ci" / ci] if ci else [])
+    folder = template if lang == "python" else f"{template}.{lang}"
+    sources = [root / "_common", root / folder] + ([root / "_ci" / ci] if ci else [])
     files: dict[str, ProjectFile] = {}
     for folder in sources:
         for rel, entry in _walk(folder):

@@ -31,7 +31,7 @@ from typing import Any, Callable
 from lamctl.release import journal as J
 from lamctl.release.aws import AliasInfo
 from lamctl.release.journal import Release
-from lamctl.release.lock import LockHeld, LockInfo
+from lamctl.release.lock import LockHeld, LockInfo, move_command, target_args
 from lamctl.schemas.errors import CloudError, ConflictError, RolledBack
 
 WAIT_STEP = 0.25  # how often the requester reads the journal while it waits (one small GET)
@@ -114,8 +114,9 @@ def control(engine: Any, function: str, alias: str, action: str, wait: float, di
                 raise
         return judge(engine, function, alias, action)
     raise ConflictError(f"the release on {function}:{alias} kept changing hands; nothing was asked of it",
-                        where=f"{function}:{alias}", hint=f"see 'lamctl status --function {function} --alias "
-                                                          f"{alias}' and run 'lamctl {action}' again")
+                        where=f"{function}:{alias}",
+                        hint=f"see 'lamctl status {target_args(lock.flag, function, alias)}' and run 'lamctl {action}' "
+                             "again")
 
 
 def wait_for_action(journal: Any, lock: Any, clock: Any, function: str, alias: str, action: str, release_id: str,
@@ -151,7 +152,7 @@ def wait_for_action(journal: Any, lock: Any, clock: Any, function: str, alias: s
             doing = (note or "it took the request and is still acting on it") if taken or note else \
                 "it has not taken the request yet"
             raise CloudError(f"release {release_id} did not finish the {action} within {wait:g}s: {doing}",
-                             where=where, hint=f"see 'lamctl status --function {function} --alias {alias}'; "
+                             where=where, hint=f"see 'lamctl status {target_args(lock.flag, function, alias)}'; "
                                                f"run 'lamctl {action}' again to keep waiting, or give --wait")
         clock.sleep(WAIT_STEP)
 
@@ -167,16 +168,17 @@ def _ended(engine: Any, function: str, alias: str, action: str, asked: str) -> C
 def judge(engine: Any, function: str, alias: str, action: str, asked: str | None = None) -> Controlled:
     """The outcome of ``action`` as the journal and the alias show it now."""
     where = f"{function}:{alias}"
+    status = target_args(engine.lock.flag, function, alias)  # the target as the user names it
     release = engine.journal.load(function, alias)
     info = engine.lam.get_alias(function, alias)
     serves = info.describe() if info else "no alias"
     if release is None:
         raise CloudError(f"the release record of {where} is gone", where=where,
-                         hint=f"see 'lamctl status --function {function} --alias {alias}'")
+                         hint=f"see 'lamctl status {status}'")
     if asked is not None and release.id != asked:
         raise ConflictError(f"release {asked} ended and release {release.id} started on {where} before the "
                             f"{action} could be checked; {where} serves {serves}", where=where,
-                            hint=f"see 'lamctl status --function {function} --alias {alias}'")
+                            hint=f"see 'lamctl status {status}'")
     snap = release.snapshot
     target = release.target
     on_snapshot = (info is None) if snap is None else (info is not None and info.version == snap["version"]
@@ -190,23 +192,25 @@ def judge(engine: Any, function: str, alias: str, action: str, asked: str | None
     if release.state == J.CONFLICT:
         raise ConflictError(f"release {release.id} stopped because someone else moved the alias{reason}; "
                             f"{where} serves {serves}", where=where,
-                            hint=f"lamctl changed nothing more; settle the alias with 'lamctl alias {function} "
-                                 f"{alias} --version N'")
+                            hint=f"lamctl changed nothing more; settle the alias with "
+                                 f"'{move_command(engine.lock.flag, function, alias)}'")
     if action == "rollback":
         if release.state == J.ROLLED_BACK and on_snapshot:
             return Controlled(f"release {release.id} rolled back{reason}; {where} serves "
                               f"{back + ' at 100%' if snap else 'no alias (it did not exist before)'}",
                               release.id, release.state, data)
         if release.state == J.SUCCEEDED:
-            hint = (f"move it back with 'lamctl alias {function} {alias} --version {snap['version']}', or start a "
-                    f"new release to it with 'lamctl shift --function {function} --alias {alias} --to-version "
+            back_to = move_command(engine.lock.flag, function, alias, snap["version"]) if snap else ""
+            hint = (f"move it back with '{back_to}', or start a "
+                    f"new release to it with 'lamctl shift {status} --to-version "
                     f"{snap['version']}'" if snap else
-                    "the alias did not exist before the release; delete it or move it with 'lamctl alias'")
+                    "the alias did not exist before the release; delete it or move it with "
+                    f"'{move_command(engine.lock.flag, function, alias)}'")
             raise RequestMissed(f"release {release.id} finished before it acted on the rollback: {where} serves "
                                 f"{serves}; nothing was rolled back", where=where, hint=hint)
         raise ConflictError(f"release {release.id} is {release.state.replace('_', ' ')}{reason}, but {where} "
                             f"serves {serves}, not {back} at 100%", where=where,
-                            hint=f"see 'lamctl status --function {function} --alias {alias}'")
+                            hint=f"see 'lamctl status {status}'")
     # promote
     if release.state == J.SUCCEEDED and on_target:
         promoted = any(e.get("kind") == "promote" for e in release.events)
@@ -218,4 +222,4 @@ def judge(engine: Any, function: str, alias: str, action: str, asked: str | None
                          hint=f"{where} serves {serves}")
     raise ConflictError(f"release {release.id} is {release.state.replace('_', ' ')}, but {where} serves "
                         f"{serves}, not version {target} at 100%", where=where,
-                        hint=f"see 'lamctl status --function {function} --alias {alias}'")
+                        hint=f"see 'lamctl status {status}'")

@@ -42,7 +42,8 @@ from typing import Any, Callable
 from lamctl.release import journal as J
 from lamctl.release.aws import AliasInfo, FunctionConfig, HookTimeout
 from lamctl.release.journal import Journal, Release
-from lamctl.release.lock import LEASE_SECONDS, AliasLock, Lease, LeaseLost, owner_alive
+from lamctl.release.lock import (LEASE_SECONDS, AliasLock, Lease, LeaseLost, owner_alive, move_command, resume_commands,
+                                 target_args, target_flag)
 from lamctl.release.plan import (AFTER, ALIAS_WRITES, LATEST, Bake, CheckAlarms, CreateAlias, Plan,
                                  PublishVersion, RunHook, SetAliasWeights, build_plan)
 from lamctl.release.strategy import Strategy, format_duration
@@ -117,6 +118,8 @@ class Engine:
         self.clock = clock
         self.journal = Journal(store)
         self.lock = AliasLock(store, clock, owner)
+        # how the suggested commands name the target: --function, or --state-machine over Step Functions
+        self.flag = target_flag(lam)
         self.on_event = on_event or (lambda e: None)
         self.poll_seconds = min(max(float(poll_seconds), 0.05), MAX_POLL_SECONDS)
         self.tick_seconds = tick_seconds
@@ -173,7 +176,7 @@ class Engine:
                 raise PreflightError(
                     f"alias {where} already splits traffic ({info.describe()}): it drifted from one version "
                     "at 100%, perhaps an unfinished release or a manual change", where=where,
-                    hint=f"settle it first: lamctl alias {plan.function} {plan.alias} --version N")
+                    hint=f"settle it first: {move_command(self.flag, plan.function, plan.alias)}")
         target_cfg = self.lam.get_function_config(plan.function, plan.target)
         if info is not None:
             current_cfg = self.lam.get_function_config(plan.function, info.version)
@@ -199,13 +202,12 @@ class Engine:
             raise ConflictError(f"release {held.release} is running on {where} (held by {held.owner})", where=where,
                                 hint="wait for it to finish, or use 'lamctl promote' / 'lamctl rollback' on it")
 
-    @staticmethod
-    def _unfinished(plan: Plan, active: Release) -> PreflightError:
+    def _unfinished(self, plan: Plan, active: Release) -> PreflightError:
         return PreflightError(
             f"release {active.id} on {plan.function}:{plan.alias} is unfinished (state {active.state})",
             where=f"{plan.function}:{plan.alias}",
-            hint=f"resume it with 'lamctl shift --resume --function {plan.function} --alias {plan.alias}' "
-                 f"or undo it with 'lamctl rollback --function {plan.function} --alias {plan.alias}'")
+            hint="resume it with '{}' or undo it with '{}'".format(*resume_commands(self.flag, plan.function,
+                                                                                      plan.alias)))
 
     def _recheck_under_lock(self, plan: Plan, info: AliasInfo | None) -> str | None:
         """What pre-flight read, read again now that the lock is ours: another release may have started and
@@ -638,8 +640,8 @@ class Engine:
         except LamctlError as exc:
             raise CloudError(f"the rollback of release {release.id} failed: {exc.message}",
                              where=f"{release.function}:{release.alias}",
-                             hint=f"the journal says rolling_back; run 'lamctl rollback --function {release.function} "
-                                  f"--alias {release.alias}' again") from None
+                             hint=f"the journal says rolling_back; run 'lamctl rollback "
+                                  f"{target_args(self.flag, release.function, release.alias)}' again") from None
 
     # ------------------------------------------------------------ resume / rollback / promote of an existing release
 
@@ -648,8 +650,8 @@ class Engine:
         if release is None or not release.active:
             last = f" (the last one, {release.id}, {release.state})" if release else ""
             raise UsageError(f"no release is running on {function}:{alias}{last}: nothing to {verb}",
-                             where=f"{function}:{alias}", hint=f"see 'lamctl status --function {function} --alias "
-                                                               f"{alias}'")
+                             where=f"{function}:{alias}",
+                             hint=f"see 'lamctl status {target_args(self.flag, function, alias)}'")
         return release
 
     def _reconcile(self, release: Release, plan: Plan) -> AliasInfo | None:
@@ -676,7 +678,8 @@ class Engine:
             now = info.describe() if info else "no alias"
             raise ConflictError(f"alias {where} does not match release {release.id}: it serves {now}; someone else "
                                 "moved it", where=where,
-                                hint="lamctl changed nothing; settle the alias with 'lamctl alias', then delete or "
+                                hint=f"lamctl changed nothing; settle the alias with "
+                                     f"'{move_command(self.flag, release.function, release.alias)}', then delete or "
                                      "roll back the release")
         self._revision = info.revision_id if info else None
         return info
@@ -725,7 +728,8 @@ class Engine:
             return Outcome(release, False, f"release {release.id} is already rolled back")
         if release.state == J.CONFLICT:
             raise ConflictError(f"release {release.id} stopped because someone else moved the alias; lamctl will "
-                                "not overwrite it", where=where, hint="settle the alias with 'lamctl alias'")
+                                "not overwrite it", where=where,
+                                hint=f"settle the alias with '{move_command(self.flag, function, alias)}'")
         with self._leased(function, alias, release.id):
             plan = Plan.from_dict(release.plan)
             if release.state == J.SUCCEEDED:
@@ -734,7 +738,7 @@ class Engine:
                     now = info.describe() if info else "no alias"
                     raise ConflictError(f"{where} serves {now}, not version {plan.target} of release {release.id}; "
                                         "it moved since", where=where,
-                                        hint="move it explicitly with 'lamctl alias'")
+                                        hint=f"move it explicitly with '{move_command(self.flag, function, alias)}'")
                 self._revision = info.revision_id
             elif release.state == J.ROLLING_BACK:
                 self._reconcile_for_rollback(release)
@@ -754,8 +758,7 @@ class Engine:
         if not release.active:
             return None
         function, alias = release.function, release.alias
-        commands = (f"lamctl shift --resume --function {function} --alias {alias}",
-                    f"lamctl rollback --function {function} --alias {alias}")
+        commands = resume_commands(self.flag, function, alias)
         held = self.lock.holder(function, alias)
         if held is None or held.release != release.id:
             other = f" (release {held.release} holds it)" if held is not None else ""

@@ -90,11 +90,39 @@ class LockInfo:
         return json.dumps({"owner": self.owner, "release": self.release, "expires": self.expires}).encode()
 
 
+def target_flag(gateway_or_store: Any) -> str:
+    """The flag lamctl's commands name a release's target with: ``--function``, or ``--state-machine`` for the
+    Step Functions gateway and store (their ``target_flag``)."""
+    return getattr(gateway_or_store, "target_flag", None) or "--function"
+
+
+def target_args(flag: str, name: str, alias: str) -> str:
+    """``--function NAME --alias A`` (or ``--state-machine NAME --alias A``): the target in a suggested command."""
+    return f"{flag} {name} --alias {alias}"
+
+
+def resume_commands(flag: str, name: str, alias: str) -> tuple[str, str]:
+    """The commands that continue or undo an unfinished release of ``name``'s ``alias``."""
+    target = target_args(flag, name, alias)
+    return f"lamctl shift --resume {target}", f"lamctl rollback {target}"
+
+
+def move_command(flag: str, name: str, alias: str, version: str = "N") -> str:
+    """The command that points ``name``'s ``alias`` at one version at 100%: ``lamctl alias`` for a function;
+    the AWS CLI for a state machine (``lamctl alias`` moves Lambda aliases only)."""
+    if flag == "--function":
+        return f"lamctl alias {name} {alias} --version {version}"
+    arn = f"arn:aws:states:REGION:ACCOUNT:stateMachine:{name}"
+    return (f"aws stepfunctions update-state-machine-alias --state-machine-alias-arn {arn}:{alias} "
+            f"--routing-configuration stateMachineVersionArn={arn}:{version},weight=100")
+
+
 class AliasLock:
     def __init__(self, store: Any, clock: Any, owner: str | None = None):
         self.store = store
         self.clock = clock
         self.owner = owner or this_owner()
+        self.flag = target_flag(store)  # how the hints name the target
 
     def key(self, function: str, alias: str) -> str:
         return folder(function, alias) + "lock.json"
@@ -138,8 +166,8 @@ class AliasLock:
             alive = owner_alive(held.owner)
             state = ("its process is gone" if alive is False else
                      "its lease expired" if held.expires <= self.clock.now() else f"held by {held.owner}")
-            hint = (f"resume it with 'lamctl shift --resume --function {function} --alias {alias}' "
-                    f"or undo it with 'lamctl rollback --function {function} --alias {alias}'"
+            resume, undo = resume_commands(self.flag, function, alias)
+            hint = (f"resume it with '{resume}' or undo it with '{undo}'"
                     if alive is False or held.expires <= self.clock.now() else
                     "wait for it to finish, or use 'lamctl promote' / 'lamctl rollback' on it; if its process "
                     f"died on another machine, the lock can be taken over with 'lamctl shift --resume' or "
@@ -177,7 +205,7 @@ class AliasLock:
                    f"{held.owner} took it over (a resume, promote or rollback of this release)"
                    if held.owner != self.owner else "it kept changing under this process")
         return LeaseLost(f"release {release_id} lost its lock on {where}: {now}", where=where,
-                         hint=_lost_hint(function, alias))
+                         hint=_lost_hint(self.flag, function, alias))
 
     def release(self, function: str, alias: str, release_id: str) -> None:
         """Remove the lock if it is still this owner's (a conditional delete of the version read)."""
@@ -186,11 +214,11 @@ class AliasLock:
             self.store.delete_if_match(self.key(function, alias), found[1])
 
 
-def _lost_hint(function: str, alias: str) -> str:
+def _lost_hint(flag: str, function: str, alias: str) -> str:
+    resume, undo = resume_commands(flag, function, alias)
     return (f"lamctl stopped and wrote nothing more; the process that took the lock now drives the release. "
-            f"If none does, see 'lamctl status --function {function} --alias {alias}', then continue with "
-            f"'lamctl shift --resume --function {function} --alias {alias}' or undo with "
-            f"'lamctl rollback --function {function} --alias {alias}'")
+            f"If none does, see 'lamctl status {target_args(flag, function, alias)}', then continue with "
+            f"'{resume}' or undo with '{undo}'")
 
 
 class Lease:
@@ -235,7 +263,8 @@ class Lease:
             if now >= self.info.expires:
                 raise LeaseLost(f"release {self.info.release} could not renew its lock on {self.function}:"
                                 f"{self.alias} before the lease ran out: {exc.message}",
-                                where=f"{self.function}:{self.alias}", hint=_lost_hint(self.function, self.alias)) \
+                                where=f"{self.function}:{self.alias}", hint=_lost_hint(self.lock.flag, self.function,
+                                                                           self.alias)) \
                     from None
             self.next_due = now + min(5.0, self.every)  # retry soon, while the lease still holds
             return

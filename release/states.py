@@ -78,6 +78,7 @@ class StatesGateway:
     """Step Functions, typed. Names a state machine by its name (or ARN); versions are their numbers."""
 
     reads_hook_reports = False
+    target_flag = "--state-machine"  # how the commands lamctl suggests name the target
 
     def __init__(self, client: Any):
         self.client = client
@@ -295,6 +296,7 @@ class StateMachineStore:
 
     PREFIX = "lamctl/releases/"
     INNER = "lamctl/releases/@states/"
+    target_flag = "--state-machine"  # how the lock's hints name the target
 
     def __init__(self, store: Any):
         self.store = store

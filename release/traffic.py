@@ -39,6 +39,9 @@ class StackTraffic:
         (with a Step Functions gateway as ``lam``); ``flag`` names the target in the commands suggested."""
         self.resolver = resolver
         self.flag = flag
+        # who shifts the traffic on AWS: CodeDeploy for a function's alias, CloudFormation itself for a state
+        # machine alias's DeploymentPreference
+        self._shifter = "CodeDeploy" if flag == "--function" else "CloudFormation"
         self.lam = lam
         self.engine = engine
         self.on_event = on_event or (lambda ev: None)
@@ -77,7 +80,7 @@ class StackTraffic:
         for r, record, _, _ in pending:
             self.on_event(Event(
                 "traffic", f"shifting {r.function}:{r.alias} from version {record['current'] or '-'} to "
-                f"{r.target}: {r.config} ({r.strategy.describe()}), as CodeDeploy would on AWS; 'lamctl promote "
+                f"{r.target}: {r.config} ({r.strategy.describe()}), as {self._shifter} would on AWS; 'lamctl promote "
                 f"{self.flag} {r.function} --alias {r.alias}' skips the holds",
                 {"function": r.function, "alias": r.alias, "current": record["current"], "target": r.target,
                  "config": r.config}))

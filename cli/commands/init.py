@@ -1,7 +1,9 @@
 """``lamctl init [DIR] [--template NAME] [--runtime R] [--ci github] [--list] [--force]``: a new project.
 
 Renders one of the templates shipped with lamctl (``lamctl init --list``) into
-DIR (default: the current folder): ``template.yaml``, the code, a unit test,
+DIR (default: the current folder), in Python, or with ``--runtime nodejsNN.x`` /
+``--runtime go`` in TypeScript (bundled with esbuild) or Go (provided.al2023) for
+the templates written in them: ``template.yaml``, the code, a unit test,
 ``lamctl.toml`` with ``target = "local"`` so that ``lamctl deploy`` works at
 once, and with ``--ci github`` the GitHub Actions workflows. The stack is named
 after the folder. It asks which template only when stdin is a terminal and no
@@ -25,8 +27,12 @@ def init(
     directory: str = typer.Argument(".", metavar="[DIR]", help="Folder of the new project (default: here)."),
     template: Optional[str] = typer.Option(None, "--template", metavar="NAME",
                                            help="Project template (lamctl init --list; default: hello-api)."),
-    runtime: str = typer.Option("python3.12", "--runtime", metavar="[python3.13|python3.12|python3.11|...]",
-                                help="Lambda runtime of the functions."),
+    runtime: str = typer.Option("python3.12", "--runtime",
+                                metavar="[python3.13|python3.12|python3.11|python3.10|python3.9|nodejs22.x|nodejs20.x|"
+                                        "nodejs18.x|go]",
+                                help="Lambda runtime of the functions: python3.9-3.13, nodejs18.x-22.x (TypeScript "
+                                     "bundled with esbuild), or go (provided.al2023); lamctl init --list says which "
+                                     "templates have which."),
     ci: Optional[str] = typer.Option(None, "--ci", metavar="[github]", help="Add CI workflows (GitHub Actions)."),
     action: Optional[str] = typer.Option(None, "--action", metavar="OWNER/REPO@REF",
                                          help="The lamctl action the workflows use (default: lamctl/lamctl at this "
@@ -41,8 +47,13 @@ def init(
     out = app.out
     if list_:
         if not out.json:
-            out.table(["Template", "What it is"], list(scaffold.TEMPLATES.items()), title="lamctl init --template NAME")
-        out.result(True, None, templates=[{"name": k, "description": v} for k, v in scaffold.TEMPLATES.items()])
+            out.table(["Template", "What it is", "Runtimes"],
+                      [(k, v, scaffold.runtimes_of(k)) for k, v in scaffold.TEMPLATES.items()],
+                      title="lamctl init --template NAME [--runtime R]")
+        out.result(True, None, templates=[{"name": k, "description": v, "languages": list(scaffold.LANGUAGES[k]),
+                                           "runtimes": [r for r in scaffold.RUNTIMES
+                                                        if scaffold.language(r) in scaffold.LANGUAGES[k]]}
+                                          for k, v in scaffold.TEMPLATES.items()])
         return
     if template is None:
         template = scaffold.DEFAULT_TEMPLATE
@@ -59,5 +70,7 @@ def init(
         out.table(["File"], [(os.path.relpath(p, directory),) for p in written],
                   title=f"{template} project {name} in {directory}")
     where = "" if os.path.abspath(directory) == os.getcwd() else f"cd {directory} && "
+    if scaffold.language(runtime) == "nodejs":  # esbuild, which the build takes from the project's node_modules
+        where += "npm install && "
     out.result(True, f"created {name}; next: {where}lamctl deploy (on the local cloud)", template=template,
                stack=name, directory=directory, files=[os.path.relpath(p, directory) for p in written])

@@ -28,11 +28,11 @@ def check(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(list(args), capture_output=True, text=True, timeout=120)
 
 
-def rendered(tmp_path, template: str, name: str = "web") -> list[pathlib.Path]:
+def rendered(tmp_path, template: str, name: str = "web", runtime: str = scaffold.DEFAULT_RUNTIME) -> list[pathlib.Path]:
     paths = []
-    for f in scaffold.render_project(template, name=name, ci="github"):
+    for f in scaffold.render_project(template, name=name, ci="github", runtime=runtime):
         if f.path.startswith(".github/workflows/"):
-            path = tmp_path / template / f.path
+            path = tmp_path / template / runtime / f.path
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(f.text)
             paths.append(path)
@@ -49,6 +49,15 @@ def test_the_samples_are_what_init_writes(tmp_path):
 @pytest.mark.parametrize("template", list(scaffold.TEMPLATES))
 def test_each_templates_workflows_pass_the_schema_and_actionlint(tmp_path, template):
     files = [str(p) for p in rendered(tmp_path, template)]
+    r = check(tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = check(tool("actionlint"), "-no-color", *files)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("runtime", ["nodejs22.x", "go"])
+def test_the_nodejs_and_go_workflows_pass_the_schema_and_actionlint(tmp_path, runtime):
+    files = [str(p) for p in rendered(tmp_path, "hello-api", runtime=runtime)]
     r = check(tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files)
     assert r.returncode == 0, r.stdout + r.stderr
     r = check(tool("actionlint"), "-no-color", *files)

@@ -35,8 +35,13 @@ def test_list_shows_every_template_with_one_line(cli):
     for name in ("hello-api", "canary", "layer", "cold-start"):
         line = next((ln for ln in r.stdout.splitlines() if ln.startswith(name + " ")), None)
         assert line is not None and len(line.split()) > 3, r.stdout
+    hello = next(ln for ln in r.stdout.splitlines() if ln.startswith("hello-api "))
+    assert "nodejs" in hello and "go" in hello.split() and "nodejs" not in r.stdout.replace(hello, "")
     r = cli("--output", "json", "init", "--list")
-    assert [t["name"] for t in r.json_lines()[-1]["templates"]] == ["hello-api", "canary", "layer", "cold-start"]
+    templates = r.json_lines()[-1]["templates"]
+    assert [t["name"] for t in templates] == ["hello-api", "canary", "layer", "cold-start"]
+    assert {"nodejs22.x", "nodejs20.x", "nodejs18.x", "go", "python3.12"} <= set(templates[0]["runtimes"])
+    assert all(t["runtimes"] == [r for r in t["runtimes"] if r.startswith("python")] for t in templates[1:])
 
 
 @pytest.mark.parametrize("template", sorted(EXPECTED))
@@ -113,8 +118,8 @@ def test_init_never_overwrites_a_file_and_writes_nothing_when_it_refuses(cli, tm
 def test_bad_choices_name_the_flag(cli, tmp_path):
     r = cli("init", tmp_path / "a", "--template", "nope")
     assert r.exit_code == 2 and "--template" in r.stderr and "hello-api" in r.stderr, r
-    r = cli("init", tmp_path / "a", "--runtime", "nodejs20.x")
-    assert r.exit_code == 2 and "--runtime" in r.stderr, r
+    r = cli("init", tmp_path / "a", "--runtime", "ruby3.3")
+    assert r.exit_code == 2 and "--runtime" in r.stderr and "nodejs22.x" in r.stderr, r
     r = cli("init", tmp_path / "a", "--ci", "gitlab")
     assert r.exit_code == 2 and "--ci" in r.stderr, r
     assert not (tmp_path / "a").exists()

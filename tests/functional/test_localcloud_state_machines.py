@@ -148,6 +148,55 @@ def test_status_and_rollback_of_a_state_machine_release(cli, local_cloud, deploy
     assert _alias_routes(local_cloud) == [("1", 100)]
 
 
+def test_the_hints_of_an_interrupted_state_machine_release_name_it_with_state_machine(cli, local_cloud, deployed,
+                                                                                     instant_clock):
+    """Resume, rollback and status are suggested with --state-machine NAME (what those commands take for a state
+    machine), never --function; and the resume suggested works as written."""
+    name = _new_definition(local_cloud, "declined-v2").rsplit(":", 1)[1]
+    base = ("--endpoint-url", local_cloud.endpoint)
+    resume = f"lamctl shift --resume --state-machine {name} --alias live"
+    undo = f"lamctl rollback --state-machine {name} --alias live"
+
+    def interrupt(clock):  # Ctrl-C during the canary's hold
+        if _alias_routes(local_cloud) == [("1", 90), ("2", 10)]:
+            raise KeyboardInterrupt
+    instant_clock.on_sleep.append(interrupt)
+    r = cli(*base, "shift", "--state-machine", "OrderFlow", "--stack", "orders", "--alias", "live", "--canary",
+            "10%5m", cwd=deployed)
+    instant_clock.on_sleep.remove(interrupt)
+    assert r.exit_code == 130, r
+    assert resume in r.stderr and undo in r.stderr, r.stderr
+    assert "--function" not in r.stderr and "CodeDeploy" not in r.stderr, r.stderr
+    assert _alias_routes(local_cloud) == [("1", 90), ("2", 10)]  # left as it was
+
+    # a new release is refused while this one is unfinished, with the same two commands
+    r = cli(*base, "shift", "--state-machine", name, "--alias", "live", "--all-at-once", cwd=deployed)
+    assert r.exit_code == 2, r
+    assert resume in r.stderr and undo in r.stderr and "--function" not in r.stderr, r.stderr
+
+    r = cli(*base, *resume.split()[1:], cwd=deployed)
+    assert r.exit_code == 0, r
+    assert _alias_routes(local_cloud) == [("2", 100)]
+
+
+def test_a_drifted_state_machine_alias_is_refused_with_a_command_that_settles_it(cli, local_cloud, deployed):
+    """An alias split by hand is refused before any write; the hint's command is Step Functions' own (lamctl alias
+    moves Lambda aliases only)."""
+    machine = _new_definition(local_cloud, "declined-v2")
+    sfn = local_cloud.client("stepfunctions")
+    v2 = sfn.publish_state_machine_version(stateMachineArn=machine)["stateMachineVersionArn"]
+    sfn.update_state_machine_alias(stateMachineAliasArn=f"{machine}:live", routingConfiguration=[
+        {"stateMachineVersionArn": f"{machine}:1", "weight": 80}, {"stateMachineVersionArn": v2, "weight": 20}])
+    name = machine.rsplit(":", 1)[1]
+    r = cli("--endpoint-url", local_cloud.endpoint, "shift", "--state-machine", name, "--alias", "live",
+            "--all-at-once", cwd=deployed)
+    assert r.exit_code == 2, r
+    assert "already splits traffic" in r.stderr, r.stderr
+    assert "aws stepfunctions update-state-machine-alias --state-machine-alias-arn " in r.stderr, r.stderr
+    assert f"stateMachine:{name}:live" in r.stderr and "lamctl alias" not in r.stderr, r.stderr
+    assert _alias_routes(local_cloud) == [("1", 80), ("2", 20)]  # nothing written
+
+
 def test_deploy_runs_a_state_machine_deployment_preference(cli, local_cloud, deployed, instant_clock):
     template = deployed / "template.yaml"
     text = template.read_text()
@@ -157,9 +206,14 @@ def test_deploy_runs_a_state_machine_deployment_preference(cli, local_cloud, dep
     template.write_text(text.replace("status: declined\n", "status: declined-v2\n"))
     during = []
     instant_clock.on_sleep.append(lambda clock: during.append(_alias_routes(local_cloud)))
-    r = cli("--endpoint-url", local_cloud.endpoint, "--output", "json", "deploy", cwd=deployed)
+    r = cli("--endpoint-url", local_cloud.endpoint, "deploy", cwd=deployed)
     assert r.exit_code == 0, r
     assert [("1", 90), ("2", 10)] in during  # the canary's hold, on the local cloud as on AWS
+    # the traffic line names who shifts a state machine alias on AWS (CloudFormation, not CodeDeploy), and the
+    # promote it suggests takes --state-machine
+    (line,) = [ln for ln in r.stderr.splitlines() if ln.startswith("shifting ")]
+    assert "as CloudFormation would on AWS" in line and "CodeDeploy" not in line, line
+    assert "'lamctl promote --state-machine " in line and "--function" not in line, line
     assert _alias_routes(local_cloud) == [("2", 100)]
     r = cli("--endpoint-url", local_cloud.endpoint, "--output", "json", "execute", "OrderFlow:live", "--stack",
             "orders", "-e", "events/large-order.json", cwd=deployed)

@@ -250,8 +250,15 @@ def test_esbuild_missing_from_the_project_is_refused_with_how_to_add_it(cli, tmp
     r = cli("build", cwd=project)
     assert r.exit_code == 2, r
     assert "template.yaml:" in r.stderr and "HelloFunction" in r.stderr
-    assert "npm install --save-dev esbuild" in r.stderr
+    # package.json lists esbuild, not installed yet: install the project's packages
+    assert "cd hello && npm install (" in r.stderr and "package.json lists esbuild" in r.stderr, r.stderr
     assert not (project / ".lamctl" / "build" / "HelloFunction.zip").exists()
+    # a package.json without esbuild: add it
+    package = project / "hello" / "package.json"
+    package.write_text(package.read_text().replace('"esbuild"', '"not-esbuild"'))
+    r = cli("build", cwd=project)
+    assert r.exit_code == 2, r
+    assert "cd hello && npm install --save-dev esbuild" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("change, where, what", [
