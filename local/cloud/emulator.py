@@ -231,6 +231,7 @@ def prepare_moto() -> None:
 
     moto_ext.patch_multipart_no_such_upload()
     moto_ext.patch_cfn_lambda_layers()
+    moto_ext.patch_cfn_event_buses()
     moto_ext.patch_dead_letter_config()
     moto_ext.patch_function_urls(function_url)
     moto_ext.patch_bucket_notifications()
@@ -286,6 +287,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     moto_ext.patch_multipart_no_such_upload()
     moto_ext.patch_cfn_lambda_layers()
+    moto_ext.patch_cfn_event_buses()
     moto_ext.patch_dead_letter_config()
     moto_ext.patch_function_urls(function_url)
     moto_ext.patch_bucket_notifications()

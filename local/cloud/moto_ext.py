@@ -240,6 +240,11 @@ T47 mapping-checks      ``LambdaBackend.create_event_source_mapping(spec)`` and
                         any ``FilterCriteria``, ``ScalingConfig``, ``MaximumRetryAttempts`` and
                         ``MaximumRecordAgeInSeconds``: wrapped to refuse what Lambda refuses, with
                         ``moto.awslambda.exceptions.InvalidParameterValueException(message)`` (a 400).
+T48 cfn-event-buses     ``moto.events.models.EventBus`` (``AWS::Events::EventBus``: ``name``, ``arn``; GetAtt
+                        ``Arn``, ``Name``) has no ``physical_resource_id``, so ``!Ref`` of a bus is the model
+                        itself (a rule's ``EventBusName: !Ref Bus`` then fails with HTTP 500) and
+                        DescribeStackResources has no physical ID for it: supplied, the bus's name, as
+                        CloudFormation's ``Ref`` answers.
 """
 
 from __future__ import annotations
@@ -1564,6 +1569,23 @@ def patch_mapping_checks(check: Callable[[dict], str | None] | None) -> Callable
     LambdaBackend.update_event_source_mapping = update_event_source_mapping  # type: ignore[method-assign]
     _patched_mapping_checks["done"] = True
     return previous
+
+
+# ---------------------------------------------------------------- T48 EventBridge buses from CloudFormation
+
+_patched_event_buses = {"done": False}
+
+
+def patch_cfn_event_buses() -> None:
+    """T48: ``!Ref`` of an ``AWS::Events::EventBus`` is its name, as CloudFormation answers (moto's model has no
+    ``physical_resource_id``); idempotent."""
+    if _patched_event_buses["done"]:
+        return
+    from moto.events.models import EventBus
+
+    if "physical_resource_id" not in EventBus.__dict__:
+        EventBus.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]
+    _patched_event_buses["done"] = True
 
 
 # ---------------------------------------------------------------- T24 placeholders for the types moto lacks

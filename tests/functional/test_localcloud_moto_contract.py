@@ -994,3 +994,25 @@ def test_t29_an_output_moto_cannot_work_out_leaves_the_stack_describable_and_del
         cf.delete_stack(StackName="t29")
         assert not [s for s in cf.list_stacks()["StackSummaries"]
                     if s["StackName"] == "t29" and s["StackStatus"] != "DELETE_COMPLETE"]
+
+
+def test_t48_ref_of_an_event_bus_is_its_name_and_rules_on_it_work(aws):
+    moto_ext.patch_cfn_event_buses()
+    template = {"Resources": {
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "orders"}},
+        "OnBus": {"Type": "AWS::Events::Rule", "Properties": {
+            "EventBusName": {"Ref": "Bus"}, "EventPattern": {"source": ["shop"]}}}},
+        "Outputs": {"Ref": {"Value": {"Ref": "Bus"}}, "Arn": {"Value": {"Fn::GetAtt": ["Bus", "Arn"]}},
+                    "Name": {"Value": {"Fn::GetAtt": ["Bus", "Name"]}}}}
+    with touch("T48 cfn-event-buses", "EventBus (name, arn, GetAtt Arn/Name) has no physical_resource_id; "
+                                      "supplied as its name"):
+        stack = _stack(aws, "buses", template)
+        assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        assert outputs == {"Ref": "orders", "Name": "orders",
+                           "Arn": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/orders"}, outputs
+        resources = aws.client("cloudformation").describe_stack_resources(StackName="buses")["StackResources"]
+        assert {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}["Bus"] == "orders"
+        rules = aws.client("events").list_rules(EventBusName="orders")["Rules"]
+        assert [r["EventBusName"] for r in rules] == ["orders"], rules
+        assert aws.client("events").list_rules()["Rules"] == []  # not on the default bus
