@@ -127,6 +127,7 @@ class EmulatorApp:
                                        handler, arn, payload, account, region))
         self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
         self._nested_stacks = False  # nested stacks are lamctl's once moto's CloudFormation is loaded
+        self.undo_deletes: Callable[[], None] = lambda: None  # removes the T49 listener (make_app sets it)
 
     @property
     def hook_reports(self) -> dict[str, str]:
@@ -298,7 +299,10 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     moto_ext.patch_mapping_checks(mapping_problem)  # mappings refuse what Lambda refuses (FilterCriteria, ...)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log, clock=clock)
-    return EmulatorApp(moto_ext.wsgi_app(), handler)
+    app = EmulatorApp(moto_ext.wsgi_app(), handler)
+    # a deleted function or version leaves no warm environment behind
+    app.undo_deletes = moto_ext.patch_function_deletes(service.forget)
+    return app
 
 
 class EmulatorServer:
@@ -360,6 +364,7 @@ class EmulatorServer:
         self.app.scheduler.close()
         self.app.codedeploy.close()
         self.app.handler.close()
+        self.app.undo_deletes()
         if self._undo is not None:
             self._undo()
         moto_ext.set_function_url_endpoint(self._url_endpoint)

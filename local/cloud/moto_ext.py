@@ -245,6 +245,10 @@ T48 cfn-event-buses     ``moto.events.models.EventBus`` (``AWS::Events::EventBus
                         itself (a rule's ``EventBusName: !Ref Bus`` then fails with HTTP 500) and
                         DescribeStackResources has no physical ID for it: supplied, the bus's name, as
                         CloudFormation's ``Ref`` answers.
+T49 function-deletes    ``LambdaBackend.delete_function(function_name, qualifier=None)`` (a name or an ARN, with or
+                        without a qualifier; what DeleteFunction and CloudFormation's function and version
+                        deletions call; ``account_id`` and ``region_name`` on the backend) deletes the records only:
+                        wrapped to tell the local cloud, which stops the warm environments of what was deleted.
 """
 
 from __future__ import annotations
@@ -1586,6 +1590,48 @@ def patch_cfn_event_buses() -> None:
     if "physical_resource_id" not in EventBus.__dict__:
         EventBus.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]
     _patched_event_buses["done"] = True
+
+
+# ---------------------------------------------------------------- T49 function deletions
+
+_function_deletes: dict[str, Any] = {"done": False, "listeners": []}
+
+
+def patch_function_deletes(listener: Callable[[str, str, str, str | None], None]) -> Callable[[], None]:
+    """T49: after moto deletes a function (``qualifier`` None) or one of its versions, ``listener(account, region,
+    function name, qualifier)`` is called (a listener's failure never fails the deletion). Returns the function
+    that removes the listener (the wrap itself is installed once)."""
+    _function_deletes["listeners"].append(listener)
+
+    def undo() -> None:
+        if listener in _function_deletes["listeners"]:
+            _function_deletes["listeners"].remove(listener)
+
+    if _function_deletes["done"]:
+        return undo
+    from moto.awslambda.models import LambdaBackend
+
+    original = LambdaBackend.delete_function
+
+    def delete_function(self: Any, function_name: str, qualifier: str | None = None) -> None:
+        original(self, function_name, qualifier)
+        parts = str(function_name).split(":")
+        if parts[0] == "arn":  # arn:aws:lambda:region:account:function:name[:qualifier]
+            parts = parts[6:]
+        elif len(parts) >= 3 and parts[1] == "function":  # account:function:name[:qualifier]
+            parts = parts[2:]
+        name = parts[0]
+        if len(parts) > 1 and parts[1]:
+            qualifier = parts[1]
+        for each in list(_function_deletes["listeners"]):
+            try:
+                each(self.account_id, self.region_name, name, str(qualifier) if qualifier else None)
+            except Exception as exc:  # noqa: BLE001 - the deletion happened; the local cloud reports its own trouble
+                print(f"lamctl: after deleting {function_name}: {exc}", file=sys.stderr, flush=True)
+
+    LambdaBackend.delete_function = delete_function  # type: ignore[method-assign]
+    _function_deletes["done"] = True
+    return undo
 
 
 # ---------------------------------------------------------------- T24 placeholders for the types moto lacks

@@ -1016,3 +1016,25 @@ def test_t48_ref_of_an_event_bus_is_its_name_and_rules_on_it_work(aws):
         rules = aws.client("events").list_rules(EventBusName="orders")["Rules"]
         assert [r["EventBusName"] for r in rules] == ["orders"], rules
         assert aws.client("events").list_rules()["Rules"] == []  # not on the default bus
+
+
+def test_t49_function_and_version_deletions_are_told(fn):
+    told: list[tuple] = []
+    undo = moto_ext.patch_function_deletes(lambda *args: told.append(args))
+    try:
+        with touch("T49 function-deletes", "LambdaBackend.delete_function(function_name, qualifier) (DeleteFunction, "
+                                           "CloudFormation) wrapped to tell the local cloud what was deleted"):
+            fn.lam.delete_function(FunctionName="app", Qualifier="1")
+            assert told == [(ACCOUNT, REGION, "app", "1")], told
+            assert [v["Version"] for v in fn.lam.list_versions_by_function(FunctionName="app")["Versions"]] == [
+                "$LATEST"]
+            arn = fn.lam.get_function(FunctionName="app")["Configuration"]["FunctionArn"]
+            fn.lam.delete_function(FunctionName=arn)
+            assert told[1:] == [(ACCOUNT, REGION, "app", None)], told
+            assert fn.lam.list_functions()["Functions"] == []
+    finally:
+        undo()
+    fn.lam.create_function(FunctionName="again", Runtime="python3.12", Role=fn.role, Handler="app.handler",
+                           Code={"ZipFile": _zip()})
+    fn.lam.delete_function(FunctionName="again")
+    assert len(told) == 2  # removed listeners are not told
