@@ -249,6 +249,13 @@ T49 function-deletes    ``LambdaBackend.delete_function(function_name, qualifier
                         without a qualifier; what DeleteFunction and CloudFormation's function and version
                         deletions call; ``account_id`` and ``region_name`` on the backend) deletes the records only:
                         wrapped to tell the local cloud, which stops the warm environments of what was deleted.
+T50 state-machine-sync  moto 5.2's ``StepFunctionResponse`` has no ``start_sync_execution`` (StartSyncExecution, for
+                        EXPRESS state machines, answered when the execution ends): added over the interpreter's
+                        backend (``describe_state_machine(arn)`` with ``type``; ``start_execution`` as T41 wraps it;
+                        an execution's ``exec_status`` (None until it runs, then ``ExecutionStatus``), ``start_date``,
+                        ``stop_date``, ``output``, ``error``, ``cause``, ``execution_input``,
+                        ``stop(stop_date, error, cause)``) and ``moto.stepfunctions.exceptions.StepFunctionsException``
+                        (``code``).
 """
 
 from __future__ import annotations
@@ -1632,6 +1639,73 @@ def patch_function_deletes(listener: Callable[[str, str, str, str | None], None]
     LambdaBackend.delete_function = delete_function  # type: ignore[method-assign]
     _function_deletes["done"] = True
     return undo
+
+
+# ---------------------------------------------------------------- T50 StartSyncExecution
+
+_patched_sync_starts: dict[str, Any] = {"done": False}
+SYNC_EXECUTION_LIMIT = 300.0  # seconds: an EXPRESS execution's longest run (5 minutes)
+
+
+def patch_state_machine_sync_starts(limit: float = SYNC_EXECUTION_LIMIT) -> None:
+    """T50: StartSyncExecution runs an EXPRESS state machine's execution (of a version or an alias too, through
+    T41) with moto's interpreter and answers once it ends: ``status`` SUCCEEDED, FAILED or TIMED_OUT (stopped
+    after ``limit`` seconds, as Express stops an execution after 5 minutes), ``output`` or ``error`` and ``cause``.
+    A STANDARD state machine is refused with ``StateMachineTypeNotSupported``, as Step Functions refuses it.
+    Idempotent."""
+    if _patched_sync_starts["done"]:
+        return
+    import datetime
+
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.exceptions import StepFunctionsException
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    class StateMachineTypeNotSupported(StepFunctionsException):
+        code = "StateMachineTypeNotSupported"
+
+    def status_of(execution: Any) -> str | None:
+        status = getattr(execution, "exec_status", None)
+        return None if status is None else str(getattr(status, "value", status))
+
+    def start_sync_execution(self: Any) -> Any:
+        arn = str(self._get_param("stateMachineArn"))
+        machine = self.stepfunction_backend.describe_state_machine(":".join(arn.split(":")[:7]))
+        if str(getattr(machine, "type", "STANDARD")) != "EXPRESS":
+            raise StateMachineTypeNotSupported(
+                "This operation is not supported by this type of state machine (StartSyncExecution runs EXPRESS "
+                "state machines only)")
+        execution = self.stepfunction_backend.start_execution(
+            arn, self._get_param("name"), self._get_param("input", if_none="{}"), self._get_param("traceHeader"))
+        ended = threading.Event()
+        waited = 0.0
+        while status_of(execution) in (None, "RUNNING") and waited < limit:
+            ended.wait(0.01)
+            waited += 0.01
+        status = status_of(execution)
+        if status in (None, "RUNNING"):
+            execution.stop(datetime.datetime.now(datetime.timezone.utc), "States.Timeout",
+                           "The execution ran longer than an EXPRESS execution may (5 minutes)")
+            status = "TIMED_OUT"
+        elif status != "SUCCEEDED" and status != "TIMED_OUT":
+            status = "FAILED"  # (ABORTED too: a synchronous execution is SUCCEEDED, FAILED or TIMED_OUT)
+        answer: dict[str, Any] = {
+            "executionArn": execution.execution_arn, "stateMachineArn": arn, "name": execution.name,
+            "startDate": execution.start_date, "stopDate": execution.stop_date, "status": status,
+            "input": execution.execution_input, "inputDetails": {"included": True}}
+        if status == "SUCCEEDED":
+            output = execution.output
+            answer["output"] = output if isinstance(output, str) else json.dumps(output)
+            answer["outputDetails"] = {"included": True}
+        if status == "TIMED_OUT":
+            answer.update(error=execution.error or "States.Timeout", cause=execution.cause)
+        for key in ("error", "cause"):
+            if getattr(execution, key, None) is not None:
+                answer[key] = getattr(execution, key)
+        return ActionResult({k: v for k, v in answer.items() if v is not None})
+
+    StepFunctionResponse.start_sync_execution = start_sync_execution  # type: ignore[attr-defined]
+    _patched_sync_starts["done"] = True
 
 
 # ---------------------------------------------------------------- T24 placeholders for the types moto lacks

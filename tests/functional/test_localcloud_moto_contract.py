@@ -1038,3 +1038,38 @@ def test_t49_function_and_version_deletions_are_told(fn):
                            Code={"ZipFile": _zip()})
     fn.lam.delete_function(FunctionName="again")
     assert len(told) == 2  # removed listeners are not told
+
+
+def test_t50_start_sync_execution_answers_when_an_express_execution_ends(sfn_cloud):
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    moto_ext.patch_state_machine_sync_starts()
+    # botocore puts StartSyncExecution's "sync-" host prefix before a loopback endpoint's address unless told not to
+    sfn = boto3.client("stepfunctions", region_name=REGION, endpoint_url=sfn_cloud.endpoint,
+                       aws_access_key_id="testing", aws_secret_access_key="testing",
+                       config=Config(inject_host_prefix=False))
+    double = {"StartAt": "D", "States": {
+        "D": {"Type": "Task", "Resource": sfn_cloud.doubler, "Next": "Big?"},
+        "Big?": {"Type": "Choice", "Choices": [{"Variable": "$.doubled", "NumericGreaterThan": 10, "Next": "Ok"}],
+                 "Default": "Small"},
+        "Small": {"Type": "Fail", "Error": "Small", "Cause": "under 10"},
+        "Ok": {"Type": "Succeed"}}}
+    with touch("T50 state-machine-sync", "StepFunctionResponse has no start_sync_execution; added over the "
+                                         "interpreter's start_execution and an execution's exec_status, output, "
+                                         "error, cause"):
+        express = sfn.create_state_machine(name="quick", definition=json.dumps(double), roleArn=SFN_ROLE,
+                                           type="EXPRESS")["stateMachineArn"]
+        done = sfn.start_sync_execution(stateMachineArn=express, input='{"n": 6}')
+        assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"doubled": 12}), done
+        assert done["stopDate"] >= done["startDate"] and done["stateMachineArn"] == express
+        failed = sfn.start_sync_execution(stateMachineArn=express, input='{"n": 1}', name="small-one")
+        assert (failed["status"], failed.get("error"), failed.get("cause"), failed["name"]) == (
+            "FAILED", "Small", "under 10", "small-one"), failed
+        assert "output" not in failed
+        standard = sfn.create_state_machine(name="slow", definition=json.dumps(double), roleArn=SFN_ROLE)[
+            "stateMachineArn"]
+        with pytest.raises(ClientError) as refused:
+            sfn.start_sync_execution(stateMachineArn=standard, input='{"n": 6}')
+        assert refused.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
