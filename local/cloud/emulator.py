@@ -320,13 +320,16 @@ class EmulatorServer:
 
         self._own_dir = work_dir is None
         self.work_dir = work_dir or tempfile.mkdtemp(prefix="lamctl-cloud-")
+        # make_app points state machine tasks at no endpoint: keep the one in force, for stop() to put back
+        states_before = moto_ext.set_states_endpoint(None)
         self.app = make_app(self.work_dir, None, rng=rng, idle_timeout=idle_timeout, retry_delays=retry_delays,
                             log=log, clock=clock)
         self._server = make_server(host, port, self.app, threaded=True, request_handler=_Quiet)
         self.host, self.port = self._server.server_address[:2]
         self.app.handler.service.endpoint = self.endpoint
         self._url_endpoint = moto_ext.set_function_url_endpoint(self.endpoint)
-        self._states_endpoint = moto_ext.set_states_endpoint(self.endpoint)
+        moto_ext.set_states_endpoint(self.endpoint)
+        self._states_endpoint = states_before
         self._undo = None
         if internal_invokes:
             undo_sync = patch_internal_invokes(self.app.handler.service, log)

@@ -281,3 +281,25 @@ def test_an_express_execution_is_one_start_sync_execution_never_described(local_
     standard = run_execution(gateway, clock, "plain", '{"a": 20, "b": 1}')
     assert (standard.status, standard.output) == ("SUCCEEDED", {"total": 21})
     assert gateway.calls["StartExecution"] == 1 and gateway.calls["StartSyncExecution"] == 2
+
+
+def test_lambda_tasks_still_reach_the_local_cloud_after_another_emulator_in_the_process_stopped(cli, local_cloud,
+                                                                                                 tmp_path):
+    from lamctl.local.cloud.emulator import EmulatorServer
+    from tests.helpers import code_zip
+
+    role = local_cloud.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    local_cloud.client("lambda").create_function(
+        FunctionName="double", Runtime="python3.12", Role=role, Handler="app.handler", Timeout=30,
+        Code={"ZipFile": code_zip("def handler(event, context):\n    return {'n': event['n'] * 2}\n")})
+    task = {"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                             "Parameters": {"FunctionName": "double", "Payload.$": "$"},
+                                             "OutputPath": "$.Payload", "End": True}}}
+    local_cloud.client("stepfunctions").create_state_machine(name="doubling", definition=json.dumps(task),
+                                                             roleArn=role)
+    EmulatorServer(idle_timeout=None).start().stop()  # another local cloud of this process, come and gone
+    event = tmp_path / "in.json"
+    event.write_text('{"n": 21}')
+    r = cli("--endpoint-url", local_cloud.endpoint, "execute", "doubling", "-e", str(event), cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout) == {"n": 42}
