@@ -127,6 +127,9 @@ class ClientFactory:
             config_kwargs["read_timeout"] = read_timeout
         if service == "s3" and (self.endpoint_url or self.local):
             config_kwargs["s3"] = {"addressing_style": "path"}
+        if self.endpoint_url and self.dummy:
+            # a host prefix (Step Functions' "sync-" for StartSyncExecution) before a loopback address breaks it
+            config_kwargs["inject_host_prefix"] = False
         kwargs: dict[str, Any] = {"region_name": self.region, "config": Config(**config_kwargs)}
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url

@@ -80,8 +80,10 @@ class StatesGateway:
     reads_hook_reports = False
     target_flag = "--state-machine"  # how the commands lamctl suggests name the target
 
-    def __init__(self, client: Any):
+    def __init__(self, client: Any, sync_client: Any = None):
         self.client = client
+        # StartSyncExecution waits for the end (up to 5 minutes) and must not be sent twice: a client of its own
+        self.sync_client = sync_client or client
         self.calls: Counter = Counter()
         self._arns: dict[str, str] = {}
 
@@ -131,6 +133,34 @@ class StatesGateway:
             if code == "InvalidExecutionInput":
                 raise UsageError(f"the execution input was refused: {error_message(exc)}", where=machine) from None
             raise _cloud("StartExecution", exc, machine) from None
+
+    def machine_type(self, machine: str) -> str:
+        """STANDARD or EXPRESS: the type of a state machine (of a version's or an alias's state machine)."""
+        base = ":".join(self.arn_of(machine).split(":")[:7])
+        self.calls["DescribeStateMachine"] += 1
+        try:
+            return str(self.client.describe_state_machine(stateMachineArn=base).get("type") or "STANDARD")
+        except _client_error() as exc:
+            if error_code(exc) in ("StateMachineDoesNotExist", "ResourceNotFound", "InvalidArn"):
+                raise UsageError(f"state machine {machine} does not exist: {error_message(exc)}", where=machine,
+                                 hint="check the name, version or alias") from None
+            raise _cloud("DescribeStateMachine", exc, machine) from None
+
+    def start_sync(self, machine: str, input_text: str, name: str | None = None) -> dict:
+        """Run an EXPRESS execution with StartSyncExecution; the answer, once the execution ended."""
+        arn = self.arn_of(machine)
+        self.calls["StartSyncExecution"] += 1
+        try:
+            return self.sync_client.start_sync_execution(stateMachineArn=arn, input=input_text,
+                                                         name=name or str(uuid.uuid4()))
+        except _client_error() as exc:
+            code = error_code(exc)
+            if code in ("StateMachineDoesNotExist", "ResourceNotFound"):
+                raise UsageError(f"state machine {machine} does not exist: {error_message(exc)}", where=machine,
+                                 hint="check the name, version or alias") from None
+            if code == "InvalidExecutionInput":
+                raise UsageError(f"the execution input was refused: {error_message(exc)}", where=machine) from None
+            raise _cloud("StartSyncExecution", exc, machine) from None
 
     def describe_execution(self, execution_arn: str) -> dict:
         self.calls["DescribeExecution"] += 1
@@ -266,7 +296,13 @@ class StatesGateway:
 def run_execution(gateway: StatesGateway, clock: Any, machine: str, input_text: str, name: str | None = None,
                   timeout: float | None = None, poll_seconds: float = 0.2) -> ExecutionResult:
     """Start an execution and wait for its end on ``clock`` (``timeout`` seconds at most: then the result is
-    RUNNING); a failed one carries the error, the cause and the state that failed."""
+    RUNNING); a failed one carries the error, the cause and the state that failed.
+
+    An EXPRESS state machine's execution runs with StartSyncExecution, which answers when it ends (Step
+    Functions answers no DescribeExecution nor GetExecutionHistory for EXPRESS executions): ``timeout`` does not
+    apply (Express stops an execution after 5 minutes) and the state that failed is not known."""
+    if gateway.machine_type(machine) == "EXPRESS":
+        return _sync_result(gateway.start_sync(machine, input_text, name))
     arn = gateway.start(machine, input_text, name)
     started = clock.now()
     while True:
@@ -287,6 +323,19 @@ def run_execution(gateway: StatesGateway, clock: Any, machine: str, input_text: 
     state, error, cause = gateway.failed_state(arn)
     return ExecutionResult(arn, status, error=resp.get("error") or error, cause=resp.get("cause") or cause,
                            failed_state=state)
+
+
+def _sync_result(resp: dict) -> ExecutionResult:
+    status = str(resp.get("status") or "FAILED")
+    arn = str(resp.get("executionArn") or "")
+    if status == "SUCCEEDED":
+        text = resp.get("output")
+        try:
+            output = json.loads(text) if text is not None else None
+        except ValueError:
+            output = text
+        return ExecutionResult(arn, status, output=output)
+    return ExecutionResult(arn, status, error=resp.get("error"), cause=resp.get("cause"))
 
 
 class StateMachineStore:

@@ -149,14 +149,22 @@ def deploy_command(
             return (stack_api_urls(gateway.client.meta.endpoint_url, data, ids)
                     + stack_function_urls(data, ids, lambda arn: _function_url(app, arn)))
     result = deployer.deploy(plan, execute=not no_execute, fail_on_empty=fail_empty)
-    if deployer.emulator and result.ok and result.status not in ("NO_CHANGES", "CHANGE_SET_CREATED", "CANCELLED"):
-        from lamctl.local.cloud.models import idle_mappings
-
-        idle = idle_mappings(data)
-        if idle:
-            app.out.warn("event source mappings created disabled on the local cloud (these sources do not deliver "
-                         "locally): " + ", ".join(f"{lid} ({source})" for lid, source in idle))
+    if deployer.emulator:
+        _note_idle_mappings(app, result, data)
     _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
+
+
+def _note_idle_mappings(app, result, template: dict) -> None:
+    """On the local cloud, once a stack operation went through: say which event source mappings of ``template``
+    were created disabled (Amazon MQ, MSK, self-managed Kafka), for ``deploy`` and ``deploy --execute`` alike."""
+    if not result.ok or result.status in ("NO_CHANGES", "CHANGE_SET_CREATED", "CANCELLED"):
+        return
+    from lamctl.local.cloud.models import idle_mappings
+
+    idle = idle_mappings(template)
+    if idle:
+        app.out.warn("event source mappings created disabled on the local cloud (these sources do not deliver "
+                     "locally): " + ", ".join(f"{lid} ({source})" for lid, source in idle))
 
 
 
@@ -204,6 +212,8 @@ def _execute_change_set(app, change_set: str, stack: Optional[str], wait_timeout
             template, physical = deployed()
             return stack_api_urls(gateway.client.meta.endpoint_url, template, physical)
     result = deployer.execute(cs, plan)
+    if deployer.emulator:
+        _note_idle_mappings(app, result, deployed()[0])
     _report_deploy(app, plan, result, deployer.emulator, shift_traffic, api_urls)
 
 

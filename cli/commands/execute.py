@@ -1,8 +1,9 @@
 """``lamctl execute STATE_MACHINE[:QUALIFIER]``: run a Step Functions execution and print its output.
 
 Starts an execution (of the state machine, of a version ``name:3``, or of an alias ``name:live``), waits for
-its end, and prints its output on stdout. A failed, timed-out or aborted execution prints the state that
-failed with its error and cause, and exits 1. With ``--stack``, STATE_MACHINE may be a logical ID of the
+its end, and prints its output on stdout; an EXPRESS state machine runs with StartSyncExecution, which answers
+at the end. A failed, timed-out or aborted execution prints the state that failed (not known for EXPRESS) with
+its error and cause, and exits 1. With ``--stack``, STATE_MACHINE may be a logical ID of the
 stack's template. On the local cloud the Lambda tasks run the deployed code (see README, Step Functions).
 """
 
@@ -60,7 +61,10 @@ def execute(
         from lamctl.release.states import state_machine_arn
 
         target = state_machine_arn(StackGateway(clients.client("cloudformation")), resolve_stack(app, stack), target)
-    gateway = StatesGateway(clients.client("stepfunctions"))
+    # StartSyncExecution (EXPRESS) answers when the execution ends, up to Express's 5 minutes: a longer read
+    # timeout, and no retry (that would start it again)
+    gateway = StatesGateway(clients.client("stepfunctions"),
+                            sync_client=clients.client("stepfunctions", read_timeout=330, max_attempts=1))
     arn = gateway.arn_of(target) + (f":{qualifier}" if qualifier else "")
     result = run_execution(gateway, system_clock(), arn, payload.decode("utf-8"), name=name, timeout=timeout)
     if app.out.json:

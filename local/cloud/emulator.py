@@ -127,6 +127,7 @@ class EmulatorApp:
                                        handler, arn, payload, account, region))
         self.codedeploy = codedeploy or LocalCodeDeploy(handler.service.invoke, CloudLambda._account, log=handler.log)
         self._nested_stacks = False  # nested stacks are lamctl's once moto's CloudFormation is loaded
+        self.undo_deletes: Callable[[], None] = lambda: None  # removes the T49 listener (make_app sets it)
 
     @property
     def hook_reports(self) -> dict[str, str]:
@@ -231,6 +232,7 @@ def prepare_moto() -> None:
 
     moto_ext.patch_multipart_no_such_upload()
     moto_ext.patch_cfn_lambda_layers()
+    moto_ext.patch_cfn_event_buses()
     moto_ext.patch_dead_letter_config()
     moto_ext.patch_function_urls(function_url)
     moto_ext.patch_bucket_notifications()
@@ -286,6 +288,7 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     register()  # CloudFormation creates Lambda versions and aliases (SAM's AutoPublishAlias)
     moto_ext.patch_multipart_no_such_upload()
     moto_ext.patch_cfn_lambda_layers()
+    moto_ext.patch_cfn_event_buses()
     moto_ext.patch_dead_letter_config()
     moto_ext.patch_function_urls(function_url)
     moto_ext.patch_bucket_notifications()
@@ -296,7 +299,10 @@ def make_app(work_dir: str, endpoint: str | None, *, rng: random.Random | None =
     moto_ext.patch_mapping_checks(mapping_problem)  # mappings refuse what Lambda refuses (FilterCriteria, ...)
     service = CloudLambda(work_dir, endpoint=endpoint, pool=Pool(idle_timeout=idle_timeout), rng=rng)
     handler = InvokeHandler(service, retry_delays=retry_delays, log=log, clock=clock)
-    return EmulatorApp(moto_ext.wsgi_app(), handler)
+    app = EmulatorApp(moto_ext.wsgi_app(), handler)
+    # a deleted function or version leaves no warm environment behind
+    app.undo_deletes = moto_ext.patch_function_deletes(service.forget)
+    return app
 
 
 class EmulatorServer:
@@ -314,13 +320,16 @@ class EmulatorServer:
 
         self._own_dir = work_dir is None
         self.work_dir = work_dir or tempfile.mkdtemp(prefix="lamctl-cloud-")
+        # make_app points state machine tasks at no endpoint: keep the one in force, for stop() to put back
+        states_before = moto_ext.set_states_endpoint(None)
         self.app = make_app(self.work_dir, None, rng=rng, idle_timeout=idle_timeout, retry_delays=retry_delays,
                             log=log, clock=clock)
         self._server = make_server(host, port, self.app, threaded=True, request_handler=_Quiet)
         self.host, self.port = self._server.server_address[:2]
         self.app.handler.service.endpoint = self.endpoint
         self._url_endpoint = moto_ext.set_function_url_endpoint(self.endpoint)
-        self._states_endpoint = moto_ext.set_states_endpoint(self.endpoint)
+        moto_ext.set_states_endpoint(self.endpoint)
+        self._states_endpoint = states_before
         self._undo = None
         if internal_invokes:
             undo_sync = patch_internal_invokes(self.app.handler.service, log)
@@ -358,6 +367,7 @@ class EmulatorServer:
         self.app.scheduler.close()
         self.app.codedeploy.close()
         self.app.handler.close()
+        self.app.undo_deletes()
         if self._undo is not None:
             self._undo()
         moto_ext.set_function_url_endpoint(self._url_endpoint)

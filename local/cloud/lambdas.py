@@ -310,5 +310,13 @@ class CloudLambda:
         kwargs.setdefault("function_arn", target.arn)
         return self.pool.invoke(target.key, payload, **kwargs)
 
+    def forget(self, account: str, region: str, name: str, qualifier: str | None = None) -> int:
+        """A function (``qualifier`` None) or one of its versions was deleted: its warm environments stop now
+        (busy ones when their invocation ends). Returns how many stopped now."""
+        prefix = f"arn:aws:lambda:{region}:{account}:function:{name}:"
+        if qualifier:
+            return self.pool.retire(lambda key: key == prefix + qualifier)
+        return self.pool.retire(lambda key: key.startswith(prefix))
+
     def close(self) -> None:
         self.pool.close()

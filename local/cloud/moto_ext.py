@@ -240,6 +240,22 @@ T47 mapping-checks      ``LambdaBackend.create_event_source_mapping(spec)`` and
                         any ``FilterCriteria``, ``ScalingConfig``, ``MaximumRetryAttempts`` and
                         ``MaximumRecordAgeInSeconds``: wrapped to refuse what Lambda refuses, with
                         ``moto.awslambda.exceptions.InvalidParameterValueException(message)`` (a 400).
+T48 cfn-event-buses     ``moto.events.models.EventBus`` (``AWS::Events::EventBus``: ``name``, ``arn``; GetAtt
+                        ``Arn``, ``Name``) has no ``physical_resource_id``, so ``!Ref`` of a bus is the model
+                        itself (a rule's ``EventBusName: !Ref Bus`` then fails with HTTP 500) and
+                        DescribeStackResources has no physical ID for it: supplied, the bus's name, as
+                        CloudFormation's ``Ref`` answers.
+T49 function-deletes    ``LambdaBackend.delete_function(function_name, qualifier=None)`` (a name or an ARN, with or
+                        without a qualifier; what DeleteFunction and CloudFormation's function and version
+                        deletions call; ``account_id`` and ``region_name`` on the backend) deletes the records only:
+                        wrapped to tell the local cloud, which stops the warm environments of what was deleted.
+T50 state-machine-sync  moto 5.2's ``StepFunctionResponse`` has no ``start_sync_execution`` (StartSyncExecution, for
+                        EXPRESS state machines, answered when the execution ends): added over the interpreter's
+                        backend (``describe_state_machine(arn)`` with ``type``; ``start_execution`` as T41 wraps it;
+                        an execution's ``exec_status`` (None until it runs, then ``ExecutionStatus``), ``start_date``,
+                        ``stop_date``, ``output``, ``error``, ``cause``, ``execution_input``,
+                        ``stop(stop_date, error, cause)``) and ``moto.stepfunctions.exceptions.StepFunctionsException``
+                        (``code``).
 """
 
 from __future__ import annotations
@@ -1564,6 +1580,132 @@ def patch_mapping_checks(check: Callable[[dict], str | None] | None) -> Callable
     LambdaBackend.update_event_source_mapping = update_event_source_mapping  # type: ignore[method-assign]
     _patched_mapping_checks["done"] = True
     return previous
+
+
+# ---------------------------------------------------------------- T48 EventBridge buses from CloudFormation
+
+_patched_event_buses = {"done": False}
+
+
+def patch_cfn_event_buses() -> None:
+    """T48: ``!Ref`` of an ``AWS::Events::EventBus`` is its name, as CloudFormation answers (moto's model has no
+    ``physical_resource_id``); idempotent."""
+    if _patched_event_buses["done"]:
+        return
+    from moto.events.models import EventBus
+
+    if "physical_resource_id" not in EventBus.__dict__:
+        EventBus.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]
+    _patched_event_buses["done"] = True
+
+
+# ---------------------------------------------------------------- T49 function deletions
+
+_function_deletes: dict[str, Any] = {"done": False, "listeners": []}
+
+
+def patch_function_deletes(listener: Callable[[str, str, str, str | None], None]) -> Callable[[], None]:
+    """T49: after moto deletes a function (``qualifier`` None) or one of its versions, ``listener(account, region,
+    function name, qualifier)`` is called (a listener's failure never fails the deletion). Returns the function
+    that removes the listener (the wrap itself is installed once)."""
+    _function_deletes["listeners"].append(listener)
+
+    def undo() -> None:
+        if listener in _function_deletes["listeners"]:
+            _function_deletes["listeners"].remove(listener)
+
+    if _function_deletes["done"]:
+        return undo
+    from moto.awslambda.models import LambdaBackend
+
+    original = LambdaBackend.delete_function
+
+    def delete_function(self: Any, function_name: str, qualifier: str | None = None) -> None:
+        original(self, function_name, qualifier)
+        parts = str(function_name).split(":")
+        if parts[0] == "arn":  # arn:aws:lambda:region:account:function:name[:qualifier]
+            parts = parts[6:]
+        elif len(parts) >= 3 and parts[1] == "function":  # account:function:name[:qualifier]
+            parts = parts[2:]
+        name = parts[0]
+        if len(parts) > 1 and parts[1]:
+            qualifier = parts[1]
+        for each in list(_function_deletes["listeners"]):
+            try:
+                each(self.account_id, self.region_name, name, str(qualifier) if qualifier else None)
+            except Exception as exc:  # noqa: BLE001 - the deletion happened; the local cloud reports its own trouble
+                print(f"lamctl: after deleting {function_name}: {exc}", file=sys.stderr, flush=True)
+
+    LambdaBackend.delete_function = delete_function  # type: ignore[method-assign]
+    _function_deletes["done"] = True
+    return undo
+
+
+# ---------------------------------------------------------------- T50 StartSyncExecution
+
+_patched_sync_starts: dict[str, Any] = {"done": False}
+SYNC_EXECUTION_LIMIT = 300.0  # seconds: an EXPRESS execution's longest run (5 minutes)
+
+
+def patch_state_machine_sync_starts(limit: float = SYNC_EXECUTION_LIMIT) -> None:
+    """T50: StartSyncExecution runs an EXPRESS state machine's execution (of a version or an alias too, through
+    T41) with moto's interpreter and answers once it ends: ``status`` SUCCEEDED, FAILED or TIMED_OUT (stopped
+    after ``limit`` seconds, as Express stops an execution after 5 minutes), ``output`` or ``error`` and ``cause``.
+    A STANDARD state machine is refused with ``StateMachineTypeNotSupported``, as Step Functions refuses it.
+    Idempotent."""
+    if _patched_sync_starts["done"]:
+        return
+    import datetime
+
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.exceptions import StepFunctionsException
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    class StateMachineTypeNotSupported(StepFunctionsException):
+        code = "StateMachineTypeNotSupported"
+
+    def status_of(execution: Any) -> str | None:
+        status = getattr(execution, "exec_status", None)
+        return None if status is None else str(getattr(status, "value", status))
+
+    def start_sync_execution(self: Any) -> Any:
+        arn = str(self._get_param("stateMachineArn"))
+        machine = self.stepfunction_backend.describe_state_machine(":".join(arn.split(":")[:7]))
+        if str(getattr(machine, "type", "STANDARD")) != "EXPRESS":
+            raise StateMachineTypeNotSupported(
+                "This operation is not supported by this type of state machine (StartSyncExecution runs EXPRESS "
+                "state machines only)")
+        execution = self.stepfunction_backend.start_execution(
+            arn, self._get_param("name"), self._get_param("input", if_none="{}"), self._get_param("traceHeader"))
+        ended = threading.Event()
+        waited = 0.0
+        while status_of(execution) in (None, "RUNNING") and waited < limit:
+            ended.wait(0.01)
+            waited += 0.01
+        status = status_of(execution)
+        if status in (None, "RUNNING"):
+            execution.stop(datetime.datetime.now(datetime.timezone.utc), "States.Timeout",
+                           "The execution ran longer than an EXPRESS execution may (5 minutes)")
+            status = "TIMED_OUT"
+        elif status != "SUCCEEDED" and status != "TIMED_OUT":
+            status = "FAILED"  # (ABORTED too: a synchronous execution is SUCCEEDED, FAILED or TIMED_OUT)
+        answer: dict[str, Any] = {
+            "executionArn": execution.execution_arn, "stateMachineArn": arn, "name": execution.name,
+            "startDate": execution.start_date, "stopDate": execution.stop_date, "status": status,
+            "input": execution.execution_input, "inputDetails": {"included": True}}
+        if status == "SUCCEEDED":
+            output = execution.output
+            answer["output"] = output if isinstance(output, str) else json.dumps(output)
+            answer["outputDetails"] = {"included": True}
+        if status == "TIMED_OUT":
+            answer.update(error=execution.error or "States.Timeout", cause=execution.cause)
+        for key in ("error", "cause"):
+            if getattr(execution, key, None) is not None:
+                answer[key] = getattr(execution, key)
+        return ActionResult({k: v for k, v in answer.items() if v is not None})
+
+    StepFunctionResponse.start_sync_execution = start_sync_execution  # type: ignore[attr-defined]
+    _patched_sync_starts["done"] = True
 
 
 # ---------------------------------------------------------------- T24 placeholders for the types moto lacks

@@ -67,6 +67,7 @@ def install(endpoint: str | None) -> str | None:
     moto_ext.patch_state_machine_runs(wait)
     moto_ext.patch_state_machine_starts(choose)
     moto_ext.patch_state_machine_versions()
+    moto_ext.patch_state_machine_sync_starts()  # StartSyncExecution (EXPRESS), answered when the execution ends
     if endpoint is None:
         return None
     return moto_ext.set_states_endpoint(endpoint)

@@ -10,7 +10,8 @@
 * idle environments are stopped after ``idle_timeout`` seconds; ``close()``
   stops every one of them (no orphan processes);
 * ``replace(spec)`` switches a function to new code: idle environments are
-  stopped at once, busy ones when they are released.
+  stopped at once, busy ones when they are released; ``retire(names)`` does the
+  same for functions that were deleted.
 """
 
 from __future__ import annotations
@@ -172,6 +173,16 @@ class Pool:
         with self._lock:
             idle = [env for fn in self._functions.values() for env, _ in fn.idle]
             self._functions.clear()
+        for env in idle:
+            env.stop()
+        return len(idle)
+
+    def retire(self, names: Callable[[str], bool]) -> int:
+        """Forget the functions whose name ``names(name)`` accepts (deleted ones): their idle environments stop
+        now, busy ones when their invocation ends. Returns how many were stopped now."""
+        with self._lock:
+            gone = [name for name in self._functions if names(name)]
+            idle = [env for name in gone for env, _ in self._functions.pop(name).idle]
         for env in idle:
             env.stop()
         return len(idle)

@@ -994,3 +994,82 @@ def test_t29_an_output_moto_cannot_work_out_leaves_the_stack_describable_and_del
         cf.delete_stack(StackName="t29")
         assert not [s for s in cf.list_stacks()["StackSummaries"]
                     if s["StackName"] == "t29" and s["StackStatus"] != "DELETE_COMPLETE"]
+
+
+def test_t48_ref_of_an_event_bus_is_its_name_and_rules_on_it_work(aws):
+    moto_ext.patch_cfn_event_buses()
+    template = {"Resources": {
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "orders"}},
+        "OnBus": {"Type": "AWS::Events::Rule", "Properties": {
+            "EventBusName": {"Ref": "Bus"}, "EventPattern": {"source": ["shop"]}}}},
+        "Outputs": {"Ref": {"Value": {"Ref": "Bus"}}, "Arn": {"Value": {"Fn::GetAtt": ["Bus", "Arn"]}},
+                    "Name": {"Value": {"Fn::GetAtt": ["Bus", "Name"]}}}}
+    with touch("T48 cfn-event-buses", "EventBus (name, arn, GetAtt Arn/Name) has no physical_resource_id; "
+                                      "supplied as its name"):
+        stack = _stack(aws, "buses", template)
+        assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        assert outputs == {"Ref": "orders", "Name": "orders",
+                           "Arn": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/orders"}, outputs
+        resources = aws.client("cloudformation").describe_stack_resources(StackName="buses")["StackResources"]
+        assert {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}["Bus"] == "orders"
+        rules = aws.client("events").list_rules(EventBusName="orders")["Rules"]
+        assert [r["EventBusName"] for r in rules] == ["orders"], rules
+        assert aws.client("events").list_rules()["Rules"] == []  # not on the default bus
+
+
+def test_t49_function_and_version_deletions_are_told(fn):
+    told: list[tuple] = []
+    undo = moto_ext.patch_function_deletes(lambda *args: told.append(args))
+    try:
+        with touch("T49 function-deletes", "LambdaBackend.delete_function(function_name, qualifier) (DeleteFunction, "
+                                           "CloudFormation) wrapped to tell the local cloud what was deleted"):
+            fn.lam.delete_function(FunctionName="app", Qualifier="1")
+            assert told == [(ACCOUNT, REGION, "app", "1")], told
+            assert [v["Version"] for v in fn.lam.list_versions_by_function(FunctionName="app")["Versions"]] == [
+                "$LATEST"]
+            arn = fn.lam.get_function(FunctionName="app")["Configuration"]["FunctionArn"]
+            fn.lam.delete_function(FunctionName=arn)
+            assert told[1:] == [(ACCOUNT, REGION, "app", None)], told
+            assert fn.lam.list_functions()["Functions"] == []
+    finally:
+        undo()
+    fn.lam.create_function(FunctionName="again", Runtime="python3.12", Role=fn.role, Handler="app.handler",
+                           Code={"ZipFile": _zip()})
+    fn.lam.delete_function(FunctionName="again")
+    assert len(told) == 2  # removed listeners are not told
+
+
+def test_t50_start_sync_execution_answers_when_an_express_execution_ends(sfn_cloud):
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    moto_ext.patch_state_machine_sync_starts()
+    # botocore puts StartSyncExecution's "sync-" host prefix before a loopback endpoint's address unless told not to
+    sfn = boto3.client("stepfunctions", region_name=REGION, endpoint_url=sfn_cloud.endpoint,
+                       aws_access_key_id="testing", aws_secret_access_key="testing",
+                       config=Config(inject_host_prefix=False))
+    double = {"StartAt": "D", "States": {
+        "D": {"Type": "Task", "Resource": sfn_cloud.doubler, "Next": "Big?"},
+        "Big?": {"Type": "Choice", "Choices": [{"Variable": "$.doubled", "NumericGreaterThan": 10, "Next": "Ok"}],
+                 "Default": "Small"},
+        "Small": {"Type": "Fail", "Error": "Small", "Cause": "under 10"},
+        "Ok": {"Type": "Succeed"}}}
+    with touch("T50 state-machine-sync", "StepFunctionResponse has no start_sync_execution; added over the "
+                                         "interpreter's start_execution and an execution's exec_status, output, "
+                                         "error, cause"):
+        express = sfn.create_state_machine(name="quick", definition=json.dumps(double), roleArn=SFN_ROLE,
+                                           type="EXPRESS")["stateMachineArn"]
+        done = sfn.start_sync_execution(stateMachineArn=express, input='{"n": 6}')
+        assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"doubled": 12}), done
+        assert done["stopDate"] >= done["startDate"] and done["stateMachineArn"] == express
+        failed = sfn.start_sync_execution(stateMachineArn=express, input='{"n": 1}', name="small-one")
+        assert (failed["status"], failed.get("error"), failed.get("cause"), failed["name"]) == (
+            "FAILED", "Small", "under 10", "small-one"), failed
+        assert "output" not in failed
+        standard = sfn.create_state_machine(name="slow", definition=json.dumps(double), roleArn=SFN_ROLE)[
+            "stateMachineArn"]
+        with pytest.raises(ClientError) as refused:
+            sfn.start_sync_execution(stateMachineArn=standard, input='{"n": 6}')
+        assert refused.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"

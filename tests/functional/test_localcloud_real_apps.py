@@ -344,3 +344,24 @@ def test_an_answer_the_client_cannot_parse_is_a_clear_error(cli, garbage_endpoin
     assert "Traceback" not in r.stderr
     assert "error: shop:" in r.stderr and "the answer could not be read" in r.stderr, r.stderr
     assert "check --endpoint-url" in r.stderr
+
+
+def test_deploy_execute_notes_the_mappings_created_disabled_as_deploy_does(cli, local_cloud, tmp_path):
+    folder = app(tmp_path, BROKERS)
+    r = cli(*local(local_cloud), "--output", "json", "deploy", "--stack", "orders", "--no-execute", cwd=folder)
+    assert r.exit_code == 0, r
+    assert not any(x["message"].startswith("event source mappings created disabled")
+                   for x in r.json_lines() if x["type"] == "warning")  # nothing created yet
+    change_set = r.json_lines()[-1]["change_set"]
+    r = cli(*local(local_cloud), "--output", "json", "deploy", "--execute", change_set, "--stack", "orders",
+            cwd=folder)
+    assert r.exit_code == 0, r
+    assert r.json_lines()[-1]["status"] == "CREATE_COMPLETE"
+    warnings = [x["message"] for x in r.json_lines() if x["type"] == "warning"]
+    idle = [w for w in warnings if w.startswith("event source mappings created disabled")]
+    assert len(idle) == 1, warnings
+    assert "Amazon MQ" in idle[0] and "Amazon MSK" in idle[0] and "self-managed Kafka" in idle[0]
+    mappings = local_cloud.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert len(mappings) == 3 and {m["State"] for m in mappings} == {"Disabled"}
+    r = cli(*local(local_cloud), "delete", "--stack", "orders", "--yes", cwd=folder)
+    assert r.exit_code == 0, r

@@ -280,14 +280,66 @@ def test_deleting_the_stack_deletes_its_state_machine(cli, local_cloud, deployed
     assert sfn.list_state_machines()["stateMachines"] == []
 
 
-def test_executions_still_reach_the_functions_after_another_local_cloud_in_the_process_stops(cli, local_cloud,
-                                                                                            deployed):
-    """Several local clouds in one process share moto's state: one that starts and stops (a test's own, or an
-    embedded one) must leave the running cloud's Lambda tasks their address."""
-    from lamctl.local.cloud.emulator import EmulatorServer
-
-    EmulatorServer(idle_timeout=None, retry_delays=(0.0, 0.0)).start().stop()
-    r = cli("--endpoint-url", local_cloud.endpoint, "execute", "OrderFlow", "--stack", "orders",
-            "-e", "events/order.json", cwd=deployed)
+def test_execute_runs_an_express_state_machine_with_start_sync_execution(cli, local_cloud, tmp_path):
+    _express(local_cloud)
+    event = tmp_path / "in.json"
+    event.write_text('{"a": 7, "b": 8}')
+    r = cli("--endpoint-url", local_cloud.endpoint, "execute", "adder", "-e", str(event), cwd=tmp_path)
     assert r.exit_code == 0, r
-    assert json.loads(r.stdout)["status"] == "charged"
+    assert json.loads(r.stdout) == {"total": 15}
+    event.write_text('{"a": 1, "b": 2}')
+    r = cli("--endpoint-url", local_cloud.endpoint, "--output", "json", "execute", "adder", "-e", str(event),
+            cwd=tmp_path)
+    assert r.exit_code == 1, r
+    result = r.json_lines()[-1]
+    assert (result["status"], result["error"], result["cause"]) == ("FAILED", "TooSmall", "the total is 10 or less")
+    assert result["ok"] is False and result["execution_arn"]
+
+
+def test_an_express_execution_is_one_start_sync_execution_never_described(local_cloud):
+    """What Step Functions answers for EXPRESS: StartSyncExecution, and no DescribeExecution or history."""
+    import boto3
+    from botocore.config import Config
+
+    from lamctl.release.clock import FakeClock
+    from lamctl.release.states import StatesGateway, run_execution
+
+    _express(local_cloud)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1", endpoint_url=local_cloud.endpoint,
+                       aws_access_key_id="testing", aws_secret_access_key="testing",
+                       config=Config(inject_host_prefix=False))
+    gateway = StatesGateway(sfn)
+    clock = FakeClock()
+    done = run_execution(gateway, clock, "adder", '{"a": 20, "b": 1}', timeout=30)
+    assert (done.status, done.output) == ("SUCCEEDED", {"total": 21})
+    failed = run_execution(gateway, clock, "adder", '{"a": 0, "b": 0}')
+    assert (failed.status, failed.error, failed.failed_state) == ("FAILED", "TooSmall", None)
+    assert gateway.calls["StartSyncExecution"] == 2 and gateway.calls["StartExecution"] == 0
+    assert gateway.calls["DescribeExecution"] == 0 and gateway.calls["GetExecutionHistory"] == 0
+    # a STANDARD state machine still starts and is followed as before
+    sfn.create_state_machine(name="plain", definition=json.dumps(ADDER), roleArn="arn:aws:iam::123456789012:role/r")
+    standard = run_execution(gateway, clock, "plain", '{"a": 20, "b": 1}')
+    assert (standard.status, standard.output) == ("SUCCEEDED", {"total": 21})
+    assert gateway.calls["StartExecution"] == 1 and gateway.calls["StartSyncExecution"] == 2
+
+
+def test_lambda_tasks_still_reach_the_local_cloud_after_another_emulator_in_the_process_stopped(cli, local_cloud,
+                                                                                                 tmp_path):
+    from lamctl.local.cloud.emulator import EmulatorServer
+    from tests.helpers import code_zip
+
+    role = local_cloud.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    local_cloud.client("lambda").create_function(
+        FunctionName="double", Runtime="python3.12", Role=role, Handler="app.handler", Timeout=30,
+        Code={"ZipFile": code_zip("def handler(event, context):\n    return {'n': event['n'] * 2}\n")})
+    task = {"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                             "Parameters": {"FunctionName": "double", "Payload.$": "$"},
+                                             "OutputPath": "$.Payload", "End": True}}}
+    local_cloud.client("stepfunctions").create_state_machine(name="doubling", definition=json.dumps(task),
+                                                             roleArn=role)
+    EmulatorServer(idle_timeout=None).start().stop()  # another local cloud of this process, come and gone
+    event = tmp_path / "in.json"
+    event.write_text('{"n": 21}')
+    r = cli("--endpoint-url", local_cloud.endpoint, "execute", "doubling", "-e", str(event), cwd=tmp_path)
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout) == {"n": 42}

@@ -265,3 +265,24 @@ def test_close_during_an_invocation_fails_it_and_leaves_no_process(pool, spec, t
     assert results and results[0].error_type == "Runtime.ExitError"
     assert "signal: killed" in json.loads(results[0].payload)["errorMessage"]
     assert not _alive(warm["pid"])
+
+
+def test_retired_functions_stop_their_idle_environments_now_and_busy_ones_when_released(pool, spec):
+    import dataclasses
+
+    p = pool(idle_timeout=None)
+    other = dataclasses.replace(spec, name="Other")
+    p.replace(spec)
+    p.replace(other)
+    busy, idle = p.acquire("Fn"), p.acquire("Fn")
+    for env in (busy, idle):
+        env.invoke(b"{}")
+    p.release(idle)
+    kept = json.loads(p.invoke("Other", b"{}").payload)["pid"]
+    assert p.retire(lambda name: name == "Fn") == 1  # the idle one, now
+    assert not _alive(idle.pid) and _alive(busy.pid) and _alive(kept)
+    p.release(busy)  # its invocation over: not kept warm for a function that is gone
+    assert not _alive(busy.pid)
+    assert p.pids() == [kept] and p.spec("Fn") is None
+    with pytest.raises(KeyError):
+        p.acquire("Fn")

@@ -227,3 +227,97 @@ def test_going_over_memory_size_ends_the_invocation_as_out_of_memory(tmp_path, m
     else:
         assert result.ok  # not enforced here, and said so
         assert "MemorySize is not enforced as a memory limit" in capfd.readouterr().err
+
+
+BARRIER = """\
+import os, time, uuid
+def handler(event, context):
+    # waits until event["n"] invocations of this version are in the function at the same time (or fails)
+    folder, version = event["dir"], context.function_version
+    open(os.path.join(folder, f"{version}-{os.getpid()}-{uuid.uuid4().hex}"), "w").close()
+    deadline = time.monotonic() + 20
+    while len([f for f in os.listdir(folder) if f.startswith(version + "-")]) < event["n"]:
+        if time.monotonic() > deadline:
+            raise RuntimeError("not run in parallel")
+        time.sleep(0.02)
+    return {"pid": os.getpid()}
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def _environments(cloud) -> list[int]:
+    import urllib.request
+
+    with urllib.request.urlopen(cloud.endpoint + "/lamctl-api/status", timeout=30) as resp:
+        return json.loads(resp.read())["environments"]
+
+
+def test_tune_parallel_runs_each_sizes_invocations_at_once_and_leaves_no_process(local_cloud, cli, tmp_path):
+    lam = _function(local_cloud, memory=256, source=BARRIER)
+    before = _state(lam)
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"dir": str(seen), "n": 2}))
+    result = cli("--output", "json", "tune", "work", "--memory", "128,512", "-n", "2", "--parallel", "-e", str(event))
+    assert result.exit_code == 0, result.stderr
+    lines = result.json_lines()
+    sizes = [x for x in lines if x["type"] == "tune_size"]
+    # each invocation waited for another of its size to be running: none failed, so they ran side by side
+    assert [(s["memory"], s["invocations"], s["errors"]) for s in sizes] == [(128, 2, {}), (512, 2, {})]
+    assert lines[-1]["parallel"] is True and lines[-1]["ok"] is True
+    assert _state(lam) == before
+    # two environments per size (a warm-up of two at once, then the two measured ones), one log stream each
+    streams = [s["logStreamName"] for s in
+               local_cloud.client("logs").describe_log_streams(logGroupName="/aws/lambda/work")["logStreams"]]
+    versions = sorted(name.split("[")[1].split("]")[0] for name in streams)
+    assert len(versions) == 4 and len(set(versions)) == 2 and "1" not in versions, streams
+    # the versions tune deleted took their warm processes with them (not left to the idle timeout)
+    pids = {int(f.split("-")[1]) for f in os.listdir(seen)}
+    assert len(pids) == 4
+    assert _environments(local_cloud) == [] and not any(_alive(p) for p in pids)
+
+
+def test_tune_with_stack_takes_a_logical_id_on_the_local_cloud(local_cloud, cli, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(CPU_BOUND)
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  Work:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Runtime: python3.12\n"
+        "      Handler: app.handler\n"
+        "      CodeUri: src/\n"
+        "      MemorySize: 640\n"
+        "      Timeout: 30\n")
+    r = cli("--local", "--endpoint-url", local_cloud.endpoint, "deploy", "--stack", "tuned", cwd=tmp_path)
+    assert r.exit_code == 0, r
+    physical = local_cloud.client("cloudformation").describe_stack_resource(
+        StackName="tuned", LogicalResourceId="Work")["StackResourceDetail"]["PhysicalResourceId"]
+    assert physical != "Work"
+    result = cli("--output", "json", "tune", "Work", "--stack", "tuned", "--memory", "128,256", "-n", "2",
+                 cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    lines = result.json_lines()
+    assert [(s["memory"], s["invocations"], s["errors"]) for s in lines if s["type"] == "tune_size"] == [
+        (128, 2, {}), (256, 2, {})]
+    assert lines[-1]["function"] == physical and lines[-1]["original_memory"] == 640
+    lam = local_cloud.client("lambda")
+    assert lam.get_function_configuration(FunctionName=physical)["MemorySize"] == 640
+    assert [v["Version"] for v in lam.list_versions_by_function(FunctionName=physical)["Versions"]] == ["$LATEST"]
+    messages = [e["message"] for e in local_cloud.client("logs").filter_log_events(
+        logGroupName=f"/aws/lambda/{physical}")["events"]]
+    assert sorted(int(m.split("Memory Size: ")[1].split()[0]) for m in messages if m.startswith("REPORT ")) == [
+        128, 128, 128, 256, 256, 256]
+    assert _environments(local_cloud) == []
+    missing = cli("tune", "Nobody", "--stack", "tuned", "--memory", "128", cwd=tmp_path)
+    assert missing.exit_code == 2 and "Nobody" in missing.stderr, missing.stderr
