@@ -33,6 +33,7 @@ from typing import Any, Callable
 from lamctl.schemas.errors import UsageError
 
 from . import moto_ext
+from .loops import LastStartedLoop
 
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
@@ -41,8 +42,6 @@ _UNIT = {"minute": 60, "hour": 3600, "day": 86400}
 _MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
 _DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
 TICK = 1.0  # seconds between two looks at the schedules
-# moto's rules are the process's: of two local clouds in one process (tests), the one started last fires them
-_STARTED: list = []
 
 
 def _field(text: str, low: int, high: int, names: dict[str, int], what: str, expr: str) -> set[int] | None:
@@ -165,7 +164,7 @@ def _moment(value: Any) -> float | None:
         return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)).timestamp()
 
 
-class Scheduler:
+class Scheduler(LastStartedLoop):
     """Fires the scheduled rules and EventBridge Scheduler's schedules on time (a background thread looking every
     :data:`TICK` seconds, or :meth:`tick` with a given time). ``invoke_async(function ARN, payload, account,
     region)`` hands a schedule's Lambda invocation to the asynchronous queue."""
@@ -176,31 +175,13 @@ class Scheduler:
         self.clock = clock
         self.invoke_async = invoke_async
         self._next: dict[str, tuple[str, float]] = {}  # rule ARN -> (expression, next firing)
-        self._closed = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def start(self) -> "Scheduler":
-        _STARTED.append(self)
-        self._thread = threading.Thread(target=self._run, name="lamctl-scheduler", daemon=True)
-        self._thread.start()
-        return self
+    thread_name = "lamctl-scheduler"
+    interval = TICK  # of two local clouds in one process, the one started last fires the schedules
 
-    def close(self) -> None:
-        self._closed.set()
-        if self in _STARTED:
-            _STARTED.remove(self)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._closed.wait(TICK):
-            if not _STARTED or _STARTED[-1] is not self:
-                continue
-            try:
-                self.tick(self.clock())
-            except Exception as exc:  # noqa: BLE001 - one bad rule must not stop the others
-                self.log(f"scheduler: {exc}\n")
+    def round(self) -> None:
+        self.tick(self.clock())
 
     def tick(self, now: float) -> list[str]:
         """Fire every enabled scheduled rule whose time has come; the ARNs of those fired."""

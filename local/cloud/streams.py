@@ -43,12 +43,11 @@ from lamctl.schemas.errors import LamctlError
 from . import moto_ext
 from .event_sources import failed_items
 from .filters import EventFilter
+from .loops import LastStartedLoop
 
 POLL_INTERVAL = 0.1  # seconds between two looks at the streams (Lambda polls each shard about once a second)
-_ROUND = threading.Lock()  # moto's state is the process's: one round over the mappings at a time
-# and of two local clouds in one process (tests), the one started last reads the streams (each poller keeps its
-# own place in every shard: two would both deliver every record)
-_STARTED: list = []
+_ROUND = threading.Lock()  # moto's state is the process's: one round over the mappings at a time (and of two
+# local clouds in one process, the one started last reads the streams: loops.LastStartedLoop)
 _OWNER: dict[str, "StreamPoller"] = {}  # mapping UUID -> the poller that saw it first: the only one to read it
 
 
@@ -124,7 +123,7 @@ def _flag(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-class StreamPoller:
+class StreamPoller(LastStartedLoop):
     """Polls every enabled Kinesis and DynamoDB stream mapping in a background thread; ``invoke(arn, payload,
     headers=...)`` runs a function synchronously. ``clock`` (epoch seconds) times record ages and windows."""
 
@@ -135,32 +134,16 @@ class StreamPoller:
         self.interval = interval
         self.clock = clock
         self._shards: dict[tuple[str, str], _Shard] = {}
-        self._closed = threading.Event()
-        self._thread: threading.Thread | None = None
         self.lock = _ROUND
+
+    thread_name = "lamctl-stream-poller"
 
     def start(self) -> "StreamPoller":
         moto_ext.patch_stream_mappings_polled()
-        _STARTED.append(self)
-        self._thread = threading.Thread(target=self._run, name="lamctl-stream-poller", daemon=True)
-        self._thread.start()
-        return self
+        return super().start()
 
-    def close(self) -> None:
-        self._closed.set()
-        if self in _STARTED:
-            _STARTED.remove(self)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._closed.wait(self.interval):
-            if not _STARTED or _STARTED[-1] is not self:
-                continue
-            try:
-                self.poll_once()
-            except Exception as exc:  # noqa: BLE001 - the poller must outlive one bad mapping
-                self.log(f"stream poller: {exc}\n")
+    def round(self) -> None:
+        self.poll_once()
 
     def poll_once(self) -> int:
         """One round over the stream mappings; the number of invocations made."""
