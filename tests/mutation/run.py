@@ -4,6 +4,9 @@
     python tests/mutation/run.py                 # every module below
     python tests/mutation/run.py limits lock     # the modules whose short name is given
     python tests/mutation/run.py --list          # the modules and the tests that judge them
+    python tests/mutation/run.py engine --sample 150 --seed 19   # a reproducible sample of each module's mutants
+
+Run it under ``nice -n 19`` on a shared machine: cosmic-ray's local distributor runs one mutant at a time.
 
 For each module, cosmic-ray changes one thing at a time (an operator, a comparison, a constant, a
 ``break``...) and runs the module's tests; a mutant that the tests still pass "survived". The work is
@@ -16,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,7 +33,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MODULES: dict[str, tuple[str, list[str]]] = {
     "engine": ("release/engine.py", ["tests/unit/test_release_engine.py", "tests/unit/test_release_step_states.py",
                                      "tests/unit/test_release_control.py"]),
-    "plan": ("release/plan.py", ["tests/unit/test_release_engine.py", "tests/unit/test_release_strategy.py"]),
+    "plan": ("release/plan.py", ["tests/unit/test_release_engine.py", "tests/unit/test_release_strategy.py",
+                                 "tests/unit/test_release_step_states.py"]),
     "journal": ("release/journal.py", ["tests/unit/test_release_engine.py", "tests/unit/test_release_control.py"]),
     "lock": ("release/lock.py", ["tests/unit/test_release_lease.py", "tests/unit/test_release_control.py"]),
     "limits": ("packager/limits.py", ["tests/unit/test_build_limits.py", "tests/unit/test_build_limits_edges.py",
@@ -50,8 +56,29 @@ def _copy(dest: str) -> None:
             shutil.copy2(src, dst)
 
 
-def run_module(name: str, timeout: float) -> tuple[int, int, str]:
-    """(killed, total, report of the survivors) for one module."""
+def _sample(session: str, size: int, seed: int) -> int:
+    """Keep ``size`` of the session's mutants, chosen by ``seed`` from their stable order (file, place,
+    operator, occurrence: a job's id is random), so that a sample is the same run after run. Returns how many
+    mutants there were."""
+    db = sqlite3.connect(session)
+    try:
+        rows = db.execute("SELECT job_id, module_path, start_pos_row, start_pos_col, operator_name, occurrence "
+                          "FROM mutation_specs").fetchall()
+        if size < len(rows):
+            ordered = sorted(rows, key=lambda r: (r[1], r[2], r[3], r[4], r[5]))
+            kept = {r[0] for r in random.Random(seed).sample(ordered, size)}
+            dropped = [(r[0],) for r in rows if r[0] not in kept]
+            db.executemany("DELETE FROM mutation_specs WHERE job_id = ?", dropped)
+            db.executemany("DELETE FROM work_items WHERE job_id = ?", dropped)
+            db.commit()
+        return len(rows)
+    finally:
+        db.close()
+
+
+def run_module(name: str, timeout: float, sample: int | None = None, seed: int = 0) -> tuple[int, int, int, str]:
+    """(killed, total run, mutants in the module, report of the survivors) for one module; with ``sample``,
+    only that many mutants (chosen by ``seed``) are run."""
     module, tests = MODULES[name]
     with tempfile.TemporaryDirectory(prefix=f"lamctl-mutation-{name}-") as tmp:
         _copy(tmp)
@@ -67,6 +94,7 @@ def run_module(name: str, timeout: float) -> tuple[int, int, str]:
         session = os.path.join(tmp, "session.sqlite")
         bin_dir = os.path.dirname(sys.executable)
         subprocess.run([os.path.join(bin_dir, "cosmic-ray"), "init", config, session], cwd=work, env=env, check=True)
+        population = _sample(session, sample if sample is not None else sys.maxsize, seed)
         baseline = subprocess.run(command, shell=True, cwd=work, env=env, capture_output=True, text=True)
         if baseline.returncode != 0:
             raise SystemExit(f"{name}: the tests fail without any mutant:\n{baseline.stdout[-3000:]}")
@@ -79,7 +107,7 @@ def run_module(name: str, timeout: float) -> tuple[int, int, str]:
     survived = int(re.search(r"surviving mutants: (\d+)", report).group(1))
     if complete != total:
         report += f"\n{total - complete} mutant(s) did not complete: counted as surviving\n"
-    return complete - survived, total, report
+    return complete - survived, total, population, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("modules", nargs="*", help=f"short names: {', '.join(MODULES)} (default: all)")
     ap.add_argument("--list", action="store_true", help="the modules and their tests, then exit")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds for one mutant's tests")
+    ap.add_argument("--sample", type=int, metavar="N", help="run only N mutants of each module (a sample)")
+    ap.add_argument("--seed", type=int, default=0, help="which sample --sample takes (default: 0)")
     args = ap.parse_args(argv)
     if args.list:
         for name, (module, tests) in MODULES.items():
@@ -96,14 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown module(s): {', '.join(unknown)}; one of {', '.join(MODULES)}", file=sys.stderr)
         return 2
+    if args.sample is not None and args.sample < 1:
+        print(f"--sample {args.sample}: give a number of mutants of at least 1", file=sys.stderr)
+        return 2
     figures = []
     for name in args.modules or list(MODULES):
-        killed, total, report = run_module(name, args.timeout)
+        killed, total, population, report = run_module(name, args.timeout, args.sample, args.seed)
         print(report)
-        figures.append((name, killed, total))
-    print("module      killed / total")
-    for name, killed, total in figures:
-        print(f"{name:10} {killed:5d} / {total:<5d} {100 * killed / total if total else 100:5.1f} %")
+        figures.append((name, killed, total, population))
+    print("module      killed / run   (mutants in the module)")
+    for name, killed, total, population in figures:
+        note = f"  sample of {population}, seed {args.seed}" if total < population else ""
+        print(f"{name:10} {killed:5d} / {total:<5d} {100 * killed / total if total else 100:5.1f} %{note}")
     return 0
 
 
