@@ -4,13 +4,18 @@ lock, a damaged lock file, and the instant a lease runs out."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 
 from lamctl.release.clock import FakeClock
 from lamctl.release.fakes import MemoryStore
-from lamctl.release.lock import AliasLock, Lease, LeaseLost, LockHeld
-from lamctl.schemas.errors import CloudError
+from lamctl.release.lock import AliasLock, Lease, LeaseLost, LockHeld, owner_alive
+from lamctl.schemas.errors import CloudError, ConflictError
+from tests.helpers import wait_for
 
 LOCK = "lamctl/releases/app/live/lock.json"
 ELSEWHERE = "build-host-2:4242"  # a process on another machine: whether it runs cannot be told from here
@@ -72,3 +77,43 @@ def test_a_renewal_that_keeps_failing_stops_the_release_the_moment_its_lease_run
     assert AliasLock(store, clock, owner="here:2").stale(lease.info)
     with pytest.raises(LeaseLost, match="could not renew its lock on app:live before the lease ran out"):
         lease.keep()
+
+
+def test_a_lock_whose_process_on_this_machine_is_gone_is_taken_over_before_its_lease_runs_out():
+    clock, store = FakeClock(), MemoryStore()
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = f"{socket.gethostname()}:{child.stdout.strip()}"  # exited and reaped
+    AliasLock(store, clock, owner=gone).acquire("app", "live", "r-dead", 60.0)
+    with pytest.raises(LockHeld) as err:
+        AliasLock(store, clock, owner="here:1").acquire("app", "live", "r-mine", 60.0)
+    assert err.value.message == "release r-dead is running on app:live (its process is gone)"
+    assert err.value.hint.startswith("resume it with 'lamctl shift --resume --function app --alias live'")
+    taken = AliasLock(store, clock, owner="here:1").acquire("app", "live", "r-mine", 60.0, takeover=True)
+    assert taken.release == "r-mine"  # at once, the lease had 60 s to go
+
+
+def test_a_killed_process_not_yet_reaped_counts_as_gone_and_a_running_one_as_alive():
+    here = socket.gethostname()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        wait_for(lambda: open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[-1].split()[0] == "Z",
+                 "the child to exit (a zombie until reaped)", limit=30)
+        assert owner_alive(f"{here}:{child.pid}") is False
+    finally:
+        child.wait()
+    assert owner_alive(f"{here}:{child.pid}") is False  # reaped
+    assert owner_alive(f"{here}:{os.getpid()}") is True
+    assert owner_alive(f"{here}:not-a-pid") is None and owner_alive(f"other-host:{child.pid}") is None
+
+
+def test_a_lock_that_keeps_vanishing_under_a_start_gives_up_after_three_tries():
+    clock, store = FakeClock(), MemoryStore()
+    store.put_if_absent = lambda key, body: False  # created by someone else each time...
+    store.get_tagged = lambda key: None  # ...and released again before it could be read
+    tries = []
+    put_if_absent = store.put_if_absent
+    store.put_if_absent = lambda key, body: tries.append(key) or put_if_absent(key, body)
+    with pytest.raises(ConflictError, match="could not take the release lock of app:live") as err:
+        AliasLock(store, clock, owner="here:1").acquire("app", "live", "r-1", 60.0)
+    assert err.value.hint == "another release is starting at the same moment; run again"
+    assert len(tries) == 3
