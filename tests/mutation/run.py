@@ -5,6 +5,7 @@
     python tests/mutation/run.py limits lock     # the modules whose short name is given
     python tests/mutation/run.py --list          # the modules and the tests that judge them
     python tests/mutation/run.py engine --sample 150 --seed 19   # a reproducible sample of each module's mutants
+    python tests/mutation/run.py plan --keep /tmp/mutation   # again later: only the survivors run again
 
 Run it under ``nice -n 19`` on a shared machine: cosmic-ray's local distributor runs one mutant at a time.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import random
 import re
@@ -114,11 +116,23 @@ def _drop_annotation_mutants(session: str, source: str) -> int:
         db.close()
 
 
-def run_module(name: str, timeout: float, sample: int | None = None,
-               seed: int = 0) -> tuple[int, int, int, int, str]:
+def _forget_survivors(session: str) -> None:
+    """Drop the results of the mutants that were not killed, so that ``cosmic-ray exec`` runs them again (a
+    killed mutant stays killed: tests are only ever added)."""
+    db = sqlite3.connect(session)
+    try:
+        db.execute("DELETE FROM work_results WHERE test_outcome IS NULL OR test_outcome != 'KILLED'")
+        db.commit()
+    finally:
+        db.close()
+
+
+def run_module(name: str, timeout: float, sample: int | None = None, seed: int = 0,
+               keep: str | None = None) -> tuple[int, int, int, int, str]:
     """(killed, total run, mutants in the module, mutants of the sample left out as being in annotations,
     report of the survivors) for one module; with ``sample``, only that many mutants (chosen by ``seed``) are
-    looked at."""
+    looked at. With ``keep`` (a folder), the session is kept there as ``<name>.sqlite``; when it is there
+    already, only the mutants that survived it (or did not run) are run again, against the tests of now."""
     module, tests = MODULES[name]
     with tempfile.TemporaryDirectory(prefix=f"lamctl-mutation-{name}-") as tmp:
         _copy(tmp)
@@ -131,12 +145,20 @@ def run_module(name: str, timeout: float, sample: int | None = None,
         with open(config, "w") as fh:
             fh.write(f'[cosmic-ray]\nmodule-path = "{module}"\ntimeout = {timeout}\nexcluded-modules = []\n'
                      f'test-command = "{command}"\n\n[cosmic-ray.distributor]\nname = "local"\n')
-        session = os.path.join(tmp, "session.sqlite")
+        session = os.path.join(keep or tmp, f"{name}.sqlite")
         bin_dir = os.path.dirname(sys.executable)
-        subprocess.run([os.path.join(bin_dir, "cosmic-ray"), "init", config, session], cwd=work, env=env, check=True)
-        population = _sample(session, sample if sample is not None else sys.maxsize, seed)
-        with open(os.path.join(work, module), encoding="utf-8") as fh:
-            in_annotations = _drop_annotation_mutants(session, fh.read())
+        if os.path.exists(session):
+            with open(session + ".json", encoding="utf-8") as fh:
+                population, in_annotations = json.load(fh)
+            _forget_survivors(session)
+        else:
+            subprocess.run([os.path.join(bin_dir, "cosmic-ray"), "init", config, session], cwd=work, env=env,
+                           check=True)
+            population = _sample(session, sample if sample is not None else sys.maxsize, seed)
+            with open(os.path.join(work, module), encoding="utf-8") as fh:
+                in_annotations = _drop_annotation_mutants(session, fh.read())
+            with open(session + ".json", "w", encoding="utf-8") as fh:
+                json.dump([population, in_annotations], fh)
         baseline = subprocess.run(command, shell=True, cwd=work, env=env, capture_output=True, text=True)
         if baseline.returncode != 0:
             raise SystemExit(f"{name}: the tests fail without any mutant:\n{baseline.stdout[-3000:]}")
@@ -159,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds for one mutant's tests")
     ap.add_argument("--sample", type=int, metavar="N", help="run only N mutants of each module (a sample)")
     ap.add_argument("--seed", type=int, default=0, help="which sample --sample takes (default: 0)")
+    ap.add_argument("--keep", metavar="DIR", help="keep each module's session in DIR; run again, only its "
+                                                   "surviving mutants run (after adding tests)")
     args = ap.parse_args(argv)
     if args.list:
         for name, (module, tests) in MODULES.items():
@@ -173,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     figures = []
     for name in args.modules or list(MODULES):
-        killed, total, population, in_annotations, report = run_module(name, args.timeout, args.sample, args.seed)
+        killed, total, population, in_annotations, report = run_module(name, args.timeout, args.sample, args.seed,
+                                                                       args.keep)
         print(report)
         figures.append((name, killed, total, population, in_annotations))
     print("module      killed / run")
