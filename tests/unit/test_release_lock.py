@@ -117,3 +117,21 @@ def test_a_lock_that_keeps_vanishing_under_a_start_gives_up_after_three_tries():
         AliasLock(store, clock, owner="here:1").acquire("app", "live", "r-1", 60.0)
     assert err.value.hint == "another release is starting at the same moment; run again"
     assert len(tries) == 3
+
+
+def test_a_lost_lock_names_who_holds_it_now():
+    clock, store = FakeClock(), MemoryStore()
+    mine = AliasLock(store, clock, owner="here:1")
+    mine.acquire("app", "live", "r-1", 60.0)
+    clock.advance(61)  # ran out: a resume elsewhere took it over for this same release
+    AliasLock(store, clock, owner=ELSEWHERE).acquire("app", "live", "r-1", 60.0, takeover=True)
+    with pytest.raises(LeaseLost, match=f"lost its lock on app:live: {ELSEWHERE} took it over"):
+        mine.renew("app", "live", "r-1", 60.0)
+    clock.advance(61)  # and then a new release started there
+    store.objects.pop(LOCK)
+    AliasLock(store, clock, owner=ELSEWHERE).acquire("app", "live", "r-2", 60.0)
+    with pytest.raises(LeaseLost, match=f"lost its lock on app:live: release r-2 holds it now \\(owner {ELSEWHERE}\\)"):
+        mine.renew("app", "live", "r-1", 60.0)
+    store.objects.pop(LOCK)
+    with pytest.raises(LeaseLost, match="lost its lock on app:live: the lock was removed"):
+        mine.renew("app", "live", "r-1", 60.0)
