@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import struct
 import subprocess
 import zipfile
 
@@ -203,3 +204,63 @@ def test_a_file_that_grew_after_the_walk_is_archived_whole(tmp_path):
     with zipfile.ZipFile(tmp_path / "g.zip") as zf:
         assert zf.read("grown.bin") == grown.read_bytes()
     assert r.unzipped_bytes == grown.stat().st_size
+
+
+# ---------------------------------------------------------------- zip64 at its exact edges (APPNOTE 4.4.8)
+# 0xFFFFFFFF in a 32-bit size or offset field means "look in the zip64 extra field": a size or offset of
+# exactly 0xFFFFFFFF must already go there. Headers are checked on their own: a 4 GiB entry is too slow to zip.
+
+def _central(usize: int, csize: int, offset: int) -> tuple[tuple, bytes]:
+    d = archive._Done(crc=0, usize=usize, csize=csize, method=archive.DEFLATED)
+    raw = archive._central_header(b"f", 0, d, offset, False)
+    fields = struct.unpack("<IHHHHHHIIIHHHHHII", raw[:46])
+    return fields, raw[46 + 1:]
+
+
+@pytest.mark.parametrize("usize,csize,offset,expect", [
+    (archive.U32 - 1, 10, 0, ()),
+    (archive.U32, 10, 0, ("usize",)),
+    (10, archive.U32, 0, ("csize",)),
+    (10, 10, archive.U32, ("offset",)),
+    (archive.U32, archive.U32 + 5, archive.U32 + 9, ("usize", "csize", "offset")),
+])
+def test_a_central_header_moves_to_zip64_exactly_when_a_field_reaches_0xffffffff(usize, csize, offset, expect):
+    fields, extra = _central(usize, csize, offset)
+    values = {"usize": usize, "csize": csize, "offset": offset}
+    assert fields[8] == (archive.U32 if "csize" in expect else csize)
+    assert fields[9] == (archive.U32 if "usize" in expect else usize)
+    assert fields[16] == (archive.U32 if "offset" in expect else offset)
+    assert fields[2] == (45 if expect else 20)  # version needed: 4.5 for zip64
+    if expect:  # the zip64 extra field: id 1, then the 64-bit values in the order usize, csize, offset
+        assert struct.unpack("<HH", extra[:4]) == (1, 8 * len(expect))
+        assert struct.unpack(f"<{len(expect)}Q", extra[4:]) == tuple(values[k] for k in expect)
+    else:
+        assert extra == b"" and fields[11] == 0
+
+
+@pytest.mark.parametrize("usize,csize,zip64", [(archive.U32 - 1, archive.U32 - 1, False),
+                                               (archive.U32, 10, True), (10, archive.U32, True)])
+def test_a_local_header_moves_to_zip64_exactly_when_a_size_reaches_0xffffffff(usize, csize, zip64):
+    d = archive._Done(crc=7, usize=usize, csize=csize, method=archive.STORED)
+    raw = archive._local_header(b"f", 0, d)
+    fields = struct.unpack("<IHHHHHIIIHH", raw[:30])
+    assert fields[1] == (45 if zip64 else 10)
+    assert fields[7:9] == ((archive.U32, archive.U32) if zip64 else (csize, usize))
+    assert raw[31:] == (struct.pack("<HHQQ", 1, 16, usize, csize) if zip64 else b"")
+
+
+def test_a_file_deflate_cannot_shrink_is_stored_and_the_rest_deflated(tmp_path):
+    noise = b"".join(hashlib.sha256(bytes([i])).digest() for i in range(64))  # 2 KiB that do not compress
+    files = {"noise.bin": noise, "text.txt": b"the same line again\n" * 100, "empty": b""}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    r = archive.write_zip(str(tmp_path / "o.zip"), [archive.Source(n, str(tmp_path / n), False, len(d))
+                                                   for n, d in files.items()])
+    with zipfile.ZipFile(tmp_path / "o.zip") as zf:
+        kinds = {i.filename: (i.compress_type, i.compress_size, i.file_size) for i in zf.infolist()}
+        assert all(zf.read(n) == d for n, d in files.items())
+    assert kinds["noise.bin"] == (zipfile.ZIP_STORED, len(noise), len(noise))
+    assert kinds["empty"] == (zipfile.ZIP_STORED, 0, 0)
+    method, packed, size = kinds["text.txt"]
+    assert method == zipfile.ZIP_DEFLATED and packed < size // 10
+    assert r.files == 3 and r.unzipped_bytes == len(noise) + 2000
