@@ -46,7 +46,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
                                       "-k", "not exactly_250_mb_passes"]),  # zips 250 MB: 5 s a mutant; the
                                                                              # pure check at the edge stays
     "archive": ("packager/archive.py", ["tests/unit/test_build_archive.py"]),
-    "intrinsics": ("transform/intrinsics.py", ["tests/transform/test_transform_core_diff.py",
+    "intrinsics": ("transform/intrinsics.py", ["tests/unit/test_transform_intrinsics.py",
+                                               "tests/transform/test_transform_core_diff.py",
                                                "tests/transform/test_transform_errors.py"]),
 }
 
