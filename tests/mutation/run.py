@@ -49,6 +49,9 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "intrinsics": ("transform/intrinsics.py", ["tests/unit/test_transform_intrinsics.py",
                                                "tests/transform/test_transform_core_diff.py",
                                                "tests/transform/test_transform_errors.py"]),
+    "logical_ids": ("transform/context.py", ["tests/unit/test_transform_context.py",
+                                             "tests/transform/test_transform_core_diff.py",
+                                             "tests/transform/test_transform_errors.py"]),
 }
 
 
