@@ -264,3 +264,44 @@ def test_a_file_deflate_cannot_shrink_is_stored_and_the_rest_deflated(tmp_path):
     method, packed, size = kinds["text.txt"]
     assert method == zipfile.ZIP_DEFLATED and packed < size // 10
     assert r.files == 3 and r.unzipped_bytes == len(noise) + 2000
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "C:\\Windows\\x.dll", "c:x", "..", "../x", "a/../../x",
+                                  "a\\..\\..\\x"])
+def test_an_entry_that_would_land_outside_the_unpack_folder_is_found(name):
+    assert archive.escaping_entry(["ok.py", name, "/later"]) == name
+
+
+def test_entries_that_stay_inside_the_unpack_folder_are_fine():
+    assert archive.escaping_entry(["a/../b", "./x", "a..b", "..hidden", "d/c:"]) is None
+    assert archive.escaping_entry([]) is None
+
+
+def test_a_ready_made_zip_and_a_copied_artifact_arrive_byte_for_byte(tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"".join(hashlib.sha256(i.to_bytes(4, "little")).digest() for i in range(80_000)))  # 2.5 MiB
+    src = tmp_path / "given.zip"
+    with zipfile.ZipFile(src, "w") as zf:
+        zf.write(big, "big.bin")
+        zf.writestr("dir/", b"")
+        zf.writestr("dir/a.txt", b"abc")
+    r = archive.copy_zip(str(src), str(tmp_path / "out" / "code.zip"))
+    assert (tmp_path / "out" / "code.zip").read_bytes() == src.read_bytes()
+    assert r.sha256 == hashlib.sha256(src.read_bytes()).hexdigest() == archive.sha256_file(str(src))
+    assert (r.zipped_bytes, r.files, r.unzipped_bytes) == (src.stat().st_size, 2, big.stat().st_size + 3)
+    archive.copy_file(str(big), str(tmp_path / "copy.bin"))
+    assert (tmp_path / "copy.bin").read_bytes() == big.read_bytes()
+    assert (tmp_path / "copy.bin").stat().st_mode & 0o777 == 0o644
+    assert archive.sha256_file(str(big)) == hashlib.sha256(big.read_bytes()).hexdigest()
+
+
+def test_a_code_location_that_is_not_a_zip_is_a_build_error_and_nothing_is_written(tmp_path):
+    from lamctl.schemas.errors import BuildError
+
+    bad = tmp_path / "code.zip"
+    bad.write_bytes(b"not a zip at all")
+    with pytest.raises(BuildError) as err:
+        archive.copy_zip(str(bad), str(tmp_path / "out" / "code.zip"))
+    assert err.value.message.startswith(f"{bad} is not a readable zip file")
+    assert err.value.hint == "point the code location at a folder or a valid .zip"
+    assert not (tmp_path / "out").exists()
