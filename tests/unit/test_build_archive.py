@@ -264,6 +264,13 @@ def test_a_file_deflate_cannot_shrink_is_stored_and_the_rest_deflated(tmp_path):
     method, packed, size = kinds["text.txt"]
     assert method == zipfile.ZIP_DEFLATED and packed < size // 10
     assert r.files == 3 and r.unzipped_bytes == len(noise) + 2000
+    # "version needed to extract": 2.0 for deflate, 1.0 for stored, in the local and the central header
+    raw = (tmp_path / "o.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "o.zip") as zf:
+        for info in zf.infolist():
+            local = struct.unpack("<H", raw[info.header_offset + 4:info.header_offset + 6])[0]
+            want = 20 if info.compress_type == zipfile.ZIP_DEFLATED else 10
+            assert (local, info.extract_version) == (want, want), info.filename
 
 
 @pytest.mark.parametrize("name", ["/etc/passwd", "C:\\Windows\\x.dll", "c:x", "..", "../x", "a/../../x",
