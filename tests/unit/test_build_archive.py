@@ -209,6 +209,7 @@ def test_a_file_that_grew_after_the_walk_is_archived_whole(tmp_path):
 # ---------------------------------------------------------------- zip64 at its exact edges (APPNOTE 4.4.8)
 # 0xFFFFFFFF in a 32-bit size or offset field means "look in the zip64 extra field": a size or offset of
 # exactly 0xFFFFFFFF must already go there. Headers are checked on their own: a 4 GiB entry is too slow to zip.
+MARK = 0xFFFFFFFF
 
 def _central(usize: int, csize: int, offset: int) -> tuple[tuple, bytes]:
     d = archive._Done(crc=0, usize=usize, csize=csize, method=archive.DEFLATED)
@@ -218,18 +219,18 @@ def _central(usize: int, csize: int, offset: int) -> tuple[tuple, bytes]:
 
 
 @pytest.mark.parametrize("usize,csize,offset,expect", [
-    (archive.U32 - 1, 10, 0, ()),
-    (archive.U32, 10, 0, ("usize",)),
-    (10, archive.U32, 0, ("csize",)),
-    (10, 10, archive.U32, ("offset",)),
-    (archive.U32, archive.U32 + 5, archive.U32 + 9, ("usize", "csize", "offset")),
+    (MARK - 1, 10, 0, ()),
+    (MARK, 10, 0, ("usize",)),
+    (10, MARK, 0, ("csize",)),
+    (10, 10, MARK, ("offset",)),
+    (MARK, MARK + 5, MARK + 9, ("usize", "csize", "offset")),
 ])
 def test_a_central_header_moves_to_zip64_exactly_when_a_field_reaches_0xffffffff(usize, csize, offset, expect):
     fields, extra = _central(usize, csize, offset)
     values = {"usize": usize, "csize": csize, "offset": offset}
-    assert fields[8] == (archive.U32 if "csize" in expect else csize)
-    assert fields[9] == (archive.U32 if "usize" in expect else usize)
-    assert fields[16] == (archive.U32 if "offset" in expect else offset)
+    assert fields[8] == (MARK if "csize" in expect else csize)
+    assert fields[9] == (MARK if "usize" in expect else usize)
+    assert fields[16] == (MARK if "offset" in expect else offset)
     assert fields[2] == (45 if expect else 20)  # version needed: 4.5 for zip64
     if expect:  # the zip64 extra field: id 1, then the 64-bit values in the order usize, csize, offset
         assert struct.unpack("<HH", extra[:4]) == (1, 8 * len(expect))
@@ -238,14 +239,14 @@ def test_a_central_header_moves_to_zip64_exactly_when_a_field_reaches_0xffffffff
         assert extra == b"" and fields[11] == 0
 
 
-@pytest.mark.parametrize("usize,csize,zip64", [(archive.U32 - 1, archive.U32 - 1, False),
-                                               (archive.U32, 10, True), (10, archive.U32, True)])
+@pytest.mark.parametrize("usize,csize,zip64", [(MARK - 1, MARK - 1, False),
+                                               (MARK, 10, True), (10, MARK, True)])
 def test_a_local_header_moves_to_zip64_exactly_when_a_size_reaches_0xffffffff(usize, csize, zip64):
     d = archive._Done(crc=7, usize=usize, csize=csize, method=archive.STORED)
     raw = archive._local_header(b"f", 0, d)
     fields = struct.unpack("<IHHHHHIIIHH", raw[:30])
     assert fields[1] == (45 if zip64 else 10)
-    assert fields[7:9] == ((archive.U32, archive.U32) if zip64 else (csize, usize))
+    assert fields[7:9] == ((MARK, MARK) if zip64 else (csize, usize))
     assert raw[31:] == (struct.pack("<HHQQ", 1, 16, usize, csize) if zip64 else b"")
 
 
