@@ -267,6 +267,7 @@ def test_a_file_deflate_cannot_shrink_is_stored_and_the_rest_deflated(tmp_path):
     assert r.files == 3 and r.unzipped_bytes == len(noise) + 2000
     # "version needed to extract": 2.0 for deflate, 1.0 for stored, in the local and the central header
     raw = (tmp_path / "o.zip").read_bytes()
+    assert raw[-22:-18] == b"PK\x05\x06" and b"PK\x06\x06" not in raw  # a small zip has no zip64 end record
     with zipfile.ZipFile(tmp_path / "o.zip") as zf:
         for info in zf.infolist():
             local = struct.unpack("<H", raw[info.header_offset + 4:info.header_offset + 6])[0]
