@@ -29,6 +29,9 @@ def test_fn_sub_substitutes_known_parameters_in_its_string_or_the_string_of_its_
     assert resolve_parameter_refs({"Fn::Sub": ["${Stage}/${X}", {"X": {"Ref": "Stage"}}]}, PARAMS) == \
         {"Fn::Sub": ["prod/${X}", {"X": "prod"}]}
     assert resolve_parameter_refs({"Fn::Sub": "${Dynamic}"}, PARAMS) == {"Fn::Sub": "${Dynamic}"}
+    # as the reference does: each ${X} found in the original text replaces the first ${X} left, one at a time
+    # (a value that itself reads "${B}" is substituted in turn: the reference gives "b-${B}" here)
+    assert resolve_parameter_refs({"Fn::Sub": "${A}-${B}"}, {"A": "${B}", "B": "b"}) == {"Fn::Sub": "b-${B}"}
     assert resolve_parameter_refs({"Fn::Sub": [], "x": 1}, PARAMS) == {"Fn::Sub": [], "x": 1}
 
 
@@ -100,11 +103,11 @@ def test_references_follow_a_renamed_logical_id_in_ref_getatt_sub_and_depends_on
 def test_references_to_a_function_s_alias_property_point_at_the_generated_alias():
     props = {("Fn", "Alias"): "FnAliaslive"}
     value = {"R": {"Ref": "Fn.Alias"}, "G": {"Fn::GetAtt": ["Fn", "Alias.Name"]}, "H": {"Fn::GetAtt": "x"},
-             "S": {"Fn::Sub": "${Fn.Alias}/${Fn}/${Fn.Version}"}, "K": {"Ref": "Fn.Version"}, "L": {"Ref": ".Alias"},
+             "S": {"Fn::Sub": "${Fn.Alias}/${Fn}/${Fn.Version}/${Fn.Alias.Name}"}, "K": {"Ref": "Fn.Version"}, "L": {"Ref": ".Alias"},
              "M": {"Ref": "Fn"}, "N": {"Fn::GetAtt": ["Fn", "Arn"]}}
     assert Rewriter({}, props).template(value) == {
         "R": {"Ref": "FnAliaslive"}, "G": {"Fn::GetAtt": ["FnAliaslive", "Name"]}, "H": {"Fn::GetAtt": "x"},
-        "S": {"Fn::Sub": "${FnAliaslive}/${Fn}/${Fn.Version}"}, "K": {"Ref": "Fn.Version"}, "L": {"Ref": ".Alias"},
+        "S": {"Fn::Sub": "${FnAliaslive}/${Fn}/${Fn.Version}/${FnAliaslive.Name}"}, "K": {"Ref": "Fn.Version"}, "L": {"Ref": ".Alias"},
         "M": {"Ref": "Fn"}, "N": {"Fn::GetAtt": ["Fn", "Arn"]}}
 
 
