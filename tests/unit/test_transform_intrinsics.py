@@ -103,12 +103,12 @@ def test_references_follow_a_renamed_logical_id_in_ref_getatt_sub_and_depends_on
 def test_references_to_a_function_s_alias_property_point_at_the_generated_alias():
     props = {("Fn", "Alias"): "FnAliaslive"}
     value = {"R": {"Ref": "Fn.Alias"}, "G": {"Fn::GetAtt": ["Fn", "Alias.Name"]}, "H": {"Fn::GetAtt": "x"},
-             "S": {"Fn::Sub": "${Fn.Alias}/${Fn}/${Fn.Version}/${Fn.Alias.Name}"}, "K": {"Ref": "Fn.Version"}, "L": {"Ref": ".Alias"},
-             "M": {"Ref": "Fn"}, "N": {"Fn::GetAtt": ["Fn", "Arn"]}}
+             "S": {"Fn::Sub": "${Fn.Alias}/${Fn}/${Fn.Version}/${Fn.Alias.Name}"}, "K": {"Ref": "Fn.Version"},
+             "L": {"Ref": ".Alias"}, "M": {"Ref": "Fn"}, "N": {"Fn::GetAtt": ["Fn", "Arn"]}}
     assert Rewriter({}, props).template(value) == {
         "R": {"Ref": "FnAliaslive"}, "G": {"Fn::GetAtt": ["FnAliaslive", "Name"]}, "H": {"Fn::GetAtt": "x"},
-        "S": {"Fn::Sub": "${FnAliaslive}/${Fn}/${Fn.Version}/${FnAliaslive.Name}"}, "K": {"Ref": "Fn.Version"}, "L": {"Ref": ".Alias"},
-        "M": {"Ref": "Fn"}, "N": {"Fn::GetAtt": ["Fn", "Arn"]}}
+        "S": {"Fn::Sub": "${FnAliaslive}/${Fn}/${Fn.Version}/${FnAliaslive.Name}"}, "K": {"Ref": "Fn.Version"},
+        "L": {"Ref": ".Alias"}, "M": {"Ref": "Fn"}, "N": {"Fn::GetAtt": ["Fn", "Arn"]}}
 
 
 def test_explicit_replacements_apply_to_exactly_the_references_registered():
