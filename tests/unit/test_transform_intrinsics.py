@@ -89,7 +89,8 @@ def test_references_follow_a_renamed_logical_id_in_ref_getatt_sub_and_depends_on
         "Fn": {"Type": "AWS::Lambda::Function", "DependsOn": "Layer",
                "Properties": {"Layers": [{"Ref": "Layer"}], "Env": {"Fn::Sub": "${Layer}:${Layer.Arn}:${Other}"},
                               "A": {"Fn::GetAtt": ["Layer", "Arn"]}, "B": {"Fn::GetAtt": ["Other", "Arn"]},
-                              "C": {"Ref": "Layer.Version"}, "D": {"Fn::GetAtt": ["Layer.Arn", "X"]}}},
+                              "C": {"Ref": "Layer.Version"}, "D": {"Fn::GetAtt": ["Layer.Arn", "X"]},
+                              "E": {"Fn::GetAtt": ["Layer", {"Ref": "AttrName"}]}}},
         "G": {"DependsOn": ["Layer", "Other", 3]}}}
     out = Rewriter({"Layer": "Layer1a2b3c"}, {}).template(template)
     fn = out["Resources"]["Fn"]
@@ -97,7 +98,8 @@ def test_references_follow_a_renamed_logical_id_in_ref_getatt_sub_and_depends_on
     assert fn["Properties"] == {
         "Layers": [{"Ref": "Layer1a2b3c"}], "Env": {"Fn::Sub": "${Layer1a2b3c}:${Layer1a2b3c.Arn}:${Other}"},
         "A": {"Fn::GetAtt": ["Layer1a2b3c", "Arn"]}, "B": {"Fn::GetAtt": ["Other", "Arn"]},
-        "C": {"Ref": "Layer.Version"}, "D": {"Fn::GetAtt": ["Layer1a2b3c", "Arn", "X"]}}
+        "C": {"Ref": "Layer.Version"}, "D": {"Fn::GetAtt": ["Layer1a2b3c", "Arn", "X"]},
+        "E": {"Fn::GetAtt": ["Layer", {"Ref": "AttrName"}]}}  # an attribute given by reference: left as it is
 
 
 def test_references_to_a_function_s_alias_property_point_at_the_generated_alias():
