@@ -607,3 +607,26 @@ def test_a_request_that_comes_during_a_step_is_acted_on_before_the_next_one(worl
         shift(engine, strategy=S.all_at_once(), hooks={AFTER: "post-hook"})
     assert lam.invocations == []  # the next step never ran
     assert lam.aliases[("app", "live")].version == "1" and not lam.aliases[("app", "live")].weights
+
+
+def test_a_failed_call_that_names_its_resource_rolls_back_with_that_name_in_the_reason(world):
+    from lamctl.schemas.errors import CloudError
+
+    clock, lam, alarms, store, engine, events = world
+    original = lam.update_alias
+
+    def throttled(function, alias, version, weights, revision_id):
+        if weights.get("2") == 0.5:
+            raise CloudError("Rate exceeded", where="app:live")
+        return original(function, alias, version, weights, revision_id)
+
+    lam.update_alias = throttled
+    with pytest.raises(RolledBack, match="app:live: Rate exceeded"):
+        shift(engine, strategy=S.stepped("10%1m,50%1m"))
+    assert Journal(store).load("app", "live").reason == "app:live: Rate exceeded"
+
+
+def test_each_hold_is_announced_with_its_share_and_length(world):
+    clock, lam, alarms, store, engine, events = world
+    shift(engine, strategy=S.stepped("5%1m,50%90s"))
+    assert [e.message for e in events if e.type == "bake"] == ["holding 5% for 1m", "holding 50% for 1m30s"]
