@@ -630,3 +630,17 @@ def test_each_hold_is_announced_with_its_share_and_length(world):
     clock, lam, alarms, store, engine, events = world
     shift(engine, strategy=S.stepped("5%1m,50%90s"))
     assert [e.message for e in events if e.type == "bake"] == ["holding 5% for 1m", "holding 50% for 1m30s"]
+
+
+@pytest.mark.parametrize("role", ["arn:aws:iam::123456789012:role/aaa", "arn:aws:iam::123456789012:role/zzz"])
+def test_preflight_names_both_roles_of_a_version_that_runs_as_another_role(world, role):
+    clock, lam, alarms, store, engine, events = world
+    lam.change_code("app", role=role)
+    with pytest.raises(PreflightError) as err:  # $LATEST, to be published: already refused before publishing
+        shift(engine, target=None, strategy=S.canary("10%1m"))
+    assert err.value.message == (f"$LATEST (to be published) of app runs as role {role} but version 1 as "
+                                 "arn:aws:iam::123456789012:role/app; a weighted alias needs the same execution role")
+    lam.publish_version("app")
+    with pytest.raises(PreflightError, match=f"^app: version 3 of app runs as role {role} but version 1"):
+        shift(engine, target="3", strategy=S.canary("10%1m"))
+    assert store.objects == {} and lam.aliases[("app", "live")].version == "1"
