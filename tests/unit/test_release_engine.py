@@ -145,6 +145,7 @@ def test_a_hook_that_gives_no_verdict_fails_the_release_when_the_hook_timeout_ru
     assert saved.state == "rolled_back" and "gave no verdict" in saved.reason
     waiting = [e for e in events if e.data.get("kind") == "hook-wait"]
     assert waiting and "waiting up to 5m" in waiting[0].message
+    assert waiting[0].data["seconds"] == pytest.approx(300.0)
 
 
 def test_a_verdict_reported_after_the_hook_returned_is_waited_for(world):
@@ -644,3 +645,26 @@ def test_preflight_names_both_roles_of_a_version_that_runs_as_another_role(world
     with pytest.raises(PreflightError, match=f"^app: version 3 of app runs as role {role} but version 1"):
         shift(engine, target="3", strategy=S.canary("10%1m"))
     assert store.objects == {} and lam.aliases[("app", "live")].version == "1"
+
+
+
+class LateClock(FakeClock):
+    """Wakes up a little late from every sleep, as a real one does."""
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds + 0.05 if seconds > 0 else seconds)
+
+
+def test_a_wait_for_a_hook_s_verdict_ends_at_the_hook_timeout_even_when_sleeps_overshoot():
+    clock = LateClock(T0)
+    lam = FakeLambda(clock)
+    lam.add_function("app", versions=2)
+    lam.add_function("pre-hook")
+    lam.set_alias("app", "live", "1")
+    engine = Engine(lam, FakeAlarms(clock), MemoryStore(), clock, owner="host-a:1")
+    engine.hook_timeout = 300
+    lam.hooks["pre-hook"] = lambda p: None
+    with pytest.raises(RolledBack, match="BeforeAllowTraffic hook pre-hook gave no verdict"):
+        shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
+    assert 300.0 <= rel(clock.now()) < 301.0
+    assert lam.aliases[("app", "live")].version == "1" and not lam.aliases[("app", "live")].weights
