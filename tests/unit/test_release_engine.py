@@ -668,3 +668,54 @@ def test_a_wait_for_a_hook_s_verdict_ends_at_the_hook_timeout_even_when_sleeps_o
         shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
     assert 300.0 <= rel(clock.now()) < 301.0
     assert lam.aliases[("app", "live")].version == "1" and not lam.aliases[("app", "live")].weights
+
+
+def _killed_after(engine, index):
+    class Killed(BaseException):
+        pass
+
+    engine.fault = lambda point, i: (_ for _ in ()).throw(Killed()) if (point, i) == ("after", index) else None
+    return Killed
+
+
+def test_an_alarm_found_firing_when_a_release_resumes_rolls_it_back(world):
+    clock, lam, alarms, store, engine, events = world
+    killed = _killed_after(engine, 1)
+    with pytest.raises(killed):
+        shift(engine, strategy=S.canary("10%1m"), alarms=["errors"])
+    alarms.set("errors", "ALARM")
+    store.delete("lamctl/releases/app/live/lock.json")
+    with pytest.raises(RolledBack, match="errors"):
+        Engine(lam, alarms, store, clock, owner="host-a:6").resume("app", "live")
+    assert lam.aliases[("app", "live")].version == "1" and not lam.aliases[("app", "live")].weights
+    assert Journal(store).load("app", "live").state == "rolled_back"
+
+
+def test_an_alias_moved_elsewhere_while_a_release_starts_is_a_conflict_and_moved_to_the_target_a_no_op(world):
+    clock, lam, alarms, store, engine, events = world
+    lam.change_code("app")
+    lam.publish_version("app")  # version 3
+    plan, info = engine.plan("app", "live", "2", S.canary("10%1m"))
+    lam.move_alias_behind_our_back("app", "live", "3")
+    with pytest.raises(ConflictError, match="app:live changed while this release was starting"):
+        engine.shift(plan, info)
+    assert lam.writes == []
+    plan, info = engine.plan("app", "live", "2", S.canary("10%1m"))
+    lam.move_alias_behind_our_back("app", "live", "2")
+    out = engine.shift(plan, info)
+    assert not out.changed and "moved to version 2 while this release was starting: nothing to shift" in out.message
+    assert lam.writes == []
+
+
+def test_a_publish_is_reported_as_the_first_step(world):
+    clock, lam, alarms, store, engine, events = world
+    lam.change_code("app")
+    shift(engine, target=None)
+    published = [e for e in events if e.type == "publish"]
+    assert [(e.message, e.data["index"]) for e in published] == [("published app version 3", 0)]
+
+
+def test_alarms_are_polled_every_ten_seconds_of_a_hold_and_checked_once_at_its_end(world):
+    clock, lam, alarms, store, engine, events = world
+    shift(engine, strategy=S.canary("10%1m"), alarms=["errors"])
+    assert [rel(p) for p in alarms.polls] == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
