@@ -719,3 +719,40 @@ def test_alarms_are_polled_every_ten_seconds_of_a_hold_and_checked_once_at_its_e
     clock, lam, alarms, store, engine, events = world
     shift(engine, strategy=S.canary("10%1m"), alarms=["errors"])
     assert [rel(p) for p in alarms.polls] == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+
+
+def test_a_hook_that_cannot_be_invoked_rolls_back_saying_so(world):
+    from lamctl.schemas.errors import CloudError
+
+    clock, lam, alarms, store, engine, events = world
+
+    def gone(function, payload, timeout=None):
+        raise CloudError(f"Function not found: {function}")
+
+    lam.invoke = gone
+    with pytest.raises(RolledBack, match="BeforeAllowTraffic hook pre-hook could not be invoked: Function not found"):
+        shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
+    assert all(version == "1" and not weights for _, version, weights in lam.writes)
+
+
+def test_a_hook_without_a_verdict_is_waited_for_an_hour_by_default_as_codedeploy_does(world):
+    clock, lam, alarms, store, engine, events = world
+    lam.hooks["pre-hook"] = lambda p: None
+    with pytest.raises(RolledBack, match="gave no verdict"):
+        shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
+    assert rel(clock.now()) == pytest.approx(3600.0)
+
+
+def test_a_release_stopped_by_a_conflict_is_not_rolled_back_over_the_other_writer(world):
+    clock, lam, alarms, store, engine, events = world
+    killed = _killed_after(engine, 1)
+    with pytest.raises(killed):
+        shift(engine, strategy=S.canary("10%1m"))
+    saved = Journal(store).load("app", "live")
+    saved.state = "conflict"
+    Journal(store).save(saved)
+    lam.move_alias_behind_our_back("app", "live", "2")
+    writes = len(lam.writes)
+    with pytest.raises(ConflictError, match="stopped because someone else moved the alias; lamctl will not "):
+        Engine(lam, alarms, store, clock, owner="host-a:7").rollback("app", "live")
+    assert len(lam.writes) == writes and lam.aliases[("app", "live")].version == "2"
