@@ -756,3 +756,24 @@ def test_a_release_stopped_by_a_conflict_is_not_rolled_back_over_the_other_write
     with pytest.raises(ConflictError, match="stopped because someone else moved the alias; lamctl will not "):
         Engine(lam, alarms, store, clock, owner="host-a:7").rollback("app", "live")
     assert len(lam.writes) == writes and lam.aliases[("app", "live")].version == "2"
+
+
+@pytest.mark.parametrize("moved_to", ["1", "3"])
+def test_undoing_a_finished_release_refuses_when_the_alias_moved_since(world, moved_to):
+    clock, lam, alarms, store, engine, events = world
+    lam.change_code("app")
+    lam.publish_version("app")  # version 3
+    shift(engine, strategy=S.all_at_once())
+    lam.move_alias_behind_our_back("app", "live", moved_to)
+    writes = len(lam.writes)
+    with pytest.raises(ConflictError, match=f"app:live serves version {moved_to}.*, not version 2 of release"):
+        engine.rollback("app", "live")
+    assert len(lam.writes) == writes and lam.aliases[("app", "live")].version == moved_to
+
+
+def test_a_poll_interval_of_zero_is_raised_to_a_twentieth_of_a_second(world):
+    clock, lam, alarms, store, engine, events = world
+    fast = Engine(lam, alarms, store, clock, owner="host-a:8", poll_seconds=0)
+    fast.shift(*fast.plan("app", "live", "2", S.canary("10%1s"), ["errors"]))
+    polls = [rel(p) for p in alarms.polls]
+    assert polls[-1] == pytest.approx(1.0) and 19 <= len(polls) <= 23
