@@ -777,3 +777,16 @@ def test_a_poll_interval_of_zero_is_raised_to_a_twentieth_of_a_second(world):
     fast.shift(*fast.plan("app", "live", "2", S.canary("10%1s"), ["errors"]))
     polls = [rel(p) for p in alarms.polls]
     assert polls[-1] == pytest.approx(1.0) and 19 <= len(polls) <= 23
+
+
+def test_a_hold_that_ran_out_while_nothing_drove_the_release_is_announced_as_over(world):
+    clock, lam, alarms, store, engine, events = world
+    killed = _killed_after(engine, 0)
+    with pytest.raises(killed):
+        shift(engine, strategy=S.canary("10%1m"))
+    clock.advance(90)  # the process is gone longer than the hold
+    store.delete("lamctl/releases/app/live/lock.json")
+    seen = []
+    Engine(lam, alarms, store, clock, owner="host-a:9", on_event=seen.append).resume("app", "live")
+    assert [e.message for e in seen if e.type == "bake"] == ["holding 10% for 0s"]
+    assert lam.aliases[("app", "live")].version == "2"
