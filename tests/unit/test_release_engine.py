@@ -790,3 +790,17 @@ def test_a_hold_that_ran_out_while_nothing_drove_the_release_is_announced_as_ove
     Engine(lam, alarms, store, clock, owner="host-a:9", on_event=seen.append).resume("app", "live")
     assert [e.message for e in seen if e.type == "bake"] == ["holding 10% for 0s"]
     assert lam.aliases[("app", "live")].version == "2"
+
+
+def test_a_resume_reaches_the_resumed_seam_once_the_lock_is_its_own(world):
+    """``LAMCTL_FAULT_PAUSE=resumed:0:FIFO`` (cli/faults.py) stops a resume there, for the crash tests."""
+    clock, lam, alarms, store, engine, events = world
+    killed = _killed_after(engine, 0)
+    with pytest.raises(killed):
+        shift(engine, strategy=S.canary("10%1m"))
+    store.delete("lamctl/releases/app/live/lock.json")
+    points = []
+    resumer = Engine(lam, alarms, store, clock, owner="host-a:10",
+                     fault=lambda point, i: points.append((point, i, "lock.json" in str(store.objects))))
+    resumer.resume("app", "live")
+    assert points[0] == ("resumed", 0, True)
