@@ -84,3 +84,12 @@ def test_parameters_resolve_on_a_copy_and_arns_name_region_and_account_when_aske
     assert ctx.arn("s3", "b", region=False, account=False) == {"Fn::Sub": "arn:${AWS::Partition}:s3:::b"}
     ctx.refer("Fn", "Alias", "FnAliaslive")
     assert ctx.property_refs == {("Fn", "Alias"): "FnAliaslive"}
+
+
+def test_conditions_are_read_when_they_are_a_mapping_and_a_position_is_of_the_value_unless_asked():
+    conditions = {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}}
+    assert Context({"Conditions": conditions}).conditions == conditions
+    assert Context({"Conditions": ["IsProd"]}).conditions == {} and Context({}).conditions == {}
+    ctx = Context({}, where=lambda keys, key=False: f"template.yaml:{len(keys)}:{'1' if key else '5'}")
+    assert ctx.where(("Resources", "Fn")) == "template.yaml:2:5"
+    assert ctx.where(("Resources", "Fn"), key=True) == "template.yaml:2:1"
