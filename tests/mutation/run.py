@@ -6,6 +6,7 @@
     python tests/mutation/run.py --list          # the modules and the tests that judge them
     python tests/mutation/run.py engine --sample 150 --seed 19   # a reproducible sample of each module's mutants
     python tests/mutation/run.py plan --keep /tmp/mutation   # again later: only the survivors run again
+                                                             # (while the module itself is unchanged)
 
 Run it under ``nice -n 19`` on a shared machine: cosmic-ray's local distributor runs one mutant at a time.
 
@@ -13,7 +14,8 @@ For each module, cosmic-ray changes one thing at a time (an operator, a comparis
 ``break``...) and runs the module's tests; a mutant that the tests still pass "survived". The work is
 done on a copy of the repository's tracked files in a temporary folder, imported ahead of the installed
 lamctl through PYTHONPATH: the checkout is never changed. Prints killed / total per module and the
-surviving mutants with their diffs; README.md (Testing) keeps the figures of the last run.
+surviving mutants with their diffs; README.md (Testing) keeps the figures of the last run, and
+tests/mutation/EQUIVALENT.md the survivors found equivalent (or left), one by one.
 """
 
 from __future__ import annotations
