@@ -804,3 +804,10 @@ def test_a_resume_reaches_the_resumed_seam_once_the_lock_is_its_own(world):
                      fault=lambda point, i: points.append((point, i, "lock.json" in str(store.objects))))
     resumer.resume("app", "live")
     assert points[0] == ("resumed", 0, True)
+
+
+def test_promote_and_rollback_requests_are_looked_up_at_most_once_a_second(world):
+    clock, lam, alarms, store, engine, events = world
+    shift(engine, strategy=S.stepped("10%1m,20%1m"), alarms=["errors"])  # 2 minutes of holds, 6 steps
+    reads = [key for key in store.gets if key.endswith("/control.json")]
+    assert 100 <= len(reads) <= 121  # one a second of the release, plus the first
