@@ -89,7 +89,7 @@ class Release:
             data = json.loads(raw)
             known = {f for f in cls.__dataclass_fields__}
             return cls(**{k: v for k, v in data.items() if k in known})
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # AttributeError: not an object
             raise CloudError(f"the release journal is damaged: {exc}", where=where,
                              hint="inspect it; delete it only once the alias is on one version at 100%") from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import struct
 import subprocess
 import zipfile
 
@@ -203,3 +204,113 @@ def test_a_file_that_grew_after_the_walk_is_archived_whole(tmp_path):
     with zipfile.ZipFile(tmp_path / "g.zip") as zf:
         assert zf.read("grown.bin") == grown.read_bytes()
     assert r.unzipped_bytes == grown.stat().st_size
+
+
+# ---------------------------------------------------------------- zip64 at its exact edges (APPNOTE 4.4.8)
+# 0xFFFFFFFF in a 32-bit size or offset field means "look in the zip64 extra field": a size or offset of
+# exactly 0xFFFFFFFF must already go there. Headers are checked on their own: a 4 GiB entry is too slow to zip.
+MARK = 0xFFFFFFFF
+
+def _central(usize: int, csize: int, offset: int) -> tuple[tuple, bytes]:
+    d = archive._Done(crc=0, usize=usize, csize=csize, method=archive.DEFLATED)
+    raw = archive._central_header(b"f", 0, d, offset, False)
+    fields = struct.unpack("<IHHHHHHIIIHHHHHII", raw[:46])
+    return fields, raw[46 + 1:]
+
+
+@pytest.mark.parametrize("usize,csize,offset,expect", [
+    (MARK - 1, 10, 0, ()),
+    (MARK, 10, 0, ("usize",)),
+    (10, MARK, 0, ("csize",)),
+    (10, 10, MARK, ("offset",)),
+    (MARK, MARK + 5, MARK + 9, ("usize", "csize", "offset")),
+])
+def test_a_central_header_moves_to_zip64_exactly_when_a_field_reaches_0xffffffff(usize, csize, offset, expect):
+    fields, extra = _central(usize, csize, offset)
+    values = {"usize": usize, "csize": csize, "offset": offset}
+    assert fields[8] == (MARK if "csize" in expect else csize)
+    assert fields[9] == (MARK if "usize" in expect else usize)
+    assert fields[16] == (MARK if "offset" in expect else offset)
+    assert fields[2] == (45 if expect else 20)  # version needed: 4.5 for zip64
+    if expect:  # the zip64 extra field: id 1, then the 64-bit values in the order usize, csize, offset
+        assert struct.unpack("<HH", extra[:4]) == (1, 8 * len(expect))
+        assert struct.unpack(f"<{len(expect)}Q", extra[4:]) == tuple(values[k] for k in expect)
+    else:
+        assert extra == b"" and fields[11] == 0
+
+
+@pytest.mark.parametrize("usize,csize,zip64", [(MARK - 1, MARK - 1, False),
+                                               (MARK, 10, True), (10, MARK, True)])
+def test_a_local_header_moves_to_zip64_exactly_when_a_size_reaches_0xffffffff(usize, csize, zip64):
+    d = archive._Done(crc=7, usize=usize, csize=csize, method=archive.STORED)
+    raw = archive._local_header(b"f", 0, d)
+    fields = struct.unpack("<IHHHHHIIIHH", raw[:30])
+    assert fields[1] == (45 if zip64 else 10)
+    assert fields[7:9] == ((MARK, MARK) if zip64 else (csize, usize))
+    assert raw[31:] == (struct.pack("<HHQQ", 1, 16, usize, csize) if zip64 else b"")
+
+
+def test_a_file_deflate_cannot_shrink_is_stored_and_the_rest_deflated(tmp_path):
+    noise = b"".join(hashlib.sha256(bytes([i])).digest() for i in range(64))  # 2 KiB that do not compress
+    files = {"noise.bin": noise, "text.txt": b"the same line again\n" * 100, "empty": b""}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    r = archive.write_zip(str(tmp_path / "o.zip"), [archive.Source(n, str(tmp_path / n), False, len(d))
+                                                   for n, d in files.items()])
+    with zipfile.ZipFile(tmp_path / "o.zip") as zf:
+        kinds = {i.filename: (i.compress_type, i.compress_size, i.file_size) for i in zf.infolist()}
+        assert all(zf.read(n) == d for n, d in files.items())
+    assert kinds["noise.bin"] == (zipfile.ZIP_STORED, len(noise), len(noise))
+    assert kinds["empty"] == (zipfile.ZIP_STORED, 0, 0)
+    method, packed, size = kinds["text.txt"]
+    assert method == zipfile.ZIP_DEFLATED and packed < size // 10
+    assert r.files == 3 and r.unzipped_bytes == len(noise) + 2000
+    # "version needed to extract": 2.0 for deflate, 1.0 for stored, in the local and the central header
+    raw = (tmp_path / "o.zip").read_bytes()
+    assert raw[-22:-18] == b"PK\x05\x06" and b"PK\x06\x06" not in raw  # a small zip has no zip64 end record
+    with zipfile.ZipFile(tmp_path / "o.zip") as zf:
+        for info in zf.infolist():
+            local = struct.unpack("<H", raw[info.header_offset + 4:info.header_offset + 6])[0]
+            want = 20 if info.compress_type == zipfile.ZIP_DEFLATED else 10
+            assert (local, info.extract_version) == (want, want), info.filename
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "C:\\Windows\\x.dll", "c:x", "..", "../x", "a/../../x",
+                                  "a\\..\\..\\x"])
+def test_an_entry_that_would_land_outside_the_unpack_folder_is_found(name):
+    assert archive.escaping_entry(["ok.py", name, "/later"]) == name
+
+
+def test_entries_that_stay_inside_the_unpack_folder_are_fine():
+    assert archive.escaping_entry(["a/../b", "./x", "a..b", "..hidden", "d/c:"]) is None
+    assert archive.escaping_entry([]) is None
+
+
+def test_a_ready_made_zip_and_a_copied_artifact_arrive_byte_for_byte(tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"".join(hashlib.sha256(i.to_bytes(4, "little")).digest() for i in range(80_000)))  # 2.5 MiB
+    src = tmp_path / "given.zip"
+    with zipfile.ZipFile(src, "w") as zf:
+        zf.write(big, "big.bin")
+        zf.writestr("dir/", b"")
+        zf.writestr("dir/a.txt", b"abc")
+    r = archive.copy_zip(str(src), str(tmp_path / "out" / "code.zip"))
+    assert (tmp_path / "out" / "code.zip").read_bytes() == src.read_bytes()
+    assert r.sha256 == hashlib.sha256(src.read_bytes()).hexdigest() == archive.sha256_file(str(src))
+    assert (r.zipped_bytes, r.files, r.unzipped_bytes) == (src.stat().st_size, 2, big.stat().st_size + 3)
+    archive.copy_file(str(big), str(tmp_path / "copy.bin"))
+    assert (tmp_path / "copy.bin").read_bytes() == big.read_bytes()
+    assert (tmp_path / "copy.bin").stat().st_mode & 0o777 == 0o644
+    assert archive.sha256_file(str(big)) == hashlib.sha256(big.read_bytes()).hexdigest()
+
+
+def test_a_code_location_that_is_not_a_zip_is_a_build_error_and_nothing_is_written(tmp_path):
+    from lamctl.schemas.errors import BuildError
+
+    bad = tmp_path / "code.zip"
+    bad.write_bytes(b"not a zip at all")
+    with pytest.raises(BuildError) as err:
+        archive.copy_zip(str(bad), str(tmp_path / "out" / "code.zip"))
+    assert err.value.message.startswith(f"{bad} is not a readable zip file")
+    assert err.value.hint == "point the code location at a folder or a valid .zip"
+    assert not (tmp_path / "out").exists()

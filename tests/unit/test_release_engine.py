@@ -145,6 +145,7 @@ def test_a_hook_that_gives_no_verdict_fails_the_release_when_the_hook_timeout_ru
     assert saved.state == "rolled_back" and "gave no verdict" in saved.reason
     waiting = [e for e in events if e.data.get("kind") == "hook-wait"]
     assert waiting and "waiting up to 5m" in waiting[0].message
+    assert waiting[0].data["seconds"] == pytest.approx(300.0)
 
 
 def test_a_verdict_reported_after_the_hook_returned_is_waited_for(world):
@@ -607,3 +608,206 @@ def test_a_request_that_comes_during_a_step_is_acted_on_before_the_next_one(worl
         shift(engine, strategy=S.all_at_once(), hooks={AFTER: "post-hook"})
     assert lam.invocations == []  # the next step never ran
     assert lam.aliases[("app", "live")].version == "1" and not lam.aliases[("app", "live")].weights
+
+
+def test_a_failed_call_that_names_its_resource_rolls_back_with_that_name_in_the_reason(world):
+    from lamctl.schemas.errors import CloudError
+
+    clock, lam, alarms, store, engine, events = world
+    original = lam.update_alias
+
+    def throttled(function, alias, version, weights, revision_id):
+        if weights.get("2") == 0.5:
+            raise CloudError("Rate exceeded", where="app:live")
+        return original(function, alias, version, weights, revision_id)
+
+    lam.update_alias = throttled
+    with pytest.raises(RolledBack, match="app:live: Rate exceeded"):
+        shift(engine, strategy=S.stepped("10%1m,50%1m"))
+    assert Journal(store).load("app", "live").reason == "app:live: Rate exceeded"
+
+
+def test_each_hold_is_announced_with_its_share_and_length(world):
+    clock, lam, alarms, store, engine, events = world
+    shift(engine, strategy=S.stepped("5%1m,50%90s"))
+    assert [e.message for e in events if e.type == "bake"] == ["holding 5% for 1m", "holding 50% for 1m30s"]
+
+
+@pytest.mark.parametrize("role", ["arn:aws:iam::123456789012:role/aaa", "arn:aws:iam::123456789012:role/zzz"])
+def test_preflight_names_both_roles_of_a_version_that_runs_as_another_role(world, role):
+    clock, lam, alarms, store, engine, events = world
+    lam.change_code("app", role=role)
+    with pytest.raises(PreflightError) as err:  # $LATEST, to be published: already refused before publishing
+        shift(engine, target=None, strategy=S.canary("10%1m"))
+    assert err.value.message == (f"$LATEST (to be published) of app runs as role {role} but version 1 as "
+                                 "arn:aws:iam::123456789012:role/app; a weighted alias needs the same execution role")
+    lam.publish_version("app")
+    with pytest.raises(PreflightError, match=f"^app: version 3 of app runs as role {role} but version 1"):
+        shift(engine, target="3", strategy=S.canary("10%1m"))
+    assert store.objects == {} and lam.aliases[("app", "live")].version == "1"
+
+
+
+class LateClock(FakeClock):
+    """Wakes up a little late from every sleep, as a real one does."""
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds + 0.05 if seconds > 0 else seconds)
+
+
+def test_a_wait_for_a_hook_s_verdict_ends_at_the_hook_timeout_even_when_sleeps_overshoot():
+    clock = LateClock(T0)
+    lam = FakeLambda(clock)
+    lam.add_function("app", versions=2)
+    lam.add_function("pre-hook")
+    lam.set_alias("app", "live", "1")
+    engine = Engine(lam, FakeAlarms(clock), MemoryStore(), clock, owner="host-a:1")
+    engine.hook_timeout = 300
+    lam.hooks["pre-hook"] = lambda p: None
+    with pytest.raises(RolledBack, match="BeforeAllowTraffic hook pre-hook gave no verdict"):
+        shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
+    assert 300.0 <= rel(clock.now()) < 301.0
+    assert lam.aliases[("app", "live")].version == "1" and not lam.aliases[("app", "live")].weights
+
+
+def _killed_after(engine, index):
+    class Killed(BaseException):
+        pass
+
+    engine.fault = lambda point, i: (_ for _ in ()).throw(Killed()) if (point, i) == ("after", index) else None
+    return Killed
+
+
+def test_an_alarm_found_firing_when_a_release_resumes_rolls_it_back(world):
+    clock, lam, alarms, store, engine, events = world
+    killed = _killed_after(engine, 1)
+    with pytest.raises(killed):
+        shift(engine, strategy=S.canary("10%1m"), alarms=["errors"])
+    alarms.set("errors", "ALARM")
+    store.delete("lamctl/releases/app/live/lock.json")
+    with pytest.raises(RolledBack, match="errors"):
+        Engine(lam, alarms, store, clock, owner="host-a:6").resume("app", "live")
+    assert lam.aliases[("app", "live")].version == "1" and not lam.aliases[("app", "live")].weights
+    assert Journal(store).load("app", "live").state == "rolled_back"
+
+
+def test_an_alias_moved_elsewhere_while_a_release_starts_is_a_conflict_and_moved_to_the_target_a_no_op(world):
+    clock, lam, alarms, store, engine, events = world
+    lam.change_code("app")
+    lam.publish_version("app")  # version 3
+    plan, info = engine.plan("app", "live", "2", S.canary("10%1m"))
+    lam.move_alias_behind_our_back("app", "live", "3")
+    with pytest.raises(ConflictError, match="app:live changed while this release was starting"):
+        engine.shift(plan, info)
+    assert lam.writes == []
+    plan, info = engine.plan("app", "live", "2", S.canary("10%1m"))
+    lam.move_alias_behind_our_back("app", "live", "2")
+    out = engine.shift(plan, info)
+    assert not out.changed and "moved to version 2 while this release was starting: nothing to shift" in out.message
+    assert lam.writes == []
+
+
+def test_a_publish_is_reported_as_the_first_step(world):
+    clock, lam, alarms, store, engine, events = world
+    lam.change_code("app")
+    shift(engine, target=None)
+    published = [e for e in events if e.type == "publish"]
+    assert [(e.message, e.data["index"]) for e in published] == [("published app version 3", 0)]
+
+
+def test_alarms_are_polled_every_ten_seconds_of_a_hold_and_checked_once_at_its_end(world):
+    clock, lam, alarms, store, engine, events = world
+    shift(engine, strategy=S.canary("10%1m"), alarms=["errors"])
+    assert [rel(p) for p in alarms.polls] == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+
+
+def test_a_hook_that_cannot_be_invoked_rolls_back_saying_so(world):
+    from lamctl.schemas.errors import CloudError
+
+    clock, lam, alarms, store, engine, events = world
+
+    def gone(function, payload, timeout=None):
+        raise CloudError(f"Function not found: {function}")
+
+    lam.invoke = gone
+    with pytest.raises(RolledBack, match="BeforeAllowTraffic hook pre-hook could not be invoked: Function not found"):
+        shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
+    assert all(version == "1" and not weights for _, version, weights in lam.writes)
+
+
+def test_a_hook_without_a_verdict_is_waited_for_an_hour_by_default_as_codedeploy_does(world):
+    clock, lam, alarms, store, engine, events = world
+    lam.hooks["pre-hook"] = lambda p: None
+    with pytest.raises(RolledBack, match="gave no verdict"):
+        shift(engine, strategy=S.canary("10%1m"), hooks={BEFORE: "pre-hook"})
+    assert rel(clock.now()) == pytest.approx(3600.0)
+
+
+def test_a_release_stopped_by_a_conflict_is_not_rolled_back_over_the_other_writer(world):
+    clock, lam, alarms, store, engine, events = world
+    killed = _killed_after(engine, 1)
+    with pytest.raises(killed):
+        shift(engine, strategy=S.canary("10%1m"))
+    saved = Journal(store).load("app", "live")
+    saved.state = "conflict"
+    Journal(store).save(saved)
+    lam.move_alias_behind_our_back("app", "live", "2")
+    writes = len(lam.writes)
+    with pytest.raises(ConflictError, match="stopped because someone else moved the alias; lamctl will not "):
+        Engine(lam, alarms, store, clock, owner="host-a:7").rollback("app", "live")
+    assert len(lam.writes) == writes and lam.aliases[("app", "live")].version == "2"
+
+
+@pytest.mark.parametrize("moved_to", ["1", "3"])
+def test_undoing_a_finished_release_refuses_when_the_alias_moved_since(world, moved_to):
+    clock, lam, alarms, store, engine, events = world
+    lam.change_code("app")
+    lam.publish_version("app")  # version 3
+    shift(engine, strategy=S.all_at_once())
+    lam.move_alias_behind_our_back("app", "live", moved_to)
+    writes = len(lam.writes)
+    with pytest.raises(ConflictError, match=f"app:live serves version {moved_to}.*, not version 2 of release"):
+        engine.rollback("app", "live")
+    assert len(lam.writes) == writes and lam.aliases[("app", "live")].version == moved_to
+
+
+def test_a_poll_interval_of_zero_is_raised_to_a_twentieth_of_a_second(world):
+    clock, lam, alarms, store, engine, events = world
+    fast = Engine(lam, alarms, store, clock, owner="host-a:8", poll_seconds=0)
+    fast.shift(*fast.plan("app", "live", "2", S.canary("10%1s"), ["errors"]))
+    polls = [rel(p) for p in alarms.polls]
+    assert polls[-1] == pytest.approx(1.0) and 19 <= len(polls) <= 23
+
+
+def test_a_hold_that_ran_out_while_nothing_drove_the_release_is_announced_as_over(world):
+    clock, lam, alarms, store, engine, events = world
+    killed = _killed_after(engine, 0)
+    with pytest.raises(killed):
+        shift(engine, strategy=S.canary("10%1m"))
+    clock.advance(90)  # the process is gone longer than the hold
+    store.delete("lamctl/releases/app/live/lock.json")
+    seen = []
+    Engine(lam, alarms, store, clock, owner="host-a:9", on_event=seen.append).resume("app", "live")
+    assert [e.message for e in seen if e.type == "bake"] == ["holding 10% for 0s"]
+    assert lam.aliases[("app", "live")].version == "2"
+
+
+def test_a_resume_reaches_the_resumed_seam_once_the_lock_is_its_own(world):
+    """``LAMCTL_FAULT_PAUSE=resumed:0:FIFO`` (cli/faults.py) stops a resume there, for the crash tests."""
+    clock, lam, alarms, store, engine, events = world
+    killed = _killed_after(engine, 0)
+    with pytest.raises(killed):
+        shift(engine, strategy=S.canary("10%1m"))
+    store.delete("lamctl/releases/app/live/lock.json")
+    points = []
+    resumer = Engine(lam, alarms, store, clock, owner="host-a:10",
+                     fault=lambda point, i: points.append((point, i, "lock.json" in str(store.objects))))
+    resumer.resume("app", "live")
+    assert points[0] == ("resumed", 0, True)
+
+
+def test_promote_and_rollback_requests_are_looked_up_at_most_once_a_second(world):
+    clock, lam, alarms, store, engine, events = world
+    shift(engine, strategy=S.stepped("10%1m,20%1m"), alarms=["errors"])  # 2 minutes of holds, 6 steps
+    reads = [key for key in store.gets if key.endswith("/control.json")]
+    assert 100 <= len(reads) <= 121  # one a second of the release, plus the first

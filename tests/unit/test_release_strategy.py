@@ -139,6 +139,24 @@ def test_plan_lines_show_offsets_weights_and_checks():
     assert rows[-1] == ("+1m", "route 100% to version 4, empty routing", "v4 100%", "")
 
 
+def test_plan_lines_name_the_share_each_hold_keeps_and_what_each_check_expects():
+    plan = build_plan("fn", "live", "3", "4", S.canary("10%5m"), alarms=["errors", "latency"],
+                      hooks={BEFORE: "pre"})
+    rows = plan_lines(plan)
+    assert rows[0] == ("+0s", f"{BEFORE} hook: invoke pre", "", "Succeeded expected")
+    assert rows[1] == ("+0s", "route 10% to version 4", "v3 90% / v4 10%", "")
+    assert rows[2] == ("+0s", "hold 10% for 5m", "", "alarms every <=10s: errors, latency")
+    assert rows[3] == ("+5m", "check alarms errors, latency", "", "errors, latency")
+
+
+def test_plan_lines_of_a_release_that_publishes_first_or_creates_the_alias():
+    publish = plan_lines(build_plan("fn", "live", "3", None, S.all_at_once()))
+    assert publish[0][1] == "publish $LATEST of fn as a new version"
+    assert publish[-1][1:3] == ("route 100% to the version published from $LATEST, empty routing", "new 100%")
+    create = plan_lines(build_plan("fn", "live", None, "1", S.canary("10%5m")))
+    assert create == [("+0s", "create the alias at version 1 (100%)", "v1 100%", "")]
+
+
 @pytest.mark.parametrize("flag", ["canary_", "linear_", "steps", "config"])
 @pytest.mark.parametrize("value", ["", "  ", "\t"])
 def test_a_strategy_flag_given_empty_is_an_error_naming_it_not_all_at_once(flag, value):
