@@ -280,6 +280,20 @@ def test_deleting_the_stack_deletes_its_state_machine(cli, local_cloud, deployed
     assert sfn.list_state_machines()["stateMachines"] == []
 
 
+ADDER = {"StartAt": "Add", "States": {
+    "Add": {"Type": "Pass", "Parameters": {"total.$": "States.MathAdd($.a, $.b)"}, "Next": "Big?"},
+    "Big?": {"Type": "Choice", "Choices": [{"Variable": "$.total", "NumericGreaterThan": 10, "Next": "Done"}],
+             "Default": "Small"},
+    "Small": {"Type": "Fail", "Error": "TooSmall", "Cause": "the total is 10 or less"},
+    "Done": {"Type": "Succeed"}}}
+
+
+def _express(local_cloud) -> str:
+    return local_cloud.client("stepfunctions").create_state_machine(
+        name="adder", definition=json.dumps(ADDER), roleArn="arn:aws:iam::123456789012:role/r",
+        type="EXPRESS")["stateMachineArn"]
+
+
 def test_execute_runs_an_express_state_machine_with_start_sync_execution(cli, local_cloud, tmp_path):
     _express(local_cloud)
     event = tmp_path / "in.json"
