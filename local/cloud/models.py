@@ -135,6 +135,13 @@ class _Declared:
             return getattr(self, self.ATTRS[attribute_name])
         raise moto_ext.unsupported_get_att()
 
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
+                                        cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+        """An update creates the resource again from its new properties (a model whose update differs says so)."""
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,  # type: ignore[attr-defined]
+                                                   region_name)
+
 
 # ---------------------------------------------------------------- placeholders for the types not emulated
 
@@ -390,7 +397,6 @@ def register() -> None:
         def physical_resource_id(self) -> str:
             return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}:{self.version}"
 
-
         @classmethod
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
                                             account_id: str, region_name: str, **kwargs: Any) -> "LambdaVersionModel":
@@ -533,13 +539,6 @@ def register() -> None:
                     config[key] = int(config[key])
             moto_ext.lambda_put_event_invoke_config(account_id, region_name, name, config)
             return cls(name, str(props.get("Qualifier") or "$LATEST"))
-
-        @classmethod
-        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
-                                            cloudformation_json: dict[str, Any], account_id: str,
-                                            region_name: str) -> "EventInvokeConfigModel":
-            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
-                                                       region_name)
 
         @classmethod
         def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
@@ -967,13 +966,6 @@ def _register_state_machines(CloudFormationModel: type) -> None:
                                             **kwargs: Any) -> "StateMachineVersionModel":
             props = cloudformation_json.get("Properties") or {}
             return cls(account_id, region_name, str(props["StateMachineArn"]), props.get("Description"))
-
-        @classmethod
-        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,  # type: ignore[misc]
-                                            cloudformation_json: dict[str, Any], account_id: str,
-                                            region_name: str) -> "StateMachineVersionModel":
-            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
-                                                       region_name)
 
         @classmethod
         def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc]
