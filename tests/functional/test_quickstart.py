@@ -9,7 +9,7 @@ local cloud the deploy starts is stopped at the end.
 Tests reach no network beyond loopback, so pip installs from a wheelhouse instead of its index: the README command
 runs verbatim, with ``PIP_NO_INDEX=1`` and ``PIP_FIND_LINKS`` pointing at the folder named by
 ``LAMCTL_TEST_WHEELHOUSE`` (default ``.wheelhouse`` in the checkout). ``.ci/run`` builds it before the tests with
-``pip wheel --wheel-dir .wheelhouse . 'setuptools>=69' wheel``: lamctl's dependencies as the newest releases its
+``pip wheel --wheel-dir .wheelhouse . 'setuptools>=77' wheel``: lamctl's dependencies as the newest releases its
 bounds admit, exactly what a user's ``pip install`` would get that day. Without a wheelhouse the test is skipped,
 and under CI that skip fails the run (tests/skips.py)."""
 
@@ -68,7 +68,7 @@ def _wheelhouse() -> pathlib.Path:
     if WHEELHOUSE.is_dir() and any(WHEELHOUSE.glob("*.whl")):
         return WHEELHOUSE
     how = (f"no wheelhouse at {WHEELHOUSE}: build one with "
-           f"`python -m pip wheel --wheel-dir {WHEELHOUSE} . 'setuptools>=69' wheel` (as .ci/run does)")
+           f"`python -m pip wheel --wheel-dir {WHEELHOUSE} . 'setuptools>=77' wheel` (as .ci/run does)")
     pytest.skip(how)  # under CI an unlisted skip fails the run (tests/skips.py)
 
 
