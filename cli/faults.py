@@ -7,7 +7,7 @@ closed by its writer (the test opening it learns that the process got there).
 Points: ``part:N`` (part N of a multipart upload was sent), ``tune-invoke:N`` (before the Nth measured
 invocation of ``lamctl tune``), and the release
 engine's points (``fault(point, index)`` calls in :mod:`lamctl.release.engine`: ``after``,
-``before-write``, ``checked-lock``, ``before-lock``, ...).
+``before-write``, ``written``, ``checked-lock``, ``before-lock``, ...).
 """
 
 from __future__ import annotations

@@ -417,6 +417,11 @@ class Engine:
             info = self.lam.update_alias(plan.function, plan.alias, version, weights, self._revision)
         self._revision = info.revision_id
         release.revision_id = info.revision_id
+        self.fault("written", index)
+        self._complete(release, index)
+        self._save(release)  # the write and the alias's new revision on record: a hold that follows is on record
+        # as holding, and a resume can tell the alias still stands as lamctl left it from the same routing
+        # written again by someone else since
 
     def _hook(self, release: Release, plan: Plan, index: int, step: RunHook) -> str | None:
         """Run a hook and judge its verdict; a failure raises :class:`_Abort`. Returns a promote / rollback

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 STEPS = 6
 SHIFT = ["shift", "--function", "app", "--alias", "live", "--to-version", "2", "--canary", "10%1s",
          "--before-hook", "pre", "--after-hook", "post", "--alarm", "errors", "--poll-interval", "0.5"]
-KILL_POINTS = [f"after:{i}" for i in range(STEPS)] + ["before-write:1", "before-write:4"]
+KILL_POINTS = [f"after:{i}" for i in range(STEPS)] + ["before-write:1", "before-write:4", "written:1", "written:4"]
 
 
 @pytest.fixture

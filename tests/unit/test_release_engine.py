@@ -313,7 +313,7 @@ def test_resume_finds_a_write_that_happened_after_the_journal_save(world):
         pass
 
     def fault(point, index):
-        if point == "after" and index == 0:  # the weight was written, the next save never happened
+        if point == "written" and index == 0:  # the weight was written, the next save never happened
             raise Killed()
 
     engine.fault = fault
@@ -324,6 +324,39 @@ def test_resume_finds_a_write_that_happened_after_the_journal_save(world):
     store.delete("lamctl/releases/app/live/lock.json")
     Engine(lam, alarms, store, clock, owner="host-a:3").resume("app", "live")
     assert [w[1:] for w in lam.writes] == [("1", {"2": 0.1}), ("2", {})]
+
+
+def test_during_a_hold_the_journal_has_the_write_done_with_the_alias_revision_it_left(world):
+    clock, lam, alarms, store, engine, events = world
+
+    class Killed(BaseException):
+        pass
+
+    engine.fault = lambda point, index: (_ for _ in ()).throw(Killed()) if (point, index) == ("after", 1) else None
+    with pytest.raises(Killed):
+        shift(engine, strategy=S.canary("10%1m"))  # 0 w10, 1 bake (killed at its end), 2 finalize
+    saved = Journal(store).load("app", "live")
+    assert saved.pending is None and 0 in saved.completed
+    assert saved.revision_id == lam.aliases[("app", "live")].revision_id
+
+
+def test_resume_refuses_when_someone_wrote_the_same_routing_during_the_hold(world):
+    """Someone else moved the alias and put the same weights back: it is not the alias lamctl left (its revision
+    changed), so a resume must not write over it."""
+    clock, lam, alarms, store, engine, events = world
+
+    class Killed(BaseException):
+        pass
+
+    engine.fault = lambda point, index: (_ for _ in ()).throw(Killed()) if (point, index) == ("after", 1) else None
+    with pytest.raises(Killed):
+        shift(engine, strategy=S.canary("10%1m"))
+    lam.set_alias("app", "live", "1", {"2": 0.1})  # a new revision
+    store.delete("lamctl/releases/app/live/lock.json")
+    writes = len(lam.writes)
+    with pytest.raises(ConflictError, match="someone else moved it"):
+        Engine(lam, alarms, store, clock, owner="host-a:4").resume("app", "live")
+    assert len(lam.writes) == writes
 
 
 def test_resume_refuses_when_someone_moved_the_alias(world):
@@ -407,9 +440,9 @@ def test_calls_per_step_stay_within_two_besides_alarm_and_request_polling(world)
     requests = store.gets.count("lamctl/releases/app/live/control.json")
     assert 5 <= requests <= 5 + len(plan.steps)
     # pre-flight reads (2) + lock (put, get, delete = 3) + the journal and alias read again under the lock (2)
-    # + per write (save + update) x2 + final save + archive
-    assert lam.calls["UpdateAlias"] == 2 and store.calls["PutObject"] == 1 + 2 + 2
-    assert during - requests - 2 - 3 - 2 <= 2 * len(plan.steps) + 2
+    # + per write (save, update, save again with the alias's new revision) x2 + final save + archive
+    assert lam.calls["UpdateAlias"] == 2 and store.calls["PutObject"] == 1 + 2 * 2 + 2
+    assert during - requests - 2 - 3 - 2 <= 2 * len(plan.steps) + 2 + 2
 
 
 def test_a_missing_hook_function_is_refused_before_any_write(world):
