@@ -116,15 +116,7 @@ def shift(
 
     svc = Services(app, hook_timeout=float(timeout), poll=poll_interval)
     if resume:
-        view = ReleaseView(app, svc, function, alias)
-        try:
-            outcome = svc.engine(view).resume(function, alias)
-        except Exception as exc:
-            view.finish(svc, exc)
-            raise
-        view.finish(svc, None)
-        app.out.result(True, outcome.message, release=outcome.release.id if outcome.release else None,
-                       state=outcome.release.state if outcome.release else None, function=function, alias=alias)
+        _resume(app, svc, function, alias, function=function)
         return
 
     eng = svc.engine(None)
@@ -176,15 +168,7 @@ def _shift_state_machine(app, strat, machine, alias, stack, to_version, alarm, d
     alarms = list(alarm) or list(app.setting("alarms", None, []) or [])
     svc = Services(app, poll=poll_interval, state_machines=True)
     if resume:
-        view = ReleaseView(app, svc, machine, alias)
-        try:
-            outcome = svc.engine(view).resume(machine, alias)
-        except Exception as exc:
-            view.finish(svc, exc)
-            raise
-        view.finish(svc, None)
-        app.out.result(True, outcome.message, release=outcome.release.id if outcome.release else None,
-                       state=outcome.release.state if outcome.release else None, state_machine=machine, alias=alias)
+        _resume(app, svc, machine, alias, state_machine=machine)
         return
     eng = svc.engine(None)
     plan, info = eng.plan(machine, alias, to_version, strat, alarms, {})
@@ -254,3 +238,17 @@ def _render_plan(app: Any, plan, info, target_config=None) -> None:
                target=plan.target, publish_from_latest=plan.target == LATEST, code_sha256=code_sha256,
                sha256=sha_hex, strategy=plan.strategy.describe(), total_seconds=plan.total_seconds,
                steps=len(plan.steps))
+
+
+def _resume(app, svc, name: str, alias: str, **target: str) -> None:
+    """``shift --resume``: carry the release on ``name:alias`` to its end, with the live view; ``target`` names
+    what was shifted in the result (``function=`` or ``state_machine=``)."""
+    view = ReleaseView(app, svc, name, alias)
+    try:
+        outcome = svc.engine(view).resume(name, alias)
+    except Exception as exc:
+        view.finish(svc, exc)
+        raise
+    view.finish(svc, None)
+    app.out.result(True, outcome.message, release=outcome.release.id if outcome.release else None,
+                   state=outcome.release.state if outcome.release else None, alias=alias, **target)
